@@ -1,0 +1,525 @@
+"""Environment configuration: one immutable EnvironmentConfig per suffix, built from every source.
+
+Precedence, lowest first: built-in defaults < `[defaults]` in the config file < the one matching
+`[environments."<pattern>"]` table (exact suffix beats glob; the longest glob wins; equal length:
+first in the file) < `--set key=value`. Validation checks consistency, never environment names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from builder import names
+from builder.errors import ConfigError, Problem
+
+DEFAULT_CONFIG_FILE = "environments.toml"
+DEFAULT_SUFFIX = "dev"
+DEFAULT_REGION = "us-east-1"
+BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+MAX_CAPACITY = 40_000  # DynamoDB's default per-table quota for read or write capacity units
+MAX_LIFECYCLE_DAYS = 36_500
+MAX_MULTIPLIER = 1_000.0
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+MAX_PREFIX = 32
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its type, default, whether a deploy may change it, and its cost."""
+
+    name: str
+    kind: type
+    default: Any
+    deploy_time: bool
+    doc: str
+    cost: str = "none"
+
+
+# The one table of settings. `deploy_time` settings become CloudFormation Parameters (their
+# Defaults carry the suffix's value); the others change which resources and policies exist.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("stack_prefix", str, "app", False, "The stack is `<stack_prefix>-<suffix>`; every name starts with it."),
+    Setting("bucket_lifecycle_days", int, 30, True,
+            "Days after which current objects (unless retain_data) and noncurrent versions expire.",
+            "fewer days store less"),
+    Setting("dynamodb_billing_mode", str, "PAY_PER_REQUEST", True,
+            "`PAY_PER_REQUEST` (on-demand) or `PROVISIONED`.",
+            "PROVISIONED bills capacity every hour, used or not"),
+    Setting("dynamodb_read_capacity", int, None, True, "Read capacity units; only with PROVISIONED.",
+            "billed per RCU-hour while the stack exists"),
+    Setting("dynamodb_write_capacity", int, None, True, "Write capacity units; only with PROVISIONED.",
+            "billed per WCU-hour while the stack exists"),
+    Setting("alarm_threshold_multiplier", float, 0.75, True,
+            "Scales every alarm threshold (a documented base times this number)."),
+    Setting("alert_email", str, None, True, "Email subscribed to the alert topic; default `alerts-<suffix>@example.com`."),
+    Setting("enable_cross_region_replication", bool, False, True,
+            "Replicate the data bucket to a bucket in replication_region.",
+            "a second bucket's storage plus per-GB replication and transfer"),
+    Setting("replication_region", str, None, True, "Region of the replica bucket; must differ from the stack's."),
+    Setting("replication_time_control", bool, False, True,
+            "S3 Replication Time Control (15-minute SLA); needs replication.", "premium per-GB charge"),
+    Setting("customer_managed_key", bool, False, False,
+            "One customer-managed KMS key encrypts the topic, bucket and table (the replica gets its own).",
+            "about 1 USD per key per month"),
+    Setting("cost_center", str, "engineering", False, "Value of the `CostCenter` tag."),
+    Setting("tags", dict, {}, False, "Extra tags; `Environment` and `CostCenter` win over same-named ones."),
+    Setting("retain_data", bool, False, False,
+            "Bucket and table survive stack deletion and replacement; current objects never expire.",
+            "data kept after destroy keeps costing"),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+# Keys that exist but not in a config file or --set.
+NOT_CONFIG_KEYS = {
+    "region": "region is not a config key; use --region, AWS_REGION or an AWS_REGION file",
+    "suffix": "suffix is not a config key; use --suffix or ENVIRONMENT_SUFFIX",
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything that decides one stack. Build it with resolve_configs(), which validates."""
+
+    suffix: str
+    region: str = DEFAULT_REGION
+    stack_prefix: str = "app"
+    bucket_lifecycle_days: int = 30
+    dynamodb_billing_mode: str = "PAY_PER_REQUEST"
+    dynamodb_read_capacity: int | None = None
+    dynamodb_write_capacity: int | None = None
+    alarm_threshold_multiplier: float = 0.75
+    alert_email: str = ""
+    enable_cross_region_replication: bool = False
+    replication_region: str | None = None
+    replication_time_control: bool = False
+    customer_managed_key: bool = False
+    cost_center: str = "engineering"
+    tags: tuple[tuple[str, str], ...] = field(default=())
+    retain_data: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.alert_email:
+            object.__setattr__(self, "alert_email", f"alerts-{self.suffix}@example.com")
+
+    @property
+    def stack_name(self) -> str:
+        return names.stack_name(self.stack_prefix, self.suffix)
+
+    @property
+    def replica_stack_name(self) -> str:
+        return names.replica_stack_name(self.stack_prefix, self.suffix)
+
+    @property
+    def provisioned(self) -> bool:
+        return self.dynamodb_billing_mode == "PROVISIONED"
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        """The config's tags plus Environment and CostCenter, which win; sorted by key."""
+        merged = {**dict(self.tags), "Environment": self.suffix, "CostCenter": self.cost_center}
+        return dict(sorted(merged.items()))
+
+
+# --------------------------------------------------------------------------- value checking
+
+_REGION = re.compile(
+    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$"
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
+_SUFFIX = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+_TRUE = {"true"}
+_FALSE = {"false"}
+_TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
+
+
+def _closest(word: str, choices: Sequence[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(sorted(choices))}"
+
+
+def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | None]:
+    """The value in the setting's type, or an error message saying which type was expected."""
+    want = _TYPE_WORDS[setting.kind]
+    if from_text:
+        text = value
+        if setting.kind is bool:
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True, None
+            if low in _FALSE:
+                return False, None
+            return None, f"expected {want} (got {text!r})"
+        if setting.kind is int:
+            if re.fullmatch(r"[+-]?\d+", text.strip()):
+                return int(text), None
+            return None, f"expected {want} (got {text!r})"
+        if setting.kind is float:
+            try:
+                number = float(text)
+            except ValueError:
+                return None, f"expected {want} (got {text!r})"
+            if number != number or number in (float("inf"), float("-inf")):
+                return None, f"expected a finite number (got {text!r})"
+            return number, None
+        return text, None
+    if setting.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return None, f"expected {want} (got {value!r})"
+    if setting.kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"expected {want} (got {value!r})"
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, f"expected a finite number (got {value!r})"
+        return float(value), None
+    if setting.kind in (bool, str, dict) and not isinstance(value, setting.kind):
+        return None, f"expected {want} (got {value!r})"
+    return value, None
+
+
+def _tag_problem(key: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"tag values must be strings (got {value!r})"
+    if not key or len(key) > MAX_TAG_KEY or not _TAG_TEXT.match(key):
+        return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
+    if key.lower().startswith("aws:"):
+        return "tag keys starting with 'aws:' are reserved by AWS"
+    if len(value) > MAX_TAG_VALUE or not _TAG_TEXT.match(value):
+        return f"tag value must be up to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
+    return None
+
+
+@dataclass(frozen=True)
+class _Value:
+    value: Any
+    where: str
+    key: str
+
+
+def _check_table(table: Mapping[str, Any], where: str, keypath: str, problems: list[Problem]) -> dict[str, _Value]:
+    """Type-check one table of settings (from the file); returns the good values with their source."""
+    good: dict[str, _Value] = {}
+    for key, raw in table.items():
+        full = f"{keypath}.{key}"
+        if key in NOT_CONFIG_KEYS:
+            problems.append(Problem(where, full, NOT_CONFIG_KEYS[key]))
+            continue
+        setting = SETTINGS_BY_NAME.get(key)
+        if setting is None:
+            problems.append(Problem(where, full, f"unknown key{_closest(key, list(SETTINGS_BY_NAME))}"))
+            continue
+        value, error = _coerce(setting, raw, from_text=False)
+        if error:
+            problems.append(Problem(where, full, error))
+            continue
+        if setting.kind is dict:
+            for tag_key, tag_value in value.items():
+                tag_error = _tag_problem(tag_key, tag_value)
+                if tag_error:
+                    problems.append(Problem(where, f"{full}.{tag_key}", tag_error))
+        good[key] = _Value(value, where, full)
+    return good
+
+
+def _toml_key(pattern: str) -> str:
+    return pattern if re.fullmatch(r"[A-Za-z0-9_-]+", pattern) else f'"{pattern}"'
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A parsed, type-checked config file: its defaults and its pattern tables, in file order."""
+
+    where: str
+    defaults: Mapping[str, _Value]
+    environments: tuple[tuple[str, Mapping[str, _Value]], ...]
+
+    def table_for(self, suffix: str) -> Mapping[str, _Value]:
+        """The one table that applies: exact match, else the longest glob, else the first of equals."""
+        exact = [table for pattern, table in self.environments if pattern == suffix]
+        if exact:
+            return exact[0]
+        globs = [(pattern, table) for pattern, table in self.environments
+                 if any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(suffix, pattern)]
+        if not globs:
+            return {}
+        longest = max(len(pattern) for pattern, _ in globs)
+        return next(table for pattern, table in globs if len(pattern) == longest)
+
+
+def read_config_file(path: Path, where: str, problems: list[Problem]) -> ConfigFile | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(Problem(where, "", "file not found; give an existing file to --config"))
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(where, "", "is a folder; --config takes a TOML file"))
+        return None
+    except PermissionError:
+        problems.append(Problem(where, "", "cannot be read (permission denied)"))
+        return None
+    except UnicodeDecodeError:
+        problems.append(Problem(where, "", "is not UTF-8 text; a config file is TOML"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(where, "", f"cannot be read ({exc.strerror or exc})"))
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(where, "", f"not valid TOML: {exc}"))
+        return None
+    defaults: dict[str, _Value] = {}
+    environments: list[tuple[str, Mapping[str, _Value]]] = []
+    for top, value in data.items():
+        if top == "defaults":
+            if not isinstance(value, dict):
+                problems.append(Problem(where, "defaults", "must be a table: [defaults]"))
+                continue
+            defaults = _check_table(value, where, "defaults", problems)
+        elif top == "environments":
+            if not isinstance(value, dict):
+                problems.append(Problem(where, "environments", 'must hold tables: [environments."<pattern>"]'))
+                continue
+            for pattern, table in value.items():
+                keypath = f"environments.{_toml_key(pattern)}"
+                if not isinstance(table, dict):
+                    problems.append(Problem(where, keypath, f'must be a table: [environments."{pattern}"]'))
+                    continue
+                if not pattern:
+                    problems.append(Problem(where, keypath, "pattern is empty; use a suffix or a glob such as 'pr*'"))
+                    continue
+                environments.append((pattern, _check_table(table, where, keypath, problems)))
+        elif top in SETTINGS_BY_NAME or top in NOT_CONFIG_KEYS:
+            problems.append(Problem(where, top, f"settings go in [defaults] or [environments.\"<pattern>\"], not at the top"))
+        else:
+            problems.append(Problem(where, top, f"unknown table{_closest(top, ['defaults', 'environments'])}"))
+    return ConfigFile(where, defaults, tuple(environments))
+
+
+def parse_sets(sets: Sequence[str], problems: list[Problem]) -> dict[str, _Value]:
+    """`--set key=value` and `--set tags.Team=data`, typed by the settings table."""
+    parsed: dict[str, _Value] = {}
+    tags: dict[str, str] = {}
+    for item in sets:
+        if "=" not in item:
+            problems.append(Problem("--set", item, "expected KEY=VALUE, for example dynamodb_billing_mode=PROVISIONED"))
+            continue
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("tags."):
+            tag_key = key[len("tags."):]
+            error = _tag_problem(tag_key, text)
+            if error:
+                problems.append(Problem("--set", key, error))
+            else:
+                tags[tag_key] = text
+            continue
+        if key in NOT_CONFIG_KEYS:
+            problems.append(Problem("--set", key, NOT_CONFIG_KEYS[key]))
+            continue
+        setting = SETTINGS_BY_NAME.get(key)
+        if setting is None:
+            problems.append(Problem("--set", key or "(empty)", f"unknown key{_closest(key, list(SETTINGS_BY_NAME))}"))
+            continue
+        if setting.kind is dict:
+            problems.append(Problem("--set", key, "set one tag at a time: --set tags.KEY=VALUE"))
+            continue
+        value, error = _coerce(setting, text, from_text=True)
+        if error:
+            problems.append(Problem("--set", key, error))
+            continue
+        parsed[key] = _Value(value, "--set", key)
+    if tags:
+        parsed["tags"] = _Value(tags, "--set", "tags")
+    return parsed
+
+
+def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path) -> _Value:
+    if region is not None:
+        return _Value(region, "--region", "region")
+    if environ.get("AWS_REGION"):
+        return _Value(environ["AWS_REGION"].strip(), "AWS_REGION", "region")
+    region_file = cwd / "AWS_REGION"
+    if region_file.is_file():
+        try:
+            lines = region_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        first = lines[0].strip() if lines else ""
+        return _Value(first, str(region_file.name), "region")
+    return _Value(DEFAULT_REGION, "default", "region")
+
+
+def resolve_suffixes(suffixes: Sequence[str] | None, environ: Mapping[str, str]) -> list[_Value]:
+    if suffixes:
+        unique = list(dict.fromkeys(suffixes))
+        return [_Value(s, "--suffix", "suffix") for s in unique]
+    if "ENVIRONMENT_SUFFIX" in environ:
+        return [_Value(environ["ENVIRONMENT_SUFFIX"], "ENVIRONMENT_SUFFIX", "suffix")]
+    return [_Value(DEFAULT_SUFFIX, "default", "suffix")]
+
+
+def _value_of(values: Mapping[str, _Value], key: str) -> Any:
+    return values[key].value if key in values else SETTINGS_BY_NAME[key].default
+
+
+def _suffix_problems(suffix: _Value, prefix: str, regions: Sequence[str], check_names: bool) -> list[Problem]:
+    text = suffix.value
+    where, key = suffix.where, suffix.key
+    if not text:
+        return [Problem(where, key, "is empty; use lowercase letters, digits and hyphens, such as pr123")]
+    if not _SUFFIX.match(text):
+        hint = ""
+        lowered = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+        if lowered and _SUFFIX.match(lowered):
+            hint = f", such as {lowered!r}"
+        return [Problem(where, key, f"{text!r} is not allowed: use lowercase letters, digits and single "
+                                    f"hyphens inside (S3 bucket and stack names){hint}")]
+    if text.endswith("-replica"):
+        return [Problem(where, key, f"{text!r} ends in '-replica': its stack name would collide with the "
+                                    f"replica stack of suffix {text[:-len('-replica')]!r}; choose another suffix")]
+    if not check_names:  # the prefix or a region is wrong already; lengths would mislead
+        return []
+    longest = max_suffix_length(prefix, regions)
+    if len(text) > longest:
+        places = " and ".join(regions)
+        return [Problem(where, key, f"{text!r} is {len(text)} characters; with stack_prefix {prefix!r} in {places} "
+                                    f"the longest suffix allowed is {longest} (S3 bucket names are at most 63)")]
+    for name in _bucket_names(prefix, text, regions):
+        problem = names.s3_bucket_name_problem(names.with_account(name))
+        if problem:
+            return [Problem(where, key, f"makes the bucket name {names.with_account(name)!r}, which {problem}")]
+    return []
+
+
+def _bucket_names(prefix: str, suffix: str, regions: Sequence[str]) -> list[str]:
+    found = [names.data_bucket_name(prefix, suffix, regions[0])]
+    found += [names.replica_bucket_name(prefix, suffix, r) for r in regions[1:]]
+    return found
+
+
+def max_suffix_length(prefix: str, regions: Sequence[str]) -> int:
+    """The longest suffix whose every bucket name fits S3's 63 characters."""
+    lengths = [len(names.with_account(n)) for n in _bucket_names(prefix, "", regions)]
+    return names.S3_BUCKET_NAME_MAX - max(lengths)
+
+
+def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[Problem]:
+    """Checks across keys and of ranges. Never of names: any suffix gets any setting."""
+    out: list[Problem] = []
+
+    def v(key: str) -> Any:
+        return _value_of(values, key)
+
+    def at(key: str) -> tuple[str, str]:
+        item = values.get(key)
+        return (item.where, item.key) if item else ("default", key)
+
+    prefix = v("stack_prefix")
+    if not (_PREFIX.match(prefix) and len(prefix) <= MAX_PREFIX):
+        out.append(Problem(*at("stack_prefix"), f"{prefix!r} must start with a lowercase letter and hold only "
+                                                 f"lowercase letters, digits and single hyphens, at most {MAX_PREFIX}"))
+    if not _REGION.match(region.value):
+        out.append(Problem(region.where, "region", f"{region.value!r} does not look like an AWS region such as us-east-1"))
+    mode = v("dynamodb_billing_mode")
+    if mode not in BILLING_MODES:
+        out.append(Problem(*at("dynamodb_billing_mode"), f"must be PAY_PER_REQUEST or PROVISIONED (got {mode!r})"))
+    capacities = ("dynamodb_read_capacity", "dynamodb_write_capacity")
+    for key in capacities:
+        number = v(key)
+        if number is not None and not 1 <= number <= MAX_CAPACITY:
+            out.append(Problem(*at(key), f"must be a whole number from 1 to {MAX_CAPACITY} (got {number})"))
+    if mode == "PROVISIONED":
+        missing = [k for k in capacities if v(k) is None]
+        if missing:
+            out.append(Problem(*at("dynamodb_billing_mode"),
+                               f"PROVISIONED needs {' and '.join(missing)} (whole numbers >= 1)"))
+    elif mode == "PAY_PER_REQUEST":
+        for key in capacities:
+            if v(key) is not None:
+                out.append(Problem(*at(key), "only applies with dynamodb_billing_mode = PROVISIONED; remove it "
+                                             "or set the billing mode"))
+    days = v("bucket_lifecycle_days")
+    if not 1 <= days <= MAX_LIFECYCLE_DAYS:
+        out.append(Problem(*at("bucket_lifecycle_days"), f"must be a whole number from 1 to {MAX_LIFECYCLE_DAYS} (got {days})"))
+    multiplier = v("alarm_threshold_multiplier")
+    if not 0 < multiplier <= MAX_MULTIPLIER:
+        out.append(Problem(*at("alarm_threshold_multiplier"), f"must be a number > 0 and <= {MAX_MULTIPLIER:g} (got {multiplier:g})"))
+    email = v("alert_email")
+    if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
+        out.append(Problem(*at("alert_email"), f"{email!r} is not an email address such as alerts@example.com"))
+    replicate = v("enable_cross_region_replication")
+    replica_region = v("replication_region")
+    if replica_region is not None and not _REGION.match(replica_region):
+        out.append(Problem(*at("replication_region"), f"{replica_region!r} does not look like an AWS region such as eu-west-1"))
+    if replicate and replica_region is None:
+        out.append(Problem(*at("enable_cross_region_replication"), "replication needs replication_region (another region than the stack's)"))
+    if replicate and replica_region == region.value:
+        out.append(Problem(*at("replication_region"), f"must differ from the stack's region {region.value!r}; "
+                                                      f"S3 cross-region replication needs another region"))
+    if v("replication_time_control") and not replicate:
+        out.append(Problem(*at("replication_time_control"), "needs enable_cross_region_replication = true"))
+    cost_center = v("cost_center")
+    if not cost_center or _tag_problem("CostCenter", cost_center):
+        out.append(Problem(*at("cost_center"), f"must be a tag value: 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@"))
+    return out
+
+
+def resolve_configs(
+    *,
+    suffixes: Sequence[str] | None = None,
+    config_path: str | None = None,
+    sets: Sequence[str] = (),
+    region: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> list[EnvironmentConfig]:
+    """One validated EnvironmentConfig per suffix, or ConfigError with every problem found."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    problems: list[Problem] = []
+
+    config_file: ConfigFile | None = None
+    if config_path is not None:
+        config_file = read_config_file(Path(config_path), config_path, problems)
+    elif (cwd / DEFAULT_CONFIG_FILE).exists():
+        config_file = read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems)
+    overrides = parse_sets(sets, problems)
+    region_value = resolve_region(region, environ, cwd)
+
+    configs: list[EnvironmentConfig] = []
+    for suffix in resolve_suffixes(suffixes, environ):
+        values: dict[str, _Value] = {}
+        layers = [config_file.defaults, config_file.table_for(suffix.value)] if config_file else []
+        for layer in [*layers, overrides]:
+            for key, item in layer.items():
+                if key == "tags" and "tags" in values:  # tags merge across layers, later wins per key
+                    item = _Value({**values["tags"].value, **item.value}, item.where, item.key)
+                values[key] = item
+        found = _consistency_problems(values, region_value)
+        prefix = values["stack_prefix"].value if "stack_prefix" in values else "app"
+        regions = [region_value.value]
+        if _value_of(values, "enable_cross_region_replication") and _value_of(values, "replication_region"):
+            regions.append(values["replication_region"].value)
+        names_known = _PREFIX.match(prefix) is not None and all(_REGION.match(r) for r in regions)
+        found += _suffix_problems(suffix, prefix, regions, check_names=names_known)
+        problems += found
+        if found:
+            continue
+        kwargs = {key: item.value for key, item in values.items()}
+        kwargs["tags"] = tuple(sorted(kwargs.get("tags", {}).items()))
+        configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.value, **kwargs))
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    return configs
+
+
+def config_fields() -> list[str]:
+    return [f.name for f in fields(EnvironmentConfig)]

@@ -1,0 +1,68 @@
+"""Typed errors. Library code raises these; only builder.cli turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where it came from, which key, and what would be right."""
+
+    where: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.key:
+            return f"error: {self.where}: {self.key}: {self.message}"
+        return f"error: {self.where}: {self.message}"
+
+
+class BuilderError(Exception):
+    """Base class of every error builder reports without a traceback."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+    def lines(self) -> list[str]:
+        return [f"error: {self.where}: {self.message}"]
+
+
+class UsageError(BuilderError):
+    """Bad input or usage: exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ConfigError(UsageError):
+    """Every problem found in the configuration, reported together."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        super().__init__(first.where, str(first))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class OperationError(BuilderError):
+    """An operation against AWS (or the file system) failed: exit 1."""
+
+    exit_code = EXIT_FAILED
+
+
+class RefusedError(BuilderError):
+    """Refused because it would destroy data: exit 3."""
+
+    exit_code = EXIT_REFUSED

@@ -1,0 +1,75 @@
+"""Every physical name a stack uses, derived from stack_prefix and suffix in one place.
+
+Names carry `${AWS::AccountId}` (and sometimes `${AWS::Region}`) for Fn::Sub, so many suffixes
+coexist in one account and S3 names stay globally unique. Validation measures the same strings
+with a 12-digit account id in place, so a suffix that fits here fits in AWS.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCOUNT_ID_LENGTH = 12
+S3_BUCKET_NAME_MAX = 63
+S3_BUCKET_NAME_MIN = 3
+
+_S3_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+_S3_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+
+
+def stack_name(prefix: str, suffix: str) -> str:
+    return f"{prefix}-{suffix}"
+
+
+def replica_stack_name(prefix: str, suffix: str) -> str:
+    return f"{stack_name(prefix, suffix)}-replica"
+
+
+def data_bucket_name(prefix: str, suffix: str, region: str = "${AWS::Region}") -> str:
+    return f"{prefix}-{suffix}-data-${{AWS::AccountId}}-{region}"
+
+
+def replica_bucket_name(prefix: str, suffix: str, region: str) -> str:
+    return f"{prefix}-{suffix}-replica-${{AWS::AccountId}}-{region}"
+
+
+def table_name(prefix: str, suffix: str) -> str:
+    return f"{prefix}-{suffix}-data"
+
+
+def topic_name(prefix: str, suffix: str) -> str:
+    return f"{prefix}-{suffix}-alerts"
+
+
+def alarm_name(prefix: str, suffix: str, what: str) -> str:
+    return f"{prefix}-{suffix}-{what}"
+
+
+def alarm_name_pattern(prefix: str, suffix: str) -> str:
+    """ArnLike pattern that matches every alarm of this stack (for the topic policy)."""
+    return f"{prefix}-{suffix}-*"
+
+
+def key_alias(prefix: str, suffix: str, role: str = "data") -> str:
+    return f"alias/{prefix}-{suffix}-{role}"
+
+
+def with_account(name: str) -> str:
+    """The name as AWS will see it, with a 12-digit account id substituted (for length checks)."""
+    return name.replace("${AWS::AccountId}", "0" * ACCOUNT_ID_LENGTH)
+
+
+def s3_bucket_name_problem(name: str) -> str | None:
+    """What is wrong with a (substituted) S3 bucket name, or None when AWS accepts it."""
+    if not S3_BUCKET_NAME_MIN <= len(name) <= S3_BUCKET_NAME_MAX:
+        return f"is {len(name)} characters; S3 allows {S3_BUCKET_NAME_MIN} to {S3_BUCKET_NAME_MAX}"
+    if not _S3_NAME.match(name):
+        return "may hold only lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+    for bad in _S3_FORBIDDEN_PREFIXES:
+        if name.startswith(bad):
+            return f"may not start with {bad!r}"
+    for bad in _S3_FORBIDDEN_SUFFIXES:
+        if name.endswith(bad):
+            return f"may not end with {bad!r}"
+    return None

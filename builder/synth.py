@@ -1,0 +1,138 @@
+"""From validated configs to the files a deploy needs: template, parameters and tags per stack.
+
+Imports neither boto3 nor cfn-lint: synth needs no credentials and no network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from builder.environment import EnvironmentConfig
+from builder.errors import UsageError
+from builder.resources import build_replica_template, build_template, deploy_parameters, replica_parameters
+
+FORMATS = ("json", "yaml")
+TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation accepts inline as TemplateBody
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One stack to write or deploy: its name, region and the exact bytes of its files."""
+
+    name: str
+    region: str
+    template_body: str
+    template_format: str
+    parameters: Mapping[str, str]
+    tags: Mapping[str, str]
+    capabilities: tuple[str, ...]
+    config: EnvironmentConfig
+    is_replica: bool = False
+
+    @property
+    def template_file(self) -> str:
+        return f"{self.name}.template.{self.template_format}"
+
+    @property
+    def parameters_file(self) -> str:
+        return f"{self.name}.parameters.json"
+
+    @property
+    def tags_file(self) -> str:
+        return f"{self.name}.tags.json"
+
+
+def _render(template_dict: dict, fmt: str) -> str:
+    if fmt == "yaml":
+        from cfn_flip import dump_yaml  # only when asked: it is a slow import
+
+        return dump_yaml(template_dict, clean_up=False, long_form=False)
+    return json.dumps(template_dict, indent=2, sort_keys=True) + "\n"
+
+
+def required_capabilities(template_dict: Mapping) -> tuple[str, ...]:
+    """Only the capabilities the template needs: IAM resources need CAPABILITY_IAM (NAMED with names)."""
+    iam = [r for r in template_dict.get("Resources", {}).values() if str(r.get("Type", "")).startswith("AWS::IAM::")]
+    if not iam:
+        return ()
+    named = any(key in r.get("Properties", {}) for r in iam for key in ("RoleName", "UserName", "GroupName",
+                                                                       "ManagedPolicyName", "InstanceProfileName"))
+    return ("CAPABILITY_NAMED_IAM",) if named else ("CAPABILITY_IAM",)
+
+
+def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
+    """The stacks of one environment, in deploy order: the replica (if any) before the primary."""
+    stacks = []
+    tags = config.all_tags
+    if config.enable_cross_region_replication:
+        replica = build_replica_template(config).to_dict()
+        stacks.append(Stack(config.replica_stack_name, str(config.replication_region), _render(replica, fmt), fmt,
+                            replica_parameters(config), tags, required_capabilities(replica), config, True))
+    primary = build_template(config).to_dict()
+    stacks.append(Stack(config.stack_name, config.region, _render(primary, fmt), fmt, deploy_parameters(config),
+                        tags, required_capabilities(primary), config))
+    return stacks
+
+
+def key_value_list(values: Mapping[str, str]) -> str:
+    """The only file form `aws cloudformation deploy` accepts for --parameter-overrides and --tags."""
+    return json.dumps([f"{key}={value}" for key, value in values.items()], indent=2) + "\n"
+
+
+def file_contents(stack: Stack) -> dict[str, str]:
+    return {
+        stack.template_file: stack.template_body,
+        stack.parameters_file: key_value_list(stack.parameters),
+        stack.tags_file: key_value_list(stack.tags),
+    }
+
+
+def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
+    """Write every file or none: each goes to a temporary file first, then all are renamed in place."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(str(out_dir), f"cannot create the output folder ({exc.strerror or exc}); "
+                                       f"choose another with --out") from None
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, text in contents.items():
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            staged.append((tmp, out_dir / name))
+        for tmp, final in staged:
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+    except OSError as exc:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise UsageError(str(out_dir), f"cannot write there ({exc.strerror or exc}); choose another folder "
+                                       f"with --out") from None
+    return [final for _, final in staged]
+
+
+def deploy_command(stack: Stack, out_dir: str) -> str:
+    """The exact `aws cloudformation deploy` command for the files synth wrote."""
+    base = out_dir.rstrip("/") or "."
+    parts = [
+        "aws cloudformation deploy",
+        f"--stack-name {stack.name}",
+        f"--region {stack.region}",
+        f"--template-file {base}/{stack.template_file}",
+        f"--parameter-overrides file://{base}/{stack.parameters_file}",
+        f"--tags file://{base}/{stack.tags_file}",
+    ]
+    if stack.capabilities:
+        parts.append(f"--capabilities {' '.join(stack.capabilities)}")
+    parts.append("--no-fail-on-empty-changeset")
+    return " ".join(parts)
+
+
+def all_stacks(configs: Iterable[EnvironmentConfig], fmt: str = "json") -> list[Stack]:
+    return [stack for config in configs for stack in stacks_for(config, fmt)]
