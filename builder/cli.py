@@ -7,6 +7,7 @@ Exit codes: 0 success (including nothing to change), 1 an operation failed, 2 ba
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -33,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(self.prog, f"{message}; see `{self.prog} --help`")
 
 
-def _common_options() -> argparse.ArgumentParser:
+def common_options() -> argparse.ArgumentParser:
+    """--suffix, --config, --set, --region and --debug, shared by every environment command."""
     common = _Parser(add_help=False)
     group = common.add_argument_group("environment options")
     group.add_argument("--suffix", action="append", metavar="S",
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    common = _common_options()
+    common = common_options()
 
     synth = commands.add_parser(
         "synth", parents=[common], help="write templates, parameters and tags to out/",
@@ -75,10 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--region", action="append", metavar="R", dest="regions",
                       help="regions to check resource availability in; repeatable (default: us-east-1)")
     lint.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
+    synth.set_defaults(func=cmd_synth)
+    lint.set_defaults(func=cmd_lint)
+    # Commands that live in their own modules. Each module's add_commands(commands, common) adds its
+    # subparsers with set_defaults(func=...); it must not import boto3 or cfn-lint at import time.
+    for module in EXTENSIONS:
+        importlib.import_module(module).add_commands(commands, common)
     return parser
 
 
-def _configs(args: argparse.Namespace):
+def configs_from_args(args: argparse.Namespace):
+    """The validated configs named by the common environment options."""
     from builder.environment import resolve_configs
 
     return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region)
@@ -87,7 +96,7 @@ def _configs(args: argparse.Namespace):
 def cmd_synth(args: argparse.Namespace) -> int:
     from builder.synth import all_stacks, deploy_command, file_contents, write_files
 
-    stacks = all_stacks(_configs(args), args.format)
+    stacks = all_stacks(configs_from_args(args), args.format)
     contents: dict[str, str] = {}
     for stack in stacks:
         contents.update(file_contents(stack))
@@ -114,7 +123,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"synth": cmd_synth, "lint": cmd_lint}
+EXTENSIONS: tuple[str, ...] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             build_parser().print_help()
             return EXIT_BAD_INPUT
-        return COMMANDS[args.command](args)
+        return args.func(args)
     except BuilderError as exc:
         if debug:
             raise
