@@ -54,7 +54,7 @@ TRUE, FALSE = "true", "false"
 
 # Conditions (names used in the template and by tests).
 IS_PROVISIONED = "IsProvisioned"
-REPLICATION_ON = "ReplicationEnabled"
+REPLICATION_ON = "ReplicationOn"  # not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates
 REPLICATION_TIME_CONTROL_ON = "ReplicationTimeControlEnabled"
 
 # Alarm thresholds: each alarm fires at BASE * alarm_threshold_multiplier.
