@@ -21,12 +21,12 @@ class LintResult:
 
 
 def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
-    """Every template to lint: the files given, the templates inside folders given, or those in out/."""
+    """Every template to lint: the files given, the templates in folders given (and below), or out/."""
     found: list[Path] = []
     for raw in paths or [default_dir]:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for pattern in TEMPLATE_GLOBS for p in path.glob(pattern))
+            found += sorted(p for pattern in TEMPLATE_GLOBS for p in path.rglob(pattern))
         elif path.is_file():
             found.append(path)
         else:

@@ -49,9 +49,9 @@ class Stack:
 
 def _render(template_dict: dict, fmt: str) -> str:
     if fmt == "yaml":
-        from cfn_flip import dump_yaml  # only when asked: it is a slow import
+        from cfn_flip import to_yaml  # only when asked: it is a slow import
 
-        return dump_yaml(template_dict, clean_up=False, long_form=False)
+        return to_yaml(json.dumps(template_dict, sort_keys=True), clean_up=False, long_form=False)
     return json.dumps(template_dict, indent=2, sort_keys=True) + "\n"
 
 
@@ -81,7 +81,7 @@ def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
 
 def key_value_list(values: Mapping[str, str]) -> str:
     """The only file form `aws cloudformation deploy` accepts for --parameter-overrides and --tags."""
-    return json.dumps([f"{key}={value}" for key, value in values.items()], indent=2) + "\n"
+    return json.dumps([f"{key}={value}" for key, value in sorted(values.items())], indent=2) + "\n"
 
 
 def file_contents(stack: Stack) -> dict[str, str]:

@@ -1,0 +1,174 @@
+"""The command line through main([...]): synth files, determinism, errors, lint, help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path, capsys):
+    assert main(["synth", "--suffix", "pr123"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.tags.json",
+                                                   "app-pr123.template.json"]
+    assert json.loads((tmp_path / "out/app-pr123.tags.json").read_text()) == ["CostCenter=engineering",
+                                                                             "Environment=pr123"]
+    params = json.loads((tmp_path / "out/app-pr123.parameters.json").read_text())
+    assert "BillingMode=PAY_PER_REQUEST" in params and all("=" in p for p in params)
+    template = json.loads((tmp_path / "out/app-pr123.template.json").read_text())
+    assert [p.split("=")[0] for p in params] == list(template["Parameters"])
+    assert ("aws cloudformation deploy --stack-name app-pr123 --region us-east-1 --template-file "
+            "out/app-pr123.template.json --parameter-overrides file://out/app-pr123.parameters.json "
+            "--tags file://out/app-pr123.tags.json --capabilities CAPABILITY_IAM") in out
+
+
+def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, capsys):
+    (tmp_path / "environments.toml").write_text(textwrap.dedent("""
+        [environments.prod]
+        dynamodb_billing_mode = "PROVISIONED"
+        dynamodb_read_capacity = 5
+        dynamodb_write_capacity = 5
+        enable_cross_region_replication = true
+        replication_region = "eu-west-1"
+        retain_data = true
+    """))
+    assert main(["synth", "--suffix", "prod", "--suffix", "pr1"]) == 0
+    out = capsys.readouterr().out
+    assert len(snapshot(tmp_path / "out")) == 9  # prod, its replica and pr1: three files each
+    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aws ")]
+    assert [c.split()[4] for c in commands] == ["app-prod-replica", "app-prod", "app-pr1"]
+    assert "--region eu-west-1" in commands[0] and "--capabilities" not in commands[0]
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path):
+    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--out", "a"])
+    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--out", "b"])
+    assert snapshot(tmp_path / "a") == snapshot(tmp_path / "b")
+    result = subprocess.run([sys.executable, "-m", "builder", "synth", "--suffix", "pr1", "--suffix", "pr2",
+                             "--out", str(tmp_path / "c")], capture_output=True, text=True,
+                            env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin",
+                                 "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tmp_path / "c") == snapshot(tmp_path / "a")
+
+
+def test_yaml_format(tmp_path):
+    assert main(["synth", "--suffix", "pr1", "--format", "yaml"]) == 0
+    text = (tmp_path / "out/app-pr1.template.yaml").read_text()
+    assert "AWSTemplateFormatVersion: '2010-09-09'" in text and "!If" in text
+
+
+def test_one_bad_suffix_means_nothing_is_written_for_any(tmp_path, capsys):
+    assert main(["synth", "--suffix", "good1", "--suffix", "Bad_1", "--suffix", "bad-replica"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: --suffix: suffix: 'Bad_1' is not allowed: use lowercase letters, digits and hyphens "
+        "(not at either end) (S3 bucket and stack names), such as 'bad-1'",
+        "error: --suffix: suffix: 'bad-replica' ends in '-replica': its stack name would collide with the "
+        "replica stack of suffix 'bad'; choose another suffix",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_rerun_replaces_files_and_leaves_no_temporary_files(tmp_path):
+    main(["synth", "--suffix", "pr1"])
+    main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=3"])
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["app-pr1.parameters.json", "app-pr1.tags.json", "app-pr1.template.json"]
+    assert "BucketLifecycleDays=3" in (tmp_path / "out/app-pr1.parameters.json").read_text()
+
+
+def test_out_folder_that_cannot_be_written(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["synth", "--suffix", "pr1", "--out", "afile"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: afile: cannot create the output folder")
+
+
+def test_usage_errors_are_one_line_exit_2(capsys):
+    assert main(["synth", "--format", "xml"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: python -m builder synth: argument --format: invalid choice")
+    assert main(["nonsense"]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [[], ["synth"], ["lint"]])
+def test_help_says_what_and_shows_an_example(command, capsys):
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: python -m builder" in out and "example" in out
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(Exception):
+        main(["synth", "--suffix", "Bad", "--debug"])
+
+
+def test_lint_passes_a_fresh_synth_and_fails_on_findings(tmp_path, capsys):
+    main(["synth", "--suffix", "pr1"])
+    capsys.readouterr()
+    assert main(["lint"]) == 0
+    assert "1 template(s) linted: no findings" in capsys.readouterr().out
+    broken = json.loads((tmp_path / "out/app-pr1.template.json").read_text())
+    broken["Resources"]["DataTable"]["Properties"]["BillingMode"] = "FREE"
+    broken["Parameters"]["Unused"] = {"Type": "String"}
+    (tmp_path / "broken.template.json").write_text(json.dumps(broken))
+    assert main(["lint", "broken.template.json"]) == 1
+    out = capsys.readouterr().out
+    assert "W2001" in out and "broken.template.json:" in out  # unused parameter, cfn-lint's format
+    assert "E3030" in out  # BillingMode not in its allowed values
+
+
+def test_lint_without_templates_is_a_usage_error(capsys):
+    assert main(["lint"]) == 2
+    assert "run `python -m builder synth` first" in capsys.readouterr().err
+    assert main(["lint", "missing.json"]) == 2
+
+
+def test_synth_imports_neither_boto3_nor_cfn_lint(tmp_path):
+    code = ("import sys, runpy; sys.argv = ['builder', 'synth', '--suffix', 'pr1', '--out', %r]\n"
+            "try:\n    runpy.run_module('builder', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    assert e.code == 0, e.code\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'cfnlint'))\n"
+            "print(bad)\n" % str(tmp_path / "o"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert (tmp_path / "o/app-pr1.template.json").exists()
+
+
+def test_readme_documents_every_setting_with_its_default():
+    from builder.environment import SETTINGS
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"| `{setting.name}` |" in readme, setting.name
+
+
+def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, capsys):
+    example = Path(__file__).parents[1] / "examples" / "environments.toml"
+    assert main(["synth", "--config", str(example), "--suffix", "prod", "--suffix", "pr123"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
+        "app-pr123.template.json", "app-prod-replica.template.json", "app-prod.template.json"]
+    capsys.readouterr()
+    assert main(["lint"]) == 0

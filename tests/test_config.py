@@ -1,0 +1,307 @@
+"""Configuration: every precedence rule and every validation rule of builder.environment."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from builder.environment import (
+    DEFAULT_REGION,
+    SETTINGS,
+    EnvironmentConfig,
+    max_suffix_length,
+    resolve_configs,
+)
+from builder.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def resolve(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[EnvironmentConfig]:
+    return resolve_configs(environ=environ or {}, cwd=tmp_path, **kwargs)
+
+
+def problems(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        resolve(tmp_path, environ, **kwargs)
+    return caught.value.lines()
+
+
+# ----------------------------------------------------------------------------- defaults
+
+
+@pytest.mark.parametrize("suffix", ["pr123", "synthaw2nm", "synth-12345", "prod", "staging", "dev", "x"])
+def test_every_suffix_gets_the_same_cost_optimised_defaults(tmp_path, suffix):
+    (config,) = resolve(tmp_path, suffixes=[suffix])
+    assert config.suffix == suffix
+    assert config.stack_name == f"app-{suffix}"
+    assert config.dynamodb_billing_mode == "PAY_PER_REQUEST"
+    assert config.dynamodb_read_capacity is None and config.dynamodb_write_capacity is None
+    assert config.enable_cross_region_replication is False
+    assert config.replication_time_control is False
+    assert config.customer_managed_key is False
+    assert config.retain_data is False
+    assert config.bucket_lifecycle_days == 30
+    assert config.alarm_threshold_multiplier == 0.75
+    assert config.alert_email == f"alerts-{suffix}@example.com"
+    assert config.all_tags == {"CostCenter": "engineering", "Environment": suffix}
+
+
+def test_config_is_immutable(tmp_path):
+    (config,) = resolve(tmp_path, suffixes=["pr1"])
+    with pytest.raises(AttributeError):
+        config.suffix = "other"  # type: ignore[misc]
+
+
+def test_settings_table_matches_the_config_fields():
+    names = {s.name for s in SETTINGS}
+    fields = set(EnvironmentConfig.__dataclass_fields__) - {"suffix", "region"}
+    assert names == fields
+
+
+# ----------------------------------------------------------------------------- suffix and region sources
+
+
+def test_suffix_from_flag_beats_environment_variable(tmp_path):
+    configs = resolve(tmp_path, {"ENVIRONMENT_SUFFIX": "fromenv"}, suffixes=["a1", "b2", "a1"])
+    assert [c.suffix for c in configs] == ["a1", "b2"]  # repeated flags, duplicates once, order kept
+
+
+def test_suffix_from_environment_variable_then_dev(tmp_path):
+    assert [c.suffix for c in resolve(tmp_path, {"ENVIRONMENT_SUFFIX": "synth-12345"})] == ["synth-12345"]
+    assert [c.suffix for c in resolve(tmp_path, {})] == ["dev"]
+
+
+def test_empty_environment_suffix_is_an_error_not_dev(tmp_path):
+    (line,) = problems(tmp_path, {"ENVIRONMENT_SUFFIX": ""})
+    assert line.startswith("error: ENVIRONMENT_SUFFIX: suffix: is empty")
+
+
+def test_region_precedence_flag_env_file_default(tmp_path):
+    write(tmp_path / "AWS_REGION", "eu-central-1\nignored second line\n")
+    env = {"AWS_REGION": "ap-southeast-2"}
+    assert resolve(tmp_path, env, region="us-west-2")[0].region == "us-west-2"
+    assert resolve(tmp_path, env)[0].region == "ap-southeast-2"
+    assert resolve(tmp_path, {})[0].region == "eu-central-1"
+    (tmp_path / "AWS_REGION").unlink()
+    assert resolve(tmp_path, {})[0].region == DEFAULT_REGION
+
+
+def test_bad_region_from_file_names_the_file(tmp_path):
+    write(tmp_path / "AWS_REGION", "mars-1\n")
+    (line,) = problems(tmp_path)
+    assert line.startswith("error: AWS_REGION: region: 'mars-1' does not look like an AWS region")
+
+
+def test_region_is_not_a_config_file_key(tmp_path):
+    write(tmp_path / "environments.toml", '[defaults]\nregion = "eu-west-1"\n')
+    (line,) = problems(tmp_path)
+    assert line.startswith("error: environments.toml: defaults.region:") and "--region" in line
+
+
+# ----------------------------------------------------------------------------- file precedence
+
+EXAMPLE = """
+    [defaults]
+    bucket_lifecycle_days = 14
+    cost_center = "platform"
+    tags = { team = "data", Environment = "ignored" }
+
+    [environments."pr*"]
+    bucket_lifecycle_days = 3
+
+    [environments."p*"]
+    bucket_lifecycle_days = 5
+    alarm_threshold_multiplier = 2.0
+
+    [environments."pr1?"]
+    bucket_lifecycle_days = 7
+
+    [environments."pr?2"]
+    bucket_lifecycle_days = 8
+
+    [environments.prod]
+    dynamodb_billing_mode = "PROVISIONED"
+    dynamodb_read_capacity = 5
+    dynamodb_write_capacity = 5
+    tags = { tier = "gold" }
+"""
+
+
+@pytest.mark.parametrize(
+    "suffix,days,multiplier",
+    [
+        ("qa", 14, 0.75),  # no table matches: [defaults] over built-in defaults
+        ("prod", 14, 0.75),  # exact match beats every glob (prod matches pr*, p* too)
+        ("pr99", 3, 0.75),  # pr* (3 chars) beats p* (2 chars): the longest glob wins
+        ("pr12", 7, 0.75),  # pr1? and pr?2 have equal length: the first in the file wins
+        ("px", 5, 2.0),  # only p* matches
+    ],
+)
+def test_pattern_tables_exact_then_longest_glob_then_first(tmp_path, suffix, days, multiplier):
+    write(tmp_path / "environments.toml", EXAMPLE)
+    (config,) = resolve(tmp_path, suffixes=[suffix])
+    assert (config.bucket_lifecycle_days, config.alarm_threshold_multiplier) == (days, multiplier)
+    assert config.cost_center == "platform"
+
+
+def test_tags_merge_and_environment_and_cost_center_win(tmp_path):
+    write(tmp_path / "environments.toml", EXAMPLE)
+    (config,) = resolve(tmp_path, suffixes=["prod"], sets=["tags.owner=me", "tags.team=web"])
+    assert config.all_tags == {"CostCenter": "platform", "Environment": "prod", "owner": "me",
+                               "team": "web", "tier": "gold"}
+
+
+def test_set_beats_pattern_table(tmp_path):
+    write(tmp_path / "environments.toml", EXAMPLE)
+    (config,) = resolve(tmp_path, suffixes=["pr5"], sets=["bucket_lifecycle_days=9", "retain_data=true",
+                                                           "alarm_threshold_multiplier=1.5"])
+    assert config.bucket_lifecycle_days == 9 and config.retain_data is True
+    assert config.alarm_threshold_multiplier == 1.5
+
+
+def test_explicit_config_path_must_exist_and_replaces_default_file(tmp_path):
+    write(tmp_path / "environments.toml", "[defaults]\nbucket_lifecycle_days = 2\n")
+    other = write(tmp_path / "other.toml", "[defaults]\nbucket_lifecycle_days = 4\n")
+    assert resolve(tmp_path, config_path=str(other))[0].bucket_lifecycle_days == 4
+    assert resolve(tmp_path)[0].bucket_lifecycle_days == 2
+    (line,) = problems(tmp_path, config_path=str(tmp_path / "missing.toml"))
+    assert "missing.toml" in line and "not found" in line
+
+
+def test_no_environment_name_is_special(tmp_path):
+    """prod and pr123 with the same settings give the same config but for the suffix."""
+    write(tmp_path / "environments.toml", '[environments."*"]\nretain_data = true\n')
+    prod, preview = resolve(tmp_path, suffixes=["prod", "pr123"])
+    assert {k: v for k, v in vars(prod).items() if k not in ("suffix", "alert_email")} == \
+        {k: v for k, v in vars(preview).items() if k not in ("suffix", "alert_email")}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    "sets,expected",
+    [
+        (["dynamodb_billing_mode=PROVISIONED"], "--set: dynamodb_billing_mode: PROVISIONED needs dynamodb_read_capacity and dynamodb_write_capacity"),
+        (["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5"], "PROVISIONED needs dynamodb_write_capacity"),
+        (["dynamodb_read_capacity=5"], "--set: dynamodb_read_capacity: only applies with dynamodb_billing_mode = PROVISIONED"),
+        (["dynamodb_billing_mode=ON_DEMAND"], "must be PAY_PER_REQUEST or PROVISIONED (got 'ON_DEMAND')"),
+        (["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=0", "dynamodb_write_capacity=1"], "dynamodb_read_capacity: must be a whole number from 1"),
+        (["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=1.5", "dynamodb_write_capacity=1"], "dynamodb_read_capacity: expected a whole number (got '1.5')"),
+        (["enable_cross_region_replication=true"], "enable_cross_region_replication: replication needs replication_region"),
+        (["enable_cross_region_replication=true", "replication_region=us-east-1"], "replication_region: must differ from the stack's region 'us-east-1'"),
+        (["replication_time_control=true"], "replication_time_control: needs enable_cross_region_replication = true"),
+        (["replication_region=moon-base-1"], "replication_region: 'moon-base-1' does not look like an AWS region"),
+        (["bucket_lifecycle_days=0"], "bucket_lifecycle_days: must be a whole number from 1"),
+        (["bucket_lifecycle_days=-3"], "bucket_lifecycle_days: must be a whole number from 1"),
+        (["alarm_threshold_multiplier=0"], "alarm_threshold_multiplier: must be a number > 0"),
+        (["alarm_threshold_multiplier=nan"], "alarm_threshold_multiplier: expected a finite number"),
+        (["alert_email=not-an-address"], "alert_email: 'not-an-address' is not an email address"),
+        (["retain_data=yes"], "retain_data: expected true or false (got 'yes')"),
+        (["stack_prefix=App"], "stack_prefix: 'App' must start with a lowercase letter"),
+        (["bucket_lifecyle_days=3"], "--set: bucket_lifecyle_days: unknown key; did you mean 'bucket_lifecycle_days'?"),
+        (["region=eu-west-1"], "--set: region: region is not a config key; use --region"),
+        (["tags=x"], "--set: tags: set one tag at a time: --set tags.KEY=VALUE"),
+        (["tags.aws:name=x"], "tag keys starting with 'aws:' are reserved"),
+        (["noequals"], "--set: noequals: expected KEY=VALUE"),
+    ],
+)
+def test_validation_of_settings(tmp_path, sets, expected):
+    lines = problems(tmp_path, suffixes=["pr1"], sets=sets)
+    assert any(expected in line for line in lines), lines
+    assert all(line.startswith("error: ") for line in lines)
+
+
+def test_consistent_provisioned_and_replication_config_is_accepted(tmp_path):
+    (config,) = resolve(tmp_path, suffixes=["pr1"], sets=[
+        "dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=2",
+        "enable_cross_region_replication=true", "replication_region=eu-west-1", "replication_time_control=true"])
+    assert (config.dynamodb_read_capacity, config.dynamodb_write_capacity) == (5, 2)
+    assert config.replication_region == "eu-west-1" and config.replication_time_control
+
+
+@pytest.mark.parametrize(
+    "suffix,expected",
+    [
+        ("", "is empty"),
+        ("PR123", "such as 'pr123'"),
+        ("pr_123", "such as 'pr-123'"),
+        ("pr.1", "is not allowed"),
+        ("pr 1", "is not allowed"),
+        ("prü", "is not allowed"),
+        ("-pr1", "is not allowed"),
+        ("pr1-", "is not allowed"),
+        ("foo-replica", "would collide with the replica stack of suffix 'foo'"),
+    ],
+)
+def test_bad_suffixes(tmp_path, suffix, expected):
+    (line,) = problems(tmp_path, suffixes=[suffix])
+    assert line.startswith("error: --suffix: suffix: ") and expected in line
+
+
+def test_longest_suffix_depends_on_prefix_and_regions(tmp_path):
+    longest = max_suffix_length("app", ["us-east-1"])
+    # app-<suffix>-data-<12 digits>-us-east-1 is at most 63 characters
+    assert longest == 63 - len("app-") - len("-data-123456789012-us-east-1")
+    resolve(tmp_path, suffixes=["a" * longest])
+    (line,) = problems(tmp_path, suffixes=["a" * (longest + 1)])
+    assert f"the longest suffix allowed is {longest}" in line
+    with_replica = max_suffix_length("app", ["us-east-1", "ap-southeast-2"])
+    assert with_replica == 63 - len("app-") - len("-replica-123456789012-ap-southeast-2")
+    (line,) = problems(tmp_path, suffixes=["a" * longest], sets=[
+        "enable_cross_region_replication=true", "replication_region=ap-southeast-2"])
+    assert f"the longest suffix allowed is {with_replica}" in line and "ap-southeast-2" in line
+    assert max_suffix_length("platform-team", ["us-east-1"]) == longest - len("platform-team") + len("app")
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path):
+    write(tmp_path / "environments.toml", """
+        [defaults]
+        bucket_lifecycle_days = "thirty"
+        [environments.prod]
+        dynamodb_read_capacity = 5
+        unknown_thing = 1
+    """)
+    lines = problems(tmp_path, suffixes=["ok1", "Bad"], sets=["alarm_threshold_multiplier=-1"])
+    joined = "\n".join(lines)
+    assert "environments.toml: defaults.bucket_lifecycle_days: expected a whole number (got 'thirty')" in joined
+    assert "environments.toml: environments.prod.unknown_thing: unknown key" in joined  # even for unused tables
+    assert "--set: alarm_threshold_multiplier: must be a number > 0" in joined
+    assert "--suffix: suffix: 'Bad'" in joined
+    assert len(lines) == len(set(lines))  # a file problem is reported once, not once per suffix
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("[defaults\n", "not valid TOML"),
+        ("[nonsense]\nx = 1\n", "nonsense: unknown table"),
+        ("[environment.prod]\nx = 1\n", "unknown table; did you mean 'environments'?"),
+        ("[environments]\nprod = 3\n", 'environments.prod: must be a table'),
+        ("defaults = 3\n", "defaults: must be a table"),
+        ("bucket_lifecycle_days = 3\n", "settings go in [defaults]"),
+        ("[defaults]\ncustomer_managed_key = 1\n", "customer_managed_key: expected true or false (got 1)"),
+        ("[defaults]\nbucket_lifecycle_days = 1.5\n", "expected a whole number (got 1.5)"),
+        ("[defaults]\nbucket_lifecycle_days = true\n", "expected a whole number (got True)"),
+        ("[defaults]\ntags = { team = 3 }\n", "defaults.tags.team: tag values must be strings"),
+        ("[environments.\"pr*\"]\nstack_prefix = 5\n", 'environments."pr*".stack_prefix: expected a string'),
+    ],
+)
+def test_bad_config_files(tmp_path, text, expected):
+    write(tmp_path / "environments.toml", text)
+    lines = problems(tmp_path, suffixes=["pr1"])
+    assert any(line.startswith("error: environments.toml: ") and expected in line for line in lines), lines
+
+
+def test_config_file_that_is_not_utf8_or_a_folder(tmp_path):
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    (line,) = problems(tmp_path, config_path=str(tmp_path / "bin.toml"))
+    assert "is not UTF-8 text" in line
+    (line,) = problems(tmp_path, config_path=str(tmp_path))
+    assert "is a folder" in line
