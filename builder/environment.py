@@ -380,8 +380,8 @@ def _suffix_problems(suffix: _Value, prefix: str, regions: Sequence[str], check_
         lowered = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
         if lowered and _SUFFIX.match(lowered):
             hint = f", such as {lowered!r}"
-        return [Problem(where, key, f"{text!r} is not allowed: use lowercase letters, digits and single "
-                                    f"hyphens inside (S3 bucket and stack names){hint}")]
+        return [Problem(where, key, f"{text!r} is not allowed: use lowercase letters, digits and hyphens "
+                                    f"(not at either end) (S3 bucket and stack names){hint}")]
     if text.endswith("-replica"):
         return [Problem(where, key, f"{text!r} ends in '-replica': its stack name would collide with the "
                                     f"replica stack of suffix {text[:-len('-replica')]!r}; choose another suffix")]
