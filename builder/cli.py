@@ -123,7 +123,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("builder.deploy_cli",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,133 @@
+"""boto3 plumbing shared by deploy, diff, destroy and status: clients, error translation, polling.
+
+Every client gets its region explicitly (the botocore installed here reads AWS_DEFAULT_REGION, not
+AWS_REGION) and takes its endpoint from boto3's standard configuration, so AWS_ENDPOINT_URL points
+it at an emulator. Every botocore failure becomes one OperationError line naming what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Callable, Iterator, TypeVar
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from builder.errors import OperationError
+
+T = TypeVar("T")
+
+USER_AGENT = "builder-deploy"
+# Standard mode retries throttling and transient errors with backoff; the attempt count follows
+# AWS_MAX_ATTEMPTS / the config file (default 3). Polls also back off on throttling by themselves.
+CLIENT_CONFIG = Config(retries={"mode": "standard"}, user_agent_extra=USER_AGENT, connect_timeout=10,
+                       read_timeout=60)
+
+ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+BAD_CREDENTIALS = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
+                   "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "AuthFailure"}
+THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+             "SlowDown"}
+
+
+def session(region: str) -> boto3.session.Session:
+    """A fresh session per stack operation: sessions are not thread-safe, clients are."""
+    return boto3.session.Session(region_name=region)
+
+
+def client(sess: boto3.session.Session, service: str):
+    with translate(f"{service} client", sess.region_name):
+        return sess.client(service, region_name=sess.region_name, config=CLIENT_CONFIG)
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def error_message(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc)
+
+
+def is_missing_stack(exc: BaseException) -> bool:
+    return error_code(exc) == "ValidationError" and "does not exist" in error_message(exc)
+
+
+def _known_region(region: str) -> bool:
+    sess = botocore.session.get_session()
+    return any(region in sess.get_available_regions("cloudformation", partition)
+               for partition in sess.get_available_partitions())
+
+
+def describe_failure(exc: BaseException, region: str | None) -> str:
+    """One line that says what went wrong talking to AWS and what would fix it."""
+    if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
+        return ("no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or run `aws configure`")
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
+                        botocore.exceptions.ConnectionClosedError)):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "") or str(exc)
+        if region and not _known_region(region):
+            return f"cannot reach {url}: is {region!r} a real AWS region? (check --region / AWS_REGION)"
+        return f"cannot reach {url}; check the network, AWS_ENDPOINT_URL and the region"
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return f"no answer from {getattr(exc, 'kwargs', {}).get('endpoint_url', 'AWS')} in time; try again"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code, message = error_code(exc), error_message(exc)
+        operation = getattr(exc, "operation_name", "request")
+        if code in ACCESS_DENIED:
+            return f"access denied to {operation}: {message}; the credentials in use need that permission"
+        if code in BAD_CREDENTIALS:
+            return f"the AWS credentials were rejected ({code}): {message}"
+        if code in THROTTLED:
+            return f"{operation} throttled even after retries ({message}); lower --concurrency or try again"
+        return f"{operation} failed: {code}: {message}"
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return "no region; pass --region"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def translate(where: str, region: str | None = None) -> Iterator[None]:
+    """Turn any botocore failure inside the block into one OperationError line."""
+    try:
+        yield
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise OperationError(where, describe_failure(exc, region)) from exc
+
+
+class Backoff:
+    """Poll intervals: fast at first, doubling to a ceiling; reset() after progress is seen."""
+
+    def __init__(self, first: float = 0.2, ceiling: float = 3.0, after_progress: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.first, self.ceiling, self.after_progress = first, ceiling, after_progress
+        self.interval = first
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        self._sleep(self.interval)
+        self.interval = min(self.interval * 2, self.ceiling)
+
+    def progressed(self) -> None:
+        self.interval = min(self.interval, self.after_progress)
+
+    def throttled(self) -> None:
+        self.interval = self.ceiling
+
+
+def poll(call: Callable[[], T], backoff: Backoff) -> T:
+    """Make one polling call; throttling only slows the poll down instead of failing the operation."""
+    while True:
+        try:
+            return call()
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in THROTTLED:
+                raise
+            backoff.throttled()
+            backoff.wait()

@@ -1,0 +1,137 @@
+"""What deploy, diff, destroy and status print: plain lines, a live terminal line, or JSON lines.
+
+One Reporter per command run, shared by the worker threads (a lock keeps lines whole). Lines carry
+a `stack: ` prefix when the run touches more than one stack. On a terminal, resource events update
+one progress line (settled / total, elapsed) instead of printing a line each; failures still print.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence, TextIO
+
+MODES = ("auto", "text", "json")
+
+SETTLED_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  ") -> list[str]:
+    """Left-aligned columns, two spaces apart."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return [indent + "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+            for row in [header, *rows]]
+
+
+@dataclass
+class _Progress:
+    total: int
+    started: float
+    settled: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    status: str = ""
+
+
+class Reporter:
+    def __init__(self, stream: TextIO | None = None, mode: str = "auto", prefix: bool = False,
+                 tty: bool | None = None, clock=time.monotonic) -> None:
+        self.stream = stream or sys.stdout
+        self.json = mode == "json"
+        if tty is None:
+            tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.live = tty and not self.json
+        self.prefix = prefix
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._progress: dict[str, _Progress] = {}
+        self._line_shown = False
+
+    # ------------------------------------------------------------------ low level
+    def _write(self, text: str) -> None:
+        if self._line_shown:
+            self.stream.write("\r\x1b[2K")
+            self._line_shown = False
+        self.stream.write(text + "\n")
+        self._redraw()
+        self.stream.flush()
+
+    def _redraw(self) -> None:
+        if not self.live or not self._progress:
+            return
+        now = self._clock()
+        parts = [f"{name} {len(p.settled)}/{p.total or '?'} settled, {now - p.started:.0f} s"
+                 for name, p in self._progress.items()]
+        self.stream.write("\r\x1b[2K" + " | ".join(parts))
+        self._line_shown = True
+
+    def _label(self, stack: str | None) -> str:
+        return f"{stack}: " if (self.prefix and stack) else ""
+
+    def line(self, text: str, stack: str | None = None, **data: Any) -> None:
+        """A human line; in JSON mode an object {"stack", "message", **data} instead."""
+        with self._lock:
+            if self.json:
+                self._write(json.dumps({"stack": stack, "message": text, **data}, default=str))
+            else:
+                self._write(self._label(stack) + text)
+
+    def lines(self, texts: Iterable[str], stack: str | None = None) -> None:
+        if self.json:
+            return
+        with self._lock:
+            for text in texts:
+                self._write(self._label(stack) + text)
+
+    def record(self, kind: str, **data: Any) -> None:
+        """A machine record (JSON mode only)."""
+        if self.json:
+            with self._lock:
+                self._write(json.dumps({"event": kind, **data}, default=str))
+
+    # ------------------------------------------------------------------ stack operations
+    def begin(self, stack: str, total: int) -> None:
+        with self._lock:
+            self._progress[stack] = _Progress(total=total, started=self._clock())
+            self._redraw()
+
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
+        """One CloudFormation stack event."""
+        logical, status = event.get("LogicalResourceId", ""), event.get("ResourceStatus", "")
+        reason = event.get("ResourceStatusReason") or ""
+        is_stack = event.get("ResourceType") == "AWS::CloudFormation::Stack"
+        with self._lock:
+            progress = self._progress.get(stack)
+            if progress is not None and not is_stack:
+                progress.seen.add(logical)
+                if status.endswith(SETTLED_SUFFIXES):
+                    progress.settled.add(logical)
+                else:
+                    progress.settled.discard(logical)
+                progress.total = max(progress.total, len(progress.seen))
+            if self.json:
+                self._write(json.dumps({
+                    "event": "resource", "stack": stack, "logical_id": logical,
+                    "type": event.get("ResourceType"), "status": status, "reason": reason,
+                    "physical_id": event.get("PhysicalResourceId"), "time": event.get("Timestamp"),
+                }, default=str))
+                return
+            if self.live and not status.endswith("_FAILED"):
+                self._redraw()
+                self.stream.flush()
+                return
+            stamp = event.get("Timestamp")
+            clock = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else ""
+            text = f"{clock} {status:<20} {event.get('ResourceType', ''):<28} {logical}"
+            self._write(self._label(stack) + (f"{text}  {reason}" if reason else text).strip())
+
+    def end(self, stack: str) -> None:
+        with self._lock:
+            self._progress.pop(stack, None)
+            if self._line_shown:
+                self.stream.write("\r\x1b[2K")
+                self._line_shown = False
+            self._redraw()
+            self.stream.flush()
