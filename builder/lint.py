@@ -5,6 +5,9 @@ Only `python -m builder lint` imports this module (cfn-lint is slow to import; s
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +21,7 @@ TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml")
 class LintResult:
     files: tuple[Path, ...]
     findings: tuple[str, ...]  # each in cfn-lint's usual format: "<id> <message>\n<file>:<line>:<col>"
+    runs: int  # how many templates cfn-lint actually ran on (distinct structures)
 
 
 def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
@@ -38,13 +42,56 @@ def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def lint_templates(files: Sequence[Path], regions: Sequence[str], append_rules: Sequence[str] = ()) -> LintResult:
-    from cfnlint.api import lint_file
+def structure_digest(text: str) -> str:
+    """A digest of what cfn-lint judges, with what differs between suffixes taken out.
+
+    Suffixes of one configuration differ only in Parameter Defaults and in the suffix itself (in
+    names, tags and descriptions); the suffix is read from the Environment tag builder puts on
+    every taggable resource. Anything else that differs gives another digest, so it is linted.
+    """
+    try:
+        doc = json.loads(text)
+    except ValueError:  # YAML, or not a template at all: lint it on its own
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if not isinstance(doc, dict):
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    for parameter in (doc.get("Parameters") or {}).values():
+        if isinstance(parameter, dict):
+            parameter.pop("Default", None)
+    normal = json.dumps(doc, sort_keys=True)
+    suffixes = {tag.get("Value") for resource in (doc.get("Resources") or {}).values() if isinstance(resource, dict)
+                for tag in ((resource.get("Properties") or {}).get("Tags") or [])
+                if isinstance(tag, dict) and tag.get("Key") == "Environment"}
+    if len(suffixes) == 1 and isinstance(next(iter(suffixes)), str) and next(iter(suffixes)):
+        suffix = next(iter(suffixes))
+        normal = re.sub(rf"(?<![A-Za-z0-9]){re.escape(suffix)}(?![A-Za-z0-9])", "\x00", normal)
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def lint_templates(files: Sequence[Path], regions: Sequence[str], append_rules: Sequence[str] = (),
+                   cache: bool = True) -> LintResult:
+    """cfn-lint every file; with cache, each distinct structure once (its findings apply to all alike)."""
+    from cfnlint.api import lint_by_config
     from cfnlint.config import ManualArgs
 
-    findings: list[str] = []
-    config = ManualArgs(include_checks=["I"], regions=list(regions), append_rules=list(append_rules))
+    from builder.rules import RULES_DIR  # the package's cost guardrails (W9xxx) always run
+
+    representative: dict[str, Path] = {}  # structure -> the first file that has it
+    structure_of: dict[Path, str] = {}
     for path in files:
-        for match in lint_file(path, config=config):
-            findings.append(f"{match.rule.id} {match.message}\n{match.filename}:{match.linenumber}:{match.columnnumber}")
-    return LintResult(tuple(files), tuple(findings))
+        key = structure_digest(path.read_text(encoding="utf-8", errors="replace")) if cache else str(path)
+        structure_of[path] = key
+        representative.setdefault(key, path)
+    # One cfn-lint run over all distinct templates: its rules load once, not once per file.
+    matches = lint_by_config(ManualArgs(
+        templates=[str(p) for p in representative.values()], include_checks=["I"], regions=list(regions),
+        append_rules=[RULES_DIR, *append_rules]))
+    by_file: dict[str, list[tuple[str, str]]] = {}
+    for m in matches:
+        by_file.setdefault(str(m.filename), []).append((f"{m.rule.id} {m.message}", f"{m.linenumber}:{m.columnnumber}"))
+    findings: list[str] = []
+    for path in files:
+        found = by_file.get(str(representative[structure_of[path]]), [])
+        findings += [f"{head}\n{path}:{where}" for head, where in found]
+    runs = len(representative)
+    return LintResult(tuple(files), tuple(findings), runs)

@@ -127,7 +127,7 @@ def test_lint_passes_a_fresh_synth_and_fails_on_findings(tmp_path, capsys):
     main(["synth", "--suffix", "pr1"])
     capsys.readouterr()
     assert main(["lint"]) == 0
-    assert "1 template(s) linted: no findings" in capsys.readouterr().out
+    assert "1 template(s) linted (1 distinct structure(s)): no findings" in capsys.readouterr().out
     broken = json.loads((tmp_path / "out/app-pr1.template.json").read_text())
     broken["Resources"]["DataTable"]["Properties"]["BillingMode"] = "FREE"
     broken["Parameters"]["Unused"] = {"Type": "String"}
@@ -172,3 +172,19 @@ def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, c
         "app-pr123.template.json", "app-prod-replica.template.json", "app-prod.template.json"]
     capsys.readouterr()
     assert main(["lint"]) == 0
+
+
+def test_lint_runs_once_per_structure_and_still_lints_a_structural_change(tmp_path, capsys):
+    from builder.lint import lint_templates
+
+    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--suffix", "pr3",
+          "--set", "alarm_threshold_multiplier=2"])
+    files = sorted((tmp_path / "out").glob("*.template.json"))
+    assert lint_templates(files, ["us-east-1"]).runs == 1  # suffixes and defaults differ, structure does not
+    changed = json.loads(files[2].read_text())
+    changed["Parameters"]["Unused"] = {"Type": "String"}  # a structural change in one of them
+    files[2].write_text(json.dumps(changed, indent=2))
+    result = lint_templates(files, ["us-east-1"])
+    assert result.runs == 2
+    assert [f.split("\n")[1].split(":")[0] for f in result.findings] == [str(files[2])]
+    assert lint_templates(files, ["us-east-1"], cache=False).runs == 3
