@@ -70,12 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser(
         "lint", help="cfn-lint templates; fails on any finding, informational included",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run cfn-lint (its Python API) on templates, informational findings included; exit 0 only "
-                    "when there are none.\n\nexamples:\n  python -m builder lint\n"
+        description="Run cfn-lint (its Python API) on templates, informational findings included, plus the "
+                    "package's cost rules (W9xxx); exit 0 only when there are none. Templates that differ "
+                    "only in their suffix and parameter defaults are linted once.\n\nexamples:\n  python -m builder lint\n"
                     "  python -m builder lint out/app-pr123.template.json")
     lint.add_argument("paths", nargs="*", metavar="PATH", help="templates or folders (default: out)")
     lint.add_argument("--region", action="append", metavar="R", dest="regions",
                       help="regions to check resource availability in; repeatable (default: us-east-1)")
+    lint.add_argument("--no-cache", action="store_true",
+                      help="run cfn-lint on every file, not once per distinct template structure")
     lint.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     synth.set_defaults(func=cmd_synth)
     lint.set_defaults(func=cmd_lint)
@@ -113,17 +116,17 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from builder.lint import lint_templates, templates_in
 
     files = templates_in(args.paths, "out")
-    result = lint_templates(files, args.regions or ["us-east-1"])
+    result = lint_templates(files, args.regions or ["us-east-1"], cache=not args.no_cache)
     for finding in result.findings:
         print(finding + "\n")
     if result.findings:
         print(f"{len(result.findings)} finding(s) in {len(files)} template(s)", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{len(files)} template(s) linted: no findings")
+    print(f"{len(files)} template(s) linted ({result.runs} distinct structure(s)): no findings")
     return EXIT_OK
 
 
-EXTENSIONS: tuple[str, ...] = ("builder.deploy_cli",)
+EXTENSIONS: tuple[str, ...] = ("builder.cost_cli", "builder.deploy_cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
