@@ -1,0 +1,145 @@
+"""What a template's resources look like when deployed with its Parameters' Default values.
+
+A small evaluator for the intrinsics that decide *which* resources and settings exist: Ref to a
+Parameter, Fn::If, Fn::Equals/And/Or/Not, Condition and AWS::NoValue. Anything else (GetAtt, Sub,
+Ref to a resource, a Parameter without a Default) is UNKNOWN, never guessed.
+
+Both `builder.cost` and the cfn-lint rules in `builder/rules` use it, so the cost table and the
+guardrails read a template the same way. Pure: no cfn-lint, no boto3, no files.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+UNKNOWN = _Marker("UNKNOWN")  # a value that depends on something other than Parameter defaults
+NO_VALUE = _Marker("NO_VALUE")  # AWS::NoValue: the property is absent
+
+
+class DefaultsEvaluator:
+    """Resolves values of one template dict as a deploy that passes no parameter values would."""
+
+    def __init__(self, template: Mapping[str, Any], pseudo: Mapping[str, str] | None = None) -> None:
+        self.template = template
+        self.values: dict[str, str] = dict(pseudo or {})
+        for name, parameter in (template.get("Parameters") or {}).items():
+            if isinstance(parameter, Mapping) and "Default" in parameter:
+                self.values[name] = _text(parameter["Default"])
+        self._conditions: dict[str, bool | _Marker] = {}
+
+    # ---------------------------------------------------------------- conditions
+    def condition(self, name: str) -> bool | _Marker:
+        """True or False for a named Condition, UNKNOWN when it depends on unknown values."""
+        if name not in self._conditions:
+            self._conditions[name] = UNKNOWN  # guards against a cycle; cfn-lint reports those itself
+            definition = (self.template.get("Conditions") or {}).get(name)
+            self._conditions[name] = UNKNOWN if definition is None else self._truth(definition)
+        return self._conditions[name]
+
+    def _truth(self, node: Any) -> bool | _Marker:
+        if not isinstance(node, Mapping) or len(node) != 1:
+            return UNKNOWN
+        (function, args), = node.items()
+        if function == "Condition" and isinstance(args, str):
+            return self.condition(args)
+        if function == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
+            left, right = (self.resolve(a) for a in args)
+            if left is UNKNOWN or right is UNKNOWN:
+                return UNKNOWN
+            return _text(left) == _text(right)
+        if function == "Fn::Not" and isinstance(args, list) and len(args) == 1:
+            inner = self._truth(args[0])
+            return UNKNOWN if inner is UNKNOWN else not inner
+        if function in ("Fn::And", "Fn::Or") and isinstance(args, list):
+            found = [self._truth(a) for a in args]
+            decisive = function == "Fn::Or"  # a True decides Or, a False decides And
+            if decisive in found:
+                return decisive
+            return UNKNOWN if UNKNOWN in found else not decisive
+        return UNKNOWN
+
+    # ---------------------------------------------------------------- values
+    def resolve(self, node: Any) -> Any:
+        """The value with Fn::If and Ref-to-Parameter replaced; NoValue entries dropped."""
+        if isinstance(node, list):
+            items = [self.resolve(item) for item in node]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(node, Mapping):
+            return node
+        if len(node) == 1:
+            (key, args), = node.items()
+            if key == "Ref":
+                if args == "AWS::NoValue":
+                    return NO_VALUE
+                return self.values.get(args, UNKNOWN) if isinstance(args, str) else UNKNOWN
+            if key == "Fn::If":
+                if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)):
+                    return UNKNOWN
+                chosen = self.condition(args[0])
+                return UNKNOWN if chosen is UNKNOWN else self.resolve(args[1] if chosen else args[2])
+            if key.startswith("Fn::") or key == "Condition":
+                return UNKNOWN
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Resources that exist under the defaults (Condition true or absent), properties resolved.
+
+        A resource whose Condition is UNKNOWN is kept: it may exist.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for name, resource in (self.template.get("Resources") or {}).items():
+            if not isinstance(resource, Mapping):
+                continue
+            condition = resource.get("Condition")
+            if isinstance(condition, str) and self.condition(condition) is False:
+                continue
+            properties = self.resolve(resource.get("Properties") or {})
+            found[name] = {"Type": resource.get("Type"),
+                           "Properties": properties if isinstance(properties, dict) else {}}
+        return found
+
+
+def _text(value: Any) -> str:
+    """Parameter values as CloudFormation compares them: text; true/false lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def as_number(value: Any) -> float | None:
+    """A resolved value as a number, or None when it is not one (or unknown)."""
+    if isinstance(value, bool) or value is UNKNOWN:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def existing_path(template: Mapping[str, Any], path: list[Any]) -> list[Any]:
+    """The longest start of `path` that exists in the raw template, for pointing at a line.
+
+    Resolved values lose their place when Fn::If or NoValue sit in between; the finding then
+    points at the nearest enclosing property that is really there.
+    """
+    node: Any = template
+    found: list[Any] = []
+    for step in path:
+        if isinstance(node, Mapping) and not isinstance(step, int) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            break
+        found.append(step)
+    return found
