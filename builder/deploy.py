@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -388,7 +389,6 @@ def _run_group(group: Sequence[Stack], action: Action, reporter: Reporter) -> li
         try:
             outcomes.append(action(stack))
         except BuilderError as exc:
-            reporter.line(f"error: {exc.message}", stack.name, error=exc.message, exit_code=exc.exit_code)
             result = "refused" if isinstance(exc, RefusedError) else "failed"
             outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
     return outcomes
@@ -416,6 +416,9 @@ def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summar
     if len(errors) == 1:
         raise errors[0]
     if errors:
+        for error in errors:
+            for line in error.lines():
+                print(line, file=sys.stderr)
         failed = [o.stack for o in outcomes if o.error is not None]
         error = OperationError(command, f"{len(errors)} of {len(outcomes)} stacks failed: {', '.join(failed)}")
         error.exit_code = max(e.exit_code for e in errors)

@@ -1,0 +1,211 @@
+"""deploy and diff against LocalStack's CloudFormation engine on 127.0.0.1 (one server per session).
+
+Paths the emulator cannot produce (Replacement from property changes, an operation that stays in
+progress long enough to be seen, throttling) are in test_deploy_stubbed.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+import builder.aws
+import builder.deploy
+import builder.synth
+
+pytestmark = pytest.mark.emulator
+
+REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
+
+
+def count_calls(monkeypatch) -> list[str]:
+    """Record every AWS API call builder makes (operation names, in order)."""
+    calls: list[str] = []
+    real = builder.aws.client
+
+    def counting(session, service):
+        made = real(session, service)
+        made.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+        return made
+
+    monkeypatch.setattr(builder.aws, "client", counting)
+    return calls
+
+
+def test_create_streams_each_resource_and_writes_the_outputs(aws, suffix):
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert (code, err) == (0, "")
+    name = f"app-{suffix}"
+    assert "10 change(s) planned (CREATE):" in out
+    for logical, kind in [("DataBucket", "AWS::S3::Bucket"), ("DataTable", "AWS::DynamoDB::Table"),
+                          ("AlertTopic", "AWS::SNS::Topic")]:
+        assert any(line.split()[1:] == ["CREATE_COMPLETE", kind, logical] for line in out.splitlines()), logical
+    assert out.index("CREATE_IN_PROGRESS") < out.index("CREATE_COMPLETE      AWS::CloudFormation::Stack")
+    stack = aws.stack(name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    written = json.loads(Path(f"out/{name}.outputs.json").read_text())
+    assert written == {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert written["TableName"] == f"{name}-data"
+    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"Environment": suffix, "CostCenter": "engineering"}
+    assert aws.parameters(name)["AlertEmail"] == f"alerts-{suffix}@example.com"
+
+
+def test_redeploy_without_changes_is_quick_and_leaves_no_change_set(aws, suffix, monkeypatch):
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    before = aws.stack(f"app-{suffix}")
+    calls = count_calls(monkeypatch)
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert (code, err) == (0, "")
+    assert "no changes; the empty change set was deleted" in out
+    assert calls[0] == "DescribeStacks" and calls[1] == "CreateChangeSet" and calls[-1] == "DeleteChangeSet"
+    assert len(calls) <= 6, calls  # describe, create, one or two polls, delete
+    assert "ExecuteChangeSet" not in calls
+    cf = aws.client("cloudformation")
+    assert cf.list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
+    assert aws.stack(f"app-{suffix}").get("LastUpdatedTime") == before.get("LastUpdatedTime")
+
+
+def test_a_config_change_reaches_the_existing_stack(aws, suffix):
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    code, out, _ = aws.run("deploy", "--suffix", suffix, "--set", "bucket_lifecycle_days=45",
+                           "--set", "alarm_threshold_multiplier=2")
+    assert code == 0
+    assert "(UPDATE):" in out and "UPDATE_COMPLETE" in out
+    params = aws.parameters(f"app-{suffix}")
+    assert params["BucketLifecycleDays"] == "45"
+    assert params["ReadThrottleThreshold"] == "20"
+    assert params["SystemErrorThreshold"] == "10"
+
+
+def test_diff_before_and_after_deploy(aws, suffix):
+    name = f"app-{suffix}"
+    code, out, _ = aws.run("diff", "--suffix", suffix)
+    assert code == 0
+    assert "does not exist yet; deploy would create:" in out
+    assert any(line.split() == ["Add", "DataTable", "AWS::DynamoDB::Table", "-"] for line in out.splitlines())
+    assert aws.stack(name) is None  # the REVIEW_IN_PROGRESS stack of the CREATE change set is gone too
+    assert aws.run("diff", "--suffix", suffix, "--exit-code")[0] == 1
+
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    code, out, _ = aws.run("diff", "--suffix", suffix, "--exit-code")
+    assert (code, out.strip()) == (0, "no changes")
+
+    code, out, _ = aws.run("diff", "--suffix", suffix, "--set", "bucket_lifecycle_days=60", "--exit-code")
+    assert code == 1
+    assert any(line.split()[:3] == ["Modify", "DataBucket", "AWS::S3::Bucket"] for line in out.splitlines())
+    assert aws.parameters(name)["BucketLifecycleDays"] == "30"  # diff changed nothing
+    assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
+
+
+def rename_table(monkeypatch, new_name: str) -> None:
+    """Deploy a template whose table has another name: the one change LocalStack reports as Replacement."""
+    real = builder.synth.stacks_for
+
+    def renamed(config, fmt="json"):
+        stacks = real(config, fmt)
+        template = json.loads(stacks[-1].template_body)
+        template["Resources"]["DataTable"]["Properties"]["TableName"] = new_name
+        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
+
+    monkeypatch.setattr(builder.synth, "stacks_for", renamed)
+
+
+def test_data_guard_refuses_to_replace_the_table_unless_allowed(aws, suffix, monkeypatch):
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    rename_table(monkeypatch, f"{name}-renamed")
+
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert code == 3
+    assert f"data guard: AWS::DynamoDB::Table DataTable ({name}-data) would be replaced" in out
+    assert err.startswith(f"error: {name}: refused:") and err.count("\n") == 1
+    assert "--allow-replacement" in err
+    assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"
+    assert aws.client("dynamodb").describe_table(TableName=f"{name}-data")["Table"]["TableName"] == f"{name}-data"
+
+    code, out, _ = aws.run("deploy", "--suffix", suffix, "--allow-replacement")
+    assert code == 0
+    assert "data guard: going ahead because of --allow-replacement" in out
+    assert json.loads(Path(f"out/{name}.outputs.json").read_text())["TableName"] == f"{name}-renamed"
+
+
+def test_rollback_complete_is_deleted_and_created_again(aws, suffix):
+    name = f"app-{suffix}"
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(TableName=f"{name}-data", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert code == 1
+    assert err.startswith(f"error: {name}: ROLLBACK_COMPLETE: DataTable (AWS::DynamoDB::Table) CREATE_FAILED: ")
+    assert "already exists" in err and err.count("\n") == 1
+    assert aws.stack(name)["StackStatus"] == "ROLLBACK_COMPLETE"  # the tool deletes nothing on failure
+
+    dynamodb.delete_table(TableName=f"{name}-data")
+    code, out, _ = aws.run("deploy", "--suffix", suffix)
+    assert code == 0
+    assert "ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again" in out
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_several_suffixes_run_concurrently_with_prefixed_lines_and_a_summary(aws, suffix):
+    suffixes = [f"{suffix}a", f"{suffix}b", f"{suffix}c"]
+    # the third one fails: its table name is taken
+    aws.client("dynamodb").create_table(
+        TableName=f"app-{suffixes[2]}-data", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    argv = ["deploy", "--concurrency", "3"] + [arg for s in suffixes for arg in ("--suffix", s)]
+    code, out, err = aws.run(*argv)
+    assert code == 1
+    lines = out.splitlines()
+    for s in suffixes:
+        assert any(line.startswith(f"app-{s}: ") and "CREATE_COMPLETE" in line for line in lines)
+    summary = lines[lines.index("summary:") + 1:]
+    assert summary[0].split() == ["Stack", "Region", "Result", "Time"]
+    results = {row.split()[0]: row.split()[2] for row in summary[1:]}
+    assert results == {f"app-{suffixes[0]}": "created", f"app-{suffixes[1]}": "created",
+                       f"app-{suffixes[2]}": "failed"}
+    assert err.splitlines()[-1].startswith(f"error: app-{suffixes[2]}: ROLLBACK_COMPLETE: DataTable")
+
+
+def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
+    code, out, _ = aws.run("deploy", "--suffix", suffix, *REPLICATION)
+    assert code == 0
+    replica, primary = f"app-{suffix}-replica", f"app-{suffix}"
+    assert aws.stack(replica, "us-west-2")["StackStatus"] == "CREATE_COMPLETE"
+    assert aws.stack(replica) is None  # not in the primary region
+    assert out.index(f"{replica}: CREATE_COMPLETE in") < out.index(f"{primary}: 11 change(s) planned")
+    outputs = json.loads(Path(f"out/{primary}.outputs.json").read_text())
+    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-000000000000-us-west-2"
+    assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
+
+
+def test_json_output_is_one_object_per_line_with_a_final_summary(aws, suffix):
+    code, out, _ = aws.run("deploy", "--suffix", suffix, "--output", "json")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    resources = [r for r in records if r.get("event") == "resource"]
+    assert {"logical_id": "DataTable", "status": "CREATE_COMPLETE"}.items() <= next(
+        r for r in resources if r["logical_id"] == "DataTable" and r["status"] == "CREATE_COMPLETE").items()
+    assert [r["action"] for r in records if r.get("event") == "change"] == ["Add"] * 10
+    summary = records[-1]
+    assert summary["event"] == "summary" and summary["exit_code"] == 0
+    assert summary["stacks"][0]["result"] == "created"
+    assert summary["stacks"][0]["outputs"]["TableName"] == f"app-{suffix}-data"
+
+
+def test_a_template_over_the_inline_limit_goes_through_the_artifact_bucket(aws, suffix, monkeypatch):
+    monkeypatch.setattr(builder.deploy, "TEMPLATE_BODY_LIMIT", 1000)
+    code, _, err = aws.run("deploy", "--suffix", suffix)
+    assert code == 2
+    assert "over CloudFormation's 1,000-byte TemplateBody limit; pass --artifact-bucket BUCKET" in err
+    aws.client("s3").create_bucket(Bucket=f"artifacts-{suffix}")
+    code, out, _ = aws.run("deploy", "--suffix", suffix, "--artifact-bucket", f"artifacts-{suffix}")
+    assert code == 0
+    assert f"uploaded to s3://artifacts-{suffix}/builder/app-{suffix}/" in out
+    assert aws.stack(f"app-{suffix}")["StackStatus"] == "CREATE_COMPLETE"
