@@ -1,0 +1,124 @@
+"""`python -m builder cost`: the idle monthly cost and the usage rates of each environment.
+
+Registered through builder.cli.EXTENSIONS. Imports neither boto3 nor cfn-lint (it needs no
+credentials and no network); builder.cost is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Sequence
+
+from builder.errors import EXIT_OK
+
+DESCRIPTION = """\
+For each suffix: the fixed monthly charges its stacks incur while idle (provisioned DynamoDB
+capacity, CloudWatch alarms, customer-managed KMS keys, buckets and replication) and, as prices per
+unit, the usage-based items (requests, storage, replication, RTC, PITR). Priced from the same
+config and template as synth, with the list prices in builder/pricing.py; no free tier subtracted.
+
+examples:
+  python -m builder cost --suffix pr123
+  python -m builder cost --suffix pr123 --suffix prod --config environments.toml
+  python -m builder cost --suffix prod --format json
+"""
+
+
+def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    cost = commands.add_parser("cost", parents=[common], help="monthly idle cost and usage rates per suffix",
+                               formatter_class=argparse.RawDescriptionHelpFormatter, description=DESCRIPTION)
+    cost.add_argument("--format", choices=("table", "json"), default="table", help="output (default: table)")
+    cost.set_defaults(func=cmd_cost)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from builder.cli import configs_from_args
+    from builder.cost import estimate
+
+    costs = [estimate(config) for config in configs_from_args(args)]
+    print(render_json(costs) if args.format == "json" else render_table(costs))
+    return EXIT_OK
+
+
+def _money(usd: float) -> str:
+    return f"{usd:.2f}"
+
+
+def _rate(usd: float) -> str:
+    return f"{usd:.6g}"
+
+
+def _grid(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned first column, right-aligned others, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]).rstrip()
+            for row in rows]
+
+
+def _mark(price) -> str:
+    return "" if price.verified else "*"
+
+
+def render_table(costs: Sequence) -> str:
+    from builder.pricing import FREE_TIER_NOTE, PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
+
+    suffixes = [c.suffix for c in costs]
+    several = len(costs) > 1
+    lines = [f"{c.suffix}: " + ", ".join(f"{s.name} in {s.region}" for s in c.stacks) for c in costs]
+
+    fixed_rows: dict[str, dict[str, str]] = {}
+    sums: dict[str, dict[str, float]] = {}
+    for c in costs:
+        for item in c.fixed:
+            sums.setdefault(item.row, {}).setdefault(c.suffix, 0.0)
+            sums[item.row][c.suffix] += item.monthly_usd
+            fixed_rows.setdefault(item.row, {})[c.suffix] = _mark(item.price)
+    header = ["fixed monthly charges while idle (USD)", *suffixes] + (["total"] if several else [])
+    grid = [header]
+    for row, per_suffix in sums.items():
+        cells = [_money(per_suffix[s]) + fixed_rows[row][s] if s in per_suffix else "-" for s in suffixes]
+        grid.append([f"  {row}", *cells] + ([_money(sum(per_suffix.values()))] if several else []))
+    totals = [c.fixed_monthly_usd for c in costs]
+    grid.append(["  total per month", *map(_money, totals)] + ([_money(sum(totals))] if several else []))
+    lines += ["", *_grid(grid)]
+
+    rate_rows: dict[tuple[str, str], dict[str, str]] = {}
+    for c in costs:
+        for item in c.rates:
+            rate_rows.setdefault((item.row, item.price.unit), {})[c.suffix] = _rate(item.price.usd) + _mark(item.price)
+    grid = [["usage rates, charged only when used (USD)", "per", *suffixes]]
+    grid += [[f"  {row}", unit, *(cells.get(s, "-") for s in suffixes)] for (row, unit), cells in rate_rows.items()]
+    lines += ["", *_grid(grid)]
+
+    notes = list(dict.fromkeys(note for c in costs for note in c.notes))
+    if any(not i.price.verified for c in costs for i in c.items):
+        notes.append("* a price the table marks as not verified (see builder/pricing.py)")
+    notes.append(FREE_TIER_NOTE)
+    notes.append(f"list prices as of {PRICES_AS_OF}, transcribed {TRANSCRIBED_ON} from: {', '.join(SOURCES.values())}")
+    lines += ["", *(f"note: {n}" for n in notes)]
+    return "\n".join(lines)
+
+
+def render_json(costs: Sequence) -> str:
+    from builder.pricing import PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
+
+    def item(i) -> dict:
+        out = {"stack": i.stack, "resource": i.resource, "type": i.resource_type, "item": i.what,
+               "unit": i.price.unit, "unit_price_usd": i.price.usd, "price_source": SOURCES[i.price.source],
+               "price_verified": i.price.verified}
+        if i.fixed:
+            out.update(quantity=i.quantity, monthly_usd=round(i.monthly_usd, 6))
+        return out
+
+    document = {
+        "prices": {"as_of": PRICES_AS_OF, "transcribed_on": TRANSCRIBED_ON, "sources": dict(SOURCES),
+                   "free_tier_subtracted": False},
+        "environments": [{"suffix": c.suffix, "region": c.region, "notes": list(c.notes),
+                          "stacks": [{"name": s.name, "region": s.region, "priced_as": s.priced_as} for s in c.stacks],
+                          "fixed_monthly_usd": round(c.fixed_monthly_usd, 6),
+                          "fixed": [item(i) for i in c.fixed], "rates": [item(i) for i in c.rates]}
+                         for c in costs],
+        "total_fixed_monthly_usd": round(sum(c.fixed_monthly_usd for c in costs), 6),
+    }
+    return json.dumps(document, indent=2)

@@ -1,0 +1,212 @@
+"""`python -m builder cost`: idle monthly charges and usage rates from the same config and template as synth."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from builder.cli import main
+from builder.cost import FREE_TYPES, PRICERS, CostError, estimate, stack_items
+from builder.environment import resolve_configs
+from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
+from builder.synth import stacks_for
+from builder.template_values import UNKNOWN, DefaultsEvaluator
+
+US = PRICES["us-east-1"]
+ALARM_METRICS = 11  # 3 single-metric alarms + the SystemErrors metric math alarm over 8 operations
+PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=7"]
+REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
+PROD = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5",
+        *REPLICATION, "retain_data=true", "customer_managed_key=true"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(tmp_path, monkeypatch):
+    for name in ("AWS_REGION", "ENVIRONMENT_SUFFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def config(*sets: str, region: str | None = None, suffix: str = "pr1"):
+    return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={})[0]
+
+
+def fixed(cost) -> dict[str, float]:
+    return {item.row: item.monthly_usd for item in cost.fixed}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["cost", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ------------------------------------------------------------------ the pure functions
+
+def test_default_environment_costs_only_its_alarms_while_idle():
+    cost = estimate(config())
+    assert cost.fixed_monthly_usd == pytest.approx(ALARM_METRICS * US["cloudwatch.alarm_metric"].usd)  # 1.10
+    charged = {row for row, usd in fixed(cost).items() if usd}
+    assert {c.resource_type for c in cost.fixed if c.row in charged} == {"AWS::CloudWatch::Alarm"}
+    assert fixed(cost)["TableSystemErrorsAlarm: alarm, 8 metrics"] == pytest.approx(0.80)
+    rates = {item.row for item in cost.rates}
+    assert {"DataTable: on-demand writes", "DataTable: on-demand reads", "DataTable: point-in-time recovery",
+            "DataBucket: storage (noncurrent versions count)"} <= rates
+
+
+def test_provisioned_capacity_is_billed_every_hour_of_the_month():
+    cost = estimate(config(*PROVISIONED))
+    rows = fixed(cost)
+    assert rows[f"DataTable: table RCUs x {HOURS_PER_MONTH} h"] == pytest.approx(5 * 730 * 0.00013)
+    assert rows[f"DataTable: table WCUs x {HOURS_PER_MONTH} h"] == pytest.approx(7 * 730 * 0.00065)
+    assert not any("on-demand" in item.row for item in cost.rates)
+    assert cost.fixed_monthly_usd == pytest.approx(1.10 + 5 * 730 * 0.00013 + 7 * 730 * 0.00065)
+
+
+def test_customer_managed_key_adds_a_key_month():
+    plain, keyed = estimate(config()), estimate(config("customer_managed_key=true"))
+    assert keyed.fixed_monthly_usd - plain.fixed_monthly_usd == pytest.approx(1.00)
+    assert any("rotate yearly" in note for note in keyed.notes)
+
+
+@pytest.mark.parametrize("cmk,keys", [(False, 0), (True, 2)])
+def test_replication_adds_the_replica_key_only_with_a_customer_managed_key(cmk, keys):
+    cost = estimate(config(*REPLICATION, f"customer_managed_key={str(cmk).lower()}"))
+    assert [i.stack for i in cost.fixed if i.resource_type == "AWS::KMS::Key"] == (
+        ["app-pr1", "app-pr1-replica"] if cmk else [])
+    assert [s.region for s in cost.stacks] == ["us-east-1", "eu-west-1"]
+    assert cost.fixed_monthly_usd == pytest.approx(1.10 + keys)  # buckets and replication: no fixed part
+    rows = {i.row: i for i in cost.rates}
+    assert rows["DataBucket: replication transfer"].price == US["s3.inter_region_transfer"]
+    assert rows["ReplicaBucket: storage (noncurrent versions count)"].price == PRICES["eu-west-1"]["s3.standard_storage"]
+    assert "DataBucket: Replication Time Control" not in rows
+
+
+def test_replication_time_control_is_a_per_gb_rate_not_a_fixed_charge():
+    plain = estimate(config(*REPLICATION))
+    rtc = estimate(config(*REPLICATION, "replication_time_control=true"))
+    assert rtc.fixed_monthly_usd == plain.fixed_monthly_usd
+    assert {i.row: i.price.usd for i in rtc.rates}["DataBucket: Replication Time Control"] == 0.015
+
+
+def test_unknown_region_is_priced_as_us_east_1_with_a_note():
+    cost = estimate(config(region="ap-south-1"))
+    assert cost.stacks[0].priced_as == "us-east-1"
+    assert any(note.startswith("ap-south-1: no prices in the table") for note in cost.notes)
+    assert prices_for("eu-west-1").note is None
+
+
+VARIANTS = [[], PROVISIONED, PROD, [*PROD, "replication_time_control=true"], ["customer_managed_key=true"]]
+
+
+@pytest.mark.parametrize("sets", VARIANTS, ids=["default", "provisioned", "prod", "prod-rtc", "cmk"])
+def test_every_resource_type_in_the_templates_is_priced_or_declared_free(sets):
+    for stack in stacks_for(config(*sets)):
+        types = {r["Type"] for r in json.loads(stack.template_body)["Resources"].values()}
+        assert types - set(PRICERS) - FREE_TYPES == set(), stack.name
+
+
+def test_a_resource_without_a_price_fails():
+    stack = stacks_for(config())[0]
+    template = json.loads(stack.template_body)
+    template["Resources"]["Queue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    with pytest.raises(CostError, match=r"no price for AWS::SQS::Queue"):
+        stack_items(replace(stack, template_body=json.dumps(template)), prices_for("us-east-1"), [])
+
+
+def test_price_table_rows_are_complete_and_name_their_sources():
+    for region, row in PRICES.items():
+        assert set(row) == set(US), region
+        assert all(price.source in SOURCES and price.usd >= 0 for price in row.values())
+    with pytest.raises(TypeError):
+        PRICES["us-east-1"]["kms.key"] = None  # type: ignore[index]
+
+
+def test_defaults_evaluator_reads_conditions_like_cloudformation():
+    template = {
+        "Parameters": {"On": {"Type": "String", "Default": "true"}, "Free": {"Type": "String"}},
+        "Conditions": {"IsOn": {"Fn::Equals": [{"Ref": "On"}, "true"]},
+                       "Unknown": {"Fn::Equals": [{"Ref": "Free"}, "x"]},
+                       "OnOrUnknown": {"Fn::Or": [{"Condition": "IsOn"}, {"Condition": "Unknown"}]},
+                       "OffAndUnknown": {"Fn::And": [{"Fn::Not": [{"Condition": "IsOn"}]}, {"Condition": "Unknown"}]}},
+        "Resources": {"Gone": {"Type": "T", "Condition": "OffAndUnknown"},
+                      "Kept": {"Type": "T", "Properties": {"A": {"Fn::If": ["IsOn", {"Ref": "AWS::NoValue"}, 1]},
+                                                           "B": {"Fn::GetAtt": ["X", "Y"]}}}},
+    }
+    evaluator = DefaultsEvaluator(template)
+    assert [evaluator.condition(c) for c in ("IsOn", "Unknown", "OnOrUnknown", "OffAndUnknown")] == [
+        True, UNKNOWN, True, False]
+    assert evaluator.resources() == {"Kept": {"Type": "T", "Properties": {"B": UNKNOWN}}}
+
+
+# ------------------------------------------------------------------ the command
+
+def test_cost_command_table_for_the_default_environment(capsys):
+    code, out, err = run(capsys, "--suffix", "pr1")
+    assert (code, err) == (0, "")
+    assert out.startswith("pr1: app-pr1 in us-east-1\n")
+    assert "TableSystemErrorsAlarm: alarm, 8 metrics  0.80" in out
+    assert [line.split() for line in out.splitlines() if line.strip().startswith("total per month")] == [
+        ["total", "per", "month", "1.10"]]
+    assert re.search(r"\n  DataTable: on-demand writes +million WRUs +0\.625\n", out)
+    assert "free tier is not subtracted" in out and "https://aws.amazon.com/dynamodb/pricing/" in out
+
+
+def test_cost_command_json(capsys):
+    code, out, _ = run(capsys, "--suffix", "pr1", "--set", "customer_managed_key=true", "--format", "json")
+    document = json.loads(out)
+    assert code == 0 and set(document) == {"prices", "environments", "total_fixed_monthly_usd"}
+    (environment,) = document["environments"]
+    assert environment["fixed_monthly_usd"] == pytest.approx(2.10) == document["total_fixed_monthly_usd"]
+    key = next(i for i in environment["fixed"] if i["type"] == "AWS::KMS::Key")
+    assert key == {"stack": "app-pr1", "resource": "DataKey", "type": "AWS::KMS::Key", "item": "customer-managed key",
+                   "unit": "key-month", "unit_price_usd": 1.0, "price_source": "https://aws.amazon.com/kms/pricing/",
+                   "price_verified": True, "quantity": 1.0, "monthly_usd": 1.0}
+    assert all("monthly_usd" not in rate for rate in environment["rates"])
+
+
+def test_cost_command_several_suffixes_have_a_column_each_and_a_total(capsys, tmp_path):
+    (tmp_path / "environments.toml").write_text(
+        '[environments.prod]\ndynamodb_billing_mode = "PROVISIONED"\ndynamodb_read_capacity = 5\n'
+        'dynamodb_write_capacity = 5\nenable_cross_region_replication = true\nreplication_region = "eu-west-1"\n'
+        'retain_data = true\ncustomer_managed_key = true\n')
+    code, out, _ = run(capsys, "--suffix", "pr1", "--suffix", "prod")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:2] == ["pr1: app-pr1 in us-east-1", "prod: app-prod in us-east-1, app-prod-replica in eu-west-1"]
+    assert lines[3].split()[-3:] == ["pr1", "prod", "total"]
+    prod = estimate(config(*PROD, suffix="prod")).fixed_monthly_usd
+    total = next(line for line in lines if line.strip().startswith("total per month")).split()
+    assert total[-3:] == ["1.10", f"{prod:.2f}", f"{1.10 + prod:.2f}"]
+    assert next(line for line in lines if "DataTable: table WCUs" in line).split()[-3:] == ["-", "2.37", "2.37"]
+
+
+def test_cost_command_unknown_region_says_so(capsys):
+    code, out, _ = run(capsys, "--suffix", "pr1", "--region", "ap-south-1")
+    assert code == 0
+    assert "note: ap-south-1: no prices in the table (it has us-east-1, us-west-2, eu-west-1); showing the " \
+           "us-east-1 figures" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--set", "dynamodb_billing_mode=FAST"], "error: --set: dynamodb_billing_mode: must be PAY_PER_REQUEST or PROVISIONED"),
+    (["--format", "xml"], "error: python -m builder cost: argument --format: invalid choice: 'xml'"),
+    (["--suffix", "Bad_Name"], "error: --suffix: suffix: 'Bad_Name' is not allowed"),
+])
+def test_cost_command_bad_input_exits_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+
+
+def test_cost_command_imports_neither_boto3_nor_cfn_lint(tmp_path):
+    script = ("import sys\nfrom builder.cli import main\nassert main(['cost', '--suffix', 'pr1']) == 0\n"
+              "print(sorted({'boto3', 'botocore', 'cfnlint'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
