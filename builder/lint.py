@@ -43,11 +43,12 @@ def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
 
 
 def structure_digest(text: str) -> str:
-    """A digest of what cfn-lint judges, with what differs between suffixes taken out.
+    """A digest of what cfn-lint judges, with the suffix taken out.
 
-    Suffixes of one configuration differ only in Parameter Defaults and in the suffix itself (in
-    names, tags and descriptions); the suffix is read from the Environment tag builder puts on
-    every taggable resource. Anything else that differs gives another digest, so it is linted.
+    Suffixes of one configuration differ only in the suffix itself (in names, tags, descriptions
+    and the alert email default); it is read from the Environment tag builder puts on every
+    taggable resource. Parameter Defaults stay in: the cost rules (W9001, W9002) judge a template
+    as a deploy with its defaults would create it. Anything else that differs is linted apart.
     """
     try:
         doc = json.loads(text)
@@ -55,9 +56,6 @@ def structure_digest(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
     if not isinstance(doc, dict):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-    for parameter in (doc.get("Parameters") or {}).values():
-        if isinstance(parameter, dict):
-            parameter.pop("Default", None)
     normal = json.dumps(doc, sort_keys=True)
     suffixes = {tag.get("Value") for resource in (doc.get("Resources") or {}).values() if isinstance(resource, dict)
                 for tag in ((resource.get("Properties") or {}).get("Tags") or [])

@@ -188,3 +188,13 @@ def test_lint_runs_once_per_structure_and_still_lints_a_structural_change(tmp_pa
     assert result.runs == 2
     assert [f.split("\n")[1].split(":")[0] for f in result.findings] == [str(files[2])]
     assert lint_templates(files, ["us-east-1"], cache=False).runs == 3
+
+
+def test_lint_cache_keeps_defaults_apart_so_cost_rules_see_each_config(tmp_path, capsys):
+    replication = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=eu-west-1"]
+    main(["synth", "--suffix", "aaa", *replication])
+    main(["synth", "--suffix", "zzz", *replication, "--set", "replication_time_control=true"])
+    capsys.readouterr()
+    assert main(["lint"]) == 1
+    out = capsys.readouterr().out
+    assert "W9002" in out and "app-zzz.template.json" in out and "app-aaa.template.json" not in out
