@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 import re
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +212,26 @@ def test_cost_command_imports_neither_boto3_nor_cfn_lint(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def _readme_blocks_after(prompt: str) -> str:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    start = readme.index(prompt)
+    return readme[start:readme.index("```", start)]
+
+
+@pytest.mark.parametrize("prompt", ["$ python -m builder cost --suffix pr123\n",
+                                    "$ python -m builder cost --suffix prod --set"])
+def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeypatch, tmp_path):
+    """The README pastes the command's output; this fails when a price or resource changes it."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    block = _readme_blocks_after(prompt)
+    command, _, expected = block.partition("\n")
+    while command.endswith("\\"):
+        more, _, expected = expected.partition("\n")
+        command = command[:-1] + more
+    argv = shlex.split(command)[4:]  # after "$ python -m builder"
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == expected.strip()
