@@ -1,0 +1,34 @@
+"""status against LocalStack: given suffixes, --all by prefix, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+
+def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
+    prefix = f"st{suffix}"  # a prefix of its own, so --all sees only this test's stacks
+    assert aws.run("deploy", "--suffix", "one", "--set", f"stack_prefix={prefix}")[0] == 0
+
+    code, out, _ = aws.run("status", "--suffix", "one", "--suffix", "two", "--set", f"stack_prefix={prefix}")
+    assert code == 0
+    lines = out.splitlines()
+    head = lines[0].split("  ")
+    assert head[:3] == [f"{prefix}-one", "us-east-1", "CREATE_COMPLETE"]
+    assert head[3].startswith("last change 20") and head[4] == "Environment=one"
+    assert any(line.split() == ["TableName", f"{prefix}-one-data"] for line in lines)
+    assert f"{prefix}-two  us-east-1  NOT DEPLOYED" in lines
+
+    code, out, _ = aws.run("status", "--all", "--output", "json", "--set", f"stack_prefix={prefix}")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["stack"], r["status"], r["environment"]) for r in records] == [
+        (f"{prefix}-one", "CREATE_COMPLETE", "one")]
+    assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-000000000000-us-east-1"
+
+
+def test_status_all_with_nothing_deployed(aws, suffix):
+    code, out, _ = aws.run("status", "--all", "--set", f"stack_prefix=none{suffix}")
+    assert (code, out) == (0, f"no stacks named none{suffix}-*\n")
