@@ -43,7 +43,7 @@ import awacs.sns
 import awacs.sts
 from awacs.aws import (
     Allow,
-    ArnLike,
+    ArnEquals,
     Bool,
     Condition as PolicyCondition,
     Deny,
@@ -390,8 +390,11 @@ def _topic(t: Template, config: EnvironmentConfig, p: _Params, key: kms.Key | No
     ))
     t.add_resource(sns.SubscriptionResource(
         "AlertEmailSubscription", Protocol="email", Endpoint=Ref(p.alert_email), TopicArn=Ref(topic)))
-    alarms_arn = Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
-                     + names.alarm_name_pattern(config.stack_prefix, config.suffix))
+    return topic
+
+
+def _topic_policy(t: Template, topic: sns.Topic, alarms: list[cloudwatch.Alarm]) -> None:
+    """Only this stack's alarms (exact ARNs: a name pattern would also match a longer suffix's), in this account."""
     t.add_resource(sns.TopicPolicy(
         "AlertTopicPolicy",
         Topics=[Ref(topic)],
@@ -400,16 +403,17 @@ def _topic(t: Template, config: EnvironmentConfig, p: _Params, key: kms.Key | No
             Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
             Action=[awacs.sns.Publish], Resource=[Ref(topic)],
             Condition=PolicyCondition([StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-                                       ArnLike({"aws:SourceArn": alarms_arn})]),
+                                       ArnEquals({"aws:SourceArn": [GetAtt(a, "Arn") for a in alarms]})]),
         )]),
     ))
-    return topic
 
 
 def _alarms(t: Template, config: EnvironmentConfig, p: _Params, table: dynamodb.Table, bucket: s3.Bucket,
-            topic: sns.Topic) -> None:
+            topic: sns.Topic) -> list[cloudwatch.Alarm]:
+    alarms: list[cloudwatch.Alarm] = []
+
     def alarm(title: str, what: str, description: str, threshold: str, **metric: object) -> None:
-        t.add_resource(cloudwatch.Alarm(
+        alarms.append(t.add_resource(cloudwatch.Alarm(
             title,
             AlarmName=names.alarm_name(config.stack_prefix, config.suffix, what),
             AlarmDescription=description,
@@ -421,7 +425,7 @@ def _alarms(t: Template, config: EnvironmentConfig, p: _Params, table: dynamodb.
             OKActions=[Ref(topic)],
             Tags=_tags(config),
             **metric,
-        ))
+        )))
 
     table_dimension = [cloudwatch.MetricDimension(Name="TableName", Value=Ref(table))]
     for direction in ("Read", "Write"):
@@ -446,6 +450,7 @@ def _alarms(t: Template, config: EnvironmentConfig, p: _Params, table: dynamodb.
           Namespace="AWS/S3", MetricName="BucketSizeBytes", Statistic="Average", Period=86400,
           Dimensions=[cloudwatch.MetricDimension(Name="BucketName", Value=Ref(bucket)),
                       cloudwatch.MetricDimension(Name="StorageType", Value="StandardStorage")])
+    return alarms
 
 
 def _output(t: Template, title: str, value: object, description: str, condition: str | None = None) -> None:
@@ -482,7 +487,7 @@ def build_template(config: EnvironmentConfig) -> Template:
         Ref(p.lifecycle_days), ReplicationConfiguration=_replication(t, config, p, key))
     table = _table(t, config, p, key)
     topic = _topic(t, config, p, key)
-    _alarms(t, config, p, table, bucket, topic)
+    _topic_policy(t, topic, _alarms(t, config, p, table, bucket, topic))
     _output(t, "BucketName", Ref(bucket), "Name of the data bucket")
     _output(t, "BucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
     _output(t, "TableName", Ref(table), "Name of the DynamoDB table")
