@@ -130,13 +130,14 @@ class EnvironmentConfig:
 # --------------------------------------------------------------------------- value checking
 
 _REGION = re.compile(
-    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$"
+    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[0-9]{1,2}\Z"
 )
 _EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
-_SUFFIX = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*$")
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+                    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\Z")
+_SUFFIX = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*\Z")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*\Z", re.UNICODE)
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 _TRUE = {"true"}
 _FALSE = {"false"}
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
@@ -160,14 +161,13 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | N
                 return False, None
             return None, f"expected {want} (got {text!r})"
         if setting.kind is int:
-            if re.fullmatch(r"[+-]?\d+", text.strip()):
+            if re.fullmatch(r"[+-]?[0-9]+", text.strip()):  # ASCII digits only: int() takes any script's
                 return int(text), None
             return None, f"expected {want} (got {text!r})"
         if setting.kind is float:
-            try:
-                number = float(text)
-            except ValueError:
+            if not _NUMBER.fullmatch(text.strip()):  # float() also takes other scripts' digits and 1_0
                 return None, f"expected {want} (got {text!r})"
+            number = float(text)
             if number != number or number in (float("inf"), float("-inf")):
                 return None, f"expected a finite number (got {text!r})"
             return number, None
@@ -411,6 +411,15 @@ def max_suffix_length(prefix: str, regions: Sequence[str]) -> int:
     return names.S3_BUCKET_NAME_MAX - max(lengths)
 
 
+def _prefix_problem(prefix: str) -> str | None:
+    if not (_PREFIX.match(prefix) and len(prefix) <= MAX_PREFIX):
+        return (f"{prefix!r} must start with a lowercase letter and hold only lowercase letters, digits and "
+                f"single hyphens, at most {MAX_PREFIX}")
+    bucket = names.with_account(names.data_bucket_name(prefix, "a", DEFAULT_REGION))
+    problem = names.s3_bucket_name_problem(bucket)  # S3 reserves some name starts, such as 'sthree-'
+    return f"{prefix!r} makes bucket names such as {bucket!r}, which {problem}; choose another" if problem else None
+
+
 def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[Problem]:
     """Checks across keys and of ranges. Never of names: any suffix gets any setting."""
     out: list[Problem] = []
@@ -423,9 +432,9 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
         return (item.where, item.key) if item else ("default", key)
 
     prefix = v("stack_prefix")
-    if not (_PREFIX.match(prefix) and len(prefix) <= MAX_PREFIX):
-        out.append(Problem(*at("stack_prefix"), f"{prefix!r} must start with a lowercase letter and hold only "
-                                                 f"lowercase letters, digits and single hyphens, at most {MAX_PREFIX}"))
+    prefix_problem = _prefix_problem(prefix)
+    if prefix_problem:
+        out.append(Problem(*at("stack_prefix"), prefix_problem))
     if not _REGION.match(region.value):
         out.append(Problem(region.where, "region", f"{region.value!r} does not look like an AWS region such as us-east-1"))
     mode = v("dynamodb_billing_mode")
@@ -508,7 +517,7 @@ def resolve_configs(
         regions = [region_value.value]
         if _value_of(values, "enable_cross_region_replication") and _value_of(values, "replication_region"):
             regions.append(values["replication_region"].value)
-        names_known = _PREFIX.match(prefix) is not None and all(_REGION.match(r) for r in regions)
+        names_known = _prefix_problem(prefix) is None and all(_REGION.match(r) for r in regions)
         found += _suffix_problems(suffix, prefix, regions, check_names=names_known)
         problems += found
         if found:

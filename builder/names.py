@@ -13,7 +13,7 @@ ACCOUNT_ID_LENGTH = 12
 S3_BUCKET_NAME_MAX = 63
 S3_BUCKET_NAME_MIN = 3
 
-_S3_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+_S3_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\Z")
 _S3_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _S3_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 

@@ -5,6 +5,7 @@ Imports neither boto3 nor cfn-lint: synth needs no credentials and no network.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -106,6 +107,10 @@ def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
             staged.append((tmp, out_dir / name))
+        # os.replace fails on a folder in the way; find that before the first rename, not after it
+        blocked = [final.name for _, final in staged if final.is_dir()]
+        if blocked:
+            raise IsADirectoryError(errno.EISDIR, f"{blocked[0]} is a folder")
         for tmp, final in staged:
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
