@@ -1,0 +1,210 @@
+"""A catalogue of bad inputs: each exits 2 with one `error:` line naming where and which key, no
+traceback, and out/ exactly as a previous synth left it (no partial files: writes are atomic).
+
+Each case runs `main(["synth", ...])` in a fresh working folder whose out/ holds a previous synth
+of the same suffixes, so a write that should not happen shows up as a changed or extra file.
+
+Unreadable config file: the tests run as root, for whom chmod 000 does not stop a read, so
+"unreadable" is produced as a folder given to --config and as a file that is not UTF-8 text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.environment import max_suffix_length
+
+LONGEST = max_suffix_length("app", ["us-east-1"])
+LONGEST_REPLICATED = max_suffix_length("app", ["us-east-1", "us-west-2"])
+REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
+PROVISIONED = ["--set", "dynamodb_billing_mode=PROVISIONED"]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: list[str]
+    expect: str  # the error line starts with this: "error: <file or flag>: <key>:"
+    files: dict[str, bytes] = field(default_factory=dict)  # created in the working folder first
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def suffix(case_id: str, value: str, *extra: str) -> Case:
+    return Case(case_id, ["--suffix", value, *extra], "error: --suffix: suffix: ")
+
+
+def setting(case_id: str, key: str, *sets: str, expect_key: str | None = None) -> Case:
+    args = [arg for item in sets for arg in ("--set", item)]
+    return Case(case_id, args, f"error: --set: {expect_key or key}: ")
+
+
+def config(case_id: str, text: bytes | str, expect: str) -> Case:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return Case(case_id, ["--config", "bad.toml"], expect, files={"bad.toml": data})
+
+
+CASES: list[Case] = [
+    # suffixes
+    suffix("suffix-empty", ""),
+    suffix("suffix-uppercase", "PR123"),
+    suffix("suffix-underscore", "pr_123"),
+    suffix("suffix-dot", "pr.123"),
+    suffix("suffix-space", "pr 123"),
+    suffix("suffix-unicode-letter", "prö"),
+    suffix("suffix-unicode-digit", "pr١٢٣"),
+    suffix("suffix-emoji", "pr🙂"),
+    Case("suffix-leading-hyphen", ["--suffix=-pr123"], "error: --suffix: suffix: "),
+    suffix("suffix-trailing-hyphen", "pr123-"),
+    suffix("suffix-trailing-newline", "pr123\n"),
+    suffix("suffix-too-long-by-one", "a" * (LONGEST + 1)),
+    suffix("suffix-too-long-by-one-for-the-replica", "a" * (LONGEST_REPLICATED + 1), *REPLICATION),
+    suffix("suffix-ending-in-replica", "pr1-replica"),
+    suffix("suffix-with-double-hyphen-that-breaks-the-bucket-name", "s3-demo", "--set", "stack_prefix=amzn"),
+    suffix("one-bad-suffix-among-good-ones", "Bad", "--suffix", "pr123"),
+    Case("suffix-from-environment", [], "error: ENVIRONMENT_SUFFIX: suffix: ", env={"ENVIRONMENT_SUFFIX": "PR_1"}),
+    # --set syntax and keys
+    Case("set-without-equals", ["--set", "bucket_lifecycle_days"], "error: --set: bucket_lifecycle_days: "),
+    setting("set-unknown-key", "bucket_lifecycle", "bucket_lifecycle=3"),
+    setting("set-empty-key", "(empty)", "=3"),
+    setting("set-region-as-key", "region", "region=us-east-1"),
+    setting("set-tags-as-a-whole", "tags", "tags=Team"),
+    setting("set-reserved-tag-key", "tags.aws:owner", "tags.aws:owner=me"),
+    setting("set-tag-value-with-newline", "tags.Team", "tags.Team=a\nb"),
+    # wrong types
+    setting("text-for-a-number", "bucket_lifecycle_days", "bucket_lifecycle_days=ten"),
+    setting("float-for-a-whole-number", "bucket_lifecycle_days", "bucket_lifecycle_days=1.5"),
+    setting("unicode-digits-for-a-whole-number", "bucket_lifecycle_days", "bucket_lifecycle_days=１２"),
+    setting("yes-for-a-boolean", "retain_data", "retain_data=yes"),
+    setting("one-for-a-boolean", "customer_managed_key", "customer_managed_key=1"),
+    setting("hex-for-a-number", "alarm_threshold_multiplier", "alarm_threshold_multiplier=0x10"),
+    setting("underscores-in-a-number", "alarm_threshold_multiplier", "alarm_threshold_multiplier=1_0"),
+    # zero, negative, absurdly large
+    setting("lifecycle-zero", "bucket_lifecycle_days", "bucket_lifecycle_days=0"),
+    setting("lifecycle-negative", "bucket_lifecycle_days", "bucket_lifecycle_days=-1"),
+    setting("lifecycle-absurd", "bucket_lifecycle_days", "bucket_lifecycle_days=" + "9" * 30),
+    setting("multiplier-zero", "alarm_threshold_multiplier", "alarm_threshold_multiplier=0"),
+    setting("multiplier-negative", "alarm_threshold_multiplier", "alarm_threshold_multiplier=-0.5"),
+    setting("multiplier-absurd", "alarm_threshold_multiplier", "alarm_threshold_multiplier=1e9"),
+    setting("multiplier-infinite", "alarm_threshold_multiplier", "alarm_threshold_multiplier=inf"),
+    setting("multiplier-not-a-number", "alarm_threshold_multiplier", "alarm_threshold_multiplier=nan"),
+    setting("capacity-zero", "dynamodb_read_capacity", "dynamodb_billing_mode=PROVISIONED",
+            "dynamodb_read_capacity=0", "dynamodb_write_capacity=5"),
+    setting("capacity-negative", "dynamodb_write_capacity", "dynamodb_billing_mode=PROVISIONED",
+            "dynamodb_read_capacity=5", "dynamodb_write_capacity=-5"),
+    setting("capacity-absurd", "dynamodb_read_capacity", "dynamodb_billing_mode=PROVISIONED",
+            "dynamodb_read_capacity=" + "9" * 20, "dynamodb_write_capacity=5"),
+    # consistency
+    setting("billing-mode-unknown", "dynamodb_billing_mode", "dynamodb_billing_mode=provisioned"),
+    setting("provisioned-without-capacities", "dynamodb_billing_mode", "dynamodb_billing_mode=PROVISIONED"),
+    Case("provisioned-without-write-capacity", [*PROVISIONED, "--set", "dynamodb_read_capacity=5"],
+         "error: --set: dynamodb_billing_mode: "),
+    setting("capacity-with-pay-per-request", "dynamodb_read_capacity", "dynamodb_read_capacity=5"),
+    setting("replication-without-region", "enable_cross_region_replication", "enable_cross_region_replication=true"),
+    setting("replication-to-its-own-region", "replication_region", "enable_cross_region_replication=true",
+            "replication_region=us-east-1"),
+    setting("replication-to-a-bad-region", "replication_region", "enable_cross_region_replication=true",
+            "replication_region=mars-north-1"),
+    setting("rtc-without-replication", "replication_time_control", "replication_time_control=true"),
+    setting("email-without-at", "alert_email", "alert_email=alerts.example.com"),
+    setting("email-without-domain", "alert_email", "alert_email=alerts@example"),
+    setting("email-with-trailing-newline", "alert_email", "alert_email=alerts@example.com\n"),
+    setting("cost-center-empty", "cost_center", "cost_center="),
+    setting("prefix-uppercase", "stack_prefix", "stack_prefix=App"),
+    setting("prefix-with-double-hyphen", "stack_prefix", "stack_prefix=a--b"),
+    setting("prefix-making-a-forbidden-bucket-name", "stack_prefix", "stack_prefix=sthree"),
+    setting("prefix-with-trailing-newline", "stack_prefix", "stack_prefix=app\n"),
+    # regions
+    Case("region-bad", ["--region", "us-east"], "error: --region: region: "),
+    Case("region-uppercase", ["--region", "US-EAST-1"], "error: --region: region: "),
+    Case("region-with-trailing-newline", ["--region", "us-east-1\n"], "error: --region: region: "),
+    Case("region-with-unicode-digit", ["--region", "us-east-١"], "error: --region: region: "),
+    Case("region-from-environment", [], "error: AWS_REGION: region: ", env={"AWS_REGION": "moon-1"}),
+    Case("region-from-file", [], "error: AWS_REGION: region: ", files={"AWS_REGION": b"nowhere\n"}),
+    # config files
+    Case("config-missing", ["--config", "missing.toml"], "error: missing.toml: file not found"),
+    Case("config-unreadable-folder", ["--config", "out"], "error: out: is a folder"),
+    config("config-unreadable-not-utf8", b"[defaults]\ncost_center = \"\xff\xfe\"\n", "error: bad.toml: is not UTF-8"),
+    config("config-not-toml", "[defaults\nbucket_lifecycle_days = 3\n", "error: bad.toml: not valid TOML"),
+    config("config-unknown-table", "[default]\nbucket_lifecycle_days = 3\n", "error: bad.toml: default: unknown table"),
+    config("config-pattern-not-a-table", "[environments]\n\"pr*\" = 3\n", 'error: bad.toml: environments."pr*": must be a table'),
+    config("config-environments-not-a-table", "environments = 3\n", "error: bad.toml: environments: must hold tables"),
+    config("config-defaults-not-a-table", "defaults = [1, 2]\n", "error: bad.toml: defaults: must be a table"),
+    config("config-setting-at-top-level", "bucket_lifecycle_days = 3\n", "error: bad.toml: bucket_lifecycle_days: "),
+    config("config-unknown-key", "[defaults]\nbucket_days = 3\n", "error: bad.toml: defaults.bucket_days: unknown key"),
+    config("config-text-for-a-number", "[defaults]\nbucket_lifecycle_days = \"30\"\n",
+           "error: bad.toml: defaults.bucket_lifecycle_days: expected a whole number"),
+    config("config-float-for-a-whole-number", "[environments.pr1]\nbucket_lifecycle_days = 1.5\n",
+           "error: bad.toml: environments.pr1.bucket_lifecycle_days: expected a whole number"),
+    config("config-boolean-for-a-number", "[defaults]\nalarm_threshold_multiplier = true\n",
+           "error: bad.toml: defaults.alarm_threshold_multiplier: expected a number"),
+    config("config-text-for-a-boolean", "[defaults]\nretain_data = \"yes\"\n",
+           "error: bad.toml: defaults.retain_data: expected true or false"),
+    config("config-region-key", "[defaults]\nregion = \"us-east-1\"\n", "error: bad.toml: defaults.region: "),
+    config("config-tag-not-text", "[defaults.tags]\nTeam = 3\n", "error: bad.toml: defaults.tags.Team: "),
+    config("config-zero-in-a-matching-pattern", "[environments.\"dev*\"]\nbucket_lifecycle_days = 0\n",
+           "error: bad.toml: environments.\"dev*\".bucket_lifecycle_days: "),
+    Case("config-implicit-environments-toml-broken", [], "error: environments.toml: not valid TOML",
+         files={"environments.toml": b"[defaults"}),
+    # the output folder
+    Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: ", files={"a-file": b"not a folder\n"}),
+    Case("out-below-a-regular-file", ["--out", "a-file/out"], "error: a-file/out: ", files={"a-file": b"x\n"}),
+    Case("out-holds-a-folder-where-a-file-goes", ["--suffix", "blocked"], "error: out: ",
+         files={"out/app-blocked.tags.json/keep": b"x\n"}),
+    # the command line itself
+    Case("format-unknown", ["--format", "xml"], "error: python -m builder synth: argument --format: "),
+    Case("option-unknown", ["--bogus"], "error: python -m builder: unrecognized arguments: --bogus"),
+    Case("suffix-without-value", ["--suffix"], "error: python -m builder synth: argument --suffix: "),
+]
+
+DOCUMENTED_COUNT = 88  # the Safety section says so; this fails when the catalogue shrinks below it
+
+
+def test_the_catalogue_has_at_least_the_documented_number_of_distinct_cases():
+    assert len(CASES) >= DOCUMENTED_COUNT >= 40
+    assert len({case.id for case in CASES}) == len(CASES)
+    assert len({(tuple(case.args), tuple(case.files.items()), tuple(case.env.items())) for case in CASES}) == len(CASES)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file and folder below folder (hidden temporary files included) with content and mtime."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        stat = path.stat()
+        state[str(path.relative_to(folder))] = (path.read_bytes() if path.is_file() else b"<dir>", stat.st_mtime_ns)
+    return state
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(case, workdir, monkeypatch, capsys):
+    # a previous synth of the default suffix and of the good one some cases name
+    assert main(["synth", "--suffix", "dev", "--suffix", "pr123"]) == 0
+    for name, data in case.files.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_bytes(data)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
+    before = snapshot(workdir / "out")
+    capsys.readouterr()
+
+    code = main(["synth", *case.args])
+
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (out, err)
+    assert out == ""
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith(case.expect), lines[0]
+    assert snapshot(workdir / "out") == before
