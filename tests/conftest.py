@@ -1,41 +1,89 @@
-"""Shared fixtures. The emulator: one LocalStack server per test session, on 127.0.0.1 only."""
+"""Shared fixtures.
+
+The emulator: ``aws_endpoint`` starts one LocalStack server per test session on a free 127.0.0.1 port
+(tests/emulator.py), points every AWS SDK and CLI of this process and its children at it with dummy
+credentials, and stops it at the end. If the emulator is not installed the fixture FAILS (it does
+not skip) and says how to install it (.ci/install-emulator). ``aws_env``/``aws`` add a working
+directory of the test's own; ``suffix`` gives each test environment names no other test uses.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
-from emulator import EmulatorError, install_hint, localstack
+try:  # tests/ as a package (rootdir on sys.path) or as a plain directory
+    from tests import emulator
+except ImportError:  # pragma: no cover - depends on how pytest puts tests/ on sys.path
+    import emulator
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]
 
 
+# Environment the tests see while the emulator runs. Values of None are removed.
+# AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE point nowhere so that a
+# developer's ~/.aws (profiles, SSO, endpoints) cannot leak into the tests.
+_AWS_ENV_CLEAR = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CA_BUNDLE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+def _emulator_env(endpoint_url: str) -> dict[str, str | None]:
+    no_proxy = ",".join(
+        x for x in (os.environ.get("NO_PROXY") or os.environ.get("no_proxy"), "127.0.0.1", "localhost") if x
+    )
+    env: dict[str, str | None] = {name: None for name in _AWS_ENV_CLEAR}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint_url,  # honoured by boto3/botocore >= 1.31 and awscli >= 1.29
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",  # never probe the instance metadata service
+            "AWS_PAGER": "",
+            "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+        }
+    )
+    return env
+
+
 @pytest.fixture(scope="session")
-def aws_endpoint():
-    """The URL of a LocalStack server started for this session (it fails, not skips, when missing)."""
+def aws_endpoint() -> Iterator[str]:
+    """Endpoint URL of a LocalStack started for this test session (dummy credentials set)."""
     try:
-        with localstack() as url:
-            yield url
-    except EmulatorError as exc:
-        pytest.fail(f"{exc}\n{install_hint()}", pytrace=False)
+        python = emulator.emulator_python()
+    except emulator.EmulatorNotInstalled as e:
+        pytest.fail(f"AWS emulator not installed: {e}", pytrace=False)
+
+    try:
+        with emulator.localstack(python) as endpoint_url:
+            with pytest.MonkeyPatch.context() as mp:
+                for name, value in _emulator_env(endpoint_url).items():
+                    if value is None:
+                        mp.delenv(name, raising=False)
+                    else:
+                        mp.setenv(name, value)
+                yield endpoint_url
+    except emulator.EmulatorError as e:
+        pytest.fail(f"AWS emulator failed to start: {e}", pytrace=False)
 
 
 @pytest.fixture
 def aws_env(aws_endpoint, monkeypatch, tmp_path):
-    """Dummy credentials, the emulator endpoint, no real profile, the working directory in tmp_path."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name == "ENVIRONMENT_SUFFIX":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    """The emulator, a working directory of the test's own, and no default region: builder must pass
+    the region to boto3 itself (the botocore here reads AWS_DEFAULT_REGION, not AWS_REGION)."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
     monkeypatch.chdir(tmp_path)
     return aws_endpoint
 

@@ -1,0 +1,441 @@
+"""deploy, diff and destroy paths LocalStack cannot produce, with botocore's Stubber and AWS-shaped replies.
+
+LocalStack reports Replacement only for name changes and no change set Details, finishes every
+operation before a second client can see it in progress, never throttles and does not enforce
+termination protection. The responses below are shaped like real CloudFormation's.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import socket
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.stub import ANY, Stubber
+
+from builder import aws
+from builder.cli import main
+from builder.deploy import Change, Options, Outcome, StackOps, deploy_stack, diff_stack, finish, is_no_changes
+from builder.destroy import buckets_to_empty, destroy_stack, empty_bucket
+from builder.environment import EnvironmentConfig
+from builder.errors import OperationError, RefusedError, UsageError
+from builder.report import Reporter
+from builder.synth import stacks_for
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
+CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
+
+
+def stub_client(service: str):
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return session.client(service)
+
+
+@pytest.fixture
+def cf():
+    client = stub_client("cloudformation")
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def out():
+    return io.StringIO()
+
+
+@pytest.fixture
+def run(cf, out, tmp_path):
+    """Run deploy_stack/diff_stack/destroy_stack on the stubbed client; returns (outcome or error, text)."""
+    sleeps: list[float] = []
+
+    def factory(name, region, reporter):
+        ops = StackOps(name, region, reporter, sleep=sleeps.append)
+        ops.cf = cf.client
+        return ops
+
+    def go(action, **options):
+        options.setdefault("out_dir", str(tmp_path / "out"))
+        try:
+            result = action(STACK, Options(**options), Reporter(out, tty=False), ops_factory=factory)
+        except (OperationError, RefusedError, UsageError) as exc:
+            result = exc
+        return result, out.getvalue()
+
+    go.sleeps = sleeps
+    return go
+
+
+def stack(status: str, **extra) -> dict:
+    return {"Stacks": [{"StackName": STACK.name, "StackId": STACK_ID, "CreationTime": NOW, "StackStatus": status,
+                        **extra}]}
+
+
+def event(number: int, logical: str, status: str, kind: str = "AWS::DynamoDB::Table", reason: str = "") -> dict:
+    return {"StackId": STACK_ID, "EventId": f"e{number}", "StackName": STACK.name, "LogicalResourceId": logical,
+            "ResourceType": kind, "Timestamp": NOW, "ResourceStatus": status,
+            **({"ResourceStatusReason": reason} if reason else {})}
+
+
+def change(logical: str, kind: str, action: str = "Modify", replacement: str = "False", causes=()) -> dict:
+    details = [{"Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": "Always"},
+                "Evaluation": "Static", "ChangeSource": "DirectModification"} for name in causes]
+    resource = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind, "Scope": ["Properties"],
+                "Details": details, "PhysicalResourceId": f"{logical.lower()}-physical"}
+    if action == "Modify":
+        resource["Replacement"] = replacement
+    return {"Type": "Resource", "ResourceChange": resource}
+
+
+def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> None:
+    """CreateChangeSet with every parameter explicit, then DescribeChangeSet (pending, then done)."""
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
+        "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": kind, "Description": "builder deploy",
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.parameters.items()],
+        "Tags": [{"Key": k, "Value": v} for k, v in STACK.tags.items()],
+        "Capabilities": list(STACK.capabilities), "TemplateBody": STACK.template_body})
+    cf.add_response("describe_change_set", {"Status": "CREATE_PENDING", "ChangeSetId": CHANGE_SET_ID},
+                    {"ChangeSetName": CHANGE_SET_ID})
+    if changes is None:
+        cf.add_response("describe_change_set", {
+            "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
+            "StatusReason": "The submitted information didn't contain changes. Submit different information to "
+                            "create a change set."}, {"ChangeSetName": CHANGE_SET_ID})
+        cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+        return
+    cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
+                                            "StackId": STACK_ID, "Changes": changes}, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> None:
+    cf.add_response("describe_stack_events", {"StackEvents": [event(0, STACK.name, "UPDATE_COMPLETE",
+                                                                    "AWS::CloudFormation::Stack")]})
+    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stacks", stack(final), {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [*events[::-1], event(0, STACK.name, "x")]})
+
+
+# ---------------------------------------------------------------------- the data guard
+
+@pytest.mark.parametrize("stateful_change, why", [
+    (change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
+     "AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
+     "(Replacement=True): a new, empty one"),
+    (change("DataTable", "AWS::DynamoDB::Table", replacement="Conditional", causes=["TableName"]),
+     "AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
+     "(Replacement=Conditional): a new, empty one"),
+    (change("DataBucket", "AWS::S3::Bucket", action="Remove"),
+     "AWS::S3::Bucket DataBucket (databucket-physical) would be deleted: it is no longer in the template"),
+])
+def test_data_guard_refuses_and_deletes_the_change_set(cf, run, stateful_change, why):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_change_set(cf, [change("BucketSizeAlarm", "AWS::CloudWatch::Alarm"), stateful_change])
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})  # and no ExecuteChangeSet
+    error, text = run(deploy_stack)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert f"data guard: {why}" in text
+    assert "it was deleted and the stack is unchanged" in error.message
+
+
+def test_allow_replacement_executes_and_a_replaced_alarm_needs_no_permission(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
+                           change("BucketSizeAlarm", "AWS::CloudWatch::Alarm", replacement="True")])
+    expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")])
+    outcome, text = run(deploy_stack, allow_replacement=True)
+    assert isinstance(outcome, Outcome) and outcome.result == "updated"
+    assert "data guard: going ahead because of --allow-replacement" in text
+    assert text.count("data guard:") == 2  # the table, then going ahead: the alarm is not data
+
+
+# ---------------------------------------------------------------------- other operations, failures
+
+def test_waits_for_another_operation_then_deploys(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK.name})
+    cf.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK_ID})
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), {"StackName": STACK_ID})
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})
+    expect_change_set(cf, None)
+    outcome, text = run(deploy_stack)
+    assert outcome.result == "no changes"
+    assert text.splitlines()[:3] == [
+        "another operation is running (UPDATE_IN_PROGRESS); waiting for it to settle",
+        "the other operation settled: UPDATE_COMPLETE",
+        "no changes; the empty change set was deleted"]
+    assert run.sleeps == [0.2, 0.4, 0.2]  # two polls of the other operation, one of the change set
+
+
+def test_no_wait_for_others_fails_at_once(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_ROLLBACK_IN_PROGRESS"), {"StackName": STACK.name})
+    error, _ = run(deploy_stack, wait_for_others=False)
+    assert isinstance(error, OperationError)
+    assert error.message.startswith("another operation is running (UPDATE_ROLLBACK_IN_PROGRESS)")
+
+
+def test_a_failed_update_reports_the_first_failed_event_and_deletes_nothing(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table")])
+    expect_execution(cf, [
+        event(1, "DataTable", "UPDATE_IN_PROGRESS"),
+        event(2, "DataTable", "UPDATE_FAILED", reason="Subscriber limit exceeded: only 10 tables can be updated"),
+        event(3, "BucketSizeAlarm", "UPDATE_FAILED", "AWS::CloudWatch::Alarm", reason="Resource update cancelled"),
+        event(4, STACK.name, "UPDATE_ROLLBACK_COMPLETE", "AWS::CloudFormation::Stack"),
+    ], final="UPDATE_ROLLBACK_COMPLETE")
+    error, text = run(deploy_stack)
+    assert isinstance(error, OperationError) and error.exit_code == 1
+    assert error.message == ("UPDATE_ROLLBACK_COMPLETE: DataTable (AWS::DynamoDB::Table) UPDATE_FAILED: "
+                             "Subscriber limit exceeded: only 10 tables can be updated")
+    assert "UPDATE_FAILED        AWS::DynamoDB::Table         DataTable  Subscriber limit" in text
+
+
+def test_a_stuck_stack_needs_a_human(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"), {"StackName": STACK.name})
+    error, _ = run(deploy_stack)
+    assert error.message.startswith("the stack is UPDATE_ROLLBACK_FAILED; it needs a human")
+
+
+def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetName": "builder-1", "StatusReason":
+                                            "Parameters: [Nope] do not exist in the template"})
+    error, _ = run(deploy_stack)  # no DeleteChangeSet queued: Stubber fails on an unexpected call
+    assert error.message == ("the change set failed: Parameters: [Nope] do not exist in the template "
+                             "(kept for inspection: builder-1)")
+
+
+def test_throttled_polls_slow_down_instead_of_failing(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
+    cf.add_client_error("describe_change_set", "Throttling", "Rate exceeded", 400)
+    cf.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": "No updates are to be performed."})
+    cf.add_response("delete_change_set", {})
+    outcome, _ = run(deploy_stack)
+    assert outcome.result == "no changes"
+    assert run.sleeps == [3.0]  # straight to the ceiling
+
+
+def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
+    monkeypatch.setattr("builder.deploy.TEMPLATE_BODY_LIMIT", 100)
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    error, _ = run(deploy_stack)
+    assert isinstance(error, UsageError) and error.exit_code == 2
+    assert "over CloudFormation's 100-byte TemplateBody limit; pass --artifact-bucket BUCKET" in error.message
+
+
+def test_diff_of_a_rollback_complete_stack_says_what_deploy_would_do(cf, run):
+    cf.add_response("describe_stacks", stack("ROLLBACK_COMPLETE"), {"StackName": STACK.name})
+    outcome, text = run(diff_stack)
+    assert outcome.result == "changes"
+    assert text == "ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
+
+
+# ---------------------------------------------------------------------- polling
+
+def test_watch_backs_off_reads_events_at_most_once_a_second_and_returns_on_settling(cf):
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    ops = StackOps(STACK.name, "us-east-1", Reporter(io.StringIO(), tty=False), sleep=sleep, clock=lambda: now[0])
+    ops.cf = cf.client
+    polls = [("UPDATE_IN_PROGRESS", []), ("UPDATE_IN_PROGRESS", None), ("UPDATE_IN_PROGRESS", None),
+             ("UPDATE_IN_PROGRESS", [event(1, "DataTable", "UPDATE_IN_PROGRESS")]),  # t=1.4
+             ("UPDATE_IN_PROGRESS", []),  # t=2.4
+             ("UPDATE_COMPLETE", [event(2, "DataTable", "UPDATE_COMPLETE")])]  # t=4.4
+    seen = [event(0, STACK.name, "x")]
+    for status, new in polls:
+        cf.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
+        if new is not None:
+            seen = [*new, *seen]
+            cf.add_response("describe_stack_events", {"StackEvents": seen}, {"StackName": STACK_ID})
+    final = ops.watch(STACK_ID, "e0")
+    assert final["StackStatus"] == "UPDATE_COMPLETE"
+    assert sleeps == [0.2, 0.4, 0.8, 1.0, 2.0]  # fast first; 1 s after progress; no sleep after settling
+    assert [e["EventId"] for e in ops.events] == ["e1", "e2"]
+
+
+def test_backoff_doubles_to_the_ceiling():
+    backoff = aws.Backoff(sleep=lambda s: None)
+    intervals = []
+    for _ in range(6):
+        intervals.append(backoff.interval)
+        backoff.wait()
+    assert intervals == [0.2, 0.4, 0.8, 1.6, 3.0, 3.0]
+    backoff.progressed()
+    assert backoff.interval == 1.0
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("The submitted information didn't contain changes. Submit different information to create a change set.", True),
+    ("No updates are to be performed.", True),
+    ("Template format error: Unresolved resource dependencies [X]", False),
+    (None, False),
+])
+def test_no_changes_is_recognised_in_one_place(reason, expected):
+    assert is_no_changes(reason) is expected
+
+
+def test_change_from_api_reads_replacement_and_causes():
+    parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
+    assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
+                            ("KeySchema",))
+    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss() is None
+    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss() is None
+
+
+# ---------------------------------------------------------------------- destroy
+
+def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE", EnableTerminationProtection=True),
+                    {"StackName": STACK.name})
+    error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
+    assert error.message.startswith("termination protection is on; turn it off first: aws cloudformation "
+                                    "update-termination-protection --no-enable-termination-protection")
+
+
+def test_a_failed_delete_reports_its_cause(cf, run):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    cf.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {}})})
+    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    cf.add_response("describe_stack_events", {"StackEvents": []})
+    cf.add_response("delete_stack", {}, {"StackName": STACK_ID})
+    cf.add_response("describe_stacks", stack("DELETE_FAILED"), {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        event(2, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled")]})
+    error, _ = run(destroy_stack)
+    assert error.message == ("DELETE_FAILED: DataTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion "
+                             "protection enabled")
+
+
+def test_empty_bucket_deletes_versions_and_markers_in_batches_of_1000():
+    s3 = stub_client("s3")
+    with Stubber(s3) as stubber:
+        versions = [{"Key": f"k{i}", "VersionId": f"v{i}"} for i in range(1000)]
+        stubber.add_response("list_object_versions", {"Versions": versions[:700], "DeleteMarkers": versions[700:]},
+                             {"Bucket": "b", "MaxKeys": 1000})
+        stubber.add_response("delete_objects", {}, {"Bucket": "b", "Delete": {"Objects": versions, "Quiet": True}})
+        stubber.add_response("list_object_versions", {"DeleteMarkers": versions[:3]}, {"Bucket": "b", "MaxKeys": 1000})
+        stubber.add_response("delete_objects", {}, {"Bucket": "b", "Delete": {"Objects": versions[:3], "Quiet": True}})
+        stubber.add_response("list_object_versions", {}, {"Bucket": "b", "MaxKeys": 1000})
+        assert empty_bucket(s3, "b") == 1003
+        stubber.assert_no_pending_responses()
+
+
+def test_empty_bucket_reports_objects_it_could_not_delete():
+    s3 = stub_client("s3")
+    with Stubber(s3) as stubber:
+        stubber.add_response("list_object_versions", {"Versions": [{"Key": "k", "VersionId": "v"}]})
+        stubber.add_response("delete_objects", {"Errors": [{"Key": "k", "Code": "AccessDenied", "Message": "no"}]})
+        with pytest.raises(OperationError, match="could not delete 1 object version"):
+            empty_bucket(s3, "b")
+
+
+def test_only_buckets_cloudformation_will_delete_are_emptied():
+    template = {"Resources": {"Gone": {"Type": "AWS::S3::Bucket"},
+                              "Kept": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+                              "Table": {"Type": "AWS::DynamoDB::Table"}}}
+    resources = [{"LogicalResourceId": "Gone", "PhysicalResourceId": "gone-1", "ResourceStatus": "CREATE_COMPLETE"},
+                 {"LogicalResourceId": "Kept", "PhysicalResourceId": "kept-1", "ResourceStatus": "CREATE_COMPLETE"},
+                 {"LogicalResourceId": "Table", "PhysicalResourceId": "t", "ResourceStatus": "CREATE_COMPLETE"}]
+    assert buckets_to_empty(template, resources) == (["gone-1"], ["kept-1"])
+
+
+# ---------------------------------------------------------------------- several stacks, output, errors
+
+def test_several_failures_print_each_and_exit_with_the_worst(capsys):
+    outcomes = [Outcome("app-a", "us-east-1", "failed", error=OperationError("app-a", "boom")),
+                Outcome("app-b", "us-east-1", "refused", error=RefusedError("app-b", "refused: data")),
+                Outcome("app-c", "us-east-1", "created")]
+    with pytest.raises(OperationError) as raised:
+        finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
+    assert raised.value.exit_code == 3
+    assert raised.value.message == "2 of 3 stacks failed: app-a, app-b"
+    assert capsys.readouterr().err == "error: app-a: boom\nerror: app-b: refused: data\n"
+
+
+def test_terminal_shows_a_progress_line_and_still_prints_failures():
+    stream = io.StringIO()
+    reporter = Reporter(stream, tty=True, clock=lambda: 5.0)
+    reporter.begin("app-a", 2)
+    reporter.event("app-a", event(1, "DataTable", "CREATE_IN_PROGRESS"))
+    reporter.event("app-a", event(2, "DataTable", "CREATE_COMPLETE"))
+    reporter.event("app-a", event(3, "AlertTopic", "CREATE_FAILED", "AWS::SNS::Topic", reason="denied"))
+    reporter.end("app-a")
+    text = stream.getvalue()
+    assert "\r\x1b[2Kapp-a 0/2 settled, 0 s" in text and "\r\x1b[2Kapp-a 1/2 settled, 0 s" in text
+    assert "CREATE_FAILED        AWS::SNS::Topic              AlertTopic  denied\n" in text
+    assert "CREATE_COMPLETE" not in text
+    assert text.endswith("\r\x1b[2K")  # the progress line is cleared when the stack settles
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (botocore.exceptions.NoCredentialsError(), "no AWS credentials found; set AWS_PROFILE"),
+    (botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/"),
+     "cannot reach https://cloudformation.us-east-1.amazonaws.com/; check the network"),
+    (botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to perform: "
+                                                "cloudformation:CreateChangeSet"}}, "CreateChangeSet"),
+     "access denied to CreateChangeSet: not authorized to perform: cloudformation:CreateChangeSet; the credentials"),
+    (botocore.exceptions.ClientError({"Error": {"Code": "InvalidClientTokenId", "Message": "bad token"}},
+                                     "DescribeStacks"), "the AWS credentials were rejected (InvalidClientTokenId)"),
+    (botocore.exceptions.ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"),
+     "DescribeStacks throttled even after retries (Rate exceeded); lower --concurrency"),
+])
+def test_aws_failures_become_one_line_that_says_what_to_fix(exc, expected):
+    assert aws.describe_failure(exc, "us-east-1").startswith(expected)
+
+
+def test_an_unknown_region_is_named():
+    exc = botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.xx-north-9.amazonaws.com/")
+    assert "is 'xx-north-9' a real AWS region? (check --region / AWS_REGION)" in aws.describe_failure(exc, "xx-north-9")
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No credentials file, no profile, the working directory in tmp_path; an endpoint nothing listens on."""
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "ENVIRONMENT_SUFFIX", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.chdir(tmp_path)
+    return port
+
+
+@pytest.mark.parametrize("command", ["deploy", "diff", "status", "destroy"])
+def test_endpoint_down_is_one_line_exit_1(offline, monkeypatch, capsys, command):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    argv = [command, "--suffix", "down"] + (["--yes"] if command == "destroy" else [])
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (f"error: app-down: cannot reach http://127.0.0.1:{offline}/; check the network, "
+                            f"AWS_ENDPOINT_URL and the region\n")
+    assert "Traceback" not in captured.out
+
+
+def test_no_credentials_is_one_line_exit_1(offline, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    assert main(["deploy", "--suffix", "nocreds"]) == 1
+    assert capsys.readouterr().err.startswith("error: app-nocreds: no AWS credentials found; set AWS_PROFILE")
+
+
+def test_concurrency_must_be_positive(capsys):
+    assert main(["deploy", "--concurrency", "0"]) == 2
+    assert "--concurrency: must be a whole number >= 1 (got '0')" in capsys.readouterr().err
