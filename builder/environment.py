@@ -192,8 +192,8 @@ def _tag_problem(key: str, value: Any) -> str | None:
         return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
     if key.lower().startswith("aws:"):
         return "tag keys starting with 'aws:' are reserved by AWS"
-    if len(value) > MAX_TAG_VALUE or not _TAG_TEXT.match(value):
-        return f"tag value must be up to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
+    if not value or len(value) > MAX_TAG_VALUE or not _TAG_TEXT.match(value):  # CloudWatch alarms refuse ''
+        return f"tag value must be 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
     return None
 
 

@@ -10,6 +10,11 @@ EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
 
 
+def one_line(text: str) -> str:
+    """Text as it may stand in an error line: control characters (newline, CR, ...) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input: where it came from, which key, and what would be right."""
@@ -20,8 +25,8 @@ class Problem:
 
     def __str__(self) -> str:
         if self.key:
-            return f"error: {self.where}: {self.key}: {self.message}"
-        return f"error: {self.where}: {self.message}"
+            return f"error: {one_line(self.where)}: {one_line(self.key)}: {one_line(self.message)}"
+        return f"error: {one_line(self.where)}: {one_line(self.message)}"
 
 
 class BuilderError(Exception):
@@ -35,7 +40,7 @@ class BuilderError(Exception):
         self.message = message
 
     def lines(self) -> list[str]:
-        return [f"error: {self.where}: {self.message}"]
+        return [f"error: {one_line(self.where)}: {one_line(self.message)}"]
 
 
 class UsageError(BuilderError):
