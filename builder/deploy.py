@@ -180,6 +180,7 @@ class StackOps:
                     backoff.progressed()
             if settled:
                 return stack
+            self.reporter.tick()
             backoff.wait()
 
     def root_cause(self) -> str:

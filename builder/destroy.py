@@ -101,14 +101,15 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter, ops_factor
                                              f"--region {stack.region} --stack-name {stack.name}")
         stack_id = current["StackId"]
         template = _template_dict(ops.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"])
-        delete, keep = buckets_to_empty(template, _stack_resources(ops, stack_id))
+        resources = _stack_resources(ops, stack_id)
+        delete, keep = buckets_to_empty(template, resources)
         for bucket in keep:
             ops.say(f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)")
         s3 = aws.client(ops.session, "s3") if delete else None
         for bucket in delete:
             count = empty_bucket(s3, bucket)
             ops.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
-        reporter.begin(stack.name, len(_stack_resources(ops, stack_id)))
+        reporter.begin(stack.name, len(resources))
         try:
             final = ops.delete_and_wait(current)
         finally:

@@ -127,6 +127,13 @@ class Reporter:
             text = f"{clock} {status:<20} {event.get('ResourceType', ''):<28} {logical}"
             self._write(self._label(stack) + (f"{text}  {reason}" if reason else text).strip())
 
+    def tick(self) -> None:
+        """Redraw the progress line (its elapsed time) on a poll that brought no event."""
+        if self.live:
+            with self._lock:
+                self._redraw()
+                self.stream.flush()
+
     def end(self, stack: str) -> None:
         with self._lock:
             self._progress.pop(stack, None)

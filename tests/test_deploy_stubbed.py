@@ -307,7 +307,6 @@ def test_a_failed_delete_reports_its_cause(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
     cf.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {}})})
     cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
     cf.add_response("describe_stack_events", {"StackEvents": []})
     cf.add_response("delete_stack", {}, {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("DELETE_FAILED"), {"StackName": STACK_ID})
