@@ -74,7 +74,7 @@ class Reporter:
         """A human line; in JSON mode an object {"stack", "message", **data} instead."""
         with self._lock:
             if self.json:
-                self._write(json.dumps({"stack": stack, "message": text, **data}, default=str))
+                self._write(json.dumps({"event": "message", "stack": stack, "message": text, **data}, default=str))
             else:
                 self._write(self._label(stack) + text)
 
