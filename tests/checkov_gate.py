@@ -6,8 +6,8 @@ It synthesizes the variant matrix into a temporary folder, runs checkov once ove
 `--skip-download`: no network), and fails when
 - any check fails, or checkov cannot parse a template;
 - a resource skips a check that is not in builder.resources.CHECKOV_SKIPS, or with another reason;
-- a variant skips other checks than EXPECTED_SKIPS says (with customer_managed_key on, the
-  encryption checks of topic and table must pass, not be skipped);
+- a variant skips other checks than expected_skips() says, or an encryption check of
+  required_passes() does not pass (with customer_managed_key on: topic, table, bucket, rotation);
 - the Safety section (README.md, else docs/safety-readme-section.md) does not hold the table this
   run prints, so every checkov figure there is one this gate established.
 """
@@ -30,7 +30,6 @@ from builder.resources import CHECKOV_SKIPS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY_DOCS = (ROOT / "README.md", ROOT / "docs" / "safety-readme-section.md")
-ENCRYPTION_CHECKS = ("CKV_AWS_26", "CKV_AWS_119")  # topic and table under a customer-managed key
 
 
 def expected_skips(variant: str, kind: str) -> set[str]:
@@ -38,6 +37,14 @@ def expected_skips(variant: str, kind: str) -> set[str]:
     if kind == "replica" or "+key" in variant:
         return {"CKV_AWS_18"}
     return {"CKV_AWS_18", "CKV_AWS_26", "CKV_AWS_119"}
+
+
+def required_passes(variant: str, kind: str) -> set[str]:
+    """Encryption checks that must pass, not be skipped: bucket encryption always; with the key on,
+    key rotation and (primary) the topic and table under the customer-managed key."""
+    if "+key" not in variant:
+        return {"CKV_AWS_19"}
+    return {"CKV_AWS_19", "CKV_AWS_7"} | ({"CKV_AWS_26", "CKV_AWS_119"} if kind == "primary" else set())
 
 
 def _checkov() -> list[str]:
@@ -105,10 +112,9 @@ def summarize(report: dict, folder: Path) -> tuple[dict, list[str]]:
             problems.append(f"{key}: no check passed; did checkov read the template?")
         if skipped_ids[key] != expected_skips(*key):
             problems.append(f"{key}: skips {sorted(skipped_ids[key])}, expected {sorted(expected_skips(*key))}")
-        if key[1] == "primary" and "+key" in key[0]:
-            missing = [c for c in ENCRYPTION_CHECKS if c not in passed_ids[key]]
-            if missing:
-                problems.append(f"{key}: with customer_managed_key on, {missing} must pass")
+        missing = sorted(required_passes(*key) - passed_ids[key])
+        if missing:
+            problems.append(f"{key}: the encryption checks {missing} must pass")
     expected_keys = {(v, "primary") for v in VARIANTS} | {(v, "replica") for v in VARIANTS if "+replication" in v}
     if set(table) != expected_keys:
         problems.append(f"scanned {sorted(table)}, expected {sorted(expected_keys)}")
