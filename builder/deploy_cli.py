@@ -29,7 +29,7 @@ exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by
 examples:
   python -m builder deploy --suffix pr123
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
-  python -m builder deploy --suffix prod --set dynamodb_billing_mode=PROVISIONED --allow-replacement
+  python -m builder deploy --suffix prod --allow-replacement   # accept a new, empty table or bucket
 """
 
 DIFF_HELP = """\
