@@ -46,11 +46,6 @@ def alarm_name(prefix: str, suffix: str, what: str) -> str:
     return f"{prefix}-{suffix}-{what}"
 
 
-def alarm_name_pattern(prefix: str, suffix: str) -> str:
-    """ArnLike pattern that matches every alarm of this stack (for the topic policy)."""
-    return f"{prefix}-{suffix}-*"
-
-
 def key_alias(prefix: str, suffix: str, role: str = "data") -> str:
     return f"alias/{prefix}-{suffix}-{role}"
 
