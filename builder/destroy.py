@@ -93,7 +93,7 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter, ops_factor
         if current is not None:
             current = ops.wait_for_others(current, options.wait_for_others)
         if current is None:
-            ops.say("does not exist; nothing to delete")
+            ops.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
             return Outcome(stack.name, stack.region, "not found", time.monotonic() - started)
         if current.get("EnableTerminationProtection"):
             raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "

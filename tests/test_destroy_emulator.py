@@ -79,7 +79,7 @@ def test_destroy_deletes_the_primary_then_the_replica(aws, suffix):
 
 def test_destroy_of_a_missing_stack_says_so_and_succeeds(aws, suffix):
     code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
-    assert (code, out.strip(), err) == (0, "does not exist; nothing to delete", "")
+    assert (code, out.strip(), err) == (0, f"app-{suffix} does not exist in us-east-1; nothing to delete", "")
 
 
 def test_destroy_without_a_terminal_and_without_yes_refuses(aws, suffix, monkeypatch):
