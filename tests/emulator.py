@@ -291,7 +291,8 @@ def localstack(
             tail = _log_tail(log_path)
             if attempt == 1 and "address already in use" in tail.lower():
                 continue
-            raise EmulatorError(f"LocalStack ({python}) {problem}; last lines of {log_path}:\n{tail}")
+            where = log_path if keep_log else "its log (set BUILDER_EMULATOR_LOG=<file> to keep it)"
+            raise EmulatorError(f"LocalStack ({python}) {problem}; last lines of {where}:\n{tail}")
         url = f"http://{LOOPBACK}:{port}"
         with open(log_path, "a") as log:
             log.write(f"[builder tests] ready at {url} after {time.monotonic() - t0:.2f} s\n")
