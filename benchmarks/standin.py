@@ -1,0 +1,201 @@
+"""A loopback stand-in for CloudFormation whose stacks take a known time to settle.
+
+Answers, in CloudFormation's query/XML protocol on 127.0.0.1, just what a create through a change
+set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, ExecuteChangeSet,
+DescribeStackEvents, GetTemplateSummary. A change set is CREATE_PENDING for CHANGE_SET_SECONDS,
+then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
+then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
+CREATE_COMPLETE spread evenly over the wait, as real resources do.
+
+Its clock is virtual: time.monotonic() plus every second a client "slept" (POST /__advance, sent by
+hooks/sitecustomize.py in place of time.sleep). So a 300-second settle costs only the real time of
+the calls made while waiting. Every call is logged with its virtual time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+CHANGE_SET_SECONDS = 1.0
+RESOURCES = ("DataBucket", "DataTable", "AlertTopic", "AlertEmailSubscription", "TopicPolicy",
+             "BucketPolicy", "TableReadThrottleAlarm", "TableWriteThrottleAlarm")
+NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+EPOCH = datetime(2030, 1, 1, tzinfo=timezone.utc)  # virtual time 0 as a wall-clock timestamp
+
+
+@dataclass
+class FakeStack:
+    name: str
+    id: str
+    change_set_id: str = ""
+    change_set_at: float = 0.0
+    executed_at: float | None = None
+    settle_seconds: float = 0.0
+    events: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, logical id, type, status)
+
+    def status(self, now: float) -> str:
+        if self.executed_at is None:
+            return "REVIEW_IN_PROGRESS"
+        return "CREATE_COMPLETE" if now >= self.executed_at + self.settle_seconds else "CREATE_IN_PROGRESS"
+
+
+class StandIn:
+    """The server; `with StandIn() as s:` starts it on a free 127.0.0.1 port."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.offset = 0.0
+        self.settle_seconds = 10.0
+        self.stacks: dict[str, FakeStack] = {}
+        self.calls: list[tuple[float, str]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "StandIn":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def now(self) -> float:
+        return time.monotonic() + self.offset
+
+    def reset(self, settle_seconds: float) -> None:
+        with self.lock:
+            self.settle_seconds = settle_seconds
+            self.calls = []
+
+    def stack(self, name: str) -> FakeStack | None:
+        return next((s for s in self.stacks.values() if name in (s.name, s.id)), None)
+
+    # ------------------------------------------------------------------ protocol
+    def answer(self, action: str, params: dict[str, str]) -> tuple[int, str]:
+        now = self.now()
+        self.calls.append((now, action))
+        handler = getattr(self, f"_{action}", None)
+        if handler is None:
+            return _error("InvalidAction", f"the stand-in does not answer {action}")
+        return handler(params, now)
+
+    def _DescribeStacks(self, p, now):
+        stack = self.stack(p.get("StackName", ""))
+        if stack is None:
+            return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        return _ok("DescribeStacks", f"<Stacks><member><StackName>{stack.name}</StackName><StackId>{stack.id}</StackId>"
+                   f"<CreationTime>{_stamp(stack.change_set_at)}</CreationTime>"
+                   f"<StackStatus>{stack.status(now)}</StackStatus><Outputs/><Tags/></member></Stacks>")
+
+    def _GetTemplateSummary(self, p, now):
+        return _ok("GetTemplateSummary", "<Parameters/>")
+
+    def _CreateChangeSet(self, p, now):
+        name = p["StackName"]
+        stack = self.stack(name) or FakeStack(name, f"arn:aws:cloudformation:us-east-1:000000000000:stack/{name}/"
+                                                    f"{uuid.uuid4()}")
+        self.stacks[stack.id] = stack
+        stack.change_set_id = f"arn:aws:cloudformation:us-east-1:000000000000:changeSet/{p['ChangeSetName']}/" \
+                              f"{uuid.uuid4()}"
+        stack.change_set_at = now
+        return _ok("CreateChangeSet", f"<Id>{stack.change_set_id}</Id><StackId>{stack.id}</StackId>")
+
+    def _change_set_stack(self, p) -> FakeStack | None:
+        wanted = p.get("ChangeSetName", "")
+        return next((s for s in self.stacks.values() if s.change_set_id and wanted in (s.change_set_id,
+                     s.change_set_id.split("/")[1])), None)
+
+    def _DescribeChangeSet(self, p, now):
+        stack = self._change_set_stack(p)
+        if stack is None:
+            return _error("ChangeSetNotFound", f"ChangeSet [{p.get('ChangeSetName')}] does not exist")
+        ready = now >= stack.change_set_at + CHANGE_SET_SECONDS
+        changes = "".join(
+            f"<member><Type>Resource</Type><ResourceChange><Action>Add</Action><LogicalResourceId>{r}"
+            f"</LogicalResourceId><ResourceType>AWS::CloudFormation::WaitConditionHandle</ResourceType>"
+            f"</ResourceChange></member>" for r in RESOURCES) if ready else ""
+        return _ok("DescribeChangeSet", f"<ChangeSetName>{stack.change_set_id.split('/')[1]}</ChangeSetName>"
+                   f"<ChangeSetId>{stack.change_set_id}</ChangeSetId><StackId>{stack.id}</StackId>"
+                   f"<StackName>{stack.name}</StackName><Status>{'CREATE_COMPLETE' if ready else 'CREATE_PENDING'}"
+                   f"</Status><ExecutionStatus>{'AVAILABLE' if ready else 'UNAVAILABLE'}</ExecutionStatus>"
+                   f"<Changes>{changes}</Changes>")
+
+    def _DeleteChangeSet(self, p, now):
+        return _ok("DeleteChangeSet", "")
+
+    def _ExecuteChangeSet(self, p, now):
+        stack = self._change_set_stack(p)
+        if stack is None:
+            return _error("ChangeSetNotFound", f"ChangeSet [{p.get('ChangeSetName')}] does not exist")
+        stack.executed_at, stack.settle_seconds = now, self.settle_seconds
+        n, kind = len(RESOURCES), "AWS::CloudFormation::WaitConditionHandle"
+        stack.events = [(now, stack.name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS")]
+        stack.events += [(now + 0.5, r, kind, "CREATE_IN_PROGRESS") for r in RESOURCES]
+        stack.events += [(now + self.settle_seconds * (i + 1) / (n + 1), r, kind, "CREATE_COMPLETE")
+                         for i, r in enumerate(RESOURCES)]
+        stack.events.append((now + self.settle_seconds, stack.name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"))
+        return _ok("ExecuteChangeSet", "")
+
+    def _DescribeStackEvents(self, p, now):
+        stack = self.stack(p.get("StackName", ""))
+        if stack is None:
+            return _error("ValidationError", f"Stack [{p.get('StackName')}] does not exist")
+        happened = sorted((e for e in stack.events if e[0] <= now), key=lambda e: e[0], reverse=True)
+        members = "".join(
+            f"<member><EventId>{stack.name}-{at:.6f}-{logical}-{status}</EventId><StackId>{stack.id}</StackId>"
+            f"<StackName>{stack.name}</StackName><LogicalResourceId>{logical}</LogicalResourceId>"
+            f"<PhysicalResourceId>{escape(logical)}</PhysicalResourceId><ResourceType>{kind}</ResourceType>"
+            f"<Timestamp>{_stamp(at)}</Timestamp><ResourceStatus>{status}</ResourceStatus></member>"
+            for at, logical, kind, status in happened)
+        return _ok("DescribeStackEvents", f"<StackEvents>{members}</StackEvents>")
+
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.path == "/__advance":
+                    with standin.lock:
+                        standin.offset += float(body or 0)
+                    code, text = 200, "ok"
+                else:
+                    params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+                    with standin.lock:
+                        code, text = standin.answer(params.get("Action", ""), params)
+                data = text.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _stamp(virtual: float) -> str:
+    return (EPOCH + timedelta(seconds=virtual)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ok(action: str, inner: str) -> tuple[int, str]:
+    return 200, (f'<{action}Response xmlns="{NS}"><{action}Result>{inner}</{action}Result>'
+                 f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></{action}Response>")
+
+
+def _error(code: str, message: str) -> tuple[int, str]:
+    return 400, (f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+                 f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
