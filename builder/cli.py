@@ -1,7 +1,7 @@
 """The command line. The one place that turns errors into exit codes and one-line messages.
 
 Exit codes: 0 success (including nothing to change), 1 an operation failed, 2 bad input or usage,
-3 refused because it would destroy data.
+3 refused because it would destroy data, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from builder.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BuilderError, UsageError
+from builder.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, BuilderError, UsageError
 
 PROG = "python -m builder"
 
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the boundary: never a traceback without --debug
         if debug:
             raise

@@ -9,6 +9,7 @@ environment run in order (the replica before the primary).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -17,11 +18,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from builder import aws
-from builder.errors import BuilderError, OperationError, RefusedError, UsageError
+from builder.errors import BuilderError, Interrupted, OperationError, RefusedError, UsageError
 from builder.report import Reporter, table
 from builder.resources import STATEFUL_TYPES
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack, write_files
@@ -208,6 +209,23 @@ class StackOps:
         self.say(f"the other operation settled: {settled['StackStatus']}")
         return None if settled["StackStatus"] == "DELETE_COMPLETE" else settled
 
+    def state_now(self) -> str:
+        """Where the stack stands, for a message after Ctrl-C: one quick call, never an exception."""
+        try:
+            stack = self.cf.describe_stacks(StackName=self.name)["Stacks"][0]
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a second Ctrl-C ends the question
+            return "the stack does not exist" if aws.is_missing_stack(exc) else "the stack's state is unknown"
+        return f"the stack was left in {stack['StackStatus']}"
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Ctrl-C stops builder, not CloudFormation: say where the stack stands and how to resume."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
+                                         f"builder); run deploy again to resume") from None
+
     def delete_and_wait(self, stack: dict) -> dict:
         baseline = self.latest_event_id(stack["StackId"])
         self.cf.delete_stack(StackName=stack["StackId"])
@@ -291,7 +309,7 @@ def _show_changes(ops: StackOps, change_set: ChangeSet) -> None:
 def deploy_stack(stack: Stack, options: Options, reporter: Reporter, ops_factory=StackOps) -> Outcome:
     started = time.monotonic()
     ops = ops_factory(stack.name, stack.region, reporter)
-    with aws.translate(stack.name, stack.region):
+    with aws.translate(stack.name, stack.region), ops.interruptible():
         current = ops.prepare(options)
         if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
             ops.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")

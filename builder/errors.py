@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def one_line(text: str) -> str:
@@ -71,3 +72,9 @@ class RefusedError(BuilderError):
     """Refused because it would destroy data: exit 3."""
 
     exit_code = EXIT_REFUSED
+
+
+class Interrupted(BuilderError):
+    """Ctrl-C while builder waited on AWS: exit 130. The message says what state was left behind."""
+
+    exit_code = EXIT_INTERRUPTED
