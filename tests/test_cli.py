@@ -198,3 +198,14 @@ def test_lint_cache_keeps_defaults_apart_so_cost_rules_see_each_config(tmp_path,
     assert main(["lint"]) == 1
     out = capsys.readouterr().out
     assert "W9002" in out and "app-zzz.template.json" in out and "app-aaa.template.json" not in out
+
+
+def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
+    """`python -m builder synth ... | head -1`: no traceback and no error line when the pipe closes."""
+    suffixes = " ".join(f"--suffix s{i}" for i in range(300))  # about 140 KB of output: more than a pipe holds
+    result = subprocess.run(
+        f"{sys.executable} -m builder synth {suffixes} --out {tmp_path / 'o'} | head -c 1 >/dev/null; "
+        "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
+        cwd=Path(__file__).parents[1])
+    assert result.stderr == ""
+    assert result.stdout.strip() == "141"
