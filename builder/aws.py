@@ -20,10 +20,17 @@ from builder.errors import OperationError
 T = TypeVar("T")
 
 USER_AGENT = "builder-deploy"
-# Standard mode retries throttling and transient errors with backoff; the attempt count follows
-# AWS_MAX_ATTEMPTS / the config file (default 3). Polls also back off on throttling by themselves.
-CLIENT_CONFIG = Config(retries={"mode": "standard"}, user_agent_extra=USER_AGENT, connect_timeout=10,
-                       read_timeout=60)
+
+
+def client_config() -> Config:
+    """Standard mode retries throttling and transient errors with backoff; the attempt count follows
+    AWS_MAX_ATTEMPTS / the config file (default 3). Polls also back off on throttling by themselves.
+
+    A new Config per client: botocore writes AWS_MAX_ATTEMPTS into the `retries` dict it is given,
+    so a shared one would keep the first client's attempt count for every later client.
+    """
+    return Config(retries={"mode": "standard"}, user_agent_extra=USER_AGENT, connect_timeout=10, read_timeout=60)
+
 
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 BAD_CREDENTIALS = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
@@ -39,7 +46,7 @@ def session(region: str) -> boto3.session.Session:
 
 def client(sess: boto3.session.Session, service: str):
     with translate(f"{service} client", sess.region_name):
-        return sess.client(service, region_name=sess.region_name, config=CLIENT_CONFIG)
+        return sess.client(service, region_name=sess.region_name, config=client_config())
 
 
 def error_code(exc: BaseException) -> str:

@@ -24,7 +24,8 @@ Credentials, region and endpoint come from boto3's standard configuration (AWS_P
 AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
 AWS_REGION, an AWS_REGION file, else us-east-1.
 
-exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard
+exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
+130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123
