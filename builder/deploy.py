@@ -157,6 +157,19 @@ class StackOps:
             if not token:
                 return new[::-1]
 
+    def with_outputs(self, final: dict, expected: bool, tries: int = 3) -> dict:
+        """The settled stack, read again (briefly) if it declares outputs that are not readable yet.
+
+        LocalStack reports a stack complete a moment before its outputs can be read; writing an
+        empty outputs file then would mislead whoever reads it. Costs no call when outputs are there.
+        """
+        for _ in range(tries):
+            if final.get("Outputs") or not expected:
+                break
+            self._sleep(0.2)
+            final = self.describe(final["StackId"]) or final
+        return final
+
     def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> dict:
         """Poll until the stack settles, streaming its new events; return its final description.
 
@@ -332,6 +345,7 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter, ops_factory
             reporter.end(stack.name)
     if final["StackStatus"] not in SUCCESS:
         raise OperationError(stack.name, f"{final['StackStatus']}: {ops.root_cause()}")
+    final = ops.with_outputs(final, expected=_declares_outputs(stack))
     outputs = stack_outputs(final)
     ops.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")
     if outputs:
@@ -357,6 +371,14 @@ def _guard(ops: StackOps, change_set: ChangeSet, allowed: bool) -> None:
     raise RefusedError(ops.name, f"refused: the change set would replace or delete {len(losses)} stateful "
                                  f"resource(s) (listed above); it was deleted and the stack is unchanged. "
                                  f"Rerun with --allow-replacement to accept losing that data")
+
+
+def _declares_outputs(stack: Stack) -> bool:
+    """Does the template declare an output that exists whatever the conditions?"""
+    if stack.template_format != "json":
+        return False
+    outputs = json.loads(stack.template_body).get("Outputs", {})
+    return any("Condition" not in output for output in outputs.values())
 
 
 def _write_outputs(stack: Stack, outputs: Mapping[str, str], out_dir: str) -> Path:

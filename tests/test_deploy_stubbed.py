@@ -73,8 +73,11 @@ def run(cf, out, tmp_path):
 
 
 def stack(status: str, **extra) -> dict:
+    """A DescribeStacks answer; a settled stack carries its outputs, as AWS returns them."""
+    outputs = {"Outputs": [{"OutputKey": "TableName", "OutputValue": f"{STACK.name}-data"}]} \
+        if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else {}
     return {"Stacks": [{"StackName": STACK.name, "StackId": STACK_ID, "CreationTime": NOW, "StackStatus": status,
-                        **extra}]}
+                        **outputs, **extra}]}
 
 
 def event(number: int, logical: str, status: str, kind: str = "AWS::DynamoDB::Table", reason: str = "") -> dict:
@@ -438,3 +441,15 @@ def test_no_credentials_is_one_line_exit_1(offline, monkeypatch, capsys):
 def test_concurrency_must_be_positive(capsys):
     assert main(["deploy", "--concurrency", "0"]) == 2
     assert "--concurrency: must be a whole number >= 1 (got '0')" in capsys.readouterr().err
+
+
+def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out):
+    """LocalStack (not AWS) reports a stack complete a moment before its outputs can be read."""
+    ops = StackOps(STACK.name, STACK.region, Reporter(out, tty=False), sleep=lambda seconds: None)
+    ops.cf = cf.client
+    settled = stack("CREATE_COMPLETE")["Stacks"][0]
+    without = {key: value for key, value in settled.items() if key != "Outputs"}
+    cf.add_response("describe_stacks", {"Stacks": [without]}, {"StackName": STACK_ID})
+    cf.add_response("describe_stacks", {"Stacks": [settled]}, {"StackName": STACK_ID})
+    assert ops.with_outputs(without, expected=True)["Outputs"] == settled["Outputs"]
+    assert ops.with_outputs(without, expected=False) is without  # no declared outputs: no extra call
