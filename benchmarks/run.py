@@ -394,8 +394,8 @@ NOTE_FLEET = (
     "halve that; against CloudFormation, which runs stacks in parallel, 20 stacks at 8 are 3 waves of one.")
 NOTE_FLEET_DESTROY = "As for deploy: LocalStack deletes the 20 stacks in one Python process on the same 2 cores."
 NOTE_SETTLE = (
-    "Our DescribeStacks poll backs off to a 3 s ceiling while no new event arrives, so a stack that settles just "
-    "after a poll is seen up to 3 s later. A 2 s ceiling (aws.Backoff ceiling) bounds it at 2 s plus one call.")
+    "Our DescribeStacks poll backs off to a 2 s ceiling (aws.Backoff) while no new event arrives, so a stack that "
+    "settles just after a poll is seen up to 2 s later, plus the time of one call.")
 
 
 SECTIONS = ("synth", "lint", "deploy", "polling", "fleet")

@@ -111,7 +111,7 @@ def translate(where: str, region: str | None = None) -> Iterator[None]:
 class Backoff:
     """Poll intervals: fast at first, doubling to a ceiling; reset() after progress is seen."""
 
-    def __init__(self, first: float = 0.2, ceiling: float = 3.0, after_progress: float = 1.0,
+    def __init__(self, first: float = 0.2, ceiling: float = 2.0, after_progress: float = 1.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.first, self.ceiling, self.after_progress = first, ceiling, after_progress
         self.interval = first

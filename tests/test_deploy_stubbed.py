@@ -221,7 +221,7 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    assert run.sleeps == [3.0]  # straight to the ceiling
+    assert run.sleeps == [2.0]  # straight to the ceiling
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -273,7 +273,7 @@ def test_backoff_doubles_to_the_ceiling():
     for _ in range(6):
         intervals.append(backoff.interval)
         backoff.wait()
-    assert intervals == [0.2, 0.4, 0.8, 1.6, 3.0, 3.0]
+    assert intervals == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
     backoff.progressed()
     assert backoff.interval == 1.0
 
