@@ -5,7 +5,9 @@ Imports neither boto3 nor cfn-lint: synth needs no credentials and no network.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import json
 import os
 import tempfile
@@ -66,17 +68,56 @@ def required_capabilities(template_dict: Mapping) -> tuple[str, ...]:
     return ("CAPABILITY_NAMED_IAM",) if named else ("CAPABILITY_IAM",)
 
 
+Rendered = tuple[str, tuple[str, ...]]  # a template's text and the capabilities it needs
+
+# Stands for the suffix while a template is built once for every suffix of one configuration. It obeys
+# the suffix rules and appears nowhere else in a template, so putting the suffix back is exact.
+_SUFFIX_PLACEHOLDER = "q7x9builder-suffix-placeholder9x7q"
+
+
+def _rendered(data: dict, fmt: str) -> Rendered:
+    return _render(data, fmt), required_capabilities(data)
+
+
+def build_templates(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendered | None, Rendered]:
+    """The replica template (None without replication) and the primary one, rendered."""
+    replica = _rendered(build_replica_template(config).to_dict(), fmt) if config.enable_cross_region_replication \
+        else None
+    return replica, _rendered(build_template(config).to_dict(), fmt)
+
+
+_build_templates_once = functools.lru_cache(maxsize=32)(build_templates)
+
+
+def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendered | None, Rendered]:
+    """build_templates(config), built once for all suffixes that share the rest of the configuration.
+
+    Suffixes differ only where names, tags and descriptions hold the suffix: each JSON template is built
+    with a placeholder and the suffix is put in its text (JSON quotes every string alike; YAML would not,
+    so YAML is built per suffix). tests/test_synth_cache.py holds this equal to a direct build.
+    """
+    if fmt != "json":
+        return build_templates(config, fmt)
+    shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER,
+                                alert_email=config.alert_email.replace(config.suffix, _SUFFIX_PLACEHOLDER))
+    replica, primary = _build_templates_once(shape, fmt)
+
+    def put_back(rendered: Rendered) -> Rendered:
+        return rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1]
+
+    return (put_back(replica) if replica else None), put_back(primary)
+
+
 def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     """The stacks of one environment, in deploy order: the replica (if any) before the primary."""
     stacks = []
     tags = config.all_tags
-    if config.enable_cross_region_replication:
-        replica = build_replica_template(config).to_dict()
-        stacks.append(Stack(config.replica_stack_name, str(config.replication_region), _render(replica, fmt), fmt,
-                            replica_parameters(config), tags, required_capabilities(replica), config, True))
-    primary = build_template(config).to_dict()
-    stacks.append(Stack(config.stack_name, config.region, _render(primary, fmt), fmt, deploy_parameters(config),
-                        tags, required_capabilities(primary), config))
+    replica, primary = templates_for(config, fmt)
+    if replica is not None:
+        stacks.append(Stack(config.replica_stack_name, str(config.replication_region), replica[0], fmt,
+                            replica_parameters(config), tags, replica[1], config, True))
+    stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
+                        primary[1], config))
     return stacks
 
 
