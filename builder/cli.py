@@ -106,15 +106,14 @@ def configs_from_args(args: argparse.Namespace):
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from builder.synth import all_stacks, deploy_command, file_contents, write_files
+    from builder.synth import all_stacks, deploy_command, file_contents, write_files_reporting
 
     stacks = all_stacks(configs_from_args(args), args.format)
     contents: dict[str, str] = {}
     for stack in stacks:
         contents.update(file_contents(stack))
-    written = write_files(contents, Path(args.out))
-    for path in written:
-        print(f"wrote {path}")
+    for path, changed in write_files_reporting(contents, Path(args.out)):
+        print(f"{'wrote' if changed else 'unchanged'} {path}")
     print("\ndeploy with:")
     for stack in stacks:
         print(f"  {deploy_command(stack, args.out)}")

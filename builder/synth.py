@@ -134,20 +134,38 @@ def file_contents(stack: Stack) -> dict[str, str]:
     }
 
 
-def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
-    """Write every file or none: each goes to a temporary file first, then all are renamed in place."""
+def _holds(path: Path, text: str) -> bool:
+    """Does the file already hold exactly this text? (Then it is left alone: a rename is not free.)"""
+    try:
+        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
+
+
+def write_files_reporting(contents: Mapping[str, str], out_dir: Path) -> list[tuple[Path, bool]]:
+    """Write every file or none, each to a temporary file first, then all renamed in place.
+
+    Returns each file with whether it changed; a file that already holds the same bytes is not
+    rewritten (its modification time stays, and re-synthesizing many suffixes costs no renames).
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(str(out_dir), f"cannot create the output folder ({exc.strerror or exc}); "
                                        f"choose another with --out") from None
     staged: list[tuple[str, Path]] = []
+    result: list[tuple[Path, bool]] = []
     try:
         for name, text in contents.items():
+            final = out_dir / name
+            if _holds(final, text):
+                result.append((final, False))
+                continue
             fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-            staged.append((tmp, out_dir / name))
+            staged.append((tmp, final))
+            result.append((final, True))
         # os.replace fails on a folder in the way; find that before the first rename, not after it
         blocked = [final.name for _, final in staged if final.is_dir()]
         if blocked:
@@ -160,7 +178,12 @@ def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
             Path(tmp).unlink(missing_ok=True)
         raise UsageError(str(out_dir), f"cannot write there ({exc.strerror or exc}); choose another folder "
                                        f"with --out") from None
-    return [final for _, final in staged]
+    return result
+
+
+def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
+    """write_files_reporting without the report: every file's path."""
+    return [path for path, _ in write_files_reporting(contents, out_dir)]
 
 
 def deploy_command(stack: Stack, out_dir: str) -> str:

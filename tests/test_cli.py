@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -209,3 +210,19 @@ def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
         cwd=Path(__file__).parents[1])
     assert result.stderr == ""
     assert result.stdout.strip() == "141"
+
+
+def test_a_file_that_already_holds_the_same_bytes_is_left_alone(tmp_path, capsys):
+    main(["synth", "--suffix", "pr1"])
+    template = tmp_path / "out/app-pr1.template.json"
+    os.utime(template, (1_000_000, 1_000_000))
+    capsys.readouterr()
+    assert main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=5"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote out/app-pr1.template.json" in out  # a parameter default changed, in the template too
+    assert "unchanged out/app-pr1.tags.json" in out
+    assert template.stat().st_mtime != 1_000_000
+    os.utime(template, (1_000_000, 1_000_000))
+    assert main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=5"]) == 0
+    assert "unchanged out/app-pr1.template.json" in capsys.readouterr().out
+    assert template.stat().st_mtime == 1_000_000
