@@ -92,9 +92,13 @@ class StandIn:
         stack = self.stack(p.get("StackName", ""))
         if stack is None:
             return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        status = stack.status(now)
+        # a settled stack has its outputs, as CloudFormation returns them (builder reads them to write out/)
+        outputs = ("<Outputs><member><OutputKey>TableName</OutputKey><OutputValue>stand-in</OutputValue></member>"
+                   "</Outputs>" if status.endswith("_COMPLETE") else "<Outputs/>")
         return _ok("DescribeStacks", f"<Stacks><member><StackName>{stack.name}</StackName><StackId>{stack.id}</StackId>"
                    f"<CreationTime>{_stamp(stack.change_set_at)}</CreationTime>"
-                   f"<StackStatus>{stack.status(now)}</StackStatus><Outputs/><Tags/></member></Stacks>")
+                   f"<StackStatus>{status}</StackStatus>{outputs}<Tags/></member></Stacks>")
 
     def _GetTemplateSummary(self, p, now):
         return _ok("GetTemplateSummary", "<Parameters/>")
