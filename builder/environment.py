@@ -12,7 +12,7 @@ import fnmatch
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -528,7 +528,3 @@ def resolve_configs(
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     return configs
-
-
-def config_fields() -> list[str]:
-    return [f.name for f in fields(EnvironmentConfig)]
