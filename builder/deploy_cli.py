@@ -83,35 +83,33 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         parser.set_defaults(func=func)
         return parser
 
-    def pool(parser: argparse.ArgumentParser) -> None:
+    def changes_stacks(parser: argparse.ArgumentParser) -> None:
+        """Options of every command that changes stacks (or plans to): a pool, and waiting for others."""
         parser.add_argument("--concurrency", type=_positive, default=4, metavar="N",
                             help="environments handled at once (default: 4)")
-
-    def waits(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--no-wait-for-others", dest="wait_for_others", action="store_false",
                             help="fail instead of waiting when another operation runs on a stack")
+
+    def uploads_templates(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--artifact-bucket", metavar="BUCKET",
+                            help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
 
     deploy = command("deploy", "deploy stacks through change sets, streaming events", DEPLOY_HELP, cmd_deploy)
     deploy.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
     deploy.add_argument("--allow-replacement", action="store_true",
                         help="execute a change set even when it replaces or deletes the bucket or the table")
-    deploy.add_argument("--artifact-bucket", metavar="BUCKET",
-                        help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
-    pool(deploy)
-    waits(deploy)
+    uploads_templates(deploy)
+    changes_stacks(deploy)
 
     diff = command("diff", "show the change set deploy would execute", DIFF_HELP, cmd_diff)
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (like git diff)")
-    diff.add_argument("--artifact-bucket", metavar="BUCKET",
-                      help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
-    pool(diff)
-    waits(diff)
+    uploads_templates(diff)
+    changes_stacks(diff)
 
     destroy = command("destroy", "delete stacks (primary, then replica), emptying their buckets", DESTROY_HELP,
                       cmd_destroy)
     destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    pool(destroy)
-    waits(destroy)
+    changes_stacks(destroy)
 
     status = command("status", "status, last change, Environment tag and outputs of stacks", STATUS_HELP,
                      cmd_status)
