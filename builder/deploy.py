@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
-from builder import aws
+from builder.stack import client as aws
 from builder.errors import BuilderError, Interrupted, OperationError, RefusedError, UsageError
 from builder.report import Reporter, table
 from builder.resources import STATEFUL_TYPES

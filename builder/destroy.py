@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any, Iterable, Mapping, Sequence
 
-from builder import aws
+from builder.stack import client as aws
 from builder.deploy import Options, Outcome, StackOps, stack_outputs
 from builder.errors import OperationError
 from builder.report import Reporter, table

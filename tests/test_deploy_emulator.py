@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import builder.aws
+import builder.stack.client
 import builder.deploy
 import builder.synth
 
@@ -24,14 +24,14 @@ REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replic
 def count_calls(monkeypatch) -> list[str]:
     """Record every AWS API call builder makes (operation names, in order)."""
     calls: list[str] = []
-    real = builder.aws.client
+    real = builder.stack.client.client
 
     def counting(session, service):
         made = real(session, service)
         made.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
         return made
 
-    monkeypatch.setattr(builder.aws, "client", counting)
+    monkeypatch.setattr(builder.stack.client, "client", counting)
     return calls
 
 

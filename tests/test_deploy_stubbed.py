@@ -17,7 +17,7 @@ import botocore.exceptions
 import pytest
 from botocore.stub import ANY, Stubber
 
-from builder import aws
+from builder.stack import client as aws
 from builder.cli import main
 from builder.deploy import Change, Options, Outcome, StackOps, deploy_stack, diff_stack, finish, is_no_changes
 from builder.destroy import buckets_to_empty, destroy_stack, empty_bucket

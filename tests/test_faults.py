@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import builder.aws
+import builder.stack.client
 
 pytestmark = pytest.mark.emulator
 
@@ -294,10 +294,10 @@ def test_one_clients_attempt_count_does_not_stick_to_the_next(monkeypatch):
     """botocore writes AWS_MAX_ATTEMPTS into the Config it is given; with one shared Config, a run
     with AWS_MAX_ATTEMPTS=1 left every later client of the process without throttling retries."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    assert builder.aws.client(builder.aws.session("us-east-1"), "cloudformation").meta.config.retries == {
+    assert builder.stack.client.client(builder.stack.client.session("us-east-1"), "cloudformation").meta.config.retries == {
         "mode": "standard", "total_max_attempts": 1}
     monkeypatch.delenv("AWS_MAX_ATTEMPTS")
-    assert builder.aws.client(builder.aws.session("us-east-1"), "cloudformation").meta.config.retries == {
+    assert builder.stack.client.client(builder.stack.client.session("us-east-1"), "cloudformation").meta.config.retries == {
         "mode": "standard"}
 
 
