@@ -19,10 +19,16 @@ MODES = ("auto", "text", "json")
 SETTLED_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 
 
-def table(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  ") -> list[str]:
-    """Left-aligned columns, two spaces apart."""
+def grid(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  ",
+         right_after_first: bool = False) -> list[str]:
+    """Text columns two spaces apart, header first: left-aligned, or (right_after_first) every column
+    but the first right-aligned, as numbers read best."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return [indent + "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+
+    def cell(index: int, value: str, width: int) -> str:
+        return value.rjust(width) if right_after_first and index else value.ljust(width)
+
+    return [indent + "  ".join(cell(i, str(c), w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
             for row in [header, *rows]]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import builder.stack.client
-import builder.deploy
+import builder.stack.changeset
 import builder.synth
 
 pytestmark = pytest.mark.emulator
@@ -200,7 +200,7 @@ def test_json_output_is_one_object_per_line_with_a_final_summary(aws, suffix):
 
 
 def test_a_template_over_the_inline_limit_goes_through_the_artifact_bucket(aws, suffix, monkeypatch):
-    monkeypatch.setattr(builder.deploy, "TEMPLATE_BODY_LIMIT", 1000)
+    monkeypatch.setattr(builder.stack.changeset, "TEMPLATE_BODY_LIMIT", 1000)
     code, _, err = aws.run("deploy", "--suffix", suffix)
     assert code == 2
     assert "over CloudFormation's 1,000-byte TemplateBody limit; pass --artifact-bucket BUCKET" in err

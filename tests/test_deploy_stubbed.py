@@ -19,11 +19,16 @@ from botocore.stub import ANY, Stubber
 
 from builder.stack import client as aws
 from builder.cli import main
-from builder.deploy import Change, Options, Outcome, StackOps, deploy_stack, diff_stack, finish, is_no_changes
-from builder.destroy import buckets_to_empty, destroy_stack, empty_bucket
+from builder.ops.deploy import deploy_stack
+from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
+from builder.ops.diff import diff_stack
+from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
+from builder.stack.changeset import Change, is_no_changes
+from builder.stack.watch import StackWatcher as StackOps
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
 from builder.report import Reporter
+from builder.resources import STATEFUL_TYPES
 from builder.synth import stacks_for
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
@@ -63,7 +68,7 @@ def run(cf, out, tmp_path):
     def go(action, **options):
         options.setdefault("out_dir", str(tmp_path / "out"))
         try:
-            result = action(STACK, Options(**options), Reporter(out, tty=False), ops_factory=factory)
+            result = action(STACK, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()
@@ -225,7 +230,7 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
-    monkeypatch.setattr("builder.deploy.TEMPLATE_BODY_LIMIT", 100)
+    monkeypatch.setattr("builder.stack.changeset.TEMPLATE_BODY_LIMIT", 100)
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
     error, _ = run(deploy_stack)
     assert isinstance(error, UsageError) and error.exit_code == 2
@@ -292,8 +297,8 @@ def test_change_from_api_reads_replacement_and_causes():
     parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
     assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
                             ("KeySchema",))
-    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss() is None
-    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss() is None
+    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(STATEFUL_TYPES) is None
+    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(STATEFUL_TYPES) is None
 
 
 # ---------------------------------------------------------------------- destroy
@@ -356,14 +361,15 @@ def test_only_buckets_cloudformation_will_delete_are_emptied():
 # ---------------------------------------------------------------------- several stacks, output, errors
 
 def test_several_failures_print_each_and_exit_with_the_worst(capsys):
-    outcomes = [Outcome("app-a", "us-east-1", "failed", error=OperationError("app-a", "boom")),
-                Outcome("app-b", "us-east-1", "refused", error=RefusedError("app-b", "refused: data")),
-                Outcome("app-c", "us-east-1", "created")]
-    with pytest.raises(OperationError) as raised:
+    outcomes = [Outcome("app-a", "us-east-1", Result.FAILED, error=OperationError("app-a", "boom")),
+                Outcome("app-b", "us-east-1", Result.REFUSED, error=RefusedError("app-b", "refused: data")),
+                Outcome("app-c", "us-east-1", Result.CREATED)]
+    with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
     assert raised.value.exit_code == 3
-    assert raised.value.message == "2 of 3 stacks failed: app-a, app-b"
-    assert capsys.readouterr().err == "error: app-a: boom\nerror: app-b: refused: data\n"
+    assert raised.value.lines() == ["error: app-a: boom", "error: app-b: refused: data",
+                                    "error: deploy: 2 of 3 stacks failed: app-a, app-b"]
+    assert capsys.readouterr().err == ""  # library code prints no error; the CLI prints these lines
 
 
 def test_terminal_shows_a_progress_line_and_still_prints_failures():

@@ -1,16 +1,22 @@
-"""`python -m builder cost`: the idle monthly cost and the usage rates of each environment.
+"""`cost`: the idle monthly cost and the usage rates of each environment.
 
-Registered through builder.cli.EXTENSIONS. Imports neither boto3 nor cfn-lint (it needs no
-credentials and no network); builder.cost is imported only when the command runs.
+Needs no credentials and no network; builder.cost is imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from builder.cli.common import Subparsers, add_command, configs_from_args
 from builder.errors import EXIT_OK
+from builder.report import grid
+
+if TYPE_CHECKING:
+    from builder.cost import EnvironmentCost, LineItem
+    from builder.pricing import Price
 
 DESCRIPTION = """\
 For each suffix: the fixed monthly charges its stacks incur while idle (provisioned DynamoDB
@@ -21,23 +27,24 @@ config and template as synth, with the list prices in builder/pricing.py; no fre
 examples:
   python -m builder cost --suffix pr123
   python -m builder cost --suffix pr123 --suffix prod --config environments.toml
-  python -m builder cost --suffix prod --format json
+  python -m builder cost --suffix prod --output json
 """
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    cost = commands.add_parser("cost", parents=[common], help="monthly idle cost and usage rates per suffix",
-                               formatter_class=argparse.RawDescriptionHelpFormatter, description=DESCRIPTION)
-    cost.add_argument("--format", choices=("table", "json"), default="table", help="output (default: table)")
-    cost.set_defaults(func=cmd_cost)
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = add_command(subparsers, "cost", "monthly idle cost and usage rates per suffix", DESCRIPTION, [common])
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--output", choices=("text", "json"), default="text", help="output (default: text)")
+    # The spelling the README documented before --output was the same on every command.
+    output.add_argument("--format", choices=("table", "json"), dest="output", help=argparse.SUPPRESS)
+    return parser
 
 
-def cmd_cost(args: argparse.Namespace) -> int:
-    from builder.cli import configs_from_args
+def run(args: argparse.Namespace) -> int:
     from builder.cost import estimate
 
     costs = [estimate(config) for config in configs_from_args(args)]
-    print(render_json(costs) if args.format == "json" else render_table(costs))
+    print(render_json(costs) if args.output == "json" else render_text(costs))
     return EXIT_OK
 
 
@@ -50,17 +57,14 @@ def _rate(usd: float) -> str:
 
 
 def _grid(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned first column, right-aligned others, two spaces apart."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]).rstrip()
-            for row in rows]
+    return grid(rows[1:], rows[0], indent="", right_after_first=True)
 
 
-def _mark(price) -> str:
+def _mark(price: Price) -> str:
     return "" if price.verified else "*"
 
 
-def render_table(costs: Sequence) -> str:
+def render_text(costs: Sequence[EnvironmentCost]) -> str:
     from builder.pricing import FREE_TIER_NOTE, PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
 
     suffixes = [c.suffix for c in costs]
@@ -75,21 +79,21 @@ def render_table(costs: Sequence) -> str:
             sums[item.row][c.suffix] += item.monthly_usd
             fixed_rows.setdefault(item.row, {})[c.suffix] = _mark(item.price)
     header = ["fixed monthly charges while idle (USD)", *suffixes] + (["total"] if several else [])
-    grid = [header]
+    rows = [header]
     for row, per_suffix in sums.items():
         cells = [_money(per_suffix[s]) + fixed_rows[row][s] if s in per_suffix else "-" for s in suffixes]
-        grid.append([f"  {row}", *cells] + ([_money(sum(per_suffix.values()))] if several else []))
+        rows.append([f"  {row}", *cells] + ([_money(sum(per_suffix.values()))] if several else []))
     totals = [c.fixed_monthly_usd for c in costs]
-    grid.append(["  total per month", *map(_money, totals)] + ([_money(sum(totals))] if several else []))
-    lines += ["", *_grid(grid)]
+    rows.append(["  total per month", *map(_money, totals)] + ([_money(sum(totals))] if several else []))
+    lines += ["", *_grid(rows)]
 
     rate_rows: dict[tuple[str, str], dict[str, str]] = {}
     for c in costs:
         for item in c.rates:
             rate_rows.setdefault((item.row, item.price.unit), {})[c.suffix] = _rate(item.price.usd) + _mark(item.price)
-    grid = [["usage rates, charged only when used (USD)", "per", *suffixes]]
-    grid += [[f"  {row}", unit, *(cells.get(s, "-") for s in suffixes)] for (row, unit), cells in rate_rows.items()]
-    lines += ["", *_grid(grid)]
+    rows = [["usage rates, charged only when used (USD)", "per", *suffixes]]
+    rows += [[f"  {row}", unit, *(cells.get(s, "-") for s in suffixes)] for (row, unit), cells in rate_rows.items()]
+    lines += ["", *_grid(rows)]
 
     notes = list(dict.fromkeys(note for c in costs for note in c.notes))
     if any(not i.price.verified for c in costs for i in c.items):
@@ -100,11 +104,11 @@ def render_table(costs: Sequence) -> str:
     return "\n".join(lines)
 
 
-def render_json(costs: Sequence) -> str:
+def render_json(costs: Sequence[EnvironmentCost]) -> str:
     from builder.pricing import PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
 
-    def item(i) -> dict:
-        out = {"stack": i.stack, "resource": i.resource, "type": i.resource_type, "item": i.what,
+    def item(i: LineItem) -> dict[str, object]:
+        out: dict[str, object] = {"stack": i.stack, "resource": i.resource, "type": i.resource_type, "item": i.what,
                "unit": i.price.unit, "unit_price_usd": i.price.usd, "price_source": SOURCES[i.price.source],
                "price_verified": i.price.verified}
         if i.fixed:

@@ -1,0 +1,92 @@
+"""The command line: the parser, the list of commands, and the one place that turns errors into exit
+codes and one-line messages.
+
+Exit codes: 0 success (including nothing to change), 1 an operation failed, 2 bad input or usage,
+3 refused because it would destroy data, 130 interrupted (Ctrl-C), 141 the reader of our output left.
+
+Each module in this package but `common` is one subcommand: `add_parser(commands, common)` adds its
+parser and `run(args) -> int` does it. Command modules import neither boto3 nor cfn-lint at import
+time (they import builder.ops or builder.lint when they run), so `synth` stays free of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from builder import __version__
+from builder.cli.common import Parser, common_options
+from builder.errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, BuilderError
+
+PROG = "python -m builder"
+
+DESCRIPTION = """\
+Build one CloudFormation stack per environment suffix (pr123, synth-12345, staging, prod, ...):
+an S3 data bucket, a DynamoDB table, an SNS alert topic and CloudWatch alarms.
+
+examples:
+  python -m builder synth --suffix pr123            # writes out/app-pr123.*
+  python -m builder lint                            # cfn-lint every template in out/
+  python -m builder synth --suffix prod --config environments.toml --set bucket_lifecycle_days=90
+"""
+
+
+def commands() -> list[ModuleType]:
+    """Every subcommand module of this package, by name: a new command is a new file here."""
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "common")
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = Parser(prog=prog, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common = common_options()
+    for module in commands():
+        module.add_parser(subparsers, common).set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        try:
+            args = build_parser(prog).parse_args(argv)
+        except SystemExit as exc:  # --help and --version print, then exit 0
+            return int(exc.code or 0)
+        if not args.command:
+            build_parser(prog).print_help()
+            return EXIT_BAD_INPUT
+        code: int = args.run(args)
+        return code
+    except BuilderError as exc:
+        if debug:
+            raise
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `python -m builder status | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # the boundary: never a traceback without --debug
+        if debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def main_entry() -> None:
+    """Console script `builder`: usage errors name it as it was called."""
+    sys.exit(main(prog=os.path.basename(sys.argv[0]) or "builder"))

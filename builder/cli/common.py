@@ -1,0 +1,116 @@
+"""What several commands share: the parser class, the environment options, --output, the pool
+options, the configs and stacks the options name, and the confirmation prompt."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from builder.errors import UsageError
+
+if TYPE_CHECKING:
+    from builder.environment import EnvironmentConfig
+    from builder.ops.pool import Options
+    from builder.report import Reporter
+    from builder.synth import Stack
+
+Subparsers = Any  # argparse's _SubParsersAction, which it does not export
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so errors stay one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.prog, f"{message}; see `{self.prog} --help`")
+
+
+def common_options() -> argparse.ArgumentParser:
+    """--suffix, --config, --set, --region and --debug, shared by every environment command."""
+    common = Parser(add_help=False)
+    group = common.add_argument_group("environment options")
+    group.add_argument("--suffix", action="append", metavar="S",
+                       help="environment suffix; repeat for several (default: $ENVIRONMENT_SUFFIX, else dev)")
+    group.add_argument("--config", metavar="PATH",
+                       help="config file (default: environments.toml in the working directory, if present)")
+    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                       help="override a setting, highest precedence; tags: --set tags.Team=data")
+    group.add_argument("--region", metavar="R",
+                       help="stack region (default: $AWS_REGION, else the AWS_REGION file, else us-east-1)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
+    return common
+
+
+def add_command(subparsers: Subparsers, name: str, help_text: str, description: str,
+                parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, parents=list(parents), help=help_text, description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def add_output_option(parser: argparse.ArgumentParser, help_text: str = "text (a live line on a terminal, a line "
+                      "per event otherwise) or json: one object per line (default: text)") -> None:
+    """--output text|json: the one spelling every command uses."""
+    parser.add_argument("--output", choices=("text", "json"), default="text", help=help_text)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+def add_pool_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that changes stacks (or plans to): a pool, and waiting for others."""
+    parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
+                        help="environments handled at once (default: 4)")
+    parser.add_argument("--no-wait-for-others", dest="wait_for_others", action="store_false",
+                        help="fail instead of waiting when another operation runs on a stack")
+
+
+def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--artifact-bucket", metavar="BUCKET",
+                        help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
+
+
+def configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
+    """The validated configs named by the common environment options."""
+    from builder.environment import resolve_configs
+
+    return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region)
+
+
+def stack_groups(args: argparse.Namespace, reverse: bool = False) -> list[list[Stack]]:
+    """Each environment's stacks in deploy order (replica first), or reversed for destroy."""
+    from builder.synth import stacks_for
+
+    groups = [stacks_for(config) for config in configs_from_args(args)]
+    return [group[::-1] for group in groups] if reverse else groups
+
+
+def reporter_for(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]) -> Reporter:
+    from builder.report import Reporter
+
+    return Reporter(mode=args.output, prefix=sum(len(g) for g in groups) > 1)
+
+
+def pool_options(args: argparse.Namespace) -> Options:
+    from builder.ops.pool import Options
+
+    return Options(out_dir=getattr(args, "out", "out"), allow_replacement=getattr(args, "allow_replacement", False),
+                   wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
+                   concurrency=args.concurrency)
+
+
+def confirm(question: str, refusal: UsageError) -> bool:
+    """Ask on the terminal; without one, raise `refusal` (it says which flag answers instead)."""
+    if not sys.stdin.isatty():
+        raise refusal
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")

@@ -1,0 +1,62 @@
+"""`deploy`: deploy stacks through change sets, streaming their events."""
+
+from __future__ import annotations
+
+import argparse
+
+from builder.cli.common import (
+    Subparsers,
+    add_artifact_bucket_option,
+    add_command,
+    add_output_option,
+    add_pool_options,
+    pool_options,
+    reporter_for,
+    stack_groups,
+)
+from builder.errors import EXIT_OK
+
+DESCRIPTION = """\
+Synthesize each stack in memory (the same bytes synth writes), make a change set with every parameter
+value passed explicitly, print it, execute it and stream the stack events until the stack settles;
+then print the outputs and write them to <out>/<stack>.outputs.json. Nothing to change: says so,
+exit 0. A change set that would replace or delete the bucket or the table is not executed (exit 3)
+unless --allow-replacement is given. The replica stack (replication on) deploys before the primary;
+several suffixes deploy concurrently.
+
+Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
+AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
+AWS_REGION, an AWS_REGION file, else us-east-1.
+
+exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
+130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
+
+examples:
+  python -m builder deploy --suffix pr123
+  python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
+  python -m builder deploy --suffix prod --allow-replacement   # accept a new, empty table or bucket
+"""
+
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = add_command(subparsers, "deploy", "deploy stacks through change sets, streaming events", DESCRIPTION,
+                         [common])
+    add_output_option(parser)
+    parser.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
+    parser.add_argument("--allow-replacement", action="store_true",
+                        help="execute a change set even when it replaces or deletes the bucket or the table")
+    add_artifact_bucket_option(parser)
+    add_pool_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.ops.deploy import deploy_stack
+    from builder.ops.pool import finish, run_all
+
+    groups = stack_groups(args)
+    reporter = reporter_for(args, groups)
+    options = pool_options(args)
+    outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter), options.concurrency)
+    finish(outcomes, reporter, "deploy", summary=len(groups) > 1)
+    return EXIT_OK

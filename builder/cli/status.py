@@ -1,0 +1,60 @@
+"""`status`: status, last change, Environment tag and outputs of stacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from builder.cli.common import Subparsers, add_command, add_output_option, configs_from_args
+from builder.errors import EXIT_OK
+from builder.report import grid
+
+DESCRIPTION = """\
+Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
+with --all every stack named <stack_prefix>-* in the region (and the replication region).
+
+examples:
+  python -m builder status --suffix pr123
+  python -m builder status --all --output json
+"""
+
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = add_command(subparsers, "status", "status, last change, Environment tag and outputs of stacks",
+                         DESCRIPTION, [common])
+    add_output_option(parser, "text, or json: one object per stack (default: text)")
+    parser.add_argument("--all", action="store_true", help="every stack named <stack_prefix>-*")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.ops.status import stack_status, stacks_with_prefix
+    from builder.synth import stacks_for
+
+    configs = configs_from_args(args)
+    if args.all:
+        regions = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
+        records = stacks_with_prefix(configs[0].stack_prefix, regions)
+    else:
+        records = stack_status([s for c in configs for s in stacks_for(c)])
+    for record in records:
+        if args.output == "json":
+            print(json.dumps(record))
+        else:
+            print("\n".join(status_lines(record)))
+    if not records and args.output == "text":
+        print(f"no stacks named {configs[0].stack_prefix}-*")
+    return EXIT_OK
+
+
+def status_lines(record: Mapping[str, Any]) -> list[str]:
+    """A stack's line, then its outputs as columns."""
+    head = f"{record['stack']}  {record['region']}  {record['status']}"
+    if record["last_change"]:
+        head += f"  last change {record['last_change']}"
+    if record["environment"]:
+        head += f"  Environment={record['environment']}"
+    rows = list(record["outputs"].items())
+    return [head, *(grid(rows, ("Output", "Value")) if rows else [])]

@@ -1,0 +1,39 @@
+"""`synth`: write templates, parameters and tags to out/ and print the deploy command of each stack."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.cli.common import Subparsers, add_command, configs_from_args
+from builder.errors import EXIT_OK
+
+DESCRIPTION = """\
+Write <stack>.template.json, .parameters.json and .tags.json for each suffix (and its replica stack
+when replication is on), then print the aws cloudformation deploy command for each. Needs no
+credentials and no network.
+
+example:
+  python -m builder synth --suffix pr123 --suffix pr124 --out out"""
+
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = add_command(subparsers, "synth", "write templates, parameters and tags to out/", DESCRIPTION, [common])
+    parser.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
+    parser.add_argument("--format", choices=("json", "yaml"), default="json", help="template format (default: json)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.synth import all_stacks, deploy_command, file_contents, write_files_reporting
+
+    stacks = all_stacks(configs_from_args(args), args.format)
+    contents: dict[str, str] = {}
+    for stack in stacks:
+        contents.update(file_contents(stack))
+    for path, changed in write_files_reporting(contents, Path(args.out)):
+        print(f"{'wrote' if changed else 'unchanged'} {path}")
+    print("\ndeploy with:")
+    for stack in stacks:
+        print(f"  {deploy_command(stack, args.out)}")
+    return EXIT_OK

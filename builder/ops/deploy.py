@@ -1,0 +1,81 @@
+"""Deploy one stack through a change set.
+
+Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, make a change set
+with every parameter value passed explicitly, show it, stop if it would replace or remove a bucket or
+table (the data guard), execute it, stream its events and write its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from builder.errors import OperationError
+from builder.ops.plan import current_stack, plan, show_changes
+from builder.ops.pool import Options, Outcome, Result
+from builder.report import Reporter, grid
+from builder.resources import STATEFUL_TYPES
+from builder.stack import client as aws
+from builder.stack.changeset import guard
+from builder.stack.watch import SUCCESS, StackWatcher, stack_outputs
+from builder.synth import Stack, write_files
+
+WatcherFactory = Callable[[str, str, Reporter], StackWatcher]
+
+
+def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
+                 watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+    started = time.monotonic()
+    watcher = watcher_factory(stack.name, stack.region, reporter)
+    with aws.translate(stack.name, stack.region), watcher.interruptible():
+        current = current_stack(watcher, options)
+        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+            watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
+            watcher.delete_and_wait(current)
+            current = None
+        change_set = plan(watcher, stack, options, current)
+        if change_set is None:
+            watcher.say("no changes; the empty change set was deleted")
+            outputs = stack_outputs(current or {})
+            write_outputs(stack, outputs, options.out_dir)
+            return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
+        show_changes(watcher, change_set)
+        guard(watcher, change_set, STATEFUL_TYPES, options.allow_replacement)
+        baseline = watcher.latest_event_id(change_set.stack_id)
+        watcher.cf.execute_change_set(ChangeSetName=change_set.id)
+        reporter.begin(stack.name, len(change_set.changes))
+        try:
+            final = watcher.watch(change_set.stack_id, baseline)
+        finally:
+            reporter.end(stack.name)
+    if final["StackStatus"] not in SUCCESS:
+        raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+    final = watcher.with_outputs(final, expected=declares_outputs(stack))
+    outputs = stack_outputs(final)
+    watcher.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")
+    if outputs:
+        reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
+    path = write_outputs(stack, outputs, options.out_dir)
+    watcher.say(f"outputs written to {path}", outputs=outputs)
+    result = Result.CREATED if change_set.kind == "CREATE" else Result.UPDATED
+    return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
+
+
+def declares_outputs(stack: Stack) -> bool:
+    """Does the template declare an output that exists whatever the conditions?"""
+    if stack.template_format != "json":
+        return False
+    outputs = json.loads(stack.template_body).get("Outputs", {})
+    return any("Condition" not in output for output in outputs.values())
+
+
+def outputs_file(stack: Stack, out_dir: str) -> Path:
+    return Path(out_dir) / f"{stack.name}.outputs.json"
+
+
+def write_outputs(stack: Stack, outputs: Mapping[str, str], out_dir: str) -> Path:
+    text = json.dumps(dict(outputs), indent=2, sort_keys=True) + "\n"
+    path = outputs_file(stack, out_dir)
+    return write_files({path.name: text}, path.parent)[0]

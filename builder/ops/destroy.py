@@ -1,0 +1,128 @@
+"""Destroy one stack, after emptying the buckets CloudFormation will delete.
+
+Before deleting a stack, its versioned buckets are emptied (every object version and delete marker)
+unless the deployed template keeps them (DeletionPolicy Retain: retain_data). The deployed template
+decides, not today's config: a bucket CloudFormation will keep is never emptied.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from builder.errors import OperationError
+from builder.ops.deploy import WatcherFactory
+from builder.ops.pool import Options, Outcome, Result
+from builder.report import Reporter
+from builder.stack import client as aws
+from builder.stack.watch import StackWatcher
+from builder.synth import Stack
+
+BATCH = 1000  # DeleteObjects takes at most 1000 keys
+KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
+
+
+def template_dict(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict):
+        return body
+    try:
+        return dict(json.loads(body))
+    except (TypeError, ValueError):
+        from cfn_flip import to_json  # YAML, only deployed by hand: a slow import, so only then
+
+        return dict(json.loads(to_json(body)))
+
+
+def buckets_to_empty(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """(buckets CloudFormation will delete, buckets it will keep) as physical names."""
+    policies = {logical: r.get("DeletionPolicy", "Delete")
+                for logical, r in template.get("Resources", {}).items() if r.get("Type") == "AWS::S3::Bucket"}
+    delete, keep = [], []
+    for resource in resources:
+        logical, physical = resource.get("LogicalResourceId"), resource.get("PhysicalResourceId")
+        if logical not in policies or not physical or resource.get("ResourceStatus") == "DELETE_COMPLETE":
+            continue
+        (keep if policies[logical] in KEPT else delete).append(physical)
+    return delete, keep
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker, 1000 per request; the number deleted."""
+    deleted = 0
+    while True:
+        try:
+            page = s3.list_object_versions(Bucket=bucket, MaxKeys=BATCH)
+        except Exception as exc:  # a bucket already gone is empty
+            if aws.error_code(exc) == "NoSuchBucket":
+                return deleted
+            raise
+        keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+        if not keys:
+            return deleted
+        for start in range(0, len(keys), BATCH):
+            batch = keys[start:start + BATCH]
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            errors = answer.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise OperationError(f"s3://{bucket}", f"could not delete {len(errors)} object version(s), e.g. "
+                                                       f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}")
+            deleted += len(batch)
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception as exc:
+        if aws.error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, Any]]:
+    paginator = watcher.cf.get_paginator("list_stack_resources")
+    return [r for page in paginator.paginate(StackName=stack_id) for r in page.get("StackResourceSummaries", [])]
+
+
+def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
+                  watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+    started = time.monotonic()
+    watcher = watcher_factory(stack.name, stack.region, reporter)
+    with aws.translate(stack.name, stack.region):
+        current = watcher.describe()
+        if current is not None:
+            current = watcher.wait_for_others(current, options.wait_for_others)
+        if current is None:
+            watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
+            return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
+        if current.get("EnableTerminationProtection"):
+            raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "
+                                             f"update-termination-protection --no-enable-termination-protection "
+                                             f"--region {stack.region} --stack-name {stack.name}")
+        stack_id = current["StackId"]
+        template = template_dict(watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"])
+        resources = _stack_resources(watcher, stack_id)
+        delete, keep = buckets_to_empty(template, resources)
+        for bucket in keep:
+            watcher.say(f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)")
+        s3 = aws.client(watcher.session, "s3") if delete else None
+        for bucket in delete:
+            count = empty_bucket(s3, bucket)
+            watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
+        reporter.begin(stack.name, len(resources))
+        try:
+            final = watcher.delete_and_wait(current)
+        finally:
+            reporter.end(stack.name)
+        if final["StackStatus"] != "DELETE_COMPLETE":
+            raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+        left = [bucket for bucket in delete if _bucket_exists(s3, bucket)]
+    if left:
+        raise OperationError(stack.name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
+                                         f"empty and delete it by hand")
+    watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
+    return Outcome(stack.name, stack.region, Result.DELETED, time.monotonic() - started)

@@ -1,0 +1,113 @@
+"""Many stacks at once: environments concurrently in a bounded pool, the stacks of one environment
+in order (the replica before the primary on deploy, after it on destroy), and one outcome each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from builder.errors import BuilderError, RefusedError
+from builder.report import Reporter, grid
+from builder.synth import Stack
+
+
+class Result(StrEnum):
+    """What happened to one stack; the text is what the summary prints."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    NO_CHANGES = "no changes"
+    CHANGES = "changes"  # diff: a change set with changes was made and deleted
+    DELETED = "deleted"
+    NOT_FOUND = "not found"
+    SKIPPED = "skipped"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What deploy, diff and destroy were asked to do besides which stacks."""
+
+    out_dir: str = "out"
+    allow_replacement: bool = False
+    wait_for_others: bool = True
+    artifact_bucket: str | None = None
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stack: str
+    region: str
+    result: Result
+    seconds: float = 0.0
+    outputs: dict[str, str] = field(default_factory=dict)
+    changes: int = 0
+    error: BuilderError | None = None
+    detail: str = ""  # why a stack was skipped
+
+    @property
+    def text(self) -> str:
+        return f"{self.result}: {self.detail}" if self.detail else str(self.result)
+
+
+Action = Callable[[Stack], Outcome]
+
+
+class StacksFailed(BuilderError):
+    """Several stacks failed: each one's error, then a line that counts them. Exit: the highest code."""
+
+    def __init__(self, command: str, outcomes: Sequence[Outcome]) -> None:
+        self.errors = [o.error for o in outcomes if o.error is not None]
+        failed = [o.stack for o in outcomes if o.error is not None]
+        super().__init__(command, f"{len(self.errors)} of {len(outcomes)} stacks failed: {', '.join(failed)}")
+        self.exit_code = max(e.exit_code for e in self.errors)
+
+    def lines(self) -> list[str]:
+        return [line for error in self.errors for line in error.lines()] + super().lines()
+
+
+def _run_group(group: Sequence[Stack], action: Action) -> list[Outcome]:
+    """The stacks of one environment, in order; after a failure the rest are skipped."""
+    outcomes: list[Outcome] = []
+    for stack in group:
+        if outcomes and outcomes[-1].error is not None:
+            outcomes.append(Outcome(stack.name, stack.region, Result.SKIPPED, detail=f"{outcomes[-1].stack} failed"))
+            continue
+        started = time.monotonic()
+        try:
+            outcomes.append(action(stack))
+        except BuilderError as exc:
+            result = Result.REFUSED if isinstance(exc, RefusedError) else Result.FAILED
+            outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
+    return outcomes
+
+
+def run_all(groups: Sequence[Sequence[Stack]], action: Action, concurrency: int) -> list[Outcome]:
+    """Environments concurrently (at most `concurrency` at once); outcomes in the order given."""
+    if len(groups) == 1:
+        return _run_group(groups[0], action)
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as pool:
+        futures = [pool.submit(_run_group, group, action) for group in groups]
+        return [outcome for future in futures for outcome in future.result()]
+
+
+def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:
+    """Report the summary (several stacks; always in JSON mode) and raise when any stack failed."""
+    if summary:
+        rows = [(o.stack, o.region, o.text, f"{o.seconds:.1f} s") for o in outcomes]
+        reporter.lines(["", "summary:", *grid(rows, ("Stack", "Region", "Result", "Time"))])
+    errors = [o.error for o in outcomes if o.error is not None]
+    reporter.record("summary", command=command, stacks=[
+        {"stack": o.stack, "region": o.region, "result": o.text, "seconds": round(o.seconds, 2),
+         "changes": o.changes, "outputs": o.outputs, "error": o.error.message if o.error else None}
+        for o in outcomes], exit_code=max((e.exit_code for e in errors), default=0))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise StacksFailed(command, outcomes)
+

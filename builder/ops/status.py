@@ -1,0 +1,50 @@
+"""Status of deployed stacks: the given ones, or every stack named <stack_prefix>-* in some regions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from builder.stack import client as aws
+from builder.stack.watch import describe_stack, stack_outputs
+from builder.synth import Stack
+
+StatusRecord = dict[str, Any]
+
+
+def _tag(stack: Mapping[str, Any], key: str) -> str:
+    return next((t["Value"] for t in stack.get("Tags", []) if t["Key"] == key), "")
+
+
+def status_record(stack: Mapping[str, Any], region: str) -> StatusRecord:
+    last = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    return {"stack": stack["StackName"], "region": region, "status": stack["StackStatus"],
+            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if hasattr(last, "strftime") else str(last or ""),
+            "environment": _tag(stack, "Environment"), "outputs": stack_outputs(stack)}
+
+
+def missing_record(name: str, region: str) -> StatusRecord:
+    return {"stack": name, "region": region, "status": "NOT DEPLOYED", "last_change": "", "environment": "",
+            "outputs": {}}
+
+
+def stack_status(stacks: Sequence[Stack]) -> list[StatusRecord]:
+    records = []
+    for stack in stacks:
+        with aws.translate(stack.name, stack.region):
+            cf = aws.client(aws.session(stack.region), "cloudformation")
+            found = describe_stack(cf, stack.name, aws.Backoff())
+        records.append(status_record(found, stack.region) if found else missing_record(stack.name, stack.region))
+    return records
+
+
+def stacks_with_prefix(prefix: str, regions: Sequence[str]) -> list[StatusRecord]:
+    """Every live stack named <prefix>-... in the regions (one DescribeStacks page per 100 stacks)."""
+    records = []
+    for region in dict.fromkeys(regions):
+        cf = aws.client(aws.session(region), "cloudformation")
+        with aws.translate(f"stacks {prefix}-* in {region}", region):
+            for page in cf.get_paginator("describe_stacks").paginate():
+                records += [status_record(s, region) for s in page.get("Stacks", [])
+                            if s["StackName"].startswith(f"{prefix}-") and s["StackStatus"] != "DELETE_COMPLETE"]
+    return sorted(records, key=lambda r: (r["stack"], r["region"]))

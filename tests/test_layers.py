@@ -1,0 +1,93 @@
+"""The house rules of builder/: imports run one way, and nothing but the CLI imports the CLI.
+
+Every module has a floor; a module may import modules on its own floor or below, never above. The
+floors are the layers CONTRIBUTING.md draws: the template side (settings and names, environment,
+families, resources) below the AWS side (stack, ops) and the command line on top. A new module needs
+a floor here: that is the moment to decide where it belongs.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "builder"
+
+FLOORS: dict[str, int] = {
+    # what everything may use
+    "builder": 0, "builder.errors": 0, "builder.names": 0, "builder.report": 0, "builder.pricing": 0,
+    "builder.settings": 0, "builder.template_values": 0,
+    "builder.environment": 1,
+    "builder.families": 2,
+    "builder.resources": 3,
+    # what reads or writes whole templates
+    "builder.synth": 4, "builder.lint": 4, "builder.rules": 4, "builder.cost": 4,
+    # the AWS side
+    "builder.stack": 5,
+    "builder.ops": 6,
+    "builder.cli": 7,
+    "builder.__main__": 8,
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def floor_of(module: str) -> int | None:
+    """The floor of the longest FLOORS entry that is the module or a package holding it."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        floor = FLOORS.get(".".join(parts[:end]))
+        if floor is not None:
+            return floor
+    return None
+
+
+def imports_of(source: str) -> list[tuple[int, str]]:
+    """(line, module) for every builder import in the source, at any depth (deferred imports count)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(node.lineno, node.module)]
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names
+                      if floor_of(f"{node.module}.{alias.name}") != floor_of(node.module)]
+    return [(line, name) for line, name in found if name == "builder" or name.startswith("builder.")]
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_floor():
+    assert [module_name(p) for p in MODULES if floor_of(module_name(p)) is None] == []
+
+
+@pytest.mark.parametrize("path", MODULES, ids=module_name)
+def test_imports_run_down_never_up(path):
+    assert upward_imports(path) == []
+
+
+def test_nothing_but_the_cli_imports_the_cli():
+    importers = [f"{p.relative_to(PACKAGE.parent)}:{line}" for p in MODULES
+                 for line, name in imports_of(p.read_text(encoding="utf-8")) if name.startswith("builder.cli")
+                 and not module_name(p).startswith(("builder.cli", "builder.__main__"))]
+    assert importers == []
+
+
+def upward_imports(path: Path) -> list[str]:
+    here = floor_of(module_name(path)) or 0
+    return [f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+            for line, name in imports_of(path.read_text(encoding="utf-8")) if (floor_of(name) or 0) > here]
+
+
+def test_the_check_reports_an_upward_import_at_any_depth():
+    source = "def f():\n    from builder.ops.pool import Options\n"
+    assert [(line, name) for line, name in imports_of(source)] == [(2, "builder.ops.pool")]
+    assert floor_of("builder.ops.pool") > floor_of("builder.stack.watch")
