@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from builder import names
 from builder.errors import ConfigError, Problem
+from builder.settings import SETTINGS, Setting, default_of
 
 DEFAULT_CONFIG_FILE = "environments.toml"
 DEFAULT_SUFFIX = "dev"
@@ -31,50 +32,6 @@ MAX_TAG_VALUE = 256
 MAX_PREFIX = 32
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One configuration key: its type, default, whether a deploy may change it, and its cost."""
-
-    name: str
-    kind: type
-    default: Any
-    deploy_time: bool
-    doc: str
-    cost: str = "none"
-
-
-# The one table of settings. `deploy_time` settings become CloudFormation Parameters (their
-# Defaults carry the suffix's value); the others change which resources and policies exist.
-SETTINGS: tuple[Setting, ...] = (
-    Setting("stack_prefix", str, "app", False, "The stack is `<stack_prefix>-<suffix>`; every name starts with it."),
-    Setting("bucket_lifecycle_days", int, 30, True,
-            "Days after which current objects (unless retain_data) and noncurrent versions expire.",
-            "fewer days store less"),
-    Setting("dynamodb_billing_mode", str, "PAY_PER_REQUEST", True,
-            "`PAY_PER_REQUEST` (on-demand) or `PROVISIONED`.",
-            "PROVISIONED bills capacity every hour, used or not"),
-    Setting("dynamodb_read_capacity", int, None, True, "Read capacity units; only with PROVISIONED.",
-            "billed per RCU-hour while the stack exists"),
-    Setting("dynamodb_write_capacity", int, None, True, "Write capacity units; only with PROVISIONED.",
-            "billed per WCU-hour while the stack exists"),
-    Setting("alarm_threshold_multiplier", float, 0.75, True,
-            "Scales every alarm threshold (a documented base times this number)."),
-    Setting("alert_email", str, None, True, "Email subscribed to the alert topic; default `alerts-<suffix>@example.com`."),
-    Setting("enable_cross_region_replication", bool, False, True,
-            "Replicate the data bucket to a bucket in replication_region.",
-            "a second bucket's storage plus per-GB replication and transfer"),
-    Setting("replication_region", str, None, True, "Region of the replica bucket; must differ from the stack's."),
-    Setting("replication_time_control", bool, False, True,
-            "S3 Replication Time Control (15-minute SLA); needs replication.", "premium per-GB charge"),
-    Setting("customer_managed_key", bool, False, False,
-            "One customer-managed KMS key encrypts the topic, bucket and table (the replica gets its own).",
-            "about 1 USD per key per month"),
-    Setting("cost_center", str, "engineering", False, "Value of the `CostCenter` tag."),
-    Setting("tags", dict, {}, False, "Extra tags; `Environment` and `CostCenter` win over same-named ones."),
-    Setting("retain_data", bool, False, False,
-            "Bucket and table survive stack deletion and replacement; current objects never expire.",
-            "data kept after destroy keeps costing"),
-)
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 # Keys that exist but not in a config file or --set.
 NOT_CONFIG_KEYS = {
@@ -85,28 +42,39 @@ NOT_CONFIG_KEYS = {
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
-    """Everything that decides one stack. Build it with resolve_configs(), which validates."""
+    """Everything that decides one stack. Build it with resolve_configs(), which validates.
+
+    One field per setting of builder.settings.SETTINGS, its default taken from there; settings that
+    resource families declare are in `family_values` and read with `value(setting)`.
+    """
 
     suffix: str
     region: str = DEFAULT_REGION
-    stack_prefix: str = "app"
-    bucket_lifecycle_days: int = 30
-    dynamodb_billing_mode: str = "PAY_PER_REQUEST"
-    dynamodb_read_capacity: int | None = None
-    dynamodb_write_capacity: int | None = None
-    alarm_threshold_multiplier: float = 0.75
-    alert_email: str = ""
-    enable_cross_region_replication: bool = False
-    replication_region: str | None = None
-    replication_time_control: bool = False
-    customer_managed_key: bool = False
-    cost_center: str = "engineering"
-    tags: tuple[tuple[str, str], ...] = field(default=())
-    retain_data: bool = False
+    stack_prefix: str = default_of("stack_prefix")
+    bucket_lifecycle_days: int = default_of("bucket_lifecycle_days")
+    dynamodb_billing_mode: str = default_of("dynamodb_billing_mode")
+    dynamodb_read_capacity: int | None = default_of("dynamodb_read_capacity")
+    dynamodb_write_capacity: int | None = default_of("dynamodb_write_capacity")
+    alarm_threshold_multiplier: float = default_of("alarm_threshold_multiplier")
+    alert_email: str = default_of("alert_email")  # unset: alerts-<suffix>@example.com (__post_init__)
+    enable_cross_region_replication: bool = default_of("enable_cross_region_replication")
+    replication_region: str | None = default_of("replication_region")
+    replication_time_control: bool = default_of("replication_time_control")
+    customer_managed_key: bool = default_of("customer_managed_key")
+    cost_center: str = default_of("cost_center")
+    tags: tuple[tuple[str, str], ...] = tuple(sorted(default_of("tags").items()))
+    retain_data: bool = default_of("retain_data")
+    family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family-declared settings, sorted
 
     def __post_init__(self) -> None:
         if not self.alert_email:
             object.__setattr__(self, "alert_email", f"alerts-{self.suffix}@example.com")
+
+    def value(self, setting: Setting) -> Any:
+        """The value of any setting: a field for SETTINGS, else a family's (its default when not given)."""
+        if setting.name in SETTINGS_BY_NAME:
+            return getattr(self, setting.name)
+        return dict(self.family_values).get(setting.name, setting.default)
 
     @property
     def stack_name(self) -> str:
@@ -204,7 +172,8 @@ class _Value:
     key: str
 
 
-def _check_table(table: Mapping[str, Any], where: str, keypath: str, problems: list[Problem]) -> dict[str, _Value]:
+def _check_table(table: Mapping[str, Any], where: str, keypath: str, problems: list[Problem],
+                 known: Mapping[str, Setting]) -> dict[str, _Value]:
     """Type-check one table of settings (from the file); returns the good values with their source."""
     good: dict[str, _Value] = {}
     for key, raw in table.items():
@@ -212,9 +181,9 @@ def _check_table(table: Mapping[str, Any], where: str, keypath: str, problems: l
         if key in NOT_CONFIG_KEYS:
             problems.append(Problem(where, full, NOT_CONFIG_KEYS[key]))
             continue
-        setting = SETTINGS_BY_NAME.get(key)
+        setting = known.get(key)
         if setting is None:
-            problems.append(Problem(where, full, f"unknown key{_closest(key, list(SETTINGS_BY_NAME))}"))
+            problems.append(Problem(where, full, f"unknown key{_closest(key, list(known))}"))
             continue
         value, error = _coerce(setting, raw, from_text=False)
         if error:
@@ -254,7 +223,8 @@ class ConfigFile:
         return next(table for pattern, table in globs if len(pattern) == longest)
 
 
-def read_config_file(path: Path, where: str, problems: list[Problem]) -> ConfigFile | None:
+def read_config_file(path: Path, where: str, problems: list[Problem],
+                     known: Mapping[str, Setting] = SETTINGS_BY_NAME) -> ConfigFile | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -282,7 +252,7 @@ def read_config_file(path: Path, where: str, problems: list[Problem]) -> ConfigF
             if not isinstance(value, dict):
                 problems.append(Problem(where, "defaults", "must be a table: [defaults]"))
                 continue
-            defaults = _check_table(value, where, "defaults", problems)
+            defaults = _check_table(value, where, "defaults", problems, known)
         elif top == "environments":
             if not isinstance(value, dict):
                 problems.append(Problem(where, "environments", 'must hold tables: [environments."<pattern>"]'))
@@ -295,15 +265,16 @@ def read_config_file(path: Path, where: str, problems: list[Problem]) -> ConfigF
                 if not pattern:
                     problems.append(Problem(where, keypath, "pattern is empty; use a suffix or a glob such as 'pr*'"))
                     continue
-                environments.append((pattern, _check_table(table, where, keypath, problems)))
-        elif top in SETTINGS_BY_NAME or top in NOT_CONFIG_KEYS:
+                environments.append((pattern, _check_table(table, where, keypath, problems, known)))
+        elif top in known or top in NOT_CONFIG_KEYS:
             problems.append(Problem(where, top, f"settings go in [defaults] or [environments.\"<pattern>\"], not at the top"))
         else:
             problems.append(Problem(where, top, f"unknown table{_closest(top, ['defaults', 'environments'])}"))
     return ConfigFile(where, defaults, tuple(environments))
 
 
-def parse_sets(sets: Sequence[str], problems: list[Problem]) -> dict[str, _Value]:
+def parse_sets(sets: Sequence[str], problems: list[Problem],
+               known: Mapping[str, Setting] = SETTINGS_BY_NAME) -> dict[str, _Value]:
     """`--set key=value` and `--set tags.Team=data`, typed by the settings table."""
     parsed: dict[str, _Value] = {}
     tags: dict[str, str] = {}
@@ -324,9 +295,9 @@ def parse_sets(sets: Sequence[str], problems: list[Problem]) -> dict[str, _Value
         if key in NOT_CONFIG_KEYS:
             problems.append(Problem("--set", key, NOT_CONFIG_KEYS[key]))
             continue
-        setting = SETTINGS_BY_NAME.get(key)
+        setting = known.get(key)
         if setting is None:
-            problems.append(Problem("--set", key or "(empty)", f"unknown key{_closest(key, list(SETTINGS_BY_NAME))}"))
+            problems.append(Problem("--set", key or "(empty)", f"unknown key{_closest(key, list(known))}"))
             continue
         if setting.kind is dict:
             problems.append(Problem("--set", key, "set one tag at a time: --set tags.KEY=VALUE"))
@@ -481,6 +452,17 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
     return out
 
 
+def _family_problems(values: Mapping[str, _Value], known: Mapping[str, Setting]) -> list[Problem]:
+    """What each family-declared setting's own check finds wrong with the value given for it."""
+    out: list[Problem] = []
+    for key, item in values.items():
+        check = known[key].check if key not in SETTINGS_BY_NAME else None
+        problem = check(item.value) if check is not None else None
+        if problem:
+            out.append(Problem(item.where, item.key, problem))
+    return out
+
+
 def resolve_configs(
     *,
     suffixes: Sequence[str] | None = None,
@@ -489,18 +471,24 @@ def resolve_configs(
     region: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    settings: Sequence[Setting] = SETTINGS,
 ) -> list[EnvironmentConfig]:
-    """One validated EnvironmentConfig per suffix, or ConfigError with every problem found."""
+    """One validated EnvironmentConfig per suffix, or ConfigError with every problem found.
+
+    `settings` are the keys a config file and --set accept: SETTINGS plus those the resource families
+    declare (builder.resources.all_settings()); a family's setting is checked with its `check`.
+    """
+    known = {s.name: s for s in settings}
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     problems: list[Problem] = []
 
     config_file: ConfigFile | None = None
     if config_path is not None:
-        config_file = read_config_file(Path(config_path), config_path, problems)
+        config_file = read_config_file(Path(config_path), config_path, problems, known)
     elif (cwd / DEFAULT_CONFIG_FILE).exists():
-        config_file = read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems)
-    overrides = parse_sets(sets, problems)
+        config_file = read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems, known)
+    overrides = parse_sets(sets, problems, known)
     region_value = resolve_region(region, environ, cwd)
 
     configs: list[EnvironmentConfig] = []
@@ -513,7 +501,8 @@ def resolve_configs(
                     item = _Value({**values["tags"].value, **item.value}, item.where, item.key)
                 values[key] = item
         found = _consistency_problems(values, region_value)
-        prefix = values["stack_prefix"].value if "stack_prefix" in values else "app"
+        found += _family_problems(values, known)
+        prefix = _value_of(values, "stack_prefix")
         regions = [region_value.value]
         if _value_of(values, "enable_cross_region_replication") and _value_of(values, "replication_region"):
             regions.append(values["replication_region"].value)
@@ -522,9 +511,11 @@ def resolve_configs(
         problems += found
         if found:
             continue
-        kwargs = {key: item.value for key, item in values.items()}
+        kwargs = {key: item.value for key, item in values.items() if key in SETTINGS_BY_NAME}
         kwargs["tags"] = tuple(sorted(kwargs.get("tags", {}).items()))
-        configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.value, **kwargs))
+        family_values = tuple(sorted((key, item.value) for key, item in values.items() if key not in SETTINGS_BY_NAME))
+        configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.value, family_values=family_values,
+                                         **kwargs))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     return configs

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from builder import names
 from builder.errors import UsageError
 
 TEMPLATE_GLOBS = ("*.template.json", "*.template.yaml")
@@ -61,8 +61,7 @@ def structure_digest(text: str) -> str:
                 for tag in ((resource.get("Properties") or {}).get("Tags") or [])
                 if isinstance(tag, dict) and tag.get("Key") == "Environment"}
     if len(suffixes) == 1 and isinstance(next(iter(suffixes)), str) and next(iter(suffixes)):
-        suffix = next(iter(suffixes))
-        normal = re.sub(rf"(?<![A-Za-z0-9]){re.escape(suffix)}(?![A-Za-z0-9])", "\x00", normal)
+        normal = names.replace_suffix(normal, next(iter(suffixes)), "\x00")
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 

@@ -68,3 +68,9 @@ def s3_bucket_name_problem(name: str) -> str | None:
         if name.endswith(bad):
             return f"may not end with {bad!r}"
     return None
+
+
+def replace_suffix(text: str, suffix: str, replacement: str) -> str:
+    """The text with the suffix replaced wherever it stands as a whole word (not inside a longer run of
+    letters and digits): how a template is compared, cached or linted apart from its suffix."""
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(suffix)}(?![A-Za-z0-9])", lambda _: replacement, text)

@@ -12,9 +12,13 @@ and the cost output says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
+
+from builder.errors import OperationError
+from builder.template_values import UNKNOWN
 
 PRICES_AS_OF = "2024-11 (after DynamoDB's 2024-11-01 on-demand price cut)"
 TRANSCRIBED_ON = "2026-11-28"
@@ -120,3 +124,64 @@ def prices_for(region: str) -> RegionPrices:
     note = (f"{region}: no prices in the table (it has {known}); showing the {FALLBACK_REGION} figures, "
             f"which may differ")
     return RegionPrices(region, FALLBACK_REGION, PRICES[FALLBACK_REGION], note)
+
+
+# --------------------------------------------------------------------------- what a pricer works with
+
+class CostError(OperationError):
+    """A template holds something the price table cannot price."""
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One priced thing. Fixed items have a monthly quantity; rate items have none."""
+
+    stack: str
+    resource: str
+    resource_type: str
+    what: str
+    price: Price
+    quantity: float | None = None  # units per month, for fixed items
+
+    @property
+    def fixed(self) -> bool:
+        return self.quantity is not None
+
+    @property
+    def monthly_usd(self) -> float:
+        return (self.quantity or 0.0) * self.price.usd
+
+    @property
+    def row(self) -> str:
+        """The row label, the same for every suffix (stack names differ, logical ids do not)."""
+        return f"{self.resource}: {self.what}"
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    """One stack being priced: its name, its region's prices, and the notes the estimate collects."""
+
+    stack: str
+    prices: RegionPrices
+    notes: list[str]
+
+    def fixed(self, resource: str, rtype: str, what: str, key: str, quantity: float) -> LineItem:
+        return LineItem(self.stack, resource, rtype, what, self.prices[key], float(quantity))
+
+    def rate(self, resource: str, rtype: str, what: str, key: str) -> LineItem:
+        return LineItem(self.stack, resource, rtype, what, self.prices[key])
+
+
+# A resource type's pricer: (context, logical id, properties under the parameter defaults) -> its items.
+Pricer = Callable[[PricingContext, str, Mapping[str, Any]], list[LineItem]]
+
+
+def known(value: Any, where: str, what: str) -> Any:
+    """The value, or CostError when it depends on more than parameter defaults."""
+    if value is UNKNOWN:
+        raise CostError(where, f"{what} depends on something other than parameter defaults; cannot price it")
+    return value
+
+
+def enabled(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true") or value == "Enabled"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from builder import names
 from builder.environment import EnvironmentConfig
 from builder.errors import UsageError
 from builder.resources import build_replica_template, build_template, deploy_parameters, replica_parameters
@@ -99,7 +100,7 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
     if fmt != "json":
         return build_templates(config, fmt)
     shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER,
-                                alert_email=config.alert_email.replace(config.suffix, _SUFFIX_PLACEHOLDER))
+                                alert_email=names.replace_suffix(config.alert_email, config.suffix, _SUFFIX_PLACEHOLDER))
     replica, primary = _build_templates_once(shape, fmt)
 
     def put_back(rendered: Rendered) -> Rendered:

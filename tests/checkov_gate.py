@@ -5,7 +5,8 @@
 It synthesizes the variant matrix into a temporary folder, runs checkov once over it (with
 `--skip-download`: no network), and fails when
 - any check fails, or checkov cannot parse a template;
-- a resource skips a check that is not in builder.resources.CHECKOV_SKIPS, or with another reason;
+- a resource skips a check that is not in builder.resources.CHECKOV_SKIPS (collected from the resource
+  families), or with another reason;
 - a variant skips other checks than expected_skips() says, or an encryption check of
   required_passes() does not pass (with customer_managed_key on: topic, table, bucket, rotation);
 - the Safety section of README.md does not hold the table this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -9,12 +10,12 @@ import pytest
 
 from builder.environment import (
     DEFAULT_REGION,
-    SETTINGS,
     EnvironmentConfig,
     max_suffix_length,
     resolve_configs,
 )
 from builder.errors import ConfigError
+from builder.settings import SETTINGS
 
 
 def write(path: Path, text: str) -> Path:
@@ -58,10 +59,17 @@ def test_config_is_immutable(tmp_path):
         config.suffix = "other"  # type: ignore[misc]
 
 
-def test_settings_table_matches_the_config_fields():
-    names = {s.name for s in SETTINGS}
-    fields = set(EnvironmentConfig.__dataclass_fields__) - {"suffix", "region"}
-    assert names == fields
+def test_settings_table_matches_the_config_fields_and_their_defaults():
+    """One field per setting (besides suffix, region and the family-declared values), defaulting to it."""
+    fields = {f.name: f for f in dataclasses.fields(EnvironmentConfig)}
+    assert {s.name for s in SETTINGS} == set(fields) - {"suffix", "region", "family_values"}
+    config = EnvironmentConfig(suffix="x")
+    for setting in SETTINGS:
+        if setting.name == "tags":
+            assert config.tags == tuple(setting.default.items())
+        elif setting.name != "alert_email":  # unset: alerts-<suffix>@example.com
+            assert getattr(config, setting.name) == setting.default, setting.name
+            assert config.value(setting) == setting.default
 
 
 # ----------------------------------------------------------------------------- suffix and region sources

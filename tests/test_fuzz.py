@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from builder.cli import main
-from builder.environment import MAX_CAPACITY, MAX_LIFECYCLE_DAYS, MAX_MULTIPLIER, SETTINGS, max_suffix_length
+from builder.environment import MAX_CAPACITY, MAX_LIFECYCLE_DAYS, MAX_MULTIPLIER, max_suffix_length
+from builder.settings import SETTINGS
 
 VALID_SUFFIX = re.compile(r"[a-z0-9]+(-+[a-z0-9]+)*\Z")
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"]

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from troposphere import s3
 
+from builder import names
 from builder.environment import resolve_configs
-from builder.resources import (
-    ALARM_BASES,
-    IS_PROVISIONED,
-    REPLICATION_ON,
-    REPLICATION_TIME_CONTROL_ON,
-    build_replica_template,
-    build_template,
-    deploy_parameters,
-)
+from builder.families import storage, table
+from builder.families.replication import REPLICATION_ON, REPLICATION_TIME_CONTROL_ON
+from builder.families.table import IS_PROVISIONED
+from builder.resources import build_replica_template, build_template, deploy_parameters
 from builder.synth import required_capabilities, stacks_for
 
+ALARM_BASES = {**table.ALARM_BASES, **storage.ALARM_BASES}
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=3"]
 REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
 TAGGABLE = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::CloudWatch::Alarm",
@@ -41,7 +37,7 @@ def structure(doc: dict, suffix: str) -> str:
     for parameter in doc.get("Parameters", {}).values():
         parameter.pop("Default", None)
     text = json.dumps(doc, sort_keys=True)
-    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(suffix)}(?![A-Za-z0-9])", "<suffix>", text)
+    return names.replace_suffix(text, suffix, "<suffix>")
 
 
 @pytest.mark.parametrize("sets", [[], PROVISIONED, REPLICATION, PROVISIONED + REPLICATION])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
+from builder.families.table import CAPACITY_FIELDS, capacity_parts
 from builder.template_values import UNKNOWN, DefaultsEvaluator, as_number, existing_path
 
 
@@ -33,22 +34,16 @@ class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):
             props = resource["Properties"]
             if props.get("BillingMode", "PROVISIONED") != "PROVISIONED":
                 continue  # PAY_PER_REQUEST, or unknown without defaults: nothing billed by the hour
-            parts = [("table", ["ProvisionedThroughput"], props)]
-            for index, gsi in enumerate(props.get("GlobalSecondaryIndexes") or []):
-                label = f"index {gsi.get('IndexName', index)}"
-                parts.append((label, ["GlobalSecondaryIndexes", index, "ProvisionedThroughput"], gsi))
-            for label, path, part in parts:
-                throughput = part.get("ProvisionedThroughput") or {}
+            for part in capacity_parts(props):
                 over = []
-                for field in ("ReadCapacityUnits", "WriteCapacityUnits"):
-                    value = throughput.get(field, UNKNOWN)
-                    units = as_number(value)
+                for field, _unit, _price in CAPACITY_FIELDS:
+                    units = as_number(part.throughput.get(field, UNKNOWN))
                     if units is not None and units > limit:
                         over.append(f"{field} {units:g}")
                 if over:
-                    where = existing_path(cfn.template, ["Resources", name, "Properties", *path])
+                    where = existing_path(cfn.template, ["Resources", name, "Properties", *part.path])
                     matches.append(RuleMatch(where, (
-                        f"{name} ({label}) bills PROVISIONED by default with {' and '.join(over)}, above "
+                        f"{name} ({part.label}) bills PROVISIONED by default with {' and '.join(over)}, above "
                         f"max_capacity {limit}: charged every hour, used or not; default to PAY_PER_REQUEST "
                         f"or lower the capacity")))
         return matches

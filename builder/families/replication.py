@@ -1,0 +1,139 @@
+"""Cross-region replication of the data bucket: its configuration and least-privilege role under the
+ReplicationOn condition, and the replica template's bucket (in replication_region, with its own key)."""
+
+from __future__ import annotations
+
+import awacs.kms
+import awacs.s3
+import awacs.sts
+from awacs.aws import Allow, Condition as PolicyCondition, Policy as PolicyDocument, Principal, Statement, StringEquals
+from troposphere import And, Condition, Equals, GetAtt, If, NoValue, Not, Ref, Sub, iam, s3
+
+from builder import names
+from builder.environment import EnvironmentConfig
+from builder.families import Composition, Family, ParameterSpec
+from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
+from builder.families.storage import LIFECYCLE_DAYS, private_bucket
+
+# Condition names (used in the template and by tests).
+REPLICATION_ON = "ReplicationOn"  # not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates
+REPLICATION_TIME_CONTROL_ON = "ReplicationTimeControlEnabled"
+
+
+def _flag(title: str, setting: str, description: str) -> ParameterSpec:
+    return ParameterSpec(title, setting, lambda config: TRUE if getattr(config, setting) else FALSE,
+                         {"Type": "String", "AllowedValues": [TRUE, FALSE], "Description": description})
+
+
+ENABLED = _flag("ReplicationEnabled", "enable_cross_region_replication",
+                "Replicate the data bucket to ReplicationRegion")
+REGION = ParameterSpec(
+    "ReplicationRegion", "replication_region", lambda config: config.replication_region or "",
+    {"Type": "String", "AllowedPattern": r"^$|^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$",
+     "Description": "Region of the replica bucket (its stack is <stack>-replica)"})
+TIME_CONTROL = _flag("ReplicationTimeControl", "replication_time_control",
+                     "S3 Replication Time Control (premium, opt-in)")
+
+
+def _replica_bucket_arn(config: EnvironmentConfig, region: Ref) -> Sub:
+    name = names.replica_bucket_name(config.stack_prefix, config.suffix, "${Region}")
+    return Sub(f"arn:${{AWS::Partition}}:s3:::{name}", Region=region)
+
+
+def _role(c: Composition, replica_arn: Sub, region: Ref) -> iam.Role:
+    """The role S3 assumes to replicate: read the source, write the replica, and the keys if any."""
+    config, key = c.config, c.key
+    source_arn = Sub("arn:${AWS::Partition}:s3:::" + names.data_bucket_name(config.stack_prefix, config.suffix))
+    statements = [
+        Statement(Sid="ReadSourceConfiguration", Effect=Allow,
+                  Action=[awacs.s3.GetReplicationConfiguration, awacs.s3.ListBucket], Resource=[source_arn]),
+        Statement(Sid="ReadSourceObjects", Effect=Allow,
+                  Action=[awacs.s3.GetObjectVersionForReplication, awacs.s3.GetObjectVersionAcl,
+                          awacs.s3.GetObjectVersionTagging],
+                  Resource=[Sub("${Arn}/*", Arn=source_arn)]),
+        Statement(Sid="WriteReplica", Effect=Allow,
+                  Action=[awacs.s3.ReplicateObject, awacs.s3.ReplicateDelete, awacs.s3.ReplicateTags],
+                  Resource=[Sub("${Arn}/*", Arn=replica_arn)]),
+    ]
+    if key is not None:
+        statements += [
+            Statement(Sid="DecryptSource", Effect=Allow, Action=[awacs.kms.Decrypt], Resource=[GetAtt(key, "Arn")],
+                      Condition=PolicyCondition(StringEquals(
+                          {"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}))),
+            Statement(Sid="EncryptReplica", Effect=Allow, Action=[awacs.kms.Encrypt],
+                      Resource=[Sub("arn:${AWS::Partition}:kms:${Region}:${AWS::AccountId}:key/*", Region=region)],
+                      Condition=PolicyCondition(StringEquals({
+                          "kms:ViaService": Sub("s3.${Region}.amazonaws.com", Region=region),
+                          "kms:RequestAlias": names.key_alias(config.stack_prefix, config.suffix, "replica"),
+                      }))),
+        ]
+    return c.template.add_resource(iam.Role(
+        "ReplicationRole",
+        Condition=REPLICATION_ON,
+        AssumeRolePolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", ["s3.amazonaws.com"]), Action=[awacs.sts.AssumeRole],
+            Condition=PolicyCondition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})))]),
+        Policies=[iam.Policy(PolicyName="replicate-data-bucket",
+                             PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=statements))],
+        Tags=tags(config),
+    ))
+
+
+def build(c: Composition) -> None:
+    """Conditions and rules over the replication Parameters; the data bucket's replication configuration."""
+    t, config = c.template, c.config
+    enabled, region, time_control = (c.parameters[spec.title] for spec in (ENABLED, REGION, TIME_CONTROL))
+    t.add_condition(REPLICATION_ON, Equals(Ref(enabled), TRUE))
+    t.add_condition(REPLICATION_TIME_CONTROL_ON, And(Condition(REPLICATION_ON), Equals(Ref(time_control), TRUE)))
+    t.add_rule("ReplicationNeedsRegion", {
+        "RuleCondition": Equals(Ref(enabled), TRUE),
+        "Assertions": [{"Assert": Not(Equals(Ref(region), "")),
+                        "AssertDescription": "ReplicationEnabled=true needs ReplicationRegion"}],
+    })
+    t.add_rule("TimeControlNeedsReplication", {
+        "RuleCondition": Equals(Ref(time_control), TRUE),
+        "Assertions": [{"Assert": Equals(Ref(enabled), TRUE),
+                        "AssertDescription": "ReplicationTimeControl=true needs ReplicationEnabled=true"}],
+    })
+    replica_arn = _replica_bucket_arn(config, Ref(region))
+    role = _role(c, replica_arn, Ref(region))
+    rtc_minutes = s3.ReplicationTimeValue(Minutes=15)
+    destination = s3.ReplicationConfigurationRulesDestination(
+        Bucket=replica_arn,
+        ReplicationTime=If(REPLICATION_TIME_CONTROL_ON, s3.ReplicationTime(Status="Enabled", Time=rtc_minutes), NoValue),
+        Metrics=If(REPLICATION_TIME_CONTROL_ON, s3.Metrics(Status="Enabled", EventThreshold=rtc_minutes), NoValue),
+    )
+    rule = s3.ReplicationConfigurationRules(
+        Id="ReplicateEverything", Status="Enabled", Priority=1, Filter=s3.ReplicationRuleFilter(Prefix=""),
+        DeleteMarkerReplication=s3.DeleteMarkerReplication(Status="Enabled"), Destination=destination)
+    if c.key is not None:
+        destination.EncryptionConfiguration = s3.EncryptionConfiguration(ReplicaKmsKeyID=Sub(
+            "arn:${AWS::Partition}:kms:${Region}:${AWS::AccountId}:"
+            + names.key_alias(config.stack_prefix, config.suffix, "replica"), Region=Ref(region)))
+        rule.SourceSelectionCriteria = s3.SourceSelectionCriteria(
+            SseKmsEncryptedObjects=s3.SseKmsEncryptedObjects(Status="Enabled"))
+    assert c.data_bucket is not None, "the storage family runs before replication"
+    c.data_bucket.ReplicationConfiguration = If(
+        REPLICATION_ON, s3.ReplicationConfiguration(Role=GetAtt(role, "Arn"), Rules=[rule]), NoValue)
+    add_output(t, "ReplicaBucketArn", replica_arn, "ARN of the replica bucket", condition=REPLICATION_ON)
+
+
+def build_replica(c: Composition) -> None:
+    """The destination bucket, in replication_region (the replica stack's region)."""
+    config = c.config
+    bucket = private_bucket(
+        c.template, config, "ReplicaBucket",
+        Sub(names.replica_bucket_name(config.stack_prefix, config.suffix, "${AWS::Region}")), c.key,
+        Ref(c.parameters[LIFECYCLE_DAYS.title]))
+    add_output(c.template, "ReplicaBucketName", Ref(bucket), "Name of the replica bucket")
+    add_output(c.template, "ReplicaBucketArn", GetAtt(bucket, "Arn"), "ARN of the replica bucket")
+
+
+FAMILY = Family(
+    name="replication",
+    build=build,
+    build_replica=build_replica,
+    parameters=(ENABLED, REGION, TIME_CONTROL),
+    stateful_types=("AWS::S3::Bucket",),
+    free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
+)

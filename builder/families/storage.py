@@ -1,0 +1,135 @@
+"""The data bucket: versioned, encrypted, private, TLS only; its lifecycle, its policy and its size alarm."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import awacs.s3
+from awacs.aws import Bool, Condition as PolicyCondition, Deny, Policy as PolicyDocument, Principal, Statement
+from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, kms, s3
+
+from builder import names
+from builder.environment import MAX_LIFECYCLE_DAYS, EnvironmentConfig
+from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
+from builder.families.shared import (
+    FALSE,
+    POLICY_VERSION,
+    add_output,
+    checkov_skips,
+    retention,
+    tags,
+    threshold_parameters,
+)
+from builder.pricing import LineItem, PricingContext
+
+ABORT_MULTIPART_DAYS = 7
+ALARM_BASES: dict[str, float] = {
+    "BucketSizeThreshold": 100 * 1024**3,  # bytes in the bucket's standard storage (100 GiB)
+}
+SKIP_ACCESS_LOGGING = CheckovSkip("CKV_AWS_18", "S3 access logging needs a second bucket per environment; a "
+                                                "cost trade-off (CloudTrail data events can log access instead)")
+LIFECYCLE_DAYS = ParameterSpec(
+    "BucketLifecycleDays", "bucket_lifecycle_days", lambda config: str(config.bucket_lifecycle_days),
+    {"Type": "Number", "MinValue": 1, "MaxValue": MAX_LIFECYCLE_DAYS,
+     "Description": "Days until current objects (unless data is retained) and noncurrent versions expire"},
+    in_replica=True)
+
+
+def _bucket_encryption(key: kms.Key | None) -> s3.BucketEncryption:
+    if key is None:
+        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+    else:
+        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn"))
+    return s3.BucketEncryption(ServerSideEncryptionConfiguration=[
+        s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default, BucketKeyEnabled=key is not None)])
+
+
+def _lifecycle(config: EnvironmentConfig, days: Ref) -> s3.LifecycleConfiguration:
+    rules = [
+        s3.LifecycleRule(Id="ExpireNoncurrentVersions", Status="Enabled", Prefix="",
+                         NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days)),
+        s3.LifecycleRule(Id="AbortIncompleteMultipartUploads", Status="Enabled", Prefix="",
+                         AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                             DaysAfterInitiation=ABORT_MULTIPART_DAYS)),
+    ]
+    if not config.retain_data:
+        rules.insert(0, s3.LifecycleRule(Id="ExpireCurrentObjects", Status="Enabled", Prefix="", ExpirationInDays=days))
+    return s3.LifecycleConfiguration(Rules=rules)
+
+
+def private_bucket(t: Template, config: EnvironmentConfig, title: str, name: Sub, key: kms.Key | None,
+                   days: Ref) -> s3.Bucket:
+    """A versioned, encrypted, private bucket whose policy denies requests without TLS."""
+    bucket = t.add_resource(s3.Bucket(
+        title,
+        BucketName=name,
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        BucketEncryption=_bucket_encryption(key),
+        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=_lifecycle(config, days),
+        Tags=tags(config),
+        **retention(config),
+        **checkov_skips(SKIP_ACCESS_LOGGING),
+    ))
+    arn = GetAtt(bucket, "Arn")
+    t.add_resource(s3.BucketPolicy(
+        f"{title}Policy",
+        Bucket=Ref(bucket),
+        PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=[Statement(
+            Sid="DenyRequestsWithoutTls", Effect=Deny, Principal=Principal("*"), Action=[awacs.s3.Action("*")],
+            Resource=[arn, Sub("${Arn}/*", Arn=arn)],
+            Condition=PolicyCondition(Bool("aws:SecureTransport", FALSE)),
+        )]),
+    ))
+    return bucket
+
+
+def build(c: Composition) -> None:
+    config = c.config
+    bucket = private_bucket(c.template, config, "DataBucket",
+                            Sub(names.data_bucket_name(config.stack_prefix, config.suffix)), c.key,
+                            Ref(c.parameters[LIFECYCLE_DAYS.title]))
+    c.data_bucket = bucket
+    c.alarms.append(AlarmSpec(
+        "BucketSizeAlarm", "bucket-size", "The data bucket holds more than expected", "BucketSizeThreshold",
+        {"Namespace": "AWS/S3", "MetricName": "BucketSizeBytes", "Statistic": "Average", "Period": 86400,
+         "Dimensions": [cloudwatch.MetricDimension(Name="BucketName", Value=Ref(bucket)),
+                        cloudwatch.MetricDimension(Name="StorageType", Value="StandardStorage")]}))
+    add_output(c.template, "BucketName", Ref(bucket), "Name of the data bucket")
+    add_output(c.template, "BucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
+
+
+def price_bucket(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
+    rtype = "AWS::S3::Bucket"
+    versioned = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
+    items = [ctx.fixed(name, rtype, "bucket", "s3.bucket", 1),
+             ctx.rate(name, rtype, "storage" + (" (noncurrent versions count)" if versioned else ""),
+                      "s3.standard_storage"),
+             ctx.rate(name, rtype, "PUT/COPY/POST/LIST requests", "s3.put_requests"),
+             ctx.rate(name, rtype, "GET requests", "s3.get_requests")]
+    rules = [r for r in (props.get("ReplicationConfiguration") or {}).get("Rules", [])
+             if isinstance(r, Mapping) and r.get("Status") == "Enabled"]
+    if rules:
+        items.append(ctx.fixed(name, rtype, "replication", "s3.replication_rule", 1))
+        items.append(ctx.rate(name, rtype, "replication transfer", "s3.inter_region_transfer"))
+        destinations = [r.get("Destination") or {} for r in rules]
+        if any((d.get("ReplicationTime") or {}).get("Status") == "Enabled" for d in destinations):
+            items.append(ctx.rate(name, rtype, "Replication Time Control", "s3.rtc"))
+        if any((d.get("Metrics") or {}).get("Status") == "Enabled" for d in destinations):
+            items.append(ctx.rate(name, rtype, "replication metrics (CloudWatch, while reported)",
+                                  "cloudwatch.custom_metric"))
+    return items
+
+
+FAMILY = Family(
+    name="storage",
+    build=build,
+    parameters=(LIFECYCLE_DAYS, *threshold_parameters(ALARM_BASES)),
+    stateful_types=("AWS::S3::Bucket",),
+    pricers={"AWS::S3::Bucket": price_bucket},
+    free_types=frozenset({"AWS::S3::BucketPolicy"}),
+    checkov_skips=(SKIP_ACCESS_LOGGING,),
+)

@@ -1,0 +1,151 @@
+"""The DynamoDB table (billing mode and capacities are Parameters) and its throttle and error alarms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
+
+from builder import names
+from builder.environment import BILLING_MODES, MAX_CAPACITY
+from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
+from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
+from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
+from builder.template_values import UNKNOWN, as_number
+
+IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
+ALARM_BASES: dict[str, float] = {
+    "ReadThrottleThreshold": 10,  # throttled read events in 5 minutes
+    "WriteThrottleThreshold": 10,  # throttled write events in 5 minutes
+    "SystemErrorThreshold": 5,  # DynamoDB 5xx errors in 5 minutes, summed over data operations
+}
+SYSTEM_ERROR_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+                           "BatchGetItem", "BatchWriteItem")
+SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
+                                            "the AWS-owned key; a customer-managed key costs monthly")
+CAPACITY_FIELDS = (("ReadCapacityUnits", "RCU", "dynamodb.rcu_hour"), ("WriteCapacityUnits", "WCU", "dynamodb.wcu_hour"))
+
+
+def _capacity(title: str, setting: str, what: str) -> ParameterSpec:
+    # With PAY_PER_REQUEST the capacities are unused; 1 keeps them valid Numbers.
+    return ParameterSpec(title, setting, lambda config: str(getattr(config, setting) or 1),
+                         {"Type": "Number", "MinValue": 1, "MaxValue": MAX_CAPACITY,
+                          "Description": f"{what} capacity units (PROVISIONED only)"})
+
+
+BILLING_MODE = ParameterSpec("BillingMode", "dynamodb_billing_mode", lambda config: config.dynamodb_billing_mode,
+                             {"Type": "String", "AllowedValues": list(BILLING_MODES),
+                              "Description": "DynamoDB billing mode"})
+READ_CAPACITY = _capacity("ReadCapacity", "dynamodb_read_capacity", "Read")
+WRITE_CAPACITY = _capacity("WriteCapacity", "dynamodb_write_capacity", "Write")
+
+
+def build(c: Composition) -> None:
+    t, config, key = c.template, c.config, c.key
+    t.add_condition(IS_PROVISIONED, Equals(Ref(c.parameters[BILLING_MODE.title]), "PROVISIONED"))
+    if key is None:
+        sse = dynamodb.SSESpecification(SSEEnabled=True)
+    else:
+        sse = dynamodb.SSESpecification(SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=Ref(key))
+    table = t.add_resource(dynamodb.Table(
+        "DataTable",
+        TableName=names.table_name(config.stack_prefix, config.suffix),
+        AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="pk", AttributeType="S"),
+                              dynamodb.AttributeDefinition(AttributeName="sk", AttributeType="S")],
+        KeySchema=[dynamodb.KeySchema(AttributeName="pk", KeyType="HASH"),
+                   dynamodb.KeySchema(AttributeName="sk", KeyType="RANGE")],
+        BillingMode=If(IS_PROVISIONED, "PROVISIONED", "PAY_PER_REQUEST"),
+        ProvisionedThroughput=If(IS_PROVISIONED, dynamodb.ProvisionedThroughput(
+            ReadCapacityUnits=Ref(c.parameters[READ_CAPACITY.title]),
+            WriteCapacityUnits=Ref(c.parameters[WRITE_CAPACITY.title])), NoValue),
+        PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
+        SSESpecification=sse,
+        DeletionProtectionEnabled=config.retain_data,
+        Tags=tags(config),
+        **retention(config),
+        **checkov_skips(*([SKIP_TABLE_CMK] if key is None else [])),
+    ))
+    _alarms(c, table)
+    add_output(t, "TableName", Ref(table), "Name of the DynamoDB table")
+    add_output(t, "TableArn", GetAtt(table, "Arn"), "ARN of the DynamoDB table")
+
+
+def _alarms(c: Composition, table: dynamodb.Table) -> None:
+    table_dimension = [cloudwatch.MetricDimension(Name="TableName", Value=Ref(table))]
+    for direction in ("Read", "Write"):
+        c.alarms.append(AlarmSpec(
+            f"Table{direction}ThrottleAlarm", f"table-{direction.lower()}-throttles",
+            f"{direction} requests to the table are throttled", f"{direction}ThrottleThreshold",
+            {"Namespace": "AWS/DynamoDB", "MetricName": f"{direction}ThrottleEvents", "Dimensions": table_dimension,
+             "Statistic": "Sum", "Period": 300}))
+    queries = [
+        cloudwatch.MetricDataQuery(
+            Id=f"m{index}", ReturnData=False,
+            MetricStat=cloudwatch.MetricStat(Stat="Sum", Period=300, Metric=cloudwatch.Metric(
+                Namespace="AWS/DynamoDB", MetricName="SystemErrors",
+                Dimensions=[*table_dimension, cloudwatch.MetricDimension(Name="Operation", Value=operation)])))
+        for index, operation in enumerate(SYSTEM_ERROR_OPERATIONS)
+    ]
+    ids = ", ".join(q.Id for q in queries)
+    queries.append(cloudwatch.MetricDataQuery(Id="errors", Expression=f"SUM([{ids}])", Label="SystemErrors",
+                                              ReturnData=True))
+    c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors",
+                              "DynamoDB returns server errors for the table", "SystemErrorThreshold",
+                              {"Metrics": queries}))
+
+
+@dataclass(frozen=True)
+class CapacityPart:
+    """The table or one of its global secondary indexes, with the throughput it provisions."""
+
+    label: str  # "table" or "index <IndexName>"
+    path: tuple[str | int, ...]  # of its ProvisionedThroughput, under the table's Properties
+    throughput: Mapping[str, Any]
+
+
+def capacity_parts(props: Mapping[str, Any]) -> list[CapacityPart]:
+    """Every part of a table that bills provisioned capacity in PROVISIONED mode: the table and each GSI.
+    The cost estimate and the W9001 lint rule both read capacities through this one walk."""
+    parts = [CapacityPart("table", ("ProvisionedThroughput",), props.get("ProvisionedThroughput") or {})]
+    for position, gsi in enumerate(props.get("GlobalSecondaryIndexes") or []):
+        parts.append(CapacityPart(f"index {gsi.get('IndexName', position)}",
+                                  ("GlobalSecondaryIndexes", position, "ProvisionedThroughput"),
+                                  gsi.get("ProvisionedThroughput") or {}))
+    return parts
+
+
+def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
+    rtype = "AWS::DynamoDB::Table"
+    where = f"{ctx.stack}.{name}"
+    mode = known(props.get("BillingMode", "PROVISIONED"), where, "BillingMode")  # CloudFormation's default
+    items: list[LineItem] = []
+    if mode == "PROVISIONED":
+        for part in capacity_parts(props):
+            for field, unit, key in CAPACITY_FIELDS:
+                units = as_number(known(part.throughput.get(field, UNKNOWN), where, f"{part.label} {field}"))
+                if units is None:
+                    raise CostError(where, f"{part.label} {field} is not a number ({part.throughput.get(field)!r})")
+                items.append(ctx.fixed(name, rtype, f"{part.label} {unit}s x {HOURS_PER_MONTH} h", key,
+                                       units * HOURS_PER_MONTH))
+    elif mode == "PAY_PER_REQUEST":
+        items.append(ctx.rate(name, rtype, "on-demand writes", "dynamodb.write_requests"))
+        items.append(ctx.rate(name, rtype, "on-demand reads", "dynamodb.read_requests"))
+    else:
+        raise CostError(where, f"BillingMode {mode!r} is neither PROVISIONED nor PAY_PER_REQUEST")
+    items.append(ctx.rate(name, rtype, "storage", "dynamodb.storage"))
+    pitr = (props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")
+    if enabled(known(pitr, where, "PointInTimeRecoveryEnabled")):
+        items.append(ctx.rate(name, rtype, "point-in-time recovery", "dynamodb.pitr"))
+    return items
+
+
+FAMILY = Family(
+    name="table",
+    build=build,
+    parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
+    stateful_types=("AWS::DynamoDB::Table",),
+    pricers={"AWS::DynamoDB::Table": price_table},
+    checkov_skips=(SKIP_TABLE_CMK,),
+)

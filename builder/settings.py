@@ -1,0 +1,87 @@
+"""The settings table: the only place a setting's type, default, deploy-time vs synth-time, doc line and
+cost note live. builder.environment derives EnvironmentConfig from it and validates against it; deploy-time
+settings become CloudFormation Parameters (builder.resources checks that each has one); README's settings
+table is `settings_table(...)` of it (a test holds them equal).
+
+Resource families may declare more settings (`Family.settings`); builder.resources.all_settings() is this
+table plus theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its type, default, whether a deploy may change it, and its cost."""
+
+    name: str
+    kind: type  # int, float, bool, str (dict: only tags)
+    default: Any
+    deploy_time: bool  # a CloudFormation Parameter (a deploy may change it) rather than a synth-time choice
+    doc: str  # what it does, one line
+    cost: str = "none"  # what it costs while the environment sits idle
+    shown_default: str | None = None  # how the docs show the default, when the value alone would mislead
+    check: Callable[[Any], str | None] | None = None  # what is wrong with a value of the right type, or None
+
+
+# The settings of the core families. `deploy_time` settings become CloudFormation Parameters (their
+# Defaults carry the suffix's value); the others change which resources and policies exist.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("stack_prefix", str, "app", False,
+            "the stack is `<stack_prefix>-<suffix>`; every name starts with it"),
+    Setting("bucket_lifecycle_days", int, 30, True,
+            "current objects (unless `retain_data`) and noncurrent versions expire after this many days",
+            "fewer days, less storage"),
+    Setting("dynamodb_billing_mode", str, "PAY_PER_REQUEST", True,
+            "`PAY_PER_REQUEST` (on-demand) or `PROVISIONED`", "PROVISIONED bills capacity every hour"),
+    Setting("dynamodb_read_capacity", int, None, True,
+            "read capacity units; only with PROVISIONED, then required", "per RCU-hour"),
+    Setting("dynamodb_write_capacity", int, None, True,
+            "write capacity units; only with PROVISIONED, then required", "per WCU-hour"),
+    Setting("alarm_threshold_multiplier", float, 0.75, True, "scales every alarm threshold"),
+    Setting("alert_email", str, None, True,
+            "subscribed to the alert topic (confirm the email AWS sends)",
+            shown_default="`alerts-<suffix>@example.com`"),
+    Setting("enable_cross_region_replication", bool, False, True,
+            "replicate the bucket to `replication_region`", "replica storage, per-GB replication and transfer"),
+    Setting("replication_region", str, None, True,
+            "region of the replica bucket; must differ from the stack's", "—"),
+    Setting("replication_time_control", bool, False, True,
+            "S3 Replication Time Control; needs replication", "premium per-GB charge"),
+    Setting("customer_managed_key", bool, False, False,
+            "one KMS key encrypts topic, bucket and table (the replica stack gets its own)",
+            "about 1 USD per key per month"),
+    Setting("cost_center", str, "engineering", False, "value of the `CostCenter` tag"),
+    Setting("tags", dict, {}, False, "extra tags on the stack and every taggable resource"),
+    Setting("retain_data", bool, False, False,
+            "bucket and table survive stack deletion and replacement (`Retain` policies, table deletion "
+            "protection); current objects never expire", "retained data keeps costing"),
+)
+
+
+def default_of(name: str) -> Any:
+    """The default of one of SETTINGS (EnvironmentConfig's field defaults are these)."""
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
+def _shown(setting: Setting) -> str:
+    if setting.shown_default is not None:
+        return setting.shown_default
+    if setting.default is None:
+        return "unset"
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
+
+
+def settings_table(settings: Iterable[Setting]) -> list[str]:
+    """The settings as the lines of a markdown table: name, default, when, what it does, cost while idle."""
+    lines = ["| setting | default | when | what it does | cost while idle |", "| --- | --- | --- | --- | --- |"]
+    for s in settings:
+        when = "deploy" if s.deploy_time else "synth"
+        lines.append(f"| `{s.name}` | {_shown(s)} | {when} | {s.doc} | {s.cost} |")
+    return lines
