@@ -7,12 +7,14 @@ one progress line (settled / total, elapsed) instead of printing a line each; fa
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 MODES = ("auto", "text", "json")
 
@@ -28,7 +30,7 @@ def grid(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  
     def cell(index: int, value: str, width: int) -> str:
         return value.rjust(width) if right_after_first and index else value.ljust(width)
 
-    return [indent + "  ".join(cell(i, str(c), w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+    return [indent + "  ".join(cell(i, str(c), w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
             for row in [header, *rows]]
 
 
@@ -43,7 +45,7 @@ class _Progress:
 
 class Reporter:
     def __init__(self, stream: TextIO | None = None, mode: str = "auto", prefix: bool = False,
-                 tty: bool | None = None, clock=time.monotonic) -> None:
+                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream or sys.stdout
         self.json = mode == "json"
         if tty is None:
@@ -129,7 +131,7 @@ class Reporter:
                 self.stream.flush()
                 return
             stamp = event.get("Timestamp")
-            clock = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else ""
+            clock = stamp.strftime("%H:%M:%S") if isinstance(stamp, datetime.datetime) else ""
             text = f"{clock} {status:<20} {event.get('ResourceType', ''):<28} {logical}"
             self._write(self._label(stack) + (f"{text}  {reason}" if reason else text).strip())
 

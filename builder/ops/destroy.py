@@ -35,11 +35,13 @@ def template_dict(body: Any) -> dict[str, Any]:
         return dict(json.loads(to_json(body)))
 
 
-def buckets_to_empty(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+def buckets_to_empty(template: Mapping[str, Any],
+                     resources: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     """(buckets CloudFormation will delete, buckets it will keep) as physical names."""
     policies = {logical: r.get("DeletionPolicy", "Delete")
                 for logical, r in template.get("Resources", {}).items() if r.get("Type") == "AWS::S3::Bucket"}
-    delete, keep = [], []
+    delete: list[str] = []
+    keep: list[str] = []
     for resource in resources:
         logical, physical = resource.get("LogicalResourceId"), resource.get("PhysicalResourceId")
         if logical not in policies or not physical or resource.get("ResourceStatus") == "DELETE_COMPLETE":
@@ -69,7 +71,8 @@ def empty_bucket(s3: Any, bucket: str) -> int:
             if errors:
                 first = errors[0]
                 raise OperationError(f"s3://{bucket}", f"could not delete {len(errors)} object version(s), e.g. "
-                                                       f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}")
+                                                       f"{first.get('Key')}: {first.get('Code')} "
+                                                       f"{first.get('Message')}")
             deleted += len(batch)
 
 

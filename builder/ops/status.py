@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,8 @@ def _tag(stack: Mapping[str, Any], key: str) -> str:
 def status_record(stack: Mapping[str, Any], region: str) -> StatusRecord:
     last = stack.get("LastUpdatedTime") or stack.get("CreationTime")
     return {"stack": stack["StackName"], "region": region, "status": stack["StackStatus"],
-            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if hasattr(last, "strftime") else str(last or ""),
+            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(last, datetime.datetime)
+            else str(last or ""),
             "environment": _tag(stack, "Environment"), "outputs": stack_outputs(stack)}
 
 

@@ -7,6 +7,7 @@ changes" and is deleted; any other failed change set is kept for inspection.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -44,7 +45,8 @@ class Change:
         rc = change.get("ResourceChange", {})
         causes = tuple(dict.fromkeys(
             d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute", "")
-            for d in rc.get("Details", []) if d.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")))
+            for d in rc.get("Details", [])
+            if d.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")))
         return cls(rc.get("Action", ""), rc.get("LogicalResourceId", ""), rc.get("ResourceType", ""),
                    rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes)
 
@@ -123,7 +125,8 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
     token = described.get("NextToken")
     while token:
-        page = aws.poll(lambda: cf.describe_change_set(ChangeSetName=change_set_id, NextToken=token), backoff)
+        page = aws.poll(functools.partial(cf.describe_change_set, ChangeSetName=change_set_id, NextToken=token),
+                        backoff)
         changes += [Change.from_api(c) for c in page.get("Changes", [])]
         token = page.get("NextToken")
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes))

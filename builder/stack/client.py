@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions
@@ -44,7 +45,7 @@ def session(region: str) -> boto3.session.Session:
     return boto3.session.Session(region_name=region)
 
 
-def client(sess: boto3.session.Session, service: str):
+def client(sess: boto3.session.Session, service: str) -> Any:
     with translate(f"{service} client", sess.region_name):
         return sess.client(service, region_name=sess.region_name, config=client_config())
 

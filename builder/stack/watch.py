@@ -8,6 +8,7 @@ not CloudFormation: `interruptible()` turns it into a message that says where th
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -81,7 +82,7 @@ class StackWatcher:
         token = None
         while True:
             kwargs = {"StackName": stack_id, **({"NextToken": token} if token else {})}
-            page = aws.poll(lambda: self.cf.describe_stack_events(**kwargs), backoff)
+            page = aws.poll(functools.partial(self.cf.describe_stack_events, **kwargs), backoff)
             for event in page.get("StackEvents", []):
                 if event["EventId"] in stop_at:
                     return new[::-1]
@@ -156,7 +157,7 @@ class StackWatcher:
         """Where the stack stands, for a message after Ctrl-C: one quick call, never an exception."""
         try:
             stack = self.cf.describe_stacks(StackName=self.name)["Stacks"][0]
-        except (Exception, KeyboardInterrupt) as exc:  # a second Ctrl-C ends the question
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
             return "the stack does not exist" if aws.is_missing_stack(exc) else "the stack's state is unknown"
         return f"the stack was left in {stack['StackStatus']}"
 
