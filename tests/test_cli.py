@@ -226,3 +226,22 @@ def test_a_file_that_already_holds_the_same_bytes_is_left_alone(tmp_path, capsys
     assert main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=5"]) == 0
     assert "unchanged out/app-pr1.template.json" in capsys.readouterr().out
     assert template.stat().st_mtime == 1_000_000
+
+
+def test_version_is_the_package_version(capsys):
+    from builder import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"python -m builder {__version__}\n"
+
+
+@pytest.mark.parametrize("program", ["module", "console script"])
+def test_usage_errors_name_the_program_as_it_was_called(program, tmp_path):
+    """`builder --bogus` names `builder`; `python -m builder --bogus` names `python -m builder`."""
+    argv = [sys.executable, "-m", "builder"] if program == "module" else [str(Path(sys.executable).with_name("builder"))]
+    result = subprocess.run([*argv, "synth", "--bogus"], capture_output=True, text=True, cwd=tmp_path)
+    called = "python -m builder" if program == "module" else "builder"
+    assert result.returncode == 2
+    assert result.stderr == f"error: {called}: unrecognized arguments: --bogus; see `{called} --help`\n"
+    version = subprocess.run([*argv, "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert version.stdout.startswith(f"{called} ")

@@ -6,6 +6,8 @@ check the bucket itself, not only the stack status.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import botocore.exceptions
 import pytest
 
@@ -39,9 +41,13 @@ def test_destroy_empties_the_versioned_bucket_and_deletes_the_stack(aws, suffix)
     bucket = f"{name}-data-000000000000-us-east-1"
     assert fill_with_versions(s3, bucket) == 12
 
+    outputs = Path("out") / f"{name}.outputs.json"  # deploy wrote it in the test's working directory
+    assert outputs.is_file()
+
     code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
     assert (code, err) == (0, "")
     assert f"emptied bucket {bucket}: 12 object version(s) and delete marker(s) deleted" in out
+    assert not outputs.exists() and f"removed {outputs}: its stack no longer exists" in out
     assert any(line.split()[1:] == ["DELETE_COMPLETE", "AWS::S3::Bucket", "DataBucket"] for line in out.splitlines())
     assert aws.stack(name) is None
     assert not bucket_exists(s3, bucket)

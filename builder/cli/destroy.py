@@ -33,6 +33,8 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                          DESCRIPTION, [common])
     add_output_option(parser)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--out", default="out", metavar="DIR",
+                        help="where deploy wrote <stack>.outputs.json, removed with the stack (default: out)")
     add_pool_options(parser)
     return parser
 

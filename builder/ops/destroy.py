@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from builder.errors import OperationError
-from builder.ops.deploy import WatcherFactory
+from builder.ops.deploy import WatcherFactory, outputs_file
 from builder.ops.pool import Options, Outcome, Result
 from builder.report import Reporter
 from builder.stack import client as aws
@@ -101,6 +101,7 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
             watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
+            _forget_outputs(watcher, stack, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
         if current.get("EnableTerminationProtection"):
             raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "
@@ -127,5 +128,14 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
     if left:
         raise OperationError(stack.name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
                                          f"empty and delete it by hand")
+    _forget_outputs(watcher, stack, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
     return Outcome(stack.name, stack.region, Result.DELETED, time.monotonic() - started)
+
+
+def _forget_outputs(watcher: StackWatcher, stack: Stack, out_dir: str) -> None:
+    """The outputs file deploy wrote describes a stack that no longer exists: remove it."""
+    path = outputs_file(stack, out_dir)
+    if path.is_file():
+        path.unlink()
+        watcher.say(f"removed {path}: its stack no longer exists")
