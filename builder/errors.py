@@ -8,6 +8,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 3
+EXIT_DRIFTED = 4  # `drift --exit-code`: a stack differs from its template (noise does not count)
+EXIT_DRIFT_REFUSED = 5  # deploy of a check_drift environment refused: the stack has drifted
+EXIT_OVER_BUDGET = 6  # a cost gate: `cost --max-monthly` exceeded, or `diff --fail-on-cost-increase`
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away
 
@@ -79,3 +82,15 @@ class Interrupted(BuilderError):
     """Ctrl-C while builder waited on AWS: exit 130. The message says what state was left behind."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class DriftRefusedError(BuilderError):
+    """Refused to deploy over drift (check_drift): exit 5. The stack is untouched."""
+
+    exit_code = EXIT_DRIFT_REFUSED
+
+
+class OverBudgetError(BuilderError):
+    """A cost gate failed: exit 6."""
+
+    exit_code = EXIT_OVER_BUDGET
