@@ -1,0 +1,361 @@
+"""Drift detection of one stack: start it, wait for it, read every result, tell drift from noise.
+
+`detect` makes the CloudFormation calls on a client it is given (DetectStackDrift, then
+DescribeStackDriftDetectionStatus polled with the adaptive backoff deploy uses, then every page of
+DescribeStackResourceDrifts and ListStackResources) and returns a `DriftReport`. Everything after
+the calls is pure: classifying known false positives as noise (`NOISE_RULES`, each with its source)
+and rendering a report as text lines, JSON-able dicts or markdown.
+
+A stack whose only differences are noise is IN_SYNC here, although CloudFormation calls it DRIFTED.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from builder.errors import OperationError
+from builder.report import table
+from builder.stack.client import Backoff, error_code, error_message, poll, translate
+
+IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
+DETECTION_COMPLETE, DETECTION_FAILED, DETECTION_IN_PROGRESS = (
+    "DETECTION_COMPLETE", "DETECTION_FAILED", "DETECTION_IN_PROGRESS")
+MODIFIED, DELETED, NOT_CHECKED = "MODIFIED", "DELETED", "NOT_CHECKED"
+ADDED, REMOVED = "ADDED", "REMOVED"
+
+# PropertyDifference.DifferenceType (API reference, PropertyDifference) -> what builder calls it
+KINDS = {"NOT_EQUAL": MODIFIED, "ADD": ADDED, "REMOVE": REMOVED}
+RESOURCE_STATUSES = [MODIFIED, DELETED, NOT_CHECKED, IN_SYNC]
+
+DEFAULT_TIMEOUT_S = 300.0
+
+# What LocalStack (2026.3) answers to every drift call: 501 InternalFailure with this message.
+EMULATOR_GAP_MARKER = "has not yet been emulated"
+
+
+@dataclass(frozen=True)
+class PropertyDifference:
+    path: str
+    expected: str
+    actual: str
+    kind: str  # MODIFIED, ADDED or REMOVED
+    noise_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceDrift:
+    logical_id: str
+    physical_id: str
+    type: str
+    status: str  # MODIFIED, DELETED, NOT_CHECKED or IN_SYNC
+    differences: tuple[PropertyDifference, ...] = ()
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """`drifted` holds the real differences, `noise` the known false positives (a resource with both
+    appears in each with its own differences); `checked` names every resource CloudFormation checked."""
+
+    stack: str
+    status: str  # IN_SYNC, DRIFTED or UNKNOWN (detection failed and nothing checked had drifted)
+    detection_status: str  # DETECTION_COMPLETE or DETECTION_FAILED
+    reason: str
+    drifted: tuple[ResourceDrift, ...]
+    not_checked: tuple[ResourceDrift, ...]
+    noise: tuple[ResourceDrift, ...]
+    checked: tuple[str, ...] = ()
+
+    @property
+    def has_drift(self) -> bool:
+        """What --exit-code looks at: noise alone is not drift."""
+        return bool(self.drifted)
+
+
+# --------------------------------------------------------------------------- noise rules
+
+Json = Any
+
+
+@dataclass(frozen=True)
+class NoiseRule:
+    """A known false positive: `matches(resource type, difference, expected props, actual props)`."""
+
+    reason: str
+    matches: Callable[[str, PropertyDifference, Json, Json], bool]
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _at(document: Json, segments: Sequence[str]) -> Json:
+    for segment in segments:
+        if isinstance(document, list) and segment.isdigit() and int(segment) < len(document):
+            document = document[int(segment)]
+        elif isinstance(document, dict) and segment in document:
+            document = document[segment]
+        else:
+            return None
+    return document
+
+
+def _parse(text: str) -> Json:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _canonical(value: Json) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _same_items_other_order(expected: Json, actual: Json) -> bool:
+    return (isinstance(expected, list) and isinstance(actual, list) and expected != actual
+            and sorted(map(_canonical, expected)) == sorted(map(_canonical, actual)))
+
+
+def _only_list_order(_type: str, diff: PropertyDifference, expected: Json, actual: Json) -> bool:
+    """The difference lies in a list (the property itself or a list around it) whose items are the
+    same on both sides, only in another order."""
+    if _same_items_other_order(_parse(diff.expected), _parse(diff.actual)):
+        return True
+    segments = _segments(diff.path)
+    return any(_same_items_other_order(_at(expected, segments[:n]), _at(actual, segments[:n]))
+               for n in range(1, len(segments) + 1))
+
+
+_SSE_S3_ONLY = [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+
+
+def _s3_default_encryption_missing(type_: str, diff: PropertyDifference, expected: Json, _actual: Json) -> bool:
+    """The bucket's SSE-S3 (AES256) encryption, which S3 applies to every bucket anyway, reported
+    as absent."""
+    if type_ != "AWS::S3::Bucket" or _segments(diff.path)[:1] != ["BucketEncryption"]:
+        return False
+    declared = _at(expected, ["BucketEncryption", "ServerSideEncryptionConfiguration"])
+    if declared is None:
+        declared = _at(_parse(diff.expected), ["ServerSideEncryptionConfiguration"])
+    return declared == _SSE_S3_ONLY and (diff.kind == REMOVED or diff.actual in ("", "null"))
+
+
+NOISE_RULES: tuple[NoiseRule, ...] = (
+    # CloudFormation compares lists position by position, so a list the service hands back in its
+    # own order is reported as drift although no item changed: CloudFront origins,
+    # aws-cloudformation/cloudformation-coverage-roadmap#1369 ("the 'Actual' config lists the
+    # origins in some order ... whereas the 'Expected' config lists the origins in the order
+    # specified in the template").
+    NoiseRule("only the order of a list differs; its items are the same", _only_list_order),
+    # S3 applies SSE-S3 (AES256) to every bucket (Amazon S3 User Guide, "Using server-side
+    # encryption with Amazon S3 managed keys (SSE-S3)": "the base level of encryption for every
+    # bucket", since 2023-01-05), yet drift detection reports a declared AES256 BucketEncryption as
+    # "null": aws-cloudformation/cloudformation-coverage-roadmap#2554.
+    NoiseRule("S3 encrypts every bucket with SSE-S3 (AES256); drift detection reports that default as "
+              "missing (cloudformation-coverage-roadmap#2554)", _s3_default_encryption_missing),
+)
+
+
+def noise_reason(resource_type: str, diff: PropertyDifference, expected: Json, actual: Json,
+                 rules: Sequence[NoiseRule] = NOISE_RULES) -> str | None:
+    return next((rule.reason for rule in rules if rule.matches(resource_type, diff, expected, actual)), None)
+
+
+# --------------------------------------------------------------------------- from API answers to a report
+
+
+def _differences(drift: Mapping[str, Any], rules: Sequence[NoiseRule]) -> tuple[PropertyDifference, ...]:
+    expected = _parse(drift.get("ExpectedProperties") or "null")
+    actual = _parse(drift.get("ActualProperties") or "null")
+    diffs = []
+    for item in drift.get("PropertyDifferences", []):
+        diff = PropertyDifference(item["PropertyPath"], item["ExpectedValue"], item["ActualValue"],
+                                  KINDS.get(item["DifferenceType"], item["DifferenceType"]))
+        reason = noise_reason(drift["ResourceType"], diff, expected, actual, rules)
+        diffs.append(PropertyDifference(diff.path, diff.expected, diff.actual, diff.kind, reason))
+    return tuple(sorted(diffs, key=lambda d: d.path))
+
+
+def build_report(stack: str, detection: Mapping[str, Any], resource_drifts: Sequence[Mapping[str, Any]],
+                 resources: Sequence[Mapping[str, Any]] = (),
+                 rules: Sequence[NoiseRule] = NOISE_RULES) -> DriftReport:
+    """A report from the API answers: the final DescribeStackDriftDetectionStatus, every
+    StackResourceDrift, and every StackResourceSummary (resources missing from the drift results
+    were not checked, such as types drift detection does not support)."""
+    drifted, noise, not_checked, checked = [], [], [], []
+    seen = set()
+    for drift in sorted(resource_drifts, key=lambda d: d["LogicalResourceId"]):
+        logical_id, status = drift["LogicalResourceId"], drift["StackResourceDriftStatus"]
+        seen.add(logical_id)
+        resource = ResourceDrift(logical_id, drift.get("PhysicalResourceId", ""), drift["ResourceType"], status)
+        if status == NOT_CHECKED:
+            not_checked.append(resource)
+            continue
+        checked.append(logical_id)
+        if status == DELETED:
+            drifted.append(resource)
+        elif status == MODIFIED:
+            diffs = _differences(drift, rules)
+            real = tuple(d for d in diffs if d.noise_reason is None)
+            known = tuple(d for d in diffs if d.noise_reason is not None)
+            if real or not known:
+                drifted.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, real))
+            if known:
+                noise.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, known))
+    for summary in sorted(resources, key=lambda r: r["LogicalResourceId"]):
+        if summary["LogicalResourceId"] not in seen:
+            not_checked.append(ResourceDrift(summary["LogicalResourceId"], summary.get("PhysicalResourceId", ""),
+                                             summary["ResourceType"], NOT_CHECKED))
+    detection_status = detection["DetectionStatus"]
+    if drifted:
+        status = DRIFTED
+    elif detection_status == DETECTION_COMPLETE:
+        status = IN_SYNC
+    else:
+        status = UNKNOWN
+    return DriftReport(stack, status, detection_status, detection.get("DetectionStatusReason", ""),
+                       tuple(drifted), tuple(not_checked), tuple(noise), tuple(checked))
+
+
+# --------------------------------------------------------------------------- the calls
+
+
+def _pages(call: Callable[..., Mapping[str, Any]], key: str, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
+    token = None
+    while True:
+        page = call(**kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _start(cf: Any, stack_name: str) -> str:
+    try:
+        return str(cf.detect_stack_drift(StackName=stack_name)["StackDriftDetectionId"])
+    except botocore.exceptions.ClientError as exc:
+        if EMULATOR_GAP_MARKER in error_message(exc):
+            raise OperationError(stack_name, f"this endpoint does not implement drift detection ({error_code(exc)}: "
+                                             f"{error_message(exc)}); run drift against AWS itself") from exc
+        raise
+
+
+def detect(cf: Any, stack_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+           new_backoff: Callable[[Callable[[float], None]], Backoff] = lambda sleep: Backoff(sleep=sleep),
+           rules: Sequence[NoiseRule] = NOISE_RULES) -> DriftReport:
+    """Detect drift of one stack with the CloudFormation client `cf` and report it.
+
+    Polls DescribeStackDriftDetectionStatus fast at first, doubling to the backoff's ceiling;
+    throttling only slows the poll. Raises OperationError when detection takes longer than
+    `timeout_s`, or when a call fails (one line, via client.translate)."""
+    with translate(stack_name, cf.meta.region_name):
+        detection_id = _start(cf, stack_name)
+        backoff = new_backoff(sleep)
+        started = clock()
+        while True:
+            status = poll(lambda: cf.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id),
+                          backoff)
+            if status["DetectionStatus"] != DETECTION_IN_PROGRESS:
+                break
+            if clock() - started >= timeout_s:
+                raise OperationError(stack_name, f"drift detection {detection_id} did not finish in {timeout_s:g} s; "
+                                                 f"allow more with --timeout SECONDS")
+            backoff.wait()
+        drifts = list(_pages(cf.describe_stack_resource_drifts, "StackResourceDrifts", StackName=stack_name,
+                             StackResourceDriftStatusFilters=RESOURCE_STATUSES))
+        resources = list(_pages(cf.list_stack_resources, "StackResourceSummaries", StackName=stack_name))
+    return build_report(stack_name, status, drifts, resources, rules)
+
+
+# --------------------------------------------------------------------------- rendering
+
+HEADER = ("Stack", "Resource", "Property", "Expected", "Actual", "Kind")
+
+
+def _rows(report: DriftReport, resources: Sequence[ResourceDrift]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for r in resources:
+        if r.status == DELETED:
+            rows.append((report.stack, r.logical_id, "-", "-", "-", DELETED))
+        for d in r.differences:
+            rows.append((report.stack, r.logical_id, d.path, d.expected, d.actual, d.kind))
+    return rows
+
+
+def summary_line(report: DriftReport) -> str:
+    line = f"{report.stack}: {report.status}"
+    if report.drifted:
+        line += f" ({len(report.drifted)} resource{'s' if len(report.drifted) != 1 else ''} drifted)"
+    if report.detection_status == DETECTION_FAILED:
+        checked = ", ".join(report.checked) or "nothing"
+        line += f"; detection failed: {report.reason or 'no reason given'}; checked: {checked}"
+    return line
+
+
+def text_lines(report: DriftReport) -> list[str]:
+    lines = [summary_line(report)]
+    if report.drifted:
+        lines += table(_rows(report, report.drifted), HEADER)
+    if report.not_checked:
+        lines.append("  not checked (drift detection does not cover them): "
+                     + ", ".join(f"{r.logical_id} ({r.type})" for r in report.not_checked))
+    if report.noise:
+        lines.append("  noise (known false positives, not drift):")
+        lines += table([(*row[1:], d.noise_reason or "")
+                        for row, d in _noise_rows(report)], ("Resource", "Property", "Expected", "Actual", "Kind",
+                                                             "Why it is noise"), indent="    ")
+    return lines
+
+
+def _noise_rows(report: DriftReport) -> list[tuple[tuple[str, ...], PropertyDifference]]:
+    return [((report.stack, r.logical_id, d.path, d.expected, d.actual, d.kind), d)
+            for r in report.noise for d in r.differences]
+
+
+def _resource_dict(r: ResourceDrift) -> dict[str, Any]:
+    return {"logical_id": r.logical_id, "physical_id": r.physical_id, "type": r.type, "status": r.status,
+            "differences": [{"path": d.path, "expected": d.expected, "actual": d.actual, "kind": d.kind,
+                             **({"noise_reason": d.noise_reason} if d.noise_reason else {})}
+                            for d in r.differences]}
+
+
+def to_dict(report: DriftReport) -> dict[str, Any]:
+    return {"stack": report.stack, "status": report.status, "detection_status": report.detection_status,
+            "reason": report.reason, "checked": list(report.checked),
+            "drifted": [_resource_dict(r) for r in report.drifted],
+            "not_checked": [_resource_dict(r) for r in report.not_checked],
+            "noise": [_resource_dict(r) for r in report.noise]}
+
+
+def _md(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows)]
+
+
+def markdown(report: DriftReport) -> str:
+    lines = [f"### {_md(report.stack)}: {report.status}", ""]
+    if report.detection_status == DETECTION_FAILED:
+        failed = (f"Detection failed: {_md(report.reason or 'no reason given')}. "
+                  f"Checked: {_md(', '.join(report.checked) or 'nothing')}.")
+        lines += [failed, ""]
+    if report.drifted:
+        lines += [*_md_table(HEADER[1:], [row[1:] for row in _rows(report, report.drifted)]), ""]
+    elif report.status == IN_SYNC:
+        lines += ["No drift.", ""]
+    if report.not_checked:
+        lines += ["Not checked: " + ", ".join(f"`{r.logical_id}` ({r.type})" for r in report.not_checked), ""]
+    if report.noise:
+        lines += ["Noise (known false positives, not drift):", "",
+                  *_md_table((*HEADER[1:], "Why"), [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
+                  ""]
+    return "\n".join(lines)
