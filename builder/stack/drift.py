@@ -20,7 +20,7 @@ from typing import Any
 import botocore.exceptions
 
 from builder.errors import OperationError
-from builder.report import table
+from builder.report import grid
 from builder.stack.client import Backoff, error_code, error_message, poll, translate
 
 IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
@@ -301,13 +301,13 @@ def summary_line(report: DriftReport) -> str:
 def text_lines(report: DriftReport) -> list[str]:
     lines = [summary_line(report)]
     if report.drifted:
-        lines += table(_rows(report, report.drifted), HEADER)
+        lines += grid(_rows(report, report.drifted), HEADER)
     if report.not_checked:
         lines.append("  not checked (drift detection does not cover them): "
                      + ", ".join(f"{r.logical_id} ({r.type})" for r in report.not_checked))
     if report.noise:
         lines.append("  noise (known false positives, not drift):")
-        lines += table([(*row[1:], d.noise_reason or "")
+        lines += grid([(*row[1:], d.noise_reason or "")
                         for row, d in _noise_rows(report)], ("Resource", "Property", "Expected", "Actual", "Kind",
                                                              "Why it is noise"), indent="    ")
     return lines
