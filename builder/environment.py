@@ -12,9 +12,10 @@ import fnmatch
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from builder import names
 from builder.errors import ConfigError, Problem
@@ -267,7 +268,8 @@ def read_config_file(path: Path, where: str, problems: list[Problem],
                     continue
                 environments.append((pattern, _check_table(table, where, keypath, problems, known)))
         elif top in known or top in NOT_CONFIG_KEYS:
-            problems.append(Problem(where, top, f"settings go in [defaults] or [environments.\"<pattern>\"], not at the top"))
+            problems.append(Problem(where, top,
+                                    "settings go in [defaults] or [environments.\"<pattern>\"], not at the top"))
         else:
             problems.append(Problem(where, top, f"unknown table{_closest(top, ['defaults', 'environments'])}"))
     return ConfigFile(where, defaults, tuple(environments))
@@ -407,7 +409,8 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
     if prefix_problem:
         out.append(Problem(*at("stack_prefix"), prefix_problem))
     if not _REGION.match(region.value):
-        out.append(Problem(region.where, "region", f"{region.value!r} does not look like an AWS region such as us-east-1"))
+        out.append(Problem(region.where, "region",
+                           f"{region.value!r} does not look like an AWS region such as us-east-1"))
     mode = v("dynamodb_billing_mode")
     if mode not in BILLING_MODES:
         out.append(Problem(*at("dynamodb_billing_mode"), f"must be PAY_PER_REQUEST or PROVISIONED (got {mode!r})"))
@@ -428,19 +431,23 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
                                              "or set the billing mode"))
     days = v("bucket_lifecycle_days")
     if not 1 <= days <= MAX_LIFECYCLE_DAYS:
-        out.append(Problem(*at("bucket_lifecycle_days"), f"must be a whole number from 1 to {MAX_LIFECYCLE_DAYS} (got {days})"))
+        out.append(Problem(*at("bucket_lifecycle_days"),
+                           f"must be a whole number from 1 to {MAX_LIFECYCLE_DAYS} (got {days})"))
     multiplier = v("alarm_threshold_multiplier")
     if not 0 < multiplier <= MAX_MULTIPLIER:
-        out.append(Problem(*at("alarm_threshold_multiplier"), f"must be a number > 0 and <= {MAX_MULTIPLIER:g} (got {multiplier:g})"))
+        out.append(Problem(*at("alarm_threshold_multiplier"),
+                           f"must be a number > 0 and <= {MAX_MULTIPLIER:g} (got {multiplier:g})"))
     email = v("alert_email")
     if email is not None and (len(email) > 254 or not _EMAIL.match(email)):
         out.append(Problem(*at("alert_email"), f"{email!r} is not an email address such as alerts@example.com"))
     replicate = v("enable_cross_region_replication")
     replica_region = v("replication_region")
     if replica_region is not None and not _REGION.match(replica_region):
-        out.append(Problem(*at("replication_region"), f"{replica_region!r} does not look like an AWS region such as eu-west-1"))
+        out.append(Problem(*at("replication_region"),
+                           f"{replica_region!r} does not look like an AWS region such as eu-west-1"))
     if replicate and replica_region is None:
-        out.append(Problem(*at("enable_cross_region_replication"), "replication needs replication_region (another region than the stack's)"))
+        out.append(Problem(*at("enable_cross_region_replication"),
+                           "replication needs replication_region (another region than the stack's)"))
     if replicate and replica_region == region.value:
         out.append(Problem(*at("replication_region"), f"must differ from the stack's region {region.value!r}; "
                                                       f"S3 cross-region replication needs another region"))
@@ -448,15 +455,17 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
         out.append(Problem(*at("replication_time_control"), "needs enable_cross_region_replication = true"))
     cost_center = v("cost_center")
     if not cost_center or _tag_problem("CostCenter", cost_center):
-        out.append(Problem(*at("cost_center"), f"must be a tag value: 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@"))
+        out.append(Problem(*at("cost_center"),
+                           f"must be a tag value: 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@"))
     return out
 
 
-def _family_problems(values: Mapping[str, _Value], known: Mapping[str, Setting]) -> list[Problem]:
-    """What each family-declared setting's own check finds wrong with the value given for it."""
+def _own_check_problems(values: Mapping[str, _Value], known: Mapping[str, Setting]) -> list[Problem]:
+    """What each given setting's own `check` finds wrong with its value (the family-declared settings use
+    it; the core ones are checked across keys by _consistency_problems)."""
     out: list[Problem] = []
     for key, item in values.items():
-        check = known[key].check if key not in SETTINGS_BY_NAME else None
+        check = known[key].check
         problem = check(item.value) if check is not None else None
         if problem:
             out.append(Problem(item.where, item.key, problem))
@@ -501,7 +510,7 @@ def resolve_configs(
                     item = _Value({**values["tags"].value, **item.value}, item.where, item.key)
                 values[key] = item
         found = _consistency_problems(values, region_value)
-        found += _family_problems(values, known)
+        found += _own_check_problems(values, known)
         prefix = _value_of(values, "stack_prefix")
         regions = [region_value.value]
         if _value_of(values, "enable_cross_region_replication") and _value_of(values, "replication_region"):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from builder import names
 from builder.errors import UsageError
@@ -60,8 +60,9 @@ def structure_digest(text: str) -> str:
     suffixes = {tag.get("Value") for resource in (doc.get("Resources") or {}).values() if isinstance(resource, dict)
                 for tag in ((resource.get("Properties") or {}).get("Tags") or [])
                 if isinstance(tag, dict) and tag.get("Key") == "Environment"}
-    if len(suffixes) == 1 and isinstance(next(iter(suffixes)), str) and next(iter(suffixes)):
-        normal = names.replace_suffix(normal, next(iter(suffixes)), "\x00")
+    suffix = next(iter(suffixes)) if len(suffixes) == 1 else None
+    if isinstance(suffix, str) and suffix:
+        normal = names.replace_suffix(normal, suffix, "\x00")
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 

@@ -23,6 +23,8 @@ from builder.families import CheckovSkip, Composition, Family, ParameterSpec, al
 from builder.pricing import Pricer
 from builder.settings import SETTINGS, Setting
 
+SCALAR_KINDS = (int, float, bool, str)  # a family's setting is one of these (a config stays hashable)
+
 # In build order: a family may use what an earlier one added (the key; the data bucket), and alerts,
 # last, wires every family's alarms to its topic.
 FAMILIES: tuple[Family, ...] = (keys.FAMILY, table.FAMILY, storage.FAMILY, replication.FAMILY, alerts.FAMILY)
@@ -34,6 +36,9 @@ def all_settings(families: tuple[Family, ...] = FAMILIES) -> tuple[Setting, ...]
     repeated = sorted({s.name for s in found if [t.name for t in found].count(s.name) > 1})
     if repeated:
         raise ValueError(f"settings declared twice: {', '.join(repeated)}")
+    not_scalar = sorted(s.name for family in families for s in family.settings if s.kind not in SCALAR_KINDS)
+    if not_scalar:
+        raise ValueError(f"a family's setting must be an int, float, bool or str: {', '.join(not_scalar)}")
     return found
 
 
@@ -51,7 +56,7 @@ def parameter_specs(families: tuple[Family, ...] = FAMILIES) -> tuple[ParameterS
     return specs
 
 
-PARAMETERS = parameter_specs()
+PARAMETERS = parameter_specs()  # checked at import: a deploy-time setting without a Parameter fails early
 STATEFUL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(t for family in FAMILIES for t in family.stateful_types))
 CHECKOV_SKIPS: tuple[CheckovSkip, ...] = tuple(skip for family in FAMILIES for skip in family.checkov_skips)
 PRICERS: Mapping[str, Pricer] = MappingProxyType({rtype: pricer for family in FAMILIES
@@ -59,14 +64,18 @@ PRICERS: Mapping[str, Pricer] = MappingProxyType({rtype: pricer for family in FA
 FREE_TYPES: frozenset[str] = frozenset(rtype for family in FAMILIES for rtype in family.free_types)
 
 
-def deploy_parameters(config: EnvironmentConfig) -> dict[str, str]:
+def _specs(families: tuple[Family, ...]) -> tuple[ParameterSpec, ...]:
+    return PARAMETERS if families is FAMILIES else parameter_specs(families)
+
+
+def deploy_parameters(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> dict[str, str]:
     """Every Parameter of the primary template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in PARAMETERS}
+    return {spec.title: spec.value(config) for spec in _specs(families)}
 
 
-def replica_parameters(config: EnvironmentConfig) -> dict[str, str]:
+def replica_parameters(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> dict[str, str]:
     """Every Parameter of the replica template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in PARAMETERS if spec.in_replica}
+    return {spec.title: spec.value(config) for spec in _specs(families) if spec.in_replica}
 
 
 def _compose(config: EnvironmentConfig, description: str, specs: tuple[ParameterSpec, ...],
@@ -81,14 +90,14 @@ def _compose(config: EnvironmentConfig, description: str, specs: tuple[Parameter
     return t
 
 
-def build_template(config: EnvironmentConfig) -> Template:
+def build_template(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> Template:
     """The primary stack of one environment."""
     return _compose(config, f"builder: data bucket, table, alerts and alarms of environment {config.suffix}",
-                    PARAMETERS, [family.build for family in FAMILIES])
+                    _specs(families), [family.build for family in families])
 
 
-def build_replica_template(config: EnvironmentConfig) -> Template:
+def build_replica_template(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> Template:
     """The replica stack: the destination bucket in replication_region (and its own key)."""
     return _compose(config, f"builder: replica bucket of environment {config.suffix}",
-                    tuple(spec for spec in PARAMETERS if spec.in_replica),
-                    [family.build_replica for family in FAMILIES if family.build_replica is not None])
+                    tuple(spec for spec in _specs(families) if spec.in_replica),
+                    [family.build_replica for family in families if family.build_replica is not None])

@@ -11,9 +11,10 @@ import functools
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any
 
 from builder import names
 from builder.environment import EnvironmentConfig
@@ -51,15 +52,16 @@ class Stack:
         return f"{self.name}.tags.json"
 
 
-def _render(template_dict: dict, fmt: str) -> str:
+def _render(template_dict: dict[str, Any], fmt: str) -> str:
     if fmt == "yaml":
         from cfn_flip import to_yaml  # only when asked: it is a slow import
 
-        return to_yaml(json.dumps(template_dict, sort_keys=True), clean_up=False, long_form=False)
+        text: str = to_yaml(json.dumps(template_dict, sort_keys=True), clean_up=False, long_form=False)
+        return text
     return json.dumps(template_dict, indent=2, sort_keys=True) + "\n"
 
 
-def required_capabilities(template_dict: Mapping) -> tuple[str, ...]:
+def required_capabilities(template_dict: Mapping[str, Any]) -> tuple[str, ...]:
     """Only the capabilities the template needs: IAM resources need CAPABILITY_IAM (NAMED with names)."""
     iam = [r for r in template_dict.get("Resources", {}).values() if str(r.get("Type", "")).startswith("AWS::IAM::")]
     if not iam:
@@ -76,7 +78,7 @@ Rendered = tuple[str, tuple[str, ...]]  # a template's text and the capabilities
 _SUFFIX_PLACEHOLDER = "q7x9builder-suffix-placeholder9x7q"
 
 
-def _rendered(data: dict, fmt: str) -> Rendered:
+def _rendered(data: dict[str, Any], fmt: str) -> Rendered:
     return _render(data, fmt), required_capabilities(data)
 
 
@@ -99,8 +101,8 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
     """
     if fmt != "json":
         return build_templates(config, fmt)
-    shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER,
-                                alert_email=names.replace_suffix(config.alert_email, config.suffix, _SUFFIX_PLACEHOLDER))
+    email = names.replace_suffix(config.alert_email, config.suffix, _SUFFIX_PLACEHOLDER)
+    shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER, alert_email=email)
     replica, primary = _build_templates_once(shape, fmt)
 
     def put_back(rendered: Rendered) -> Rendered:

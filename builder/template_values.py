@@ -10,7 +10,8 @@ guardrails read a template the same way. Pure: no cfn-lint, no boto3, no files.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 class _Marker:
@@ -53,7 +54,7 @@ class DefaultsEvaluator:
             return self.condition(args)
         if function == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
             left, right = (self.resolve(a) for a in args)
-            if left is UNKNOWN or right is UNKNOWN:
+            if any(side is UNKNOWN for side in (left, right)):
                 return UNKNOWN
             return _text(left) == _text(right)
         if function == "Fn::Not" and isinstance(args, list) and len(args) == 1:
@@ -61,7 +62,7 @@ class DefaultsEvaluator:
             return UNKNOWN if inner is UNKNOWN else not inner
         if function in ("Fn::And", "Fn::Or") and isinstance(args, list):
             found = [self._truth(a) for a in args]
-            decisive = function == "Fn::Or"  # a True decides Or, a False decides And
+            decisive = bool(function == "Fn::Or")  # a True decides Or, a False decides And
             if decisive in found:
                 return decisive
             return UNKNOWN if UNKNOWN in found else not decisive

@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from builder.cli import main
 from builder.environment import MAX_CAPACITY, MAX_LIFECYCLE_DAYS, MAX_MULTIPLIER, max_suffix_length

@@ -10,8 +10,8 @@ of issue 2 section 4: `pr123`, `synthaw2nm`, `synth-12345`, one character and th
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from builder.environment import EnvironmentConfig, max_suffix_length, resolve_configs
 from builder.synth import all_stacks, file_contents, write_files
@@ -41,7 +41,8 @@ VARIANTS: dict[str, list[str]] = {
 
 
 def _configs(sets: Sequence[str], suffixes: Sequence[str]) -> list[EnvironmentConfig]:
-    return resolve_configs(suffixes=list(suffixes), sets=list(sets), region=REGION, environ={}, cwd=Path("/nonexistent"))
+    return resolve_configs(suffixes=list(suffixes), sets=list(sets), region=REGION, environ={},
+                           cwd=Path("/nonexistent"))
 
 
 def longest_suffix(sets: Sequence[str]) -> str:

@@ -10,11 +10,15 @@ import awacs.sns
 from awacs.aws import (
     Allow,
     ArnEquals,
-    Condition as PolicyCondition,
-    Policy as PolicyDocument,
     Principal,
     Statement,
     StringEquals,
+)
+from awacs.aws import (
+    Condition as PolicyCondition,
+)
+from awacs.aws import (
+    Policy as PolicyDocument,
 )
 from troposphere import GetAtt, Ref, cloudwatch, sns
 

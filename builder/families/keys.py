@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import awacs.kms
-from awacs.aws import Allow, Condition as PolicyCondition, Policy as PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Principal, Statement, StringEquals
+from awacs.aws import Condition as PolicyCondition
+from awacs.aws import Policy as PolicyDocument
 from troposphere import GetAtt, Ref, Sub, kms
 
 from builder import names

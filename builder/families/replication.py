@@ -6,8 +6,10 @@ from __future__ import annotations
 import awacs.kms
 import awacs.s3
 import awacs.sts
-from awacs.aws import Allow, Condition as PolicyCondition, Policy as PolicyDocument, Principal, Statement, StringEquals
-from troposphere import And, Condition, Equals, GetAtt, If, NoValue, Not, Ref, Sub, iam, s3
+from awacs.aws import Allow, Principal, Statement, StringEquals
+from awacs.aws import Condition as PolicyCondition
+from awacs.aws import Policy as PolicyDocument
+from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Ref, Sub, iam, s3
 
 from builder import names
 from builder.environment import EnvironmentConfig
@@ -16,7 +18,8 @@ from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tag
 from builder.families.storage import LIFECYCLE_DAYS, private_bucket
 
 # Condition names (used in the template and by tests).
-REPLICATION_ON = "ReplicationOn"  # not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates
+# Not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates.
+REPLICATION_ON = "ReplicationOn"
 REPLICATION_TIME_CONTROL_ON = "ReplicationTimeControlEnabled"
 
 
@@ -100,7 +103,8 @@ def build(c: Composition) -> None:
     rtc_minutes = s3.ReplicationTimeValue(Minutes=15)
     destination = s3.ReplicationConfigurationRulesDestination(
         Bucket=replica_arn,
-        ReplicationTime=If(REPLICATION_TIME_CONTROL_ON, s3.ReplicationTime(Status="Enabled", Time=rtc_minutes), NoValue),
+        ReplicationTime=If(REPLICATION_TIME_CONTROL_ON, s3.ReplicationTime(Status="Enabled", Time=rtc_minutes),
+                           NoValue),
         Metrics=If(REPLICATION_TIME_CONTROL_ON, s3.Metrics(Status="Enabled", EventThreshold=rtc_minutes), NoValue),
     )
     rule = s3.ReplicationConfigurationRules(

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import awacs.s3
-from awacs.aws import Bool, Condition as PolicyCondition, Deny, Policy as PolicyDocument, Principal, Statement
+from awacs.aws import Bool, Deny, Principal, Statement
+from awacs.aws import Condition as PolicyCondition
+from awacs.aws import Policy as PolicyDocument
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, kms, s3
 
 from builder import names

@@ -25,7 +25,9 @@ SYSTEM_ERROR_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Qu
                            "BatchGetItem", "BatchWriteItem")
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
-CAPACITY_FIELDS = (("ReadCapacityUnits", "RCU", "dynamodb.rcu_hour"), ("WriteCapacityUnits", "WCU", "dynamodb.wcu_hour"))
+# (property, unit, price key) of each capacity a part provisions
+CAPACITY_FIELDS = (("ReadCapacityUnits", "RCU", "dynamodb.rcu_hour"),
+                   ("WriteCapacityUnits", "WCU", "dynamodb.wcu_hour"))
 
 
 def _capacity(title: str, setting: str, what: str) -> ParameterSpec:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
@@ -28,7 +30,7 @@ def names_environment(literal: str) -> bool:
     return bool(ENVIRONMENT_WORDS.intersection(words(literal))) or bool(_PULL_REQUEST.match(literal))
 
 
-def referenced(node) -> set[str]:
+def referenced(node: Any) -> set[str]:
     """Every name a value Refs, directly or inside Fn::Sub strings, at any depth."""
     found: set[str] = set()
     if isinstance(node, dict):
@@ -46,7 +48,7 @@ def referenced(node) -> set[str]:
     return found
 
 
-class ConditionOnEnvironmentName(CloudFormationLintRule):
+class ConditionOnEnvironmentName(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information: its base class is Any
     id = "W9003"
     shortdesc = "Condition compares with an environment name"
     description = (
@@ -58,8 +60,8 @@ class ConditionOnEnvironmentName(CloudFormationLintRule):
     source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html"
     tags = ["conditions", "cost"]
 
-    def match(self, cfn):
-        matches = []
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches: list[RuleMatch] = []
         parameters = cfn.template.get("Parameters") or {}
         for name, definition in (cfn.template.get("Conditions") or {}).items():
             for path, args in _equals(definition, ["Conditions", name]):
@@ -70,7 +72,7 @@ class ConditionOnEnvironmentName(CloudFormationLintRule):
         return matches
 
 
-def _equals(node, path):
+def _equals(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], list[Any]]]:
     """(path, arguments) of every Fn::Equals inside a condition definition."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -82,7 +84,7 @@ def _equals(node, path):
             yield from _equals(value, [*path, index])
 
 
-def _reason(args, parameters) -> str | None:
+def _reason(args: list[Any], parameters: Mapping[str, Any]) -> str | None:
     literals = [a for a in args if isinstance(a, str)]
     others = [a for a in args if not isinstance(a, str)]
     if len(literals) != 1 or len(others) != 1:

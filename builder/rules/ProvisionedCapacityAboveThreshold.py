@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from builder.families.table import CAPACITY_FIELDS, capacity_parts
 from builder.template_values import UNKNOWN, DefaultsEvaluator, as_number, existing_path
 
 
-class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):
+class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information: its base class is Any
     id = "W9001"
     shortdesc = "Provisioned DynamoDB capacity above the cost threshold"
     description = (
@@ -25,8 +27,8 @@ class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):
         self.config_definition = {"max_capacity": {"default": 5, "type": "integer"}}
         self.configure()
 
-    def match(self, cfn):
-        matches = []
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches: list[RuleMatch] = []
         limit = self.config["max_capacity"]
         for name, resource in DefaultsEvaluator(cfn.template).resources().items():
             if resource["Type"] != "AWS::DynamoDB::Table":

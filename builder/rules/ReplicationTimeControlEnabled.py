@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from builder.template_values import DefaultsEvaluator, existing_path
 
 
-class ReplicationTimeControlEnabled(CloudFormationLintRule):
+class ReplicationTimeControlEnabled(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information: its base class is Any
     id = "W9002"
     shortdesc = "S3 Replication Time Control is enabled"
     description = (
@@ -18,8 +20,8 @@ class ReplicationTimeControlEnabled(CloudFormationLintRule):
     source_url = "https://aws.amazon.com/s3/pricing/"
     tags = ["resources", "s3", "cost"]
 
-    def match(self, cfn):
-        matches = []
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        matches: list[RuleMatch] = []
         for name, resource in DefaultsEvaluator(cfn.template).resources().items():
             if resource["Type"] != "AWS::S3::Bucket":
                 continue
