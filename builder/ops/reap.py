@@ -114,14 +114,14 @@ def parameters_of(record: Mapping[str, Any]) -> dict[str, str]:
 
 
 def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, bool] | None:
-    """(suffix, is_replica) when builder made this stack, else None.
+    """(suffix, is_replica) when builder made this stack and it still exists, else None.
 
     The suffix comes from the Environment tag, so a suffix that itself ends in `-replica` is not
     mistaken for the replica of a shorter one.
     """
     tags = tags_of(record)
-    if not all(tags.get(key) for key in REQUIRED_TAGS):
-        return None
+    if record.get("StackStatus") == "DELETE_COMPLETE" or not all(tags.get(key) for key in REQUIRED_TAGS):
+        return None  # a deleted stack (ListStacks shows them for 90 days) is nobody's to reap
     primary = f"{stack_prefix}-{tags[SUFFIX_TAG]}"
     name = record.get("StackName")
     if name == primary:
@@ -153,14 +153,15 @@ def _judge(record: Mapping[str, Any], idle: int, older_than: int | None) -> tupl
     """(verdict, reason, ttl_seconds) of a primary or an unpaired replica."""
     raw_ttl = tags_of(record).get(TTL_TAG)
     ttl: int | None = None
+    bad_ttl: str | None = None
     if raw_ttl is not None:
         try:
             ttl = parse_duration(raw_ttl)
         except DurationError as error:
-            return KEEP, f"tag {TTL_TAG}: {error}", None
+            bad_ttl = f"tag {TTL_TAG}: {error}"
     blocker = _blocker(record)
-    if blocker:
-        return KEEP, blocker, ttl
+    if blocker or bad_ttl:
+        return KEEP, str(blocker or bad_ttl), ttl
     if ttl is not None and idle > ttl:
         return REAP, f"idle {format_duration(idle)}, past its ttl of {format_duration(ttl)}", ttl
     if older_than is not None and idle > older_than:

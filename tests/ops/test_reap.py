@@ -58,6 +58,7 @@ def one(rec: dict[str, Any], older_than: int | None = None, region: str = "us-ea
     record("app-pr1", tags={"Environment": "", "CostCenter": "x"}),
     record("app-pr1", suffix="pr2"),  # the name does not match its suffix tag
     record("app-pr1-extra", suffix="pr1"),
+    record("app-pr1", ttl="1d", status="DELETE_COMPLETE"),  # already gone
 ])
 def test_stacks_builder_did_not_make_are_left_out(rec: dict[str, Any]) -> None:
     assert plan([Found("us-east-1", rec)], "app", NOW).rows == ()
@@ -109,6 +110,11 @@ def test_a_bad_ttl_tag_keeps_the_stack_whatever_the_flags(bad: str) -> None:
     assert row.verdict == KEEP
     assert row.reason.startswith("tag builder:ttl: ") and repr(bad) in row.reason
     assert row.ttl_seconds is None
+
+
+def test_protection_is_the_reason_given_before_a_bad_ttl() -> None:
+    row = one(record("app-pr1", ttl="soon", protected=True))
+    assert (row.verdict, row.reason) == (KEEP, "termination protection is on (setting termination_protection)")
 
 
 def test_termination_protection_keeps_an_expired_stack_and_names_the_setting() -> None:
@@ -224,17 +230,24 @@ def fleet() -> Plan:
 
 
 def test_reap_deletes_only_the_reapable_and_each_replica_after_its_primary() -> None:
-    order: list[str] = []
+    """The three primaries wait for each other at a barrier, so a replica started early (before its
+    primary finished) would find its primary still running."""
+    primaries = threading.Barrier(3, timeout=30)
+    finished: set[str] = set()
+    started_before_primary: list[str] = []
     lock = threading.Lock()
 
     def destroy_one(row: Row) -> None:
+        if row.replica_of is None:
+            primaries.wait()
+        elif row.replica_of not in finished:
+            started_before_primary.append(row.stack)
         with lock:
-            order.append(row.stack)
+            finished.add(row.stack)
 
-    outcomes = reap(fleet(), destroy_one, concurrency=4)
-    assert sorted(order) == ["app-a", "app-a-replica", "app-b", "app-b-replica", "app-c"]
-    assert order.index("app-a") < order.index("app-a-replica")
-    assert order.index("app-b") < order.index("app-b-replica")
+    outcomes = reap(fleet(), destroy_one, concurrency=5)
+    assert started_before_primary == []
+    assert finished == {"app-a", "app-a-replica", "app-b", "app-b-replica", "app-c"}
     assert [(o.stack, o.region, o.deleted) for o in outcomes] == [
         ("app-a", "us-east-1", True), ("app-a-replica", "eu-west-1", True), ("app-b", "us-east-1", True),
         ("app-b-replica", "eu-west-1", True), ("app-c", "us-east-1", True)]
