@@ -349,3 +349,43 @@ def test_text_after_reaping_says_what_was_deleted() -> None:
 def test_an_unpriced_row_shows_a_question_mark() -> None:
     lines = render_text(plan([Found("us-east-1", record("app-a"))], "app", NOW)).splitlines()
     assert lines[1].split()[5] == "?"
+
+
+# --------------------------------------------------------------------------- the record shape boto3 gives
+
+DESCRIBE_STACKS_XML = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStacksResult><Stacks>
+    <member>
+      <StackName>app-pr1</StackName>
+      <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
+      <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
+      <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
+      <StackStatus>UPDATE_COMPLETE</StackStatus>
+      <EnableTerminationProtection>false</EnableTerminationProtection>
+      <Tags>
+        <member><Key>CostCenter</Key><Value>engineering</Value></member>
+        <member><Key>Environment</Key><Value>pr1</Value></member>
+        <member><Key>builder:ttl</Key><Value>3d</Value></member>
+      </Tags>
+      <Parameters>
+        <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
+      </Parameters>
+    </member>
+  </Stacks></DescribeStacksResult>
+  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
+</DescribeStacksResponse>"""
+
+
+def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
+    """The dicts above are hand-made; this one comes from botocore's own parser reading a reply shaped like
+    CloudFormation's, so the field names, the timezone-aware timestamps and the tag list are the real ones."""
+    import botocore.session
+    from botocore.parsers import create_parser
+
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    parsed = create_parser(model.metadata["protocol"]).parse(
+        {"body": DESCRIBE_STACKS_XML, "headers": {}, "status_code": 200},
+        model.operation_model("DescribeStacks").output_shape)
+    (row,) = plan([Found("us-east-1", parsed["Stacks"][0])], "app", NOW).rows
+    assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
+        "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)
