@@ -91,15 +91,26 @@ class Plan:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of deleting one reapable stack: deleted, or why not."""
+    """The result of deleting one reapable stack: deleted, failed (error), or kept after a fresh look."""
 
     stack: str
     region: str
     deleted: bool
     error: str | None = None
+    kept: str | None = None  # why a stack planned for deletion was not deleted after all: not a failure
+
+    @property
+    def failed(self) -> bool:
+        return not self.deleted and self.kept is None
 
 
-DestroyOne = Callable[[Row], object]  # deletes the stack of the row (as destroy does) or raises BuilderError
+class NoLongerReapable(BuilderError):
+    """Raised by a destroy_one that looked again (see recheck) and found the stack must now be kept."""
+
+
+# Deletes the stack of the row as destroy does; raises BuilderError when that fails, NoLongerReapable
+# when a fresh DescribeStacks says keep (a deploy between the plan and the delete reset the idle time).
+DestroyOne = Callable[[Row], object]
 
 
 # --------------------------------------------------------------------------- reading a record
@@ -225,6 +236,21 @@ def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
     return replace(row, replica_of=primary.stack)
 
 
+def recheck(row: Row, fresh: Mapping[str, Any] | None, now: datetime, older_than: int | None = None) -> str | None:
+    """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
+
+    Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with
+    its primary is checked only for what blocks any delete (its primary was reapable and is gone).
+    A stack already gone (None) is nothing to keep: destroy reports it as not found.
+    """
+    if fresh is None:
+        return None
+    if row.replica_of is not None:
+        return _blocker(fresh)
+    verdict, reason, _ = _judge(fresh, idle_seconds(fresh, now), older_than)
+    return reason if verdict == KEEP else None
+
+
 def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float]) -> Plan:
     """The plan with each row's idle monthly cost filled in (the command prices deployed templates)."""
     return Plan(tuple(replace(row, monthly_idle_usd=monthly_idle_usd(row)) for row in plan_.rows))
@@ -235,8 +261,8 @@ def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float]) -> Plan:
 def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int) -> tuple[Outcome, ...]:
     """Delete every reapable stack, `concurrency` at a time; a replica only after its primary is gone.
 
-    One failure does not stop the others; a replica whose primary failed is not attempted. Outcomes
-    come back in the plan's order, whatever order the deletes finished in.
+    One failure does not stop the others; a replica whose primary was not deleted is not attempted.
+    Outcomes come back in the plan's order, whatever order the deletes finished in.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
@@ -249,6 +275,8 @@ def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int) -> tuple[Outcom
     def attempt(row: Row) -> Outcome:
         try:
             destroy_one(row)
+        except NoLongerReapable as kept:
+            return Outcome(row.stack, row.region, False, kept=kept.message)
         except BuilderError as error:
             return Outcome(row.stack, row.region, False, error.message)
         return Outcome(row.stack, row.region, True)
@@ -266,6 +294,9 @@ def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int) -> tuple[Outcom
                     continue
                 if outcome.deleted:
                     running[pool.submit(attempt, replica)] = replica
+                elif outcome.kept is not None:
+                    outcomes[(replica.stack, replica.region)] = Outcome(
+                        replica.stack, replica.region, False, kept=f"its primary {row.stack} was kept")
                 else:
                     outcomes[(replica.stack, replica.region)] = Outcome(
                         replica.stack, replica.region, False, f"not attempted: its primary {row.stack} was not deleted")
@@ -289,6 +320,7 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
             "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
             "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
             "deleted": bool(outcome and outcome.deleted), "error": outcome.error if outcome else None,
+            "kept_at_deletion": outcome.kept if outcome else None,
         }))
     lines.append(json.dumps(_summary(plan_, outcomes)))
     return "\n".join(lines) + "\n"
@@ -296,7 +328,8 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
 
 def _summary(plan_: Plan, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     return {"event": "summary", "stacks": len(plan_.rows), "reapable": len(plan_.reapable),
-            "deleted": sum(o.deleted for o in outcomes), "failed": sum(not o.deleted for o in outcomes),
+            "deleted": sum(o.deleted for o in outcomes), "failed": sum(o.failed for o in outcomes),
+            "kept_at_deletion": sum(o.kept is not None for o in outcomes),
             "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
             "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
 
@@ -309,8 +342,10 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
     for row in plan_.rows:
         outcome = by_stack.get((row.stack, row.region))
         verdict = f"{row.verdict}: {row.reason}"
-        if outcome is not None:
-            verdict += "; deleted" if outcome.deleted else f"; NOT deleted: {outcome.error}"
+        if outcome is not None and outcome.deleted:
+            verdict += "; deleted"
+        elif outcome is not None:
+            verdict += f"; kept after all: {outcome.kept}" if outcome.kept else f"; NOT deleted: {outcome.error}"
         table.append((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                       "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                       "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
@@ -322,6 +357,9 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
                  f"{plan_.fleet_monthly_idle_usd:.2f} USD a month; reaping {count} {saves} "
                  f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
     if outcomes:
-        failed = sum(not o.deleted for o in outcomes)
-        lines.append(f"deleted {len(outcomes) - failed} of {len(outcomes)}" + (f"; {failed} failed" if failed else ""))
+        deleted = sum(o.deleted for o in outcomes)
+        failed = sum(o.failed for o in outcomes)
+        kept = len(outcomes) - deleted - failed
+        lines.append(f"deleted {deleted} of {len(outcomes)}" + (f"; {failed} failed" if failed else "")
+                     + (f"; {kept} kept after a fresh look" if kept else ""))
     return "\n".join(lines) + "\n"

@@ -11,7 +11,20 @@ from typing import Any
 import pytest
 
 from builder.errors import OperationError
-from builder.ops.reap import KEEP, REAP, Found, Plan, Row, plan, reap, render_json, render_text, with_costs
+from builder.ops.reap import (
+    KEEP,
+    REAP,
+    Found,
+    NoLongerReapable,
+    Plan,
+    Row,
+    plan,
+    reap,
+    recheck,
+    render_json,
+    render_text,
+    with_costs,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 HOUR = 3600
@@ -278,6 +291,43 @@ def test_deletes_run_concurrently_up_to_the_limit() -> None:
     assert all(o.deleted for o in outcomes) and len(outcomes) == 3
 
 
+def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica() -> None:
+    attempted: list[str] = []
+
+    def destroy_one(row: Row) -> None:
+        attempted.append(row.stack)
+        if row.stack == "app-a":
+            raise NoLongerReapable(row.stack, "idle 2m of its ttl 1d")
+
+    outcomes = {o.stack: o for o in reap(fleet(), destroy_one, concurrency=2)}
+    assert "app-a-replica" not in attempted
+    assert (outcomes["app-a"].deleted, outcomes["app-a"].failed, outcomes["app-a"].kept) == (
+        False, False, "idle 2m of its ttl 1d")
+    assert outcomes["app-a-replica"].kept == "its primary app-a was kept" and not outcomes["app-a-replica"].failed
+    lines = render_text(fleet(), tuple(outcomes.values())).splitlines()
+    assert lines[1].endswith("; kept after all: idle 2m of its ttl 1d")
+    assert lines[-1] == "deleted 3 of 5; 2 kept after a fresh look"
+
+
+def test_recheck_on_a_fresh_record() -> None:
+    row = one(record("app-pr1", idle=2 * DAY, ttl="1d"))
+    assert recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d"), NOW) is None
+    assert recheck(row, None, NOW) is None  # already gone: destroy says so
+    assert recheck(row, record("app-pr1", idle=60, ttl="1d"), NOW) == "idle 1m of its ttl 1d"  # deployed since
+    assert recheck(row, record("app-pr1", ttl="1d", protected=True), NOW) == \
+        "termination protection is on (setting termination_protection)"
+    assert recheck(row, record("app-pr1", ttl="1d", status="UPDATE_IN_PROGRESS"), NOW) == \
+        "UPDATE_IN_PROGRESS: an operation is running; reap it once it settles"
+
+
+def test_recheck_of_a_replica_looks_only_at_what_blocks_a_delete() -> None:
+    rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1")),
+                 Found("eu-west-1", record("app-pr1-replica"))], "app", NOW).rows
+    replica = rows[1]
+    assert recheck(replica, record("app-pr1-replica", idle=60), NOW) is None  # its own idle time does not count
+    assert recheck(replica, record("app-pr1-replica", protected=True), NOW) is not None
+
+
 def test_nothing_to_reap_calls_nothing() -> None:
     def destroy_one(row: Row) -> None:
         raise AssertionError("nothing should be deleted")
@@ -307,12 +357,13 @@ def test_json_has_one_object_per_stack_then_the_summary() -> None:
     first = lines[0]
     assert first == {"stack": "app-a", "region": "us-east-1", "status": "CREATE_COMPLETE", "idle_seconds": 5 * DAY,
                      "ttl_seconds": DAY, "verdict": "reap", "reason": "idle 5d, past its ttl of 1d",
-                     "monthly_idle_usd": 0.4, "replica_of": None, "deleted": True, "error": None}
+                     "monthly_idle_usd": 0.4, "replica_of": None, "deleted": True, "error": None,
+                     "kept_at_deletion": None}
     by_stack = {line.get("stack"): line for line in lines[:-1]}
     assert by_stack["app-c"]["deleted"] is False and by_stack["app-c"]["error"] == "throttled"
     assert by_stack["app-keep"]["ttl_seconds"] is None and by_stack["app-keep"]["verdict"] == "keep"
     assert lines[-1] == {"event": "summary", "stacks": 6, "reapable": 5, "deleted": 4, "failed": 1,
-                         "fleet_monthly_idle_usd": 1.64, "reap_saves_monthly_usd": 1.24}
+                         "kept_at_deletion": 0, "fleet_monthly_idle_usd": 1.64, "reap_saves_monthly_usd": 1.24}
 
 
 def test_json_of_a_dry_run_deletes_nothing_and_is_deterministic() -> None:
