@@ -1,0 +1,67 @@
+"""What a deployed stack costs idle, from its own template and parameter values.
+
+A stack deployed by an older config is priced as it is, not as today's config would make it: the
+template comes from GetTemplate, the values from DescribeStacks' Parameters. The cost module prices
+a template with its Parameters' Defaults, so the deployed values are put in as the Defaults of a copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Mapping
+
+from builder.cost import stack_items
+from builder.environment import EnvironmentConfig
+from builder.errors import OperationError
+from builder.pricing import prices_for
+from builder.synth import Stack
+
+
+def deployed_parameters(record: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter values of a DescribeStacks record; an SSM-typed parameter's ResolvedValue wins."""
+    return {p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
+            for p in record.get("Parameters") or [] if "ParameterKey" in p}
+
+
+def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[str, Any]:
+    """GetTemplate's TemplateBody as a dict: boto3 already decodes JSON; YAML comes as text."""
+    if isinstance(body, Mapping):
+        return dict(body)
+    try:
+        loaded = json.loads(body)
+    except ValueError:
+        from cfn_flip import load_yaml  # only for a YAML template: a slow import
+
+        try:
+            loaded = load_yaml(body)
+        except Exception as error:  # PyYAML's errors have no common base worth naming here
+            raise OperationError(stack_name, f"the deployed template is neither JSON nor YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise OperationError(stack_name, f"the deployed template is not a mapping (got {type(loaded).__name__})")
+    return loaded
+
+
+def with_values_as_defaults(template: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of the template whose Parameters' Defaults are the deployed values.
+
+    Values of parameters the template does not declare are ignored (CloudFormation would have refused
+    them); declared parameters without a deployed value keep their Default.
+    """
+    result = copy.deepcopy(dict(template))
+    declared = result.get("Parameters") or {}
+    for name, value in parameters.items():
+        if isinstance(declared.get(name), dict):
+            declared[name]["Default"] = value
+    return result
+
+
+def price_deployed(template: Mapping[str, Any], parameters: Mapping[str, str], stack_name: str,
+                   region: str) -> float:
+    """Monthly fixed USD of a deployed stack: what it costs while it sits idle. Raises CostError
+    when the template holds a resource the price table cannot price."""
+    body = json.dumps(with_values_as_defaults(template, parameters), sort_keys=True)
+    # stack_items reads only name, region and template_body; the rest of Stack is not consulted.
+    stack = Stack(stack_name, region, body, "json", {}, {}, (), EnvironmentConfig(suffix=stack_name))
+    items = stack_items(stack, prices_for(region), [])
+    return sum(item.monthly_usd for item in items if item.fixed)

@@ -1,0 +1,365 @@
+"""Which of builder's stacks have sat idle past their time, and deleting them safely.
+
+Pure selection over DescribeStacks records (dicts as boto3 returns them) and a driver that deletes
+through a callable, so every rule here is tested without AWS; the command fetches the records,
+prices them and passes the destroy operation in.
+
+The rules, in the order they apply:
+- A stack is builder's when its tags `Environment` (the suffix) and `CostCenter` are set and its
+  name is `<stack_prefix>-<suffix>` (a primary) or `<stack_prefix>-<suffix>-replica` (its replica).
+- Never reapable, whatever the flags: termination protection on; an operation in progress
+  (every `*_IN_PROGRESS` status except REVIEW_IN_PROGRESS, which is a stack waiting for its first
+  change set to run: nothing is running and it holds no resources); UPDATE_ROLLBACK_FAILED and
+  IMPORT_ROLLBACK_FAILED, where CloudFormation could not put resources back and a person must decide
+  what to skip (ContinueUpdateRollback, "Continue rolling back an update" in the CloudFormation User
+  Guide) before the stack can be trusted to delete cleanly.
+  DELETE_FAILED and ROLLBACK_FAILED stay reapable: DeleteStack is the documented way out of both (its
+  RetainResources parameter exists "for stacks in the DELETE_FAILED state"), and destroy empties the
+  buckets first, the usual cause of a failed delete.
+- Otherwise `reap` when the `builder:ttl` tag is set and idle time exceeds it, or when `older_than`
+  is given and idle time exceeds that; `keep` with the reason else. A `builder:ttl` that is not a
+  duration keeps the stack and says why.
+- A replica follows its primary's verdict (its own protection or state can still keep it) and is
+  deleted after its primary; a replica whose primary is gone is judged on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from builder.durations import DurationError, format_duration, parse_duration
+from builder.errors import BuilderError
+
+TTL_TAG = "builder:ttl"
+SUFFIX_TAG = "Environment"
+REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
+REPLICA_NAME_END = "-replica"
+REPLICATION_REGION_PARAMETER = "ReplicationRegion"
+REAP = "reap"
+KEEP = "keep"
+NEEDS_A_PERSON = {
+    "UPDATE_ROLLBACK_FAILED": "continue the rollback (aws cloudformation continue-update-rollback) first",
+    "IMPORT_ROLLBACK_FAILED": "fix the import rollback by hand first",
+}
+
+
+@dataclass(frozen=True)
+class Found:
+    """One DescribeStacks record and the region it was listed in."""
+
+    region: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """What reap decided about one stack."""
+
+    stack: str
+    region: str
+    status: str
+    suffix: str
+    idle_seconds: int
+    ttl_seconds: int | None
+    verdict: str  # REAP or KEEP
+    reason: str
+    replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
+    monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
+    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    rows: tuple[Row, ...]
+
+    @property
+    def reapable(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.verdict == REAP)
+
+    @property
+    def fleet_monthly_idle_usd(self) -> float:
+        return sum(r.monthly_idle_usd or 0.0 for r in self.rows)
+
+    @property
+    def reap_saves_monthly_usd(self) -> float:
+        return sum(r.monthly_idle_usd or 0.0 for r in self.reapable)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of deleting one reapable stack: deleted, failed (error), or kept after a fresh look."""
+
+    stack: str
+    region: str
+    deleted: bool
+    error: str | None = None
+    kept: str | None = None  # why a stack planned for deletion was not deleted after all: not a failure
+
+    @property
+    def failed(self) -> bool:
+        return not self.deleted and self.kept is None
+
+
+class NoLongerReapable(BuilderError):
+    """Raised by a destroy_one that looked again (see recheck) and found the stack must now be kept."""
+
+
+# Deletes the stack of the row as destroy does; raises BuilderError when that fails, NoLongerReapable
+# when a fresh DescribeStacks says keep (a deploy between the plan and the delete reset the idle time).
+DestroyOne = Callable[[Row], object]
+
+
+# --------------------------------------------------------------------------- reading a record
+
+def tags_of(record: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in record.get("Tags") or [] if "Key" in t and "Value" in t}
+
+
+def parameters_of(record: Mapping[str, Any]) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in record.get("Parameters") or []
+            if "ParameterKey" in p}
+
+
+def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, bool] | None:
+    """(suffix, is_replica) when builder made this stack and it still exists, else None.
+
+    The suffix comes from the Environment tag, so a suffix that itself ends in `-replica` is not
+    mistaken for the replica of a shorter one.
+    """
+    tags = tags_of(record)
+    if record.get("StackStatus") == "DELETE_COMPLETE" or not all(tags.get(key) for key in REQUIRED_TAGS):
+        return None  # a deleted stack (ListStacks shows them for 90 days) is nobody's to reap
+    primary = f"{stack_prefix}-{tags[SUFFIX_TAG]}"
+    name = record.get("StackName")
+    if name == primary:
+        return tags[SUFFIX_TAG], False
+    if name == primary + REPLICA_NAME_END:
+        return tags[SUFFIX_TAG], True
+    return None
+
+
+def idle_seconds(record: Mapping[str, Any], now: datetime) -> int:
+    """Seconds since the stack last changed (LastUpdatedTime, else CreationTime); never negative."""
+    changed: datetime = record.get("LastUpdatedTime") or record["CreationTime"]
+    return max(0, int((now - changed).total_seconds()))
+
+
+def _blocker(record: Mapping[str, Any]) -> str | None:
+    """Why no flag can make this stack reapable, or None."""
+    status = str(record.get("StackStatus", ""))
+    if record.get("EnableTerminationProtection"):
+        return "termination protection is on (setting termination_protection)"
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        return f"{status}: an operation is running; reap it once it settles"
+    if status in NEEDS_A_PERSON:
+        return f"{status} needs a person: {NEEDS_A_PERSON[status]}"
+    return None
+
+
+def _judge(record: Mapping[str, Any], idle: int, older_than: int | None) -> tuple[str, str, int | None]:
+    """(verdict, reason, ttl_seconds) of a primary or an unpaired replica."""
+    raw_ttl = tags_of(record).get(TTL_TAG)
+    ttl: int | None = None
+    bad_ttl: str | None = None
+    if raw_ttl is not None:
+        try:
+            ttl = parse_duration(raw_ttl)
+        except DurationError as error:
+            bad_ttl = f"tag {TTL_TAG}: {error}"
+    blocker = _blocker(record)
+    if blocker or bad_ttl:
+        return KEEP, str(blocker or bad_ttl), ttl
+    if ttl is not None and idle > ttl:
+        return REAP, f"idle {format_duration(idle)}, past its ttl of {format_duration(ttl)}", ttl
+    if older_than is not None and idle > older_than:
+        return REAP, f"idle {format_duration(idle)}, past --older-than {format_duration(older_than)}", ttl
+    if ttl is not None:
+        return KEEP, f"idle {format_duration(idle)} of its ttl {format_duration(ttl)}", ttl
+    if older_than is not None:
+        return KEEP, f"no ttl; idle {format_duration(idle)}, not past --older-than {format_duration(older_than)}", None
+    return KEEP, "no ttl", None
+
+
+# --------------------------------------------------------------------------- the plan
+
+def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: int | None = None) -> Plan:
+    """A row for each of builder's stacks among `found`: primaries by name and region, each followed by
+    its replica. Stacks that are not builder's are left out."""
+    primaries: list[tuple[Found, str]] = []
+    replicas: list[tuple[Found, str]] = []
+    for item in found:
+        role = builder_suffix(item.record, stack_prefix)
+        if role is not None:
+            (replicas if role[1] else primaries).append((item, role[0]))
+
+    rows: list[Row] = []
+    paired: set[int] = set()
+    for item, suffix in sorted(primaries, key=lambda p: (p[0].record["StackName"], p[0].region)):
+        row = _row(item, suffix, now, *_judge(item.record, idle_seconds(item.record, now), older_than))
+        rows.append(row)
+        for index, (replica, replica_suffix) in enumerate(replicas):
+            if index not in paired and replica_suffix == suffix and _is_replica_of(replica, item, primaries):
+                paired.add(index)
+                rows.append(_replica_row(replica, row, now))
+    for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record["StackName"],
+                                                                                p[1][0].region)):
+        if index not in paired:  # its primary is gone: judged on its own
+            rows.append(_row(replica, suffix, now,
+                             *_judge(replica.record, idle_seconds(replica.record, now), older_than)))
+    return Plan(tuple(rows))
+
+
+def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Found, str]]) -> bool:
+    """The primary's ReplicationRegion parameter names the replica's region; without that parameter,
+    the one primary of that name is the replica's."""
+    region = parameters_of(primary.record).get(REPLICATION_REGION_PARAMETER)
+    if region:
+        return region == replica.region
+    same_name = [p for p, _ in primaries if p.record["StackName"] == primary.record["StackName"]]
+    return len(same_name) == 1
+
+
+def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl: int | None) -> Row:
+    return Row(stack=item.record["StackName"], region=item.region, status=str(item.record.get("StackStatus", "")),
+               suffix=suffix, idle_seconds=idle_seconds(item.record, now), ttl_seconds=ttl, verdict=verdict,
+               reason=reason, record=item.record)
+
+
+def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
+    blocker = _blocker(replica.record)
+    verdict, reason = (KEEP, blocker) if blocker else (primary.verdict, f"replica of {primary.stack}: {primary.reason}")
+    row = _row(replica, primary.suffix, now, verdict, reason, primary.ttl_seconds)
+    return replace(row, replica_of=primary.stack)
+
+
+def recheck(row: Row, fresh: Mapping[str, Any] | None, now: datetime, older_than: int | None = None) -> str | None:
+    """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
+
+    Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with
+    its primary is checked only for what blocks any delete (its primary was reapable and is gone).
+    A stack already gone (None) is nothing to keep: destroy reports it as not found.
+    """
+    if fresh is None:
+        return None
+    if row.replica_of is not None:
+        return _blocker(fresh)
+    verdict, reason, _ = _judge(fresh, idle_seconds(fresh, now), older_than)
+    return reason if verdict == KEEP else None
+
+
+def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float]) -> Plan:
+    """The plan with each row's idle monthly cost filled in (the command prices deployed templates)."""
+    return Plan(tuple(replace(row, monthly_idle_usd=monthly_idle_usd(row)) for row in plan_.rows))
+
+
+# --------------------------------------------------------------------------- deleting
+
+def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int) -> tuple[Outcome, ...]:
+    """Delete every reapable stack, `concurrency` at a time; a replica only after its primary is gone.
+
+    One failure does not stop the others; a replica whose primary was not deleted is not attempted.
+    Outcomes come back in the plan's order, whatever order the deletes finished in.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+    reapable = plan_.reapable
+    waiting = {row.replica_of: row for row in reapable if row.replica_of is not None}
+    reaped_primaries = {row.stack for row in reapable if row.replica_of is None}
+    first = [row for row in reapable if row.replica_of is None or row.replica_of not in reaped_primaries]
+    outcomes: dict[tuple[str, str], Outcome] = {}
+
+    def attempt(row: Row) -> Outcome:
+        try:
+            destroy_one(row)
+        except NoLongerReapable as kept:
+            return Outcome(row.stack, row.region, False, kept=kept.message)
+        except BuilderError as error:
+            return Outcome(row.stack, row.region, False, error.message)
+        return Outcome(row.stack, row.region, True)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        running: dict[Future[Outcome], Row] = {pool.submit(attempt, row): row for row in first}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                row = running.pop(future)
+                outcome = future.result()
+                outcomes[(row.stack, row.region)] = outcome
+                replica = waiting.pop(row.stack, None) if row.replica_of is None else None
+                if replica is None:
+                    continue
+                if outcome.deleted:
+                    running[pool.submit(attempt, replica)] = replica
+                elif outcome.kept is not None:
+                    outcomes[(replica.stack, replica.region)] = Outcome(
+                        replica.stack, replica.region, False, kept=f"its primary {row.stack} was kept")
+                else:
+                    outcomes[(replica.stack, replica.region)] = Outcome(
+                        replica.stack, replica.region, False, f"not attempted: its primary {row.stack} was not deleted")
+    return tuple(outcomes[(row.stack, row.region)] for row in reapable)
+
+
+# --------------------------------------------------------------------------- rendering
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
+    """One JSON object a line per stack, then the summary (`"event": "summary"`)."""
+    by_stack = {(o.stack, o.region): o for o in outcomes}
+    lines = []
+    for row in plan_.rows:
+        outcome = by_stack.get((row.stack, row.region))
+        lines.append(json.dumps({
+            "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
+            "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
+            "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
+            "deleted": bool(outcome and outcome.deleted), "error": outcome.error if outcome else None,
+            "kept_at_deletion": outcome.kept if outcome else None,
+        }))
+    lines.append(json.dumps(_summary(plan_, outcomes)))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(plan_: Plan, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    return {"event": "summary", "stacks": len(plan_.rows), "reapable": len(plan_.reapable),
+            "deleted": sum(o.deleted for o in outcomes), "failed": sum(o.failed for o in outcomes),
+            "kept_at_deletion": sum(o.kept is not None for o in outcomes),
+            "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
+            "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
+
+
+def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
+    """A table of every stack looked at, then the fleet's idle cost and what reaping saves."""
+    by_stack = {(o.stack, o.region): o for o in outcomes}
+    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", "VERDICT")
+    table = [header]
+    for row in plan_.rows:
+        outcome = by_stack.get((row.stack, row.region))
+        verdict = f"{row.verdict}: {row.reason}"
+        if outcome is not None and outcome.deleted:
+            verdict += "; deleted"
+        elif outcome is not None:
+            verdict += f"; kept after all: {outcome.kept}" if outcome.kept else f"; NOT deleted: {outcome.error}"
+        table.append((row.stack, row.region, row.status, format_duration(row.idle_seconds),
+                      "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
+                      "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
+    widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
+    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line, widths)] + [line[-1]]) for line in table]
+    count = len(plan_.reapable)
+    saves = "saves" if outcomes else "would save"
+    lines.append(f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "
+                 f"{plan_.fleet_monthly_idle_usd:.2f} USD a month; reaping {count} {saves} "
+                 f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
+    if outcomes:
+        deleted = sum(o.deleted for o in outcomes)
+        failed = sum(o.failed for o in outcomes)
+        kept = len(outcomes) - deleted - failed
+        lines.append(f"deleted {deleted} of {len(outcomes)}" + (f"; {failed} failed" if failed else "")
+                     + (f"; {kept} kept after a fresh look" if kept else ""))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,442 @@
+"""builder.ops.reap over plain DescribeStacks-shaped dicts and a fixed `now`: selection, verdicts,
+replica pairing, the delete driver (with a fake destroy) and both renderings."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from builder.errors import OperationError
+from builder.ops.reap import (
+    KEEP,
+    REAP,
+    Found,
+    NoLongerReapable,
+    Plan,
+    Row,
+    plan,
+    reap,
+    recheck,
+    render_json,
+    render_text,
+    with_costs,
+)
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+HOUR = 3600
+DAY = 86_400
+
+
+def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: str | None = None,
+           status: str = "CREATE_COMPLETE", protected: bool = False, updated: bool = True,
+           tags: dict[str, str] | None = None, replication_region: str | None = None) -> dict[str, Any]:
+    """A DescribeStacks record of a stack builder deployed, idle for `idle` seconds."""
+    suffix = suffix if suffix is not None else name.split("-", 1)[1].removesuffix("-replica")
+    all_tags = {"Environment": suffix, "CostCenter": "engineering"} if tags is None else dict(tags)
+    if ttl is not None:
+        all_tags["builder:ttl"] = ttl
+    changed = NOW - timedelta(seconds=idle)
+    result: dict[str, Any] = {
+        "StackName": name,
+        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/0",
+        "StackStatus": status,
+        "CreationTime": changed - timedelta(days=30) if updated else changed,
+        "Tags": [{"Key": k, "Value": v} for k, v in sorted(all_tags.items())],
+        "EnableTerminationProtection": protected,
+        "Parameters": [],
+    }
+    if updated:
+        result["LastUpdatedTime"] = changed
+    if replication_region is not None:
+        result["Parameters"] = [{"ParameterKey": "ReplicationRegion", "ParameterValue": replication_region}]
+    return result
+
+
+def one(rec: dict[str, Any], older_than: int | None = None, region: str = "us-east-1") -> Row:
+    (row,) = plan([Found(region, rec)], "app", NOW, older_than).rows
+    return row
+
+
+# --------------------------------------------------------------------------- whose stacks
+
+@pytest.mark.parametrize("rec", [
+    record("other-pr1"),  # another prefix
+    record("apppr1", suffix="pr1"),  # no dash after the prefix
+    record("app-pr1", tags={"Environment": "pr1"}),  # no CostCenter
+    record("app-pr1", tags={"CostCenter": "x"}),  # no Environment
+    record("app-pr1", tags={"Environment": "", "CostCenter": "x"}),
+    record("app-pr1", suffix="pr2"),  # the name does not match its suffix tag
+    record("app-pr1-extra", suffix="pr1"),
+    record("app-pr1", ttl="1d", status="DELETE_COMPLETE"),  # already gone
+])
+def test_stacks_builder_did_not_make_are_left_out(rec: dict[str, Any]) -> None:
+    assert plan([Found("us-east-1", rec)], "app", NOW).rows == ()
+
+
+def test_a_suffix_ending_in_replica_is_a_primary() -> None:
+    row = one(record("app-x-replica", suffix="x-replica", ttl="1d"))
+    assert (row.suffix, row.replica_of, row.verdict) == ("x-replica", None, REAP)
+
+
+# --------------------------------------------------------------------------- idle time and verdicts
+
+def test_idle_counts_from_the_last_update() -> None:
+    assert one(record("app-pr1", idle=7 * HOUR)).idle_seconds == 7 * HOUR
+
+
+def test_idle_counts_from_creation_when_never_updated() -> None:
+    assert one(record("app-pr1", idle=7 * HOUR, updated=False)).idle_seconds == 7 * HOUR
+
+
+def test_a_clock_behind_the_stack_gives_zero_idle() -> None:
+    assert one(record("app-pr1", idle=-60)).idle_seconds == 0
+
+
+@pytest.mark.parametrize("idle,ttl,older_than,verdict,reason", [
+    (3 * DAY + 1, "3d", None, REAP, "idle 3d 1s, past its ttl of 3d"),
+    (3 * DAY, "3d", None, KEEP, "idle 3d of its ttl 3d"),  # equal is not past
+    (2 * HOUR, "3d", None, KEEP, "idle 2h of its ttl 3d"),
+    (5 * DAY, None, None, KEEP, "no ttl"),
+    (5 * DAY, None, 4 * DAY, REAP, "idle 5d, past --older-than 4d"),
+    (3 * DAY, None, 4 * DAY, KEEP, "no ttl; idle 3d, not past --older-than 4d"),
+    (2 * DAY, "1d", 30 * DAY, REAP, "idle 2d, past its ttl of 1d"),  # either rule reaps
+    (2 * DAY, "30d", 1 * DAY, REAP, "idle 2d, past --older-than 1d"),
+    (2, "1s", None, REAP, "idle 2s, past its ttl of 1s"),
+])
+def test_verdicts(idle: int, ttl: str | None, older_than: int | None, verdict: str, reason: str) -> None:
+    row = one(record("app-pr1", idle=idle, ttl=ttl), older_than)
+    assert (row.verdict, row.reason) == (verdict, reason)
+
+
+def test_ttl_seconds_is_reported_and_none_without_the_tag() -> None:
+    assert one(record("app-pr1", ttl="90m")).ttl_seconds == 5400
+    assert one(record("app-pr1")).ttl_seconds is None
+
+
+@pytest.mark.parametrize("bad", ["3 days", "0s", "3651d", "1.5h", "", "3D"])
+def test_a_bad_ttl_tag_keeps_the_stack_whatever_the_flags(bad: str) -> None:
+    row = one(record("app-pr1", idle=4000 * DAY, ttl=bad), older_than=1)
+    assert row.verdict == KEEP
+    assert row.reason.startswith("tag builder:ttl: ") and repr(bad) in row.reason
+    assert row.ttl_seconds is None
+
+
+def test_protection_is_the_reason_given_before_a_bad_ttl() -> None:
+    row = one(record("app-pr1", ttl="soon", protected=True))
+    assert (row.verdict, row.reason) == (KEEP, "termination protection is on (setting termination_protection)")
+
+
+def test_termination_protection_keeps_an_expired_stack_and_names_the_setting() -> None:
+    row = one(record("app-pr1", idle=10 * DAY, ttl="1d", protected=True), older_than=1)
+    assert (row.verdict, row.reason) == (KEEP, "termination protection is on (setting termination_protection)")
+    assert row.ttl_seconds == DAY
+
+
+@pytest.mark.parametrize("status", [
+    "CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    "ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    "IMPORT_IN_PROGRESS", "IMPORT_ROLLBACK_IN_PROGRESS",
+])
+def test_an_operation_in_progress_keeps_the_stack(status: str) -> None:
+    row = one(record("app-pr1", idle=10 * DAY, ttl="1d", status=status), older_than=1)
+    assert (row.verdict, row.reason) == (KEEP, f"{status}: an operation is running; reap it once it settles")
+
+
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"])
+def test_states_that_need_a_person_keep_the_stack(status: str) -> None:
+    row = one(record("app-pr1", idle=10 * DAY, ttl="1d", status=status), older_than=1)
+    assert row.verdict == KEEP
+    assert row.reason.startswith(f"{status} needs a person: ")
+
+
+@pytest.mark.parametrize("status", [
+    "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED",
+    "DELETE_FAILED", "CREATE_FAILED", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS",
+])
+def test_settled_and_retryable_states_are_reapable(status: str) -> None:
+    assert one(record("app-pr1", idle=2 * DAY, ttl="1d", status=status)).verdict == REAP
+
+
+# --------------------------------------------------------------------------- replicas
+
+def test_the_replica_follows_its_primary_across_regions() -> None:
+    rows = plan([
+        Found("eu-west-1", record("app-pr1-replica", idle=HOUR)),  # its own idle time does not matter
+        Found("us-east-1", record("app-pr1", idle=5 * DAY, ttl="3d", replication_region="eu-west-1")),
+    ], "app", NOW).rows
+    assert [(r.stack, r.region, r.verdict, r.replica_of) for r in rows] == [
+        ("app-pr1", "us-east-1", REAP, None),
+        ("app-pr1-replica", "eu-west-1", REAP, "app-pr1"),
+    ]
+    assert rows[1].reason == "replica of app-pr1: idle 5d, past its ttl of 3d"
+    assert rows[1].ttl_seconds == 3 * DAY and rows[1].idle_seconds == HOUR
+
+
+def test_a_kept_primary_keeps_its_replica() -> None:
+    rows = plan([
+        Found("us-east-1", record("app-pr1", idle=5 * DAY, ttl="3d", protected=True, replication_region="eu-west-1")),
+        Found("eu-west-1", record("app-pr1-replica", idle=5 * DAY, ttl="1s")),
+    ], "app", NOW).rows
+    assert [r.verdict for r in rows] == [KEEP, KEEP]
+    assert rows[1].reason == "replica of app-pr1: termination protection is on (setting termination_protection)"
+
+
+def test_a_replica_in_progress_stays_even_when_its_primary_goes() -> None:
+    rows = plan([
+        Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1")),
+        Found("eu-west-1", record("app-pr1-replica", status="UPDATE_IN_PROGRESS")),
+    ], "app", NOW).rows
+    assert [r.verdict for r in rows] == [REAP, KEEP]
+
+
+def test_the_replica_pairs_with_the_primary_whose_replication_region_it_is_in() -> None:
+    """The same suffix deployed in two regions: each primary names its replica's region."""
+    rows = plan([
+        Found("us-east-1", record("app-pr1", ttl="1d", replication_region="us-west-2")),
+        Found("eu-west-1", record("app-pr1", ttl="30d", replication_region="eu-central-1")),
+        Found("eu-central-1", record("app-pr1-replica")),
+        Found("us-west-2", record("app-pr1-replica")),
+    ], "app", NOW).rows
+    assert [(r.region, r.verdict) for r in rows] == [
+        ("eu-west-1", KEEP), ("eu-central-1", KEEP), ("us-east-1", REAP), ("us-west-2", REAP)]
+
+
+def test_a_replica_without_its_primary_is_judged_on_its_own() -> None:
+    rows = plan([Found("eu-west-1", record("app-pr1-replica", idle=2 * DAY, ttl="1d"))], "app", NOW).rows
+    assert [(r.verdict, r.replica_of, r.reason) for r in rows] == [(REAP, None, "idle 2d, past its ttl of 1d")]
+
+
+def test_rows_are_in_the_same_order_whatever_order_they_were_found_in() -> None:
+    found = [Found("us-east-1", record(f"app-pr{n}", ttl="1d")) for n in (3, 1, 2)]
+    names = [r.stack for r in plan(found, "app", NOW).rows]
+    assert names == ["app-pr1", "app-pr2", "app-pr3"]
+    assert plan(found[::-1], "app", NOW) == plan(found, "app", NOW)
+
+
+# --------------------------------------------------------------------------- costs and totals
+
+def test_totals_count_every_stack_and_savings_only_the_reapable() -> None:
+    priced = with_costs(plan([
+        Found("us-east-1", record("app-a", ttl="1d")),
+        Found("us-east-1", record("app-b")),
+        Found("us-east-1", record("app-c", ttl="1d", protected=True)),
+    ], "app", NOW), lambda row: {"app-a": 1.25, "app-b": 10.0, "app-c": 100.0}[row.stack])
+    assert priced.fleet_monthly_idle_usd == pytest.approx(111.25)
+    assert priced.reap_saves_monthly_usd == pytest.approx(1.25)
+
+
+# --------------------------------------------------------------------------- deleting
+
+def fleet() -> Plan:
+    return plan([
+        Found("us-east-1", record("app-a", ttl="1d", replication_region="eu-west-1")),
+        Found("eu-west-1", record("app-a-replica")),
+        Found("us-east-1", record("app-b", ttl="1d", replication_region="eu-west-1")),
+        Found("eu-west-1", record("app-b-replica")),
+        Found("us-east-1", record("app-c", ttl="1d")),
+        Found("us-east-1", record("app-keep")),
+    ], "app", NOW)
+
+
+def test_reap_deletes_only_the_reapable_and_each_replica_after_its_primary() -> None:
+    """The three primaries wait for each other at a barrier, so a replica started early (before its
+    primary finished) would find its primary still running."""
+    primaries = threading.Barrier(3, timeout=30)
+    finished: set[str] = set()
+    started_before_primary: list[str] = []
+    lock = threading.Lock()
+
+    def destroy_one(row: Row) -> None:
+        if row.replica_of is None:
+            primaries.wait()
+        elif row.replica_of not in finished:
+            started_before_primary.append(row.stack)
+        with lock:
+            finished.add(row.stack)
+
+    outcomes = reap(fleet(), destroy_one, concurrency=5)
+    assert started_before_primary == []
+    assert finished == {"app-a", "app-a-replica", "app-b", "app-b-replica", "app-c"}
+    assert [(o.stack, o.region, o.deleted) for o in outcomes] == [
+        ("app-a", "us-east-1", True), ("app-a-replica", "eu-west-1", True), ("app-b", "us-east-1", True),
+        ("app-b-replica", "eu-west-1", True), ("app-c", "us-east-1", True)]
+
+
+def test_one_failure_does_not_stop_the_others_and_its_replica_is_not_attempted() -> None:
+    attempted: list[str] = []
+
+    def destroy_one(row: Row) -> None:
+        attempted.append(row.stack)
+        if row.stack == "app-a":
+            raise OperationError(row.stack, "DELETE_FAILED: DataBucket could not be deleted")
+
+    outcomes = {o.stack: o for o in reap(fleet(), destroy_one, concurrency=1)}
+    assert "app-a-replica" not in attempted
+    assert outcomes["app-a"].deleted is False
+    assert outcomes["app-a"].error == "DELETE_FAILED: DataBucket could not be deleted"
+    assert outcomes["app-a-replica"].deleted is False
+    assert outcomes["app-a-replica"].error == "not attempted: its primary app-a was not deleted"
+    assert [outcomes[s].deleted for s in ("app-b", "app-b-replica", "app-c")] == [True, True, True]
+
+
+def test_deletes_run_concurrently_up_to_the_limit() -> None:
+    """Three deletes at concurrency 3 must all be in flight at once: each waits for the others."""
+    barrier = threading.Barrier(3, timeout=30)
+    only_primaries = Plan(tuple(r for r in fleet().reapable if r.replica_of is None))
+    outcomes = reap(only_primaries, lambda row: barrier.wait(), concurrency=3)
+    assert all(o.deleted for o in outcomes) and len(outcomes) == 3
+
+
+def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica() -> None:
+    attempted: list[str] = []
+
+    def destroy_one(row: Row) -> None:
+        attempted.append(row.stack)
+        if row.stack == "app-a":
+            raise NoLongerReapable(row.stack, "idle 2m of its ttl 1d")
+
+    outcomes = {o.stack: o for o in reap(fleet(), destroy_one, concurrency=2)}
+    assert "app-a-replica" not in attempted
+    assert (outcomes["app-a"].deleted, outcomes["app-a"].failed, outcomes["app-a"].kept) == (
+        False, False, "idle 2m of its ttl 1d")
+    assert outcomes["app-a-replica"].kept == "its primary app-a was kept" and not outcomes["app-a-replica"].failed
+    lines = render_text(fleet(), tuple(outcomes.values())).splitlines()
+    assert lines[1].endswith("; kept after all: idle 2m of its ttl 1d")
+    assert lines[-1] == "deleted 3 of 5; 2 kept after a fresh look"
+
+
+def test_recheck_on_a_fresh_record() -> None:
+    row = one(record("app-pr1", idle=2 * DAY, ttl="1d"))
+    assert recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d"), NOW) is None
+    assert recheck(row, None, NOW) is None  # already gone: destroy says so
+    assert recheck(row, record("app-pr1", idle=60, ttl="1d"), NOW) == "idle 1m of its ttl 1d"  # deployed since
+    assert recheck(row, record("app-pr1", ttl="1d", protected=True), NOW) == \
+        "termination protection is on (setting termination_protection)"
+    assert recheck(row, record("app-pr1", ttl="1d", status="UPDATE_IN_PROGRESS"), NOW) == \
+        "UPDATE_IN_PROGRESS: an operation is running; reap it once it settles"
+
+
+def test_recheck_of_a_replica_looks_only_at_what_blocks_a_delete() -> None:
+    rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1")),
+                 Found("eu-west-1", record("app-pr1-replica"))], "app", NOW).rows
+    replica = rows[1]
+    assert recheck(replica, record("app-pr1-replica", idle=60), NOW) is None  # its own idle time does not count
+    assert recheck(replica, record("app-pr1-replica", protected=True), NOW) is not None
+
+
+def test_nothing_to_reap_calls_nothing() -> None:
+    def destroy_one(row: Row) -> None:
+        raise AssertionError("nothing should be deleted")
+
+    assert reap(plan([Found("us-east-1", record("app-keep"))], "app", NOW), destroy_one, 4) == ()
+
+
+def test_concurrency_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        reap(fleet(), lambda row: None, concurrency=0)
+
+
+# --------------------------------------------------------------------------- rendering
+
+def priced_fleet() -> Plan:
+    return with_costs(fleet(), lambda row: 0.4 if row.replica_of is None else 0.02)
+
+
+def test_json_has_one_object_per_stack_then_the_summary() -> None:
+    def destroy_one(row: Row) -> None:
+        if row.stack == "app-c":
+            raise OperationError(row.stack, "throttled")
+
+    p = priced_fleet()
+    lines = [json.loads(line) for line in render_json(p, reap(p, destroy_one, 2)).splitlines()]
+    assert len(lines) == 7
+    first = lines[0]
+    assert first == {"stack": "app-a", "region": "us-east-1", "status": "CREATE_COMPLETE", "idle_seconds": 5 * DAY,
+                     "ttl_seconds": DAY, "verdict": "reap", "reason": "idle 5d, past its ttl of 1d",
+                     "monthly_idle_usd": 0.4, "replica_of": None, "deleted": True, "error": None,
+                     "kept_at_deletion": None}
+    by_stack = {line.get("stack"): line for line in lines[:-1]}
+    assert by_stack["app-c"]["deleted"] is False and by_stack["app-c"]["error"] == "throttled"
+    assert by_stack["app-keep"]["ttl_seconds"] is None and by_stack["app-keep"]["verdict"] == "keep"
+    assert lines[-1] == {"event": "summary", "stacks": 6, "reapable": 5, "deleted": 4, "failed": 1,
+                         "kept_at_deletion": 0, "fleet_monthly_idle_usd": 1.64, "reap_saves_monthly_usd": 1.24}
+
+
+def test_json_of_a_dry_run_deletes_nothing_and_is_deterministic() -> None:
+    text = render_json(priced_fleet())
+    assert text == render_json(priced_fleet())
+    objects = [json.loads(line) for line in text.splitlines()]
+    assert not any(o.get("deleted") for o in objects)
+    assert objects[-1]["deleted"] == 0 and objects[-1]["failed"] == 0
+
+
+def test_text_lists_every_stack_then_the_fleet_cost_and_the_saving() -> None:
+    text = render_text(priced_fleet())
+    lines = text.splitlines()
+    assert lines[0].split() == ["STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", "VERDICT"]
+    assert len(lines) == 1 + 6 + 1
+    assert lines[1].split()[:7] == ["app-a", "us-east-1", "CREATE_COMPLETE", "5d", "1d", "0.40", "reap:"]
+    assert "keep: no ttl" in lines[6] and lines[6].split()[4] == "-"
+    assert lines[-1] == "fleet: 6 stacks idle at 1.64 USD a month; reaping 5 would save 1.24 USD a month"
+
+
+def test_text_after_reaping_says_what_was_deleted() -> None:
+    def destroy_one(row: Row) -> None:
+        if row.stack == "app-c":
+            raise OperationError(row.stack, "throttled")
+
+    p = priced_fleet()
+    lines = render_text(p, reap(p, destroy_one, 2)).splitlines()
+    assert lines[1].endswith("; deleted")
+    assert next(line for line in lines if line.startswith("app-c ")).endswith("; NOT deleted: throttled")
+    assert lines[-2] == "fleet: 6 stacks idle at 1.64 USD a month; reaping 5 saves 1.24 USD a month"
+    assert lines[-1] == "deleted 4 of 5; 1 failed"
+
+
+def test_an_unpriced_row_shows_a_question_mark() -> None:
+    lines = render_text(plan([Found("us-east-1", record("app-a"))], "app", NOW)).splitlines()
+    assert lines[1].split()[5] == "?"
+
+
+# --------------------------------------------------------------------------- the record shape boto3 gives
+
+DESCRIBE_STACKS_XML = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStacksResult><Stacks>
+    <member>
+      <StackName>app-pr1</StackName>
+      <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
+      <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
+      <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
+      <StackStatus>UPDATE_COMPLETE</StackStatus>
+      <EnableTerminationProtection>false</EnableTerminationProtection>
+      <Tags>
+        <member><Key>CostCenter</Key><Value>engineering</Value></member>
+        <member><Key>Environment</Key><Value>pr1</Value></member>
+        <member><Key>builder:ttl</Key><Value>3d</Value></member>
+      </Tags>
+      <Parameters>
+        <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
+      </Parameters>
+    </member>
+  </Stacks></DescribeStacksResult>
+  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
+</DescribeStacksResponse>"""
+
+
+def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
+    """The dicts above are hand-made; this one comes from botocore's own parser reading a reply shaped like
+    CloudFormation's, so the field names, the timezone-aware timestamps and the tag list are the real ones."""
+    import botocore.session
+    from botocore.parsers import create_parser
+
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    parsed = create_parser(model.metadata["protocol"]).parse(
+        {"body": DESCRIBE_STACKS_XML, "headers": {}, "status_code": 200},
+        model.operation_model("DescribeStacks").output_shape)
+    (row,) = plan([Found("us-east-1", parsed["Stacks"][0])], "app", NOW).rows
+    assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
+        "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)
