@@ -3,6 +3,8 @@
 Precedence, lowest first: built-in defaults < `[defaults]` in the config file < the one matching
 `[environments."<pattern>"]` table (exact suffix beats glob; the longest glob wins; equal length:
 first in the file) < `--set key=value`. Validation checks consistency, never environment names.
+
+What a setting is (type, default, deploy-time or not) is written in builder.settings only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ MAX_MULTIPLIER = 1_000.0
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 MAX_PREFIX = 32
-
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 # Keys that exist but not in a config file or --set.

@@ -33,7 +33,8 @@ FAMILIES: tuple[Family, ...] = (keys.FAMILY, table.FAMILY, storage.FAMILY, repli
 def all_settings(families: tuple[Family, ...] = FAMILIES) -> tuple[Setting, ...]:
     """builder.settings.SETTINGS and every family's own settings: what resolve_configs(settings=...) accepts."""
     found = (*SETTINGS, *(s for family in families for s in family.settings))
-    repeated = sorted({s.name for s in found if [t.name for t in found].count(s.name) > 1})
+    names = [s.name for s in found]
+    repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"settings declared twice: {', '.join(repeated)}")
     not_scalar = sorted(s.name for family in families for s in family.settings if s.kind not in SCALAR_KINDS)

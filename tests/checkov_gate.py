@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from variants import VARIANTS, synth_variants  # noqa: E402
 
+from builder.families.alerts import SKIP_TOPIC_CMK  # noqa: E402
+from builder.families.storage import SKIP_ACCESS_LOGGING  # noqa: E402
+from builder.families.table import SKIP_TABLE_CMK  # noqa: E402
 from builder.resources import CHECKOV_SKIPS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +39,8 @@ SAFETY_DOCS = (ROOT / "README.md",)
 def expected_skips(variant: str, kind: str) -> set[str]:
     """Which checks a template of this variant skips, and so the README lists."""
     if kind == "replica" or "+key" in variant:
-        return {"CKV_AWS_18"}
-    return {"CKV_AWS_18", "CKV_AWS_26", "CKV_AWS_119"}
+        return {SKIP_ACCESS_LOGGING.check}
+    return {skip.check for skip in CHECKOV_SKIPS}
 
 
 def required_passes(variant: str, kind: str) -> set[str]:
@@ -45,7 +48,7 @@ def required_passes(variant: str, kind: str) -> set[str]:
     key rotation and (primary) the topic and table under the customer-managed key."""
     if "+key" not in variant:
         return {"CKV_AWS_19"}
-    return {"CKV_AWS_19", "CKV_AWS_7"} | ({"CKV_AWS_26", "CKV_AWS_119"} if kind == "primary" else set())
+    return {"CKV_AWS_19", "CKV_AWS_7"} | ({SKIP_TOPIC_CMK.check, SKIP_TABLE_CMK.check} if kind == "primary" else set())
 
 
 def _checkov() -> list[str]:
