@@ -18,12 +18,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "builder"
 FLOORS: dict[str, int] = {
     # what everything may use
     "builder": 0, "builder.errors": 0, "builder.names": 0, "builder.report": 0, "builder.pricing": 0,
-    "builder.settings": 0, "builder.template_values": 0,
+    "builder.settings": 0, "builder.template_values": 0, "builder.durations": 0,
     "builder.environment": 1,
     "builder.families": 2,
     "builder.resources": 3,
     # what reads or writes whole templates
-    "builder.synth": 4, "builder.lint": 4, "builder.rules": 4, "builder.cost": 4,
+    "builder.synth": 4, "builder.lint": 4, "builder.rules": 4, "builder.cost": 4, "builder.deployed_cost": 4,
     # the AWS side
     "builder.stack": 5,
     "builder.ops": 6,
@@ -41,8 +41,10 @@ def module_name(path: Path) -> str:
 
 def floor_of(module: str) -> int | None:
     """The floor of the longest FLOORS entry that is the module or a package holding it."""
+    if module in FLOORS:
+        return FLOORS[module]
     parts = module.split(".")
-    for end in range(len(parts), 0, -1):
+    for end in range(len(parts) - 1, 1, -1):  # packages that hold it, never `builder` itself
         floor = FLOORS.get(".".join(parts[:end]))
         if floor is not None:
             return floor
