@@ -1,7 +1,15 @@
 """Resource families: one module per family (keys, storage, replication, table, alerts), each exporting
 `FAMILY`, a Family that says everything about it. builder.resources composes them in order.
 
-This module holds only the types the families share.
+A family module declares, beside its `build(c: Composition)`:
+- its own settings as `Setting`s (validated by their `check`; read with `config.value(SETTING)`);
+- a `ParameterSpec` per Parameter, each carrying one deploy-time setting (the value is also the Default);
+- its alarms as `AlarmSpec`s appended to `c.alarms` (the alerts family creates them and lists them in
+  the topic policy); alarm thresholds with `shared.threshold_parameters({title: base})`;
+- a pricer per resource type it creates (prices by key from builder.pricing), or the type in free_types;
+- its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`.
+
+This module holds only the types the families share; shared.py the small helpers.
 """
 
 from __future__ import annotations
