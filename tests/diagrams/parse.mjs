@@ -74,7 +74,7 @@ function parseDot(viz, text) {
   const isCluster = (o) => o.nodes !== undefined || o.subgraphs !== undefined;
   return {
     nodes: objects.filter((o) => !isCluster(o))
-      .map((o) => ({ name: o.name, lines: dotLines(o.label ?? o.name), style: o.style ?? '', tooltip: o.tooltip ?? '' })),
+      .map((o) => ({ name: o.name, lines: dotLines(o.label === undefined || o.label === '\\N' ? o.name : o.label), style: o.style ?? '', tooltip: o.tooltip ?? '' })),
     edges: (graph.edges ?? []).map((e) => ({
       source: name(e.tail), target: name(e.head), style: e.style ?? '', label: e.label ?? '', tooltip: e.tooltip ?? '',
     })),
