@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,12 @@ def test_output_does_not_depend_on_the_order_of_its_input():
     assert list(shuffled) != list(templates)
     for render in (to_mermaid, to_dot):
         assert render(build_graph(shuffled)) == render(build_graph(templates))
+
+
+def test_graph_imports_only_the_standard_library():
+    """graph must stay usable where synth is: no boto3, cfn-lint, troposphere or other builder module."""
+    code = ("import sys, builder.graph; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('boto3', 'botocore', 'cfnlint', 'troposphere', 'awacs', 'builder')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.stdout.strip() == "['builder', 'builder.graph']"
