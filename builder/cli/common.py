@@ -81,10 +81,12 @@ def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
 
 
 def configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
-    """The validated configs named by the common environment options."""
+    """The validated configs named by the common environment options (the families' settings included)."""
     from builder.environment import resolve_configs
+    from builder.resources import all_settings
 
-    return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region)
+    return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
+                           settings=all_settings())
 
 
 def stack_groups(args: argparse.Namespace, reverse: bool = False) -> list[list[Stack]]:
