@@ -259,3 +259,21 @@ def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeyp
     argv = shlex.split(command)[4:]  # after "$ python -m builder"
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == expected.strip()
+
+
+def test_max_monthly_passes_at_the_limit_and_exits_6_over_it_after_printing(capsys):
+    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", "0.40")
+    assert (code, err) == (0, "") and "total per month" in out
+    code, out, err = run(capsys, "--suffix", "pr1", "--suffix", "pr2", "--set", "dynamodb_billing_mode=PROVISIONED",
+                         "--set", "dynamodb_read_capacity=40000", "--set", "dynamodb_write_capacity=40000",
+                         "--max-monthly", "100")
+    assert code == 6 and "total per month" in out
+    assert err == ("error: --max-monthly: pr1 costs 22,776.40 USD a month idle, over 100.00; "
+                   "pr2 costs 22,776.40 USD a month idle, over 100.00\n")
+
+
+@pytest.mark.parametrize("amount", ["-1", "abc", "inf", "nan"])
+def test_max_monthly_takes_only_an_amount(capsys, amount):
+    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", amount)
+    assert (code, out) == (2, "")
+    assert "argument --max-monthly: must be an amount of USD >= 0" in err

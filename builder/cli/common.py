@@ -67,6 +67,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def usd(text: str) -> float:
+    """A non-negative amount of US dollars, as a cost gate takes it."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be an amount of USD >= 0, such as 5 or 2.50 (got {text!r})")
+    return value
+
+
 def add_pool_options(parser: argparse.ArgumentParser) -> None:
     """Options of every command that changes stacks (or plans to): a pool, and waiting for others."""
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
