@@ -119,7 +119,7 @@ def _rate(amount: float | None) -> str:
 
 
 def _old_new(values: Sequence[ValueChange], what: str) -> list[str]:
-    return [f"**{what} that change**", "",
+    return [f"**{what.capitalize()} that change**", "",
             *md_table((what[:-1].capitalize(), "Old", "New"),
                       [(v.name, "(none)" if v.old is None else v.old, "(none)" if v.new is None else v.new)
                        for v in values]), ""]
@@ -127,7 +127,7 @@ def _old_new(values: Sequence[ValueChange], what: str) -> list[str]:
 
 def _cost_lines(cost: CostChange) -> list[str]:
     rows = [("fixed, while idle", usd(cost.before), usd(cost.after), signed_usd(cost.difference))]
-    rows += [(f"  {r.row}", usd(r.before), usd(r.after), signed_usd((r.after or 0.0) - (r.before or 0.0)))
+    rows += [(r.row, usd(r.before), usd(r.after), signed_usd((r.after or 0.0) - (r.before or 0.0)))
              for r in cost.fixed_rows]
     lines = ["**Monthly cost (USD)**", "", *md_table(("", "Before", "After", "Difference"), rows), ""]
     if cost.rate_rows:
