@@ -60,6 +60,13 @@ def test_markdown_diff_shows_the_change_the_parameters_and_the_cost_cost_would_s
     assert "parameter BillingMode: PAY_PER_REQUEST → PROVISIONED" in out
     assert f"monthly fixed cost: {usd(before)} → {usd(after)} USD ({signed_usd(after - before)})" in out
 
+    code, out, _ = aws.run("diff", "--suffix", suffix, *PROVISIONED, "--output", "json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert {"event": "parameter", "stack": name, "name": "BillingMode", "old": "PAY_PER_REQUEST",
+            "new": "PROVISIONED"} in records
+    (cost,) = [r for r in records if r["event"] == "cost"]
+    assert cost["difference_monthly_usd"] == pytest.approx(after - before)
+
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
