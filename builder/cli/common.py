@@ -52,9 +52,10 @@ def add_command(subparsers: Subparsers, name: str, help_text: str, description: 
 
 
 def add_output_option(parser: argparse.ArgumentParser, help_text: str = "text (a live line on a terminal, a line "
-                      "per event otherwise) or json: one object per line (default: text)") -> None:
-    """--output text|json: the one spelling every command uses."""
-    parser.add_argument("--output", choices=("text", "json"), default="text", help=help_text)
+                      "per event otherwise) or json: one object per line (default: text)",
+                      choices: Sequence[str] = ("text", "json")) -> None:
+    """--output text|json (and a command's own formats): the one spelling every command uses."""
+    parser.add_argument("--output", choices=tuple(choices), default="text", help=help_text)
 
 
 def positive_int(text: str) -> int:

@@ -12,6 +12,7 @@ from builder.cli.common import (
     Subparsers,
     add_artifact_bucket_option,
     add_command,
+    add_output_option,
     add_pool_options,
     pool_options,
     stack_groups,
@@ -43,8 +44,8 @@ examples:
 
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "diff", "show the change set deploy would execute", DESCRIPTION, [common])
-    parser.add_argument("--output", choices=("text", "json", "markdown"), default="text",
-                        help="text (default), json (one object per line) or markdown (one block for a pull request)")
+    add_output_option(parser, "text (default), json (one object per line) or markdown (one block for a pull "
+                              "request)", choices=("text", "json", "markdown"))
     parser.add_argument("--output-file", metavar="F",
                         help="with --output markdown: write the block to F (`-`: standard output)")
     parser.add_argument("--github-step-summary", action="store_true",
