@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import math
 import os
 import re
 import tomllib
@@ -138,7 +139,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | N
             if not _NUMBER.fullmatch(text.strip()):  # float() also takes other scripts' digits and 1_0
                 return None, f"expected {want} (got {text!r})"
             number = float(text)
-            if number != number or number in (float("inf"), float("-inf")):
+            if not math.isfinite(number):
                 return None, f"expected a finite number (got {text!r})"
             return number, None
         return text, None
@@ -147,7 +148,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | N
     if setting.kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"expected {want} (got {value!r})"
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return None, f"expected a finite number (got {value!r})"
         return float(value), None
     if setting.kind in (bool, str, dict) and not isinstance(value, setting.kind):
