@@ -58,6 +58,7 @@ __all__ = [
     "install",
     "localstack",
     "main",
+    "run_until_interrupted",
     "start",
     "stop",
 ]
@@ -492,6 +493,18 @@ def stop(pidfile: Path = DEFAULT_PIDFILE) -> bool:
     return state is not None
 
 
+def run_until_interrupted(endpoint: Endpoint, pidfile: Path = DEFAULT_PIDFILE) -> None:
+    """Block until Ctrl-C (or a `stop(pidfile)` from elsewhere), then stop the emulator ``start``
+    began in the foreground. Ctrl-C is how a foreground emulator is meant to end: not an error."""
+    try:
+        while not _exited(endpoint.pid):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(pidfile)
+
+
 def export_lines(endpoint: Endpoint) -> list[str]:
     """Shell lines that point boto3, the AWS CLI and builder at the emulator with dummy credentials."""
     values = {
@@ -511,9 +524,10 @@ def _parser() -> argparse.ArgumentParser:
         "Installs it first if needed (its own venv, ~1.5 min once, needs Python >= 3.12).",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (default %(default)s)")
-    parser.add_argument("--background", action="store_true", help="start, print the export lines, and return")
-    parser.add_argument("--stop", action="store_true", help="stop the emulator started with --background")
-    parser.add_argument("--install", action="store_true", help="only install (or check) the emulator venv")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--background", action="store_true", help="start, print the export lines, and return")
+    action.add_argument("--stop", action="store_true", help="stop the emulator started with --background")
+    action.add_argument("--install", action="store_true", help="only install (or check) the emulator venv")
     parser.add_argument("--pidfile", type=Path, default=DEFAULT_PIDFILE, help="default %(default)s")
     return parser
 
@@ -534,15 +548,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"emulator running in the background (pid {endpoint.pid}); stop it with: "
               "python -m builder.emulator --stop", file=sys.stderr)
         return 0
-    try:
-        print("\n".join(export_lines(endpoint)), flush=True)
-        print("emulator running; Ctrl-C stops it", file=sys.stderr, flush=True)
-        while not _exited(endpoint.pid):  # or `--stop` from another shell
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a foreground emulator is meant to end: exit 0
-    finally:
-        stop(args.pidfile)
+    print("\n".join(export_lines(endpoint)), flush=True)
+    print("emulator running; Ctrl-C stops it", file=sys.stderr, flush=True)
+    run_until_interrupted(endpoint, args.pidfile)
     print("emulator stopped", file=sys.stderr)
     return 0
 
@@ -556,6 +564,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in e.lines():
             print(line, file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:  # during install or start-up: start() stopped what it had started
-        print("error: emulator: interrupted before it was ready; nothing left running", file=sys.stderr)
+    except KeyboardInterrupt:  # start() stops what it began if not ready; this stops it if it was
+        if args.install:
+            print("error: emulator: install interrupted; run it again to finish it", file=sys.stderr)
+        else:
+            stop(args.pidfile)
+            print("error: emulator: interrupted; no emulator left running", file=sys.stderr)
         return EXIT_INTERRUPTED
