@@ -45,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from builder.emulator import DEFAULT_PIDFILE, DEFAULT_PORT
     from builder.emulator import run as run_emulator
 
-    run_emulator(args.port or DEFAULT_PORT, args.pidfile or DEFAULT_PIDFILE, background=args.background, stop_it=args.stop, install_only=args.install)
+    run_emulator(args.port or DEFAULT_PORT, args.pidfile or DEFAULT_PIDFILE, background=args.background,
+                 stop_it=args.stop, install_only=args.install)
     return EXIT_OK

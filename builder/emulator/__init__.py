@@ -516,7 +516,8 @@ def export_lines(endpoint: Endpoint) -> list[str]:
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
-def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = False, install_only: bool = False) -> None:
+def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = False,
+        install_only: bool = False) -> None:
     """`python -m builder emulator`: install, start (foreground or background) or stop. Raises BuilderError.
 
     The export lines go to stdout (`... --background > emulator.env`); what happens, to stderr.
