@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from builder.cli.common import Subparsers, add_command, add_output_option, configs_from_args
+from builder.cli.common import Subparsers, add_command, add_output_option, aws_configs_from_args, regions_to_search
 from builder.errors import EXIT_OK
 from builder.report import grid
 
@@ -33,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.status import stack_status, stacks_with_prefix
     from builder.synth import stacks_for
 
-    configs = configs_from_args(args)
+    configs = aws_configs_from_args(args)
     if args.all:
-        regions = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
-        records = stacks_with_prefix(configs[0].stack_prefix, regions)
+        records = stacks_with_prefix(configs[0].stack_prefix, regions_to_search(args, configs))
     else:
         records = stack_status([s for c in configs for s in stacks_for(c)])
     for record in records:
