@@ -145,8 +145,8 @@ def test_region_chain_every_step_in_order(tmp_path):
     del env["AWS_PROFILE"]
     assert chosen() == ("ap-northeast-1", f"region ap-northeast-1 (from profile default in {aws_config})")
     aws_config.unlink()
-    assert chosen() == (DEFAULT_REGION, "region us-east-1 (default: no --region, AWS_REGION, AWS_DEFAULT_REGION, "
-                                        "AWS_REGION file or profile region)")
+    assert chosen() == (DEFAULT_REGION, ("region us-east-1 (default: no --region, AWS_REGION, AWS_DEFAULT_REGION, "
+                                         "AWS_REGION file or profile region)"))
 
 
 def test_empty_region_variables_do_not_count(tmp_path):
@@ -303,10 +303,10 @@ def test_environment_and_cost_center_tags_are_refused_not_dropped(tmp_path):
     is an error that says where the value comes from; other capitalisations are ordinary tags."""
     write(tmp_path / "environments.toml", '[environments.prod]\ntags = { Environment = "production" }\n')
     assert problems(tmp_path, suffixes=["prod"], sets=["tags.CostCenter=x"]) == [
-        "error: environments.toml: environments.prod.tags.Environment: Environment is always the suffix; builder "
-        "sets this tag itself, remove it from tags",
-        "error: --set: tags.CostCenter: CostCenter comes from the cost_center setting; set cost_center instead of "
-        "this tag"]
+        ("error: environments.toml: environments.prod.tags.Environment: Environment is always the suffix; "
+         "builder sets this tag itself, remove it from tags"),
+        ("error: --set: tags.CostCenter: CostCenter comes from the cost_center setting; set cost_center instead "
+         "of this tag")]
     (tmp_path / "environments.toml").unlink()
     (config,) = resolve(tmp_path, suffixes=["qa"], sets=["tags.environment=x"])
     assert config.all_tags["environment"] == "x" and config.all_tags["Environment"] == "qa"

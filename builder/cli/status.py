@@ -13,7 +13,8 @@ from builder.report import grid
 
 DESCRIPTION = """\
 Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
-with --all every stack named <stack_prefix>-* in the region (and the replication region).
+with --all every stack named <stack_prefix>-* in the region and in every replication_region the
+config file names.
 
 examples:
   python -m builder status --suffix pr123
