@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from builder.errors import UsageError
 
 if TYPE_CHECKING:
-    from builder.environment import EnvironmentConfig
+    from builder.environment import EnvironmentConfig, RegionCheck
     from builder.ops.pool import Options
     from builder.report import Reporter
     from builder.synth import Stack
@@ -83,24 +83,21 @@ def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
                         help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
 
 
-def configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
+def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None = None) -> list[EnvironmentConfig]:
     """The validated configs named by the common environment options (the families' settings included)."""
     from builder.environment import resolve_configs
     from builder.resources import all_settings
 
     return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
-                           settings=all_settings())
+                           settings=all_settings(), region_check=region_check)
 
 
 def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
     """configs_from_args for a command that talks to AWS: its regions must also be ones botocore knows
     (exit 2 naming the closest one). Synth keeps the pattern check, and stays free of boto3."""
-    from builder.environment import resolve_configs
-    from builder.resources import all_settings
     from builder.stack.client import unknown_region_problem
 
-    return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
-                           settings=all_settings(), region_check=unknown_region_problem)
+    return configs_from_args(args, region_check=unknown_region_problem)
 
 
 def regions_to_search(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> list[str]:
