@@ -32,11 +32,12 @@ def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[s
     try:
         loaded = json.loads(body)
     except ValueError:
-        from cfn_flip import load_yaml  # only for a YAML template: a slow import
+        import yaml  # only for a YAML template (deployed by hand): a slow import
+        from cfn_flip import load_yaml
 
         try:
             loaded = load_yaml(body)
-        except Exception as error:  # PyYAML's errors have no common base worth naming here
+        except yaml.YAMLError as error:
             raise OperationError(stack_name, f"the deployed template is neither JSON nor YAML: {error}") from None
     if not isinstance(loaded, dict):
         raise OperationError(stack_name, f"the deployed template is not a mapping (got {type(loaded).__name__})")

@@ -347,6 +347,7 @@ def markdown(report: DriftReport) -> str:
         lines += ["Not checked: " + ", ".join(f"`{r.logical_id}` ({r.type})" for r in report.not_checked), ""]
     if report.noise:
         lines += ["Noise (known false positives, not drift):", "",
-                  *md_table((*HEADER[1:], "Why"), [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
+                  *md_table((*HEADER[1:], "Why"),
+                            [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
                   ""]
     return "\n".join(lines)
