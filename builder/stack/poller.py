@@ -349,5 +349,18 @@ def poller_for(region: str, api_rate: float = DEFAULT_RATE) -> Poller:
     with _REGISTRY_LOCK:
         found = _POLLERS.get((region, endpoint))
         if found is None:
-            found = _POLLERS[region, endpoint] = Poller(aws.shared_client(region, "cloudformation"), Budget(api_rate))
+            cf, budget = aws.shared_client(region, "cloudformation"), Budget(api_rate)
+            slow_down_on_every_throttling(cf, budget)
+            found = _POLLERS[region, endpoint] = Poller(cf, budget)
         return found
+
+
+def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
+    """Halve the budget at each Throttling reply the client gets, including those botocore's own
+    retries (standard mode, AWS_MAX_ATTEMPTS) absorb before a call returns or fails."""
+    def on_reply(response: Any = None, **_: Any) -> None:
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED:
+            budget.throttled()
+
+    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=f"builder-budget-{id(budget)}")

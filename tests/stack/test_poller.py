@@ -15,9 +15,11 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from builder.errors import UsageError
-from builder.stack.poller import Budget, Poller
+from builder.stack import client as aws
+from builder.stack.poller import Budget, Poller, slow_down_on_every_throttling
 
 RESOURCES = ("Bucket", "Table", "Topic")
 
@@ -303,3 +305,28 @@ def test_ctrl_c_in_the_leading_thread_stops_every_thread_waiting() -> None:
         t.join(timeout=60)
     assert outcomes == ["interrupted"] * 8
     assert all(w.state() == "the stack was left in CREATE_IN_PROGRESS" for w in watched)
+
+
+def test_every_throttled_attempt_of_a_real_client_halves_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries Throttling by itself before a call returns; the budget hears of each reply through
+    the client's needs-retry event, emitted here as botocore's endpoint emits it (no request is sent)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    cf = aws.shared_client("us-east-1", "cloudformation")
+    clock = FakeClock()
+    budget = Budget(2.0, clock, clock.sleep)
+    slow_down_on_every_throttling(cf, budget)
+
+    def reply(status: int, parsed: dict[str, Any]) -> None:
+        http = AWSResponse("http://127.0.0.1:9", status, {}, None)
+        cf.meta.events.emit("needs-retry.cloudformation.DescribeStacks", response=(http, parsed), attempts=1,
+                            endpoint=cf._endpoint, operation=cf.meta.service_model.operation_model("DescribeStacks"),
+                            caught_exception=None, request_dict={"context": {}})
+
+    throttled = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
+    reply(400, throttled)
+    reply(400, throttled)
+    assert budget.rate == 0.5
+    reply(200, {"Stacks": [], "ResponseMetadata": {}})
+    assert budget.rate == 0.5
