@@ -18,10 +18,11 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   region, settled ones included. Neither summary changes when a resource event happens (the status
   stays UPDATE_IN_PROGRESS; LastUpdatedTime is the operation's start), so:
 - events: no call tells cheaply that a stack has new events, so each stack in flight gets
-  DescribeStackEvents at most once per EVENTS_EVERY, least recently fetched first, only when the call
-  does not push the next status sweep back. One stack gets them every second as today; 100 stacks
-  share what the budget leaves (about 1.5 calls/s at the default): each prints its events in batches,
-  every minute or so, but completely, in order, and once more when it settles.
+  DescribeStackEvents in turn, least recently fetched first, at most once per EVENTS_EVERY and, in
+  a fleet, within EVENTS_SHARE of the budget, and only when the call does not push the next status
+  sweep back. One stack gets them every second as today; 100 stacks at the default budget get them
+  every 100 s: each prints its events in batches, but completely, in order, and once more when it
+  settles. Budget left unused is left to the account's other tools.
 - a settled stack: its final events (all of them, up to the baseline) and, when the sweep was a
   ListStacks, its final DescribeStacks record. Settling stacks go first.
 """
@@ -43,6 +44,7 @@ DEFAULT_RATE = 2.0  # CloudFormation read calls per second, per region, for the 
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
 RECOVERY = 60.0  # seconds for a throttled budget to grow back to its full rate
+EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.5  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
@@ -234,7 +236,9 @@ class Poller:
             self._sweep(stacks)
             return
         streaming = sorted((w for w in stacks if w.stream), key=lambda w: w.events_at)
-        events_due = streaming[0].events_at + self.events_every if streaming else float("inf")
+        # one stack: every EVENTS_EVERY; a fleet: each stack in turn, in half the budget at most
+        every = max(self.events_every, len(streaming) / (self.budget.rate * EVENTS_SHARE))
+        events_due = streaming[0].events_at + every if streaming else float("inf")
         if events_due <= now and now + self.budget.delay() < status_due:
             self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
             return
@@ -319,7 +323,7 @@ class Poller:
             watched.events.append(event)
             if watched.on_event is not None:
                 watched.on_event(event)
-        if new:
+        if new and len(self._stacks) == 1:  # a fleet's sweep learns nothing from one stack's events
             self._status_every = min(self._status_every, STATUS_AFTER_PROGRESS)
 
     def _guarded(self, watched: Watched, call: Callable[[], None]) -> None:
