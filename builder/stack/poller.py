@@ -154,6 +154,8 @@ class Poller:
         """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
         watched = Watched(stack_id, on_event, baseline, stream)
         with self._cond:
+            if stack_id in self._stacks:
+                raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
             self._stacks[stack_id] = watched
             self._status_every = STATUS_FIRST
         return watched
@@ -170,6 +172,8 @@ class Poller:
                         return watched.final
                     if self._interrupted:
                         raise KeyboardInterrupt
+                    if self._stacks.get(watched.stack_id) is not watched:
+                        raise ValueError(f"{watched.stack_id} was not registered with this poller")
                     if self._leading:
                         self._cond.wait()
                         continue

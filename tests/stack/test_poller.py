@@ -330,3 +330,15 @@ def test_every_throttled_attempt_of_a_real_client_halves_the_budget(monkeypatch:
     assert budget.rate == 0.5
     reply(200, {"Stacks": [], "ResponseMetadata": {}})
     assert budget.rate == 0.5
+
+
+def test_a_stack_is_watched_once_at_a_time() -> None:
+    _clock, cf, poller = make()
+    stack = cf.add("app-one", 30)
+    watched = poller.register(stack.id)
+    with pytest.raises(ValueError, match="already being watched"):
+        poller.register(stack.id)
+    poller.wait(watched)
+    poller.wait(poller.register(stack.id))  # settled and waited for: it may be watched again
+    with pytest.raises(ValueError, match="not registered"):
+        make()[2].wait(poller.register(cf.add("app-two", 30).id))
