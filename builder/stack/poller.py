@@ -2,8 +2,9 @@
 
 Stacks register (stack id, a callback for their events, the baseline event id) and wait(). There is
 no poller thread: whichever waiting thread finds the loop free leads it, polling for every registered
-stack, until its own stack settles; then it hands the loop to the next waiting thread. The others
-sleep on a condition and wake when their stack is settled, failed, or the loop is free. So the loop
+stack, until its own stack settles; then it hands the loop to one thread still waiting. The others
+sleep, each on its own condition, and wake when their stack is settled or failed, when the loop is
+handed to them, or on Ctrl-C: one wake-up per event, not one per waiting thread. So the loop
 runs only while someone waits, only one thread ever sleeps on the clock (a fake clock stays
 deterministic), and nothing is left running after the last wait.
 
@@ -113,8 +114,10 @@ class Watched:
     """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
 
     def __init__(self, stack_id: str, on_event: Callable[[Event], None] | None, baseline: str | None,
-                 stream: bool) -> None:
+                 stream: bool, woken: threading.Condition) -> None:
         self.stack_id, self.on_event, self.stream = stack_id, on_event, stream
+        self.woken = woken  # its waiting thread sleeps on this (the poller's lock): woken alone, not all
+        self.waiting = False
         self.seen: set[str] = {baseline} if baseline else set()
         self.events: list[Event] = []  # new events of the watched operation, oldest first
         self.status = ""  # the last StackStatus seen; "" before the first
@@ -140,7 +143,7 @@ class Poller:
         self.cf, self.budget = cf, budget
         self._clock, self._sleep = clock, sleep
         self.events_every = events_every
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # guards the registry and the lead; each Watched waits on its own condition
         self._stacks: dict[str, Watched] = {}  # in flight, by the id they registered with
         self._leading = False
         self._interrupted = False
@@ -152,8 +155,8 @@ class Poller:
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
                  baseline: str | None = None, stream: bool = True) -> Watched:
         """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
-        watched = Watched(stack_id, on_event, baseline, stream)
-        with self._cond:
+        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock))
+        with self._lock:
             if stack_id in self._stacks:
                 raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
             self._stacks[stack_id] = watched
@@ -165,39 +168,51 @@ class Poller:
         calls, and KeyboardInterrupt when Ctrl-C reaches any waiting thread (every wait then raises)."""
         try:
             while True:
-                with self._cond:
-                    if watched.error is not None:
+                with self._lock:
+                    if watched.done():
+                        self._hand_over()  # it may have been handed the loop as its stack settled
+                        if watched.final is not None:
+                            return watched.final
+                        assert watched.error is not None  # done(): the one or the other
                         raise watched.error
-                    if watched.final is not None:
-                        return watched.final
                     if self._interrupted:
                         raise KeyboardInterrupt
                     if self._stacks.get(watched.stack_id) is not watched:
                         raise ValueError(f"{watched.stack_id} was not registered with this poller")
                     if self._leading:
-                        self._cond.wait()
+                        watched.waiting = True
+                        watched.woken.wait()
+                        watched.waiting = False
                         continue
                     self._leading = True
                 try:
                     while not watched.done():
                         self.step()
                 finally:
-                    with self._cond:
+                    with self._lock:
                         self._leading = False
-                        self._cond.notify_all()
+                        self._hand_over()
         except KeyboardInterrupt:
             self.interrupt()
             raise
 
+    def _hand_over(self) -> None:
+        """With the loop free, wake one thread still waiting to lead it (call holding the lock)."""
+        if not self._leading:
+            successor = next((w for w in self._stacks.values() if w.waiting), None)
+            if successor is not None:
+                successor.woken.notify()
+
     def interrupt(self) -> None:
         """Stop every wait (they raise KeyboardInterrupt); what is known of each stack stays readable."""
-        with self._cond:
+        with self._lock:
             self._interrupted = True
-            self._cond.notify_all()
+            for watched in self._stacks.values():
+                watched.woken.notify()
 
     def in_flight(self) -> list[Watched]:
         """The registered stacks that have not settled, in the order they registered."""
-        with self._cond:
+        with self._lock:
             return [w for w in self._stacks.values() if not w.done()]
 
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -226,7 +241,7 @@ class Poller:
         events, or sleep until one of these is due."""
         if self._interrupted:
             raise KeyboardInterrupt
-        with self._cond:
+        with self._lock:
             stacks = [w for w in self._stacks.values() if not w.done()]
         if not stacks:
             return
@@ -338,10 +353,10 @@ class Poller:
             self._resolve(watched, error=exc)
 
     def _resolve(self, watched: Watched, final: dict[str, Any] | None = None, error: BaseException | None = None) -> None:
-        with self._cond:
+        with self._lock:
             watched.final, watched.error, watched.settling = final, error, False
             self._stacks.pop(watched.stack_id, None)
-            self._cond.notify_all()
+            watched.woken.notify()
 
 
 _REGISTRY_LOCK = threading.Lock()
