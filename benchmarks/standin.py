@@ -2,7 +2,8 @@
 
 Answers, in CloudFormation's query/XML protocol on 127.0.0.1, just what a create through a change
 set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, ExecuteChangeSet,
-DescribeStackEvents, GetTemplateSummary. A change set is CREATE_PENDING for CHANGE_SET_SECONDS,
+DescribeStackEvents, GetTemplateSummary, and ListStacks (StackStatusFilter, 100 a page) and
+DescribeStacks without StackName (100 a page) for many stacks at once. A change set is CREATE_PENDING for CHANGE_SET_SECONDS,
 then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
 then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
 CREATE_COMPLETE spread evenly over the wait, as real resources do.
@@ -10,6 +11,12 @@ CREATE_COMPLETE spread evenly over the wait, as real resources do.
 Its clock is virtual: time.monotonic() plus every second a client "slept" (POST /__advance, sent by
 hooks/sitecustomize.py in place of time.sleep). So a 300-second settle costs only the real time of
 the calls made while waiting. Every call is logged with its virtual time.
+
+Many stacks: start(name, settle_seconds) puts a stack straight into CREATE_IN_PROGRESS (no change
+set), and settle_by_name gives stacks deployed through change sets their own settle times. Read calls
+(Describe*, List*, Get*) of the whole account share one token bucket of `read_rate` calls a second
+(None: no limit), as CloudFormation throttles an account: above it they answer Throttling, which is
+counted in `throttled`. `last_call` holds the virtual time of the latest call naming each stack.
 """
 
 from __future__ import annotations
@@ -54,7 +61,13 @@ class StandIn:
         self.offset = 0.0
         self.settle_seconds = 10.0
         self.stacks: dict[str, FakeStack] = {}
+        self.by_name: dict[str, FakeStack] = {}
+        self.settle_by_name: dict[str, float] = {}
         self.calls: list[tuple[float, str]] = []
+        self.throttled: list[tuple[float, str]] = []
+        self.last_call: dict[str, float] = {}
+        self.read_rate: float | None = None
+        self._tokens, self._tokens_at = 0.0, 0.0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -71,43 +84,89 @@ class StandIn:
     def now(self) -> float:
         return time.monotonic() + self.offset
 
-    def reset(self, settle_seconds: float) -> None:
+    def reset(self, settle_seconds: float, read_rate: float | None = None) -> None:
         with self.lock:
             self.settle_seconds = settle_seconds
-            self.calls = []
+            self.calls, self.throttled, self.last_call = [], [], {}
+            self.read_rate, self._tokens, self._tokens_at = read_rate, read_rate or 0.0, self.now()
 
     def stack(self, name: str) -> FakeStack | None:
-        return next((s for s in self.stacks.values() if name in (s.name, s.id)), None)
+        return self.stacks.get(name) or self.by_name.get(name)
+
+    def _add(self, stack: FakeStack) -> None:
+        self.stacks[stack.id] = self.by_name[stack.name] = stack
+
+    def start(self, name: str, settle_seconds: float) -> FakeStack:
+        """A stack whose create starts now and settles after settle_seconds (no change set)."""
+        with self.lock:
+            stack = FakeStack(name, _stack_id(name))
+            self._add(stack)
+            stack.change_set_at = self.now()
+            self._execute(stack, stack.change_set_at, settle_seconds)
+            return stack
+
+    def _throttle(self, action: str, now: float) -> bool:
+        """Is this read call over the account's rate? (one bucket of read_rate tokens, refilled per second)"""
+        if self.read_rate is None or not action.startswith(("Describe", "List", "Get")):
+            return False
+        self._tokens = min(self.read_rate, self._tokens + (now - self._tokens_at) * self.read_rate)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return True
+        self._tokens -= 1
+        return False
 
     # ------------------------------------------------------------------ protocol
     def answer(self, action: str, params: dict[str, str]) -> tuple[int, str]:
         now = self.now()
+        if self._throttle(action, now):
+            self.throttled.append((now, action))
+            return _error("Throttling", "Rate exceeded")
         self.calls.append((now, action))
+        if params.get("StackName"):
+            stack = self.stack(params["StackName"])
+            if stack is not None:
+                self.last_call[stack.name] = now
         handler = getattr(self, f"_{action}", None)
         if handler is None:
             return _error("InvalidAction", f"the stand-in does not answer {action}")
         return handler(params, now)
 
     def _DescribeStacks(self, p, now):
+        if not p.get("StackName"):  # every stack, 100 a page
+            page, token = _page(list(self.stacks.values()), p)
+            return _ok("DescribeStacks", f"<Stacks>{''.join(self._described(s, now) for s in page)}</Stacks>{token}")
         stack = self.stack(p.get("StackName", ""))
         if stack is None:
             return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        return _ok("DescribeStacks", f"<Stacks>{self._described(stack, now)}</Stacks>")
+
+    @staticmethod
+    def _described(stack: FakeStack, now: float) -> str:
         status = stack.status(now)
         # a settled stack has its outputs, as CloudFormation returns them (builder reads them to write out/)
         outputs = ("<Outputs><member><OutputKey>TableName</OutputKey><OutputValue>stand-in</OutputValue></member>"
                    "</Outputs>" if status.endswith("_COMPLETE") else "<Outputs/>")
-        return _ok("DescribeStacks", f"<Stacks><member><StackName>{stack.name}</StackName><StackId>{stack.id}</StackId>"
-                   f"<CreationTime>{_stamp(stack.change_set_at)}</CreationTime>"
-                   f"<StackStatus>{status}</StackStatus>{outputs}<Tags/></member></Stacks>")
+        return (f"<member><StackName>{stack.name}</StackName><StackId>{stack.id}</StackId>"
+                f"<CreationTime>{_stamp(stack.change_set_at)}</CreationTime>"
+                f"<StackStatus>{status}</StackStatus>{outputs}<Tags/></member>")
+
+    def _ListStacks(self, p, now):
+        wanted = {v for k, v in p.items() if k.startswith("StackStatusFilter.member.")}
+        matching = [s for s in self.stacks.values() if not wanted or s.status(now) in wanted]
+        page, token = _page(matching, p)
+        members = "".join(f"<member><StackId>{s.id}</StackId><StackName>{s.name}</StackName>"
+                          f"<CreationTime>{_stamp(s.change_set_at)}</CreationTime>"
+                          f"<StackStatus>{s.status(now)}</StackStatus></member>" for s in page)
+        return _ok("ListStacks", f"<StackSummaries>{members}</StackSummaries>{token}")
 
     def _GetTemplateSummary(self, p, now):
         return _ok("GetTemplateSummary", "<Parameters/>")
 
     def _CreateChangeSet(self, p, now):
         name = p["StackName"]
-        stack = self.stack(name) or FakeStack(name, f"arn:aws:cloudformation:us-east-1:000000000000:stack/{name}/"
-                                                    f"{uuid.uuid4()}")
-        self.stacks[stack.id] = stack
+        stack = self.stack(name) or FakeStack(name, _stack_id(name))
+        self._add(stack)
         stack.change_set_id = f"arn:aws:cloudformation:us-east-1:000000000000:changeSet/{p['ChangeSetName']}/" \
                               f"{uuid.uuid4()}"
         stack.change_set_at = now
@@ -140,14 +199,18 @@ class StandIn:
         stack = self._change_set_stack(p)
         if stack is None:
             return _error("ChangeSetNotFound", f"ChangeSet [{p.get('ChangeSetName')}] does not exist")
-        stack.executed_at, stack.settle_seconds = now, self.settle_seconds
+        self._execute(stack, now, self.settle_by_name.get(stack.name, self.settle_seconds))
+        return _ok("ExecuteChangeSet", "")
+
+    @staticmethod
+    def _execute(stack: FakeStack, now: float, settle_seconds: float) -> None:
+        stack.executed_at, stack.settle_seconds = now, settle_seconds
         n, kind = len(RESOURCES), "AWS::CloudFormation::WaitConditionHandle"
         stack.events = [(now, stack.name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS")]
         stack.events += [(now + 0.5, r, kind, "CREATE_IN_PROGRESS") for r in RESOURCES]
-        stack.events += [(now + self.settle_seconds * (i + 1) / (n + 1), r, kind, "CREATE_COMPLETE")
+        stack.events += [(now + settle_seconds * (i + 1) / (n + 1), r, kind, "CREATE_COMPLETE")
                          for i, r in enumerate(RESOURCES)]
-        stack.events.append((now + self.settle_seconds, stack.name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"))
-        return _ok("ExecuteChangeSet", "")
+        stack.events.append((now + settle_seconds, stack.name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"))
 
     def _DescribeStackEvents(self, p, now):
         stack = self.stack(p.get("StackName", ""))
@@ -189,6 +252,17 @@ class StandIn:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _stack_id(name: str) -> str:
+    return f"arn:aws:cloudformation:us-east-1:000000000000:stack/{name}/{uuid.uuid4()}"
+
+
+def _page(items: list, p: dict[str, str], size: int = 100) -> tuple[list, str]:
+    """One page of items from NextToken (an offset here), and the NextToken element of the next page."""
+    start = int(p.get("NextToken") or 0)
+    more = start + size < len(items)
+    return items[start:start + size], (f"<NextToken>{start + size}</NextToken>" if more else "")
 
 
 def _stamp(virtual: float) -> str:

@@ -1,0 +1,391 @@
+"""One poller per (region, endpoint): every stack the process waits for, watched by one loop under one budget.
+
+Stacks register (stack id, a callback for their events, the baseline event id) and wait(). There is
+no poller thread: whichever waiting thread finds the loop free leads it, polling for every registered
+stack, until its own stack settles; then it hands the loop to one thread still waiting. The others
+sleep, each on its own condition, and wake when their stack is settled or failed, when the loop is
+handed to them, or on Ctrl-C: one wake-up per event, not one per waiting thread. So the loop
+runs only while someone waits, only one thread ever sleeps on the clock (a fake clock stays
+deterministic), and nothing is left running after the last wait.
+
+Each decision of the loop (step) makes at most a few calls, every one drawn from the Budget:
+- status of all stacks in flight, every 0.2 s at first, doubling to a ceiling of 2 s (as the watch
+  loop of one stack does; new events bring it back to 1 s). The ceiling grows when the sweep costs
+  more than half the budget. With as many stacks as the last ListStacks took pages (one, at first),
+  it is DescribeStacks(StackName=...) per stack; with more, ListStacks filtered to the *_IN_PROGRESS
+  statuses, 100 stacks a page: a registered stack missing from it has settled (or is about to be
+  seen so), and one DescribeStacks of it confirms that and gives the final record with its outputs.
+  ListStacks is cheaper than DescribeStacks without StackName, whose pages cover every stack in the
+  region, settled ones included. Neither summary changes when a resource event happens (the status
+  stays UPDATE_IN_PROGRESS; LastUpdatedTime is the operation's start), so:
+- events: no call tells cheaply that a stack has new events, so each stack in flight gets
+  DescribeStackEvents in turn, least recently fetched first, at most once per EVENTS_EVERY and, in
+  a fleet, within EVENTS_SHARE of the budget, and only when the call does not push the next status
+  sweep back. One stack gets them every second as today; 100 stacks at the default budget get them
+  every 100 s: each prints its events in batches, but completely, in order, and once more when it
+  settles. Budget left unused is left to the account's other tools.
+- a settled stack: its final events (all of them, up to the baseline) and, when the sweep was a
+  ListStacks, its final DescribeStacks record. Settling stacks go first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import botocore.exceptions
+
+from builder.errors import UsageError
+from builder.stack import client as aws
+
+DEFAULT_RATE = 2.0  # CloudFormation read calls per second, per region, for the whole process
+EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
+STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
+RECOVERY = 60.0  # seconds for a throttled budget to grow back to its full rate
+EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
+STATUS_SHARE = 0.5  # the status sweep takes at most this share of the budget (then its interval grows)
+IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
+               "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
+               "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS",
+               "IMPORT_ROLLBACK_IN_PROGRESS")
+
+EPSILON = 1e-9  # a token this close to whole is whole: a sleep of less would not move a float clock
+
+Event = Mapping[str, Any]
+
+
+def settled(status: str) -> bool:
+    return not status.endswith("_IN_PROGRESS")
+
+
+class Budget:
+    """A token bucket of API calls per second, shared by every thread that calls one region.
+
+    Holds at most one second's worth of tokens; take() sleeps until one is there. On Throttling the
+    rate halves (down to `floor`) and the bucket empties for a moment, so the whole process slows down,
+    not one thread; the rate then grows back linearly, to the full rate in RECOVERY seconds.
+    """
+
+    def __init__(self, rate: float = DEFAULT_RATE, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, floor: float = 0.1) -> None:
+        if not rate > 0:
+            raise UsageError("--api-rate", f"{rate} calls a second cannot make progress; give a number above 0")
+        self.limit = self.rate = float(rate)
+        self.floor = min(floor, self.limit)
+        self.capacity = max(1.0, self.limit)
+        self.tokens = self.capacity
+        self._clock, self._sleep = clock, sleep
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.rate = min(self.limit, self.rate + self.limit * (now - self._stamp) / RECOVERY)
+        self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def delay(self) -> float:
+        """Seconds until a token is there (0 when one is there now)."""
+        with self._lock:
+            self._refill()
+            return 0.0 if self.tokens >= 1.0 - EPSILON else (1.0 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        while True:
+            with self._lock:
+                self._refill()
+                if self.tokens >= 1.0 - EPSILON:
+                    self.tokens -= 1.0
+                    return
+                wait = (1.0 - self.tokens) / self.rate
+            self._sleep(wait)
+
+    def throttled(self) -> None:
+        with self._lock:
+            self._refill()
+            self.rate = max(self.floor, self.rate / 2)
+            self.tokens = min(self.tokens, 0.0) - 1.0
+
+
+class Watched:
+    """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
+
+    def __init__(self, stack_id: str, on_event: Callable[[Event], None] | None, baseline: str | None,
+                 stream: bool, woken: threading.Condition) -> None:
+        self.stack_id, self.on_event, self.stream = stack_id, on_event, stream
+        self.woken = woken  # its waiting thread sleeps on this (the poller's lock): woken alone, not all
+        self.waiting = False
+        self.seen: set[str] = {baseline} if baseline else set()
+        self.events: list[Event] = []  # new events of the watched operation, oldest first
+        self.status = ""  # the last StackStatus seen; "" before the first
+        self.final: dict[str, Any] | None = None  # the settled DescribeStacks record
+        self.error: BaseException | None = None
+        self.events_at = float("-inf")  # when its events were last fetched
+        self.settling = False  # a sweep saw it settled: final events and record are due
+        self.record: dict[str, Any] | None = None  # its DescribeStacks record, when the sweep had one
+
+    def done(self) -> bool:
+        return self.final is not None or self.error is not None
+
+    def state(self) -> str:
+        """Where the stack stands as last seen, for a message after Ctrl-C."""
+        return f"the stack was left in {self.status}" if self.status else "the stack's state is unknown"
+
+
+class Poller:
+    """Watches every registered stack of one region and endpoint; see the module docstring."""
+
+    def __init__(self, cf: Any, budget: Budget, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, events_every: float = EVENTS_EVERY) -> None:
+        self.cf, self.budget = cf, budget
+        self._clock, self._sleep = clock, sleep
+        self.events_every = events_every
+        self._lock = threading.Lock()  # guards the registry and the lead; each Watched waits on its own condition
+        self._stacks: dict[str, Watched] = {}  # in flight, by the id they registered with
+        self._leading = False
+        self._interrupted = False
+        self._status_at = float("-inf")
+        self._status_every = STATUS_FIRST
+        self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
+
+    # ------------------------------------------------------------------ the interface
+    def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
+                 baseline: str | None = None, stream: bool = True) -> Watched:
+        """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
+        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock))
+        with self._lock:
+            if stack_id in self._stacks:
+                raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
+            self._stacks[stack_id] = watched
+            self._status_every = STATUS_FIRST
+        return watched
+
+    def wait(self, watched: Watched) -> dict[str, Any]:
+        """Block until the stack settles; its final DescribeStacks record. Raises the error of its own
+        calls, and KeyboardInterrupt when Ctrl-C reaches any waiting thread (every wait then raises)."""
+        try:
+            while True:
+                with self._lock:
+                    if watched.done():
+                        self._hand_over()  # it may have been handed the loop as its stack settled
+                        if watched.final is not None:
+                            return watched.final
+                        assert watched.error is not None  # done(): the one or the other
+                        raise watched.error
+                    if self._interrupted:
+                        raise KeyboardInterrupt
+                    if self._stacks.get(watched.stack_id) is not watched:
+                        raise ValueError(f"{watched.stack_id} was not registered with this poller")
+                    if self._leading:
+                        watched.waiting = True
+                        watched.woken.wait()
+                        watched.waiting = False
+                        continue
+                    self._leading = True
+                try:
+                    while not watched.done():
+                        self.step()
+                finally:
+                    with self._lock:
+                        self._leading = False
+                        self._hand_over()
+        except KeyboardInterrupt:
+            self.interrupt()
+            raise
+
+    def _hand_over(self) -> None:
+        """With the loop free, wake one thread still waiting to lead it (call holding the lock)."""
+        if not self._leading:
+            successor = next((w for w in self._stacks.values() if w.waiting), None)
+            if successor is not None:
+                successor.woken.notify()
+
+    def interrupt(self) -> None:
+        """Stop every wait (they raise KeyboardInterrupt); what is known of each stack stays readable."""
+        with self._lock:
+            self._interrupted = True
+            for watched in self._stacks.values():
+                watched.woken.notify()
+
+    def in_flight(self) -> list[Watched]:
+        """The registered stacks that have not settled, in the order they registered."""
+        with self._lock:
+            return [w for w in self._stacks.values() if not w.done()]
+
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries."""
+        while True:
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self.budget.take()
+            try:
+                answer: dict[str, Any] = getattr(self.cf, operation)(**kwargs)
+            except botocore.exceptions.ClientError as exc:
+                if aws.error_code(exc) not in aws.THROTTLED:
+                    raise
+                self.budget.throttled()
+                continue
+            return answer
+
+    def latest_event_id(self, stack_id: str) -> str | None:
+        """The baseline to register with: the newest event of the stack before the operation starts."""
+        events = self.read("describe_stack_events", StackName=stack_id).get("StackEvents", [])
+        return str(events[0]["EventId"]) if events else None
+
+    # ------------------------------------------------------------------ the loop
+    def step(self) -> None:
+        """One decision of the loop: finish a settled stack, sweep the status, fetch one stack's
+        events, or sleep until one of these is due."""
+        if self._interrupted:
+            raise KeyboardInterrupt
+        with self._lock:
+            stacks = [w for w in self._stacks.values() if not w.done()]
+        if not stacks:
+            return
+        settling = [w for w in stacks if w.settling]
+        if settling:
+            self._finish(settling[0])
+            return
+        now = self._clock()
+        status_due = self._status_at + self._status_every
+        if now >= status_due:
+            self._sweep(stacks)
+            return
+        streaming = sorted((w for w in stacks if w.stream), key=lambda w: w.events_at)
+        # one stack: every EVENTS_EVERY; a fleet: each stack in turn, in half the budget at most
+        every = max(self.events_every, len(streaming) / (self.budget.rate * EVENTS_SHARE))
+        events_due = streaming[0].events_at + every if streaming else float("inf")
+        if events_due <= now and now + self.budget.delay() < status_due:
+            self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
+            return
+        self._sleep(max(0.0, min(status_due, max(events_due, now + self.budget.delay())) - now))
+
+    def _sweep(self, stacks: list[Watched]) -> None:
+        if len(stacks) <= self._list_pages:
+            for watched in stacks:
+                self._guarded(watched, partial(self._describe, watched))
+            pages = len(stacks)
+        else:
+            try:
+                pages = self._list(stacks)
+            except Exception as exc:  # noqa: BLE001 - every stack waiting on this sweep gets its error
+                for watched in stacks:
+                    self._resolve(watched, error=exc)
+                return
+        self._status_at = self._clock()
+        ceiling = max(STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
+        self._status_every = min(self._status_every * 2, ceiling)
+
+    def _describe(self, watched: Watched) -> None:
+        record = self.read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
+        watched.status = record["StackStatus"]
+        if settled(watched.status):
+            watched.record, watched.settling = record, True
+
+    def _list(self, stacks: list[Watched]) -> int:
+        """ListStacks of the stacks in progress; the ones missing from it are due a final look."""
+        in_progress: dict[str, str] = {}
+        token, pages = None, 0
+        while True:
+            page = self.read("list_stacks", StackStatusFilter=list(IN_PROGRESS),
+                             **({"NextToken": token} if token else {}))
+            pages += 1
+            for summary in page.get("StackSummaries", []):
+                in_progress[summary["StackId"]] = in_progress[summary["StackName"]] = summary["StackStatus"]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self._list_pages = max(1, pages)
+        for watched in stacks:
+            status = in_progress.get(watched.stack_id)
+            if status is None:
+                watched.record, watched.settling = None, True
+            else:
+                watched.status = status
+        return pages
+
+    def _finish(self, watched: Watched) -> None:
+        def finish() -> None:
+            record = watched.record or self.read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
+            watched.status = record["StackStatus"]
+            if not settled(watched.status):  # ListStacks was taken before it started: not settled after all
+                watched.settling = False
+                return
+            if watched.stream:
+                self._fetch_events(watched)
+            self._resolve(watched, final=record)
+        self._guarded(watched, finish)
+
+    def _fetch_events(self, watched: Watched) -> None:
+        """Events newer than the ones already seen, oldest first (pages until a known event)."""
+        watched.events_at = self._clock()
+        new: list[Event] = []
+        token = None
+        while True:
+            page = self.read("describe_stack_events", StackName=watched.stack_id,
+                             **({"NextToken": token} if token else {}))
+            fresh = []
+            for event in page.get("StackEvents", []):
+                if event["EventId"] in watched.seen:
+                    token = None
+                    break
+                fresh.append(event)
+            else:
+                token = page.get("NextToken")
+            new += fresh
+            if not token:
+                break
+        for event in reversed(new):
+            watched.seen.add(event["EventId"])
+            watched.events.append(event)
+            if watched.on_event is not None:
+                watched.on_event(event)
+        if new and len(self._stacks) == 1:  # a fleet's sweep learns nothing from one stack's events
+            self._status_every = min(self._status_every, STATUS_AFTER_PROGRESS)
+
+    def _guarded(self, watched: Watched, call: Callable[[], None]) -> None:
+        """Run one stack's calls; an error (not Throttling, not Ctrl-C) ends that stack's wait alone."""
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - the error is the stack's answer, raised by its wait()
+            self._resolve(watched, error=exc)
+
+    def _resolve(self, watched: Watched, final: dict[str, Any] | None = None,
+                 error: BaseException | None = None) -> None:
+        with self._lock:
+            watched.final, watched.error, watched.settling = final, error, False
+            self._stacks.pop(watched.stack_id, None)
+            watched.woken.notify()
+
+
+_REGISTRY_LOCK = threading.Lock()
+_POLLERS: dict[tuple[str, str], Poller] = {}
+
+
+def poller_for(region: str, api_rate: float = DEFAULT_RATE) -> Poller:
+    """The process's poller of this region and of the endpoint its shared client talks to.
+
+    The first call of a region and endpoint makes it with `api_rate`; later calls share it as it is.
+    """
+    endpoint = aws.endpoint_url(region, "cloudformation")
+    with _REGISTRY_LOCK:
+        found = _POLLERS.get((region, endpoint))
+        if found is None:
+            cf, budget = aws.shared_client(region, "cloudformation"), Budget(api_rate)
+            slow_down_on_every_throttling(cf, budget)
+            found = _POLLERS[region, endpoint] = Poller(cf, budget)
+        return found
+
+
+def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
+    """Halve the budget at each Throttling reply the client gets, including those botocore's own
+    retries (standard mode, AWS_MAX_ATTEMPTS) absorb before a call returns or fails."""
+    def on_reply(response: Any = None, **_: Any) -> None:
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED:
+            budget.throttled()
+
+    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=f"builder-budget-{id(budget)}")

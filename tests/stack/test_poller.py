@@ -1,0 +1,344 @@
+"""The shared poller (builder/stack/poller.py) on a fake clock against a fake CloudFormation.
+
+No emulator: these are the poller's own decisions (which call, when, under which budget), and
+LocalStack can neither throttle nor hold 100 stacks in progress for minutes. The fake answers the
+three read calls the poller makes with responses shaped like CloudFormation's (StackEvents newest
+first, ListStacks filtered by StackStatusFilter in pages of 100, Throttling as a ClientError).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from builder.errors import UsageError
+from builder.stack import client as aws
+from builder.stack.poller import Budget, Poller, slow_down_on_every_throttling
+
+RESOURCES = ("Bucket", "Table", "Topic")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.interrupt_at = float("inf")
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.now += seconds
+        if self.now >= self.interrupt_at:
+            raise KeyboardInterrupt
+
+
+@dataclass
+class FakeStack:
+    name: str
+    settle_at: float
+    final: str = "CREATE_COMPLETE"
+    events: list[tuple[float, str, str]] = field(default_factory=list)  # (time, logical id, status)
+
+    @property
+    def id(self) -> str:
+        return f"arn:aws:cloudformation:us-east-1:000000000000:stack/{self.name}/0000"
+
+    def status(self, now: float) -> str:
+        return self.final if now >= self.settle_at else "CREATE_IN_PROGRESS"
+
+
+class FakeCloudFormation:
+    """Stacks that started at time 0 and settle at a known time; counts calls; throttles above a rate."""
+
+    def __init__(self, clock: FakeClock, throttle_above: float | None = None) -> None:
+        self.clock = clock
+        self.stacks: dict[str, FakeStack] = {}
+        self.calls: list[tuple[float, str]] = []
+        self.throttled = 0
+        self.throttle_above = throttle_above
+        self.missing: set[str] = set()
+
+    def add(self, name: str, settle_at: float, final: str = "CREATE_COMPLETE") -> FakeStack:
+        stack = FakeStack(name, settle_at, final)
+        stack.events = [(0.0, name, "CREATE_IN_PROGRESS")]
+        stack.events += [(settle_at * (i + 1) / (len(RESOURCES) + 2), r, "CREATE_IN_PROGRESS")
+                         for i, r in enumerate(RESOURCES)]
+        stack.events += [(settle_at, name, final)]
+        self.stacks[stack.id] = stack
+        return stack
+
+    def _call(self, operation: str) -> None:
+        now = self.clock.now
+        if self.throttle_above is not None:
+            recent = sum(1 for t, _ in self.calls if now - 1.0 < t <= now)
+            if recent >= self.throttle_above:
+                self.throttled += 1
+                raise botocore.exceptions.ClientError(
+                    {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, operation)
+        self.calls.append((now, operation))
+
+    def _stack(self, name: str, operation: str) -> FakeStack:
+        stack = self.stacks.get(name) or next((s for s in self.stacks.values() if s.name == name), None)
+        if stack is None or stack.name in self.missing:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ValidationError", "Message": f"Stack with id {name} does not exist"}}, operation)
+        return stack
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        self._call("DescribeStacks")
+        stack = self._stack(StackName, "DescribeStacks")
+        return {"Stacks": [{"StackName": stack.name, "StackId": stack.id,
+                            "StackStatus": stack.status(self.clock.now), "Outputs": []}]}
+
+    def list_stacks(self, StackStatusFilter: list[str], NextToken: str | None = None) -> dict[str, Any]:
+        self._call("ListStacks")
+        now = self.clock.now
+        matching = [s for s in self.stacks.values() if s.status(now) in StackStatusFilter]
+        start = int(NextToken or 0)
+        page = matching[start:start + 100]
+        answer: dict[str, Any] = {"StackSummaries": [{"StackId": s.id, "StackName": s.name,
+                                                      "StackStatus": s.status(now)} for s in page]}
+        if start + 100 < len(matching):
+            answer["NextToken"] = str(start + 100)
+        return answer
+
+    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
+        self._call("DescribeStackEvents")
+        stack = self._stack(StackName, "DescribeStackEvents")
+        happened = [e for e in stack.events if e[0] <= self.clock.now][::-1]
+        start = int(NextToken or 0)
+        answer: dict[str, Any] = {"StackEvents": [
+            {"EventId": f"{stack.name}-{at}-{logical}-{status}", "StackName": stack.name,
+             "LogicalResourceId": logical, "ResourceStatus": status} for at, logical, status in happened[start:start + 2]]}
+        if start + 2 < len(happened):  # pages of 2, so that paging is exercised
+            answer["NextToken"] = str(start + 2)
+        return answer
+
+    def per_second(self) -> Counter[int]:
+        return Counter(int(t) for t, _ in self.calls)
+
+
+def make(rate: float = 2.0, throttle_above: float | None = None) -> tuple[FakeClock, FakeCloudFormation, Poller]:
+    clock = FakeClock()
+    cf = FakeCloudFormation(clock, throttle_above)
+    return clock, cf, Poller(cf, Budget(rate, clock, clock.sleep), clock, clock.sleep)
+
+
+def event_ids(stack: FakeStack) -> list[str]:
+    return [f"{stack.name}-{at}-{logical}-{status}" for at, logical, status in stack.events]
+
+
+def test_one_stack_is_noticed_within_2_s_and_prints_every_event_once_in_order() -> None:
+    for settle_at in [10 + i / 10 for i in range(30)] + [60.05, 300.7]:
+        clock, cf, poller = make()
+        stack = cf.add("app-one", settle_at)
+        printed: list[str] = []
+        watched = poller.register(stack.id, lambda e, printed=printed: printed.append(e["EventId"]))
+        final = poller.wait(watched)
+        assert final["StackStatus"] == "CREATE_COMPLETE"
+        assert 0 <= clock.now - settle_at <= 2.0, settle_at
+        assert printed == event_ids(stack)
+        kinds = Counter(op for _, op in cf.calls)
+        assert set(kinds) == {"DescribeStacks", "DescribeStackEvents"}  # one stack: no ListStacks
+
+
+def test_events_before_the_baseline_are_not_printed() -> None:
+    clock, cf, poller = make()
+    stack = cf.add("app-one", 20)
+    clock.now = 4.0  # the operation runs; its second event (at 4 s) is the newest when we start watching
+    printed: list[str] = []
+    poller.wait(poller.register(stack.id, lambda e: printed.append(e["EventId"]), baseline=event_ids(stack)[1]))
+    assert printed == event_ids(stack)[2:]
+
+
+@pytest.mark.parametrize("rate", [2.0, 0.5, 5.0])
+def test_every_call_of_a_fleet_is_drawn_from_the_budget(rate: float) -> None:
+    clock, cf, poller = make(rate)
+    stacks = [cf.add(f"app-{i}", 60 + (i * 37) % 240) for i in range(100)]
+    watched = [poller.register(s.id, lambda e: None) for s in stacks]
+    for w in watched:
+        poller.wait(w)
+    capacity = max(1.0, rate)
+    for start in range(int(clock.now)):
+        for length in (1, 10):
+            calls = sum(1 for t, _ in cf.calls if start <= t < start + length)
+            assert calls <= rate * length + capacity, (start, length, calls)
+
+
+def test_a_fleet_shares_each_status_sweep() -> None:
+    clock, cf, poller = make()
+    stacks = [cf.add(f"app-{i}", 120 + i % 7) for i in range(150)]
+    watched = [poller.register(s.id, lambda e: None) for s in stacks]
+    for w in watched:
+        poller.wait(w)
+    kinds = Counter(op for _, op in cf.calls)
+    # status: 2 ListStacks pages a sweep, not 150 DescribeStacks; DescribeStacks only once a stack settles
+    assert kinds["DescribeStacks"] == 150
+    assert kinds["ListStacks"] <= 2 * (clock.now / 2.0 + 4)
+    assert sum(kinds.values()) <= 2.0 * clock.now + 2
+
+
+def test_stacks_settle_in_any_order_and_each_gets_its_own_record_and_events() -> None:
+    _clock, cf, poller = make()
+    settle = [200, 61, 150, 90, 300, 75, 120, 61]
+    stacks = [cf.add(f"app-{i}", t) for i, t in enumerate(settle)]
+    printed: dict[str, list[str]] = {s.name: [] for s in stacks}
+    watched = [poller.register(s.id, lambda e, n=s.name: printed[n].append(e["EventId"])) for s in stacks]
+    finals = [poller.wait(w) for w in watched]  # waiting in registration order, not settle order
+    assert [f["StackName"] for f in finals] == [s.name for s in stacks]
+    for stack in stacks:
+        assert printed[stack.name] == event_ids(stack)
+
+
+def test_threads_waiting_together_each_get_their_stack() -> None:
+    clock, cf, poller = make()
+    stacks = [cf.add(f"app-{i}", 60 + (i * 53) % 240) for i in range(40)]
+    finals: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def deploy(stack: FakeStack) -> None:
+        try:
+            finals[stack.name] = poller.wait(poller.register(stack.id, lambda e: None))["StackName"]
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deploy, args=(s,)) for s in stacks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert finals == {s.name: s.name for s in stacks}
+    assert len(cf.calls) <= 2.0 * clock.now + 2
+
+
+def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
+    _clock, cf, poller = make()
+    good = [cf.add(f"app-{i}", 100 + i) for i in range(5)]
+    bad = cf.add("app-bad", 80, final="ROLLBACK_COMPLETE")
+    gone = cf.add("app-gone", 500)
+    watched = {s.name: poller.register(s.id, lambda e: None) for s in [*good, bad, gone]}
+    cf.missing.add("app-gone")  # deleted behind our back: its calls answer ValidationError
+    with pytest.raises(botocore.exceptions.ClientError, match="does not exist"):
+        poller.wait(watched["app-gone"])
+    assert poller.wait(watched["app-bad"])["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert [poller.wait(watched[s.name])["StackStatus"] for s in good] == ["CREATE_COMPLETE"] * 5
+
+
+def test_throttling_slows_the_whole_budget() -> None:
+    _clock, cf, poller = make(rate=4.0, throttle_above=2)  # the account allows 2 calls a second; we ask 4
+    stacks = [cf.add(f"app-{i}", 100 + i * 3) for i in range(30)]
+    watched = [poller.register(s.id, lambda e: None) for s in stacks]
+    assert [poller.wait(w)["StackStatus"] for w in watched] == ["CREATE_COMPLETE"] * 30
+    assert cf.throttled > 0
+    # each Throttling halves the rate, which creeps back over a minute: the budget hovers near what the
+    # account allows (a budget that did not back off would be refused about every other call)
+    assert cf.throttled <= len(cf.calls) / 10
+
+
+def test_budget_halves_on_throttling_and_recovers_gradually() -> None:
+    clock = FakeClock()
+    budget = Budget(2.0, clock, clock.sleep)
+    budget.throttled()
+    assert budget.rate == 1.0
+    started = clock.now
+    budget.take()
+    assert clock.now - started >= 2.0  # the bucket was emptied: the next call waits
+    assert 1.0 < budget.rate < 1.2
+    clock.now += 20
+    budget.take()
+    assert 1.5 < budget.rate < 2.0
+    clock.now += 60
+    budget.take()
+    assert budget.rate == 2.0
+
+
+def test_a_rate_that_cannot_make_progress_is_bad_input() -> None:
+    with pytest.raises(UsageError, match="above 0"):
+        Budget(0)
+
+
+def test_ctrl_c_with_many_stacks_in_flight_leaves_each_state_readable() -> None:
+    clock, cf, poller = make()
+    stacks = [cf.add(f"app-{i}", 30 + i * 20) for i in range(10)]
+    watched = [poller.register(s.id, lambda e: None) for s in stacks]
+    clock.interrupt_at = 100.0
+    with pytest.raises(KeyboardInterrupt):
+        for w in watched:
+            poller.wait(w)
+    states = {s.name: w.state() for s, w in zip(stacks, watched)}
+    for stack, w in zip(stacks, watched):
+        if stack.settle_at < 95:
+            assert w.final is not None and states[stack.name] == "the stack was left in CREATE_COMPLETE"
+        elif stack.settle_at > 100:
+            assert states[stack.name] == "the stack was left in CREATE_IN_PROGRESS"
+    assert [w.stack_id for w in poller.in_flight()] == [s.id for s in stacks if s.settle_at > 100]
+    with pytest.raises(KeyboardInterrupt):  # every later wait stops too
+        poller.wait(watched[-1])
+
+
+def test_ctrl_c_in_the_leading_thread_stops_every_thread_waiting() -> None:
+    clock, cf, poller = make()
+    stacks = [cf.add(f"app-{i}", 100 + i) for i in range(8)]
+    watched = [poller.register(s.id, lambda e: None) for s in stacks]
+    clock.interrupt_at = 50.0
+    outcomes: list[str] = []
+
+    def wait(w: Any) -> None:
+        try:
+            poller.wait(w)
+            outcomes.append("settled")
+        except KeyboardInterrupt:
+            outcomes.append("interrupted")
+
+    threads = [threading.Thread(target=wait, args=(w,)) for w in watched]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcomes == ["interrupted"] * 8
+    assert all(w.state() == "the stack was left in CREATE_IN_PROGRESS" for w in watched)
+
+
+def test_every_throttled_attempt_of_a_real_client_halves_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries Throttling by itself before a call returns; the budget hears of each reply through
+    the client's needs-retry event, emitted here as botocore's endpoint emits it (no request is sent)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    cf = aws.shared_client("us-east-1", "cloudformation")
+    clock = FakeClock()
+    budget = Budget(2.0, clock, clock.sleep)
+    slow_down_on_every_throttling(cf, budget)
+
+    def reply(status: int, parsed: dict[str, Any]) -> None:
+        http = AWSResponse("http://127.0.0.1:9", status, {}, None)
+        cf.meta.events.emit("needs-retry.cloudformation.DescribeStacks", response=(http, parsed), attempts=1,
+                            endpoint=cf._endpoint, operation=cf.meta.service_model.operation_model("DescribeStacks"),
+                            caught_exception=None, request_dict={"context": {}})
+
+    throttled = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
+    reply(400, throttled)
+    reply(400, throttled)
+    assert budget.rate == 0.5
+    reply(200, {"Stacks": [], "ResponseMetadata": {}})
+    assert budget.rate == 0.5
+
+
+def test_a_stack_is_watched_once_at_a_time() -> None:
+    _clock, cf, poller = make()
+    stack = cf.add("app-one", 30)
+    watched = poller.register(stack.id)
+    with pytest.raises(ValueError, match="already being watched"):
+        poller.register(stack.id)
+    poller.wait(watched)
+    poller.wait(poller.register(stack.id))  # settled and waited for: it may be watched again
+    with pytest.raises(ValueError, match="not registered"):
+        make()[2].wait(poller.register(cf.add("app-two", 30).id))
