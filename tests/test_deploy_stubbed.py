@@ -2,7 +2,8 @@
 
 LocalStack reports Replacement only for name changes and no change set Details, finishes every
 operation before a second client can see it in progress, never throttles and does not enforce
-termination protection. The responses below are shaped like real CloudFormation's.
+termination protection. The responses below are shaped like real CloudFormation's. Each stack waits
+through its own poller (builder/stack/poller.py) on a fake clock, so every sleep is recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
 from builder.stack.changeset import Cause, Change, is_no_changes
+from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
@@ -57,15 +59,35 @@ def out():
     return io.StringIO()
 
 
+class FakeClock:
+    """A clock that moves only when slept on; every sleep is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def stub_ops(client, reporter: Reporter, clock: FakeClock, name: str = STACK.name, rate: float = 2.0) -> StackOps:
+    """A watcher whose poller reads through the stubbed client, on the fake clock."""
+    poller = Poller(client, Budget(rate, clock, clock.sleep), clock, clock.sleep)
+    return StackOps(name, "us-east-1", reporter, poller=poller, sleep=clock.sleep)
+
+
 @pytest.fixture
 def run(cf, out, tmp_path):
     """Run deploy_stack/diff_stack/destroy_stack on the stubbed client; returns (outcome or error, text)."""
-    sleeps: list[float] = []
+    clock = FakeClock()
+    sleeps = clock.sleeps
 
     def factory(name, region, reporter):
-        ops = StackOps(name, region, reporter, sleep=sleeps.append)
-        ops.cf = cf.client
-        return ops
+        return stub_ops(cf.client, reporter, clock, name)
 
     def go(action, **options):
         options.setdefault("out_dir", str(tmp_path / "out"))
@@ -178,7 +200,9 @@ def test_waits_for_another_operation_then_deploys(cf, run):
         "another operation is running (UPDATE_IN_PROGRESS); waiting for it to settle",
         "the other operation settled: UPDATE_COMPLETE",
         "no changes; the empty change set was deleted"]
-    assert run.sleeps == [0.2, 0.4, 0.2]  # two polls of the other operation, one of the change set
+    # the other operation is polled at 0.5 s (the budget of 2 calls/s holds it back 0.1 s) and 1.3 s,
+    # then the change set once 0.2 s later
+    assert run.sleeps[:4] == [0.4, 0.1, 0.8, 0.2]
 
 
 def test_no_wait_for_others_fails_at_once(cf, run):
@@ -228,7 +252,8 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    assert run.sleeps == [2.0]  # straight to the ceiling
+    # the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
+    assert run.sleeps == [1.0, 0.935484]
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -248,30 +273,28 @@ def test_diff_of_a_rollback_complete_stack_says_what_deploy_would_do(cf, run):
 
 # ---------------------------------------------------------------------- polling
 
-def test_watch_backs_off_reads_events_at_most_once_a_second_and_returns_on_settling(cf):
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds):
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    ops = StackOps(STACK.name, "us-east-1", Reporter(io.StringIO(), tty=False), sleep=sleep, clock=lambda: now[0])
-    ops.cf = cf.client
-    polls = [("UPDATE_IN_PROGRESS", []), ("UPDATE_IN_PROGRESS", None), ("UPDATE_IN_PROGRESS", None),
-             ("UPDATE_IN_PROGRESS", [event(1, "DataTable", "UPDATE_IN_PROGRESS")]),  # t=1.4
-             ("UPDATE_IN_PROGRESS", []),  # t=2.4
-             ("UPDATE_COMPLETE", [event(2, "DataTable", "UPDATE_COMPLETE")])]  # t=4.4
-    seen = [event(0, STACK.name, "x")]
-    for status, new in polls:
-        cf.add_response("describe_stacks", stack(status), {"StackName": STACK_ID})
-        if new is not None:
-            seen = [*new, *seen]
-            cf.add_response("describe_stack_events", {"StackEvents": seen}, {"StackName": STACK_ID})
+def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_returns_on_settling(cf):
+    clock = FakeClock()
+    out = io.StringIO()
+    ops = stub_ops(cf.client, Reporter(out, tty=False), clock)
+    calls: list[tuple[float, str]] = []
+    cf.client.meta.events.register("provide-client-params.cloudformation.*",
+                                   lambda model, **_: calls.append((clock.now, model.name)))
+    e0, e1, e2 = event(0, STACK.name, "x"), event(1, "DataTable", "UPDATE_IN_PROGRESS"), \
+        event(2, "DataTable", "UPDATE_COMPLETE")
+    for answer in ["UPDATE_IN_PROGRESS", [e0], "UPDATE_IN_PROGRESS", [e0], "UPDATE_IN_PROGRESS", [e1, e0],
+                   "UPDATE_IN_PROGRESS", [e1, e0], [e1, e0], "UPDATE_COMPLETE", [e2, e1, e0]]:
+        if isinstance(answer, str):
+            cf.add_response("describe_stacks", stack(answer), {"StackName": STACK_ID})
+        else:
+            cf.add_response("describe_stack_events", {"StackEvents": answer}, {"StackName": STACK_ID})
     final = ops.watch(STACK_ID, "e0")
     assert final["StackStatus"] == "UPDATE_COMPLETE"
-    assert sleeps == [0.2, 0.4, 0.8, 1.0, 2.0]  # fast first; 1 s after progress; no sleep after settling
-    assert [e["EventId"] for e in ops.events] == ["e1", "e2"]
+    assert [t for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.5, 2.5, 4.5]  # fast first, then 2 s
+    events_at = [t for t, op in calls if op == "DescribeStackEvents"]
+    assert events_at == [0.0, 1.0, 2.0, 3.0, 4.0, 4.5]  # once a second, and once more on settling
+    assert [e["EventId"] for e in ops.events] == ["e1", "e2"]  # after the baseline, each once, in order
+    assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 
 
 def test_backoff_doubles_to_the_ceiling():
@@ -453,8 +476,7 @@ def test_concurrency_must_be_positive(capsys):
 
 def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out):
     """LocalStack (not AWS) reports a stack complete a moment before its outputs can be read."""
-    ops = StackOps(STACK.name, STACK.region, Reporter(out, tty=False), sleep=lambda seconds: None)
-    ops.cf = cf.client
+    ops = stub_ops(cf.client, Reporter(out, tty=False), FakeClock())
     settled = stack("CREATE_COMPLETE")["Stacks"][0]
     without = {key: value for key, value in settled.items() if key != "Outputs"}
     cf.add_response("describe_stacks", {"Stacks": [without]}, {"StackName": STACK_ID})

@@ -71,6 +71,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def calls_per_second(text: str) -> float:
+    """A positive number of calls a second."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of calls a second above 0, such as 2 or 0.5 "
+                                         f"(got {text!r})")
+    return value
+
+
 def usd(text: str) -> float:
     """A non-negative amount of US dollars, as a cost gate takes it."""
     try:
@@ -88,6 +100,9 @@ def add_pool_options(parser: argparse.ArgumentParser) -> None:
                         help="environments handled at once (default: 4)")
     parser.add_argument("--no-wait-for-others", dest="wait_for_others", action="store_false",
                         help="fail instead of waiting when another operation runs on a stack")
+    parser.add_argument("--api-rate", type=calls_per_second, default=2.0, metavar="N",
+                        help="CloudFormation read calls a second, per region, for all the stacks of the run "
+                             "together (default: 2); on Throttling builder slows down below it by itself")
 
 
 def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
@@ -153,7 +168,7 @@ def pool_options(args: argparse.Namespace) -> Options:
 
     return Options(out_dir=getattr(args, "out", "out"), allow_replacement=getattr(args, "allow_replacement", False),
                    wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
-                   concurrency=args.concurrency)
+                   concurrency=args.concurrency, api_rate=args.api_rate)
 
 
 def confirm(question: str, refusal: UsageError) -> bool:

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     groups = stack_groups(args)
     reporter = reporter_for(args, groups)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter), options.concurrency)
+    outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter), options.concurrency,
+                       options.api_rate)
     finish(outcomes, reporter, "deploy", summary=len(groups) > 1)
     return EXIT_OK

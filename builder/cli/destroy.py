@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     reporter = reporter_for(args, groups)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: destroy_stack(stack, options, reporter), options.concurrency)
+    outcomes = run_all(groups, lambda stack: destroy_stack(stack, options, reporter), options.concurrency,
+                       options.api_rate)
     finish(outcomes, reporter, "destroy", summary=len(groups) > 1)
     return EXIT_OK

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     options = pool_options(args)
     reviews: dict[str, StackReview] = {}
     outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter, reviews=reviews),
-                       options.concurrency)
+                       options.concurrency, options.api_rate)
     try:
         finish(outcomes, reporter, "diff", summary=len(groups) > 1)
     finally:

@@ -76,15 +76,21 @@ def _bucket_exists(s3: Any, bucket: str) -> bool:
 
 
 def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, Any]]:
-    paginator = watcher.cf.get_paginator("list_stack_resources")
-    return [r for page in paginator.paginate(StackName=stack_id) for r in page.get("StackResourceSummaries", [])]
+    resources: list[Mapping[str, Any]] = []
+    token = None
+    while True:
+        page = watcher.read("list_stack_resources", StackName=stack_id, **({"NextToken": token} if token else {}))
+        resources += page.get("StackResourceSummaries", [])
+        token = page.get("NextToken")
+        if not token:
+            return resources
 
 
 def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
                   watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
     started = time.monotonic()
     watcher = watcher_factory(stack.name, stack.region, reporter)
-    with aws.translate(stack.name, stack.region):
+    with aws.translate(stack.name, stack.region), watcher.interruptible("destroy"):
         current = watcher.describe()
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
@@ -97,13 +103,13 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
                                              f"update-termination-protection --no-enable-termination-protection "
                                              f"--region {stack.region} --stack-name {stack.name}")
         stack_id = current["StackId"]
-        body = watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+        body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, stack.name)
         resources = _stack_resources(watcher, stack_id)
         delete, keep = buckets_to_empty(template, resources)
         for bucket in keep:
             watcher.say(f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)")
-        s3 = aws.client(watcher.session, "s3") if delete else None
+        s3 = watcher.s3() if delete else None
         for bucket in delete:
             count = empty_bucket(s3, bucket)
             watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")

@@ -88,8 +88,8 @@ def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None
         after = stack_items(stack, prices_for(stack.region), [])
         before = None
         if deployed is not None:
-            body = watcher.cf.get_template(StackName=deployed.get("StackId", stack.name),
-                                           TemplateStage="Original")["TemplateBody"]
+            body = watcher.read("get_template", StackName=deployed.get("StackId", stack.name),
+                                TemplateStage="Original")["TemplateBody"]
             template = template_from_body(body, stack.name)
             before = deployed_items(template, deployed_parameters(deployed), stack.name, stack.region)
     except CostError as error:

@@ -1,16 +1,22 @@
 """Many stacks at once: environments concurrently in a bounded pool, the stacks of one environment
-in order (the replica before the primary on deploy, after it on destroy), and one outcome each."""
+in order (the replica before the primary on deploy, after it on destroy), and one outcome each.
+
+A run waits for its stacks through one shared poller per region (builder/stack/poller.py), all
+reads drawn from one budget of `api_rate` calls a second. Ctrl-C reaches only the main thread: it
+stops every poller, so each stack in flight ends with an Interrupted outcome saying where it was left.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from builder.errors import BuilderError, RefusedError
+from builder.errors import BuilderError, Interrupted, RefusedError
 from builder.report import Reporter, grid
+from builder.stack.poller import DEFAULT_RATE, fresh_pollers, interrupt_all
 from builder.synth import Stack
 
 
@@ -37,6 +43,7 @@ class Options:
     wait_for_others: bool = True
     artifact_bucket: str | None = None
     concurrency: int = 4
+    api_rate: float = DEFAULT_RATE  # CloudFormation read calls a second, per region, for the whole run
 
 
 @dataclass(frozen=True)
@@ -81,19 +88,38 @@ def _run_group(group: Sequence[Stack], action: Action) -> list[Outcome]:
         started = time.monotonic()
         try:
             outcomes.append(action(stack))
+        except KeyboardInterrupt:  # outside the action's own handling: still one outcome
+            outcomes.append(Outcome(stack.name, stack.region, Result.FAILED, time.monotonic() - started,
+                                    error=Interrupted(stack.name, "interrupted")))
         except BuilderError as exc:
             result = Result.REFUSED if isinstance(exc, RefusedError) else Result.FAILED
             outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
     return outcomes
 
 
-def run_all(groups: Sequence[Sequence[Stack]], action: Action, concurrency: int) -> list[Outcome]:
-    """Environments concurrently (at most `concurrency` at once); outcomes in the order given."""
-    if len(groups) == 1:
-        return _run_group(groups[0], action)
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as pool:
-        futures = [pool.submit(_run_group, group, action) for group in groups]
-        return [outcome for future in futures for outcome in future.result()]
+def run_all(groups: Sequence[Sequence[Stack]], action: Action, concurrency: int,
+            api_rate: float = DEFAULT_RATE) -> list[Outcome]:
+    """Environments concurrently (at most `concurrency` at once), waiting through fresh pollers with a
+    budget of `api_rate` reads a second per region; outcomes in the order given, also after Ctrl-C."""
+    with fresh_pollers(api_rate):
+        if len(groups) == 1:
+            return _run_group(groups[0], action)
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as pool:
+            futures = [pool.submit(_run_group, group, action) for group in groups]
+            try:
+                return [outcome for future in futures for outcome in future.result()]
+            except KeyboardInterrupt:
+                interrupt_all()
+                return [outcome for future, group in zip(futures, groups, strict=True)
+                        for outcome in _after_interrupt(future, group)]
+
+
+def _after_interrupt(future: Future[list[Outcome]], group: Sequence[Stack]) -> list[Outcome]:
+    """A group's outcomes once Ctrl-C has stopped the pollers: a group not started yet is skipped;
+    a running one ends at its next call to CloudFormation, each stack saying where it was left."""
+    if future.cancel():
+        return [Outcome(s.name, s.region, Result.SKIPPED, detail="interrupted before it started") for s in group]
+    return future.result()
 
 
 def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:

@@ -7,7 +7,6 @@ changes" and is deleted; any other failed change set is kept for inspection.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -135,7 +134,7 @@ def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None)
         raise UsageError(watcher.name, f"the template is {size:,} bytes, over CloudFormation's "
                                        f"{TEMPLATE_BODY_LIMIT:,}-byte TemplateBody limit; pass "
                                        f"--artifact-bucket BUCKET to upload it to S3 first")
-    s3 = aws.client(watcher.session, "s3")
+    s3 = watcher.s3()
     key = f"builder/{watcher.name}/{hashlib.sha256(body.encode()).hexdigest()[:16]}.template.json"
     s3.put_object(Bucket=artifact_bucket, Key=key, Body=body.encode("utf-8"))
     url = f"{s3.meta.endpoint_url.rstrip('/')}/{artifact_bucket}/{quote(key)}"
@@ -156,8 +155,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     change_set_id = created["Id"]
     backoff = watcher.backoff()
     while True:
-        described = aws.poll(lambda: cf.describe_change_set(ChangeSetName=change_set_id,
-                                                            IncludePropertyValues=True), backoff)
+        described = watcher.read("describe_change_set", ChangeSetName=change_set_id, IncludePropertyValues=True)
         if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
             break
         backoff.wait()
@@ -171,8 +169,8 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
     token = described.get("NextToken")
     while token:
-        page = aws.poll(functools.partial(cf.describe_change_set, ChangeSetName=change_set_id, NextToken=token,
-                                          IncludePropertyValues=True), backoff)
+        page = watcher.read("describe_change_set", ChangeSetName=change_set_id, NextToken=token,
+                            IncludePropertyValues=True)
         changes += [Change.from_api(c) for c in page.get("Changes", [])]
         token = page.get("NextToken")
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes))

@@ -30,9 +30,12 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -53,6 +56,7 @@ IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS
                "IMPORT_ROLLBACK_IN_PROGRESS")
 
 EPSILON = 1e-9  # a token this close to whole is whole: a sleep of less would not move a float clock
+SLICE = 1.0  # the longest one sleep for a token: a stopped budget is noticed within it
 
 Event = Mapping[str, Any]
 
@@ -64,9 +68,11 @@ def settled(status: str) -> bool:
 class Budget:
     """A token bucket of API calls per second, shared by every thread that calls one region.
 
-    Holds at most one second's worth of tokens; take() sleeps until one is there. On Throttling the
-    rate halves (down to `floor`) and the bucket empties for a moment, so the whole process slows down,
-    not one thread; the rate then grows back linearly, to the full rate in RECOVERY seconds.
+    Holds at most one second's worth of tokens; take() sleeps until one is there, one thread at a
+    time (the others queue on a lock, so calls go out in turn and only one thread sleeps on the
+    clock). On Throttling the rate halves (down to `floor`) and the bucket empties for a moment, so
+    the whole process slows down, not one thread; the rate then grows back linearly, to the full
+    rate in RECOVERY seconds. After stop() (Ctrl-C) every take() raises KeyboardInterrupt.
     """
 
     def __init__(self, rate: float = DEFAULT_RATE, clock: Callable[[], float] = time.monotonic,
@@ -80,6 +86,8 @@ class Budget:
         self._clock, self._sleep = clock, sleep
         self._stamp = clock()
         self._lock = threading.Lock()
+        self._turn = threading.Lock()  # held by the one thread waiting for the next token
+        self.stopped = False
 
     def _refill(self) -> None:
         now = self._clock()
@@ -94,14 +102,20 @@ class Budget:
             return 0.0 if self.tokens >= 1.0 - EPSILON else (1.0 - self.tokens) / self.rate
 
     def take(self) -> None:
-        while True:
-            with self._lock:
-                self._refill()
-                if self.tokens >= 1.0 - EPSILON:
-                    self.tokens -= 1.0
-                    return
-                wait = (1.0 - self.tokens) / self.rate
-            self._sleep(wait)
+        with self._turn:
+            while True:
+                if self.stopped:
+                    raise KeyboardInterrupt
+                with self._lock:
+                    self._refill()
+                    if self.tokens >= 1.0 - EPSILON:
+                        self.tokens -= 1.0
+                        return
+                    wait = (1.0 - self.tokens) / self.rate
+                self._sleep(min(wait, SLICE))
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def throttled(self) -> None:
         with self._lock:
@@ -114,8 +128,9 @@ class Watched:
     """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
 
     def __init__(self, stack_id: str, on_event: Callable[[Event], None] | None, baseline: str | None,
-                 stream: bool, woken: threading.Condition) -> None:
+                 stream: bool, woken: threading.Condition, on_idle: Callable[[], None] | None = None) -> None:
         self.stack_id, self.on_event, self.stream = stack_id, on_event, stream
+        self.on_idle = on_idle  # called when the loop sleeps (a live progress line redraws its elapsed time)
         self.woken = woken  # its waiting thread sleeps on this (the poller's lock): woken alone, not all
         self.waiting = False
         self.seen: set[str] = {baseline} if baseline else set()
@@ -150,12 +165,14 @@ class Poller:
         self._status_at = float("-inf")
         self._status_every = STATUS_FIRST
         self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
+        _LIVE.add(self)
 
     # ------------------------------------------------------------------ the interface
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
-                 baseline: str | None = None, stream: bool = True) -> Watched:
+                 baseline: str | None = None, stream: bool = True,
+                 on_idle: Callable[[], None] | None = None) -> Watched:
         """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
-        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock))
+        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock), on_idle)
         with self._lock:
             if stack_id in self._stacks:
                 raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
@@ -205,6 +222,7 @@ class Poller:
 
     def interrupt(self) -> None:
         """Stop every wait (they raise KeyboardInterrupt); what is known of each stack stays readable."""
+        self.budget.stop()
         with self._lock:
             self._interrupted = True
             for watched in self._stacks.values():
@@ -221,6 +239,8 @@ class Poller:
             if self._interrupted:
                 raise KeyboardInterrupt
             self.budget.take()
+            if self._interrupted:
+                raise KeyboardInterrupt
             try:
                 answer: dict[str, Any] = getattr(self.cf, operation)(**kwargs)
             except botocore.exceptions.ClientError as exc:
@@ -261,6 +281,8 @@ class Poller:
         if events_due <= now and now + self.budget.delay() < status_due:
             self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
             return
+        for idle in dict.fromkeys(w.on_idle for w in stacks if w.on_idle is not None):
+            idle()
         self._sleep(max(0.0, min(status_due, max(events_due, now + self.budget.delay())) - now))
 
     def _sweep(self, stacks: list[Watched]) -> None:
@@ -361,23 +383,79 @@ class Poller:
             watched.woken.notify()
 
 
+_LIVE: weakref.WeakSet[Poller] = weakref.WeakSet()  # every poller of the process, for Ctrl-C
 _REGISTRY_LOCK = threading.Lock()
 _POLLERS: dict[tuple[str, str], Poller] = {}
 
 
-def poller_for(region: str, api_rate: float = DEFAULT_RATE) -> Poller:
+@dataclass(frozen=True)
+class _Run:
+    """The command run in progress: the rate its pollers get, and whether Ctrl-C has stopped it."""
+
+    api_rate: float = DEFAULT_RATE
+    interrupted: bool = False
+
+
+_RUN = _Run()
+
+
+def poller_for(region: str, api_rate: float | None = None) -> Poller:
     """The process's poller of this region and of the endpoint its shared client talks to.
 
-    The first call of a region and endpoint makes it with `api_rate`; later calls share it as it is.
+    The first call of a region and endpoint makes it, with `api_rate` (default: the rate of the run
+    in progress, see fresh_pollers); later calls share it as it is.
     """
     endpoint = aws.endpoint_url(region, "cloudformation")
     with _REGISTRY_LOCK:
         found = _POLLERS.get((region, endpoint))
         if found is None:
-            cf, budget = aws.shared_client(region, "cloudformation"), Budget(api_rate)
+            cf, budget = aws.shared_client(region, "cloudformation"), Budget(api_rate or _RUN.api_rate)
             slow_down_on_every_throttling(cf, budget)
             found = _POLLERS[region, endpoint] = Poller(cf, budget)
+            if _RUN.interrupted:  # a stack that starts after Ctrl-C stops at its first call
+                found.interrupt()
         return found
+
+
+@contextlib.contextmanager
+def fresh_pollers(api_rate: float = DEFAULT_RATE) -> Iterator[None]:
+    """One command run: the pollers it makes get `api_rate`, and none outlives it.
+
+    A poller stays interrupted once Ctrl-C has reached it, so each run starts with none (a process
+    that runs several commands, as the tests do, gets fresh ones each time) and forgets its own at
+    the end, unhooking their budgets from the shared clients.
+    """
+    Budget(api_rate)  # a rate that cannot make progress is bad input before anything starts
+    global _RUN
+    with _REGISTRY_LOCK:
+        _forget_pollers()
+        _RUN = _Run(api_rate)
+    try:
+        yield
+    finally:
+        with _REGISTRY_LOCK:
+            _forget_pollers()
+            _RUN = _Run()
+
+
+def _forget_pollers() -> None:
+    for poller in _POLLERS.values():
+        poller.cf.meta.events.unregister("needs-retry.cloudformation", unique_id=_budget_hook_id(poller.budget))
+    _POLLERS.clear()
+
+
+def interrupt_all() -> None:
+    """Ctrl-C reaches only the main thread: stop every poller of the process, so that every wait (in
+    whichever thread) raises KeyboardInterrupt, and so do the pollers the run makes from now on."""
+    global _RUN
+    with _REGISTRY_LOCK:
+        _RUN = replace(_RUN, interrupted=True)
+    for poller in list(_LIVE):
+        poller.interrupt()
+
+
+def _budget_hook_id(budget: Budget) -> str:
+    return f"builder-budget-{id(budget)}"
 
 
 def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
@@ -388,4 +466,4 @@ def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
         if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED:
             budget.throttled()
 
-    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=f"builder-budget-{id(budget)}")
+    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=_budget_hook_id(budget))

@@ -1,14 +1,15 @@
-"""Watching one stack: describe it, page its events, wait for it to settle, and say where it stands.
+"""Watching one stack: describe it, wait for it to settle through the region's shared poller, and say
+where it stands.
 
-DescribeStacks is polled fast at first, backing off to a ceiling; DescribeStackEvents at most once per
-EVENTS_EVERY and once more when the stack settles, so the last events are shown. Ctrl-C stops builder,
-not CloudFormation: `interruptible()` turns it into a message that says where the stack was left.
+Every CloudFormation read goes through the poller of the stack's region (builder/stack/poller.py),
+so all the stacks of a run share one API budget and one status sweep; the clients are the process's
+shared ones. Ctrl-C stops builder, not CloudFormation: `interruptible()` turns it into a message that
+says where the stack was left.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -16,8 +17,8 @@ from typing import Any
 from builder.errors import Interrupted, OperationError
 from builder.report import Reporter
 from builder.stack import client as aws
+from builder.stack.poller import Poller, Watched, poller_for
 
-EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 # Settled states from which the stack cannot take a change set without a human.
 STUCK = frozenset({"ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"})
@@ -48,14 +49,15 @@ def describe_stack(cf: Any, name: str, backoff: aws.Backoff) -> StackDescription
 
 
 class StackWatcher:
-    """CloudFormation reads about one stack (and its deletion), with polling and event streaming."""
+    """CloudFormation calls about one stack (and its deletion), through the region's shared poller."""
 
-    def __init__(self, name: str, region: str, reporter: Reporter, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.name, self.region, self.reporter = name, region, reporter
-        self.session = aws.session(region)
-        self.cf = aws.client(self.session, "cloudformation")
-        self._sleep, self._clock = sleep, clock
+        self.poller = poller if poller is not None else poller_for(region)
+        self.cf = self.poller.cf  # write calls; reads go through read(), drawn from the budget
+        self._sleep = sleep
+        self.watched: Watched | None = None  # the operation being watched, or last watched
         self.events: list[Mapping[str, Any]] = []  # events of the operation being watched, oldest first
 
     def backoff(self) -> aws.Backoff:
@@ -67,29 +69,26 @@ class StackWatcher:
     def say(self, text: str, **data: Any) -> None:
         self.reporter.line(text, self.name, **data)
 
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One CloudFormation read call, drawn from the region's budget (Throttling slows it and retries)."""
+        return self.poller.read(operation, **kwargs)
+
+    def s3(self) -> Any:
+        return aws.shared_client(self.region, "s3")
+
     def describe(self, stack_id: str | None = None) -> StackDescription | None:
         """The stack, or None when it does not exist."""
-        return describe_stack(self.cf, stack_id or self.name, self.backoff())
+        try:
+            found = self.read("describe_stacks", StackName=stack_id or self.name)
+        except Exception as exc:
+            if aws.is_missing_stack(exc):  # only the missing-stack error is an answer here
+                return None
+            raise
+        stacks = found.get("Stacks", [])
+        return stacks[0] if stacks else None
 
-    # ------------------------------------------------------------------ events
     def latest_event_id(self, stack_id: str) -> str | None:
-        events = self.cf.describe_stack_events(StackName=stack_id).get("StackEvents", [])
-        return str(events[0]["EventId"]) if events else None
-
-    def _new_events(self, stack_id: str, stop_at: set[str], backoff: aws.Backoff) -> list[Mapping[str, Any]]:
-        """Events newer than the ones already seen, oldest first (pages until a known event)."""
-        new: list[Mapping[str, Any]] = []
-        token = None
-        while True:
-            kwargs = {"StackName": stack_id, **({"NextToken": token} if token else {})}
-            page = aws.poll(functools.partial(self.cf.describe_stack_events, **kwargs), backoff)
-            for event in page.get("StackEvents", []):
-                if event["EventId"] in stop_at:
-                    return new[::-1]
-                new.append(event)
-            token = page.get("NextToken")
-            if not token:
-                return new[::-1]
+        return self.poller.latest_event_id(stack_id)
 
     def with_outputs(self, final: StackDescription, expected: bool, tries: int = 3) -> StackDescription:
         """The settled stack, read again (briefly) if it declares outputs that are not readable yet.
@@ -105,28 +104,12 @@ class StackWatcher:
         return final
 
     def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> StackDescription:
-        """Poll until the stack settles, streaming its new events; return its final description."""
-        backoff = self.backoff()
-        seen: set[str] = {baseline} if baseline else set()
-        self.events = []
-        last_events = float("-inf")
-        while True:
-            stack: StackDescription = aws.poll(lambda: self.cf.describe_stacks(StackName=stack_id),
-                                               backoff)["Stacks"][0]
-            settled = not stack["StackStatus"].endswith("_IN_PROGRESS")
-            if stream and (settled or self._clock() - last_events >= EVENTS_EVERY):
-                last_events = self._clock()
-                new = self._new_events(stack_id, seen, backoff)
-                for event in new:
-                    seen.add(event["EventId"])
-                    self.events.append(event)
-                    self.reporter.event(self.name, event)
-                if new:
-                    backoff.progressed()
-            if settled:
-                return stack
-            self.reporter.tick()
-            backoff.wait()
+        """Wait until the stack (its id: a stack that ends deleted is found by id only) settles, streaming
+        its events after `baseline`; return its final description."""
+        on_event = (lambda event: self.reporter.event(self.name, event)) if stream else None
+        self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick)
+        self.events = self.watched.events
+        return self.poller.wait(self.watched)
 
     def root_cause(self) -> str:
         """The first FAILED resource event of the watched operation, with its reason."""
@@ -154,7 +137,10 @@ class StackWatcher:
         return None if settled["StackStatus"] == "DELETE_COMPLETE" else settled
 
     def state_now(self) -> str:
-        """Where the stack stands, for a message after Ctrl-C: one quick call, never an exception."""
+        """Where the stack stands, for a message after Ctrl-C: as the poller last saw it, else one quick
+        call (outside the stopped budget), never an exception."""
+        if self.watched is not None and self.watched.status:
+            return self.watched.state()
         try:
             stack = self.cf.describe_stacks(StackName=self.name)["Stacks"][0]
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
@@ -162,13 +148,13 @@ class StackWatcher:
         return f"the stack was left in {stack['StackStatus']}"
 
     @contextlib.contextmanager
-    def interruptible(self) -> Iterator[None]:
+    def interruptible(self, command: str = "deploy") -> Iterator[None]:
         """Ctrl-C stops builder, not CloudFormation: say where the stack stands and how to resume."""
         try:
             yield
         except KeyboardInterrupt:
             raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
-                                         f"builder); run deploy again to resume") from None
+                                         f"builder); run {command} again to resume") from None
 
     def delete_and_wait(self, stack: StackDescription) -> StackDescription:
         baseline = self.latest_event_id(stack["StackId"])

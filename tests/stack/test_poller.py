@@ -250,7 +250,8 @@ def test_budget_halves_on_throttling_and_recovers_gradually() -> None:
     assert budget.rate == 1.0
     started = clock.now
     budget.take()
-    assert clock.now - started >= 2.0  # the bucket was emptied: the next call waits
+    # the bucket was emptied: the next call waits about 2 s (a little less: the rate grows back meanwhile)
+    assert 1.9 < clock.now - started <= 2.0
     assert 1.0 < budget.rate < 1.2
     clock.now += 20
     budget.take()
