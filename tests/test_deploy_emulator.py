@@ -22,16 +22,19 @@ REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replic
 
 
 def count_calls(monkeypatch) -> list[str]:
-    """Record every AWS API call builder makes (operation names, in order)."""
+    """Record every AWS API call builder makes (operation names, in order): the process's shared clients
+    are made anew for the test, each with a counting hook, and forgotten after it."""
     calls: list[str] = []
-    real = builder.stack.client.client
+    real = builder.stack.client.shared_client
+    monkeypatch.setattr(builder.stack.client, "_SHARED_CLIENTS", {})
 
-    def counting(session, service):
-        made = real(session, service)
-        made.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    def counting(region, service):
+        made = real(region, service)
+        made.meta.events.register("before-call", lambda model, **_: calls.append(model.name),
+                                  unique_id=f"count-calls-{id(calls)}")
         return made
 
-    monkeypatch.setattr(builder.stack.client, "client", counting)
+    monkeypatch.setattr(builder.stack.client, "shared_client", counting)
     return calls
 
 

@@ -105,19 +105,23 @@ def run_all(groups: Sequence[Sequence[Stack]], action: Action, concurrency: int,
         if len(groups) == 1:
             return _run_group(groups[0], action)
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as pool:
-            futures = [pool.submit(_run_group, group, action) for group in groups]
+            futures: list[Future[list[Outcome]]] = []
             try:
+                for group in groups:
+                    futures.append(pool.submit(_run_group, group, action))
                 return [outcome for future in futures for outcome in future.result()]
             except KeyboardInterrupt:
+                for future in futures:  # first, so that no worker the interrupt frees takes up a new group
+                    future.cancel()
                 interrupt_all()
-                return [outcome for future, group in zip(futures, groups, strict=True)
-                        for outcome in _after_interrupt(future, group)]
+                return [outcome for index, group in enumerate(groups)
+                        for outcome in _after_interrupt(futures[index] if index < len(futures) else None, group)]
 
 
-def _after_interrupt(future: Future[list[Outcome]], group: Sequence[Stack]) -> list[Outcome]:
+def _after_interrupt(future: Future[list[Outcome]] | None, group: Sequence[Stack]) -> list[Outcome]:
     """A group's outcomes once Ctrl-C has stopped the pollers: a group not started yet is skipped;
     a running one ends at its next call to CloudFormation, each stack saying where it was left."""
-    if future.cancel():
+    if future is None or future.cancelled():
         return [Outcome(s.name, s.region, Result.SKIPPED, detail="interrupted before it started") for s in group]
     return future.result()
 

@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSResponse
 
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import Budget, Poller, slow_down_on_every_throttling
+from builder.stack.poller import Budget, Poller, fresh_pollers, interrupt_all, poller_for, slow_down_on_every_throttling
 
 RESOURCES = ("Bucket", "Table", "Topic")
 
@@ -343,3 +343,25 @@ def test_a_stack_is_watched_once_at_a_time() -> None:
     poller.wait(poller.register(stack.id))  # settled and waited for: it may be watched again
     with pytest.raises(ValueError, match="not registered"):
         make()[2].wait(poller.register(cf.add("app-two", 30).id))
+
+
+def test_each_run_gets_fresh_pollers_with_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poller stays stopped after Ctrl-C; the next run in the same process (the tests call main() many
+    times) gets a new one, and so does a stack that starts after Ctrl-C within the interrupted run."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with fresh_pollers(0.5):
+        first = poller_for("us-east-1")
+        assert poller_for("us-east-1") is first and first.budget.limit == 0.5
+        interrupt_all()
+        assert first.budget.stopped
+        with pytest.raises(KeyboardInterrupt):
+            first.read("describe_stacks")
+        assert poller_for("eu-west-1").budget.stopped  # started after Ctrl-C: stopped from the start
+    with fresh_pollers(3.0):
+        second = poller_for("us-east-1")
+        assert second is not first and second.budget.limit == 3.0 and not second.budget.stopped
+    with pytest.raises(UsageError, match="above 0"):
+        with fresh_pollers(0):
+            pass

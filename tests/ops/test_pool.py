@@ -1,0 +1,146 @@
+"""run_all with stacks waiting through one shared poller: one failing while others succeed, and Ctrl-C
+with many stacks in flight, on a fake clock against a fake CloudFormation.
+
+No emulator: LocalStack settles a stack in seconds, so it cannot hold several in flight while Ctrl-C
+arrives. The fake answers the poller's three read calls with responses shaped like CloudFormation's
+(DescribeStacks, DescribeStackEvents newest first, ListStacks filtered by StackStatusFilter). Ctrl-C is
+a real SIGINT sent to the main thread, as a terminal sends it, while the worker threads wait.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import threading
+import time
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from builder.environment import EnvironmentConfig
+from builder.errors import EXIT_INTERRUPTED, OperationError
+from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
+from builder.report import Reporter
+from builder.stack.poller import Budget, Poller
+from builder.stack.watch import SUCCESS, StackWatcher
+from builder.synth import Stack
+
+
+class FakeClock:
+    """Virtual time that moves when the poller sleeps, but not while fewer than `in_flight` stacks are
+    (so a worker that takes a settled stack's place starts at a known time, whatever the threads do);
+    at `interrupt_at` it sends SIGINT to the main thread once and holds still until that has stopped
+    the poller."""
+
+    def __init__(self, interrupt_at: float = float("inf"), in_flight: int = 0) -> None:
+        self.now = 0.0
+        self.interrupt_at, self.in_flight = interrupt_at, in_flight
+        self.poller: Poller | None = None
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert self.poller is not None
+        deadline = time.monotonic() + 30
+        while len(self.poller.in_flight()) < self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.now += seconds
+        if self.now >= self.interrupt_at:
+            self.interrupt_at = float("inf")
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            while not self.poller.budget.stopped and time.monotonic() < deadline:
+                time.sleep(0.005)
+
+
+class FakeCloudFormation:
+    """Stacks created at time 0 that settle at a known time into a known status."""
+
+    def __init__(self, clock: FakeClock, settles: dict[str, tuple[float, str]]) -> None:
+        self.clock, self.settles = clock, settles
+
+    @staticmethod
+    def stack_id(name: str) -> str:
+        return f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"
+
+    def _name(self, name_or_id: str, operation: str) -> str:
+        name = name_or_id.split("/")[1] if name_or_id.startswith("arn:") else name_or_id
+        if name not in self.settles:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ValidationError", "Message": f"Stack with id {name_or_id} does not exist"}},
+                operation)
+        return name
+
+    def _status(self, name: str) -> str:
+        at, final = self.settles[name]
+        return final if self.clock.now >= at else "CREATE_IN_PROGRESS"
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        name = self._name(StackName, "DescribeStacks")
+        return {"Stacks": [{"StackName": name, "StackId": self.stack_id(name), "StackStatus": self._status(name)}]}
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        name = self._name(StackName, "DescribeStackEvents")
+        at, final = self.settles[name]
+        happened = [(0.0, "CREATE_IN_PROGRESS"), *([(at, final)] if self.clock.now >= at else [])]
+        return {"StackEvents": [{"EventId": f"{name}-{status}", "StackName": name, "LogicalResourceId": name,
+                                 "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": status}
+                                for _, status in happened[::-1]]}
+
+    def list_stacks(self, StackStatusFilter: list[str], NextToken: str | None = None) -> dict[str, Any]:
+        return {"StackSummaries": [{"StackName": n, "StackId": self.stack_id(n), "StackStatus": self._status(n)}
+                                   for n in self.settles if self._status(n) in StackStatusFilter]}
+
+
+def stack(name: str) -> Stack:
+    return Stack(name=name, region="us-east-1", template_body="{}", template_format="json", parameters={},
+                 tags={}, capabilities=(), config=EnvironmentConfig(suffix=name.removeprefix("app-")))
+
+
+def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt_at: float = float("inf"),
+              in_flight: int = 0) -> list[Outcome]:
+    """Each stack waited for as deploy waits (watch inside interruptible), all through one poller."""
+    clock = FakeClock(interrupt_at, in_flight)
+    poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
+                                   clock.sleep)
+    reporter = Reporter(io.StringIO(), tty=False)
+
+    def wait_for(s: Stack) -> Outcome:
+        watcher = StackWatcher(s.name, s.region, reporter, poller=poller)
+        with watcher.interruptible():
+            final = watcher.watch(FakeCloudFormation.stack_id(s.name), None)
+        if final["StackStatus"] not in SUCCESS:
+            raise OperationError(s.name, final["StackStatus"])
+        return Outcome(s.name, s.region, Result.CREATED)
+
+    return run_all([[stack(name)] for name in settles], wait_for, concurrency)
+
+
+def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
+    outcomes = run_fleet({"app-a": (50, "CREATE_COMPLETE"), "app-bad": (80, "ROLLBACK_COMPLETE"),
+                          "app-c": (120, "CREATE_COMPLETE")}, concurrency=3)
+    assert [(o.stack, o.result) for o in outcomes] == [
+        ("app-a", Result.CREATED), ("app-bad", Result.FAILED), ("app-c", Result.CREATED)]
+    with pytest.raises(OperationError, match="ROLLBACK_COMPLETE"):
+        finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
+
+
+def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
+    """Three workers; app-a settles before Ctrl-C and app-d takes its place; app-bad fails and app-e
+    takes its place; app-f never starts. Ctrl-C at 100 s stops every wait at once."""
+    settles = {"app-a": (50.0, "CREATE_COMPLETE"), "app-bad": (80.0, "ROLLBACK_COMPLETE"),
+               "app-c": (300.0, "CREATE_COMPLETE"), "app-d": (400.0, "CREATE_COMPLETE"),
+               "app-e": (500.0, "CREATE_COMPLETE"), "app-f": (600.0, "CREATE_COMPLETE")}
+    outcomes = run_fleet(settles, concurrency=3, interrupt_at=100.0, in_flight=3)
+    assert [(o.stack, o.text) for o in outcomes] == [
+        ("app-a", "created"), ("app-bad", "failed"), ("app-c", "failed"), ("app-d", "failed"),
+        ("app-e", "failed"), ("app-f", "skipped: interrupted before it started")]
+    with pytest.raises(StacksFailed) as raised:
+        finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
+    assert raised.value.exit_code == EXIT_INTERRUPTED
+    left = ("interrupted; the stack was left in CREATE_IN_PROGRESS (CloudFormation carries on without builder); "
+            "run deploy again to resume")
+    assert raised.value.lines() == [
+        "error: app-bad: ROLLBACK_COMPLETE", f"error: app-c: {left}", f"error: app-d: {left}",
+        f"error: app-e: {left}", "error: deploy: 4 of 6 stacks failed: app-bad, app-c, app-d, app-e"]
