@@ -43,9 +43,11 @@ if os.environ.get("BENCH_CLOCK_URL"):
 
     def _sleep(seconds):
         seconds = max(0.0, float(seconds))
-        _slept[0] += seconds
         request = urllib.request.Request(_clock_url, data=repr(seconds).encode(), method="POST")
         _opener.open(request, timeout=10).read()
+        # only once the server's clock has moved: another thread that reads the clock meanwhile must not
+        # see time the server has not seen yet (its calls would arrive "too early" and be throttled)
+        _slept[0] += seconds
 
     time.sleep = _sleep
     time.monotonic = lambda: _real_monotonic() + _slept[0]

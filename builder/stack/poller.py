@@ -26,6 +26,10 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   settles. Budget left unused is left to the account's other tools.
 - a settled stack: its final events (all of them, up to the baseline) and, when the sweep was a
   ListStacks, its final DescribeStacks record. Settling stacks go first.
+
+The loop's calls go before other callers waiting for the budget (the change-set and describe reads of
+stacks still starting, through read()), and progress events wait while such callers do: noticing a
+settled stack is never held back by a fleet's queue.
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ class Budget:
         self._stamp = clock()
         self._lock = threading.Lock()
         self._turn = threading.Lock()  # held by the one thread waiting for the next token
+        self._queued = 0  # callers waiting their turn
+        self._first = 0  # callers of the watch loop waiting, who go first
         self.stopped = False
 
     def _refill(self) -> None:
@@ -101,18 +107,45 @@ class Budget:
             self._refill()
             return 0.0 if self.tokens >= 1.0 - EPSILON else (1.0 - self.tokens) / self.rate
 
-    def take(self) -> None:
-        with self._turn:
-            while True:
-                if self.stopped:
-                    raise KeyboardInterrupt
+    def take(self, first: bool = False) -> None:
+        """Sleep until a token is there and take it. `first` (the watch loop's calls) goes before every
+        other caller waiting, so a fleet's change sets queued for the budget never hold back noticing
+        that a stack has settled."""
+        if first:
+            with self._lock:
+                self._first += 1
+            try:
+                self._wait_for_token(yield_to_first=False)
+            finally:
                 with self._lock:
-                    self._refill()
-                    if self.tokens >= 1.0 - EPSILON:
-                        self.tokens -= 1.0
-                        return
-                    wait = (1.0 - self.tokens) / self.rate
-                self._sleep(min(wait, SLICE))
+                    self._first -= 1
+            return
+        with self._lock:
+            self._queued += 1
+        try:
+            with self._turn:
+                self._wait_for_token(yield_to_first=True)
+        finally:
+            with self._lock:
+                self._queued -= 1
+
+    def _wait_for_token(self, yield_to_first: bool) -> None:
+        while True:
+            if self.stopped:
+                raise KeyboardInterrupt
+            with self._lock:
+                self._refill()
+                there = self.tokens >= 1.0 - EPSILON
+                if there and not (yield_to_first and self._first):
+                    self.tokens -= 1.0
+                    return
+                wait = 1.0 / self.rate if there else (1.0 - self.tokens) / self.rate
+            self._sleep(min(wait, SLICE))
+
+    def busy(self) -> bool:
+        """Is a caller other than the watch loop waiting for a token?"""
+        with self._lock:
+            return self._queued > 0
 
     def stop(self) -> None:
         self.stopped = True
@@ -235,10 +268,17 @@ class Poller:
 
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries."""
+        return self._read(operation, kwargs, first=False)
+
+    def _loop_read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """A read of the watch loop: it goes before the other callers waiting for the budget."""
+        return self._read(operation, kwargs, first=True)
+
+    def _read(self, operation: str, kwargs: Mapping[str, Any], first: bool) -> dict[str, Any]:
         while True:
             if self._interrupted:
                 raise KeyboardInterrupt
-            self.budget.take()
+            self.budget.take(first)
             if self._interrupted:
                 raise KeyboardInterrupt
             try:
@@ -277,7 +317,8 @@ class Poller:
         streaming = sorted((w for w in stacks if w.stream), key=lambda w: w.events_at)
         # one stack: every EVENTS_EVERY; a fleet: each stack in turn, in half the budget at most
         every = max(self.events_every, len(streaming) / (self.budget.rate * EVENTS_SHARE))
-        events_due = streaming[0].events_at + every if streaming else float("inf")
+        # progress events wait while other callers (a fleet's change sets) wait for the budget
+        events_due = streaming[0].events_at + every if streaming and not self.budget.busy() else float("inf")
         if events_due <= now and now + self.budget.delay() < status_due:
             self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
             return
@@ -302,7 +343,7 @@ class Poller:
         self._status_every = min(self._status_every * 2, ceiling)
 
     def _describe(self, watched: Watched) -> None:
-        record = self.read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
+        record = self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
         watched.status = record["StackStatus"]
         if settled(watched.status):
             watched.record, watched.settling = record, True
@@ -312,7 +353,7 @@ class Poller:
         in_progress: dict[str, str] = {}
         token, pages = None, 0
         while True:
-            page = self.read("list_stacks", StackStatusFilter=list(IN_PROGRESS),
+            page = self._loop_read("list_stacks", StackStatusFilter=list(IN_PROGRESS),
                              **({"NextToken": token} if token else {}))
             pages += 1
             for summary in page.get("StackSummaries", []):
@@ -331,7 +372,7 @@ class Poller:
 
     def _finish(self, watched: Watched) -> None:
         def finish() -> None:
-            record = watched.record or self.read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
+            record = watched.record or self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
             watched.status = record["StackStatus"]
             if not settled(watched.status):  # ListStacks was taken before it started: not settled after all
                 watched.settling = False
@@ -347,7 +388,7 @@ class Poller:
         new: list[Event] = []
         token = None
         while True:
-            page = self.read("describe_stack_events", StackName=watched.stack_id,
+            page = self._loop_read("describe_stack_events", StackName=watched.stack_id,
                              **({"NextToken": token} if token else {}))
             fresh = []
             for event in page.get("StackEvents", []):

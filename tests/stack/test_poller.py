@@ -365,3 +365,20 @@ def test_each_run_gets_fresh_pollers_with_its_rate(monkeypatch: pytest.MonkeyPat
     with pytest.raises(UsageError, match="above 0"):
         with fresh_pollers(0):
             pass
+
+
+def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:
+    """A fleet's change-set reads queue for the budget; the loop's next status read must not wait behind
+    them, or a settled stack is noticed minutes late. Real time here (about 2 s): two threads sleep."""
+    budget = Budget(1.0)
+    budget.take()  # the bucket (one token at 1 call/s) is empty
+    order: list[str] = []
+    queued = threading.Thread(target=lambda: (budget.take(), order.append("queued")))
+    queued.start()
+    while not budget.busy():
+        pass
+    budget.take(first=True)
+    order.append("loop")
+    queued.join(timeout=10)
+    assert order == ["loop", "queued"]
+    assert not budget.busy()
