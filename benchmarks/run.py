@@ -502,8 +502,8 @@ NOTE_POLLER_CPU = (
     "pages and 100-stack ListStacks pages) measured about 25 ms a stack. `builder deploy` adds each stack's "
     "synth and outputs file and 5 calls: DescribeStacks, CreateChangeSet, DescribeChangeSet, the baseline "
     "DescribeStackEvents and ExecuteChangeSet, about 15 ms. 30 ms: skip the baseline DescribeStackEvents of a "
-    "CREATE (a new stack has only its REVIEW_IN_PROGRESS event; filter by time instead), the no-op skip's "
-    "GetTemplate in place of a change set on redeploys, and fewer progress-event calls in a fleet (EVENTS_SHARE "
+    "CREATE (a new stack has only its REVIEW_IN_PROGRESS event; filter by time instead) "
+    "and fewer progress-event calls in a fleet (EVENTS_SHARE "
     "below 0.5 in builder/stack/poller.py), which prints events less often.")
 NOTE_THROTTLES = (
     "The budget keeps reads at or under 2 a second by our clock, but the stand-in counts them on arrival: on a "
