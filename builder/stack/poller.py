@@ -198,6 +198,7 @@ class Poller:
         self._status_at = float("-inf")
         self._status_every = STATUS_FIRST
         self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
+        self._swept = False  # a status sweep since the loop last slept (one stack's events come with it)
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ the interface
@@ -315,15 +316,20 @@ class Poller:
             self._sweep(stacks)
             return
         streaming = sorted((w for w in stacks if w.stream), key=lambda w: w.events_at)
-        # one stack: every EVENTS_EVERY; a fleet: each stack in turn, in half the budget at most
+        # a fleet: each stack in turn, in half the budget at most; one stack: right after its status
+        # sweep, at most every EVENTS_EVERY (so every 2 s while nothing happens, every second after
+        # progress, as the sweep goes)
         every = max(self.events_every, len(streaming) / (self.budget.rate * EVENTS_SHARE))
         # progress events wait while other callers (a fleet's change sets) wait for the budget
         events_due = streaming[0].events_at + every if streaming and not self.budget.busy() else float("inf")
+        if len(stacks) == 1 and not (self._swept and events_due <= now):
+            events_due = float("inf")
         if events_due <= now and now + self.budget.delay() < status_due:
             self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
             return
         for idle in dict.fromkeys(w.on_idle for w in stacks if w.on_idle is not None):
             idle()
+        self._swept = False
         self._sleep(max(0.0, min(status_due, max(events_due, now + self.budget.delay())) - now))
 
     def _sweep(self, stacks: list[Watched]) -> None:
@@ -339,6 +345,7 @@ class Poller:
                     self._resolve(watched, error=exc)
                 return
         self._status_at = self._clock()
+        self._swept = True
         ceiling = max(STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
         self._status_every = min(self._status_every * 2, ceiling)
 
