@@ -104,9 +104,8 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
             _forget_outputs(watcher, stack, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
         if current.get("EnableTerminationProtection"):
-            raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "
-                                             f"update-termination-protection --no-enable-termination-protection "
-                                             f"--region {stack.region} --stack-name {stack.name}")
+            raise OperationError(stack.name, "termination protection is on (setting termination_protection); "
+                                             "deploy with termination_protection = false first, then destroy")
         stack_id = current["StackId"]
         template = template_dict(watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"])
         resources = _stack_resources(watcher, stack_id)

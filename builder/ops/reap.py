@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from builder.durations import DurationError, format_duration, parse_duration
+from builder.environment import TTL_TAG
 from builder.errors import BuilderError
 
-TTL_TAG = "builder:ttl"
 SUFFIX_TAG = "Environment"
 REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
 REPLICA_NAME_END = "-replica"
