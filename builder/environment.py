@@ -542,3 +542,19 @@ def resolve_configs(
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     return configs
+
+
+def configured_replication_regions(config_path: str | None, cwd: Path | None = None,
+                                   settings: Sequence[Setting] = SETTINGS) -> list[str]:
+    """Every replication_region the config file names, in [defaults] or any table, in file order: where
+    `reap` and `status --all` look for replica stacks besides the given regions. Call resolve_configs
+    first: it reports the file's problems; this only reads it."""
+    cwd = Path.cwd() if cwd is None else cwd
+    path = Path(config_path) if config_path is not None else cwd / DEFAULT_CONFIG_FILE
+    if config_path is None and not path.exists():
+        return []
+    config_file = read_config_file(path, str(path), [], {s.name: s for s in settings})
+    if config_file is None:
+        return []
+    tables = [config_file.defaults, *(table for _, table in config_file.environments)]
+    return list(dict.fromkeys(str(t["replication_region"].value) for t in tables if "replication_region" in t))

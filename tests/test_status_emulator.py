@@ -23,7 +23,8 @@ def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
     assert f"{prefix}-two  us-east-1  NOT DEPLOYED" in lines
 
     code, out, _ = aws.run("status", "--all", "--output", "json", "--set", f"stack_prefix={prefix}")
-    records = [json.loads(line) for line in out.splitlines()]
+    *records, summary = [json.loads(line) for line in out.splitlines()]
+    assert summary["event"] == "summary" and summary["stacks"] == 1
     assert [(r["stack"], r["status"], r["environment"]) for r in records] == [
         (f"{prefix}-one", "CREATE_COMPLETE", "one")]
     assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-000000000000-us-east-1"

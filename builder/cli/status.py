@@ -30,15 +30,13 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.ops.status import stack_status, stacks_with_prefix
+    from builder.ops.status import stack_status
     from builder.synth import stacks_for
 
-    configs = configs_from_args(args)
     if args.all:
-        regions = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
-        records = stacks_with_prefix(configs[0].stack_prefix, regions)
-    else:
-        records = stack_status([s for c in configs for s in stacks_for(c)])
+        return fleet_view(args)
+    configs = configs_from_args(args)
+    records = stack_status([s for c in configs for s in stacks_for(c)])
     for record in records:
         if args.output == "json":
             print(json.dumps(record))
@@ -46,6 +44,20 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(status_lines(record)))
     if not records and args.output == "text":
         print(f"no stacks named {configs[0].stack_prefix}-*")
+    return EXIT_OK
+
+
+def fleet_view(args: argparse.Namespace) -> int:
+    """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
+    from builder.cli.reap import fleet_scope
+    from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
+
+    prefix, regions = fleet_scope(args.config, args.sets, [args.region])
+    plan = fleet_rows(prefix, regions)
+    if not plan.rows and args.output == "text":
+        print(f"no stacks named {prefix}-*")
+    else:
+        print((render_fleet_json if args.output == "json" else render_fleet_text)(plan), end="")
     return EXIT_OK
 
 
