@@ -111,7 +111,8 @@ def test_reap_lists_then_deletes_only_what_expired(aws, suffix):
     code, out, _ = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b")
     assert code == 0 and "no changes" in out and "termination protection turned on" in out
     assert aws.stack(b)["EnableTerminationProtection"] is True
-    assert aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", "--set", "termination_protection=false")[0] == 0
+    unprotect = ("--set", "termination_protection=false")
+    assert aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", *unprotect)[0] == 0
     assert aws.run("destroy", "--config", config, "--suffix", f"{suffix}b", "--yes")[0] == 0
 
 
