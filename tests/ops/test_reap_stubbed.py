@@ -61,7 +61,8 @@ def cf(monkeypatch, tmp_path):
 def listed(cf: Stubber, *records: dict) -> None:
     cf.add_response("describe_stacks", {"Stacks": list(records)}, {})
     for item in records:
-        cf.add_response("get_template", {"TemplateBody": EMPTY_TEMPLATE}, {"StackName": item["StackId"], "TemplateStage": "Original"})
+        cf.add_response("get_template", {"TemplateBody": EMPTY_TEMPLATE},
+                        {"StackName": item["StackId"], "TemplateStage": "Original"})
 
 
 def deleted(cf: Stubber, item: dict, throttled: bool = False) -> None:
@@ -129,11 +130,11 @@ def test_throttling_while_deleting_slows_the_reap_down_and_a_throttled_listing_i
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--older-than", "3"], "argument --older-than: expected a whole number with a unit s, m, h or d, such as "
-                            "90m or 3d (got '3')"),
+    (["--older-than", "3"], ("argument --older-than: expected a whole number with a unit s, m, h or d, such as "
+                            "90m or 3d (got '3')")),
     (["--older-than", "0s"], "argument --older-than: must be from 1s to 3650d (got '0s')"),
-    (["--older-than", "3D"], "argument --older-than: expected a whole number with a unit s, m, h or d, such as "
-                             "90m or 3d (got '3D'); units are lower case"),
+    (["--older-than", "3D"], ("argument --older-than: expected a whole number with a unit s, m, h or d, such as "
+                             "90m or 3d (got '3D'); units are lower case")),
     (["--concurrency", "0"], "argument --concurrency: must be a whole number >= 1 (got '0')"),
     (["--output", "yaml"], "argument --output: invalid choice: 'yaml' (choose from 'text', 'json')"),
     (["--set", "ttl=3 days"], None),
