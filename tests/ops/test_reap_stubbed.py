@@ -116,6 +116,17 @@ def test_a_delete_failed_does_not_stop_the_others_and_exits_1(cf, capsys):
     assert "deleted 1 of 2; 1 failed" in captured.out
 
 
+def test_a_stack_deployed_since_the_listing_is_kept_and_nothing_of_it_deleted(cf, capsys):
+    item = record("busy")
+    listed(cf, item)
+    just_deployed = {**item, "LastUpdatedTime": datetime.datetime.now(datetime.UTC)}
+    cf.add_response("describe_stacks", {"Stacks": [just_deployed]}, {"StackName": "app-busy"})
+    assert main(["reap", "--yes", "--output", "json"]) == 0  # no GetTemplate, no bucket emptied, no DeleteStack
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["deleted"] is False and lines[0]["kept_at_deletion"].startswith("idle 0s of its ttl 1h")
+    assert lines[-1]["kept_at_deletion"] == 1 and lines[-1]["failed"] == 0
+
+
 def test_throttling_while_deleting_slows_the_reap_down_and_a_throttled_listing_is_one_line(cf, capsys):
     item = record("slow")
     listed(cf, item)
