@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 
 from builder.cli.common import Subparsers, add_command, add_output_option, positive_int
 from builder.durations import DurationError, parse_duration
@@ -58,21 +57,21 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     return parser
 
 
-def fleet_scope(config_path: str | None, sets: Sequence[str], regions: Sequence[str | None]) -> tuple[str, list[str]]:
-    """(stack_prefix, regions) of a fleet command (reap, status --all): the given regions (else the resolved
-    one), then every replication region the config names or --set gives, where replicas live."""
-    from builder.environment import configured_replication_regions, resolve_configs
+def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """(stack_prefix, regions): the given regions (else the resolved one), their configs' replication
+    regions, and every replication_region the config file names, where replicas live."""
+    from builder.cli.common import regions_to_search
+    from builder.environment import resolve_configs
     from builder.resources import all_settings
+    from builder.stack.client import unknown_region_problem
 
-    configs = [resolve_configs(config_path=config_path, sets=sets, region=region, settings=all_settings())[0]
-               for region in regions or [None]]
-    replication = configured_replication_regions(config_path, settings=all_settings())
-    set_replication = [c.replication_region for c in configs if c.replication_region]
-    return configs[0].stack_prefix, list(dict.fromkeys([c.region for c in configs] + set_replication + replication))
+    configs = [resolve_configs(config_path=args.config, sets=args.sets, region=region, settings=all_settings(),
+                               region_check=unknown_region_problem)[0] for region in args.regions or [None]]
+    return configs[0].stack_prefix, regions_to_search(args, configs)
 
 
 def run(args: argparse.Namespace) -> int:
-    prefix, regions = fleet_scope(args.config, args.sets, args.regions)
+    prefix, regions = fleet_scope(args)
     from builder.ops.fleet import destroyer, fleet_plan
     from builder.ops.pool import Options
     from builder.ops.reap import Outcome, reap, render_json, render_text

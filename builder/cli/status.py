@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from builder.cli.common import Subparsers, add_command, add_output_option, configs_from_args
+from builder.cli.common import Subparsers, add_command, add_output_option, aws_configs_from_args, regions_to_search
 from builder.errors import EXIT_OK
 from builder.report import grid
 
+if TYPE_CHECKING:
+    from builder.environment import EnvironmentConfig
+
 DESCRIPTION = """\
 Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
-with --all every stack named <stack_prefix>-* in the region (and the replication region).
+with --all every stack named <stack_prefix>-* in the region and in every replication_region the
+config file names.
 
 examples:
   python -m builder status --suffix pr123
@@ -33,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.status import stack_status
     from builder.synth import stacks_for
 
+    configs = aws_configs_from_args(args)
     if args.all:
-        return fleet_view(args)
-    configs = configs_from_args(args)
+        return fleet_view(args, configs)
     records = stack_status([s for c in configs for s in stacks_for(c)])
     for record in records:
         if args.output == "json":
@@ -47,13 +51,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def fleet_view(args: argparse.Namespace) -> int:
+def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> int:
     """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
-    from builder.cli.reap import fleet_scope
     from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
 
-    prefix, regions = fleet_scope(args.config, args.sets, [args.region])
-    plan = fleet_rows(prefix, regions)
+    prefix = configs[0].stack_prefix
+    plan = fleet_rows(prefix, regions_to_search(args, configs))
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-*")
     else:

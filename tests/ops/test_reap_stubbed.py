@@ -46,8 +46,9 @@ def event(name: str, number: int, status: str, reason: str = "") -> dict:
 def cf(monkeypatch, tmp_path):
     """Every CloudFormation client builder makes is this stubbed one (no config file, region us-east-1)."""
     monkeypatch.chdir(tmp_path)
-    for name in ("AWS_REGION", "ENVIRONMENT_SUFFIX"):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "ENVIRONMENT_SUFFIX"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no profile region: the default, us-east-1
     client = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x",
                                    aws_secret_access_key="x").client("cloudformation")
     made = aws.client
