@@ -489,7 +489,7 @@ NOTE_SETTLE = (
     "settles just after a poll is seen up to 2 s later, plus the time of one call.")
 
 
-SECTIONS = ("synth", "lint", "deploy", "polling", "fleet", "pollfleet")
+SECTIONS = ("synth", "lint", "deploy", "polling", "fleet", "pollfleet", "reap")
 
 
 def write_report(path: Path, sections: list[Section], started: str, seconds: float, loads: tuple[str, str],
@@ -546,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += bench_synth(work, args.runs, long_runs)
         if "lint" in chosen:
             sections += bench_lint(work, args.runs, long_runs)
-        if "deploy" in chosen or "fleet" in chosen:
+        if {"deploy", "fleet", "reap"} & set(chosen):
             from builder.emulator import localstack
 
             progress("starting LocalStack on 127.0.0.1")
@@ -555,11 +555,15 @@ def main(argv: list[str] | None = None) -> int:
                     sections += bench_deploy(work, args.runs, long_runs, endpoint)
                 if "fleet" in chosen:
                     sections += bench_fleet(work, long_runs, endpoint)
+                if "reap" in chosen:
+                    from reap import bench_reap
+
+                    sections += bench_reap(work, long_runs, endpoint, BUILDER, aws_env(endpoint))
         if "polling" in chosen:
             sections += bench_polling(work, args.runs)
         if "pollfleet" in chosen:
             sections += bench_poller_fleet(work, 1 if args.fleet_via == "poller" else long_runs, via=args.fleet_via)
-    order = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
+    order = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8}
     sections.sort(key=lambda s: order.get(s.title[:1], 9))
     write_report(Path(args.output), sections, started_at, time.perf_counter() - t0, (load_start, load()),
                  sys.argv[1:] if argv is None else argv)

@@ -114,7 +114,7 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     """The stacks of one environment, in deploy order: the replica (if any) before the primary."""
     stacks = []
-    tags = config.all_tags
+    tags = config.stack_tags
     replica, primary = templates_for(config, fmt)
     if replica is not None:
         stacks.append(Stack(config.replica_stack_name, str(config.replication_region), replica[0], fmt,

@@ -309,8 +309,8 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE", EnableTerminationProtection=True),
                     {"StackName": STACK.name})
     error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
-    assert error.message.startswith("termination protection is on; turn it off first: aws cloudformation "
-                                    "update-termination-protection --no-enable-termination-protection")
+    assert error.message == ("termination protection is on (setting termination_protection); deploy with "
+                             "termination_protection = false first, then destroy")
 
 
 def test_a_failed_delete_reports_its_cause(cf, run):

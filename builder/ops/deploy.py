@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.errors import OperationError
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
+from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
@@ -38,6 +39,8 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
+            if current is not None:
+                match_termination_protection(watcher, current, stack.config.termination_protection)
             outputs = stack_outputs(current or {})
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
@@ -52,6 +55,8 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             reporter.end(stack.name)
     if final["StackStatus"] not in SUCCESS:
         raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+    with aws.translate(stack.name, stack.region):
+        match_termination_protection(watcher, final, stack.config.termination_protection)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = stack_outputs(final)
     watcher.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")

@@ -8,7 +8,7 @@ decides, not today's config: a bucket CloudFormation will keep is never emptied.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from builder.deployed_cost import template_from_body
@@ -17,7 +17,7 @@ from builder.ops.deploy import WatcherFactory, outputs_file
 from builder.ops.pool import Options, Outcome, Result
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.watch import StackWatcher
+from builder.stack.watch import StackDescription, StackWatcher
 from builder.synth import Stack
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
@@ -81,7 +81,13 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
 
 
 def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
-                  watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+                  watcher_factory: WatcherFactory = StackWatcher,
+                  before_delete: Callable[[StackDescription], None] | None = None) -> Outcome:
+    """Empty the buckets CloudFormation will delete, then delete the stack and wait.
+
+    `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
+    there) and may raise to stop; it is not called for a stack that does not exist.
+    """
     started = time.monotonic()
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
@@ -92,10 +98,11 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
             watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
             _forget_outputs(watcher, stack, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
+        if before_delete is not None:
+            before_delete(current)
         if current.get("EnableTerminationProtection"):
-            raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "
-                                             f"update-termination-protection --no-enable-termination-protection "
-                                             f"--region {stack.region} --stack-name {stack.name}")
+            raise OperationError(stack.name, "termination protection is on (setting termination_protection); "
+                                             "deploy with termination_protection = false first, then destroy")
         stack_id = current["StackId"]
         body = watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, stack.name)
