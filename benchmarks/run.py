@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += bench_polling(work, args.runs)
         if "pollfleet" in chosen:
             sections += bench_poller_fleet(work, 1 if args.fleet_via == "poller" else long_runs, via=args.fleet_via)
-    order = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8}
+    order = {str(n): n for n in range(1, 10)}
     sections.sort(key=lambda s: order.get(s.title[:1], 9))
     write_report(Path(args.output), sections, started_at, time.perf_counter() - t0, (load_start, load()),
                  sys.argv[1:] if argv is None else argv)
