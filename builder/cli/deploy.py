@@ -20,8 +20,10 @@ DESCRIPTION = """\
 Synthesize each stack in memory (the same bytes synth writes), make a change set with every parameter
 value passed explicitly, print it, execute it and stream the stack events until the stack settles;
 then print the outputs and write them to <out>/<stack>.outputs.json. Nothing to change: says so,
-exit 0. A change set that would replace or delete the bucket or the table is not executed (exit 3)
-unless --allow-replacement is given. The replica stack (replication on) deploys before the primary;
+exit 0. A stack settled in success that already has this template, these parameter values and tags
+is not touched: no change set, two calls (--force makes the change set anyway). A change set that
+would replace or delete the bucket or the table is not executed (exit 3) unless --allow-replacement
+is given. The replica stack (replication on) deploys before the primary;
 several suffixes deploy concurrently.
 
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
@@ -45,6 +47,8 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
     parser.add_argument("--allow-replacement", action="store_true",
                         help="execute a change set even when it replaces or deletes the bucket or the table")
+    parser.add_argument("--force", action="store_true",
+                        help="make the change set even when the deployed stack already matches (no skip)")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
     return parser
