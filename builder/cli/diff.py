@@ -10,6 +10,8 @@ from builder.cli.common import (
     add_command,
     add_output_option,
     add_pool_options,
+    add_shard_option,
+    nothing_in_shard,
     pool_options,
     reporter_for,
     stack_groups,
@@ -32,6 +34,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (like git diff)")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
+    add_shard_option(parser)
     return parser
 
 
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.pool import Result, finish, run_all
 
     groups = stack_groups(args)
+    if nothing_in_shard(args, groups):
+        return EXIT_OK
     reporter = reporter_for(args, groups)
     options = pool_options(args)
     outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter), options.concurrency)
