@@ -234,7 +234,7 @@ def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
     assert aws.stack(replica) is None  # not in the primary region
     assert out.index(f"{replica}: CREATE_COMPLETE in") < out.index(f"{primary}: 11 change(s) planned")
     outputs = json.loads(Path(f"out/{primary}.outputs.json").read_text())
-    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-000000000000-us-west-2"
+    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-{aws.account}-us-west-2"
     assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
 
 
