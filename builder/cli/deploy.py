@@ -30,7 +30,8 @@ several suffixes deploy concurrently.
 
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
 AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
-AWS_REGION, an AWS_REGION file, else us-east-1.
+AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, else us-east-1; it must
+be a region botocore knows.
 
 exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
 130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)

@@ -186,7 +186,7 @@ def expect_change_set(cf, reply: dict) -> None:
         "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body})
     cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, **reply},
-                    {"ChangeSetName": CHANGE_SET_ID})
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
 
 
 def expect_no_changes(cf) -> None:
@@ -233,7 +233,7 @@ def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, ru
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": stack.template_body})
     cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, "Status": "FAILED",
                                             "StatusReason": "No updates are to be performed."},
-                    {"ChangeSetName": CHANGE_SET_ID})
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     assert run(stack)[0].result is Result.NO_CHANGES
 
