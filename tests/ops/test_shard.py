@@ -52,3 +52,18 @@ def test_a_shard_with_no_suffix_says_so_and_exits_0(command, capsys, monkeypatch
     captured = capsys.readouterr()
     assert captured.out == "shard 1/3: none of the selected suffixes is in this shard; nothing to do\n"
     assert captured.err == ""
+
+
+@pytest.mark.parametrize("command", ["deploy", "diff", "destroy"])
+def test_the_shards_of_a_command_line_split_its_suffixes(command, monkeypatch, tmp_path):
+    from builder.cli import build_parser
+    from builder.cli.common import configs_from_args
+
+    monkeypatch.chdir(tmp_path)
+    suffixes = SUFFIXES[:30]
+    argv = [command, *[arg for s in suffixes for arg in ("--suffix", s)]]
+    shards = [[c.suffix for c in configs_from_args(build_parser().parse_args([*argv, "--shard", f"{k}/4"]))]
+              for k in range(1, 5)]
+    assert sorted(s for shard in shards for s in shard) == sorted(suffixes)
+    assert shards[1] == [s for s in suffixes if shard_of(s, 4) == 2]  # in command-line order within a shard
+    assert [c.suffix for c in configs_from_args(build_parser().parse_args(argv))] == suffixes  # no --shard: all
