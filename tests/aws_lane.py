@@ -16,10 +16,11 @@ import io
 import os
 import tempfile
 from collections.abc import Collection, Iterable
+from pathlib import Path
 
 import boto3
 
-from builder.environment import EnvironmentConfig
+from builder.environment import EnvironmentConfig, resolve_region
 from builder.ops.destroy import destroy_stack, empty_bucket
 from builder.ops.pool import Options
 from builder.report import Reporter
@@ -33,8 +34,11 @@ GONE = "DELETE_COMPLETE"
 
 
 def lane_region() -> str:
-    """The region builder deploys to without --region in the tests' working directory (no AWS_REGION file)."""
-    return os.environ.get("AWS_REGION") or "us-east-1"
+    """The region builder deploys to in a test: no --region, no AWS_REGION file in the test's working
+    directory, and no AWS_DEFAULT_REGION (the `aws_env` fixture removes it); AWS_REGION, else the
+    profile's region, else us-east-1."""
+    environ = {k: v for k, v in os.environ.items() if k != "AWS_DEFAULT_REGION"}
+    return resolve_region(None, environ, Path(__file__).parent / "no-such-directory").region
 
 
 def is_ours(name: str, suffixes: Collection[str]) -> bool:
