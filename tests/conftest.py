@@ -1,5 +1,11 @@
 """Shared fixtures.
 
+Two lanes. By default (BUILDER_TEST_TARGET unset or `emulator`) everything below. With
+BUILDER_TEST_TARGET=aws (`tox -e aws`; tests/aws_lane.py) no emulator is started: ``aws_endpoint`` removes
+any endpoint URL and keeps the real credential and region chain, tests marked ``emulator_only`` are
+skipped with their reason, and when the session ends every stack, bucket and table whose name holds a
+suffix ``suffix`` handed out is deleted, whether the tests passed or not.
+
 The emulator: ``aws_endpoint`` starts one LocalStack server per test session on a free 127.0.0.1 port
 (builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this process and its children at it with dummy
 credentials, and stops it at the end. If the emulator is not installed the fixture FAILS (it does
@@ -14,12 +20,30 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import aws_lane
 import pytest
 
 from builder import emulator
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]
+_HANDED_OUT: list[str] = []  # every suffix the `suffix` fixture gave: the AWS lane's teardown deletes their stacks
+
+
+def pytest_configure(config):
+    if aws_lane.TARGET not in aws_lane.TARGETS:
+        raise pytest.UsageError(f"BUILDER_TEST_TARGET must be one of {', '.join(aws_lane.TARGETS)} "
+                                f"(got {aws_lane.TARGET!r})")
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the AWS lane, skip what only holds for the emulator, saying why."""
+    if not aws_lane.ON_AWS:
+        return
+    for item in items:
+        marker = item.get_closest_marker("emulator_only")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"emulator only: {marker.args[0]}"))
 
 
 # Environment the tests see while the emulator runs. Values of None are removed.
@@ -54,23 +78,42 @@ def _emulator_env(endpoint_url: str) -> dict[str, str | None]:
     return env
 
 
+def _real_aws() -> Iterator[None]:
+    """The AWS lane: the real endpoints and credential chain; at the end, delete what the run made."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")]:
+            mp.delenv(name)
+        mp.setenv("AWS_PAGER", "")
+        try:
+            yield
+        finally:
+            deleted, failed = aws_lane.tear_down(_HANDED_OUT, {aws_lane.lane_region(), aws_lane.REPLICA_REGION})
+            print(f"\nAWS lane teardown: deleted {len(deleted)}: {', '.join(deleted) or 'nothing'}")
+            if failed:
+                pytest.fail("AWS lane teardown left these behind (delete them by hand): " + "; ".join(failed),
+                            pytrace=False)
+
+
 @pytest.fixture(scope="session")
-def aws_endpoint() -> Iterator[str]:
-    """Endpoint URL of a LocalStack started for this test session (dummy credentials set)."""
+def aws_endpoint() -> Iterator[str | None]:
+    """Endpoint URL of a LocalStack started for this test session (dummy credentials set); None in the
+    AWS lane, where boto3 and the AWS CLI use their real endpoints."""
+    if aws_lane.ON_AWS:
+        yield from _real_aws()
+        return
     try:
         python = emulator.emulator_python()
     except emulator.EmulatorNotInstalled as e:
         pytest.fail(f"AWS emulator not installed: {e}", pytrace=False)
 
     try:
-        with emulator.localstack(python) as endpoint_url:
-            with pytest.MonkeyPatch.context() as mp:
-                for name, value in _emulator_env(endpoint_url).items():
-                    if value is None:
-                        mp.delenv(name, raising=False)
-                    else:
-                        mp.setenv(name, value)
-                yield endpoint_url
+        with emulator.localstack(python) as endpoint_url, pytest.MonkeyPatch.context() as mp:
+            for name, value in _emulator_env(endpoint_url).items():
+                if value is None:
+                    mp.delenv(name, raising=False)
+                else:
+                    mp.setenv(name, value)
+            yield endpoint_url
     except emulator.EmulatorError as e:
         pytest.fail(f"AWS emulator failed to start: {e}", pytrace=False)
 
@@ -88,7 +131,9 @@ def aws_env(aws_endpoint, monkeypatch, tmp_path):
 @pytest.fixture
 def suffix():
     """A suffix no other test of this session uses, so tests share one server without colliding."""
-    return f"t{_RUN}{next(_SUFFIXES)}"
+    value = f"t{_RUN}{next(_SUFFIXES)}"
+    _HANDED_OUT.append(value)
+    return value
 
 
 class Aws:
@@ -98,12 +143,18 @@ class Aws:
         self.endpoint = endpoint
         self._capsys = capsys
 
-    def client(self, service: str, region: str = "us-east-1"):
+    def client(self, service: str, region: str | None = None):
         import boto3
 
+        region = region or aws_lane.lane_region()
         return boto3.session.Session(region_name=region).client(service, endpoint_url=self.endpoint)
 
-    def stack(self, name: str, region: str = "us-east-1") -> dict | None:
+    @property
+    def account(self) -> str:
+        """The account the stacks are in: LocalStack's 000000000000, or the real one in the AWS lane."""
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+    def stack(self, name: str, region: str | None = None) -> dict | None:
         """The stack's description, or None when it does not exist."""
         import botocore.exceptions
 
@@ -114,7 +165,7 @@ class Aws:
                 return None
             raise
 
-    def parameters(self, name: str, region: str = "us-east-1") -> dict[str, str]:
+    def parameters(self, name: str, region: str | None = None) -> dict[str, str]:
         return {p["ParameterKey"]: p["ParameterValue"] for p in self.stack(name, region)["Parameters"]}
 
     def run(self, *argv: str) -> tuple[int, str, str]:

@@ -53,19 +53,74 @@ def test_create_streams_each_resource_and_writes_the_outputs(aws, suffix):
     assert aws.parameters(name)["AlertEmail"] == f"alerts-{suffix}@example.com"
 
 
-def test_redeploy_without_changes_is_quick_and_leaves_no_change_set(aws, suffix, monkeypatch):
+def test_redeploy_without_changes_makes_two_calls_and_no_change_set(aws, suffix, monkeypatch):
+    """LocalStack answers GetTemplate(TemplateStage=Original) as AWS does: a JSON body, which botocore
+    decodes into a dict, so the skip compares data, not text."""
+    name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
-    before = aws.stack(f"app-{suffix}")
+    before = aws.stack(name)
+    outputs = Path(f"out/{name}.outputs.json")
+    written = outputs.read_text()
+    outputs.unlink()
     calls = count_calls(monkeypatch)
     code, out, err = aws.run("deploy", "--suffix", suffix)
     assert (code, err) == (0, "")
+    assert out == "no changes: the stack already has this template, these parameters and tags\n"
+    assert calls == ["DescribeStacks", "GetTemplate"]
+    assert outputs.read_text() == written  # still written, from the DescribeStacks answer
+    assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
+    assert aws.stack(name).get("LastUpdatedTime") == before.get("LastUpdatedTime")
+
+
+def test_force_makes_the_change_set_and_deletes_it_when_empty(aws, suffix, monkeypatch):
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    calls = count_calls(monkeypatch)
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--force")
+    assert (code, err) == (0, "")
     assert "no changes; the empty change set was deleted" in out
-    assert calls[0] == "DescribeStacks" and calls[1] == "CreateChangeSet" and calls[-1] == "DeleteChangeSet"
-    assert len(calls) <= 6, calls  # describe, create, one or two polls, delete
-    assert "ExecuteChangeSet" not in calls
+    assert calls[:2] == ["DescribeStacks", "CreateChangeSet"] and calls[-1] == "DeleteChangeSet"
+    assert "GetTemplate" not in calls and "ExecuteChangeSet" not in calls
+    assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
+
+
+def with_description(monkeypatch, text: str) -> None:
+    """Deploy a template whose Description differs: a template change no parameter or tag shows."""
+    real = builder.synth.stacks_for
+
+    def described(config, fmt="json"):
+        stacks = real(config, fmt)
+        template = json.loads(stacks[-1].template_body)
+        template["Description"] = text
+        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
+
+    monkeypatch.setattr(builder.synth, "stacks_for", described)
+
+
+@pytest.mark.parametrize("reason", ["parameter", "tag", "template", "protection"])
+def test_every_reason_not_to_skip_makes_a_change_set(aws, suffix, monkeypatch, reason):
+    """What the emulator can show. A rollback state, notification ARNs, an SSM-typed parameter (the
+    emulator runs without SSM) and a change set that only changes tags (LocalStack calls it empty) are
+    in tests/stack/test_unchanged.py, stubbed."""
+    name, again = f"app-{suffix}", []
     cf = aws.client("cloudformation")
-    assert cf.list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
-    assert aws.stack(f"app-{suffix}").get("LastUpdatedTime") == before.get("LastUpdatedTime")
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    if reason == "parameter":
+        again = ["--set", "bucket_lifecycle_days=45"]
+    elif reason == "tag":
+        again = ["--set", "tags.Team=data"]
+    elif reason == "template":
+        with_description(monkeypatch, "another description")
+    elif reason == "protection":
+        cf.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+    calls = count_calls(monkeypatch)
+    try:
+        code, _, err = aws.run("deploy", "--suffix", suffix, *again)
+    finally:
+        cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+    assert (code, err) == (0, "")
+    assert "CreateChangeSet" in calls
+    # only a template difference needs GetTemplate to be seen; the others show in DescribeStacks
+    assert ("GetTemplate" in calls) == (reason == "template")
 
 
 def test_a_config_change_reaches_the_existing_stack(aws, suffix):
@@ -181,7 +236,7 @@ def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
     assert aws.stack(replica) is None  # not in the primary region
     assert out.index(f"{replica}: CREATE_COMPLETE in") < out.index(f"{primary}: 11 change(s) planned")
     outputs = json.loads(Path(f"out/{primary}.outputs.json").read_text())
-    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-000000000000-us-west-2"
+    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-{aws.account}-us-west-2"
     assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
 
 

@@ -66,6 +66,7 @@ def _shell_env() -> dict[str, str]:
 
 
 @pytest.mark.emulator
+@pytest.mark.emulator_only("starts the emulator itself")
 def test_background_start_exports_and_stop(tmp_path):
     pidfile = tmp_path / "emulator.pid"
     port = _free_port()
@@ -101,6 +102,7 @@ def test_background_start_exports_and_stop(tmp_path):
 
 
 @pytest.mark.emulator
+@pytest.mark.emulator_only("starts the emulator itself")
 def test_foreground_runs_until_ctrl_c_then_stops_it(tmp_path):
     pidfile = tmp_path / "emulator.pid"
     port = _free_port()

@@ -26,7 +26,7 @@ import pytest
 
 from builder import emulator
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.emulator_only("checks LocalStack itself: what it implements and its gaps")]
 
 ACCOUNT = "000000000000"  # LocalStack's default account id
 POLL = 0.2  # seconds between status polls

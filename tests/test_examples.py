@@ -65,19 +65,19 @@ def test_actionlint_reports_a_broken_workflow(before: str, after: str, finding: 
     assert result.returncode == 1 and finding in result.stdout, result.stdout + result.stderr
 
 
-def preview() -> dict[Any, Any]:
-    loaded: dict[Any, Any] = yaml.safe_load(PREVIEW.read_text())
+def preview(path: Path = PREVIEW) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text())
     return loaded
 
 
-def steps() -> list[dict[str, Any]]:
-    return [step for job in preview()["jobs"].values() for step in job["steps"]]
+def steps(path: Path = PREVIEW) -> list[dict[str, Any]]:
+    return [step for job in preview(path)["jobs"].values() for step in job["steps"]]
 
 
-def builder_commands() -> list[tuple[str, list[str], str]]:
+def builder_commands(path: Path = PREVIEW) -> list[tuple[str, list[str], str]]:
     """(subcommand, arguments, the step's if) of every `python -m builder` the workflow runs."""
     found = []
-    for step in steps():
+    for step in steps(path):
         for line in str(step.get("run", "")).splitlines():
             for command in line.split("||"):
                 words = shlex.split(command)
@@ -112,7 +112,17 @@ def test_deploy_on_open_destroy_on_close_reap_nightly() -> None:
     assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md", "--github-step-summary"]]
 
 
-@pytest.mark.parametrize("command,args,condition", builder_commands(), ids=lambda v: str(v)[:40])
+def test_the_fleet_matrix_deploys_each_shard_of_one_list() -> None:
+    fleet = EXAMPLES / "fleet-matrix.yml"
+    job = preview(fleet)["jobs"]["deploy"]
+    assert job["strategy"]["matrix"]["shard"] == list(range(1, len(job["strategy"]["matrix"]["shard"]) + 1))
+    assert job["env"]["JOB_TOTAL"] == "${{ strategy.job-total }}"
+    [(command, args, _)] = builder_commands(fleet)
+    assert command == "deploy" and args[args.index("--shard") + 1] == "$((JOB_INDEX + 1))/$JOB_TOTAL"
+
+
+@pytest.mark.parametrize("command,args,condition", [c for path in WORKFLOWS for c in builder_commands(path)],
+                         ids=lambda v: str(v)[:40])
 def test_every_enabled_builder_command_exists_with_its_options(command: str, args: list[str],
                                                                 condition: str) -> None:
     if condition.endswith(DISABLED):

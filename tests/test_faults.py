@@ -26,7 +26,8 @@ import pytest
 
 import builder.stack.client
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator,
+              pytest.mark.emulator_only("the fault proxy forwards plain HTTP to the emulator")]
 
 THROTTLING = (b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender'
               b'</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>'

@@ -27,7 +27,7 @@ def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
     assert summary["event"] == "summary" and summary["stacks"] == 1
     assert [(r["stack"], r["status"], r["environment"]) for r in records] == [
         (f"{prefix}-one", "CREATE_COMPLETE", "one")]
-    assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-000000000000-us-east-1"
+    assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-{aws.account}-us-east-1"
 
 
 def test_status_all_with_nothing_deployed(aws, suffix):

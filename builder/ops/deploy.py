@@ -20,7 +20,8 @@ from builder.report import Reporter, grid
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import guard
-from builder.stack.watch import SUCCESS, StackWatcher, stack_outputs
+from builder.stack.unchanged import reason_to_deploy
+from builder.stack.watch import SUCCESS, StackDescription, StackWatcher, stack_outputs
 from builder.synth import Stack, write_files
 
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]
@@ -36,6 +37,9 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
             watcher.delete_and_wait(current)
             current = None
+        if current is not None and not options.force and reason_to_deploy(watcher, stack, current) is None:
+            watcher.say("no changes: the stack already has this template, these parameters and tags")
+            return _unchanged(stack, current, options, started)
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
@@ -66,6 +70,13 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
     watcher.say(f"outputs written to {path}", outputs=outputs)
     result = Result.CREATED if change_set.kind == "CREATE" else Result.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
+
+
+def _unchanged(stack: Stack, current: StackDescription, options: Options, started: float) -> Outcome:
+    """The outcome of a skipped deploy: the outputs file is still written, from DescribeStacks' answer."""
+    outputs = stack_outputs(current)
+    write_outputs(stack, outputs, options.out_dir)
+    return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
 
 
 def declares_outputs(stack: Stack) -> bool:

@@ -37,6 +37,7 @@ class Options:
     wait_for_others: bool = True
     artifact_bucket: str | None = None
     concurrency: int = 4
+    force: bool = False  # deploy: make the change set even when the deployed stack already matches
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import pytest
 from builder.errors import OperationError
 from builder.stack import adopt
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator,
+              pytest.mark.emulator_only("LocalStack's account 000000000000 and its import gaps")]
 
 ACCOUNT = "000000000000"
 GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "

@@ -16,7 +16,7 @@ import pytest
 from builder.errors import OperationError
 from builder.stack import drift
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.emulator_only("checks LocalStack's drift detection gaps")]
 
 GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
                "yet been emulated by LocalStack.")
