@@ -11,7 +11,6 @@ test made directly. It runs when a test fails too; it is itself tested against t
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import tempfile
@@ -20,11 +19,10 @@ from pathlib import Path
 
 import boto3
 
-from builder.environment import EnvironmentConfig, resolve_region
+from builder.environment import resolve_region
 from builder.ops.destroy import destroy_stack, empty_bucket
 from builder.ops.pool import Options
 from builder.report import Reporter
-from builder.synth import stacks_for
 
 TARGETS = ("emulator", "aws")
 TARGET = os.environ.get("BUILDER_TEST_TARGET") or "emulator"
@@ -55,9 +53,7 @@ def _stacks(cf, suffixes: Collection[str]) -> list[str]:
 def _destroy(name: str, region: str, out_dir: str) -> None:
     cf = boto3.session.Session(region_name=region).client("cloudformation")
     cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
-    stack = dataclasses.replace(stacks_for(EnvironmentConfig(suffix="teardown", region=region))[-1], name=name,
-                                region=region)
-    destroy_stack(stack, Options(out_dir=out_dir), Reporter(io.StringIO(), mode="text", tty=False))
+    destroy_stack(name, region, Options(out_dir=out_dir), Reporter(io.StringIO(), mode="text", tty=False))
 
 
 def _delete_table(dynamodb, table: str) -> None:

@@ -70,7 +70,8 @@ def run(cf, out, tmp_path):
     def go(action, **options):
         options.setdefault("out_dir", str(tmp_path / "out"))
         try:
-            result = action(STACK, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
+            target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
+            result = action(*target, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from builder.errors import UsageError
-from builder.ops.shard import Shard, in_shard, parse_shard
+from builder.ops.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
@@ -121,7 +121,7 @@ def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None
     shard: Shard | None = getattr(args, "shard", None)
     if shard is None:
         return configs
-    return [config for config in configs if in_shard(config.suffix, shard.index, shard.count)]
+    return [config for config in configs if shard.owns(config.suffix)]
 
 
 def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:

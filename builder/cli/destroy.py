@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     reporter = reporter_for(args, groups)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: destroy_stack(stack, options, reporter), options.concurrency)
+    outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter),
+                       options.concurrency)
     finish(outcomes, reporter, "destroy", summary=len(groups) > 1)
     return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from builder.cli.common import Subparsers, add_command, add_output_option, positive_int
+from builder.cli.common import Subparsers, add_command, add_output_option, add_shard_option, positive_int
 from builder.durations import DurationError, parse_duration
 from builder.errors import EXIT_FAILED, EXIT_OK
 
@@ -52,6 +52,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--yes", action="store_true", help="delete the reapable stacks (default: only list)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="stacks priced or deleted at once (default: 4)")
+    add_shard_option(parser)
     add_output_option(parser, "text, or json: one object per stack, then a summary object (default: text)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.reap import Outcome, reap, render_json, render_text
     from builder.report import Reporter
 
-    plan = fleet_plan(prefix, regions, args.older_than, args.concurrency)
+    owns = args.shard.owns if args.shard is not None else None
+    plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
     outcomes: tuple[Outcome, ...] = ()
     if args.yes and plan.reapable:
         reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows

@@ -87,11 +87,11 @@ def declares_outputs(stack: Stack) -> bool:
     return any("Condition" not in output for output in outputs.values())
 
 
-def outputs_file(stack: Stack, out_dir: str) -> Path:
-    return Path(out_dir) / f"{stack.name}.outputs.json"
+def outputs_file(stack_name: str, out_dir: str) -> Path:
+    return Path(out_dir) / f"{stack_name}.outputs.json"
 
 
 def write_outputs(stack: Stack, outputs: Mapping[str, str], out_dir: str) -> Path:
     text = json.dumps(dict(outputs), indent=2, sort_keys=True) + "\n"
-    path = outputs_file(stack, out_dir)
+    path = outputs_file(stack.name, out_dir)
     return write_files({path.name: text}, path.parent)[0]

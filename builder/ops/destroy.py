@@ -18,7 +18,6 @@ from builder.ops.pool import Options, Outcome, Result
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.watch import StackDescription, StackWatcher
-from builder.synth import Stack
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -80,7 +79,7 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
     return [r for page in paginator.paginate(StackName=stack_id) for r in page.get("StackResourceSummaries", [])]
 
 
-def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
+def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
                   watcher_factory: WatcherFactory = StackWatcher,
                   before_delete: Callable[[StackDescription], None] | None = None) -> Outcome:
     """Empty the buckets CloudFormation will delete, then delete the stack and wait.
@@ -89,23 +88,23 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
     there) and may raise to stop; it is not called for a stack that does not exist.
     """
     started = time.monotonic()
-    watcher = watcher_factory(stack.name, stack.region, reporter)
-    with aws.translate(stack.name, stack.region):
+    watcher = watcher_factory(name, region, reporter)
+    with aws.translate(name, region):
         current = watcher.describe()
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
-            watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
-            _forget_outputs(watcher, stack, options.out_dir)
-            return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
+            watcher.say(f"{name} does not exist in {region}; nothing to delete")
+            _forget_outputs(watcher, name, options.out_dir)
+            return Outcome(name, region, Result.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
         if current.get("EnableTerminationProtection"):
-            raise OperationError(stack.name, "termination protection is on (setting termination_protection); "
+            raise OperationError(name, "termination protection is on (setting termination_protection); "
                                              "deploy with termination_protection = false first, then destroy")
         stack_id = current["StackId"]
         body = watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
-        template = template_from_body(body, stack.name)
+        template = template_from_body(body, name)
         resources = _stack_resources(watcher, stack_id)
         delete, keep = buckets_to_empty(template, resources)
         for bucket in keep:
@@ -114,25 +113,25 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
         for bucket in delete:
             count = empty_bucket(s3, bucket)
             watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
-        reporter.begin(stack.name, len(resources))
+        reporter.begin(name, len(resources))
         try:
             final = watcher.delete_and_wait(current)
         finally:
-            reporter.end(stack.name)
+            reporter.end(name)
         if final["StackStatus"] != "DELETE_COMPLETE":
-            raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+            raise OperationError(name, f"{final['StackStatus']}: {watcher.root_cause()}")
         left = [bucket for bucket in delete if _bucket_exists(s3, bucket)]
     if left:
-        raise OperationError(stack.name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
+        raise OperationError(name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
                                          f"empty and delete it by hand")
-    _forget_outputs(watcher, stack, options.out_dir)
+    _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
-    return Outcome(stack.name, stack.region, Result.DELETED, time.monotonic() - started)
+    return Outcome(name, region, Result.DELETED, time.monotonic() - started)
 
 
-def _forget_outputs(watcher: StackWatcher, stack: Stack, out_dir: str) -> None:
+def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:
     """The outputs file deploy wrote describes a stack that no longer exists: remove it."""
-    path = outputs_file(stack, out_dir)
+    path = outputs_file(name, out_dir)
     if path.is_file():
         path.unlink()
         watcher.say(f"removed {path}: its stack no longer exists")

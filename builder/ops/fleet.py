@@ -17,7 +17,6 @@ from typing import Any
 
 from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body
 from builder.durations import format_duration
-from builder.environment import EnvironmentConfig
 from builder.errors import BuilderError
 from builder.ops.destroy import destroy_stack
 from builder.ops.pool import Options
@@ -26,7 +25,6 @@ from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
 from builder.stack.watch import StackDescription
-from builder.synth import Stack
 
 Clock = Callable[[], datetime]
 
@@ -72,14 +70,13 @@ def priced(plan_: Plan, concurrency: int) -> Plan:
 
 
 def fleet_plan(stack_prefix: str, regions: Sequence[str], older_than: int | None, concurrency: int,
-               now: Clock = utc_now) -> Plan:
-    """Every stack of the prefix in the regions, judged and priced."""
-    return priced(plan(list_stacks(stack_prefix, regions), stack_prefix, now(), older_than), concurrency)
-
-
-def stack_named(name: str, region: str) -> Stack:
-    """A Stack that names a deployed stack: all destroy reads of it is its name and region."""
-    return Stack(name, region, "", "json", {}, {}, (), EnvironmentConfig(suffix=name))
+               now: Clock = utc_now, owns: Callable[[str], bool] | None = None) -> Plan:
+    """Every stack of the prefix in the regions, judged and priced; with `owns`, only the stacks of the
+    suffixes it owns (a --shard), so no other shard's stack is priced or deleted."""
+    judged = plan(list_stacks(stack_prefix, regions), stack_prefix, now(), older_than)
+    if owns is not None:
+        judged = Plan(tuple(row for row in judged.rows if owns(row.suffix)))
+    return priced(judged, concurrency)
 
 
 def destroyer(options: Options, reporter: Reporter, older_than: int | None, now: Clock = utc_now) -> DestroyOne:
@@ -91,7 +88,7 @@ def destroyer(options: Options, reporter: Reporter, older_than: int | None, now:
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)
 
-        return destroy_stack(stack_named(row.stack, row.region), options, reporter, before_delete=still_reapable)
+        return destroy_stack(row.stack, row.region, options, reporter, before_delete=still_reapable)
 
     return destroy_one
 

@@ -22,6 +22,9 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
+    def owns(self, suffix: str) -> bool:
+        return in_shard(suffix, self.index, self.count)
+
 
 def shard_of(suffix: str, count: int) -> int:
     """The 1-based shard, of `count`, that owns the suffix."""

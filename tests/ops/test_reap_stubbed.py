@@ -96,6 +96,23 @@ def test_a_stack_in_progress_is_listed_and_kept_whatever_the_flags(cf, capsys):
     assert (found["app-calm"]["verdict"], found["app-calm"]["deleted"]) == ("reap", True)
 
 
+def test_a_shard_lists_prices_and_deletes_only_its_own_suffixes(cf, capsys):
+    """--shard K/N: N nightly jobs reap a fleet between them, each stack exactly once."""
+    from builder.ops.shard import shard_of
+
+    suffixes = [f"pr{n}" for n in range(12)]
+    mine = [s for s in suffixes if shard_of(s, 3) == 2]
+    assert mine and len(mine) < len(suffixes)
+    cf.add_response("describe_stacks", {"Stacks": [record(s) for s in suffixes]}, {})
+    for suffix in mine:  # only this shard's stacks are priced (one GetTemplate each), then deleted
+        cf.add_response("get_template", {"TemplateBody": EMPTY_TEMPLATE},
+                        {"StackName": record(suffix)["StackId"], "TemplateStage": "Original"})
+    for suffix in mine:
+        deleted(cf, record(suffix))
+    assert main(["reap", "--yes", "--shard", "2/3", "--concurrency", "1", "--output", "json"]) == 0
+    assert sorted(rows(capsys.readouterr().out)) == sorted(f"app-{s}" for s in mine)
+
+
 def test_a_delete_failed_does_not_stop_the_others_and_exits_1(cf, capsys):
     broken, fine = record("broken"), record("fine")
     listed(cf, broken, fine)
