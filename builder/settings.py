@@ -60,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retain_data", bool, False, False,
             "bucket and table survive stack deletion and replacement (`Retain` policies, table deletion "
             "protection); current objects never expire", "retained data keeps costing"),
+    Setting("check_drift", bool, False, False,
+            "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
+            "`--allow-drift`; `diff` shows the drift"),
+    Setting("cloudformation_role_arn", str, None, False,
+            "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
+            "stack deletion; synth's command passes it as `--role-arn`"),
 )
 
 

@@ -119,7 +119,7 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
             watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
         reporter.begin(stack.name, len(resources))
         try:
-            final = watcher.delete_and_wait(current)
+            final = watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
         finally:
             reporter.end(stack.name)
         if final["StackStatus"] != "DELETE_COMPLETE":
