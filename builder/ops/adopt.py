@@ -59,8 +59,8 @@ def table_mismatches(described: Mapping[str, Any], properties: Mapping[str, Any]
     """How an existing table (a DescribeTable "Table") differs from the template's: its key schema and
     billing mode. Each difference as `what: existing X, template Y`."""
     found = []
-    existing_keys = [(k["AttributeName"], k["KeyType"]) for k in described.get("KeySchema", [])]
-    template_keys = [(k["AttributeName"], k["KeyType"]) for k in properties.get("KeySchema", [])]
+    existing_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in described.get("KeySchema", []))
+    template_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in properties.get("KeySchema", []))
     if existing_keys != template_keys:
         found.append(f"KeySchema: existing {existing_keys}, template {template_keys}")
     # DescribeTable leaves out BillingModeSummary for tables that were always PROVISIONED
