@@ -34,7 +34,8 @@ With check_drift on, an existing stack is first checked for drift; a drifted one
 (an IMPORT change set) and then deploys everything else.
 
 exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
-5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
+5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C: CloudFormation carries
+on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123

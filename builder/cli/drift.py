@@ -27,10 +27,11 @@ examples:
   python -m builder drift --suffix prod
   python -m builder drift --suffix prod --exit-code --output markdown >> "$GITHUB_STEP_SUMMARY"
 
-  $ python -m builder drift --suffix prod
+  $ python -m builder drift --suffix prod --exit-code      # someone raised read capacity by hand
   app-prod: DRIFTED (1 resource drifted)
-    Stack     Resource   Property                                   Expected  Actual  Kind
-    app-prod  DataTable  /ProvisionedThroughput/ReadCapacityUnits   5         50      MODIFIED
+    Stack     Resource   Property                                  Expected  Actual  Kind
+    app-prod  DataTable  /ProvisionedThroughput/ReadCapacityUnits  5         50      MODIFIED
+  (exit 4)
 """
 
 

@@ -13,7 +13,7 @@ from botocore.stub import ANY, Stubber
 
 from builder.stack import client as aws
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 ACCOUNT = "123456789012"
 CHANGE_SET_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/builder-1/1a2345b6-0000-00a0-a123-00abc0abc000"
 DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from botocore.stub import ANY
-from stubbed_aws import ACCOUNT, CHANGE_SET_ID, NOW, stack_id, stubs  # noqa: F401 (stubs: a fixture)
+from stubbed_aws import ACCOUNT, CHANGE_SET_ID, NOW, stack_id
 
 from builder.cli import main
 from builder.environment import resolve_configs

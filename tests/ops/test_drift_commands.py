@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from stubbed_aws import in_sync, reordered_list_noise, stubs, table_drift  # noqa: F401 (stubs: a fixture)
+from stubbed_aws import in_sync, reordered_list_noise, table_drift
 
 from builder.cli import main
 
