@@ -90,6 +90,12 @@ def _describe(found: Sequence[adopt.Retained]) -> str:
     return ", ".join(f"{'bucket' if r.type == adopt.BUCKET else 'table'} {r.name}" for r in found)
 
 
+def _denied(exc: OperationError) -> bool:
+    """Was the check refused for lack of rights? (CI that deploys through a service role may have no
+    S3 or DynamoDB rights of its own; HeadBucket then answers 403.)"""
+    return aws.error_code(exc.__cause__) in {*aws.ACCESS_DENIED, "403"} if exc.__cause__ else False
+
+
 def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
@@ -107,7 +113,15 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
     wanted = named_data_resources(template, pseudo)
     if not wanted:
         return current
-    found = adopt.find_retained(aws.client(watcher.session, "s3"), aws.client(watcher.session, "dynamodb"), wanted)
+    try:
+        found = adopt.find_retained(aws.client(watcher.session, "s3"), aws.client(watcher.session, "dynamodb"),
+                                    wanted)
+    except OperationError as exc:
+        if not (stack.config.cloudformation_role_arn and _denied(exc)):
+            raise
+        watcher.say(f"cannot look for retained data with these credentials ({exc.message}); with "
+                    f"cloudformation_role_arn that is expected, so going on without the check")
+        return current
     if not found:
         return current
     differences = mismatches(watcher, stack, template, found)

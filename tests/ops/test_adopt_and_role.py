@@ -106,6 +106,29 @@ def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, ca
 
 # ---------------------------------------------------------------------- cloudformation_role_arn
 
+def test_through_a_role_credentials_without_s3_rights_skip_the_retained_data_check(stubs, capsys):
+    """CI that deploys through a service role may not read S3: HeadBucket answers 403 (no body)."""
+    stubs.no_stack(STACK)
+    stubs["sts"].add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT,
+                                                      "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"}, {})
+    stubs["s3"].add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": BUCKET})
+    stubs.no_changes(STACK, kind="CREATE", role_arn=ROLE)
+    code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", f"cloudformation_role_arn={ROLE}")
+    assert (code, err) == (0, "")
+    assert "with cloudformation_role_arn that is expected, so going on without the check" in out
+
+
+def test_without_a_role_a_bucket_name_taken_elsewhere_stops_the_deploy(stubs, capsys):
+    stubs.no_stack(STACK)
+    stubs["sts"].add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT,
+                                                      "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"}, {})
+    stubs["s3"].add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": BUCKET})
+    code, _, err = run(capsys, "deploy", "--suffix", "stub")
+    assert code == 1
+    assert err == (f"error: bucket {BUCKET}: the name is taken by a bucket these credentials cannot read "
+                   f"(another account's?); pick another prefix or suffix\n")
+
+
 def test_delete_goes_through_the_role(stubs):
     cf = stubs["cloudformation"]
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(STACK)})
