@@ -69,7 +69,8 @@ def test_a_retained_table_that_differs_from_the_template_is_reported_not_adopted
     assert "nothing was created" in err
 
 
-def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, capsys):
+def imported(stubs, role_arn: str | None = None) -> None:
+    """The IMPORT change set of both, made, shown, executed and settled (IMPORT_COMPLETE)."""
     retained(stubs)
     cf = stubs["cloudformation"]
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
@@ -79,7 +80,7 @@ def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, ca
              "ResourceIdentifier": {"BucketName": BUCKET}},
             {"ResourceType": "AWS::DynamoDB::Table", "LogicalResourceId": "DataTable",
              "ResourceIdentifier": {"TableName": "app-stub-data"}}],
-        "Parameters": ANY, "RoleARN": ROLE})
+        "Parameters": ANY, **({"RoleARN": role_arn} if role_arn else {})})
     cf.add_response("describe_change_set", {
         "Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(STACK),
         "ChangeSetName": "builder-import-1", "Changes": [
@@ -96,12 +97,36 @@ def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, ca
     cf.add_response("describe_stack_events", {"StackEvents": [
         {"StackId": stack_id(STACK), "EventId": "e1", "StackName": STACK, "LogicalResourceId": STACK,
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "IMPORT_COMPLETE"}]})
+
+
+def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, capsys):
+    imported(stubs, role_arn=ROLE)
     stubs.no_changes(STACK, role_arn=ROLE)  # the normal change set (UPDATE) after the import, through the role
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--set",
                          f"cloudformation_role_arn={ROLE}", "--adopt-retained")
     assert (code, err) == (0, "")
     assert "adopt: importing bucket" in out and "Import  DataTable" in out
     assert "adopt: imported; now the change set for everything else" in out
+
+
+def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
+    imported(stubs)
+    cf = stubs["cloudformation"]
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
+        "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY})
+    cf.add_response("describe_change_set", {
+        "Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(STACK), "Changes": [
+            {"Type": "Resource", "ResourceChange": {
+                "Action": "Modify", "LogicalResourceId": "DataTable", "PhysicalResourceId": "app-stub-data",
+                "ResourceType": "AWS::DynamoDB::Table", "Replacement": "True", "Scope": ["Properties"],
+                "Details": [{"Target": {"Attribute": "Properties", "Name": "KeySchema", "RequiresRecreation": "Always"},
+                             "Evaluation": "Static", "ChangeSource": "DirectModification"}]}}]},
+        {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
+    assert code == 3
+    assert err.startswith("error: app-stub: refused: the change set would replace or delete 1 stateful resource(s)")
 
 
 # ---------------------------------------------------------------------- cloudformation_role_arn

@@ -35,6 +35,14 @@ def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothin
         f"--adopt-retained (and the same --config/--set)"]
     assert aws.stack(f"app-{suffix}") is None  # no ROLLBACK_COMPLETE left behind
 
+    # LocalStack has no IMPORT change sets: for a new stack it answers "Stack ... does not exist"
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
+    assert code == 1
+    assert err.splitlines() == [f"error: app-{suffix}: this endpoint does not create a stack from an IMPORT change "
+                                f"set (ValidationError: Stack 'app-{suffix}' does not exist.); adopt retained "
+                                f"resources against AWS itself"]
+    assert aws.stack(f"app-{suffix}") is None
+
 
 def test_deploy_and_destroy_through_a_role_arn(aws, suffix):
     """LocalStack accepts RoleARN on CreateChangeSet and DeleteStack (it does not assume the role)."""
