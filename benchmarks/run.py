@@ -3,7 +3,7 @@
 Each measurement is a whole process, timed from start to exit. Pairs that are compared (ours and
 the tool people use today, or two sizes of one job) run next to each other in the same round, so a
 ratio is taken pair by pair and a busy moment disturbs both sides alike. Nothing leaves the machine:
-the deploy benchmarks talk to a LocalStack server (tests/emulator.py) or to benchmarks/standin.py,
+the deploy benchmarks talk to a LocalStack server (builder/emulator) or to benchmarks/standin.py,
 both on 127.0.0.1, with dummy credentials.
 
     .venv/bin/python benchmarks/run.py                     # everything, about 20 minutes
@@ -44,7 +44,7 @@ def aws_cli() -> str:
         real = subprocess.run(["pyenv", "which", "aws"], capture_output=True, text=True).stdout.strip()
         found = real or found
     if not found:
-        from emulator import emulator_python
+        from builder.emulator import emulator_python
 
         found = str(emulator_python().parent / "aws")
     return found
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         if "lint" in chosen:
             sections += bench_lint(work, args.runs, long_runs)
         if "deploy" in chosen or "fleet" in chosen:
-            from emulator import localstack
+            from builder.emulator import localstack
 
             progress("starting LocalStack on 127.0.0.1")
             with localstack() as endpoint:

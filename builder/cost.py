@@ -16,13 +16,14 @@ import json
 from dataclasses import dataclass
 
 from builder.environment import EnvironmentConfig
+from builder.errors import OverBudgetError
 from builder.pricing import CostError, LineItem, PricingContext, RegionPrices, prices_for
 from builder.resources import FREE_TYPES, PRICERS
 from builder.synth import Stack, stacks_for
 from builder.template_values import DefaultsEvaluator
 
-__all__ = ["FREE_TYPES", "PRICERS", "CostError", "EnvironmentCost", "LineItem", "StackPricing", "estimate",
-           "stack_items"]
+__all__ = ["FREE_TYPES", "PRICERS", "CostError", "EnvironmentCost", "LineItem", "StackPricing",
+           "check_max_monthly", "estimate", "stack_items"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,12 @@ def estimate(config: EnvironmentConfig) -> EnvironmentCost:
         stacks.append(StackPricing(stack.name, stack.region, prices.priced_as))
         items += stack_items(stack, prices, notes)
     return EnvironmentCost(config.suffix, config.region, tuple(stacks), tuple(items), tuple(notes))
+
+
+def check_max_monthly(costs: list[EnvironmentCost], max_monthly_usd: float) -> None:
+    """The cost gate of `cost --max-monthly`: OverBudgetError (exit 6) when any environment's fixed
+    monthly cost exceeds the limit (each environment on its own, not their sum)."""
+    over = [c for c in costs if round(c.fixed_monthly_usd, 2) > max_monthly_usd]
+    if over:
+        raise OverBudgetError("--max-monthly", "; ".join(
+            f"{c.suffix} costs {c.fixed_monthly_usd:,.2f} USD a month idle, over {max_monthly_usd:,.2f}" for c in over))

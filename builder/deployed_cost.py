@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from builder.cost import stack_items
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
-from builder.pricing import prices_for
+from builder.pricing import LineItem, prices_for
 from builder.synth import Stack
 
 
@@ -31,11 +32,12 @@ def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[s
     try:
         loaded = json.loads(body)
     except ValueError:
-        from cfn_flip import load_yaml  # only for a YAML template: a slow import
+        import yaml  # only for a YAML template (deployed by hand): a slow import
+        from cfn_flip import load_yaml
 
         try:
             loaded = load_yaml(body)
-        except Exception as error:  # PyYAML's errors have no common base worth naming here
+        except yaml.YAMLError as error:
             raise OperationError(stack_name, f"the deployed template is neither JSON nor YAML: {error}") from None
     if not isinstance(loaded, dict):
         raise OperationError(stack_name, f"the deployed template is not a mapping (got {type(loaded).__name__})")
@@ -56,12 +58,18 @@ def with_values_as_defaults(template: Mapping[str, Any], parameters: Mapping[str
     return result
 
 
+def deployed_items(template: Mapping[str, Any], parameters: Mapping[str, str], stack_name: str,
+                   region: str) -> list[LineItem]:
+    """The priced line items of a deployed stack, fixed and rates. Raises CostError when the template
+    holds a resource the price table cannot price."""
+    body = json.dumps(with_values_as_defaults(template, parameters), sort_keys=True)
+    # stack_items reads only name, region and template_body; the rest of Stack is not consulted.
+    stack = Stack(stack_name, region, body, "json", {}, {}, (), EnvironmentConfig(suffix=stack_name))
+    return stack_items(stack, prices_for(region), [])
+
+
 def price_deployed(template: Mapping[str, Any], parameters: Mapping[str, str], stack_name: str,
                    region: str) -> float:
     """Monthly fixed USD of a deployed stack: what it costs while it sits idle. Raises CostError
     when the template holds a resource the price table cannot price."""
-    body = json.dumps(with_values_as_defaults(template, parameters), sort_keys=True)
-    # stack_items reads only name, region and template_body; the rest of Stack is not consulted.
-    stack = Stack(stack_name, region, body, "json", {}, {}, (), EnvironmentConfig(suffix=stack_name))
-    items = stack_items(stack, prices_for(region), [])
-    return sum(item.monthly_usd for item in items if item.fixed)
+    return sum(item.monthly_usd for item in deployed_items(template, parameters, stack_name, region) if item.fixed)

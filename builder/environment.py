@@ -9,18 +9,21 @@ What a setting is (type, default, deploy-time or not) is written in builder.sett
 
 from __future__ import annotations
 
+import configparser
 import difflib
 import fnmatch
+import math
 import os
 import re
+import shlex
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from builder import names
-from builder.errors import ConfigError, Problem
+from builder.errors import ConfigError, Problem, one_line
 from builder.settings import SETTINGS, Setting, default_of
 
 DEFAULT_CONFIG_FILE = "environments.toml"
@@ -37,8 +40,14 @@ MAX_PREFIX = 32
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 # Keys that exist but not in a config file or --set.
 NOT_CONFIG_KEYS = {
-    "region": "region is not a config key; use --region, AWS_REGION or an AWS_REGION file",
+    "region": "region is not a config key; use --region, AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file "
+              "or the region of your AWS profile",
     "suffix": "suffix is not a config key; use --suffix or ENVIRONMENT_SUFFIX",
+}
+# Tags builder puts on every resource itself (EnvironmentConfig.all_tags); `tags` cannot set them.
+RESERVED_TAGS = {
+    "Environment": "Environment is always the suffix; builder sets this tag itself, remove it from tags",
+    "CostCenter": "CostCenter comes from the cost_center setting; set cost_center instead of this tag",
 }
 
 
@@ -140,7 +149,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | N
             if not _NUMBER.fullmatch(text.strip()):  # float() also takes other scripts' digits and 1_0
                 return None, f"expected {want} (got {text!r})"
             number = float(text)
-            if number != number or number in (float("inf"), float("-inf")):
+            if not math.isfinite(number):
                 return None, f"expected a finite number (got {text!r})"
             return number, None
         return text, None
@@ -149,7 +158,7 @@ def _coerce(setting: Setting, value: Any, from_text: bool) -> tuple[Any, str | N
     if setting.kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"expected {want} (got {value!r})"
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return None, f"expected a finite number (got {value!r})"
         return float(value), None
     if setting.kind in (bool, str, dict) and not isinstance(value, setting.kind):
@@ -195,7 +204,7 @@ def _check_table(table: Mapping[str, Any], where: str, keypath: str, problems: l
             continue
         if setting.kind is dict:
             for tag_key, tag_value in value.items():
-                tag_error = _tag_problem(tag_key, tag_value)
+                tag_error = RESERVED_TAGS.get(tag_key) or _tag_problem(tag_key, tag_value)
                 if tag_error:
                     problems.append(Problem(where, f"{full}.{tag_key}", tag_error))
         good[key] = _Value(value, where, full)
@@ -291,7 +300,7 @@ def parse_sets(sets: Sequence[str], problems: list[Problem],
         key = key.strip()
         if key.startswith("tags."):
             tag_key = key[len("tags."):]
-            error = _tag_problem(tag_key, text)
+            error = RESERVED_TAGS.get(tag_key) or _tag_problem(tag_key, text)
             if error:
                 problems.append(Problem("--set", key, error))
             else:
@@ -317,11 +326,82 @@ def parse_sets(sets: Sequence[str], problems: list[Problem],
     return parsed
 
 
-def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path) -> _Value:
+DEFAULT_AWS_CONFIG_FILE = "~/.aws/config"
+REGION_CHAIN = "no --region, AWS_REGION, AWS_DEFAULT_REGION, AWS_REGION file or profile region"
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """The stack region, which source chose it (`source`, for the note synth prints), and where an
+    error about it points (`where`, `key`)."""
+
+    region: str
+    source: str
+    where: str
+    key: str = "region"
+
+    @property
+    def note(self) -> str:
+        if self.source == "default":
+            return f"region {self.region} (default: {REGION_CHAIN})"
+        return f"region {self.region} (from {self.source})"
+
+
+def active_profile(environ: Mapping[str, str]) -> str:
+    """The profile boto3 would use: AWS_DEFAULT_PROFILE, else AWS_PROFILE, else default (botocore's
+    order: configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES['profile'] lists them so)."""
+    return environ.get("AWS_DEFAULT_PROFILE") or environ.get("AWS_PROFILE") or "default"
+
+
+def _profile_sections(parser: configparser.RawConfigParser) -> dict[str, str]:
+    """Profile name -> section name, as botocore's configloader.build_profile_map reads them: `[default]`
+    and `[profile NAME]` (so `[profile default]` too); a later section of the same profile wins."""
+    sections: dict[str, str] = {}
+    for section in parser.sections():
+        if section == "default":
+            sections["default"] = section
+            continue
+        try:
+            parts = shlex.split(section)
+        except ValueError:
+            continue
+        if len(parts) == 2 and parts[0] == "profile":
+            sections[parts[1]] = section
+    return sections
+
+
+def _profile_region(environ: Mapping[str, str], problems: list[Problem]) -> RegionChoice | None:
+    """The `region` of the active profile in the AWS config file (AWS_CONFIG_FILE, else ~/.aws/config),
+    read with the standard library: no boto3, no credentials. None when there is none."""
+    path = os.path.expanduser(os.path.expandvars(environ.get("AWS_CONFIG_FILE") or DEFAULT_AWS_CONFIG_FILE))
+    if not os.path.isfile(path):
+        return None
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(Path(path).read_text(encoding="utf-8"), source=path)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        reason = one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        problems.append(Problem(path, "", f"cannot be read as an AWS config file ({reason}); fix it, or give "
+                                          f"the region with --region or AWS_REGION"))
+        return None
+    profile = active_profile(environ)
+    section = _profile_sections(parser).get(profile)
+    if section is None or not parser.get(section, "region", fallback="").strip():
+        return None
+    region = parser.get(section, "region").strip()
+    return RegionChoice(region, f"profile {profile} in {path}", path, f"[{section}] region")
+
+
+def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path,
+                   problems: list[Problem] | None = None) -> RegionChoice:
+    """The first of: --region, AWS_REGION, AWS_DEFAULT_REGION, the first line of an AWS_REGION file in
+    cwd, the active profile's region in the AWS config file, us-east-1. The config file is read only
+    when nothing before it decides; a file that cannot be read is a problem, not a silent us-east-1."""
     if region is not None:
-        return _Value(region, "--region", "region")
-    if environ.get("AWS_REGION"):
-        return _Value(environ["AWS_REGION"].strip(), "AWS_REGION", "region")
+        return RegionChoice(region, "--region", "--region")
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if environ.get(variable):
+            return RegionChoice(environ[variable].strip(), variable, variable)
     region_file = cwd / "AWS_REGION"
     if region_file.is_file():
         try:
@@ -329,8 +409,9 @@ def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path) ->
         except (OSError, UnicodeDecodeError):
             lines = []
         first = lines[0].strip() if lines else ""
-        return _Value(first, str(region_file.name), "region")
-    return _Value(DEFAULT_REGION, "default", "region")
+        return RegionChoice(first, "the AWS_REGION file", region_file.name)
+    from_profile = _profile_region(environ, [] if problems is None else problems)
+    return from_profile or RegionChoice(DEFAULT_REGION, "default", "default")
 
 
 def resolve_suffixes(suffixes: Sequence[str] | None, environ: Mapping[str, str]) -> list[_Value]:
@@ -396,7 +477,18 @@ def _prefix_problem(prefix: str) -> str | None:
     return f"{prefix!r} makes bucket names such as {bucket!r}, which {problem}; choose another" if problem else None
 
 
-def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[Problem]:
+RegionCheck = Callable[[str], str | None]  # a region -> what is wrong with it, or None
+
+
+def _region_problem(region: str, region_check: RegionCheck | None, example: str) -> str | None:
+    """The pattern check (no AWS library needed), then region_check, if given, on a region that passes it."""
+    if not _REGION.match(region):
+        return f"{region!r} does not look like an AWS region such as {example}"
+    return region_check(region) if region_check is not None else None
+
+
+def _consistency_problems(values: Mapping[str, _Value], region: RegionChoice,
+                          region_check: RegionCheck | None = None) -> list[Problem]:
     """Checks across keys and of ranges. Never of names: any suffix gets any setting."""
     out: list[Problem] = []
 
@@ -411,9 +503,9 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
     prefix_problem = _prefix_problem(prefix)
     if prefix_problem:
         out.append(Problem(*at("stack_prefix"), prefix_problem))
-    if not _REGION.match(region.value):
-        out.append(Problem(region.where, "region",
-                           f"{region.value!r} does not look like an AWS region such as us-east-1"))
+    region_problem = _region_problem(region.region, region_check, "us-east-1")
+    if region_problem:
+        out.append(Problem(region.where, region.key, region_problem))
     mode = v("dynamodb_billing_mode")
     if mode not in BILLING_MODES:
         out.append(Problem(*at("dynamodb_billing_mode"), f"must be PAY_PER_REQUEST or PROVISIONED (got {mode!r})"))
@@ -445,19 +537,19 @@ def _consistency_problems(values: Mapping[str, _Value], region: _Value) -> list[
         out.append(Problem(*at("alert_email"), f"{email!r} is not an email address such as alerts@example.com"))
     replicate = v("enable_cross_region_replication")
     replica_region = v("replication_region")
-    if replica_region is not None and not _REGION.match(replica_region):
-        out.append(Problem(*at("replication_region"),
-                           f"{replica_region!r} does not look like an AWS region such as eu-west-1"))
+    replica_problem = None if replica_region is None else _region_problem(replica_region, region_check, "eu-west-1")
+    if replica_problem:
+        out.append(Problem(*at("replication_region"), replica_problem))
     if replicate and replica_region is None:
         out.append(Problem(*at("enable_cross_region_replication"),
                            "replication needs replication_region (another region than the stack's)"))
-    if replicate and replica_region == region.value:
-        out.append(Problem(*at("replication_region"), f"must differ from the stack's region {region.value!r}; "
+    if replicate and replica_region == region.region:
+        out.append(Problem(*at("replication_region"), f"must differ from the stack's region {region.region!r}; "
                                                       f"S3 cross-region replication needs another region"))
     if v("replication_time_control") and not replicate:
         out.append(Problem(*at("replication_time_control"), "needs enable_cross_region_replication = true"))
     role_arn = v("cloudformation_role_arn")
-    role_problem = names.role_arn_problem(role_arn, region.value) if role_arn is not None else None
+    role_problem = names.role_arn_problem(role_arn, region.region) if role_arn is not None else None
     if role_problem:
         out.append(Problem(*at("cloudformation_role_arn"), role_problem))
     cost_center = v("cost_center")
@@ -479,6 +571,39 @@ def _own_check_problems(values: Mapping[str, _Value], known: Mapping[str, Settin
     return out
 
 
+def _chosen_config_file(config_path: str | None, cwd: Path, problems: list[Problem],
+                        known: Mapping[str, Setting]) -> ConfigFile | None:
+    """--config, else environments.toml in cwd when there is one, else none."""
+    if config_path is not None:
+        return read_config_file(Path(config_path), config_path, problems, known)
+    if (cwd / DEFAULT_CONFIG_FILE).exists():
+        return read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems, known)
+    return None
+
+
+def replication_regions_named(*, config_path: str | None = None, cwd: Path | None = None,
+                              settings: Sequence[Setting] = SETTINGS,
+                              region_check: RegionCheck | None = None) -> list[str]:
+    """Every replication_region some table of the config file names ([defaults] and each
+    [environments."<pattern>"], whichever suffixes they match), once each in file order: the regions
+    replica stacks of this config can live in, beyond those of the suffixes resolved on this run.
+    Each is checked like a resolved one; ConfigError names the table of a bad one."""
+    problems: list[Problem] = []
+    config_file = _chosen_config_file(config_path, Path.cwd() if cwd is None else cwd, problems,
+                                      {s.name: s for s in settings})
+    tables = [config_file.defaults, *(table for _, table in config_file.environments)] if config_file else []
+    regions: list[str] = []
+    for item in (table["replication_region"] for table in tables if "replication_region" in table):
+        problem = _region_problem(item.value, region_check, "eu-west-1")
+        if problem:
+            problems.append(Problem(item.where, item.key, problem))
+        else:
+            regions.append(item.value)
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    return list(dict.fromkeys(regions))
+
+
 def resolve_configs(
     *,
     suffixes: Sequence[str] | None = None,
@@ -488,24 +613,23 @@ def resolve_configs(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     settings: Sequence[Setting] = SETTINGS,
+    region_check: RegionCheck | None = None,
 ) -> list[EnvironmentConfig]:
     """One validated EnvironmentConfig per suffix, or ConfigError with every problem found.
 
     `settings` are the keys a config file and --set accept: SETTINGS plus those the resource families
     declare (builder.resources.all_settings()); a family's setting is checked with its `check`.
+    `region_check` judges the region and replication_region beyond their pattern (the AWS commands pass
+    botocore's list of known regions; synth passes none, so it needs no AWS library).
     """
     known = {s.name: s for s in settings}
     environ = os.environ if environ is None else environ
     cwd = Path.cwd() if cwd is None else cwd
     problems: list[Problem] = []
 
-    config_file: ConfigFile | None = None
-    if config_path is not None:
-        config_file = read_config_file(Path(config_path), config_path, problems, known)
-    elif (cwd / DEFAULT_CONFIG_FILE).exists():
-        config_file = read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems, known)
+    config_file = _chosen_config_file(config_path, cwd, problems, known)
     overrides = parse_sets(sets, problems, known)
-    region_value = resolve_region(region, environ, cwd)
+    region_value = resolve_region(region, environ, cwd, problems)
 
     configs: list[EnvironmentConfig] = []
     for suffix in resolve_suffixes(suffixes, environ):
@@ -516,10 +640,10 @@ def resolve_configs(
                 if key == "tags" and "tags" in values:  # tags merge across layers, later wins per key
                     item = _Value({**values["tags"].value, **item.value}, item.where, item.key)
                 values[key] = item
-        found = _consistency_problems(values, region_value)
+        found = _consistency_problems(values, region_value, region_check)
         found += _own_check_problems(values, known)
         prefix = _value_of(values, "stack_prefix")
-        regions = [region_value.value]
+        regions = [region_value.region]
         if _value_of(values, "enable_cross_region_replication") and _value_of(values, "replication_region"):
             regions.append(values["replication_region"].value)
         names_known = _prefix_problem(prefix) is None and all(_REGION.match(r) for r in regions)
@@ -530,7 +654,7 @@ def resolve_configs(
         kwargs = {key: item.value for key, item in values.items() if key in SETTINGS_BY_NAME}
         kwargs["tags"] = tuple(sorted(kwargs.get("tags", {}).items()))
         family_values = tuple(sorted((key, item.value) for key, item in values.items() if key not in SETTINGS_BY_NAME))
-        configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.value, family_values=family_values,
+        configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.region, family_values=family_values,
                                          **kwargs))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))

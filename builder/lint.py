@@ -32,6 +32,9 @@ def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
         if path.is_dir():
             found += sorted(p for pattern in TEMPLATE_GLOBS for p in path.rglob(pattern))
         elif path.is_file():
+            if not any(path.match(pattern) for pattern in TEMPLATE_GLOBS):
+                raise UsageError(raw, "is not a template: give *.template.json or *.template.yaml files, or a folder "
+                                      "that holds them")
             found.append(path)
         else:
             raise UsageError(raw, "no such file or folder; give templates or a folder that holds them "

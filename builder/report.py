@@ -34,6 +34,17 @@ def grid(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  
             for row in [header, *rows]]
 
 
+def md_cell(text: str) -> str:
+    """Text as it may stand in a markdown table cell: pipes and backslashes escaped, one line."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a GitHub markdown table, every cell escaped."""
+    return ["| " + " | ".join(md_cell(c) for c in header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)]
+
+
 @dataclass
 class _Progress:
     total: int

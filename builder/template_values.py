@@ -136,9 +136,9 @@ def existing_path(template: Mapping[str, Any], path: list[Any]) -> list[Any]:
     node: Any = template
     found: list[Any] = []
     for step in path:
-        if isinstance(node, Mapping) and not isinstance(step, int) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        in_mapping = isinstance(node, Mapping) and not isinstance(step, int) and step in node
+        in_list = isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        if in_mapping or in_list:
             node = node[step]
         else:
             break

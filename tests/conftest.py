@@ -1,9 +1,9 @@
 """Shared fixtures.
 
 The emulator: ``aws_endpoint`` starts one LocalStack server per test session on a free 127.0.0.1 port
-(tests/emulator.py), points every AWS SDK and CLI of this process and its children at it with dummy
+(builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this process and its children at it with dummy
 credentials, and stops it at the end. If the emulator is not installed the fixture FAILS (it does
-not skip) and says how to install it (.ci/install-emulator). ``aws_env``/``aws`` add a working
+not skip) and says how to install it (python -m builder emulator --install). ``aws_env``/``aws`` add a working
 directory of the test's own; ``suffix`` gives each test environment names no other test uses.
 """
 
@@ -16,10 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-try:  # tests/ as a package (rootdir on sys.path) or as a plain directory
-    from tests import emulator
-except ImportError:  # pragma: no cover - depends on how pytest puts tests/ on sys.path
-    import emulator
+from builder import emulator
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator import emulator_python
+from builder.emulator import emulator_python
 
 pytestmark = pytest.mark.emulator
 

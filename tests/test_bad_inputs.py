@@ -126,6 +126,22 @@ CASES: list[Case] = [
     Case("region-with-unicode-digit", ["--region", "us-east-١"], "error: --region: region: "),
     Case("region-from-environment", [], "error: AWS_REGION: region: ", env={"AWS_REGION": "moon-1"}),
     Case("region-from-file", [], "error: AWS_REGION: region: ", files={"AWS_REGION": b"nowhere\n"}),
+    Case("region-from-default-region-variable", [], "error: AWS_DEFAULT_REGION: region: ",
+         env={"AWS_DEFAULT_REGION": "moon-1"}),
+    Case("region-from-the-profile", [], "error: aws-config: [profile dev] region: ",
+         files={"aws-config": b"[profile dev]\nregion = moon-1\n"},
+         env={"AWS_CONFIG_FILE": "aws-config", "AWS_PROFILE": "dev"}),
+    Case("aws-config-without-a-section", [], "error: aws-config: cannot be read as an AWS config file",
+         files={"aws-config": b"region = eu-west-1\n"}, env={"AWS_CONFIG_FILE": "aws-config"}),
+    Case("aws-config-not-utf8", [], "error: aws-config: cannot be read as an AWS config file",
+         files={"aws-config": b"[default]\nregion = \xff\n"}, env={"AWS_CONFIG_FILE": "aws-config"}),
+    # the tags builder sets itself
+    setting("set-tag-environment", "tags.Environment", "tags.Environment=x"),
+    setting("set-tag-cost-center", "tags.CostCenter", "tags.CostCenter=x"),
+    config("config-tag-environment", "[defaults]\ntags = { Environment = \"x\" }\n",
+           "error: bad.toml: defaults.tags.Environment: Environment is always the suffix"),
+    config("config-tag-cost-center", "[environments.\"pr*\"]\ntags = { CostCenter = \"x\" }\n",
+           'error: bad.toml: environments."pr*".tags.CostCenter: CostCenter comes from the cost_center setting'),
     # config files
     Case("config-missing", ["--config", "missing.toml"], "error: missing.toml: file not found"),
     Case("config-unreadable-folder", ["--config", "out"], "error: out: is a folder"),
@@ -182,8 +198,9 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))  # not the ~/.aws/config of whoever runs
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

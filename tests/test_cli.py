@@ -16,8 +16,9 @@ from builder.cli import main
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))  # not the ~/.aws/config of whoever runs
     monkeypatch.chdir(tmp_path)
 
 
@@ -139,6 +140,17 @@ def test_lint_passes_a_fresh_synth_and_fails_on_findings(tmp_path, capsys):
     assert "E3030" in out  # BillingMode not in its allowed values
 
 
+def test_lint_refuses_a_file_that_is_not_a_template(tmp_path, capsys):
+    main(["synth", "--suffix", "pr1"])
+    (tmp_path / "README.md").write_text("# not a template\n")
+    (tmp_path / "app.json").write_text("{}")
+    capsys.readouterr()
+    for name in ("README.md", "app.json"):
+        assert main(["lint", "out/app-pr1.template.json", name]) == 2
+        assert capsys.readouterr().err == (f"error: {name}: is not a template: give *.template.json or "
+                                           "*.template.yaml files, or a folder that holds them\n")
+
+
 def test_lint_without_templates_is_a_usage_error(capsys):
     assert main(["lint"]) == 2
     assert "run `python -m builder synth` first" in capsys.readouterr().err
@@ -156,6 +168,70 @@ def test_synth_imports_neither_boto3_nor_cfn_lint(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
     assert (tmp_path / "o/app-pr1.template.json").exists()
+
+
+DEFAULT_NOTE = ("region us-east-1 (default: no --region, AWS_REGION, AWS_DEFAULT_REGION, AWS_REGION file or "
+                "profile region)\n")
+
+
+def test_synth_says_once_on_stderr_which_source_chose_the_region(tmp_path, monkeypatch, capsys):
+    """stdout keeps its lines (wrote/unchanged, the deploy commands); the note goes to stderr, once."""
+    def synth(*extra: str) -> tuple[str, str, list[str]]:
+        assert main(["synth", "--suffix", "pr1", "--suffix", "pr2", *extra]) == 0
+        out, err = capsys.readouterr()
+        assert all(line.startswith(("wrote ", "unchanged ", "deploy with:", "  aws cloudformation deploy "))
+                   for line in out.splitlines() if line)
+        regions = [line.split("--region ")[1].split()[0] for line in out.splitlines() if "--region " in line]
+        assert len(regions) == 2 and len(set(regions)) == 1
+        return out, err, regions
+
+    assert synth()[1:] == (DEFAULT_NOTE, ["us-east-1"] * 2)
+    (tmp_path / "aws-config").write_text("[profile work]\nregion = eu-west-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    assert synth()[1:] == (f"region eu-west-2 (from profile work in {tmp_path / 'aws-config'})\n", ["eu-west-2"] * 2)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    assert synth()[1:] == ("region eu-central-1 (from AWS_DEFAULT_REGION)\n", ["eu-central-1"] * 2)
+    assert synth("--region", "ap-south-1")[1:] == ("", ["ap-south-1"] * 2)
+
+
+@pytest.fixture
+def closed_endpoint(monkeypatch):
+    """AWS calls go to a closed port on loopback: a check that should come first and does not fails, and
+    nothing leaves the machine."""
+    for name, value in {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_MAX_ATTEMPTS": "1",
+                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("command", [["deploy"], ["diff"], ["destroy", "--yes"], ["status"], ["status", "--all"]])
+def test_aws_commands_refuse_a_region_botocore_does_not_know(command, closed_endpoint, capsys):
+    assert main([*command, "--suffix", "pr1", "--region", "eu-north-2"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: --region: region: 'eu-north-2' is not an AWS region botocore ")
+    assert "did you mean 'eu-north-1'?" in line
+    replica = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-wset-2"]
+    assert main([*command, "--suffix", "pr1", "--region", "us-east-1", *replica]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: --set: replication_region: 'us-wset-2' does not look like an AWS region")
+    replica[-1] = "replication_region=us-west-9"
+    assert main([*command, "--suffix", "pr1", "--region", "us-east-1", *replica]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: --set: replication_region: 'us-west-9' is not an AWS region botocore ")
+
+
+def test_synth_keeps_the_pattern_check_only(capsys):
+    """A region that looks right but botocore does not know: synth needs no AWS library, so it writes."""
+    assert main(["synth", "--suffix", "pr1", "--region", "eu-north-2"]) == 0
+    assert "--region eu-north-2" in capsys.readouterr().out
+
+
+def test_status_all_refuses_an_unknown_replication_region_any_table_names(tmp_path, closed_endpoint, capsys):
+    (tmp_path / "c.toml").write_text('[environments.prod]\nreplication_region = "eu-west-9"\n')
+    assert main(["status", "--all", "--config", "c.toml", "--region", "us-east-1"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: c.toml: environments.prod.replication_region: 'eu-west-9' is not an AWS region")
 
 
 def test_readme_documents_every_setting_with_its_default():
@@ -205,7 +281,8 @@ def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
     """`python -m builder synth ... | head -1`: no traceback and no error line when the pipe closes."""
     suffixes = " ".join(f"--suffix s{i}" for i in range(300))  # about 140 KB of output: more than a pipe holds
     result = subprocess.run(
-        f"{sys.executable} -m builder synth {suffixes} --out {tmp_path / 'o'} | head -c 1 >/dev/null; "
+        f"{sys.executable} -m builder synth {suffixes} --region us-east-1 --out {tmp_path / 'o'} "
+        "| head -c 1 >/dev/null; "
         "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
         cwd=Path(__file__).parents[1])
     assert result.stderr == ""

@@ -11,8 +11,11 @@ import pytest
 from builder.environment import (
     DEFAULT_REGION,
     EnvironmentConfig,
+    active_profile,
     max_suffix_length,
+    replication_regions_named,
     resolve_configs,
+    resolve_region,
 )
 from builder.errors import ConfigError
 from builder.settings import SETTINGS
@@ -24,7 +27,9 @@ def write(path: Path, text: str) -> Path:
 
 
 def resolve(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[EnvironmentConfig]:
-    return resolve_configs(environ=environ or {}, cwd=tmp_path, **kwargs)
+    # never the ~/.aws/config of whoever runs the tests: a test that wants one names it
+    environ = {"AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"), **(environ or {})}
+    return resolve_configs(environ=environ, cwd=tmp_path, **kwargs)
 
 
 def problems(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[str]:
@@ -100,6 +105,134 @@ def test_region_precedence_flag_env_file_default(tmp_path):
     assert resolve(tmp_path, {})[0].region == DEFAULT_REGION
 
 
+AWS_CONFIG = """\
+[default]
+region = ap-northeast-1
+
+[profile dev]
+region = eu-central-1
+
+[profile noregion]
+output = json
+
+[ci]
+region = sa-east-1
+"""
+
+
+def test_region_chain_every_step_in_order(tmp_path):
+    """--region > AWS_REGION > AWS_DEFAULT_REGION > AWS_REGION file > active profile > us-east-1, each step
+    taken away in turn; the note says which source chose it."""
+    aws_config = write(tmp_path / "aws-config", AWS_CONFIG)
+    write(tmp_path / "AWS_REGION", "ca-central-1\n")
+    env = {"AWS_REGION": "ap-southeast-2", "AWS_DEFAULT_REGION": "eu-west-3", "AWS_CONFIG_FILE": str(aws_config),
+           "AWS_PROFILE": "dev"}
+
+    def chosen() -> tuple[str, str]:
+        choice = resolve_region(None, env, tmp_path)
+        assert resolve(tmp_path, env)[0].region == choice.region
+        return choice.region, choice.note
+
+    assert resolve(tmp_path, env, region="us-west-2")[0].region == "us-west-2"
+    assert resolve_region("us-west-2", env, tmp_path).source == "--region"
+    assert chosen() == ("ap-southeast-2", "region ap-southeast-2 (from AWS_REGION)")
+    del env["AWS_REGION"]
+    assert chosen() == ("eu-west-3", "region eu-west-3 (from AWS_DEFAULT_REGION)")
+    del env["AWS_DEFAULT_REGION"]
+    assert chosen() == ("ca-central-1", "region ca-central-1 (from the AWS_REGION file)")
+    (tmp_path / "AWS_REGION").unlink()
+    assert chosen() == ("eu-central-1", f"region eu-central-1 (from profile dev in {aws_config})")
+    del env["AWS_PROFILE"]
+    assert chosen() == ("ap-northeast-1", f"region ap-northeast-1 (from profile default in {aws_config})")
+    aws_config.unlink()
+    assert chosen() == (DEFAULT_REGION, ("region us-east-1 (default: no --region, AWS_REGION, AWS_DEFAULT_REGION, "
+                                         "AWS_REGION file or profile region)"))
+
+
+def test_empty_region_variables_do_not_count(tmp_path):
+    env = {"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    assert resolve_region(None, env, tmp_path).region == DEFAULT_REGION
+
+
+def test_active_profile_follows_botocore_default_profile_first():
+    """botocore's configprovider lists AWS_DEFAULT_PROFILE before AWS_PROFILE: boto3 takes credentials
+    from that profile, so its region is the one that belongs to them."""
+    assert active_profile({"AWS_DEFAULT_PROFILE": "a", "AWS_PROFILE": "b"}) == "a"
+    assert active_profile({"AWS_PROFILE": "b"}) == "b"
+    assert active_profile({"AWS_DEFAULT_PROFILE": "", "AWS_PROFILE": "b"}) == "b"
+    assert active_profile({}) == "default"
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    ({"AWS_DEFAULT_PROFILE": "dev", "AWS_PROFILE": "default"}, "eu-central-1"),
+    ({"AWS_PROFILE": "noregion"}, DEFAULT_REGION),  # the profile has no region: the chain ends
+    ({"AWS_PROFILE": "missing"}, DEFAULT_REGION),
+    ({"AWS_PROFILE": "ci"}, DEFAULT_REGION),  # [ci] is not a profile section: profiles are [profile NAME]
+])
+def test_profile_region_of_the_active_profile_only(tmp_path, profile, expected):
+    env = {"AWS_CONFIG_FILE": str(write(tmp_path / "aws-config", AWS_CONFIG)), **profile}
+    assert resolve(tmp_path, env)[0].region == expected
+
+
+def test_profile_default_may_be_written_as_profile_default(tmp_path):
+    env = {"AWS_CONFIG_FILE": str(write(tmp_path / "c", "[profile default]\nregion = eu-north-1\n"))}
+    assert resolve(tmp_path, env)[0].region == "eu-north-1"
+
+
+def test_config_file_path_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".aws").mkdir()
+    write(tmp_path / ".aws" / "config", "[default]\nregion = eu-south-1\n")
+    assert resolve_region(None, {}, tmp_path).region == "eu-south-1"  # ~/.aws/config without AWS_CONFIG_FILE
+    assert resolve_region(None, {"AWS_CONFIG_FILE": "~/.aws/config"}, tmp_path).region == "eu-south-1"
+
+
+def test_a_malformed_aws_config_is_one_error_only_when_it_would_decide(tmp_path):
+    aws_config = write(tmp_path / "aws-config", "region = eu-west-1\n[default\n")
+    (line,) = problems(tmp_path, {"AWS_CONFIG_FILE": str(aws_config)})
+    assert line.startswith(f"error: {aws_config}: cannot be read as an AWS config file (")
+    assert line.endswith("fix it, or give the region with --region or AWS_REGION")
+    assert resolve(tmp_path, {"AWS_CONFIG_FILE": str(aws_config), "AWS_DEFAULT_REGION": "eu-west-2"})[0].region \
+        == "eu-west-2"  # an earlier source decided: the file is not read
+
+
+def test_bad_region_of_a_profile_names_the_file_and_section(tmp_path):
+    aws_config = write(tmp_path / "aws-config", "[profile x]\nregion = Mars\n")
+    (line,) = problems(tmp_path, {"AWS_CONFIG_FILE": str(aws_config), "AWS_PROFILE": "x"})
+    assert line.startswith(f"error: {aws_config}: [profile x] region: 'Mars' does not look like an AWS region")
+
+
+def test_region_check_applies_to_region_and_replication_region(tmp_path):
+    def only_us_east_1(region: str) -> str | None:
+        return None if region == "us-east-1" else f"{region!r} is not known"
+
+    sets = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
+    assert problems(tmp_path, region="us-east-1", sets=sets, region_check=only_us_east_1) == [
+        "error: --set: replication_region: 'eu-west-1' is not known"]
+    assert problems(tmp_path, region="us-west-2", region_check=only_us_east_1) == [
+        "error: --region: region: 'us-west-2' is not known"]
+    assert resolve(tmp_path, region="us-west-2")[0].region == "us-west-2"  # without a check: the pattern only
+
+
+def test_replication_regions_named_by_any_table_of_the_file(tmp_path):
+    config = write(tmp_path / "c.toml", """\
+        [defaults]
+        replication_region = "eu-west-1"
+        [environments."pr*"]
+        replication_region = "us-west-2"
+        [environments.prod]
+        enable_cross_region_replication = true
+        replication_region = "us-west-2"
+        [environments.qa]
+        replication_region = "ap-south-1"
+    """)
+    assert replication_regions_named(config_path=str(config)) == ["eu-west-1", "us-west-2", "ap-south-1"]
+    assert replication_regions_named(cwd=tmp_path) == []  # no environments.toml there
+    with pytest.raises(ConfigError) as caught:
+        replication_regions_named(config_path=str(config), region_check=lambda r: "nope" if r == "ap-south-1" else None)
+    assert caught.value.lines() == [f"error: {config}: environments.qa.replication_region: nope"]
+
+
 def test_bad_region_from_file_names_the_file(tmp_path):
     write(tmp_path / "AWS_REGION", "mars-1\n")
     (line,) = problems(tmp_path)
@@ -118,7 +251,7 @@ EXAMPLE = """
     [defaults]
     bucket_lifecycle_days = 14
     cost_center = "platform"
-    tags = { team = "data", Environment = "ignored" }
+    tags = { team = "data" }
 
     [environments."pr*"]
     bucket_lifecycle_days = 3
@@ -158,11 +291,25 @@ def test_pattern_tables_exact_then_longest_glob_then_first(tmp_path, suffix, day
     assert config.cost_center == "platform"
 
 
-def test_tags_merge_and_environment_and_cost_center_win(tmp_path):
+def test_tags_merge_with_environment_and_cost_center_from_suffix_and_setting(tmp_path):
     write(tmp_path / "environments.toml", EXAMPLE)
     (config,) = resolve(tmp_path, suffixes=["prod"], sets=["tags.owner=me", "tags.team=web"])
     assert config.all_tags == {"CostCenter": "platform", "Environment": "prod", "owner": "me",
                                "team": "web", "tier": "gold"}
+
+
+def test_environment_and_cost_center_tags_are_refused_not_dropped(tmp_path):
+    """builder sets them itself (the suffix, cost_center): a tag of either name would be ignored, so it
+    is an error that says where the value comes from; other capitalisations are ordinary tags."""
+    write(tmp_path / "environments.toml", '[environments.prod]\ntags = { Environment = "production" }\n')
+    assert problems(tmp_path, suffixes=["prod"], sets=["tags.CostCenter=x"]) == [
+        ("error: environments.toml: environments.prod.tags.Environment: Environment is always the suffix; "
+         "builder sets this tag itself, remove it from tags"),
+        ("error: --set: tags.CostCenter: CostCenter comes from the cost_center setting; set cost_center instead "
+         "of this tag")]
+    (tmp_path / "environments.toml").unlink()
+    (config,) = resolve(tmp_path, suffixes=["qa"], sets=["tags.environment=x"])
+    assert config.all_tags["environment"] == "x" and config.all_tags["Environment"] == "qa"
 
 
 def test_set_beats_pattern_table(tmp_path):

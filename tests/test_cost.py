@@ -16,11 +16,12 @@ from builder.cli import main
 from builder.cost import FREE_TYPES, PRICERS, CostError, estimate, stack_items
 from builder.environment import resolve_configs
 from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
+from builder.resources import all_settings
 from builder.synth import stacks_for
 from builder.template_values import UNKNOWN, DefaultsEvaluator
 
 US = PRICES["us-east-1"]
-ALARM_METRICS = 11  # 3 single-metric alarms + the SystemErrors metric math alarm over 8 operations
+ALARM_METRICS = 4  # 4 single-metric alarms: the SystemErrors one watches PutItem only by default
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=7"]
 REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
 PROD = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5",
@@ -52,13 +53,36 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_default_environment_costs_only_its_alarms_while_idle():
     cost = estimate(config())
-    assert cost.fixed_monthly_usd == pytest.approx(ALARM_METRICS * US["cloudwatch.alarm_metric"].usd)  # 1.10
+    assert cost.fixed_monthly_usd == pytest.approx(ALARM_METRICS * US["cloudwatch.alarm_metric"].usd)  # 0.40
+    assert cost.fixed_monthly_usd <= 0.40  # the ceiling for an idle default environment
     charged = {row for row, usd in fixed(cost).items() if usd}
     assert {c.resource_type for c in cost.fixed if c.row in charged} == {"AWS::CloudWatch::Alarm"}
-    assert fixed(cost)["TableSystemErrorsAlarm: alarm, 8 metrics"] == pytest.approx(0.80)
+    assert fixed(cost)["TableSystemErrorsAlarm: alarm, 1 metric"] == pytest.approx(0.10)
     rates = {item.row for item in cost.rates}
     assert {"DataTable: on-demand writes", "DataTable: on-demand reads", "DataTable: point-in-time recovery",
             "DataBucket: storage (noncurrent versions count)"} <= rates
+
+
+def test_each_system_error_operation_watched_costs_one_alarm_metric():
+    widened = resolve_configs(suffixes=["pr1"], sets=["system_error_operations=PutItem, GetItem,Query"],
+                              environ={}, settings=all_settings())[0]
+    cost = estimate(widened)
+    assert fixed(cost)["TableSystemErrorsAlarm: alarm, 3 metrics"] == pytest.approx(0.30)
+    assert cost.fixed_monthly_usd == pytest.approx(0.60)
+
+
+@pytest.mark.parametrize("value,message", [
+    ("PutItem,Foo", "'Foo' is not a DynamoDB data-plane operation"),
+    ("PutItem,PutItem", "lists PutItem more than once"),
+    (" , ", "list 1 to 10 operations, comma-separated (got 0)"),
+    (",".join(["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+               "BatchWriteItem", "TransactGetItems", "TransactWriteItems", "ExecuteStatement"]),
+     "list 1 to 10 operations, comma-separated (got 11)"),
+])
+def test_system_error_operations_are_checked(capsys, value, message):
+    code, out, err = run(capsys, "--set", f"system_error_operations={value}")
+    assert (code, out) == (2, "")
+    assert message in err
 
 
 def test_provisioned_capacity_is_billed_every_hour_of_the_month():
@@ -67,7 +91,7 @@ def test_provisioned_capacity_is_billed_every_hour_of_the_month():
     assert rows[f"DataTable: table RCUs x {HOURS_PER_MONTH} h"] == pytest.approx(5 * 730 * 0.00013)
     assert rows[f"DataTable: table WCUs x {HOURS_PER_MONTH} h"] == pytest.approx(7 * 730 * 0.00065)
     assert not any("on-demand" in item.row for item in cost.rates)
-    assert cost.fixed_monthly_usd == pytest.approx(1.10 + 5 * 730 * 0.00013 + 7 * 730 * 0.00065)
+    assert cost.fixed_monthly_usd == pytest.approx(0.40 + 5 * 730 * 0.00013 + 7 * 730 * 0.00065)
 
 
 def test_customer_managed_key_adds_a_key_month():
@@ -82,7 +106,7 @@ def test_replication_adds_the_replica_key_only_with_a_customer_managed_key(cmk, 
     assert [i.stack for i in cost.fixed if i.resource_type == "AWS::KMS::Key"] == (
         ["app-pr1", "app-pr1-replica"] if cmk else [])
     assert [s.region for s in cost.stacks] == ["us-east-1", "eu-west-1"]
-    assert cost.fixed_monthly_usd == pytest.approx(1.10 + keys)  # buckets and replication: no fixed part
+    assert cost.fixed_monthly_usd == pytest.approx(0.40 + keys)  # buckets and replication: no fixed part
     rows = {i.row: i for i in cost.rates}
     assert rows["DataBucket: replication transfer"].price == US["s3.inter_region_transfer"]
     assert rows["ReplicaBucket: storage (noncurrent versions count)"].price == PRICES["eu-west-1"]["s3.standard_storage"]
@@ -152,9 +176,9 @@ def test_cost_command_table_for_the_default_environment(capsys):
     code, out, err = run(capsys, "--suffix", "pr1")
     assert (code, err) == (0, "")
     assert out.startswith("pr1: app-pr1 in us-east-1\n")
-    assert "TableSystemErrorsAlarm: alarm, 8 metrics  0.80" in out
+    assert "TableSystemErrorsAlarm: alarm, 1 metric   0.10" in out
     assert [line.split() for line in out.splitlines() if line.strip().startswith("total per month")] == [
-        ["total", "per", "month", "1.10"]]
+        ["total", "per", "month", "0.40"]]
     assert re.search(r"\n  DataTable: on-demand writes +million WRUs +0\.625\n", out)
     assert "free tier is not subtracted" in out and "https://aws.amazon.com/dynamodb/pricing/" in out
 
@@ -164,7 +188,7 @@ def test_cost_command_json(capsys):
     document = json.loads(out)
     assert code == 0 and set(document) == {"prices", "environments", "total_fixed_monthly_usd"}
     (environment,) = document["environments"]
-    assert environment["fixed_monthly_usd"] == pytest.approx(2.10) == document["total_fixed_monthly_usd"]
+    assert environment["fixed_monthly_usd"] == pytest.approx(1.40) == document["total_fixed_monthly_usd"]
     key = next(i for i in environment["fixed"] if i["type"] == "AWS::KMS::Key")
     assert key == {"stack": "app-pr1", "resource": "DataKey", "type": "AWS::KMS::Key", "item": "customer-managed key",
                    "unit": "key-month", "unit_price_usd": 1.0, "price_source": "https://aws.amazon.com/kms/pricing/",
@@ -184,7 +208,7 @@ def test_cost_command_several_suffixes_have_a_column_each_and_a_total(capsys, tm
     assert lines[3].split()[-3:] == ["pr1", "prod", "total"]
     prod = estimate(config(*PROD, suffix="prod")).fixed_monthly_usd
     total = next(line for line in lines if line.strip().startswith("total per month")).split()
-    assert total[-3:] == ["1.10", f"{prod:.2f}", f"{1.10 + prod:.2f}"]
+    assert total[-3:] == ["0.40", f"{prod:.2f}", f"{0.40 + prod:.2f}"]
     assert next(line for line in lines if "DataTable: table WCUs" in line).split()[-3:] == ["-", "2.37", "2.37"]
 
 
@@ -235,3 +259,21 @@ def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeyp
     argv = shlex.split(command)[4:]  # after "$ python -m builder"
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == expected.strip()
+
+
+def test_max_monthly_passes_at_the_limit_and_exits_6_over_it_after_printing(capsys):
+    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", "0.40")
+    assert (code, err) == (0, "") and "total per month" in out
+    code, out, err = run(capsys, "--suffix", "pr1", "--suffix", "pr2", "--set", "dynamodb_billing_mode=PROVISIONED",
+                         "--set", "dynamodb_read_capacity=40000", "--set", "dynamodb_write_capacity=40000",
+                         "--max-monthly", "100")
+    assert code == 6 and "total per month" in out
+    assert err == ("error: --max-monthly: pr1 costs 22,776.40 USD a month idle, over 100.00; "
+                   "pr2 costs 22,776.40 USD a month idle, over 100.00\n")
+
+
+@pytest.mark.parametrize("amount", ["-1", "abc", "inf", "nan"])
+def test_max_monthly_takes_only_an_amount(capsys, amount):
+    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", amount)
+    assert (code, out) == (2, "")
+    assert "argument --max-monthly: must be an amount of USD >= 0" in err

@@ -23,7 +23,7 @@ from builder.ops.deploy import deploy_stack
 from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
-from builder.stack.changeset import Change, is_no_changes
+from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.watch import StackWatcher as StackOps
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
@@ -35,6 +35,8 @@ NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
+# Property values (BeforeValue/AfterValue) come only when asked for.
+DESCRIBE_CHANGE_SET = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
 
 
 def stub_client(service: str):
@@ -109,16 +111,16 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
         "Tags": [{"Key": k, "Value": v} for k, v in STACK.tags.items()],
         "Capabilities": list(STACK.capabilities), "TemplateBody": STACK.template_body})
     cf.add_response("describe_change_set", {"Status": "CREATE_PENDING", "ChangeSetId": CHANGE_SET_ID},
-                    {"ChangeSetName": CHANGE_SET_ID})
+                    DESCRIBE_CHANGE_SET)
     if changes is None:
         cf.add_response("describe_change_set", {
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
             "StatusReason": "The submitted information didn't contain changes. Submit different information to "
-                            "create a change set."}, {"ChangeSetName": CHANGE_SET_ID})
+                            "create a change set."}, DESCRIBE_CHANGE_SET)
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
-                                            "StackId": STACK_ID, "Changes": changes}, {"ChangeSetName": CHANGE_SET_ID})
+                                            "StackId": STACK_ID, "Changes": changes}, DESCRIBE_CHANGE_SET)
 
 
 def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> None:
@@ -296,7 +298,7 @@ def test_no_changes_is_recognised_in_one_place(reason, expected):
 def test_change_from_api_reads_replacement_and_causes():
     parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
     assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
-                            ("KeySchema",))
+                            ("KeySchema",), (Cause("DirectModification", "Properties", "KeySchema", "", "Always"),))
     assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(STATEFUL_TYPES) is None
     assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(STATEFUL_TYPES) is None
 
@@ -459,3 +461,25 @@ def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out)
     cf.add_response("describe_stacks", {"Stacks": [settled]}, {"StackName": STACK_ID})
     assert ops.with_outputs(without, expected=True)["Outputs"] == settled["Outputs"]
     assert ops.with_outputs(without, expected=False) is without  # no declared outputs: no extra call
+
+
+def test_change_causes_name_the_parameter_and_carry_property_values():
+    """DescribeChangeSet with IncludePropertyValues, shaped as AWS returns it (LocalStack returns no Details)."""
+    parsed = Change.from_api({"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "DataBucket", "ResourceType": "AWS::S3::Bucket",
+        "Replacement": "False", "Scope": ["Properties", "Tags"], "PhysicalResourceId": "app-stub-data",
+        "Details": [
+            {"Target": {"Attribute": "Properties", "Name": "LifecycleConfiguration", "RequiresRecreation": "Never",
+                        "Path": "/Properties/LifecycleConfiguration/Rules/0/ExpirationInDays",
+                        "BeforeValue": "30", "AfterValue": "14", "AttributeChangeType": "Modify"},
+             "Evaluation": "Static", "ChangeSource": "ParameterReference", "CausingEntity": "BucketLifecycleDays"},
+            {"Target": {"Attribute": "Tags", "RequiresRecreation": "Never"},
+             "Evaluation": "Static", "ChangeSource": "DirectModification"},
+            {"Target": {"Attribute": "Properties", "Name": "TableName", "RequiresRecreation": "Conditionally"},
+             "Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": "DataTable.Arn"},
+        ]}})
+    assert [cause.text for cause in parsed.details] == [
+        "LifecycleConfiguration: 30 → 14 (parameter BucketLifecycleDays)",
+        "Tags (changed in the template)",
+        "TableName (refers to DataTable.Arn; recreation conditionally)"]
+    assert parsed.causes == ("TableName",)  # the data guard reads only what requires recreation

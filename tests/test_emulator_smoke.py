@@ -24,10 +24,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-try:
-    from tests import emulator
-except ImportError:  # pragma: no cover
-    import emulator
+from builder import emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -22,7 +22,7 @@ import yaml
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WORKFLOWS = sorted(p for p in EXAMPLES.glob("*.yml") if "jobs:" in p.read_text())
 PREVIEW = EXAMPLES / "preview-environments.yml"
-DISABLED = "&& false"  # the change summary steps wait for `diff --output markdown --output-file`
+DISABLED = "&& false"  # how a step waits for options builder does not have yet
 NOT_YET_IN_THE_CLI = {"reap"}  # the command exists in ops/ and is wired into the CLI later
 
 
@@ -91,7 +91,7 @@ def test_deploy_on_open_destroy_on_close_reap_nightly() -> None:
     assert ("reap", "--yes") in commands
     assert preview()["jobs"]["preview"]["env"]["SUFFIX"] == "pr${{ github.event.number }}"
     diff = [args for c, args, condition in builder_commands() if c == "diff"]
-    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md"]]
+    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md", "--github-step-summary"]]
 
 
 @pytest.mark.parametrize("command,args,condition", builder_commands(), ids=lambda v: str(v)[:40])

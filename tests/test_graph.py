@@ -10,6 +10,8 @@ independent of ours.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,7 @@ import pytest
 from cfnlint.template import Template
 from variants import VARIANTS, variant_configs
 
+from builder.cli import main
 from builder.graph import (
     DEPENDS_ON,
     GET_ATT,
@@ -259,4 +262,38 @@ def test_graph_imports_only_the_standard_library():
             "('boto3', 'botocore', 'cfnlint', 'troposphere', 'awacs', 'builder')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).parent.parent)
-    assert done.stdout.strip() == "['builder', 'builder.graph']"
+    # builder/__init__ always imports deferred_imports (standard library only, for troposphere's sake)
+    assert done.stdout.strip() == "['builder', 'builder.deferred_imports', 'builder.graph']"
+
+
+# ------------------------------------------------------------------ the command
+
+README_GRAPH = re.compile(r"```\npython -m builder (graph [^\n]*)\n```\n\n```mermaid\n(.*?)```", re.DOTALL)
+
+
+def test_readme_graphs_are_the_commands_own_output(capsys, monkeypatch):
+    """The README shows the default and the example prod as mermaid; this fails when the template changes them."""
+    monkeypatch.chdir(Path(__file__).parents[1])
+    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    blocks = README_GRAPH.findall((Path(__file__).parents[1] / "README.md").read_text())
+    assert [command for command, _ in blocks] == [
+        "graph --suffix pr123", "graph --config examples/environments.toml --suffix prod"]
+    for command, shown in blocks:
+        assert main(shlex.split(command)) == 0
+        assert capsys.readouterr().out == shown
+    for result in parse([("mermaid", shown) for _, shown in blocks]):
+        assert parsed_ok(result)["nodes"]
+
+
+def test_graph_command_dot_parses_and_draws_both_stacks_of_a_replicated_suffix(capsys):
+    assert main(["graph", "--suffix", "pr7", "--set", "enable_cross_region_replication=true",
+                 "--set", "replication_region=eu-west-1", "--output", "dot"]) == 0
+    dot = capsys.readouterr().out
+    (result,) = parse([("dot", dot)])
+    assert {c["label"] for c in parsed_ok(result)["clusters"]} >= {"app-pr7", "app-pr7-replica"}
+
+
+def test_graph_command_bad_output_exits_2(capsys):
+    assert main(["graph", "--suffix", "pr7", "--output", "svg"]) == 2
+    assert capsys.readouterr().err.startswith("error: python -m builder graph: argument --output: invalid choice")

@@ -26,7 +26,7 @@ FLOORS: dict[str, int] = {
     # what reads or writes whole templates
     "builder.synth": 4, "builder.lint": 4, "builder.rules": 4, "builder.cost": 4, "builder.deployed_cost": 4, "builder.graph": 4,
     # the AWS side
-    "builder.stack": 5,
+    "builder.stack": 5, "builder.emulator": 5,
     "builder.ops": 6,
     "builder.cli": 7,
     "builder.__main__": 8,
@@ -65,7 +65,8 @@ def imports_of(source: str) -> list[tuple[int, str]]:
     return [(line, name) for line, name in found if name == "builder" or name.startswith("builder.")]
 
 
-MODULES = sorted(PACKAGE.rglob("*.py"))
+# the emulator's DynamoDB plugin runs inside LocalStack's own venv: package data, not builder's code
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "localstack_dynamodb_moto" not in p.parts)
 
 
 def test_every_module_has_a_floor():

@@ -32,3 +32,21 @@ def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
 def test_status_all_with_nothing_deployed(aws, suffix):
     code, out, _ = aws.run("status", "--all", "--set", f"stack_prefix=none{suffix}")
     assert (code, out) == (0, f"no stacks named none{suffix}-*\n")
+
+
+def test_status_all_finds_a_replica_in_a_region_only_another_suffix_replicates_to(aws, suffix, tmp_path):
+    """The config's [environments.<suffix>] replicates to us-west-2; `status --all` resolves the default
+    suffix, which does not, and still looks in us-west-2: every replication_region the file names."""
+    prefix = f"rp{suffix}"
+    config = tmp_path / "fleet.toml"
+    config.write_text(f'[defaults]\nstack_prefix = "{prefix}"\n\n[environments.prod]\n'
+                      'enable_cross_region_replication = true\nreplication_region = "us-west-2"\n')
+    assert aws.run("deploy", "--suffix", "prod", "--config", str(config), "--region", "us-east-1")[0] == 0
+
+    code, out, err = aws.run("status", "--all", "--config", str(config), "--region", "us-east-1",
+                             "--output", "json")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["stack"], r["region"], r["status"]) for r in records] == [
+        (f"{prefix}-prod", "us-east-1", "CREATE_COMPLETE"),
+        (f"{prefix}-prod-replica", "us-west-2", "CREATE_COMPLETE")]

@@ -1,8 +1,10 @@
 """The command line: the parser, the list of commands, and the one place that turns errors into exit
 codes and one-line messages.
 
-Exit codes: 0 success (including nothing to change), 1 an operation failed, 2 bad input or usage,
-3 refused because it would destroy data, 130 interrupted (Ctrl-C), 141 the reader of our output left.
+Exit codes (builder/errors.py): 0 success (including nothing to change), 1 an operation failed, 2 bad
+input or usage, 3 refused because it would destroy data, 4 drifted (`drift --exit-code`), 5 deploy
+refused over drift (check_drift), 6 over a cost gate, 130 interrupted (Ctrl-C), 141 the reader of our
+output left.
 
 Each module in this package but `common` is one subcommand: `add_parser(commands, common)` adds its
 parser and `run(args) -> int` does it. Command modules import neither boto3 nor cfn-lint at import

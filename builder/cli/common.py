@@ -4,14 +4,16 @@ options, the configs and stacks the options name, and the confirmation prompt.""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from builder.errors import UsageError
 
 if TYPE_CHECKING:
-    from builder.environment import EnvironmentConfig
+    from builder.environment import EnvironmentConfig, RegionCheck
     from builder.ops.pool import Options
     from builder.report import Reporter
     from builder.synth import Stack
@@ -37,7 +39,8 @@ def common_options() -> argparse.ArgumentParser:
     group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                        help="override a setting, highest precedence; tags: --set tags.Team=data")
     group.add_argument("--region", metavar="R",
-                       help="stack region (default: $AWS_REGION, else the AWS_REGION file, else us-east-1)")
+                       help="stack region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS_REGION "
+                            "file, else the AWS profile's region, else us-east-1)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
     return common
@@ -52,9 +55,10 @@ def add_command(subparsers: Subparsers, name: str, help_text: str, description: 
 
 
 def add_output_option(parser: argparse.ArgumentParser, help_text: str = "text (a live line on a terminal, a line "
-                      "per event otherwise) or json: one object per line (default: text)") -> None:
-    """--output text|json: the one spelling every command uses."""
-    parser.add_argument("--output", choices=("text", "json"), default="text", help=help_text)
+                      "per event otherwise) or json: one object per line (default: text)",
+                      choices: Sequence[str] = ("text", "json")) -> None:
+    """--output text|json (and a command's own formats): the one spelling every command uses."""
+    parser.add_argument("--output", choices=tuple(choices), default="text", help=help_text)
 
 
 def positive_int(text: str) -> int:
@@ -64,6 +68,17 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+def usd(text: str) -> float:
+    """A non-negative amount of US dollars, as a cost gate takes it."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be an amount of USD >= 0, such as 5 or 2.50 (got {text!r})")
     return value
 
 
@@ -80,20 +95,50 @@ def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
                         help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
 
 
-def configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
+def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None = None) -> list[EnvironmentConfig]:
     """The validated configs named by the common environment options (the families' settings included)."""
     from builder.environment import resolve_configs
     from builder.resources import all_settings
 
     return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
-                           settings=all_settings())
+                           settings=all_settings(), region_check=region_check)
+
+
+def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
+    """configs_from_args for a command that talks to AWS: its regions must also be ones botocore knows
+    (exit 2 naming the closest one). Synth keeps the pattern check, and stays free of boto3."""
+    from builder.stack.client import unknown_region_problem
+
+    return configs_from_args(args, region_check=unknown_region_problem)
+
+
+def regions_to_search(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> list[str]:
+    """Where stacks of this config can live (status --all): the resolved region and replication regions,
+    and every replication_region any table of the config file names, whichever suffix it is for."""
+    from builder.environment import replication_regions_named
+    from builder.resources import all_settings
+    from builder.stack.client import unknown_region_problem
+
+    named = replication_regions_named(config_path=args.config, settings=all_settings(),
+                                      region_check=unknown_region_problem)
+    resolved = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
+    return list(dict.fromkeys([*resolved, *named]))
+
+
+def region_note(args: argparse.Namespace) -> str | None:
+    """Which source chose the region, when --region did not (synth prints it on stderr)."""
+    if args.region is not None:
+        return None
+    from builder.environment import resolve_region
+
+    return resolve_region(None, os.environ, Path.cwd()).note
 
 
 def stack_groups(args: argparse.Namespace, reverse: bool = False) -> list[list[Stack]]:
     """Each environment's stacks in deploy order (replica first), or reversed for destroy."""
     from builder.synth import stacks_for
 
-    groups = [stacks_for(config) for config in configs_from_args(args)]
+    groups = [stacks_for(config) for config in aws_configs_from_args(args)]
     return [group[::-1] for group in groups] if reverse else groups
 
 

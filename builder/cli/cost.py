@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from builder.cli.common import Subparsers, add_command, configs_from_args
+from builder.cli.common import Subparsers, add_command, configs_from_args, usd
 from builder.errors import EXIT_OK
 from builder.report import grid
 
@@ -28,6 +28,7 @@ examples:
   python -m builder cost --suffix pr123
   python -m builder cost --suffix pr123 --suffix prod --config environments.toml
   python -m builder cost --suffix prod --output json
+  python -m builder cost --suffix pr123 --max-monthly 1    # CI: exit 6 when over 1 USD a month idle
 """
 
 
@@ -37,14 +38,19 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     output.add_argument("--output", choices=("text", "json"), default="text", help="output (default: text)")
     # The spelling the README documented before --output was the same on every command.
     output.add_argument("--format", choices=("table", "json"), dest="output", help=argparse.SUPPRESS)
+    parser.add_argument("--max-monthly", type=usd, metavar="USD",
+                        help="exit 6 when an environment's fixed monthly cost (to the cent) exceeds USD; "
+                             "each environment on its own, after printing the costs")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.cost import estimate
+    from builder.cost import check_max_monthly, estimate
 
     costs = [estimate(config) for config in configs_from_args(args)]
     print(render_json(costs) if args.output == "json" else render_text(costs))
+    if args.max_monthly is not None:
+        check_max_monthly(costs, args.max_monthly)
     return EXIT_OK
 
 

@@ -26,7 +26,8 @@ several suffixes deploy concurrently.
 
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
 AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
-AWS_REGION, an AWS_REGION file, else us-east-1.
+AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, else us-east-1; it must
+be a region botocore knows.
 
 With check_drift on, an existing stack is first checked for drift; a drifted one is not deployed
 (exit 5) unless --allow-drift. A new stack whose bucket or table already exists under builder's name

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
@@ -11,25 +15,45 @@ from builder.cli.common import (
     add_output_option,
     add_pool_options,
     pool_options,
-    reporter_for,
     stack_groups,
+    usd,
 )
-from builder.errors import EXIT_FAILED, EXIT_OK
+from builder.errors import EXIT_FAILED, EXIT_OK, OverBudgetError, UsageError
+
+if TYPE_CHECKING:
+    from builder.ops.review import StackReview
 
 DESCRIPTION = """\
 Make the change set deploy would make, print it, delete it. For a stack that does not exist, list
-what deploy would create. Exit 0 either way, or with --exit-code 1 when there are changes.
+what deploy would create. For each change: what caused it (the property, the parameter, a change in
+the template) and, where CloudFormation says, the old and new value; the parameter values and tags
+that change; the monthly cost before (the deployed template with its deployed values) and after.
+Exit 0 either way, or with --exit-code 1 when there are changes.
+
+--output markdown prints one block a reviewer can read in a pull request: a summary line, then per
+stack the change table, the data guard's verdict, parameters, tags and the cost difference (cut at a
+stack boundary past 60,000 characters). --output-file F writes it to F instead of standard output;
+--github-step-summary appends it to the file $GITHUB_STEP_SUMMARY names (GitHub Actions' job summary).
 
 examples:
   python -m builder diff --suffix pr123
   python -m builder diff --suffix prod --exit-code   # CI: fails when prod differs from the config
+  python -m builder diff --suffix pr123 --output markdown --output-file diff.md --fail-on-cost-increase 5
 """
 
 
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "diff", "show the change set deploy would execute", DESCRIPTION, [common])
-    add_output_option(parser)
+    add_output_option(parser, "text (default), json (one object per line) or markdown (one block for a pull "
+                              "request)", choices=("text", "json", "markdown"))
+    parser.add_argument("--output-file", metavar="F",
+                        help="with --output markdown: write the block to F (`-`: standard output)")
+    parser.add_argument("--github-step-summary", action="store_true",
+                        help="with --output markdown: also append the block to the file $GITHUB_STEP_SUMMARY names")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (like git diff)")
+    parser.add_argument("--fail-on-cost-increase", type=usd, metavar="USD",
+                        help="exit 6 when the fixed monthly cost of all the stacks diffed together would rise by "
+                             "more than USD (a stack that cannot be priced fails it too)")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
     return parser
@@ -38,11 +62,59 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 def run(args: argparse.Namespace) -> int:
     from builder.ops.diff import diff_stack
     from builder.ops.pool import Result, finish, run_all
+    from builder.ops.review import FAILED, StackReview, markdown
+    from builder.report import Reporter
 
+    markdown_wanted = args.output == "markdown"
+    if (args.output_file or args.github_step_summary) and not markdown_wanted:
+        raise UsageError("diff", "--output-file and --github-step-summary write the markdown block; "
+                                 "add --output markdown")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.github_step_summary else None
+    if args.github_step_summary and not summary_file:
+        raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
+                                 "in a job); use --output-file F outside Actions")
     groups = stack_groups(args)
-    reporter = reporter_for(args, groups)
+    several = sum(len(g) for g in groups) > 1
+    # The markdown block replaces the progress lines on standard output, which then go to standard error.
+    to_stdout = markdown_wanted and args.output_file in (None, "-")
+    reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
+                        prefix=several)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter), options.concurrency)
-    finish(outcomes, reporter, "diff", summary=len(groups) > 1)
+    reviews: dict[str, StackReview] = {}
+    outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter, reviews=reviews),
+                       options.concurrency)
+    try:
+        finish(outcomes, reporter, "diff", summary=len(groups) > 1)
+    finally:
+        ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=o.text if o.error is None
+                                                       else o.error.message) for o in outcomes]
+        if markdown_wanted:
+            _write_markdown(markdown(ordered), args.output_file, summary_file)
+    if args.fail_on_cost_increase is not None:
+        _cost_gate(ordered, args.fail_on_cost_increase)
     changed = any(o.result is Result.CHANGES for o in outcomes)
     return EXIT_FAILED if (args.exit_code and changed) else EXIT_OK
+
+
+def _write_markdown(block: str, output_file: str | None, summary_file: str | None) -> None:
+    if output_file in (None, "-"):
+        sys.stdout.write(block)
+    else:
+        Path(output_file).write_text(block, encoding="utf-8")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as summary:
+            summary.write(block)
+
+
+def _cost_gate(reviews: list[StackReview], limit: float) -> None:
+    """OverBudgetError when the stacks' fixed monthly cost, all together, would rise by more than `limit`."""
+    from builder.ops.review import CHANGES, NEW, signed_usd
+
+    unpriced = [r.stack for r in reviews if r.state in (NEW, CHANGES) and r.cost is None]
+    if unpriced:
+        raise OverBudgetError("--fail-on-cost-increase", f"cannot price {', '.join(unpriced)}, so the gate cannot "
+                                                         f"pass (see the cost note in the diff)")
+    rise = sum(r.cost.difference for r in reviews if r.cost is not None)
+    if round(rise, 2) > limit:
+        raise OverBudgetError("--fail-on-cost-increase", f"the fixed monthly cost would rise by {signed_usd(rise)} "
+                                                         f"USD, more than {limit:,.2f}")

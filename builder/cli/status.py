@@ -7,13 +7,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from builder.cli.common import Subparsers, add_command, add_output_option, configs_from_args
+from builder.cli.common import Subparsers, add_command, add_output_option, aws_configs_from_args, regions_to_search
 from builder.errors import EXIT_OK
 from builder.report import grid
 
 DESCRIPTION = """\
 Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
-with --all every stack named <stack_prefix>-* in the region (and the replication region).
+with --all every stack named <stack_prefix>-* in the region and in every replication_region the
+config file names.
 
 examples:
   python -m builder status --suffix pr123
@@ -33,10 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.status import stack_status, stacks_with_prefix
     from builder.synth import stacks_for
 
-    configs = configs_from_args(args)
+    configs = aws_configs_from_args(args)
     if args.all:
-        regions = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
-        records = stacks_with_prefix(configs[0].stack_prefix, regions)
+        records = stacks_with_prefix(configs[0].stack_prefix, regions_to_search(args, configs))
     else:
         records = stack_status([s for c in configs for s in stacks_for(c)])
     for record in records:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from builder.cli.common import Subparsers, add_command, configs_from_args
+from builder.cli.common import Subparsers, add_command, configs_from_args, region_note
 from builder.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -33,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
         contents.update(file_contents(stack))
     for path, changed in write_files_reporting(contents, Path(args.out)):
         print(f"{'wrote' if changed else 'unchanged'} {path}")
+    note = region_note(args)
+    if note:  # on stderr, after the files are written: stdout stays the files and the deploy commands
+        print(note, file=sys.stderr)
     print("\ndeploy with:")
     for stack in stacks:
         print(f"  {deploy_command(stack, args.out)}")

@@ -13,16 +13,49 @@ from builder.environment import BILLING_MODES, MAX_CAPACITY
 from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
+from builder.settings import Setting
 from builder.template_values import UNKNOWN, as_number
 
 IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
 ALARM_BASES: dict[str, float] = {
     "ReadThrottleThreshold": 10,  # throttled read events in 5 minutes
     "WriteThrottleThreshold": 10,  # throttled write events in 5 minutes
-    "SystemErrorThreshold": 5,  # DynamoDB 5xx errors in 5 minutes, summed over data operations
+    "SystemErrorThreshold": 5,  # DynamoDB 5xx errors in 5 minutes, summed over the operations watched
 }
-SYSTEM_ERROR_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
-                           "BatchGetItem", "BatchWriteItem")
+# DynamoDB publishes SystemErrors only per TableName and Operation, and CloudWatch bills an alarm per
+# metric it reads (a metric-math alarm: each metric it sums), so every operation watched costs 0.10 USD
+# a month. The default watches PutItem: a failed write the caller does not retry loses data, while a
+# failed read can be read again. Errors of an operation not listed go unseen until it is added.
+DATA_PLANE_OPERATIONS = ("BatchExecuteStatement", "BatchGetItem", "BatchWriteItem", "DeleteItem",
+                         "ExecuteStatement", "ExecuteTransaction", "GetItem", "PutItem", "Query", "Scan",
+                         "TransactGetItems", "TransactWriteItems", "UpdateItem")
+MAX_METRICS_PER_EXPRESSION = 10  # CloudWatch: a metric-math alarm reads at most 10 metrics
+
+
+def operations(value: str) -> tuple[str, ...]:
+    """The operations of a system_error_operations value: comma-separated, blanks ignored."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _check_operations(value: str) -> str | None:
+    ops = operations(value)
+    unknown = [op for op in ops if op not in DATA_PLANE_OPERATIONS]
+    if unknown:
+        return (f"{', '.join(map(repr, unknown))} is not a DynamoDB data-plane operation; "
+                f"choose from {', '.join(DATA_PLANE_OPERATIONS)}")
+    if not 1 <= len(ops) <= MAX_METRICS_PER_EXPRESSION:
+        return f"list 1 to {MAX_METRICS_PER_EXPRESSION} operations, comma-separated (got {len(ops)})"
+    repeated = sorted({op for op in ops if ops.count(op) > 1})
+    if repeated:
+        return f"lists {', '.join(repeated)} more than once"
+    return None
+
+
+SYSTEM_ERROR_OPERATIONS = Setting(
+    "system_error_operations", str, "PutItem", False,
+    "DynamoDB operations whose server errors (SystemErrors) the table's alarm watches, comma-separated "
+    "(PutItem by default: a failed write can lose data, a read can be retried); errors of others go unseen",
+    "0.10 USD a month per operation watched", check=_check_operations)
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
 # (property, unit, price key) of each capacity a part provisions
@@ -82,20 +115,29 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
             f"{direction} requests to the table are throttled", f"{direction}ThrottleThreshold",
             {"Namespace": "AWS/DynamoDB", "MetricName": f"{direction}ThrottleEvents", "Dimensions": table_dimension,
              "Statistic": "Sum", "Period": 300}))
-    queries = [
-        cloudwatch.MetricDataQuery(
-            Id=f"m{index}", ReturnData=False,
-            MetricStat=cloudwatch.MetricStat(Stat="Sum", Period=300, Metric=cloudwatch.Metric(
-                Namespace="AWS/DynamoDB", MetricName="SystemErrors",
-                Dimensions=[*table_dimension, cloudwatch.MetricDimension(Name="Operation", Value=operation)])))
-        for index, operation in enumerate(SYSTEM_ERROR_OPERATIONS)
-    ]
-    ids = ", ".join(q.Id for q in queries)
-    queries.append(cloudwatch.MetricDataQuery(Id="errors", Expression=f"SUM([{ids}])", Label="SystemErrors",
-                                              ReturnData=True))
-    c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors",
-                              "DynamoDB returns server errors for the table", "SystemErrorThreshold",
-                              {"Metrics": queries}))
+    watched = operations(c.config.value(SYSTEM_ERROR_OPERATIONS))
+    description = f"DynamoDB returns server errors for the table ({', '.join(watched)})"
+
+    def dimensions(operation: str) -> list[cloudwatch.MetricDimension]:
+        return [*table_dimension, cloudwatch.MetricDimension(Name="Operation", Value=operation)]
+
+    if len(watched) == 1:  # a plain alarm: one metric
+        metric: dict[str, object] = {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+                                     "Dimensions": dimensions(watched[0]), "Statistic": "Sum", "Period": 300}
+    else:  # metric math: billed per metric it sums
+        queries = [
+            cloudwatch.MetricDataQuery(
+                Id=f"m{index}", ReturnData=False,
+                MetricStat=cloudwatch.MetricStat(Stat="Sum", Period=300, Metric=cloudwatch.Metric(
+                    Namespace="AWS/DynamoDB", MetricName="SystemErrors", Dimensions=dimensions(operation))))
+            for index, operation in enumerate(watched)
+        ]
+        ids = ", ".join(q.Id for q in queries)
+        queries.append(cloudwatch.MetricDataQuery(Id="errors", Expression=f"SUM([{ids}])", Label="SystemErrors",
+                                                  ReturnData=True))
+        metric = {"Metrics": queries}
+    c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors", description,
+                              "SystemErrorThreshold", metric))
 
 
 @dataclass(frozen=True)
@@ -146,6 +188,7 @@ def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> lis
 FAMILY = Family(
     name="table",
     build=build,
+    settings=(SYSTEM_ERROR_OPERATIONS,),
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
     stateful_types=("AWS::DynamoDB::Table",),
     pricers={"AWS::DynamoDB::Table": price_table},

@@ -7,11 +7,11 @@ decides, not today's config: a bucket CloudFormation will keep is never emptied.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
 from builder.ops.deploy import WatcherFactory, outputs_file
 from builder.ops.pool import Options, Outcome, Result
@@ -22,17 +22,6 @@ from builder.synth import Stack
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
-
-
-def template_dict(body: Any) -> dict[str, Any]:
-    if isinstance(body, dict):
-        return body
-    try:
-        return dict(json.loads(body))
-    except (TypeError, ValueError):
-        from cfn_flip import to_json  # YAML, only deployed by hand: a slow import, so only then
-
-        return dict(json.loads(to_json(body)))
 
 
 def buckets_to_empty(template: Mapping[str, Any],
@@ -108,7 +97,8 @@ def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
                                              f"update-termination-protection --no-enable-termination-protection "
                                              f"--region {stack.region} --stack-name {stack.name}")
         stack_id = current["StackId"]
-        template = template_dict(watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"])
+        body = watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+        template = template_from_body(body, stack.name)
         resources = _stack_resources(watcher, stack_id)
         delete, keep = buckets_to_empty(template, resources)
         for bucket in keep:

@@ -1,46 +1,122 @@
-"""Diff one stack: make the change set deploy would make, show it with the data guard's verdict, delete it
-(and the empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind)."""
+"""Diff one stack: make the change set deploy would make, show it with the data guard's verdict, the
+parameter values and tags that change and the monthly cost before and after, then delete it (and the
+empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind).
+
+Each stack's findings also go into `reviews` (by stack name), for the markdown block and the cost gate.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
+from dataclasses import asdict
 
+from builder.cost import stack_items
+from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
 from builder.ops.deploy import WatcherFactory
 from builder.ops.drift import drift_for_diff
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
+from builder.ops.review import (
+    CHANGES,
+    NEW,
+    NO_CHANGES,
+    RECREATE,
+    CostChange,
+    StackReview,
+    ValueChange,
+    compare_costs,
+    signed_usd,
+    usd,
+    value_changes,
+)
+from builder.pricing import CostError, prices_for
 from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import role_arg
-from builder.stack.watch import StackWatcher
+from builder.stack.watch import StackDescription, StackWatcher
 from builder.synth import Stack
+
+Reviews = MutableMapping[str, StackReview]
 
 
 def diff_stack(stack: Stack, options: Options, reporter: Reporter,
-               watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+               watcher_factory: WatcherFactory = StackWatcher, reviews: Reviews | None = None) -> Outcome:
     started = time.monotonic()
+    found = reviews if reviews is not None else {}
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
         current = current_stack(watcher, options)
         if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
+            found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
+        drifted = None
         if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
-            drift_for_diff(watcher, options)
+            drifted = drift_for_diff(watcher, options)
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
             watcher.say("no changes")
+            found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started)
-        if current is None:
+        exists = current is not None and change_set.kind == "UPDATE"
+        if not exists:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
-        for why in change_set.data_losses(STATEFUL_TYPES):
+        losses = change_set.data_losses(STATEFUL_TYPES)
+        for why in losses:
             watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
+        deployed: StackDescription = current if (exists and current is not None) else {}
+        parameters = value_changes(deployed_parameters(deployed), dict(stack.parameters))
+        tags = value_changes({t["Key"]: t["Value"] for t in deployed.get("Tags") or []}, dict(stack.tags))
+        if exists:
+            _show_values(watcher, "parameter", parameters)
+            _show_values(watcher, "tag", tags)
+        cost, note = _cost(watcher, stack, deployed if exists else None)
+        _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
             if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
+    found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
+                                    tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
+                                    drifted)
     return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
+
+
+def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None) -> tuple[CostChange | None, str]:
+    """The monthly cost before (the deployed template with its deployed values) and after; with the
+    reason when either side cannot be priced."""
+    try:
+        after = stack_items(stack, prices_for(stack.region), [])
+        before = None
+        if deployed is not None:
+            body = watcher.cf.get_template(StackName=deployed.get("StackId", stack.name),
+                                           TemplateStage="Original")["TemplateBody"]
+            template = template_from_body(body, stack.name)
+            before = deployed_items(template, deployed_parameters(deployed), stack.name, stack.region)
+    except CostError as error:
+        return None, f"not priced: {error.message}"
+    return compare_costs(before, after), ""
+
+
+def _show_values(watcher: StackWatcher, what: str, changes: tuple[ValueChange, ...]) -> None:
+    for change in changes:
+        watcher.reporter.record(what, stack=watcher.name, **asdict(change))
+    watcher.reporter.lines([f"{what} {c.name}: {c.old if c.old is not None else '(none)'} → "
+                            f"{c.new if c.new is not None else '(none)'}" for c in changes], watcher.name)
+
+
+def _show_cost(watcher: StackWatcher, cost: CostChange | None, note: str) -> None:
+    if cost is None:
+        watcher.say(f"monthly cost: {note}")
+        return
+    watcher.reporter.record("cost", stack=watcher.name, before_monthly_usd=cost.before,
+                            after_monthly_usd=cost.after, difference_monthly_usd=round(cost.difference, 6),
+                            fixed_rows=[asdict(r) for r in cost.fixed_rows],
+                            rate_rows=[asdict(r) for r in cost.rate_rows])
+    line = f"monthly fixed cost: {usd(cost.before)} → {usd(cost.after)} USD ({signed_usd(cost.difference)})"
+    watcher.reporter.lines([line], watcher.name)

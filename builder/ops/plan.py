@@ -3,6 +3,8 @@ set deploy would execute, and show it."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from builder.errors import OperationError
 from builder.ops.pool import Options
 from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
@@ -31,6 +33,9 @@ def plan(watcher: StackWatcher, stack: Stack, options: Options, current: StackDe
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:
     for change in change_set.changes:
         watcher.reporter.record("change", stack=watcher.name, action=change.action, logical_id=change.logical_id,
-                                type=change.resource_type, replacement=change.replacement)
+                                type=change.resource_type, replacement=change.replacement,
+                                causes=[asdict(cause) for cause in change.details])
     watcher.say(f"{len(change_set.changes)} change(s) planned ({change_set.kind}):")
     watcher.reporter.lines(change_rows(change_set.changes), watcher.name)
+    watcher.reporter.lines([f"  {change.logical_id}: {'; '.join(cause.text for cause in change.details)}"
+                            for change in change_set.changes if change.details], watcher.name)

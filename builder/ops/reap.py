@@ -26,10 +26,11 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from builder.durations import DurationError, format_duration, parse_duration
 from builder.errors import BuilderError
@@ -350,7 +351,7 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
                       "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                       "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
-    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line, widths)] + [line[-1]]) for line in table]
+    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line, widths, strict=False)] + [line[-1]]) for line in table]
     count = len(plan_.reapable)
     saves = "saves" if outcomes else "would save"
     lines.append(f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "

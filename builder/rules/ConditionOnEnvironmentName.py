@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
@@ -58,7 +58,7 @@ class ConditionOnEnvironmentName(CloudFormationLintRule):  # type: ignore[misc] 
         "Behaviour keyed on names drifts from the config: make the behaviour itself a parameter or setting."
     )
     source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html"
-    tags = ["conditions", "cost"]
+    tags: ClassVar[list[str]] = ["conditions", "cost"]
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         matches: list[RuleMatch] = []

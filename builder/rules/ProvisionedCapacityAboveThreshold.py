@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
@@ -20,7 +20,7 @@ class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):  # type: ignore
         "with --configure-rule W9001:max_capacity=N."
     )
     source_url = "https://aws.amazon.com/dynamodb/pricing/provisioned/"
-    tags = ["resources", "dynamodb", "cost"]
+    tags: ClassVar[list[str]] = ["resources", "dynamodb", "cost"]
 
     def __init__(self) -> None:
         super().__init__()

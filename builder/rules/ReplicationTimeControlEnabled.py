@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
@@ -18,7 +18,7 @@ class ReplicationTimeControlEnabled(CloudFormationLintRule):  # type: ignore[mis
         "behind a Condition whose default is off."
     )
     source_url = "https://aws.amazon.com/s3/pricing/"
-    tags = ["resources", "s3", "cost"]
+    tags: ClassVar[list[str]] = ["resources", "s3", "cost"]
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         matches: list[RuleMatch] = []

@@ -30,6 +30,49 @@ def is_no_changes(reason: str | None) -> bool:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """One entry of a change's Details: what changes (a property, the tags, ...) and what caused it.
+
+    `before`/`after` are the property's values when the endpoint returns them (DescribeChangeSet with
+    IncludePropertyValues: AWS does; LocalStack returns no Details at all).
+    """
+
+    source: str  # ChangeSource: ParameterReference, DirectModification, ResourceReference, ResourceAttribute, ...
+    attribute: str = ""  # Target.Attribute: Properties, Tags, Metadata, DeletionPolicy, ...
+    name: str = ""  # Target.Name: the property, when attribute is Properties
+    entity: str = ""  # CausingEntity: the parameter, or the resource (Logical.Attr) referred to
+    recreation: str = ""  # Target.RequiresRecreation: Never, Conditionally, Always
+    before: str | None = None
+    after: str | None = None
+
+    @classmethod
+    def from_api(cls, detail: Mapping[str, Any]) -> Cause:
+        target = detail.get("Target") or {}
+
+        def value(key: str) -> str | None:
+            found = target.get(key)
+            return None if found is None else str(found)
+
+        return cls(detail.get("ChangeSource", "") or "", target.get("Attribute", "") or "",
+                   target.get("Name", "") or "", detail.get("CausingEntity", "") or "",
+                   target.get("RequiresRecreation", "") or "", value("BeforeValue"), value("AfterValue"))
+
+    @property
+    def text(self) -> str:
+        """E.g. `LifecycleConfiguration: 30 → 14 (parameter BucketLifecycleDays)`."""
+        what = self.name or self.attribute or "the resource"
+        if self.before is not None or self.after is not None:
+            before, after = ("-" if v is None else v for v in (self.before, self.after))
+            what += f": {before} → {after}"
+        why = {"ParameterReference": f"parameter {self.entity}", "DirectModification": "changed in the template",
+               "ResourceReference": f"refers to {self.entity}", "ResourceAttribute": f"attribute {self.entity}",
+               "Automatic": "automatic (a nested stack)"}.get(self.source, self.source)
+        if self.recreation in ("Always", "Conditionally"):
+            why += f"; recreation {self.recreation.lower()}"
+        return f"{what} ({why})" if why else what
+
+
+@dataclass(frozen=True)
 class Change:
     """One resource change of a change set."""
 
@@ -38,7 +81,8 @@ class Change:
     resource_type: str
     replacement: str = ""
     physical_id: str = ""
-    causes: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()  # what requires recreation: the data guard's reasons
+    details: tuple[Cause, ...] = ()  # every cause, in the change set's order, repeats dropped
 
     @classmethod
     def from_api(cls, change: Mapping[str, Any]) -> Change:
@@ -47,8 +91,9 @@ class Change:
             d.get("Target", {}).get("Name") or d.get("Target", {}).get("Attribute", "")
             for d in rc.get("Details", [])
             if d.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")))
+        details = tuple(dict.fromkeys(Cause.from_api(d) for d in rc.get("Details", [])))
         return cls(rc.get("Action", ""), rc.get("LogicalResourceId", ""), rc.get("ResourceType", ""),
-                   rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes)
+                   rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes, details)
 
     def data_loss(self, stateful_types: Collection[str]) -> str | None:
         """Why this change would lose the data of a stateful resource, or None."""
@@ -117,7 +162,8 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     change_set_id = created["Id"]
     backoff = watcher.backoff()
     while True:
-        described = aws.poll(lambda: cf.describe_change_set(ChangeSetName=change_set_id), backoff)
+        described = aws.poll(lambda: cf.describe_change_set(ChangeSetName=change_set_id,
+                                                            IncludePropertyValues=True), backoff)
         if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
             break
         backoff.wait()
@@ -131,8 +177,8 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
     token = described.get("NextToken")
     while token:
-        page = aws.poll(functools.partial(cf.describe_change_set, ChangeSetName=change_set_id, NextToken=token),
-                        backoff)
+        page = aws.poll(functools.partial(cf.describe_change_set, ChangeSetName=change_set_id, NextToken=token,
+                                          IncludePropertyValues=True), backoff)
         changes += [Change.from_api(c) for c in page.get("Changes", [])]
         token = page.get("NextToken")
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes))

@@ -8,12 +8,16 @@ it at an emulator. Every botocore failure becomes one OperationError line naming
 from __future__ import annotations
 
 import contextlib
+import difflib
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import boto3
+import botocore
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 
 from builder.errors import OperationError
@@ -66,10 +70,23 @@ def is_missing_stack(exc: BaseException) -> bool:
     return error_code(exc) == "ValidationError" and "does not exist" in error_message(exc)
 
 
-def _known_region(region: str) -> bool:
+@functools.cache
+def known_regions() -> tuple[str, ...]:
+    """Every region of every partition in which the installed botocore knows a CloudFormation endpoint."""
     sess = botocore.session.get_session()
-    return any(region in sess.get_available_regions("cloudformation", partition)
-               for partition in sess.get_available_partitions())
+    return tuple(sorted({region for partition in sess.get_available_partitions()
+                         for region in sess.get_available_regions("cloudformation", partition)}))
+
+
+def unknown_region_problem(region: str) -> str | None:
+    """None for a region botocore knows; else one line naming the closest known one (the region check of
+    every command that talks to AWS: resolve_configs(region_check=...))."""
+    known = known_regions()
+    if region in known:
+        return None
+    closest = difflib.get_close_matches(region, known, n=1, cutoff=0)[0]
+    return (f"{region!r} is not an AWS region botocore {botocore.__version__} knows; did you mean {closest!r}? "
+            f"(a region newer than botocore needs a newer boto3)")
 
 
 def describe_failure(exc: BaseException, region: str | None) -> str:
@@ -80,7 +97,7 @@ def describe_failure(exc: BaseException, region: str | None) -> str:
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
                         botocore.exceptions.ConnectionClosedError)):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "") or str(exc)
-        if region and not _known_region(region):
+        if region and region not in known_regions():
             return f"cannot reach {url}: is {region!r} a real AWS region? (check --region / AWS_REGION)"
         return f"cannot reach {url}; check the network, AWS_ENDPOINT_URL and the region"
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):

@@ -20,7 +20,7 @@ from typing import Any
 import botocore.exceptions
 
 from builder.errors import OperationError
-from builder.report import grid
+from builder.report import grid, md_cell, md_table
 from builder.stack.client import Backoff, error_code, error_message, poll, translate
 
 IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
@@ -333,29 +333,27 @@ def to_dict(report: DriftReport) -> dict[str, Any]:
             "noise": [_resource_dict(r) for r in report.noise]}
 
 
-def _md(cell: str) -> str:
-    return cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows)]
-
-
 def markdown(report: DriftReport) -> str:
-    lines = [f"### {_md(report.stack)}: {report.status}", ""]
+    """A section for the report: a heading with the stack and its status, then markdown_lines."""
+    return "\n".join([f"### {md_cell(report.stack)}: {report.status}", "", *markdown_lines(report)])
+
+
+def markdown_lines(report: DriftReport) -> list[str]:
+    """The report's body in markdown (no heading), for `drift` and for diff's block."""
+    lines: list[str] = []
     if report.detection_status == DETECTION_FAILED:
-        failed = (f"Detection failed: {_md(report.reason or 'no reason given')}. "
-                  f"Checked: {_md(', '.join(report.checked) or 'nothing')}.")
+        failed = (f"Detection failed: {md_cell(report.reason or 'no reason given')}. "
+                  f"Checked: {md_cell(', '.join(report.checked) or 'nothing')}.")
         lines += [failed, ""]
     if report.drifted:
-        lines += [*_md_table(HEADER[1:], [row[1:] for row in _rows(report, report.drifted)]), ""]
+        lines += [*md_table(HEADER[1:], [row[1:] for row in _rows(report, report.drifted)]), ""]
     elif report.status == IN_SYNC:
         lines += ["No drift.", ""]
     if report.not_checked:
         lines += ["Not checked: " + ", ".join(f"`{r.logical_id}` ({r.type})" for r in report.not_checked), ""]
     if report.noise:
         lines += ["Noise (known false positives, not drift):", "",
-                  *_md_table((*HEADER[1:], "Why"), [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
+                  *md_table((*HEADER[1:], "Why"),
+                            [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
                   ""]
-    return "\n".join(lines)
+    return lines

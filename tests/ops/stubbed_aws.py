@@ -86,7 +86,7 @@ class Stubs:
         cf.add_response("describe_change_set", {
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(name),
             "StatusReason": "The submitted information didn't contain changes. Submit different information to "
-                            "create a change set."}, {"ChangeSetName": CHANGE_SET_ID})
+                            "create a change set."}, {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
 
 

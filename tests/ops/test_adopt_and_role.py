@@ -122,7 +122,7 @@ def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
                 "ResourceType": "AWS::DynamoDB::Table", "Replacement": "True", "Scope": ["Properties"],
                 "Details": [{"Target": {"Attribute": "Properties", "Name": "KeySchema", "RequiresRecreation": "Always"},
                              "Evaluation": "Static", "ChangeSource": "DirectModification"}]}}]},
-        {"ChangeSetName": CHANGE_SET_ID})
+        {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
     assert code == 3

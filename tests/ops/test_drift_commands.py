@@ -150,3 +150,14 @@ def test_diff_shows_drift_in_text_and_json(stubs, capsys):
         else:
             drift = next(json.loads(line) for line in out.splitlines() if json.loads(line)["event"] == "drift")
             assert drift["status"] == "DRIFTED" and drift["drifted"][0]["logical_id"] == "DataTable"
+
+
+def test_diff_markdown_carries_the_drift(stubs, capsys):
+    stubs.stack(STACK)
+    stubs.drift(STACK, [table_drift(STACK, 5, 50)], [TABLE])
+    stubs.no_changes(STACK)
+    code, out, _ = run(capsys, "diff", "--suffix", "stub", "--set", "check_drift=true", "--output", "markdown")
+    assert code == 0
+    section = out[out.index("### `app-stub` (us-east-1): no changes"):]
+    assert "**Drift** (check_drift): DRIFTED" in section
+    assert "| DataTable | /ProvisionedThroughput/ReadCapacityUnits | 5 | 50 | MODIFIED |" in section

@@ -1,0 +1,29 @@
+"""`python -m builder emulator` without starting anything: its help, and its place in the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from builder import emulator
+from builder.cli import emulator as emulator_cli
+
+
+def test_the_help_states_the_real_defaults():
+    assert f"(default: {emulator.DEFAULT_PORT})" in emulator_cli.PORT_HELP
+    assert f"(default: {str(emulator.DEFAULT_PIDFILE).replace(str(Path.home()), '~')})" in emulator_cli.PIDFILE_HELP
+
+
+def test_synth_does_not_import_the_emulator_launcher(tmp_path):
+    code = ("import sys\nfrom builder.cli import main\nmain(['synth', '--suffix', 'pr1', '--out', 'out'])\n"
+            "print('builder.emulator' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_background_and_stop_cannot_go_together(capsys):
+    from builder.cli import main
+
+    assert main(["emulator", "--background", "--stop"]) == 2
+    assert capsys.readouterr().err.startswith("error: python -m builder emulator: argument --stop: not allowed")

@@ -1,0 +1,162 @@
+"""`python -m builder emulator`: the emulator a user starts is the one the tests use (builder/emulator).
+
+One LocalStack start in the background on a free port (its own pid file under tmp_path), used
+through the printed export lines from a shell, then stopped; the error cases start nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builder import emulator
+
+EMULATOR = [sys.executable, "-m", "builder", "emulator"]
+
+# What the shell runs after the export lines: S3 and DynamoDB (served by the dynamodb:moto plugin,
+# without which CreateTable fails) answer with the exported endpoint and dummy credentials alone.
+CLIENT = """
+import os, boto3
+assert os.environ["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="emu-cmd")
+print("buckets", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+ddb = boto3.client("dynamodb")
+ddb.create_table(TableName="emu-cmd", BillingMode="PAY_PER_REQUEST",
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+ddb.put_item(TableName="emu-cmd", Item={"pk": {"S": "a"}, "v": {"S": "1"}})
+print("item", ddb.get_item(TableName="emu-cmd", Key={"pk": {"S": "a"}})["Item"]["v"]["S"])
+"""
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EMULATOR, *args], check=False, capture_output=True, text=True, timeout=300,
+                          env=env if env is not None else os.environ.copy())
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only a zombie left for a parent that does not reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _shell_env() -> dict[str, str]:
+    """The caller's environment without any AWS setting (the export lines must be enough)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    return env
+
+
+@pytest.mark.emulator
+def test_background_start_exports_and_stop(tmp_path):
+    pidfile = tmp_path / "emulator.pid"
+    port = _free_port()
+    started = _run("--background", "--port", str(port), "--pidfile", str(pidfile))
+    assert started.returncode == 0, started.stderr
+    try:
+        lines = started.stdout.splitlines()
+        assert lines == emulator.export_lines(emulator.Endpoint(f"http://127.0.0.1:{port}", port, 0))
+        state = json.loads(pidfile.read_text())
+        pid = state["pid"]
+        assert (state["port"], state["url"]) == (port, f"http://127.0.0.1:{port}")
+        assert not _gone(pid)
+
+        used = subprocess.run(["bash", "-c", "\n".join([*lines, f'exec "{sys.executable}" -c "$CLIENT"'])],
+                              check=False, capture_output=True, text=True, timeout=120, env={**_shell_env(), "CLIENT": CLIENT})
+        assert used.returncode == 0, used.stderr
+        assert used.stdout.splitlines() == ["buckets ['emu-cmd']", "item 1"]
+
+        again = _run("--background", "--port", str(_free_port()), "--pidfile", str(pidfile))
+        assert again.returncode == 2
+        assert again.stderr == (f"error: emulator: already running at http://127.0.0.1:{port} (pid {pid}, "
+                                f"{pidfile}); stop it with: python -m builder emulator --stop\n")
+    finally:
+        stopped = _run("--stop", "--pidfile", str(pidfile))
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stderr == "emulator stopped\n"
+    assert _gone(pid)
+    assert not pidfile.exists()
+    assert not Path(state["root"]).exists()
+
+    nothing = _run("--stop", "--pidfile", str(pidfile))
+    assert (nothing.returncode, nothing.stderr) == (0, f"emulator: not running (no live process in {pidfile})\n")
+
+
+@pytest.mark.emulator
+def test_foreground_runs_until_ctrl_c_then_stops_it(tmp_path):
+    pidfile = tmp_path / "emulator.pid"
+    port = _free_port()
+    # SIGINT as a terminal's Ctrl-C delivers it (a non-interactive parent may have it ignored)
+    fg = subprocess.Popen([*EMULATOR, "--port", str(port), "--pidfile", str(pidfile)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+    try:
+        assert fg.stdout is not None
+        assert fg.stdout.readline() == f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}\n"
+        pid = json.loads(pidfile.read_text())["pid"]
+        assert fg.poll() is None and not _gone(pid)
+    finally:
+        fg.send_signal(signal.SIGINT)
+        _, err = fg.communicate(timeout=60)
+    assert fg.returncode == 0, err
+    assert err.endswith("emulator stopped\n")
+    assert _gone(pid)
+    assert not pidfile.exists()
+
+
+def test_port_in_use_is_refused_before_anything_starts(tmp_path):
+    pidfile = tmp_path / "emulator.pid"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run("--background", "--port", str(port), "--pidfile", str(pidfile))
+    assert done.returncode == 2
+    assert done.stderr == f"error: emulator: port {port} on 127.0.0.1 is in use; pick another with --port N\n"
+    assert done.stdout == ""
+    assert not pidfile.exists()
+
+
+def test_no_python_for_the_emulator_venv(tmp_path):
+    """A fresh venv location and no usable base Python: exit 2 and what to do, nothing left running."""
+    env = {**os.environ, "BUILDER_EMULATOR_VENV": str(tmp_path / "venv"),
+           "BUILDER_EMULATOR_BASE_PYTHON": str(tmp_path / "no-such-python")}
+    env.pop("BUILDER_EMULATOR_PYTHON", None)
+    done = _run("--background", "--port", str(_free_port()), "--pidfile", str(tmp_path / "emulator.pid"), env=env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "error: emulator: no Python >= 3.12 found to build the LocalStack venv from; install one "
+        "(e.g. pyenv install 3.13) or set BUILDER_EMULATOR_BASE_PYTHON"
+    )
+    assert not (tmp_path / "emulator.pid").exists()
+
+
+def test_stale_pid_file_is_not_a_running_emulator(tmp_path):
+    """A pid file left by a crash (its process gone) neither blocks a start nor breaks --stop."""
+    pidfile = tmp_path / "emulator.pid"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pidfile.write_text(json.dumps({"pid": dead.pid, "port": 1, "root": str(tmp_path / "root")}))
+    (tmp_path / "root").mkdir()
+    done = _run("--stop", "--pidfile", str(pidfile))
+    assert (done.returncode, done.stderr) == (0, f"emulator: not running (no live process in {pidfile})\n")
+    assert not pidfile.exists()
+    assert not (tmp_path / "root").exists()
