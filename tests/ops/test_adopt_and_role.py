@@ -29,7 +29,8 @@ def table(mode: str = "PAY_PER_REQUEST", keys: tuple[str, ...] = ("pk", "sk")) -
     return {"Table": {"TableName": "app-stub-data", "TableStatus": "ACTIVE", "CreationDateTime": NOW,
                       "TableArn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/app-stub-data",
                       "AttributeDefinitions": [{"AttributeName": k, "AttributeType": "S"} for k in keys],
-                      "KeySchema": [{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+                      "KeySchema": [{"AttributeName": k, "KeyType": t}
+                                    for k, t in zip(keys, ("HASH", "RANGE")[:len(keys)], strict=True)],
                       **({"BillingModeSummary": {"BillingMode": mode}} if mode == "PAY_PER_REQUEST" else {})}}
 
 
@@ -55,9 +56,9 @@ def test_redeploy_over_retained_data_stops_before_creating_anything(stubs, capsy
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"error: app-stub: the stack is new but its bucket {BUCKET}, table app-stub-data already exist(s) (left by "
+        (f"error: app-stub: the stack is new but its bucket {BUCKET}, table app-stub-data already exist(s) (left by "
         f"an earlier stack with retain_data); nothing was created. Adopt them, data and all, with: python -m "
-        f"builder deploy --suffix stub --region us-east-1 --adopt-retained (and the same --config/--set)"]
+        f"builder deploy --suffix stub --region us-east-1 --adopt-retained (and the same --config/--set)")]
 
 
 def test_a_retained_table_that_differs_from_the_template_is_reported_not_adopted(stubs, capsys):
@@ -194,8 +195,8 @@ def test_good_role_arns(region, arn):
 
 
 @pytest.mark.parametrize("region, arn, message", [
-    ("us-east-1", "arn:aws:iam::123456789012:user/deploy", "is not an IAM role ARN such as "
-                                                            "arn:aws:iam::123456789012:role/cloudformation-deploy"),
+    ("us-east-1", "arn:aws:iam::123456789012:user/deploy", ("is not an IAM role ARN such as "
+                                                            "arn:aws:iam::123456789012:role/cloudformation-deploy")),
     ("us-east-1", "arn:aws:iam::12345:role/deploy", "is not an IAM role ARN"),
     ("us-east-1", "arn:aws:iam::123456789012:role/", "is not an IAM role ARN"),
     ("us-east-1", "deploy", "is not an IAM role ARN"),
@@ -203,8 +204,8 @@ def test_good_role_arns(region, arn):
     ("us-east-1", "arn:aws-cn:iam::123456789012:role/deploy",
      "is in partition 'aws-cn', but region us-east-1 is in 'aws'"),
     ("cn-north-1", "arn:aws:iam::123456789012:role/deploy",
-     "is in partition 'aws', but region cn-north-1 is in 'aws-cn'; use a role such as "
-     "arn:aws-cn:iam::123456789012:role/cloudformation-deploy"),
+     ("is in partition 'aws', but region cn-north-1 is in 'aws-cn'; use a role such as "
+     "arn:aws-cn:iam::123456789012:role/cloudformation-deploy")),
     ("us-gov-east-1", "arn:aws:iam::123456789012:role/deploy", "region us-gov-east-1 is in 'aws-us-gov'"),
 ])
 def test_bad_role_arns(region, arn, message):

@@ -78,8 +78,8 @@ def test_detection_failed_shows_what_was_checked_and_exits_1(stubs, capsys):
     code, out, err = run(capsys, "drift", "--suffix", "stub", "--exit-code")
     assert code == 1
     assert "detection failed: Failed to detect drift on resource [DataBucket]: Access Denied; checked: DataTable" in out
-    assert err.splitlines() == ["error: app-stub: drift detection failed: Failed to detect drift on resource "
-                                "[DataBucket]: Access Denied (checked: DataTable)"]
+    assert err.splitlines() == [("error: app-stub: drift detection failed: Failed to detect drift on resource "
+                                "[DataBucket]: Access Denied (checked: DataTable)")]
 
 
 def test_a_stack_that_does_not_exist_is_reported_not_checked(stubs, capsys):
@@ -109,9 +109,9 @@ def test_deploy_refuses_over_drift_exit_5_and_changes_nothing(stubs, capsys):
     assert code == 5
     assert "check_drift: detecting drift before deploying" in out
     assert err.splitlines() == [
-        "error: app-stub: refused: the stack has drifted from its template: DataTable/ProvisionedThroughput/"
+        ("error: app-stub: refused: the stack has drifted from its template: DataTable/ProvisionedThroughput/"
         "ReadCapacityUnits modified (expected 5, actual 50); nothing was changed. Put the values back (or into "
-        "the config), or rerun with --allow-drift to deploy the template's values over them"]
+        "the config), or rerun with --allow-drift to deploy the template's values over them")]
 
 
 def test_deploy_with_allow_drift_goes_on(stubs, capsys):

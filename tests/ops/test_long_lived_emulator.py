@@ -19,8 +19,8 @@ def test_drift_against_the_emulator_is_one_line_naming_its_gap(aws, suffix):
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     code, _, err = aws.run("drift", "--suffix", suffix, "--exit-code")
     assert code == 1
-    assert err.splitlines() == [f"error: app-{suffix}: this endpoint does not implement drift detection "
-                                f"(InternalFailure: {GAP_MESSAGE}); run drift against AWS itself"]
+    assert err.splitlines() == [(f"error: app-{suffix}: this endpoint does not implement drift detection "
+                                f"(InternalFailure: {GAP_MESSAGE}); run drift against AWS itself")]
 
 
 def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothing(aws, suffix):
@@ -29,18 +29,18 @@ def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothin
     code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"error: app-{suffix}: the stack is new but its bucket app-{suffix}-data-000000000000-us-east-1, table "
+        (f"error: app-{suffix}: the stack is new but its bucket app-{suffix}-data-000000000000-us-east-1, table "
         f"app-{suffix}-data already exist(s) (left by an earlier stack with retain_data); nothing was created. "
         f"Adopt them, data and all, with: python -m builder deploy --suffix {suffix} --region us-east-1 "
-        f"--adopt-retained (and the same --config/--set)"]
+        f"--adopt-retained (and the same --config/--set)")]
     assert aws.stack(f"app-{suffix}") is None  # no ROLLBACK_COMPLETE left behind
 
     # LocalStack has no IMPORT change sets: for a new stack it answers "Stack ... does not exist"
     code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
     assert code == 1
-    assert err.splitlines() == [f"error: app-{suffix}: this endpoint does not create a stack from an IMPORT change "
+    assert err.splitlines() == [(f"error: app-{suffix}: this endpoint does not create a stack from an IMPORT change "
                                 f"set (ValidationError: Stack 'app-{suffix}' does not exist.); adopt retained "
-                                f"resources against AWS itself"]
+                                f"resources against AWS itself")]
     assert aws.stack(f"app-{suffix}") is None
 
 
