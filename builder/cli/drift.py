@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from builder.cli.common import Subparsers, add_command, pool_options, positive_int, stack_groups
+from builder.cli.common import Subparsers, add_command, add_output_option, pool_options, positive_int, stack_groups
 from builder.errors import EXIT_DRIFTED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -48,9 +48,9 @@ def positive_seconds(text: str) -> float:
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "drift", "show where deployed stacks differ from their templates",
                          DESCRIPTION, [common])
-    parser.add_argument("--output", choices=("text", "json", "markdown"), default="text",
-                        help="text, json (one object per line: a \"drift\" record per stack, then a summary) or "
-                             "markdown (a section per stack, for a pull request or job summary) (default: text)")
+    add_output_option(parser, "text (default), json (one object per line: a \"drift\" record per stack, then a "
+                              "summary) or markdown (a section per stack, for a pull request or job summary)",
+                      choices=("text", "json", "markdown"))
     parser.add_argument("--exit-code", action="store_true", help="exit 4 when a stack has drifted")
     parser.add_argument("--timeout", type=positive_seconds, default=300.0, metavar="SECONDS",
                         help="how long detection of one stack may take (default: 300)")

@@ -90,7 +90,8 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, options: Options) -
 
 def drift_for_diff(watcher: StackWatcher, options: Options) -> drift.DriftReport | None:
     """check_drift: the drift diff shows beside the change set (text lines; a "drift" record in JSON);
-    None, after one line saying why, when detection cannot run. Markdown: drift.markdown(report)."""
+    None, after one line saying why, when detection cannot run. diff keeps it in its StackReview, whose
+    markdown section renders it."""
     try:
         report = detect(watcher, options)
     except OperationError as exc:
