@@ -78,6 +78,8 @@ class EnvironmentConfig:
     retain_data: bool = default_of("retain_data")
     ttl: str | None = default_of("ttl")
     termination_protection: bool = default_of("termination_protection")
+    check_drift: bool = default_of("check_drift")
+    cloudformation_role_arn: str | None = default_of("cloudformation_role_arn")
     family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family-declared settings, sorted
 
     def __post_init__(self) -> None:
@@ -559,6 +561,10 @@ def _consistency_problems(values: Mapping[str, _Value], region: RegionChoice,
                                                       f"S3 cross-region replication needs another region"))
     if v("replication_time_control") and not replicate:
         out.append(Problem(*at("replication_time_control"), "needs enable_cross_region_replication = true"))
+    role_arn = v("cloudformation_role_arn")
+    role_problem = names.role_arn_problem(role_arn, region.region) if role_arn is not None else None
+    if role_problem:
+        out.append(Problem(*at("cloudformation_role_arn"), role_problem))
     cost_center = v("cost_center")
     if not cost_center or _tag_problem("CostCenter", cost_center):
         out.append(Problem(*at("cost_center"),

@@ -78,6 +78,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("termination_protection", bool, False, False,
             "deploy turns the stack's termination protection on or off to match; destroy and reap never delete "
             "a protected stack", "none; keeps its stack, and what it costs, until turned off"),
+    Setting("check_drift", bool, False, False,
+            "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
+            "`--allow-drift`; `diff` shows the drift"),
+    Setting("cloudformation_role_arn", str, None, False,
+            "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
+            "stack deletion; synth's command passes it as `--role-arn`"),
 )
 
 

@@ -202,6 +202,8 @@ def deploy_command(stack: Stack, out_dir: str) -> str:
     ]
     if stack.capabilities:
         parts.append(f"--capabilities {' '.join(stack.capabilities)}")
+    if stack.config.cloudformation_role_arn:
+        parts.append(f"--role-arn {stack.config.cloudformation_role_arn}")
     parts.append("--no-fail-on-empty-changeset")
     return " ".join(parts)
 

@@ -182,7 +182,9 @@ def pool_options(args: argparse.Namespace) -> Options:
 
     return Options(out_dir=getattr(args, "out", "out"), allow_replacement=getattr(args, "allow_replacement", False),
                    wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
-                   concurrency=args.concurrency, force=getattr(args, "force", False))
+                   concurrency=args.concurrency, force=getattr(args, "force", False),
+                   allow_drift=getattr(args, "allow_drift", False),
+                   adopt_retained=getattr(args, "adopt_retained", False))
 
 
 def confirm(question: str, refusal: UsageError) -> bool:

@@ -33,13 +33,20 @@ AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from
 AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, else us-east-1; it must
 be a region botocore knows.
 
+With check_drift on, an existing stack is first checked for drift; a drifted one is not deployed
+(exit 5) unless --allow-drift. A new stack whose bucket or table already exists under builder's name
+(kept by an earlier stack with retain_data) is not created (exit 1); --adopt-retained imports them
+(an IMPORT change set) and then deploys everything else.
+
 exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
-130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
+5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C: CloudFormation carries
+on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
   python -m builder deploy --suffix prod --allow-replacement   # accept a new, empty table or bucket
+  python -m builder deploy --suffix prod --adopt-retained      # bring back a retained table and bucket
 """
 
 
@@ -52,6 +59,10 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help="execute a change set even when it replaces or deletes the bucket or the table")
     parser.add_argument("--force", action="store_true",
                         help="make the change set even when the deployed stack already matches (no skip)")
+    parser.add_argument("--allow-drift", action="store_true",
+                        help="check_drift: deploy even when the stack has drifted (its template's values win)")
+    parser.add_argument("--adopt-retained", action="store_true",
+                        help="a new stack whose bucket or table already exists (retain_data): import them first")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
     add_shard_option(parser)

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     reporter = reporter_for(args, groups)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter),
+    outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter,
+                                                           role_arn=stack.config.cloudformation_role_arn),
                        options.concurrency)
     finish(outcomes, reporter, "destroy", summary=len(groups) > 1)
     return EXIT_OK

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from builder.errors import OperationError
+from builder.ops import adopt, drift
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
 from builder.ops.protection import match_termination_protection
@@ -35,8 +36,12 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
         current = current_stack(watcher, options)
         if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
-            watcher.delete_and_wait(current)
+            watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
             current = None
+        if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
+            current = adopt.before_create(watcher, stack, options, current)
+        elif stack.config.check_drift:
+            drift.check_before_deploy(watcher, stack, options)
         if current is not None and not options.force and reason_to_deploy(watcher, stack, current) is None:
             watcher.say("no changes: the stack already has this template, these parameters and tags")
             return _unchanged(stack, current, options, started)

@@ -81,11 +81,13 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
 
 def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
                   watcher_factory: WatcherFactory = StackWatcher,
-                  before_delete: Callable[[StackDescription], None] | None = None) -> Outcome:
+                  before_delete: Callable[[StackDescription], None] | None = None,
+                  role_arn: str | None = None) -> Outcome:
     """Empty the buckets CloudFormation will delete, then delete the stack and wait.
 
     `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
-    there) and may raise to stop; it is not called for a stack that does not exist.
+    there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
+    (cloudformation_role_arn) is the role CloudFormation deletes with; without it, the stack's own.
     """
     started = time.monotonic()
     watcher = watcher_factory(name, region, reporter)
@@ -101,7 +103,7 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
             before_delete(current)
         if current.get("EnableTerminationProtection"):
             raise OperationError(name, "termination protection is on (setting termination_protection); "
-                                             "deploy with termination_protection = false first, then destroy")
+                                       "deploy with termination_protection = false first, then destroy")
         stack_id = current["StackId"]
         body = watcher.cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
@@ -115,7 +117,7 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
             watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
         reporter.begin(name, len(resources))
         try:
-            final = watcher.delete_and_wait(current)
+            final = watcher.delete_and_wait(current, role_arn)
         finally:
             reporter.end(name)
         if final["StackStatus"] != "DELETE_COMPLETE":

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from builder.errors import BuilderError, RefusedError
+from builder.errors import BuilderError, DriftRefusedError, RefusedError
 from builder.report import Reporter, grid
 from builder.synth import Stack
 
@@ -26,6 +26,8 @@ class Result(StrEnum):
     SKIPPED = "skipped"
     REFUSED = "refused"
     FAILED = "failed"
+    IN_SYNC = "in sync"  # drift: the stack matches its template (noise aside)
+    DRIFTED = "drifted"  # drift: a resource differs from its template
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Options:
     artifact_bucket: str | None = None
     concurrency: int = 4
     force: bool = False  # deploy: make the change set even when the deployed stack already matches
+    allow_drift: bool = False  # deploy over drift of a check_drift environment
+    adopt_retained: bool = False  # import a retained bucket and table into a new stack
+    drift_timeout_s: float = 300.0  # how long one drift detection may take
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def _run_group(group: Sequence[Stack], action: Action) -> list[Outcome]:
         try:
             outcomes.append(action(stack))
         except BuilderError as exc:
-            result = Result.REFUSED if isinstance(exc, RefusedError) else Result.FAILED
+            result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else Result.FAILED
             outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
     return outcomes
 

@@ -143,6 +143,12 @@ def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None)
     return {"TemplateURL": url}
 
 
+def role_arg(stack: Stack) -> dict[str, str]:
+    """RoleARN for every change set and stack deletion, when cloudformation_role_arn is set."""
+    role_arn = stack.config.cloudformation_role_arn
+    return {"RoleARN": role_arn} if role_arn else {}
+
+
 def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
                       template: Mapping[str, str]) -> ChangeSet | None:
     """Make a change set and wait for it; None (and the change set deleted) when nothing changes."""
@@ -152,7 +158,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **template)
+        Capabilities=list(stack.capabilities), **role_arg(stack), **template)
     change_set_id = created["Id"]
     backoff = watcher.backoff()
     while True:

@@ -170,7 +170,8 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
                                          f"builder); run deploy again to resume") from None
 
-    def delete_and_wait(self, stack: StackDescription) -> StackDescription:
+    def delete_and_wait(self, stack: StackDescription, role_arn: str | None = None) -> StackDescription:
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
         baseline = self.latest_event_id(stack["StackId"])
-        self.cf.delete_stack(StackName=stack["StackId"])
+        self.cf.delete_stack(StackName=stack["StackId"], **({"RoleARN": role_arn} if role_arn else {}))
         return self.watch(stack["StackId"], baseline)
