@@ -233,8 +233,8 @@ def test_several_suffixes_run_concurrently_with_prefixed_lines_and_a_summary(aws
     results = {row.split()[0]: row.split()[2] for row in summary[1:]}
     assert results == {f"app-{suffixes[0]}": "created", f"app-{suffixes[1]}": "created",
                        f"app-{suffixes[2]}": "failed"}
-    assert err.splitlines()[-1].startswith(f"error: app-{suffixes[2]}: table app-{suffixes[2]}-data already exist(s) "
-                                           f"but differ from the template")
+    assert err.splitlines()[-1].startswith(f"error: app-{suffixes[2]}: table app-{suffixes[2]}-data already exists "
+                                           f"but does not match the template")
     assert aws.stack(f"app-{suffixes[2]}") is None
 
 

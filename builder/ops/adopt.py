@@ -87,7 +87,9 @@ def mismatches(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
 
 
 def _describe(found: Sequence[adopt.Retained]) -> str:
-    return ", ".join(f"{'bucket' if r.type == adopt.BUCKET else 'table'} {r.name}" for r in found)
+    """`bucket b and table t already exist` / `table t already exists`."""
+    named = [f"{'bucket' if r.type == adopt.BUCKET else 'table'} {r.name}" for r in found]
+    return f"{' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'}"
 
 
 def _denied(exc: OperationError) -> bool:
@@ -126,11 +128,11 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
         return current
     differences = mismatches(watcher, stack, template, found)
     if differences:
-        raise OperationError(stack.name, f"{_describe(found)} already exist(s) but differ from the template: "
+        raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
                                          f"{'; '.join(differences)}; nothing was created. Change the config to "
                                          f"match them, or move their data and delete them")
     if not options.adopt_retained:
-        raise OperationError(stack.name, f"the stack is new but its {_describe(found)} already exist(s) (left by "
+        raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
                                          f"an earlier stack with retain_data); nothing was created. Adopt them, "
                                          f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")
     return _import(watcher, stack, template, found)

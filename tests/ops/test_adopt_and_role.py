@@ -56,7 +56,7 @@ def test_redeploy_over_retained_data_stops_before_creating_anything(stubs, capsy
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        (f"error: app-stub: the stack is new but its bucket {BUCKET}, table app-stub-data already exist(s) (left by "
+        (f"error: app-stub: the stack is new but its bucket {BUCKET} and table app-stub-data already exist (left by "
         f"an earlier stack with retain_data); nothing was created. Adopt them, data and all, with: python -m "
         f"builder deploy --suffix stub --region us-east-1 --adopt-retained (and the same --config/--set)")]
 

@@ -29,8 +29,8 @@ def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothin
     code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        (f"error: app-{suffix}: the stack is new but its bucket app-{suffix}-data-000000000000-us-east-1, table "
-        f"app-{suffix}-data already exist(s) (left by an earlier stack with retain_data); nothing was created. "
+        (f"error: app-{suffix}: the stack is new but its bucket app-{suffix}-data-000000000000-us-east-1 and table "
+        f"app-{suffix}-data already exist (left by an earlier stack with retain_data); nothing was created. "
         f"Adopt them, data and all, with: python -m builder deploy --suffix {suffix} --region us-east-1 "
         f"--adopt-retained (and the same --config/--set)")]
     assert aws.stack(f"app-{suffix}") is None  # no ROLLBACK_COMPLETE left behind
