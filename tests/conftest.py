@@ -20,10 +20,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import aws_lane
 import pytest
 
 from builder import emulator
+from tests import aws_lane
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from cfnlint.template import Template
-from variants import VARIANTS, variant_configs
 
 from builder.cli import main
 from builder.graph import (
@@ -35,6 +34,7 @@ from builder.graph import (
     to_mermaid,
 )
 from builder.synth import stacks_for
+from tests.variants import VARIANTS, variant_configs
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 

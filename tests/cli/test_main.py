@@ -13,6 +13,8 @@ import pytest
 
 from builder.cli import main
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
@@ -67,7 +69,7 @@ def test_same_inputs_give_the_same_bytes(tmp_path):
     result = subprocess.run([sys.executable, "-m", "builder", "synth", "--suffix", "pr1", "--suffix", "pr2",
                              "--out", str(tmp_path / "c")], capture_output=True, text=True,
                             env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin",
-                                 "PYTHONPATH": str(Path(__file__).parents[1])})
+                                 "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     assert snapshot(tmp_path / "c") == snapshot(tmp_path / "a")
 
@@ -164,7 +166,7 @@ def test_synth_imports_neither_boto3_nor_cfn_lint(tmp_path):
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'cfnlint'))\n"
             "print(bad)\n" % str(tmp_path / "o"))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).parents[1])
+                            cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
     assert (tmp_path / "o/app-pr1.template.json").exists()
@@ -237,13 +239,13 @@ def test_status_all_refuses_an_unknown_replication_region_any_table_names(tmp_pa
 def test_readme_documents_every_setting_with_its_default():
     from builder.environment import SETTINGS
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for setting in SETTINGS:
         assert f"| `{setting.name}` |" in readme, setting.name
 
 
 def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, capsys):
-    example = Path(__file__).parents[1] / "examples" / "environments.toml"
+    example = ROOT / "examples" / "environments.toml"
     assert main(["synth", "--config", str(example), "--suffix", "prod", "--suffix", "pr123"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
         "app-pr123.template.json", "app-prod-replica.template.json", "app-prod.template.json"]
@@ -284,7 +286,7 @@ def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
         f"{sys.executable} -m builder synth {suffixes} --region us-east-1 --out {tmp_path / 'o'} "
         "| head -c 1 >/dev/null; "
         "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
-        cwd=Path(__file__).parents[1])
+        cwd=ROOT)
     assert result.stderr == ""
     assert result.stdout.strip() == "141"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from builder import names
-from variants import FIXED_SUFFIXES, VARIANTS, suffixes_for, synth_variants
+from tests.variants import FIXED_SUFFIXES, VARIANTS, suffixes_for, synth_variants
 
 POLICY_VERSION = "2012-10-17"
 ACCOUNT = {"Ref": "AWS::AccountId"}

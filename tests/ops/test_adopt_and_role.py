@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from botocore.stub import ANY
-from stubbed_aws import ACCOUNT, CHANGE_SET_ID, NOW, stack_id
 
 from builder.cli import main
 from builder.environment import resolve_configs
 from builder.errors import ConfigError
 from builder.report import Reporter
 from builder.stack.watch import StackWatcher
+from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, stack_id
 
 STACK = "app-stub"
 BUCKET = f"app-stub-data-{ACCOUNT}-us-east-1"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import builder.stack.client
 import builder.stack.changeset
+import builder.stack.client
 import builder.synth
 
 pytestmark = pytest.mark.emulator

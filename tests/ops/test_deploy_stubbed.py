@@ -17,18 +17,18 @@ import botocore.exceptions
 import pytest
 from botocore.stub import ANY, Stubber
 
-from builder.stack import client as aws
 from builder.cli import main
+from builder.environment import EnvironmentConfig
+from builder.errors import OperationError, RefusedError, UsageError
 from builder.ops.deploy import deploy_stack
 from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
-from builder.stack.changeset import Cause, Change, is_no_changes
-from builder.stack.watch import StackWatcher as StackOps
-from builder.environment import EnvironmentConfig
-from builder.errors import OperationError, RefusedError, UsageError
 from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
+from builder.stack import client as aws
+from builder.stack.changeset import Cause, Change, is_no_changes
+from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)

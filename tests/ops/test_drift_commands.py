@@ -2,7 +2,7 @@
 
 Stubber, not the emulator: LocalStack 2026.3 answers every drift call with 501 InternalFailure
 (pinned in tests/stack/test_drift_emulator.py and, through the CLI, in test_drift_emulator_cli.py).
-The answers are shaped like the CloudFormation API reference's examples (see stubbed_aws.py).
+The answers are shaped like the CloudFormation API reference's examples (see tests/factories.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from stubbed_aws import in_sync, reordered_list_noise, table_drift
 
 from builder.cli import main
+from tests.factories import in_sync, reordered_list_noise, table_drift
 
 STACK = "app-stub"
 TABLE = ("DataTable", "AWS::DynamoDB::Table")

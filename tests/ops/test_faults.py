@@ -10,8 +10,8 @@ are API actions (`after="ExecuteChangeSet"`), never timers, so no test depends o
 from __future__ import annotations
 
 import http.client
-import json
 import http.server
+import json
 import os
 import signal
 import socket

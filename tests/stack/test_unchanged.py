@@ -5,7 +5,7 @@ deploy-level cases use botocore's Stubber for what LocalStack cannot produce: a 
 UPDATE_ROLLBACK_COMPLETE, a stack with notification ARNs, and a change set that changes only the stack
 tags (AWS: CREATE_COMPLETE with zero resource changes, which updates the stack when executed;
 LocalStack answers FAILED "didn't contain changes" instead). The emulator cases are in
-tests/test_deploy_emulator.py.
+tests/ops/test_deploy_emulator.py.
 """
 
 from __future__ import annotations
