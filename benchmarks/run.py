@@ -37,7 +37,7 @@ RULES = str(REPO / "builder" / "rules")
 
 
 def aws_cli() -> str:
-    """The AWS CLI the tests use (tests/test_aws_cli.py): `aws` on PATH, else the one next to LocalStack.
+    """The AWS CLI the tests use (tests/factories.py: aws_cli): `aws` on PATH, else the one next to LocalStack.
     A pyenv shim is resolved to the real script, so the shim's own start-up is not counted."""
     found = shutil.which("aws")
     if found and "/shims/" in found:

@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from builder.emulator import emulator_python
+from tests.factories import aws_cli
 
 pytestmark = pytest.mark.emulator
-
-
-def aws_cli() -> str:
-    """The `aws` on PATH, else the one installed next to LocalStack."""
-    found = shutil.which("aws") or str(emulator_python().parent / "aws")
-    if not Path(found).exists():
-        pytest.fail("the AWS CLI is not installed (pip install awscli, or .ci/install-emulator)", pytrace=False)
-    return found
 
 
 @pytest.fixture

@@ -19,24 +19,16 @@ from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
 from builder.resources import all_settings
 from builder.synth import stacks_for
 from builder.template_values import UNKNOWN, DefaultsEvaluator
+from tests.factories import REPLICATION_SETTINGS as REPLICATION
+from tests.factories import config
+
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 US = PRICES["us-east-1"]
 ALARM_METRICS = 4  # 4 single-metric alarms: the SystemErrors one watches PutItem only by default
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=7"]
-REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
 PROD = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5",
         *REPLICATION, "retain_data=true", "customer_managed_key=true"]
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(tmp_path, monkeypatch):
-    for name in ("AWS_REGION", "ENVIRONMENT_SUFFIX"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def config(*sets: str, region: str | None = None, suffix: str = "pr1"):
-    return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={})[0]
 
 
 def fixed(cost) -> dict[str, float]:
@@ -248,9 +240,6 @@ def _readme_blocks_after(prompt: str) -> str:
                                     "$ python -m builder cost --suffix prod --set"])
 def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeypatch, tmp_path):
     """The README pastes the command's output; this fails when a price or resource changes it."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
     block = _readme_blocks_after(prompt)
     command, _, expected = block.partition("\n")
     while command.endswith("\\"):

@@ -15,7 +15,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,12 +75,6 @@ def check_outcome(suffix: str, sets: list[str], workdir: Path, out_dir: Path) ->
     for path in files:
         json.loads(path.read_text(encoding="utf-8"))
     return True
-
-
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,20 +12,12 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
+from tests.factories import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))  # not the ~/.aws/config of whoever runs
-    monkeypatch.chdir(tmp_path)
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path, capsys):

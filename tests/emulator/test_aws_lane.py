@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests import aws_lane
+from tests.factories import REPLICATION_ARGS as REPLICATION
 
 pytestmark = pytest.mark.emulator
 
 ROOT = Path(__file__).resolve().parents[2]
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
 
 
 @pytest.mark.emulator_only("deletes what a simulated failing test left on the emulator; the lane runs it for real")

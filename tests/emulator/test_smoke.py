@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
 
-from builder import emulator
+from tests.factories import aws_cli
 
 pytestmark = [pytest.mark.emulator, pytest.mark.emulator_only("checks LocalStack itself: what it implements and its gaps")]
 
@@ -321,27 +318,6 @@ def outputs(stack: dict) -> dict:
     return {o["OutputKey"]: o for o in stack.get("Outputs", [])}
 
 
-def aws_cli() -> list[str]:
-    """The real AWS CLI: $BUILDER_AWS_CLI, beside this Python, on PATH, or the emulator venv's."""
-    if os.environ.get("BUILDER_AWS_CLI"):
-        return [os.environ["BUILDER_AWS_CLI"]]
-    candidates = [Path(sys.executable).parent / "aws"]
-    if found := shutil.which("aws"):
-        candidates.append(Path(found))
-    try:
-        candidates.append(emulator.emulator_python().parent / "aws")  # localstack-core ships awscli
-    except emulator.EmulatorNotInstalled:
-        pass
-    for c in candidates:
-        if c.is_file() and subprocess.run([str(c), "--version"], capture_output=True).returncode == 0:
-            return [str(c)]
-    pytest.fail(
-        "AWS CLI not found: set BUILDER_AWS_CLI, put `aws` on PATH (pip install awscli), "
-        "or run .ci/install-emulator (its venv ships awscli)",
-        pytrace=False,
-    )
-
-
 # --------------------------------------------------------------------------- (a) boto3 + change set
 
 
@@ -480,7 +456,7 @@ def test_change_set_reports_replacement_for_create_only_property(aws_endpoint):
 
 
 def test_aws_cli_deploy(aws_endpoint, tmp_path):
-    aws = aws_cli()
+    aws = [aws_cli()]
     version = subprocess.run([*aws, "--version"], capture_output=True, text=True)
     print(f"\n{aws[0]}: {(version.stdout or version.stderr).strip()}")
 

@@ -11,7 +11,6 @@ A key policy's Resource "*" means "this key" (a key policy cannot name another k
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -16,10 +16,10 @@ import pytest
 import builder.stack.changeset
 import builder.stack.client
 import builder.synth
+from tests.factories import REPLICATION_ARGS as REPLICATION
 
 pytestmark = pytest.mark.emulator
 
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
 
 
 def count_calls(monkeypatch) -> list[str]:

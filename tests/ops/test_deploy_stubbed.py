@@ -7,12 +7,10 @@ termination protection. The responses below are shaped like real CloudFormation'
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import socket
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.stub import ANY, Stubber
@@ -30,18 +28,14 @@ from builder.stack import client as aws
 from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
+from tests.factories import NO_CHANGES_REASON, NOW
+from tests.factories import stubbed_client as stub_client
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
 # Property values (BeforeValue/AfterValue) come only when asked for.
 DESCRIBE_CHANGE_SET = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
-
-
-def stub_client(service: str):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    return session.client(service)
 
 
 @pytest.fixture
@@ -116,8 +110,7 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
     if changes is None:
         cf.add_response("describe_change_set", {
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
-            "StatusReason": "The submitted information didn't contain changes. Submit different information to "
-                            "create a change set."}, DESCRIBE_CHANGE_SET)
+            "StatusReason": NO_CHANGES_REASON}, DESCRIBE_CHANGE_SET)
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,

@@ -8,16 +8,13 @@ pinned in test_adopt_emulator.py). find_retained runs against the emulator there
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from builder.environment import resolve_configs
 from builder.errors import OperationError
 from builder.resources import build_template
 from builder.stack import adopt
+from tests.factories import config
 
 BUCKET = adopt.Retained("DataBucket", "AWS::S3::Bucket", "app-pr1-data-123456789012-us-east-1")
 TABLE = adopt.Retained("DataTable", "AWS::DynamoDB::Table", "app-pr1-data")
@@ -25,9 +22,7 @@ CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/adopt-1
 
 
 def template(*sets: str) -> dict:
-    config = resolve_configs(suffixes=["pr1"], sets=list(sets), region="us-east-1", environ={}, config_path=None,
-                             cwd=Path("/nonexistent"))[0]
-    return build_template(config).to_dict()
+    return build_template(config(*sets, region="us-east-1")).to_dict()
 
 
 def test_import_template_keeps_only_the_data_with_retain_policies():
@@ -77,16 +72,6 @@ def test_depends_on_other_resources_is_dropped():
     body = adopt.import_template(full, [adopt.Retained("T", "AWS::DynamoDB::Table", "t"),
                                         adopt.Retained("B", "AWS::S3::Bucket", "b")]).body
     assert body["Resources"]["T"]["DependsOn"] == ["B"] and "DependsOn" not in body["Resources"]["B"]
-
-
-@pytest.fixture
-def cf():
-    client = boto3.session.Session(region_name="us-east-1").client(
-        "cloudformation", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stubber:
-        client.stubber = stubber
-        yield client
-        stubber.assert_no_pending_responses()
 
 
 def test_import_change_set_request(cf):

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from builder.errors import OperationError
 from builder.stack import drift
+from tests.factories import DETECTION_ID
 
 STACK = "my-stack"
 STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/my-stack/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
-DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
 WHEN = datetime(2019, 10, 2, 5, 54, 44, tzinfo=UTC)
 ALL_STATUSES = ["MODIFIED", "DELETED", "NOT_CHECKED", "IN_SYNC"]
 
@@ -47,16 +45,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def cf():
-    client = boto3.session.Session(region_name="us-west-2").client(
-        "cloudformation", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stubber:
-        client.stubber = stubber
-        yield client
-        stubber.assert_no_pending_responses()
 
 
 def started(cf) -> None:
