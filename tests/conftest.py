@@ -7,10 +7,11 @@ skipped with their reason, and when the session ends every stack, bucket and tab
 suffix ``suffix`` handed out is deleted, whether the tests passed or not.
 
 The emulator: ``aws_endpoint`` starts one LocalStack server per test session on a free 127.0.0.1 port
-(builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this process and its children at it with dummy
-credentials, and stops it at the end. If the emulator is not installed the fixture FAILS (it does
-not skip) and says how to install it (python -m builder emulator --install). ``aws_env``/``aws`` add a working
-directory of the test's own; ``suffix`` gives each test environment names no other test uses.
+(builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this
+process and its children at it with dummy credentials, and stops it at the end. If the emulator is not
+installed the fixture FAILS (it does not skip) and says how to install it (python -m builder emulator
+--install). ``aws_env``/``aws`` add a working directory of the test's own; ``suffix`` gives each test
+environment names no other test uses.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ ACCOUNT = "123456789012"
 CHANGE_SET_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/builder-1/1a2345b6-0000-00a0-a123-00abc0abc000"
 DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
 # what CloudFormation says of a change set that changes nothing (DescribeChangeSet, Status FAILED)
-NO_CHANGES_REASON = "The submitted information didn't contain changes. Submit different information to create a change set."
+NO_CHANGES_REASON = ("The submitted information didn't contain changes. Submit different information to create a "
+                     "change set.")
 
 # settings that switch replication on, as `--set` arguments (to the replica region the emulator tests use)
 # and as plain settings (to the region the template tests use)

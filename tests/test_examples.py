@@ -109,7 +109,8 @@ def test_deploy_on_open_destroy_on_close_reap_nightly() -> None:
     assert ("reap", "--yes") in commands
     assert preview()["jobs"]["preview"]["env"]["SUFFIX"] == "pr${{ github.event.number }}"
     diff = [args for c, args, condition in builder_commands() if c == "diff"]
-    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md", "--github-step-summary"]]
+    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md",
+                     "--github-step-summary"]]
 
 
 def test_the_fleet_matrix_deploys_each_shard_of_one_list() -> None:
@@ -128,7 +129,7 @@ def test_every_enabled_builder_command_exists_with_its_options(command: str, arg
     if condition.endswith(DISABLED):
         pytest.skip("disabled until builder has the options it needs")
     result = subprocess.run([sys.executable, "-m", "builder", command, "--help"], capture_output=True, text=True,
-                            timeout=120)
+                            timeout=120, check=False)
     if command in NOT_YET_IN_THE_CLI:
         assert result.returncode != 0, f"{command} is in the CLI now: take it out of NOT_YET_IN_THE_CLI"
         pytest.xfail(f"{command} is not wired into the CLI yet")

@@ -91,8 +91,8 @@ def _config_sets(draw) -> list[str]:
             f"customer_managed_key={draw(st.sampled_from(['true', 'false']))}",
             f"retain_data={draw(st.sampled_from(['true', 'false']))}",
             f"cost_center={draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{1,40}', fullmatch=True))}",
-            f"tags.{draw(st.from_regex(r'[A-Za-z][A-Za-z0-9_.:/=+@-]{0,20}', fullmatch=True))}="
-            f"{draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{0,40}', fullmatch=True))}"]
+            (f"tags.{draw(st.from_regex(r'[A-Za-z][A-Za-z0-9_.:/=+@-]{0,20}', fullmatch=True))}="
+            f"{draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{0,40}', fullmatch=True))}")]
     if draw(st.booleans()):
         sets += ["dynamodb_billing_mode=PROVISIONED", f"dynamodb_read_capacity={draw(st.integers(1, MAX_CAPACITY))}",
                  f"dynamodb_write_capacity={draw(st.integers(1, MAX_CAPACITY))}"]

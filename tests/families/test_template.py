@@ -65,7 +65,8 @@ def test_billing_mode_is_chosen_by_a_condition():
         {"Ref": "AWS::NoValue"}]}
 
 
-@pytest.mark.parametrize("sets,mode,read,write", [([], "PAY_PER_REQUEST", "1", "1"), (PROVISIONED, "PROVISIONED", "5", "3")])
+@pytest.mark.parametrize("sets,mode,read,write", [([], "PAY_PER_REQUEST", "1", "1"),
+                                                  (PROVISIONED, "PROVISIONED", "5", "3")])
 def test_parameter_defaults_carry_the_suffix_config(sets, mode, read, write):
     params = template("pr1", sets)["Parameters"]
     assert (params["BillingMode"]["Default"], params["ReadCapacity"]["Default"],
@@ -114,12 +115,14 @@ def test_names_derive_from_prefix_and_suffix(suffix):
     alarm_names = sorted(r["Properties"]["AlarmName"] for r in resources.values()
                          if r["Type"] == "AWS::CloudWatch::Alarm")
     assert alarm_names == sorted(f"team-{suffix}-{what}" for what in
-                                 ("table-read-throttles", "table-write-throttles", "table-system-errors", "bucket-size"))
+                                 ("table-read-throttles", "table-write-throttles", "table-system-errors",
+                                  "bucket-size"))
 
 
 @pytest.mark.parametrize("sets", [[], ["customer_managed_key=true"] + REPLICATION])
 def test_every_taggable_resource_carries_the_merged_tags(sets):
-    conf = config(*sets, "tags.team=data", "cost_center=research", suffix="pr9")  # Environment: refused, see test_environment
+    conf = config(*sets, "tags.team=data", "cost_center=research",
+                  suffix="pr9")  # Environment: refused, see test_environment
     expected = [{"Key": "CostCenter", "Value": "research"}, {"Key": "Environment", "Value": "pr9"},
                 {"Key": "team", "Value": "data"}]
     docs = [build_template(conf).to_dict()] + ([build_replica_template(conf).to_dict()] if sets else [])

@@ -129,11 +129,11 @@ def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> 
 
 @pytest.mark.parametrize("stateful_change, why", [
     (change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
-     "(Replacement=True): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
+     "(Replacement=True): a new, empty one")),
     (change("DataTable", "AWS::DynamoDB::Table", replacement="Conditional", causes=["TableName"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
-     "(Replacement=Conditional): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
+     "(Replacement=Conditional): a new, empty one")),
     (change("DataBucket", "AWS::S3::Bucket", action="Remove"),
      "AWS::S3::Bucket DataBucket (databucket-physical) would be deleted: it is no longer in the template"),
 ])

@@ -172,7 +172,8 @@ def test_not_checked_resources_are_listed_apart(cf):
         ("alarm", "AWS::CloudWatch::Alarm", "NOT_CHECKED"), ("subscription", "AWS::SNS::Subscription", "NOT_CHECKED")]
     assert drift.text_lines(report)[1] == ("  not checked (drift detection does not cover them): "
                                           "alarm (AWS::CloudWatch::Alarm), subscription (AWS::SNS::Subscription)")
-    assert "Not checked: `alarm` (AWS::CloudWatch::Alarm), `subscription` (AWS::SNS::Subscription)" in drift.markdown(report)
+    assert ("Not checked: `alarm` (AWS::CloudWatch::Alarm), `subscription` (AWS::SNS::Subscription)"
+            in drift.markdown(report))
 
 
 def test_detection_failed_keeps_partial_results_and_the_reason(cf):
@@ -188,7 +189,8 @@ def test_detection_failed_keeps_partial_results_and_the_reason(cf):
     assert (report.status, report.detection_status, report.reason) == ("DRIFTED", "DETECTION_FAILED", reason)
     assert report.drifted[0].differences[0].actual == "Suspended"
     assert [r.logical_id for r in report.not_checked] == ["function"]
-    assert drift.text_lines(report)[0] == f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; checked: bucket"
+    assert drift.text_lines(report)[0] == (f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; "
+                                           "checked: bucket")
     assert drift.to_dict(report)["reason"] == reason
 
 
@@ -333,7 +335,8 @@ def test_list_order_rule(path, expected, actual, kind, noise):
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}], "null", "MODIFIED", True),
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}], "", "REMOVED", True),
     # a KMS key reported missing may really have been replaced by SSE-S3: drift
-    ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}], "null", "MODIFIED", False),
+    ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}], "null", "MODIFIED",
+     False),
     # SSE-S3 declared, KMS found: drift
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
      '{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}',

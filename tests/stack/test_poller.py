@@ -116,7 +116,8 @@ class FakeCloudFormation:
         start = int(NextToken or 0)
         answer: dict[str, Any] = {"StackEvents": [
             {"EventId": f"{stack.name}-{at}-{logical}-{status}", "StackName": stack.name,
-             "LogicalResourceId": logical, "ResourceStatus": status} for at, logical, status in happened[start:start + 2]]}
+             "LogicalResourceId": logical, "ResourceStatus": status}
+            for at, logical, status in happened[start:start + 2]]}
         if start + 2 < len(happened):  # pages of 2, so that paging is exercised
             answer["NextToken"] = str(start + 2)
         return answer
@@ -273,8 +274,8 @@ def test_ctrl_c_with_many_stacks_in_flight_leaves_each_state_readable() -> None:
     with pytest.raises(KeyboardInterrupt):
         for w in watched:
             poller.wait(w)
-    states = {s.name: w.state() for s, w in zip(stacks, watched)}
-    for stack, w in zip(stacks, watched):
+    states = {s.name: w.state() for s, w in zip(stacks, watched, strict=False)}
+    for stack, w in zip(stacks, watched, strict=False):
         if stack.settle_at < 95:
             assert w.final is not None and states[stack.name] == "the stack was left in CREATE_COMPLETE"
         elif stack.settle_at > 100:
