@@ -28,7 +28,7 @@ import pytest
 from builder import emulator
 from builder.stack import client as stack_client
 from tests import aws_lane
-from tests.factories import Stubs
+from tests.factories import Stubs, run_cli
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]
@@ -201,12 +201,7 @@ class Aws:
 
     def run(self, *argv: str) -> tuple[int, str, str]:
         """`python -m builder ARGV` in-process: (exit code, stdout, stderr)."""
-        from builder.cli import main
-
-        self._capsys.readouterr()
-        code = main(list(argv))
-        captured = self._capsys.readouterr()
-        return code, captured.out, captured.err
+        return run_cli(self._capsys, *argv)
 
 
 @pytest.fixture

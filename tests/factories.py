@@ -31,6 +31,10 @@ DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
 NO_CHANGES_REASON = ("The submitted information didn't contain changes. Submit different information to create a "
                      "change set.")
 
+# what LocalStack answers for a CloudFormation API it does not emulate (501 InternalFailure)
+GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
+               "yet been emulated by LocalStack.")
+
 # settings that switch replication on, as `--set` arguments (to the replica region the emulator tests use)
 # and as plain settings (to the region the template tests use)
 REPLICATION_ARGS = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
@@ -41,6 +45,35 @@ def config(*sets: str, suffix: str = "pr1", region: str | None = None) -> Enviro
     """The configuration of one suffix from `--set` settings alone: no environment, no config file."""
     return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={}, config_path=None,
                            cwd=Path("/nonexistent"))[0]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`python -m builder ARGV` in-process: (exit code, stdout, stderr) of this command alone."""
+    from builder.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps; a sleep that reaches interrupt_at is Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.interrupt_at = float("inf")
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.now >= self.interrupt_at:
+            raise KeyboardInterrupt
 
 
 def snapshot(folder: Path, *, mtimes: bool = False) -> dict[str, object]:

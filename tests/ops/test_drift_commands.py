@@ -11,17 +11,11 @@ import json
 
 import pytest
 
-from builder.cli import main
 from tests.factories import in_sync, reordered_list_noise, table_drift
+from tests.factories import run_cli as run
 
 STACK = "app-stub"
 TABLE = ("DataTable", "AWS::DynamoDB::Table")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("flags, drifts, code", [

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import GAP_MESSAGE
+
 pytestmark = pytest.mark.emulator
 
-GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
 
 
 def test_drift_against_the_emulator_is_one_line_naming_its_gap(aws, suffix):

@@ -17,14 +17,10 @@ from botocore.stub import Stubber
 
 from builder.cli import main
 from builder.stack import client as aws
-from tests.factories import stubbed_client
+from tests.factories import stack_id, stubbed_client
 
 LONG_AGO = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 EMPTY_TEMPLATE = json.dumps({"Resources": {}})
-
-
-def stack_id(name: str) -> str:
-    return f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"
 
 
 def record(suffix: str, status: str = "UPDATE_COMPLETE", ttl: str | None = "1h") -> dict:

@@ -14,7 +14,7 @@ import pytest
 from builder.errors import OperationError
 from builder.resources import build_template
 from builder.stack import adopt
-from tests.factories import config
+from tests.factories import GAP_MESSAGE, config
 
 BUCKET = adopt.Retained("DataBucket", "AWS::S3::Bucket", "app-pr1-data-123456789012-us-east-1")
 TABLE = adopt.Retained("DataTable", "AWS::DynamoDB::Table", "app-pr1-data")
@@ -92,10 +92,8 @@ def test_import_change_set_request(cf):
 
 
 def test_import_change_set_on_an_endpoint_without_import_is_one_line(cf):
-    message = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
-    cf.stubber.add_client_error("create_change_set", "InternalFailure", message, 501)
+    cf.stubber.add_client_error("create_change_set", "InternalFailure", GAP_MESSAGE, 501)
     with pytest.raises(OperationError) as caught:
         adopt.import_change_set(cf, "app-pr1", "adopt-1", adopt.ImportTemplate({"Resources": {}}, ()), [TABLE])
     assert caught.value.lines() == [(f"error: app-pr1: this endpoint does not implement IMPORT change sets "
-                                     f"(InternalFailure: {message}); adopt retained resources against AWS itself")]
+                                     f"(InternalFailure: {GAP_MESSAGE}); adopt retained resources against AWS itself")]

@@ -18,7 +18,7 @@ import pytest
 
 from builder.errors import OperationError
 from builder.stack import drift
-from tests.factories import DETECTION_ID
+from tests.factories import DETECTION_ID, FakeClock
 
 STACK = "my-stack"
 STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/my-stack/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
@@ -30,21 +30,6 @@ FUNCTION_EXPECTED = {"Description": "Write a file to S3.", "Handler": "index.han
                      "Runtime": "nodejs10.x", "Tags": [{"Key": "lambda:createdBy", "Value": "SAM"}],
                      "Timeout": 900, "TracingConfig": {"Mode": "Active"}}
 FUNCTION_ACTUAL = {**FUNCTION_EXPECTED, "MemorySize": 256, "Timeout": 22}
-
-
-class FakeClock:
-    """Time that passes only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def started(cf) -> None:

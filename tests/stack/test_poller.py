@@ -20,23 +20,9 @@ from botocore.awsrequest import AWSResponse
 from builder.errors import UsageError
 from builder.stack import client as aws
 from builder.stack.poller import Budget, Poller, slow_down_on_every_throttling
+from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.interrupt_at = float("inf")
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
-        if self.now >= self.interrupt_at:
-            raise KeyboardInterrupt
 
 
 @dataclass
