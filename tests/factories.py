@@ -8,18 +8,21 @@ the service model. The fixtures that use them (`stubs`, `clean_env`) are in test
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+import builder.synth
 from builder import emulator
 from builder.environment import EnvironmentConfig, resolve_configs
 
@@ -74,6 +77,20 @@ class FakeClock:
         self.now += seconds
         if self.now >= self.interrupt_at:
             raise KeyboardInterrupt
+
+
+def edit_template(monkeypatch, edit: Callable[[dict], None]) -> None:
+    """Make synth hand out the primary template as `edit` changes it (a dict, edited in place): a change
+    to the template that the configuration cannot make."""
+    real = builder.synth.stacks_for
+
+    def edited(config, fmt="json"):
+        stacks = real(config, fmt)
+        template = json.loads(stacks[-1].template_body)
+        edit(template)
+        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
+
+    monkeypatch.setattr(builder.synth, "stacks_for", edited)
 
 
 def snapshot(folder: Path, *, mtimes: bool = False) -> dict[str, object]:
