@@ -2,7 +2,7 @@
 
 Stubber for the IMPORT path: LocalStack 2026.3 does not implement IMPORT change sets (pinned in
 tests/stack/test_adopt_emulator.py); the refusal before creating anything runs against the emulator
-in test_adopt_emulator_deploy.py. Answers are shaped like AWS's (API reference examples of
+in test_long_lived_emulator.py. Answers are shaped like AWS's (API reference examples of
 GetCallerIdentity, HeadBucket, DescribeTable, CreateChangeSet, DescribeChangeSet).
 """
 

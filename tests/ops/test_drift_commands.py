@@ -1,7 +1,7 @@
 """`drift`, deploy with check_drift and diff with check_drift, through the command line.
 
 Stubber, not the emulator: LocalStack 2026.3 answers every drift call with 501 InternalFailure
-(pinned in tests/stack/test_drift_emulator.py and, through the CLI, in test_drift_emulator_cli.py).
+(pinned in tests/stack/test_drift_emulator.py and, through the CLI, in test_long_lived_emulator.py).
 The answers are shaped like the CloudFormation API reference's examples (see tests/factories.py).
 """
 
