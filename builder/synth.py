@@ -97,7 +97,7 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 
     Suffixes differ only where names, tags and descriptions hold the suffix: each JSON template is built
     with a placeholder and the suffix is put in its text (JSON quotes every string alike; YAML would not,
-    so YAML is built per suffix). tests/test_synth_cache.py holds this equal to a direct build.
+    so YAML is built per suffix). tests/test_synth.py holds this equal to a direct build.
     """
     if fmt != "json":
         return build_templates(config, fmt)

@@ -7,10 +7,11 @@ skipped with their reason, and when the session ends every stack, bucket and tab
 suffix ``suffix`` handed out is deleted, whether the tests passed or not.
 
 The emulator: ``aws_endpoint`` starts one LocalStack server per test session on a free 127.0.0.1 port
-(builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this process and its children at it with dummy
-credentials, and stops it at the end. If the emulator is not installed the fixture FAILS (it does
-not skip) and says how to install it (python -m builder emulator --install). ``aws_env``/``aws`` add a working
-directory of the test's own; ``suffix`` gives each test environment names no other test uses.
+(builder/emulator, the same code `python -m builder emulator` runs), points every AWS SDK and CLI of this
+process and its children at it with dummy credentials, and stops it at the end. If the emulator is not
+installed the fixture FAILS (it does not skip) and says how to install it (python -m builder emulator
+--install). ``aws_env``/``aws`` add a working directory of the test's own; ``suffix`` gives each test
+environment names no other test uses.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
-import aws_lane
+import boto3
 import pytest
 
 from builder import emulator
+from builder.stack import client as stack_client
+from tests import aws_lane
+from tests.factories import Stubs, run_cli
 
 _SUFFIXES = itertools.count(1)
 _RUN = uuid.uuid4().hex[:4]
@@ -94,6 +99,34 @@ def _real_aws() -> Iterator[None]:
                             pytrace=False)
 
 
+# what the caller's shell may hold that builder reads: the suffix, the region and the profile
+_CALLER_SETTINGS = ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path) -> Path:
+    """No suffix, region or profile from the caller's shell, not the ~/.aws/config of whoever runs the
+    tests, and tmp_path as the working directory (returned). A module that wants it for every test says
+    `pytestmark = pytest.mark.usefixtures("clean_env")`."""
+    for name in _CALLER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def stubs(clean_env, monkeypatch) -> Iterator[Stubs]:
+    """Stubbed clients (tests/factories.py) behind builder's client factory, in a clean environment.
+    The answers never say "in progress", so nothing polls; every answer queued must have been asked for."""
+    found = Stubs()
+    monkeypatch.setattr(stack_client, "client", found.client)
+    monkeypatch.setattr(stack_client, "session", lambda region: boto3.session.Session(
+        region_name=region, aws_access_key_id="x", aws_secret_access_key="x"))
+    yield found
+    found.assert_done()
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str | None]:
     """Endpoint URL of a LocalStack started for this test session (dummy credentials set); None in the
@@ -144,8 +177,6 @@ class Aws:
         self._capsys = capsys
 
     def client(self, service: str, region: str | None = None):
-        import boto3
-
         region = region or aws_lane.lane_region()
         return boto3.session.Session(region_name=region).client(service, endpoint_url=self.endpoint)
 
@@ -170,12 +201,7 @@ class Aws:
 
     def run(self, *argv: str) -> tuple[int, str, str]:
         """`python -m builder ARGV` in-process: (exit code, stdout, stderr)."""
-        from builder.cli import main
-
-        self._capsys.readouterr()
-        code = main(list(argv))
-        captured = self._capsys.readouterr()
-        return code, captured.out, captured.err
+        return run_cli(self._capsys, *argv)
 
 
 @pytest.fixture

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from builder.environment import resolve_configs
 from builder.errors import ConfigError
 from builder.synth import stacks_for
-
-NOWHERE = Path("/nonexistent")
+from tests.factories import config
 
 
 def stacks(*sets: str):
-    return stacks_for(resolve_configs(suffixes=["pr1"], sets=sets, environ={}, cwd=NOWHERE)[0])
+    return stacks_for(config(*sets))
 
 
 def test_ttl_is_a_stack_tag_as_written_and_changes_no_template_byte():
@@ -34,7 +30,7 @@ def test_ttl_is_a_stack_tag_as_written_and_changes_no_template_byte():
 ])
 def test_a_bad_ttl_is_refused_naming_where(value, message):
     with pytest.raises(ConfigError) as caught:
-        resolve_configs(suffixes=["pr1"], sets=[f"ttl={value}"], environ={}, cwd=NOWHERE)
+        config(f"ttl={value}")
     [line] = caught.value.lines()
     assert line.startswith("error: --set: ttl: ") and message in line
 

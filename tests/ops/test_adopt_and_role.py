@@ -2,23 +2,21 @@
 
 Stubber for the IMPORT path: LocalStack 2026.3 does not implement IMPORT change sets (pinned in
 tests/stack/test_adopt_emulator.py); the refusal before creating anything runs against the emulator
-in test_adopt_emulator_deploy.py. Answers are shaped like AWS's (API reference examples of
+in test_long_lived_emulator.py. Answers are shaped like AWS's (API reference examples of
 GetCallerIdentity, HeadBucket, DescribeTable, CreateChangeSet, DescribeChangeSet).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from botocore.stub import ANY
-from stubbed_aws import ACCOUNT, CHANGE_SET_ID, NOW, stack_id
 
 from builder.cli import main
-from builder.environment import resolve_configs
 from builder.errors import ConfigError
 from builder.report import Reporter
 from builder.stack.watch import StackWatcher
+from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
+from tests.factories import run_cli as run
 
 STACK = "app-stub"
 BUCKET = f"app-stub-data-{ACCOUNT}-us-east-1"
@@ -42,12 +40,6 @@ def retained(stubs, mode: str = "PAY_PER_REQUEST", keys: tuple[str, ...] = ("pk"
     stubs["s3"].add_response("head_bucket", {}, {"Bucket": BUCKET})
     stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
     stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_redeploy_over_retained_data_stops_before_creating_anything(stubs, capsys):
@@ -189,9 +181,7 @@ def test_synth_prints_the_role_in_the_deploy_command(tmp_path, monkeypatch, caps
     ("us-gov-west-1", "arn:aws-us-gov:iam::123456789012:role/deploy"),
 ])
 def test_good_role_arns(region, arn):
-    config = resolve_configs(suffixes=["pr1"], sets=[f"cloudformation_role_arn={arn}"], region=region, environ={},
-                             cwd=Path("/nonexistent"))[0]
-    assert config.cloudformation_role_arn == arn
+    assert config(f"cloudformation_role_arn={arn}", region=region).cloudformation_role_arn == arn
 
 
 @pytest.mark.parametrize("region, arn, message", [
@@ -210,7 +200,6 @@ def test_good_role_arns(region, arn):
 ])
 def test_bad_role_arns(region, arn, message):
     with pytest.raises(ConfigError) as caught:
-        resolve_configs(suffixes=["pr1"], sets=[f"cloudformation_role_arn={arn}"], region=region, environ={},
-                        cwd=Path("/nonexistent"))
+        config(f"cloudformation_role_arn={arn}", region=region)
     assert caught.value.lines()[0].startswith("error: --set: cloudformation_role_arn: ")
     assert message in caught.value.lines()[0]

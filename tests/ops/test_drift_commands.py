@@ -1,8 +1,8 @@
 """`drift`, deploy with check_drift and diff with check_drift, through the command line.
 
 Stubber, not the emulator: LocalStack 2026.3 answers every drift call with 501 InternalFailure
-(pinned in tests/stack/test_drift_emulator.py and, through the CLI, in test_drift_emulator_cli.py).
-The answers are shaped like the CloudFormation API reference's examples (see stubbed_aws.py).
+(pinned in tests/stack/test_drift_emulator.py and, through the CLI, in test_long_lived_emulator.py).
+The answers are shaped like the CloudFormation API reference's examples (see tests/factories.py).
 """
 
 from __future__ import annotations
@@ -10,18 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from stubbed_aws import in_sync, reordered_list_noise, table_drift
 
-from builder.cli import main
+from tests.factories import in_sync, reordered_list_noise, table_drift
+from tests.factories import run_cli as run
 
 STACK = "app-stub"
 TABLE = ("DataTable", "AWS::DynamoDB::Table")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("flags, drifts, code", [

@@ -2,7 +2,7 @@
 
 What LocalStack 2026.3 does: every drift call is 501 InternalFailure, so `drift` must fail with one
 line naming that gap; HeadBucket and DescribeTable see a retain_data destroy's leftovers, so the
-refusal before creating anything runs end to end; IMPORT change sets are a gap (test_adopt_emulator.py).
+refusal before creating anything runs end to end; IMPORT change sets are a gap (tests/stack/test_adopt_emulator.py).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import aws_lane
 import pytest
 
+from tests.factories import GAP_MESSAGE
+
 pytestmark = pytest.mark.emulator
 
-GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
 
 
 def test_drift_against_the_emulator_is_one_line_naming_its_gap(aws, suffix):

@@ -12,19 +12,15 @@ from __future__ import annotations
 import datetime
 import json
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from builder.cli import main
 from builder.stack import client as aws
+from tests.factories import stack_id, stubbed_client
 
 LONG_AGO = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 EMPTY_TEMPLATE = json.dumps({"Resources": {}})
-
-
-def stack_id(name: str) -> str:
-    return f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"
 
 
 def record(suffix: str, status: str = "UPDATE_COMPLETE", ttl: str | None = "1h") -> dict:
@@ -43,14 +39,9 @@ def event(name: str, number: int, status: str, reason: str = "") -> dict:
 
 
 @pytest.fixture
-def cf(monkeypatch, tmp_path):
+def cf(clean_env, monkeypatch):
     """Every CloudFormation client builder makes is this stubbed one (no config file, region us-east-1)."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "ENVIRONMENT_SUFFIX"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no profile region: the default, us-east-1
-    client = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x",
-                                   aws_secret_access_key="x").client("cloudformation")
+    client = stubbed_client("cloudformation")
     made = aws.client
     monkeypatch.setattr(aws, "client", lambda sess, service: client if service == "cloudformation"
                         else made(sess, service))

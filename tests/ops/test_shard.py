@@ -42,9 +42,7 @@ def test_bad_shard_exits_2_with_one_line(text, capsys):
 
 
 @pytest.mark.parametrize("command", ["deploy", "diff", "destroy"])
-def test_a_shard_with_no_suffix_says_so_and_exits_0(command, capsys, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
+def test_a_shard_with_no_suffix_says_so_and_exits_0(command, capsys, clean_env):
     mine = [s for s in SUFFIXES[:20] if shard_of(s, 3) == 1]
     others = [arg for s in SUFFIXES[:20] if s not in mine for arg in ("--suffix", s)]
     extra = ["--yes"] if command == "destroy" else []

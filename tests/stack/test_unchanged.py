@@ -5,18 +5,16 @@ deploy-level cases use botocore's Stubber for what LocalStack cannot produce: a 
 UPDATE_ROLLBACK_COMPLETE, a stack with notification ARNs, and a change set that changes only the stack
 tags (AWS: CREATE_COMPLETE with zero resource changes, which updates the stack when executed;
 LocalStack answers FAILED "didn't contain changes" instead). The emulator cases are in
-tests/test_deploy_emulator.py.
+tests/ops/test_deploy_emulator.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import io
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -27,8 +25,8 @@ from builder.report import Reporter
 from builder.stack.unchanged import described_difference, template_difference, wanted_termination_protection
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
+from tests.factories import NO_CHANGES_REASON, NOW, stubbed_client
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
@@ -152,9 +150,7 @@ def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise
 
 @pytest.fixture
 def cf():
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    client = session.client("cloudformation")
-    with Stubber(client) as stubber:
+    with Stubber(stubbed_client("cloudformation")) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()  # and any call not expected below fails the test
 
@@ -190,8 +186,7 @@ def expect_change_set(cf, reply: dict) -> None:
 
 
 def expect_no_changes(cf) -> None:
-    expect_change_set(cf, {"Status": "FAILED", "StatusReason": "The submitted information didn't contain changes. "
-                                                               "Submit different information to create a change set."})
+    expect_change_set(cf, {"Status": "FAILED", "StatusReason": NO_CHANGES_REASON})
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
 
 

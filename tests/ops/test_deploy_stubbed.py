@@ -7,41 +7,35 @@ termination protection. The responses below are shaped like real CloudFormation'
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import socket
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.stub import ANY, Stubber
 
-from builder.stack import client as aws
 from builder.cli import main
+from builder.environment import EnvironmentConfig
+from builder.errors import OperationError, RefusedError, UsageError
 from builder.ops.deploy import deploy_stack
 from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
-from builder.stack.changeset import Cause, Change, is_no_changes
-from builder.stack.watch import StackWatcher as StackOps
-from builder.environment import EnvironmentConfig
-from builder.errors import OperationError, RefusedError, UsageError
 from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
+from builder.stack import client as aws
+from builder.stack.changeset import Cause, Change, is_no_changes
+from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
+from tests.factories import NO_CHANGES_REASON, NOW
+from tests.factories import stubbed_client as stub_client
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
 # Property values (BeforeValue/AfterValue) come only when asked for.
 DESCRIBE_CHANGE_SET = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
-
-
-def stub_client(service: str):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    return session.client(service)
 
 
 @pytest.fixture
@@ -116,8 +110,7 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
     if changes is None:
         cf.add_response("describe_change_set", {
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
-            "StatusReason": "The submitted information didn't contain changes. Submit different information to "
-                            "create a change set."}, DESCRIBE_CHANGE_SET)
+            "StatusReason": NO_CHANGES_REASON}, DESCRIBE_CHANGE_SET)
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
@@ -136,11 +129,11 @@ def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> 
 
 @pytest.mark.parametrize("stateful_change, why", [
     (change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
-     "(Replacement=True): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
+     "(Replacement=True): a new, empty one")),
     (change("DataTable", "AWS::DynamoDB::Table", replacement="Conditional", causes=["TableName"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
-     "(Replacement=Conditional): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
+     "(Replacement=Conditional): a new, empty one")),
     (change("DataBucket", "AWS::S3::Bucket", action="Remove"),
      "AWS::S3::Bucket DataBucket (databucket-physical) would be deleted: it is no longer in the template"),
 ])

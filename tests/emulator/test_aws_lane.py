@@ -9,13 +9,14 @@ import sys
 import uuid
 from pathlib import Path
 
-import aws_lane
 import pytest
+
+from tests import aws_lane
+from tests.factories import REPLICATION_ARGS as REPLICATION
 
 pytestmark = pytest.mark.emulator
 
-TESTS = Path(__file__).resolve().parent
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.emulator_only("deletes what a simulated failing test left on the emulator; the lane runs it for real")
@@ -51,7 +52,7 @@ def lane(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BUILDER_TEST"))}
     environ.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_CONFIG_FILE=os.devnull,
                    AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true", **env)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=TESTS.parent,
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env=environ, check=False)
 
 
@@ -65,7 +66,7 @@ def test_lane_probe(aws_endpoint):
 @pytest.mark.emulator_only("runs the lane's switches in a subprocess that never reaches AWS")
 def test_the_aws_lane_starts_no_emulator_keeps_the_credentials_and_skips_emulator_facts():
     """No suffix is handed out in the subprocess, so its teardown makes no call: nothing leaves the machine."""
-    probe = lane("tests/test_aws_lane_emulator.py::test_lane_probe", "tests/test_emulator_smoke.py", "-rs",
+    probe = lane("tests/emulator/test_aws_lane.py::test_lane_probe", "tests/emulator/test_smoke.py", "-rs",
                  BUILDER_TEST_TARGET="aws", BUILDER_LANE_PROBE="1", AWS_ENDPOINT_URL="http://127.0.0.1:9",
                  AWS_ENDPOINT_URL_S3="http://127.0.0.1:9")
     assert probe.returncode == 0, probe.stdout + probe.stderr

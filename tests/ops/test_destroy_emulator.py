@@ -91,7 +91,7 @@ def test_destroy_of_a_missing_stack_says_so_and_succeeds(aws, suffix):
 def test_destroy_without_a_terminal_and_without_yes_refuses(aws, suffix, monkeypatch):
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    code, out, err = aws.run("destroy", "--suffix", suffix)
+    code, _out, err = aws.run("destroy", "--suffix", suffix)
     assert code == 2
     assert err == f"error: destroy: would delete app-{suffix} (us-east-1); no terminal to confirm on, so pass --yes\n"
     assert aws.stack(f"app-{suffix}")["StackStatus"] == "CREATE_COMPLETE"

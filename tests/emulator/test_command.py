@@ -81,7 +81,8 @@ def test_background_start_exports_and_stop(tmp_path):
         assert not _gone(pid)
 
         used = subprocess.run(["bash", "-c", "\n".join([*lines, f'exec "{sys.executable}" -c "$CLIENT"'])],
-                              check=False, capture_output=True, text=True, timeout=120, env={**_shell_env(), "CLIENT": CLIENT})
+                              check=False, capture_output=True, text=True, timeout=120,
+                              env={**_shell_env(), "CLIENT": CLIENT})
         assert used.returncode == 0, used.stderr
         assert used.stdout.splitlines() == ["buckets ['emu-cmd']", "item 1"]
 

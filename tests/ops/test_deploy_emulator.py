@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-import builder.stack.client
 import builder.stack.changeset
+import builder.stack.client
 import builder.synth
+from tests.factories import REPLICATION_ARGS as REPLICATION
+from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
 
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
 
 
 def count_calls(monkeypatch) -> list[str]:
@@ -86,15 +87,7 @@ def test_force_makes_the_change_set_and_deletes_it_when_empty(aws, suffix, monke
 
 def with_description(monkeypatch, text: str) -> None:
     """Deploy a template whose Description differs: a template change no parameter or tag shows."""
-    real = builder.synth.stacks_for
-
-    def described(config, fmt="json"):
-        stacks = real(config, fmt)
-        template = json.loads(stacks[-1].template_body)
-        template["Description"] = text
-        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
-
-    monkeypatch.setattr(builder.synth, "stacks_for", described)
+    edit_template(monkeypatch, lambda template: template.update(Description=text))
 
 
 @pytest.mark.parametrize("reason", ["parameter", "tag", "template", "protection"])
