@@ -7,9 +7,9 @@ refusal before creating anything runs end to end; IMPORT change sets are a gap (
 
 from __future__ import annotations
 
-import aws_lane
 import pytest
 
+from tests import aws_lane
 from tests.factories import GAP_MESSAGE
 
 pytestmark = pytest.mark.emulator
@@ -37,7 +37,7 @@ def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothin
     assert aws.stack(f"app-{suffix}") is None  # no ROLLBACK_COMPLETE left behind
 
     # LocalStack has no IMPORT change sets: for a new stack it answers "Stack ... does not exist"
-    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
+    code, _, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
     assert code == 1
     assert err.splitlines() == [(f"error: app-{suffix}: this endpoint does not create a stack from an IMPORT change "
                                 f"set (ValidationError: Stack 'app-{suffix}' does not exist.); adopt retained "
@@ -66,7 +66,7 @@ def test_adopt_retained_brings_the_bucket_and_table_back_with_their_data(aws, su
     aws.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "1"}})
     assert aws.run("destroy", "--suffix", suffix, "--yes")[0] == 0
 
-    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
+    code, _, err = aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true", "--adopt-retained")
     assert code == 0, err
     assert aws.stack(name)["StackStatus"] in ("UPDATE_COMPLETE", "IMPORT_COMPLETE", "CREATE_COMPLETE")
     assert aws.client("s3").get_object(Bucket=bucket, Key="kept.txt")["Body"].read() == b"precious"
