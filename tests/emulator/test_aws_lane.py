@@ -56,18 +56,11 @@ def lane(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, env=environ, check=False)
 
 
-@pytest.mark.skipif(os.environ.get("BUILDER_LANE_PROBE") != "1", reason="run by the test below, in the AWS lane")
-def test_lane_probe(aws_endpoint):
-    assert aws_endpoint is None
-    assert [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")] == []
-    assert os.environ["AWS_ACCESS_KEY_ID"] == "x"  # the caller's credential chain, not the emulator's dummies
-
-
 @pytest.mark.emulator_only("runs the lane's switches in a subprocess that never reaches AWS")
 def test_the_aws_lane_starts_no_emulator_keeps_the_credentials_and_skips_emulator_facts():
     """No suffix is handed out in the subprocess, so its teardown makes no call: nothing leaves the machine."""
-    probe = lane("tests/emulator/test_aws_lane.py::test_lane_probe", "tests/emulator/test_smoke.py", "-rs",
-                 BUILDER_TEST_TARGET="aws", BUILDER_LANE_PROBE="1", AWS_ENDPOINT_URL="http://127.0.0.1:9",
+    probe = lane("tests/emulator/lane_probe.py", "tests/emulator/test_smoke.py", "-rs",
+                 BUILDER_TEST_TARGET="aws", AWS_ENDPOINT_URL="http://127.0.0.1:9",
                  AWS_ENDPOINT_URL_S3="http://127.0.0.1:9")
     assert probe.returncode == 0, probe.stdout + probe.stderr
     assert "1 passed" in probe.stdout
