@@ -9,9 +9,9 @@ import statistics
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else os.sys.executable
@@ -41,7 +41,8 @@ def run(argv: Sequence[str], *, cwd: str | Path | None = None, env: Mapping[str,
         full_env["BENCH_CALLS_FILE"] = str(calls_file)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(list(argv), cwd=cwd, env=full_env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(list(argv), cwd=cwd, env=full_env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          check=False)
     seconds = time.perf_counter() - started
     exited_at = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -81,13 +82,13 @@ def row_seconds(label: str, values: Sequence[float]) -> list[str]:
 
 def row_ratio(label: str, numerators: Sequence[float], denominators: Sequence[float]) -> list[str]:
     """Ratios of the i-th numerator to the i-th denominator: pairs measured next to each other."""
-    ratios = [n / d for n, d in zip(numerators, denominators)]
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=False)]
     med, lo, hi = summary(ratios)
     return [label, fmt_x(med), fmt_x(lo), fmt_x(hi), str(len(ratios))]
 
 
 def ratio_median(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    return statistics.median(n / d for n, d in zip(numerators, denominators))
+    return statistics.median(n / d for n, d in zip(numerators, denominators, strict=False))
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -139,7 +140,7 @@ def machine() -> list[tuple[str, str]]:
     except OSError:
         pass
     python = subprocess.run([PYTHON, "-c", "import platform; print(platform.python_version())"],
-                            capture_output=True, text=True).stdout.strip()
+                            capture_output=True, text=True, check=False).stdout.strip()
     return [("CPU", cpu), ("cores (logical, usable)", str(len(os.sched_getaffinity(0)))), ("memory", memory),
             ("Python (builder's venv)", python), ("OS", f"{platform.system()} {platform.release()} "
                                                         f"({platform.freedesktop_os_release().get('PRETTY_NAME', '?')})"

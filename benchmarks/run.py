@@ -21,15 +21,32 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from measure import (PYTHON, RATIO_HEADER, REPO, TIME_HEADER, BenchError, Section, Target, fmt_s, fmt_x,  # noqa: E402
-                     load, machine, md_table, ratio_median, row_ratio, row_seconds, run, summary, with_hooks)
+from measure import (
+    PYTHON,
+    RATIO_HEADER,
+    REPO,
+    TIME_HEADER,
+    BenchError,
+    Section,
+    Target,
+    fmt_s,
+    fmt_x,
+    load,
+    machine,
+    md_table,
+    ratio_median,
+    row_ratio,
+    row_seconds,
+    run,
+    summary,
+    with_hooks,
+)
 
 BUILDER = [PYTHON, "-m", "builder"]
 CFN_LINT = str(Path(PYTHON).parent / "cfn-lint")
@@ -37,11 +54,11 @@ RULES = str(REPO / "builder" / "rules")
 
 
 def aws_cli() -> str:
-    """The AWS CLI the tests use (tests/test_aws_cli.py): `aws` on PATH, else the one next to LocalStack.
+    """The AWS CLI the tests use (tests/factories.py: aws_cli): `aws` on PATH, else the one next to LocalStack.
     A pyenv shim is resolved to the real script, so the shim's own start-up is not counted."""
     found = shutil.which("aws")
     if found and "/shims/" in found:
-        real = subprocess.run(["pyenv", "which", "aws"], capture_output=True, text=True).stdout.strip()
+        real = subprocess.run(["pyenv", "which", "aws"], capture_output=True, text=True, check=False).stdout.strip()
         found = real or found
     if not found:
         from builder.emulator import emulator_python
@@ -236,17 +253,17 @@ def bench_deploy(work: Path, runs: int, long_runs: int, endpoint: str) -> list[S
                 srows.append(row_seconds(f"{kind}: {label}, final status to exit", settle[who, kind]))
     section.table(TIME_HEADER, srows)
     section.table(("API calls (first round)", "`builder deploy`", "`aws cloudformation deploy`"),
-                  [(kind, f"{sum(calls.get(('ours', kind), Counter()).values())}: "
-                          f"{calls_text(calls.get(('ours', kind), Counter()))}",
-                    f"{sum(calls.get(('cli', kind), Counter()).values())}: "
-                    f"{calls_text(calls.get(('cli', kind), Counter()))}") for kind in kinds])
+                  [(kind, (f"{sum(calls.get(('ours', kind), Counter()).values())}: "
+                          f"{calls_text(calls.get(('ours', kind), Counter()))}"),
+                    (f"{sum(calls.get(('cli', kind), Counter()).values())}: "
+                    f"{calls_text(calls.get(('cli', kind), Counter()))}")) for kind in kinds])
     noop = sum(calls["ours", "no-op"].values())
     section.targets.append(Target("no-op deploy with at most 3 API calls", f"{noop} calls", noop <= 3, NOTE_NOOP))
     return [section]
 
 
 def _cli_version(cli: str) -> str:
-    out = subprocess.run([cli, "--version"], capture_output=True, text=True)
+    out = subprocess.run([cli, "--version"], capture_output=True, text=True, check=False)
     return (out.stdout or out.stderr).split()[0] if (out.stdout or out.stderr) else "?"
 
 
@@ -353,8 +370,9 @@ def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300
         for who, label in (("ours", "`builder deploy`"), ("cli", "`aws cloudformation deploy`")):
             r = results[who, n]
             rows.append(row_seconds(f"N = {n} s: {label}", r["delay"]))
-            med = lambda key: sorted(r[key])[len(r[key]) // 2]  # noqa: E731
-            count_rows.append((f"N = {n} s", label, f"{summary(r['stacks'])[0]:g} ({min(r['stacks'])}-{max(r['stacks'])})",
+            med = lambda key, r=r: sorted(r[key])[len(r[key]) // 2]
+            count_rows.append((f"N = {n} s", label,
+                               f"{summary(r['stacks'])[0]:g} ({min(r['stacks'])}-{max(r['stacks'])})",
                                f"{summary(r['events'])[0]:g} ({min(r['events'])}-{max(r['events'])})",
                                f"{max(r['rate']):.2f}", f"{med('total')}"))
     section.table(("settle to exit", "median", "min", "max", "runs"), rows)
@@ -412,7 +430,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                 progress(f"poller fleet of {n} at {rate:g} calls/s, run {i + 1}/{runs} ({via})")
                 names = [f"app-q{n}r{i}a{rate:g}n{j}" for j in range(n)]
                 standin.reset(60.0, read_rate=ACCOUNT_READ_RATE)
-                settles = dict(zip(names, fleet_settles(n)))
+                settles = dict(zip(names, fleet_settles(n), strict=False))
                 if via == "poller":
                     for name, settle in settles.items():
                         standin.start(name, settle)
@@ -516,22 +534,22 @@ NOTE_SETTLE = (
     "settles just after a poll is seen up to 2 s later, plus the time of one call.")
 
 
-SECTIONS = ("synth", "lint", "deploy", "polling", "fleet", "pollfleet")
+SECTIONS = ("synth", "lint", "deploy", "polling", "fleet", "pollfleet", "reap")
 
 
 def write_report(path: Path, sections: list[Section], started: str, seconds: float, loads: tuple[str, str],
                  argv: list[str]) -> None:
     lines = ["# Benchmarks", "",
-             f"Written by `{' '.join(['.venv/bin/python', 'benchmarks/run.py', *argv])}` on {started} "
+             (f"Written by `{' '.join(['.venv/bin/python', 'benchmarks/run.py', *argv])}` on {started} "
              f"in {seconds / 60:.1f} min. Times are wall-clock seconds of whole processes; "
-             "ratios are taken pair by pair (two measurements of the same round, run one after the other).", "",
+             "ratios are taken pair by pair (two measurements of the same round, run one after the other)."), "",
              "## Machine", "", md_table(("", ""), [*machine(), ("load average (1/5/15 min) at start", loads[0]),
                                                     ("load average at end", loads[1])]), ""]
     busy = max(float(x) for x in loads[0].split(" / ") + loads[1].split(" / ")) if "unknown" not in loads else 0
     if busy > 0.5:
-        lines += [f"**The machine was busy** (load average up to {busy:.1f} around the run, on "
+        lines += [(f"**The machine was busy** (load average up to {busy:.1f} around the run, on "
                   f"{len(os.sched_getaffinity(0))} cores): other processes shared the CPU, so absolute times "
-                  "are inflated and spread out; the pair-by-pair ratios are less affected.", ""]
+                  "are inflated and spread out; the pair-by-pair ratios are less affected."), ""]
     targets = [t for s in sections for t in s.targets]
     lines += ["## Targets", "", md_table(("target (issue 5)", "measured (median)", "met"),
                                          [(t.goal, t.measured, "met" if t.met else "**missed**") for t in targets]), ""]
@@ -564,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     long_runs = min(args.long_runs, args.runs)
-    started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_start, t0 = load(), time.perf_counter()
     sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="builder-bench-") as tmp:
@@ -573,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += bench_synth(work, args.runs, long_runs)
         if "lint" in chosen:
             sections += bench_lint(work, args.runs, long_runs)
-        if "deploy" in chosen or "fleet" in chosen:
+        if {"deploy", "fleet", "reap"} & set(chosen):
             from builder.emulator import localstack
 
             progress("starting LocalStack on 127.0.0.1")
@@ -582,11 +600,15 @@ def main(argv: list[str] | None = None) -> int:
                     sections += bench_deploy(work, args.runs, long_runs, endpoint)
                 if "fleet" in chosen:
                     sections += bench_fleet(work, long_runs, endpoint)
+                if "reap" in chosen:
+                    from reap import bench_reap
+
+                    sections += bench_reap(work, long_runs, endpoint, BUILDER, aws_env(endpoint))
         if "polling" in chosen:
             sections += bench_polling(work, args.runs)
         if "pollfleet" in chosen:
             sections += bench_poller_fleet(work, 1, via=args.fleet_via)  # virtual clock: only CPU varies by round
-    order = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
+    order = {str(n): n for n in range(1, 10)}
     sections.sort(key=lambda s: order.get(s.title[:1], 9))
     write_report(Path(args.output), sections, started_at, time.perf_counter() - t0, (load_start, load()),
                  sys.argv[1:] if argv is None else argv)

@@ -3,8 +3,8 @@
 Answers, in CloudFormation's query/XML protocol on 127.0.0.1, just what a create through a change
 set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, ExecuteChangeSet,
 DescribeStackEvents, GetTemplateSummary, and ListStacks (StackStatusFilter, 100 a page) and
-DescribeStacks without StackName (100 a page) for many stacks at once. A change set is CREATE_PENDING for CHANGE_SET_SECONDS,
-then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
+DescribeStacks without StackName (100 a page) for many stacks at once. A change set is CREATE_PENDING for
+CHANGE_SET_SECONDS, then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
 then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
 CREATE_COMPLETE spread evenly over the wait, as real resources do.
 
@@ -25,8 +25,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -34,7 +35,7 @@ CHANGE_SET_SECONDS = 1.0
 RESOURCES = ("DataBucket", "DataTable", "AlertTopic", "AlertEmailSubscription", "TopicPolicy",
              "BucketPolicy", "TableReadThrottleAlarm", "TableWriteThrottleAlarm")
 NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
-EPOCH = datetime(2030, 1, 1, tzinfo=timezone.utc)  # virtual time 0 as a wall-clock timestamp
+EPOCH = datetime(2030, 1, 1, tzinfo=UTC)  # virtual time 0 as a wall-clock timestamp
 
 
 @dataclass
@@ -73,7 +74,7 @@ class StandIn:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -27,6 +27,7 @@ from builder.errors import ConfigError, Problem, one_line
 from builder.settings import SETTINGS, Setting, default_of
 
 DEFAULT_CONFIG_FILE = "environments.toml"
+TTL_TAG = "builder:ttl"  # builder.ops.reap reads it
 DEFAULT_SUFFIX = "dev"
 DEFAULT_REGION = "us-east-1"
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
@@ -75,6 +76,10 @@ class EnvironmentConfig:
     cost_center: str = default_of("cost_center")
     tags: tuple[tuple[str, str], ...] = tuple(sorted(default_of("tags").items()))
     retain_data: bool = default_of("retain_data")
+    ttl: str | None = default_of("ttl")
+    termination_protection: bool = default_of("termination_protection")
+    check_drift: bool = default_of("check_drift")
+    cloudformation_role_arn: str | None = default_of("cloudformation_role_arn")
     family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family-declared settings, sorted
 
     def __post_init__(self) -> None:
@@ -104,6 +109,16 @@ class EnvironmentConfig:
         """The config's tags plus Environment and CostCenter, which win; sorted by key."""
         merged = {**dict(self.tags), "Environment": self.suffix, "CostCenter": self.cost_center}
         return dict(sorted(merged.items()))
+
+    @property
+    def stack_tags(self) -> dict[str, str]:
+        """The tags of the stack itself: all_tags, plus `builder:ttl` (the ttl exactly as written) when set.
+
+        The ttl is a stack tag only, not in the template's resource Tags: changing it changes no template
+        byte, and the text is the same on every deploy, so a deploy without changes stays one.
+        """
+        extra = {TTL_TAG: self.ttl} if self.ttl is not None else {}
+        return dict(sorted({**self.all_tags, **extra}.items()))
 
 
 # --------------------------------------------------------------------------- value checking
@@ -546,6 +561,10 @@ def _consistency_problems(values: Mapping[str, _Value], region: RegionChoice,
                                                       f"S3 cross-region replication needs another region"))
     if v("replication_time_control") and not replicate:
         out.append(Problem(*at("replication_time_control"), "needs enable_cross_region_replication = true"))
+    role_arn = v("cloudformation_role_arn")
+    role_problem = names.role_arn_problem(role_arn, region.region) if role_arn is not None else None
+    if role_problem:
+        out.append(Problem(*at("cloudformation_role_arn"), role_problem))
     cost_center = v("cost_center")
     if not cost_center or _tag_problem("CostCenter", cost_center):
         out.append(Problem(*at("cost_center"),
@@ -653,3 +672,4 @@ def resolve_configs(
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     return configs
+

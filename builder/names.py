@@ -50,6 +50,34 @@ def key_alias(prefix: str, suffix: str, role: str = "data") -> str:
     return f"alias/{prefix}-{suffix}-{role}"
 
 
+# An IAM role ARN: arn:<partition>:iam::<account>:role/<optional path/><name> (IAM User Guide, "IAM
+# identifiers": role names are 1-64 of letters, digits and +=,.@_-; a path is segments ending in /)
+_ROLE_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}\Z",
+                       re.ASCII)
+
+
+def partition(region: str) -> str:
+    """The AWS partition a region belongs to: aws-cn (cn-*), aws-us-gov (us-gov-*), else aws."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def role_arn_problem(arn: str, region: str) -> str | None:
+    """What is wrong with `arn` as the ARN of an IAM role CloudFormation in `region` can assume, or None."""
+    expected = partition(region)
+    example = f"arn:{expected}:iam::123456789012:role/cloudformation-deploy"
+    found = _ROLE_ARN.match(arn)
+    if not found:
+        return f"{arn!r} is not an IAM role ARN such as {example}"
+    if found["partition"] != expected:
+        return (f"{arn!r} is in partition {found['partition']!r}, but region {region} is in {expected!r}; "
+                f"use a role such as {example}")
+    return None
+
+
 def with_account(name: str) -> str:
     """The name as AWS will see it, with a 12-digit account id substituted (for length checks)."""
     return name.replace("${AWS::AccountId}", "0" * ACCOUNT_ID_LENGTH)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from builder.durations import DurationError, parse_duration
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -26,6 +28,15 @@ class Setting:
     cost: str = "none"  # what it costs while the environment sits idle
     shown_default: str | None = None  # how the docs show the default, when the value alone would mislead
     check: Callable[[Any], str | None] | None = None  # what is wrong with a value of the right type, or None
+
+
+def duration_problem(text: str) -> str | None:
+    """What is wrong with a duration setting's text (`ttl`), or None."""
+    try:
+        parse_duration(text)
+    except DurationError as error:
+        return str(error)
+    return None
 
 
 # The settings of the core families. `deploy_time` settings become CloudFormation Parameters (their
@@ -60,6 +71,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("retain_data", bool, False, False,
             "bucket and table survive stack deletion and replacement (`Retain` policies, table deletion "
             "protection); current objects never expire", "retained data keeps costing"),
+    Setting("ttl", str, None, False,
+            "how long the stack may sit idle (no change) before `reap` deletes it: `90m`, `3d` (units s, m, h, d; "
+            "1s to 3650d); written as the stack tag `builder:ttl`; unset: never expires",
+            "caps what a forgotten environment costs idle", check=duration_problem),
+    Setting("termination_protection", bool, False, False,
+            "deploy turns the stack's termination protection on or off to match; destroy and reap never delete "
+            "a protected stack", "none; keeps its stack, and what it costs, until turned off"),
+    Setting("check_drift", bool, False, False,
+            "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
+            "`--allow-drift`; `diff` shows the drift"),
+    Setting("cloudformation_role_arn", str, None, False,
+            "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
+            "stack deletion; synth's command passes it as `--role-arn`"),
 )
 
 

@@ -97,7 +97,7 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 
     Suffixes differ only where names, tags and descriptions hold the suffix: each JSON template is built
     with a placeholder and the suffix is put in its text (JSON quotes every string alike; YAML would not,
-    so YAML is built per suffix). tests/test_synth_cache.py holds this equal to a direct build.
+    so YAML is built per suffix). tests/test_synth.py holds this equal to a direct build.
     """
     if fmt != "json":
         return build_templates(config, fmt)
@@ -114,7 +114,7 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     """The stacks of one environment, in deploy order: the replica (if any) before the primary."""
     stacks = []
-    tags = config.all_tags
+    tags = config.stack_tags
     replica, primary = templates_for(config, fmt)
     if replica is not None:
         stacks.append(Stack(config.replica_stack_name, str(config.replication_region), replica[0], fmt,
@@ -202,6 +202,8 @@ def deploy_command(stack: Stack, out_dir: str) -> str:
     ]
     if stack.capabilities:
         parts.append(f"--capabilities {' '.join(stack.capabilities)}")
+    if stack.config.cloudformation_role_arn:
+        parts.append(f"--role-arn {stack.config.cloudformation_role_arn}")
     parts.append("--no-fail-on-empty-changeset")
     return " ".join(parts)
 

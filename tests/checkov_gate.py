@@ -1,6 +1,6 @@
 """The checkov gate: every variant of tests/variants.py scanned; 0 failed checks; only the documented skips.
 
-    python tests/checkov_gate.py         # needs checkov installed (tox -e checkov); exit 0 only when all hold
+    python -m tests.checkov_gate         # needs checkov installed (tox -e checkov); exit 0 only when all hold
 
 It synthesizes the variant matrix into a temporary folder, runs checkov once over it (with
 `--skip-download`: no network), and fails when
@@ -23,14 +23,11 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from variants import VARIANTS, synth_variants  # noqa: E402
-
-from builder.families.alerts import SKIP_TOPIC_CMK  # noqa: E402
-from builder.families.storage import SKIP_ACCESS_LOGGING  # noqa: E402
-from builder.families.table import SKIP_TABLE_CMK  # noqa: E402
-from builder.resources import CHECKOV_SKIPS  # noqa: E402
+from builder.families.alerts import SKIP_TOPIC_CMK
+from builder.families.storage import SKIP_ACCESS_LOGGING
+from builder.families.table import SKIP_TABLE_CMK
+from builder.resources import CHECKOV_SKIPS
+from tests.variants import VARIANTS, synth_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY_DOCS = (ROOT / "README.md",)

@@ -1,7 +1,7 @@
 """Golden templates: the template(s) of suffix pr123 for every variant of tests/variants.py, frozen
 under tests/goldens/<variant>/ as synth writes them.
 
-    python tests/goldens.py --update     # rewrite every golden from the current code (on purpose only)
+    python -m tests.goldens --update     # rewrite every golden from the current code (on purpose only)
 
 tests/test_goldens.py compares each freshly built template with its golden and lints the goldens;
 a normal test run never writes here.
@@ -14,9 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from variants import VARIANTS, variant_configs
-
 from builder.synth import stacks_for
+from tests.variants import VARIANTS, variant_configs
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 GOLDEN_SUFFIX = "pr123"
@@ -59,6 +58,6 @@ def update() -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--update"]:
-        sys.exit("usage: python tests/goldens.py --update   (rewrites tests/goldens/ from the current code)")
+        sys.exit("usage: python -m tests.goldens --update   (rewrites tests/goldens/ from the current code)")
     for path in update():
         print(path.relative_to(GOLDENS.parent))

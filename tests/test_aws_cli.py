@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from builder.emulator import emulator_python
+from tests.factories import aws_cli
 
 pytestmark = pytest.mark.emulator
-
-
-def aws_cli() -> str:
-    """The `aws` on PATH, else the one installed next to LocalStack."""
-    found = shutil.which("aws") or str(emulator_python().parent / "aws")
-    if not Path(found).exists():
-        pytest.fail("the AWS CLI is not installed (pip install awscli, or .ci/install-emulator)", pytrace=False)
-    return found
 
 
 @pytest.fixture
@@ -47,8 +37,9 @@ def synth_and_deploy(aws, suffix: str, pythonpath: str, *sets: str) -> subproces
     command = next(line.strip() for line in out.splitlines() if line.strip().startswith("aws cloudformation deploy"))
     argv = shlex.split(command)
     assert "--parameter-overrides" in argv and "--tags" in argv and "--capabilities" in argv
-    result = subprocess.run([aws_cli(), *argv[1:]], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath},
-                            timeout=300)
+    result = subprocess.run([aws_cli(), *argv[1:]], capture_output=True, text=True, env={**os.environ,
+                                                                                         "PYTHONPATH": pythonpath},
+                            timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -61,7 +52,8 @@ def test_synth_files_deploy_with_the_aws_cli_and_a_config_change_reaches_the_sta
     assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"CostCenter": "engineering", "Environment": suffix}
     assert aws.parameters(name)["BucketLifecycleDays"] == "30"
 
-    synth_and_deploy(aws, suffix, quick_waiters, "--set", "bucket_lifecycle_days=60", "--set", "alarm_threshold_multiplier=1")
+    synth_and_deploy(aws, suffix, quick_waiters, "--set", "bucket_lifecycle_days=60", "--set",
+                     "alarm_threshold_multiplier=1")
     assert aws.stack(name)["StackStatus"] == "UPDATE_COMPLETE"
     params = aws.parameters(name)
     assert params["BucketLifecycleDays"] == "60"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shlex
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,34 +19,20 @@ from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
 from builder.resources import all_settings
 from builder.synth import stacks_for
 from builder.template_values import UNKNOWN, DefaultsEvaluator
+from tests.factories import REPLICATION_SETTINGS as REPLICATION
+from tests.factories import config, run_cli
+
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 US = PRICES["us-east-1"]
 ALARM_METRICS = 4  # 4 single-metric alarms: the SystemErrors one watches PutItem only by default
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=7"]
-REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
 PROD = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5",
         *REPLICATION, "retain_data=true", "customer_managed_key=true"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(tmp_path, monkeypatch):
-    for name in ("AWS_REGION", "ENVIRONMENT_SUFFIX"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def config(*sets: str, region: str | None = None, suffix: str = "pr1"):
-    return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={})[0]
-
-
 def fixed(cost) -> dict[str, float]:
     return {item.row: item.monthly_usd for item in cost.fixed}
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(["cost", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ------------------------------------------------------------------ the pure functions
@@ -75,12 +61,11 @@ def test_each_system_error_operation_watched_costs_one_alarm_metric():
     ("PutItem,Foo", "'Foo' is not a DynamoDB data-plane operation"),
     ("PutItem,PutItem", "lists PutItem more than once"),
     (" , ", "list 1 to 10 operations, comma-separated (got 0)"),
-    (",".join(["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
-               "BatchWriteItem", "TransactGetItems", "TransactWriteItems", "ExecuteStatement"]),
+    ("GetItem,PutItem,UpdateItem,DeleteItem,Query,Scan,BatchGetItem,BatchWriteItem,TransactGetItems,TransactWriteItems,ExecuteStatement",
      "list 1 to 10 operations, comma-separated (got 11)"),
 ])
 def test_system_error_operations_are_checked(capsys, value, message):
-    code, out, err = run(capsys, "--set", f"system_error_operations={value}")
+    code, out, err = run_cli(capsys, "cost", "--set", f"system_error_operations={value}")
     assert (code, out) == (2, "")
     assert message in err
 
@@ -109,7 +94,8 @@ def test_replication_adds_the_replica_key_only_with_a_customer_managed_key(cmk, 
     assert cost.fixed_monthly_usd == pytest.approx(0.40 + keys)  # buckets and replication: no fixed part
     rows = {i.row: i for i in cost.rates}
     assert rows["DataBucket: replication transfer"].price == US["s3.inter_region_transfer"]
-    assert rows["ReplicaBucket: storage (noncurrent versions count)"].price == PRICES["eu-west-1"]["s3.standard_storage"]
+    replica_storage = rows["ReplicaBucket: storage (noncurrent versions count)"]
+    assert replica_storage.price == PRICES["eu-west-1"]["s3.standard_storage"]
     assert "DataBucket: Replication Time Control" not in rows
 
 
@@ -173,7 +159,7 @@ def test_defaults_evaluator_reads_conditions_like_cloudformation():
 # ------------------------------------------------------------------ the command
 
 def test_cost_command_table_for_the_default_environment(capsys):
-    code, out, err = run(capsys, "--suffix", "pr1")
+    code, out, err = run_cli(capsys, "cost", "--suffix", "pr1")
     assert (code, err) == (0, "")
     assert out.startswith("pr1: app-pr1 in us-east-1\n")
     assert "TableSystemErrorsAlarm: alarm, 1 metric   0.10" in out
@@ -184,7 +170,7 @@ def test_cost_command_table_for_the_default_environment(capsys):
 
 
 def test_cost_command_json(capsys):
-    code, out, _ = run(capsys, "--suffix", "pr1", "--set", "customer_managed_key=true", "--format", "json")
+    code, out, _ = run_cli(capsys, "cost", "--suffix", "pr1", "--set", "customer_managed_key=true", "--format", "json")
     document = json.loads(out)
     assert code == 0 and set(document) == {"prices", "environments", "total_fixed_monthly_usd"}
     (environment,) = document["environments"]
@@ -201,7 +187,7 @@ def test_cost_command_several_suffixes_have_a_column_each_and_a_total(capsys, tm
         '[environments.prod]\ndynamodb_billing_mode = "PROVISIONED"\ndynamodb_read_capacity = 5\n'
         'dynamodb_write_capacity = 5\nenable_cross_region_replication = true\nreplication_region = "eu-west-1"\n'
         'retain_data = true\ncustomer_managed_key = true\n')
-    code, out, _ = run(capsys, "--suffix", "pr1", "--suffix", "prod")
+    code, out, _ = run_cli(capsys, "cost", "--suffix", "pr1", "--suffix", "prod")
     assert code == 0
     lines = out.splitlines()
     assert lines[:2] == ["pr1: app-pr1 in us-east-1", "prod: app-prod in us-east-1, app-prod-replica in eu-west-1"]
@@ -213,19 +199,20 @@ def test_cost_command_several_suffixes_have_a_column_each_and_a_total(capsys, tm
 
 
 def test_cost_command_unknown_region_says_so(capsys):
-    code, out, _ = run(capsys, "--suffix", "pr1", "--region", "ap-south-1")
+    code, out, _ = run_cli(capsys, "cost", "--suffix", "pr1", "--region", "ap-south-1")
     assert code == 0
     assert "note: ap-south-1: no prices in the table (it has us-east-1, us-west-2, eu-west-1); showing the " \
            "us-east-1 figures" in out
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--set", "dynamodb_billing_mode=FAST"], "error: --set: dynamodb_billing_mode: must be PAY_PER_REQUEST or PROVISIONED"),
+    (["--set", "dynamodb_billing_mode=FAST"],
+     "error: --set: dynamodb_billing_mode: must be PAY_PER_REQUEST or PROVISIONED"),
     (["--format", "xml"], "error: python -m builder cost: argument --format: invalid choice: 'xml'"),
     (["--suffix", "Bad_Name"], "error: --suffix: suffix: 'Bad_Name' is not allowed"),
 ])
 def test_cost_command_bad_input_exits_2(capsys, argv, message):
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, "cost", *argv)
     assert (code, out) == (2, "")
     assert err.startswith(message)
 
@@ -233,7 +220,7 @@ def test_cost_command_bad_input_exits_2(capsys, argv, message):
 def test_cost_command_imports_neither_boto3_nor_cfn_lint(tmp_path):
     script = ("import sys\nfrom builder.cli import main\nassert main(['cost', '--suffix', 'pr1']) == 0\n"
               "print(sorted({'boto3', 'botocore', 'cfnlint'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
 
@@ -248,9 +235,6 @@ def _readme_blocks_after(prompt: str) -> str:
                                     "$ python -m builder cost --suffix prod --set"])
 def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeypatch, tmp_path):
     """The README pastes the command's output; this fails when a price or resource changes it."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
     block = _readme_blocks_after(prompt)
     command, _, expected = block.partition("\n")
     while command.endswith("\\"):
@@ -262,11 +246,11 @@ def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeyp
 
 
 def test_max_monthly_passes_at_the_limit_and_exits_6_over_it_after_printing(capsys):
-    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", "0.40")
+    code, out, err = run_cli(capsys, "cost", "--suffix", "pr1", "--max-monthly", "0.40")
     assert (code, err) == (0, "") and "total per month" in out
-    code, out, err = run(capsys, "--suffix", "pr1", "--suffix", "pr2", "--set", "dynamodb_billing_mode=PROVISIONED",
-                         "--set", "dynamodb_read_capacity=40000", "--set", "dynamodb_write_capacity=40000",
-                         "--max-monthly", "100")
+    code, out, err = run_cli(capsys, "cost", "--suffix", "pr1", "--suffix", "pr2",
+                             "--set", "dynamodb_billing_mode=PROVISIONED", "--set", "dynamodb_read_capacity=40000",
+                             "--set", "dynamodb_write_capacity=40000", "--max-monthly", "100")
     assert code == 6 and "total per month" in out
     assert err == ("error: --max-monthly: pr1 costs 22,776.40 USD a month idle, over 100.00; "
                    "pr2 costs 22,776.40 USD a month idle, over 100.00\n")
@@ -274,6 +258,6 @@ def test_max_monthly_passes_at_the_limit_and_exits_6_over_it_after_printing(caps
 
 @pytest.mark.parametrize("amount", ["-1", "abc", "inf", "nan"])
 def test_max_monthly_takes_only_an_amount(capsys, amount):
-    code, out, err = run(capsys, "--suffix", "pr1", "--max-monthly", amount)
+    code, out, err = run_cli(capsys, "cost", "--suffix", "pr1", "--max-monthly", amount)
     assert (code, out) == (2, "")
     assert "argument --max-monthly: must be an amount of USD >= 0" in err

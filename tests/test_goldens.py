@@ -1,13 +1,12 @@
 """Every variant's pr123 template(s) equal the golden frozen under tests/goldens/, and the goldens lint
 clean. A difference is shown as a unified diff of the pretty JSON; if the change is meant, rewrite the
-goldens with `python tests/goldens.py --update` and review their diff in the commit."""
+goldens with `python -m tests.goldens --update` and review their diff in the commit."""
 
 from __future__ import annotations
 
-from goldens import GOLDENS, built, golden_files, json_diff
-from variants import REGION, REPLICATION_REGION, VARIANTS
-
 from builder.lint import lint_templates
+from tests.goldens import GOLDENS, built, golden_files, json_diff
+from tests.variants import REGION, REPLICATION_REGION, VARIANTS
 
 
 def test_every_variant_builds_its_golden_templates_and_the_goldens_lint_clean():

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from cfnlint.template import Template
-from variants import VARIANTS, variant_configs
 
 from builder.cli import main
 from builder.graph import (
@@ -35,6 +34,7 @@ from builder.graph import (
     to_mermaid,
 )
 from builder.synth import stacks_for
+from tests.variants import VARIANTS, variant_configs
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 
@@ -271,11 +271,9 @@ def test_graph_imports_only_the_standard_library():
 README_GRAPH = re.compile(r"```\npython -m builder (graph [^\n]*)\n```\n\n```mermaid\n(.*?)```", re.DOTALL)
 
 
-def test_readme_graphs_are_the_commands_own_output(capsys, monkeypatch):
+def test_readme_graphs_are_the_commands_own_output(capsys, monkeypatch, clean_env):
     """The README shows the default and the example prod as mermaid; this fails when the template changes them."""
     monkeypatch.chdir(Path(__file__).parents[1])
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
     blocks = README_GRAPH.findall((Path(__file__).parents[1] / "README.md").read_text())
     assert [command for command, _ in blocks] == [
         "graph --suffix pr123", "graph --config examples/environments.toml --suffix prod"]

@@ -24,6 +24,7 @@ from builder.resources import (
     replica_parameters,
 )
 from builder.settings import SETTINGS, Setting, settings_table
+from tests.factories import config as default_config
 
 README = Path(__file__).parents[1] / "README.md"
 NOWHERE = Path("/nonexistent")
@@ -40,7 +41,7 @@ def test_readme_settings_table_is_the_rendered_settings_table():
 def test_the_deploy_time_settings_are_exactly_the_ones_carried_by_parameters():
     deploy_time = {s.name for s in SETTINGS if s.deploy_time}
     assert {spec.setting for spec in PARAMETERS} == deploy_time
-    config = resolve_configs(suffixes=["pr1"], environ={}, cwd=NOWHERE)[0]
+    config = default_config()
     doc = build_template(config).to_dict()
     assert {title: p["Default"] for title, p in doc["Parameters"].items()} == deploy_parameters(config)
     replica = build_replica_template(config).to_dict()
@@ -131,4 +132,4 @@ def test_a_family_setting_is_validated(sets, message):
 
 def test_a_family_setting_is_unknown_without_its_family():
     with pytest.raises(ConfigError, match="fake_queue_retention_days: unknown key"):
-        resolve_configs(suffixes=["pr1"], sets=["fake_queue_retention_days=3"], environ={}, cwd=NOWHERE)
+        default_config("fake_queue_retention_days=3")

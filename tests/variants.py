@@ -4,7 +4,7 @@ Every synth-time and deploy-time choice that changes the template: billing mode 
 customer_managed_key (each replication variant also writes the replica template), for the suffixes
 of issue 2 section 4: `pr123`, `synthaw2nm`, `synth-12345`, one character and the longest allowed.
 
-    python tests/variants.py DIR     # writes every variant's files into DIR, prints the templates
+    python -m tests.variants DIR     # writes every variant's files into DIR, prints the templates
 """
 
 from __future__ import annotations
@@ -80,6 +80,6 @@ def synth_variants(out_dir: Path | str, suffixes: Sequence[str] = (*FIXED_SUFFIX
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python tests/variants.py DIR")
+        sys.exit("usage: python -m tests.variants DIR")
     for path in synth_variants(sys.argv[1]):
         print(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from builder.errors import UsageError
+from builder.ops.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
@@ -110,13 +111,32 @@ def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
                         help="S3 bucket for templates over CloudFormation's 51,200-byte inline limit")
 
 
+def shard_arg(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_shard_option(parser: argparse.ArgumentParser) -> None:
+    """--shard K/N: this CI job's share of the selected suffixes (see builder.ops.shard)."""
+    parser.add_argument("--shard", type=shard_arg, metavar="K/N",
+                        help="only the suffixes shard K of N owns, by a hash of the suffix: N CI jobs given the "
+                             "same suffixes, in any order, handle each exactly once")
+
+
 def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None = None) -> list[EnvironmentConfig]:
-    """The validated configs named by the common environment options (the families' settings included)."""
+    """The validated configs named by the common environment options (the families' settings included),
+    only those of this shard with --shard."""
     from builder.environment import resolve_configs
     from builder.resources import all_settings
 
-    return resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
-                           settings=all_settings(), region_check=region_check)
+    configs = resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
+                              settings=all_settings(), region_check=region_check)
+    shard: Shard | None = getattr(args, "shard", None)
+    if shard is None:
+        return configs
+    return [config for config in configs if shard.owns(config.suffix)]
 
 
 def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
@@ -163,12 +183,24 @@ def reporter_for(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]) ->
     return Reporter(mode=args.output, prefix=sum(len(g) for g in groups) > 1)
 
 
+def nothing_in_shard(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]) -> bool:
+    """With --shard and no suffix in this shard: say so in one line and return True (the command exits 0)."""
+    if groups or getattr(args, "shard", None) is None:
+        return False
+    reporter_for(args, groups).line(f"shard {args.shard}: none of the selected suffixes is in this shard; "
+                                    f"nothing to do")
+    return True
+
+
 def pool_options(args: argparse.Namespace) -> Options:
     from builder.ops.pool import Options
 
     return Options(out_dir=getattr(args, "out", "out"), allow_replacement=getattr(args, "allow_replacement", False),
                    wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
-                   concurrency=args.concurrency, api_rate=args.api_rate)
+                   concurrency=args.concurrency, force=getattr(args, "force", False),
+                   allow_drift=getattr(args, "allow_drift", False),
+                   adopt_retained=getattr(args, "adopt_retained", False),
+                   api_rate=getattr(args, "api_rate", 2.0))
 
 
 def confirm(question: str, refusal: UsageError) -> bool:

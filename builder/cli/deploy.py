@@ -10,6 +10,8 @@ from builder.cli.common import (
     add_command,
     add_output_option,
     add_pool_options,
+    add_shard_option,
+    nothing_in_shard,
     pool_options,
     reporter_for,
     stack_groups,
@@ -20,8 +22,10 @@ DESCRIPTION = """\
 Synthesize each stack in memory (the same bytes synth writes), make a change set with every parameter
 value passed explicitly, print it, execute it and stream the stack events until the stack settles;
 then print the outputs and write them to <out>/<stack>.outputs.json. Nothing to change: says so,
-exit 0. A change set that would replace or delete the bucket or the table is not executed (exit 3)
-unless --allow-replacement is given. The replica stack (replication on) deploys before the primary;
+exit 0. A stack settled in success that already has this template, these parameter values and tags
+is not touched: no change set, two calls (--force makes the change set anyway). A change set that
+would replace or delete the bucket or the table is not executed (exit 3) unless --allow-replacement
+is given. The replica stack (replication on) deploys before the primary;
 several suffixes deploy concurrently.
 
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
@@ -29,13 +33,20 @@ AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from
 AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, else us-east-1; it must
 be a region botocore knows.
 
+With check_drift on, an existing stack is first checked for drift; a drifted one is not deployed
+(exit 5) unless --allow-drift. A new stack whose bucket or table already exists under builder's name
+(kept by an earlier stack with retain_data) is not created (exit 1); --adopt-retained imports them
+(an IMPORT change set) and then deploys everything else.
+
 exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
-130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
+5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C: CloudFormation carries
+on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
   python -m builder deploy --suffix prod --allow-replacement   # accept a new, empty table or bucket
+  python -m builder deploy --suffix prod --adopt-retained      # bring back a retained table and bucket
 """
 
 
@@ -46,8 +57,15 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
     parser.add_argument("--allow-replacement", action="store_true",
                         help="execute a change set even when it replaces or deletes the bucket or the table")
+    parser.add_argument("--force", action="store_true",
+                        help="make the change set even when the deployed stack already matches (no skip)")
+    parser.add_argument("--allow-drift", action="store_true",
+                        help="check_drift: deploy even when the stack has drifted (its template's values win)")
+    parser.add_argument("--adopt-retained", action="store_true",
+                        help="a new stack whose bucket or table already exists (retain_data): import them first")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
+    add_shard_option(parser)
     return parser
 
 
@@ -56,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.pool import finish, run_all
 
     groups = stack_groups(args)
+    if nothing_in_shard(args, groups):
+        return EXIT_OK
     reporter = reporter_for(args, groups)
     options = pool_options(args)
     outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter), options.concurrency,

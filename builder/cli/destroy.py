@@ -9,7 +9,9 @@ from builder.cli.common import (
     add_command,
     add_output_option,
     add_pool_options,
+    add_shard_option,
     confirm,
+    nothing_in_shard,
     pool_options,
     reporter_for,
     stack_groups,
@@ -36,11 +38,14 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--out", default="out", metavar="DIR",
                         help="where deploy wrote <stack>.outputs.json, removed with the stack (default: out)")
     add_pool_options(parser)
+    add_shard_option(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     groups = stack_groups(args, reverse=True)
+    if nothing_in_shard(args, groups):
+        return EXIT_OK
     if not args.yes:
         stacks = [stack for group in groups for stack in group]
         listing = ", ".join(f"{s.name} ({s.region})" for s in stacks)
@@ -55,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     reporter = reporter_for(args, groups)
     options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: destroy_stack(stack, options, reporter), options.concurrency,
-                       options.api_rate)
+    outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter,
+                                                           role_arn=stack.config.cloudformation_role_arn),
+                       options.concurrency, options.api_rate)
     finish(outcomes, reporter, "destroy", summary=len(groups) > 1)
     return EXIT_OK

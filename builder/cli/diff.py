@@ -14,6 +14,8 @@ from builder.cli.common import (
     add_command,
     add_output_option,
     add_pool_options,
+    add_shard_option,
+    nothing_in_shard,
     pool_options,
     stack_groups,
     usd,
@@ -56,6 +58,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                              "more than USD (a stack that cannot be priced fails it too)")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
+    add_shard_option(parser)
     return parser
 
 
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
                                  "in a job); use --output-file F outside Actions")
     groups = stack_groups(args)
+    if nothing_in_shard(args, groups):
+        return EXIT_OK
     several = sum(len(g) for g in groups) > 1
     # The markdown block replaces the progress lines on standard output, which then go to standard error.
     to_stdout = markdown_wanted and args.output_file in (None, "-")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from builder.cli.common import Subparsers, add_command, add_output_option, aws_configs_from_args, regions_to_search
 from builder.errors import EXIT_OK
 from builder.report import grid
+
+if TYPE_CHECKING:
+    from builder.environment import EnvironmentConfig
 
 DESCRIPTION = """\
 Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
@@ -31,14 +34,13 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.ops.status import stack_status, stacks_with_prefix
+    from builder.ops.status import stack_status
     from builder.synth import stacks_for
 
     configs = aws_configs_from_args(args)
     if args.all:
-        records = stacks_with_prefix(configs[0].stack_prefix, regions_to_search(args, configs))
-    else:
-        records = stack_status([s for c in configs for s in stacks_for(c)])
+        return fleet_view(args, configs)
+    records = stack_status([s for c in configs for s in stacks_for(c)])
     for record in records:
         if args.output == "json":
             print(json.dumps(record))
@@ -46,6 +48,19 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(status_lines(record)))
     if not records and args.output == "text":
         print(f"no stacks named {configs[0].stack_prefix}-*")
+    return EXIT_OK
+
+
+def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> int:
+    """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
+    from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
+
+    prefix = configs[0].stack_prefix
+    plan = fleet_rows(prefix, regions_to_search(args, configs))
+    if not plan.rows and args.output == "text":
+        print(f"no stacks named {prefix}-*")
+    else:
+        print((render_fleet_json if args.output == "json" else render_fleet_text)(plan), end="")
     return EXIT_OK
 
 

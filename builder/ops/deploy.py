@@ -13,13 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from builder.errors import OperationError
+from builder.ops import adopt, drift
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
+from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import guard
-from builder.stack.watch import SUCCESS, StackWatcher, stack_outputs
+from builder.stack.unchanged import reason_to_deploy
+from builder.stack.watch import SUCCESS, StackDescription, StackWatcher, stack_outputs
 from builder.synth import Stack, write_files
 
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]
@@ -33,11 +36,20 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
         current = current_stack(watcher, options)
         if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
-            watcher.delete_and_wait(current)
+            watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
             current = None
+        if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
+            current = adopt.before_create(watcher, stack, options, current)
+        elif stack.config.check_drift:
+            drift.check_before_deploy(watcher, stack, options)
+        if current is not None and not options.force and reason_to_deploy(watcher, stack, current) is None:
+            watcher.say("no changes: the stack already has this template, these parameters and tags")
+            return _unchanged(stack, current, options, started)
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
+            if current is not None:
+                match_termination_protection(watcher, current, stack.config.termination_protection)
             outputs = stack_outputs(current or {})
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
@@ -52,6 +64,8 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             reporter.end(stack.name)
     if final["StackStatus"] not in SUCCESS:
         raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+    with aws.translate(stack.name, stack.region):
+        match_termination_protection(watcher, final, stack.config.termination_protection)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = stack_outputs(final)
     watcher.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")
@@ -63,6 +77,13 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
 
 
+def _unchanged(stack: Stack, current: StackDescription, options: Options, started: float) -> Outcome:
+    """The outcome of a skipped deploy: the outputs file is still written, from DescribeStacks' answer."""
+    outputs = stack_outputs(current)
+    write_outputs(stack, outputs, options.out_dir)
+    return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
+
+
 def declares_outputs(stack: Stack) -> bool:
     """Does the template declare an output that exists whatever the conditions?"""
     if stack.template_format != "json":
@@ -71,11 +92,11 @@ def declares_outputs(stack: Stack) -> bool:
     return any("Condition" not in output for output in outputs.values())
 
 
-def outputs_file(stack: Stack, out_dir: str) -> Path:
-    return Path(out_dir) / f"{stack.name}.outputs.json"
+def outputs_file(stack_name: str, out_dir: str) -> Path:
+    return Path(out_dir) / f"{stack_name}.outputs.json"
 
 
 def write_outputs(stack: Stack, outputs: Mapping[str, str], out_dir: str) -> Path:
     text = json.dumps(dict(outputs), indent=2, sort_keys=True) + "\n"
-    path = outputs_file(stack, out_dir)
+    path = outputs_file(stack.name, out_dir)
     return write_files({path.name: text}, path.parent)[0]

@@ -8,7 +8,7 @@ decides, not today's config: a bucket CloudFormation will keep is never emptied.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from builder.deployed_cost import template_from_body
@@ -17,8 +17,7 @@ from builder.ops.deploy import WatcherFactory, outputs_file
 from builder.ops.pool import Options, Outcome, Result
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.watch import StackWatcher
-from builder.synth import Stack
+from builder.stack.watch import StackDescription, StackWatcher
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -86,52 +85,61 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
             return resources
 
 
-def destroy_stack(stack: Stack, options: Options, reporter: Reporter,
-                  watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
+                  watcher_factory: WatcherFactory = StackWatcher,
+                  before_delete: Callable[[StackDescription], None] | None = None,
+                  role_arn: str | None = None) -> Outcome:
+    """Empty the buckets CloudFormation will delete, then delete the stack and wait.
+
+    `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
+    there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
+    (cloudformation_role_arn) is the role CloudFormation deletes with; without it, the stack's own.
+    """
     started = time.monotonic()
-    watcher = watcher_factory(stack.name, stack.region, reporter)
-    with aws.translate(stack.name, stack.region), watcher.interruptible("destroy"):
+    watcher = watcher_factory(name, region, reporter)
+    with aws.translate(name, region), watcher.interruptible("destroy"):
         current = watcher.describe()
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
-            watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to delete")
-            _forget_outputs(watcher, stack, options.out_dir)
-            return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
+            watcher.say(f"{name} does not exist in {region}; nothing to delete")
+            _forget_outputs(watcher, name, options.out_dir)
+            return Outcome(name, region, Result.NOT_FOUND, time.monotonic() - started)
+        if before_delete is not None:
+            before_delete(current)
         if current.get("EnableTerminationProtection"):
-            raise OperationError(stack.name, "termination protection is on; turn it off first: aws cloudformation "
-                                             f"update-termination-protection --no-enable-termination-protection "
-                                             f"--region {stack.region} --stack-name {stack.name}")
+            raise OperationError(name, "termination protection is on (setting termination_protection); "
+                                       "deploy with termination_protection = false first, then destroy")
         stack_id = current["StackId"]
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
-        template = template_from_body(body, stack.name)
+        template = template_from_body(body, name)
         resources = _stack_resources(watcher, stack_id)
         delete, keep = buckets_to_empty(template, resources)
         for bucket in keep:
             watcher.say(f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)")
-        s3 = watcher.s3() if delete else None
+        s3 = watcher.client("s3") if delete else None
         for bucket in delete:
             count = empty_bucket(s3, bucket)
             watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
-        reporter.begin(stack.name, len(resources))
+        reporter.begin(name, len(resources))
         try:
-            final = watcher.delete_and_wait(current)
+            final = watcher.delete_and_wait(current, role_arn)
         finally:
-            reporter.end(stack.name)
+            reporter.end(name)
         if final["StackStatus"] != "DELETE_COMPLETE":
-            raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+            raise OperationError(name, f"{final['StackStatus']}: {watcher.root_cause()}")
         left = [bucket for bucket in delete if _bucket_exists(s3, bucket)]
     if left:
-        raise OperationError(stack.name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
+        raise OperationError(name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
                                          f"empty and delete it by hand")
-    _forget_outputs(watcher, stack, options.out_dir)
+    _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
-    return Outcome(stack.name, stack.region, Result.DELETED, time.monotonic() - started)
+    return Outcome(name, region, Result.DELETED, time.monotonic() - started)
 
 
-def _forget_outputs(watcher: StackWatcher, stack: Stack, out_dir: str) -> None:
+def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:
     """The outputs file deploy wrote describes a stack that no longer exists: remove it."""
-    path = outputs_file(stack, out_dir)
+    path = outputs_file(name, out_dir)
     if path.is_file():
         path.unlink()
         watcher.say(f"removed {path}: its stack no longer exists")

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from builder.cost import stack_items
 from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
 from builder.ops.deploy import WatcherFactory
+from builder.ops.drift import drift_for_diff
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
 from builder.ops.review import (
@@ -33,6 +34,7 @@ from builder.pricing import CostError, prices_for
 from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
+from builder.stack.changeset import role_arg
 from builder.stack.watch import StackDescription, StackWatcher
 from builder.synth import Stack
 
@@ -50,10 +52,13 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
+        drifted = None
+        if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
+            drifted = drift_for_diff(watcher, options)
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
             watcher.say("no changes")
-            found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES)
+            found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started)
         exists = current is not None and change_set.kind == "UPDATE"
         if not exists:
@@ -74,9 +79,10 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
         if current is None:
             review = watcher.describe(change_set.stack_id)
             if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
-                watcher.cf.delete_stack(StackName=change_set.stack_id)
+                watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
-                                    tuple(losses), parameters if exists else (), tags if exists else (), cost, note)
+                                    tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
+                                    drifted)
     return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from builder.errors import BuilderError, Interrupted, RefusedError
+from builder.errors import BuilderError, DriftRefusedError, Interrupted, RefusedError
 from builder.report import Reporter, grid
 from builder.stack.poller import DEFAULT_RATE, fresh_pollers, interrupt_all
 from builder.synth import Stack
@@ -32,6 +32,8 @@ class Result(StrEnum):
     SKIPPED = "skipped"
     REFUSED = "refused"
     FAILED = "failed"
+    IN_SYNC = "in sync"  # drift: the stack matches its template (noise aside)
+    DRIFTED = "drifted"  # drift: a resource differs from its template
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Options:
     wait_for_others: bool = True
     artifact_bucket: str | None = None
     concurrency: int = 4
+    force: bool = False  # deploy: make the change set even when the deployed stack already matches
+    allow_drift: bool = False  # deploy over drift of a check_drift environment
+    adopt_retained: bool = False  # import a retained bucket and table into a new stack
+    drift_timeout_s: float = 300.0  # how long one drift detection may take
     api_rate: float = DEFAULT_RATE  # CloudFormation read calls a second, per region, for the whole run
 
 
@@ -92,7 +98,7 @@ def _run_group(group: Sequence[Stack], action: Action) -> list[Outcome]:
             outcomes.append(Outcome(stack.name, stack.region, Result.FAILED, time.monotonic() - started,
                                     error=Interrupted(stack.name, "interrupted")))
         except BuilderError as exc:
-            result = Result.REFUSED if isinstance(exc, RefusedError) else Result.FAILED
+            result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else Result.FAILED
             outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
     return outcomes
 

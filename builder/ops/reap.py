@@ -33,9 +33,9 @@ from datetime import datetime
 from typing import Any
 
 from builder.durations import DurationError, format_duration, parse_duration
+from builder.environment import TTL_TAG
 from builder.errors import BuilderError
 
-TTL_TAG = "builder:ttl"
 SUFFIX_TAG = "Environment"
 REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
 REPLICA_NAME_END = "-replica"
@@ -252,8 +252,8 @@ def recheck(row: Row, fresh: Mapping[str, Any] | None, now: datetime, older_than
     return reason if verdict == KEEP else None
 
 
-def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float]) -> Plan:
-    """The plan with each row's idle monthly cost filled in (the command prices deployed templates)."""
+def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float | None]) -> Plan:
+    """The plan with each row's idle monthly cost filled in (None: could not be priced)."""
     return Plan(tuple(replace(row, monthly_idle_usd=monthly_idle_usd(row)) for row in plan_.rows))
 
 
@@ -351,7 +351,8 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
                       "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                       "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
     widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
-    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line, widths, strict=False)] + [line[-1]]) for line in table]
+    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)] + [line[-1]])
+             for line in table]
     count = len(plan_.reapable)
     saves = "saves" if outcomes else "would save"
     lines.append(f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from builder.pricing import LineItem
 from builder.report import md_cell, md_table
+from builder.stack import drift
 from builder.stack.changeset import Change
 
 # GitHub refuses a comment body over 65,536 characters; a step summary over 1 MiB. Leave room for the cut line.
@@ -102,6 +103,7 @@ class StackReview:
     tags: tuple[ValueChange, ...] = ()
     cost: CostChange | None = None
     note: str = ""  # why the cost is missing, or the error of a failed stack
+    drift: drift.DriftReport | None = None  # check_drift environments: how the stack drifted
 
 
 # --------------------------------------------------------------------------- markdown
@@ -141,7 +143,7 @@ def stack_section(review: StackReview) -> str:
     """One stack's section: a heading line, then (unless nothing changes) its tables."""
     head = f"### `{md_cell(review.stack)}` ({review.region})"
     if review.state == NO_CHANGES:
-        return f"{head}: no changes\n"
+        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _drift_lines(review))
     if review.state == FAILED:
         return f"{head}: failed: {md_cell(review.note)}\n"
     if review.state == RECREATE:
@@ -165,7 +167,14 @@ def stack_section(review: StackReview) -> str:
         lines += _cost_lines(review.cost)
     if review.note:
         lines += [f"Cost: {md_cell(review.note)}", ""]
+    lines += _drift_lines(review)
     return "\n".join(lines)
+
+
+def _drift_lines(review: StackReview) -> list[str]:
+    if review.drift is None:
+        return []
+    return [f"**Drift** (check_drift): {review.drift.status}", "", *drift.markdown_lines(review.drift)]
 
 
 def summary_line(reviews: Sequence[StackReview]) -> str:

@@ -39,14 +39,3 @@ def stack_status(stacks: Sequence[Stack]) -> list[StatusRecord]:
         records.append(status_record(found, stack.region) if found else missing_record(stack.name, stack.region))
     return records
 
-
-def stacks_with_prefix(prefix: str, regions: Sequence[str]) -> list[StatusRecord]:
-    """Every live stack named <prefix>-... in the regions (one DescribeStacks page per 100 stacks)."""
-    records = []
-    for region in dict.fromkeys(regions):
-        cf = aws.client(aws.session(region), "cloudformation")
-        with aws.translate(f"stacks {prefix}-* in {region}", region):
-            for page in cf.get_paginator("describe_stacks").paginate():
-                records += [status_record(s, region) for s in page.get("Stacks", [])
-                            if s["StackName"].startswith(f"{prefix}-") and s["StackStatus"] != "DELETE_COMPLETE"]
-    return sorted(records, key=lambda r: (r["stack"], r["region"]))

@@ -18,7 +18,7 @@ from typing import Any
 import botocore.exceptions
 
 from builder.errors import OperationError
-from builder.stack.client import error_code, error_message, translate
+from builder.stack.client import error_code, error_message, is_missing_stack, translate
 
 BUCKET, TABLE = "AWS::S3::Bucket", "AWS::DynamoDB::Table"
 # ResourceIdentifier keys for ResourcesToImport (CloudFormation User Guide, "Resource type support
@@ -153,6 +153,10 @@ def import_change_set(cf: Any, stack_name: str, change_set_name: str, template: 
         except botocore.exceptions.ClientError as exc:
             if EMULATOR_GAP_MARKER in error_message(exc):
                 raise OperationError(stack_name, f"this endpoint does not implement IMPORT change sets "
+                                                 f"({error_code(exc)}: {error_message(exc)}); adopt retained "
+                                                 f"resources against AWS itself") from exc
+            if is_missing_stack(exc):  # AWS creates a new stack from an IMPORT change set; LocalStack does not
+                raise OperationError(stack_name, f"this endpoint does not create a stack from an IMPORT change set "
                                                  f"({error_code(exc)}: {error_message(exc)}); adopt retained "
                                                  f"resources against AWS itself") from exc
             raise

@@ -134,12 +134,18 @@ def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None)
         raise UsageError(watcher.name, f"the template is {size:,} bytes, over CloudFormation's "
                                        f"{TEMPLATE_BODY_LIMIT:,}-byte TemplateBody limit; pass "
                                        f"--artifact-bucket BUCKET to upload it to S3 first")
-    s3 = watcher.s3()
+    s3 = watcher.client("s3")
     key = f"builder/{watcher.name}/{hashlib.sha256(body.encode()).hexdigest()[:16]}.template.json"
     s3.put_object(Bucket=artifact_bucket, Key=key, Body=body.encode("utf-8"))
     url = f"{s3.meta.endpoint_url.rstrip('/')}/{artifact_bucket}/{quote(key)}"
     watcher.say(f"template ({size:,} bytes) uploaded to s3://{artifact_bucket}/{key}")
     return {"TemplateURL": url}
+
+
+def role_arg(stack: Stack) -> dict[str, str]:
+    """RoleARN for every change set and stack deletion, when cloudformation_role_arn is set."""
+    role_arn = stack.config.cloudformation_role_arn
+    return {"RoleARN": role_arn} if role_arn else {}
 
 
 def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
@@ -151,7 +157,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **template)
+        Capabilities=list(stack.capabilities), **role_arg(stack), **template)
     change_set_id = created["Id"]
     backoff = watcher.backoff()
     while True:

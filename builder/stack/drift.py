@@ -334,7 +334,13 @@ def to_dict(report: DriftReport) -> dict[str, Any]:
 
 
 def markdown(report: DriftReport) -> str:
-    lines = [f"### {md_cell(report.stack)}: {report.status}", ""]
+    """A section for the report: a heading with the stack and its status, then markdown_lines."""
+    return "\n".join([f"### {md_cell(report.stack)}: {report.status}", "", *markdown_lines(report)])
+
+
+def markdown_lines(report: DriftReport) -> list[str]:
+    """The report's body in markdown (no heading), for `drift` and for diff's block."""
+    lines: list[str] = []
     if report.detection_status == DETECTION_FAILED:
         failed = (f"Detection failed: {md_cell(report.reason or 'no reason given')}. "
                   f"Checked: {md_cell(', '.join(report.checked) or 'nothing')}.")
@@ -350,4 +356,4 @@ def markdown(report: DriftReport) -> str:
                   *md_table((*HEADER[1:], "Why"),
                             [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
                   ""]
-    return "\n".join(lines)
+    return lines

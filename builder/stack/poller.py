@@ -451,13 +451,14 @@ def poller_for(region: str, api_rate: float | None = None) -> Poller:
     """The process's poller of this region and of the endpoint its shared client talks to.
 
     The first call of a region and endpoint makes it, with `api_rate` (default: the rate of the run
-    in progress, see fresh_pollers); later calls share it as it is.
+    in progress, see fresh_pollers); later calls share it as it is, while the shared client is the same.
     """
-    endpoint = aws.endpoint_url(region, "cloudformation")
+    cf = aws.shared_client(region, "cloudformation")
+    endpoint = str(cf.meta.endpoint_url)
     with _REGISTRY_LOCK:
         found = _POLLERS.get((region, endpoint))
-        if found is None:
-            cf, budget = aws.shared_client(region, "cloudformation"), Budget(api_rate or _RUN.api_rate)
+        if found is None or found.cf is not cf:  # a new client (other credentials, say): a new poller
+            budget = Budget(api_rate or _RUN.api_rate)
             slow_down_on_every_throttling(cf, budget)
             found = _POLLERS[region, endpoint] = Poller(cf, budget)
             if _RUN.interrupted:  # a stack that starts after Ctrl-C stops at its first call

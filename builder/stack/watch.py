@@ -73,8 +73,9 @@ class StackWatcher:
         """One CloudFormation read call, drawn from the region's budget (Throttling slows it and retries)."""
         return self.poller.read(operation, **kwargs)
 
-    def s3(self) -> Any:
-        return aws.shared_client(self.region, "s3")
+    def client(self, service: str) -> Any:
+        """The process's shared client of this region (s3, sts, dynamodb, ...): no session per stack."""
+        return aws.shared_client(self.region, service)
 
     def describe(self, stack_id: str | None = None) -> StackDescription | None:
         """The stack, or None when it does not exist."""
@@ -156,7 +157,8 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
                                          f"builder); run {command} again to resume") from None
 
-    def delete_and_wait(self, stack: StackDescription) -> StackDescription:
+    def delete_and_wait(self, stack: StackDescription, role_arn: str | None = None) -> StackDescription:
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
         baseline = self.latest_event_id(stack["StackId"])
-        self.cf.delete_stack(StackName=stack["StackId"])
+        self.cf.delete_stack(StackName=stack["StackId"], **({"RoleARN": role_arn} if role_arn else {}))
         return self.watch(stack["StackId"], baseline)

@@ -6,13 +6,12 @@ test_deploy_stubbed.py), but parameters, tags, templates and Replacement of a re
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
-import builder.synth
 from builder.ops.review import signed_usd, usd
+from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
 
@@ -84,15 +83,8 @@ def test_markdown_diff_shows_the_data_guards_verdict_on_a_table_replacement(aws,
     """LocalStack reports Replacement=True for a renamed table: the one replacement it can produce."""
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
-    real = builder.synth.stacks_for
-
-    def renamed(config, fmt="json"):
-        stacks = real(config, fmt)
-        template = json.loads(stacks[-1].template_body)
-        template["Resources"]["DataTable"]["Properties"]["TableName"] = f"{name}-renamed"
-        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
-
-    monkeypatch.setattr(builder.synth, "stacks_for", renamed)
+    edit_template(monkeypatch, lambda template: template["Resources"]["DataTable"]["Properties"].update(
+        TableName=f"{name}-renamed"))
     code, out, _ = aws.run("diff", "--suffix", suffix, "--output", "markdown")
     assert code == 0
     assert "data guard: 1 bucket(s) or table(s) would be replaced or deleted" in out.splitlines()[0]

@@ -27,7 +27,7 @@ from builder.stack.watch import SUCCESS, StackWatcher
 from builder.synth import Stack
 
 
-class FakeClock:
+class InterruptingClock:
     """Virtual time that moves when the poller sleeps, but not while fewer than `in_flight` stacks are
     (so a worker that takes a settled stack's place starts at a known time, whatever the threads do);
     at `interrupt_at` it sends SIGINT to the main thread once and holds still until that has stopped
@@ -57,7 +57,7 @@ class FakeClock:
 class FakeCloudFormation:
     """Stacks created at time 0 that settle at a known time into a known status."""
 
-    def __init__(self, clock: FakeClock, settles: dict[str, tuple[float, str]]) -> None:
+    def __init__(self, clock: InterruptingClock, settles: dict[str, tuple[float, str]]) -> None:
         self.clock, self.settles = clock, settles
 
     @staticmethod
@@ -101,7 +101,7 @@ def stack(name: str) -> Stack:
 def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt_at: float = float("inf"),
               in_flight: int = 0) -> list[Outcome]:
     """Each stack waited for as deploy waits (watch inside interruptible), all through one poller."""
-    clock = FakeClock(interrupt_at, in_flight)
+    clock = InterruptingClock(interrupt_at, in_flight)
     poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
                                    clock.sleep)
     reporter = Reporter(io.StringIO(), tty=False)

@@ -8,16 +8,13 @@ pinned in test_adopt_emulator.py). find_retained runs against the emulator there
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from builder.environment import resolve_configs
 from builder.errors import OperationError
 from builder.resources import build_template
 from builder.stack import adopt
+from tests.factories import GAP_MESSAGE, config
 
 BUCKET = adopt.Retained("DataBucket", "AWS::S3::Bucket", "app-pr1-data-123456789012-us-east-1")
 TABLE = adopt.Retained("DataTable", "AWS::DynamoDB::Table", "app-pr1-data")
@@ -25,9 +22,7 @@ CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/adopt-1
 
 
 def template(*sets: str) -> dict:
-    config = resolve_configs(suffixes=["pr1"], sets=list(sets), region="us-east-1", environ={}, config_path=None,
-                             cwd=Path("/nonexistent"))[0]
-    return build_template(config).to_dict()
+    return build_template(config(*sets, region="us-east-1")).to_dict()
 
 
 def test_import_template_keeps_only_the_data_with_retain_policies():
@@ -79,16 +74,6 @@ def test_depends_on_other_resources_is_dropped():
     assert body["Resources"]["T"]["DependsOn"] == ["B"] and "DependsOn" not in body["Resources"]["B"]
 
 
-@pytest.fixture
-def cf():
-    client = boto3.session.Session(region_name="us-east-1").client(
-        "cloudformation", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stubber:
-        client.stubber = stubber
-        yield client
-        stubber.assert_no_pending_responses()
-
-
 def test_import_change_set_request(cf):
     result = adopt.import_template(template("retain_data=true"), [BUCKET, TABLE])
     cf.stubber.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": "arn:aws:cloudformation:x"}, {
@@ -107,10 +92,8 @@ def test_import_change_set_request(cf):
 
 
 def test_import_change_set_on_an_endpoint_without_import_is_one_line(cf):
-    message = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
-    cf.stubber.add_client_error("create_change_set", "InternalFailure", message, 501)
+    cf.stubber.add_client_error("create_change_set", "InternalFailure", GAP_MESSAGE, 501)
     with pytest.raises(OperationError) as caught:
         adopt.import_change_set(cf, "app-pr1", "adopt-1", adopt.ImportTemplate({"Resources": {}}, ()), [TABLE])
     assert caught.value.lines() == [(f"error: app-pr1: this endpoint does not implement IMPORT change sets "
-                                     f"(InternalFailure: {message}); adopt retained resources against AWS itself")]
+                                     f"(InternalFailure: {GAP_MESSAGE}); adopt retained resources against AWS itself")]

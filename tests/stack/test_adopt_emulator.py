@@ -16,12 +16,12 @@ import pytest
 
 from builder.errors import OperationError
 from builder.stack import adopt
+from tests.factories import GAP_MESSAGE
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator,
+              pytest.mark.emulator_only("LocalStack's account 000000000000 and its import gaps")]
 
 ACCOUNT = "000000000000"
-GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
 
 
 def data_resources(suffix: str) -> list[adopt.Retained]:

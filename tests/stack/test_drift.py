@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from builder.errors import OperationError
 from builder.stack import drift
+from tests.factories import DETECTION_ID, FakeClock
 
 STACK = "my-stack"
 STACK_ID = "arn:aws:cloudformation:us-west-2:123456789012:stack/my-stack/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
-DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
 WHEN = datetime(2019, 10, 2, 5, 54, 44, tzinfo=UTC)
 ALL_STATUSES = ["MODIFIED", "DELETED", "NOT_CHECKED", "IN_SYNC"]
 
@@ -32,31 +30,6 @@ FUNCTION_EXPECTED = {"Description": "Write a file to S3.", "Handler": "index.han
                      "Runtime": "nodejs10.x", "Tags": [{"Key": "lambda:createdBy", "Value": "SAM"}],
                      "Timeout": 900, "TracingConfig": {"Mode": "Active"}}
 FUNCTION_ACTUAL = {**FUNCTION_EXPECTED, "MemorySize": 256, "Timeout": 22}
-
-
-class FakeClock:
-    """Time that passes only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def cf():
-    client = boto3.session.Session(region_name="us-west-2").client(
-        "cloudformation", aws_access_key_id="test", aws_secret_access_key="test")
-    with Stubber(client) as stubber:
-        client.stubber = stubber
-        yield client
-        stubber.assert_no_pending_responses()
 
 
 def started(cf) -> None:
@@ -184,7 +157,8 @@ def test_not_checked_resources_are_listed_apart(cf):
         ("alarm", "AWS::CloudWatch::Alarm", "NOT_CHECKED"), ("subscription", "AWS::SNS::Subscription", "NOT_CHECKED")]
     assert drift.text_lines(report)[1] == ("  not checked (drift detection does not cover them): "
                                           "alarm (AWS::CloudWatch::Alarm), subscription (AWS::SNS::Subscription)")
-    assert "Not checked: `alarm` (AWS::CloudWatch::Alarm), `subscription` (AWS::SNS::Subscription)" in drift.markdown(report)
+    assert ("Not checked: `alarm` (AWS::CloudWatch::Alarm), `subscription` (AWS::SNS::Subscription)"
+            in drift.markdown(report))
 
 
 def test_detection_failed_keeps_partial_results_and_the_reason(cf):
@@ -200,7 +174,8 @@ def test_detection_failed_keeps_partial_results_and_the_reason(cf):
     assert (report.status, report.detection_status, report.reason) == ("DRIFTED", "DETECTION_FAILED", reason)
     assert report.drifted[0].differences[0].actual == "Suspended"
     assert [r.logical_id for r in report.not_checked] == ["function"]
-    assert drift.text_lines(report)[0] == f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; checked: bucket"
+    assert drift.text_lines(report)[0] == (f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; "
+                                           "checked: bucket")
     assert drift.to_dict(report)["reason"] == reason
 
 
@@ -345,7 +320,8 @@ def test_list_order_rule(path, expected, actual, kind, noise):
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}], "null", "MODIFIED", True),
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}], "", "REMOVED", True),
     # a KMS key reported missing may really have been replaced by SSE-S3: drift
-    ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}], "null", "MODIFIED", False),
+    ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}], "null", "MODIFIED",
+     False),
     # SSE-S3 declared, KMS found: drift
     ([{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
      '{"ServerSideEncryptionConfiguration":[{"ServerSideEncryptionByDefault":{"SSEAlgorithm":"aws:kms"}}]}',

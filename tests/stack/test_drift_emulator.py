@@ -15,11 +15,10 @@ import pytest
 
 from builder.errors import OperationError
 from builder.stack import drift
+from tests.factories import GAP_MESSAGE
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.emulator_only("checks LocalStack's drift detection gaps")]
 
-GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
-               "yet been emulated by LocalStack.")
 
 
 @pytest.fixture

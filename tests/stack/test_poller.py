@@ -20,23 +20,9 @@ from botocore.awsrequest import AWSResponse
 from builder.errors import UsageError
 from builder.stack import client as aws
 from builder.stack.poller import Budget, Poller, fresh_pollers, interrupt_all, poller_for, slow_down_on_every_throttling
+from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.interrupt_at = float("inf")
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
-        if self.now >= self.interrupt_at:
-            raise KeyboardInterrupt
 
 
 @dataclass
@@ -116,7 +102,8 @@ class FakeCloudFormation:
         start = int(NextToken or 0)
         answer: dict[str, Any] = {"StackEvents": [
             {"EventId": f"{stack.name}-{at}-{logical}-{status}", "StackName": stack.name,
-             "LogicalResourceId": logical, "ResourceStatus": status} for at, logical, status in happened[start:start + 2]]}
+             "LogicalResourceId": logical, "ResourceStatus": status}
+            for at, logical, status in happened[start:start + 2]]}
         if start + 2 < len(happened):  # pages of 2, so that paging is exercised
             answer["NextToken"] = str(start + 2)
         return answer
@@ -274,8 +261,8 @@ def test_ctrl_c_with_many_stacks_in_flight_leaves_each_state_readable() -> None:
     with pytest.raises(KeyboardInterrupt):
         for w in watched:
             poller.wait(w)
-    states = {s.name: w.state() for s, w in zip(stacks, watched)}
-    for stack, w in zip(stacks, watched):
+    states = {s.name: w.state() for s, w in zip(stacks, watched, strict=False)}
+    for stack, w in zip(stacks, watched, strict=False):
         if stack.settle_at < 95:
             assert w.final is not None and states[stack.name] == "the stack was left in CREATE_COMPLETE"
         elif stack.settle_at > 100:
@@ -362,9 +349,8 @@ def test_each_run_gets_fresh_pollers_with_its_rate(monkeypatch: pytest.MonkeyPat
     with fresh_pollers(3.0):
         second = poller_for("us-east-1")
         assert second is not first and second.budget.limit == 3.0 and not second.budget.stopped
-    with pytest.raises(UsageError, match="above 0"):
-        with fresh_pollers(0):
-            pass
+    with pytest.raises(UsageError, match="above 0"), fresh_pollers(0):
+        pass
 
 
 def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:

@@ -15,7 +15,6 @@ import re
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,12 +77,6 @@ def check_outcome(suffix: str, sets: list[str], workdir: Path, out_dir: Path) ->
     return True
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(suffix=suffixes, sets=st.lists(set_items, max_size=4))
 def test_any_input_is_synthesized_or_rejected_cleanly(clean_env, suffix, sets):
@@ -98,8 +91,8 @@ def _config_sets(draw) -> list[str]:
             f"customer_managed_key={draw(st.sampled_from(['true', 'false']))}",
             f"retain_data={draw(st.sampled_from(['true', 'false']))}",
             f"cost_center={draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{1,40}', fullmatch=True))}",
-            f"tags.{draw(st.from_regex(r'[A-Za-z][A-Za-z0-9_.:/=+@-]{0,20}', fullmatch=True))}="
-            f"{draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{0,40}', fullmatch=True))}"]
+            (f"tags.{draw(st.from_regex(r'[A-Za-z][A-Za-z0-9_.:/=+@-]{0,20}', fullmatch=True))}="
+            f"{draw(st.from_regex(r'[A-Za-z0-9 ._:/=+@-]{0,40}', fullmatch=True))}")]
     if draw(st.booleans()):
         sets += ["dynamodb_billing_mode=PROVISIONED", f"dynamodb_read_capacity={draw(st.integers(1, MAX_CAPACITY))}",
                  f"dynamodb_write_capacity={draw(st.integers(1, MAX_CAPACITY))}"]

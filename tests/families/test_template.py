@@ -8,27 +8,22 @@ import pytest
 from troposphere import s3
 
 from builder import names
-from builder.environment import resolve_configs
 from builder.families import storage, table
 from builder.families.replication import REPLICATION_ON, REPLICATION_TIME_CONTROL_ON
 from builder.families.table import IS_PROVISIONED
 from builder.resources import build_replica_template, build_template, deploy_parameters
 from builder.synth import required_capabilities, stacks_for
+from tests.factories import REPLICATION_SETTINGS as REPLICATION
+from tests.factories import config
 
 ALARM_BASES = {**table.ALARM_BASES, **storage.ALARM_BASES}
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=3"]
-REPLICATION = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
 TAGGABLE = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::CloudWatch::Alarm",
             "AWS::IAM::Role", "AWS::KMS::Key"}
 
 
-def config(suffix="pr123", sets=(), region=None):
-    return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={}, config_path=None,
-                           cwd=__import__("pathlib").Path("/nonexistent"))[0]
-
-
 def template(suffix="pr123", sets=()):
-    return build_template(config(suffix, sets)).to_dict()
+    return build_template(config(*sets, suffix=suffix)).to_dict()
 
 
 def structure(doc: dict, suffix: str) -> str:
@@ -70,12 +65,13 @@ def test_billing_mode_is_chosen_by_a_condition():
         {"Ref": "AWS::NoValue"}]}
 
 
-@pytest.mark.parametrize("sets,mode,read,write", [([], "PAY_PER_REQUEST", "1", "1"), (PROVISIONED, "PROVISIONED", "5", "3")])
+@pytest.mark.parametrize("sets,mode,read,write", [([], "PAY_PER_REQUEST", "1", "1"),
+                                                  (PROVISIONED, "PROVISIONED", "5", "3")])
 def test_parameter_defaults_carry_the_suffix_config(sets, mode, read, write):
     params = template("pr1", sets)["Parameters"]
     assert (params["BillingMode"]["Default"], params["ReadCapacity"]["Default"],
             params["WriteCapacity"]["Default"]) == (mode, read, write)
-    assert deploy_parameters(config("pr1", sets)) == {k: v["Default"] for k, v in params.items()}
+    assert deploy_parameters(config(*sets)) == {k: v["Default"] for k, v in params.items()}
 
 
 def test_replication_is_conditional_with_its_role_and_time_control():
@@ -99,8 +95,8 @@ def test_time_control_is_off_by_default_even_with_replication():
 
 
 def test_replica_stack_only_with_replication_and_deployed_first():
-    assert [s.name for s in stacks_for(config("pr1"))] == ["app-pr1"]
-    replica, primary = stacks_for(config("pr1", REPLICATION))
+    assert [s.name for s in stacks_for(config())] == ["app-pr1"]
+    replica, primary = stacks_for(config(*REPLICATION))
     assert (replica.name, replica.region, replica.is_replica) == ("app-pr1-replica", "eu-west-1", True)
     assert (primary.name, primary.region) == ("app-pr1", "us-east-1")
     doc = json.loads(replica.template_body)
@@ -119,12 +115,14 @@ def test_names_derive_from_prefix_and_suffix(suffix):
     alarm_names = sorted(r["Properties"]["AlarmName"] for r in resources.values()
                          if r["Type"] == "AWS::CloudWatch::Alarm")
     assert alarm_names == sorted(f"team-{suffix}-{what}" for what in
-                                 ("table-read-throttles", "table-write-throttles", "table-system-errors", "bucket-size"))
+                                 ("table-read-throttles", "table-write-throttles", "table-system-errors",
+                                  "bucket-size"))
 
 
 @pytest.mark.parametrize("sets", [[], ["customer_managed_key=true"] + REPLICATION])
 def test_every_taggable_resource_carries_the_merged_tags(sets):
-    conf = config("pr9", sets + ["tags.team=data", "cost_center=research"])  # Environment: refused, see test_config
+    conf = config(*sets, "tags.team=data", "cost_center=research",
+                  suffix="pr9")  # Environment: refused, see test_environment
     expected = [{"Key": "CostCenter", "Value": "research"}, {"Key": "Environment", "Value": "pr9"},
                 {"Key": "team", "Value": "data"}]
     docs = [build_template(conf).to_dict()] + ([build_replica_template(conf).to_dict()] if sets else [])
@@ -149,7 +147,7 @@ def test_alarm_thresholds_scale_with_the_multiplier(multiplier):
 
 @pytest.mark.parametrize("retain,policy", [(False, "Delete"), (True, "Retain")])
 def test_retain_data_sets_deletion_and_replace_policies(retain, policy):
-    conf = config("pr1", [f"retain_data={str(retain).lower()}"] + REPLICATION)
+    conf = config(f"retain_data={str(retain).lower()}", *REPLICATION)
     for doc, titles in ((build_template(conf).to_dict(), ("DataBucket", "DataTable")),
                         (build_replica_template(conf).to_dict(), ("ReplicaBucket",))):
         for title in titles:
@@ -190,7 +188,7 @@ def test_outputs_are_exported_under_the_stack_name():
 
 def test_only_the_capabilities_the_template_needs():
     assert required_capabilities(template()) == ("CAPABILITY_IAM",)
-    assert required_capabilities(build_replica_template(config("pr1", REPLICATION)).to_dict()) == ()
+    assert required_capabilities(build_replica_template(config(*REPLICATION)).to_dict()) == ()
     named = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}}
     assert required_capabilities(named) == ("CAPABILITY_NAMED_IAM",)
 

@@ -10,8 +10,8 @@ are API actions (`after="ExecuteChangeSet"`), never timers, so no test depends o
 from __future__ import annotations
 
 import http.client
-import json
 import http.server
+import json
 import os
 import signal
 import socket
@@ -26,7 +26,8 @@ import pytest
 
 import builder.stack.client
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator,
+              pytest.mark.emulator_only("the fault proxy forwards plain HTTP to the emulator")]
 
 THROTTLING = (b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender'
               b'</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>'
@@ -76,7 +77,7 @@ class FaultProxy:
         return f"http://127.0.0.1:{self.port}"
 
     # ------------------------------------------------------------------ listening
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -282,7 +283,7 @@ def test_throttled_calls_are_retried_and_the_deploy_succeeds(aws, proxy, suffix)
     proxy.throttle("CreateChangeSet", 2)
     proxy.throttle("ExecuteChangeSet", 2)
     proxy.throttle("DescribeStacks", 4)
-    code, out, err = aws.run(*deploy_argv(suffix))
+    code, _out, err = aws.run(*deploy_argv(suffix))
     assert (code, err) == (0, "")
     assert proxy.calls("CreateChangeSet") == ["throttled", "throttled", 200]
     assert proxy.calls("ExecuteChangeSet") == ["throttled", "throttled", 200]
@@ -294,10 +295,12 @@ def test_one_clients_attempt_count_does_not_stick_to_the_next(monkeypatch):
     """botocore writes AWS_MAX_ATTEMPTS into the Config it is given; with one shared Config, a run
     with AWS_MAX_ATTEMPTS=1 left every later client of the process without throttling retries."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    assert builder.stack.client.client(builder.stack.client.session("us-east-1"), "cloudformation").meta.config.retries == {
+    assert builder.stack.client.client(builder.stack.client.session("us-east-1"),
+                                       "cloudformation").meta.config.retries == {
         "mode": "standard", "total_max_attempts": 1}
     monkeypatch.delenv("AWS_MAX_ATTEMPTS")
-    assert builder.stack.client.client(builder.stack.client.session("us-east-1"), "cloudformation").meta.config.retries == {
+    assert builder.stack.client.client(builder.stack.client.session("us-east-1"),
+                                       "cloudformation").meta.config.retries == {
         "mode": "standard"}
 
 

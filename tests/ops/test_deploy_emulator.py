@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pytest
 
-import builder.stack.client
 import builder.stack.changeset
+import builder.stack.client
 import builder.synth
+from tests.factories import REPLICATION_ARGS as REPLICATION
+from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
 
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
 
 
 def count_calls(monkeypatch) -> list[str]:
@@ -56,19 +58,66 @@ def test_create_streams_each_resource_and_writes_the_outputs(aws, suffix):
     assert aws.parameters(name)["AlertEmail"] == f"alerts-{suffix}@example.com"
 
 
-def test_redeploy_without_changes_is_quick_and_leaves_no_change_set(aws, suffix, monkeypatch):
+def test_redeploy_without_changes_makes_two_calls_and_no_change_set(aws, suffix, monkeypatch):
+    """LocalStack answers GetTemplate(TemplateStage=Original) as AWS does: a JSON body, which botocore
+    decodes into a dict, so the skip compares data, not text."""
+    name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
-    before = aws.stack(f"app-{suffix}")
+    before = aws.stack(name)
+    outputs = Path(f"out/{name}.outputs.json")
+    written = outputs.read_text()
+    outputs.unlink()
     calls = count_calls(monkeypatch)
     code, out, err = aws.run("deploy", "--suffix", suffix)
     assert (code, err) == (0, "")
+    assert out == "no changes: the stack already has this template, these parameters and tags\n"
+    assert calls == ["DescribeStacks", "GetTemplate"]
+    assert outputs.read_text() == written  # still written, from the DescribeStacks answer
+    assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
+    assert aws.stack(name).get("LastUpdatedTime") == before.get("LastUpdatedTime")
+
+
+def test_force_makes_the_change_set_and_deletes_it_when_empty(aws, suffix, monkeypatch):
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    calls = count_calls(monkeypatch)
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--force")
+    assert (code, err) == (0, "")
     assert "no changes; the empty change set was deleted" in out
-    assert calls[0] == "DescribeStacks" and calls[1] == "CreateChangeSet" and calls[-1] == "DeleteChangeSet"
-    assert len(calls) <= 6, calls  # describe, create, one or two polls, delete
-    assert "ExecuteChangeSet" not in calls
+    assert calls[:2] == ["DescribeStacks", "CreateChangeSet"] and calls[-1] == "DeleteChangeSet"
+    assert "GetTemplate" not in calls and "ExecuteChangeSet" not in calls
+    assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
+
+
+def with_description(monkeypatch, text: str) -> None:
+    """Deploy a template whose Description differs: a template change no parameter or tag shows."""
+    edit_template(monkeypatch, lambda template: template.update(Description=text))
+
+
+@pytest.mark.parametrize("reason", ["parameter", "tag", "template", "protection"])
+def test_every_reason_not_to_skip_makes_a_change_set(aws, suffix, monkeypatch, reason):
+    """What the emulator can show. A rollback state, notification ARNs, an SSM-typed parameter (the
+    emulator runs without SSM) and a change set that only changes tags (LocalStack calls it empty) are
+    in tests/stack/test_unchanged.py, stubbed."""
+    name, again = f"app-{suffix}", []
     cf = aws.client("cloudformation")
-    assert cf.list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
-    assert aws.stack(f"app-{suffix}").get("LastUpdatedTime") == before.get("LastUpdatedTime")
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    if reason == "parameter":
+        again = ["--set", "bucket_lifecycle_days=45"]
+    elif reason == "tag":
+        again = ["--set", "tags.Team=data"]
+    elif reason == "template":
+        with_description(monkeypatch, "another description")
+    elif reason == "protection":
+        cf.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+    calls = count_calls(monkeypatch)
+    try:
+        code, _, err = aws.run("deploy", "--suffix", suffix, *again)
+    finally:
+        cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+    assert (code, err) == (0, "")
+    assert "CreateChangeSet" in calls
+    # only a template difference needs GetTemplate to be seen; the others show in DescribeStacks
+    assert ("GetTemplate" in calls) == (reason == "template")
 
 
 def test_a_config_change_reaches_the_existing_stack(aws, suffix):
@@ -137,18 +186,25 @@ def test_data_guard_refuses_to_replace_the_table_unless_allowed(aws, suffix, mon
 
 
 def test_rollback_complete_is_deleted_and_created_again(aws, suffix):
+    """A failed create (a table name taken) leaves ROLLBACK_COMPLETE. Made with a change set directly:
+    deploy itself stops before creating a stack whose own table name is taken (builder/ops/adopt.py)."""
     name = f"app-{suffix}"
-    dynamodb = aws.client("dynamodb")
-    dynamodb.create_table(TableName=f"{name}-data", BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-    code, out, err = aws.run("deploy", "--suffix", suffix)
-    assert code == 1
-    assert err.startswith(f"error: {name}: ROLLBACK_COMPLETE: DataTable (AWS::DynamoDB::Table) CREATE_FAILED: ")
-    assert "already exists" in err and err.count("\n") == 1
-    assert aws.stack(name)["StackStatus"] == "ROLLBACK_COMPLETE"  # the tool deletes nothing on failure
+    dynamodb, cf = aws.client("dynamodb"), aws.client("cloudformation")
+    taken = {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}
+    dynamodb.create_table(TableName=f"{name}-taken", **taken)
+    cf.create_change_set(StackName=name, ChangeSetName="taken", ChangeSetType="CREATE",
+                         TemplateBody=json.dumps({"Resources": {"Taken": {
+                             "Type": "AWS::DynamoDB::Table", "Properties": {"TableName": f"{name}-taken", **taken}}}}))
+    deadline = time.monotonic() + 60
+    while cf.describe_change_set(StackName=name, ChangeSetName="taken")["Status"] != "CREATE_COMPLETE" \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cf.execute_change_set(StackName=name, ChangeSetName="taken")
+    while aws.stack(name)["StackStatus"].endswith("_IN_PROGRESS") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert aws.stack(name)["StackStatus"] == "ROLLBACK_COMPLETE"
 
-    dynamodb.delete_table(TableName=f"{name}-data")
     code, out, _ = aws.run("deploy", "--suffix", suffix)
     assert code == 0
     assert "ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again" in out
@@ -157,7 +213,7 @@ def test_rollback_complete_is_deleted_and_created_again(aws, suffix):
 
 def test_several_suffixes_run_concurrently_with_prefixed_lines_and_a_summary(aws, suffix):
     suffixes = [f"{suffix}a", f"{suffix}b", f"{suffix}c"]
-    # the third one fails: its table name is taken
+    # the third one fails before creating anything: its table name is taken (by a table unlike its own)
     aws.client("dynamodb").create_table(
         TableName=f"app-{suffixes[2]}-data", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -166,14 +222,16 @@ def test_several_suffixes_run_concurrently_with_prefixed_lines_and_a_summary(aws
     code, out, err = aws.run(*argv)
     assert code == 1
     lines = out.splitlines()
-    for s in suffixes:
+    for s in suffixes[:2]:
         assert any(line.startswith(f"app-{s}: ") and "CREATE_COMPLETE" in line for line in lines)
     summary = lines[lines.index("summary:") + 1:]
     assert summary[0].split() == ["Stack", "Region", "Result", "Time"]
     results = {row.split()[0]: row.split()[2] for row in summary[1:]}
     assert results == {f"app-{suffixes[0]}": "created", f"app-{suffixes[1]}": "created",
                        f"app-{suffixes[2]}": "failed"}
-    assert err.splitlines()[-1].startswith(f"error: app-{suffixes[2]}: ROLLBACK_COMPLETE: DataTable")
+    assert err.splitlines()[-1].startswith(f"error: app-{suffixes[2]}: table app-{suffixes[2]}-data already exists "
+                                           f"but does not match the template")
+    assert aws.stack(f"app-{suffixes[2]}") is None
 
 
 def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
@@ -184,7 +242,7 @@ def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
     assert aws.stack(replica) is None  # not in the primary region
     assert out.index(f"{replica}: CREATE_COMPLETE in") < out.index(f"{primary}: 11 change(s) planned")
     outputs = json.loads(Path(f"out/{primary}.outputs.json").read_text())
-    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-000000000000-us-west-2"
+    assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-{aws.account}-us-west-2"
     assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
 
 

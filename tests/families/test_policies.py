@@ -11,12 +11,11 @@ A key policy's Resource "*" means "this key" (a key policy cannot name another k
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from builder import names
-from variants import FIXED_SUFFIXES, VARIANTS, suffixes_for, synth_variants
+from tests.variants import FIXED_SUFFIXES, VARIANTS, suffixes_for, synth_variants
 
 POLICY_VERSION = "2012-10-17"
 ACCOUNT = {"Ref": "AWS::AccountId"}

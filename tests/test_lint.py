@@ -5,13 +5,8 @@ pr123, synthaw2nm, synth-12345, a one-character suffix and the longest allowed (
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from builder.lint import lint_templates
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from variants import VARIANTS, synth_variants  # noqa: E402
+from tests.variants import VARIANTS, synth_variants
 
 
 def test_every_variant_and_suffix_lints_clean(tmp_path):

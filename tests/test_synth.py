@@ -3,15 +3,12 @@ must be exactly those of a direct build, for every variant and every kind of suf
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from builder.synth import build_templates, stacks_for, templates_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from variants import VARIANTS, variant_configs  # noqa: E402
+from tests.variants import VARIANTS, variant_configs
 
 SUFFIXES = ("pr123", "synthaw2nm", "synth-12345", "a", "longest", "s3", "aws", "e", "1", "123", "true",
             "data", "replica-x", "app", "alerts", "x--y", "0e5")

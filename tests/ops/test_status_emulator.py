@@ -23,10 +23,11 @@ def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
     assert f"{prefix}-two  us-east-1  NOT DEPLOYED" in lines
 
     code, out, _ = aws.run("status", "--all", "--output", "json", "--set", f"stack_prefix={prefix}")
-    records = [json.loads(line) for line in out.splitlines()]
+    *records, summary = [json.loads(line) for line in out.splitlines()]
+    assert summary["event"] == "summary" and summary["stacks"] == 1
     assert [(r["stack"], r["status"], r["environment"]) for r in records] == [
         (f"{prefix}-one", "CREATE_COMPLETE", "one")]
-    assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-000000000000-us-east-1"
+    assert records[0]["outputs"]["BucketName"] == f"{prefix}-one-data-{aws.account}-us-east-1"
 
 
 def test_status_all_with_nothing_deployed(aws, suffix):
@@ -46,7 +47,8 @@ def test_status_all_finds_a_replica_in_a_region_only_another_suffix_replicates_t
     code, out, err = aws.run("status", "--all", "--config", str(config), "--region", "us-east-1",
                              "--output", "json")
     assert code == 0, err
-    records = [json.loads(line) for line in out.splitlines()]
+    *records, summary = [json.loads(line) for line in out.splitlines()]
+    assert summary["event"] == "summary" and summary["stacks"] == 2
     assert [(r["stack"], r["region"], r["status"]) for r in records] == [
         (f"{prefix}-prod", "us-east-1", "CREATE_COMPLETE"),
         (f"{prefix}-prod-replica", "us-west-2", "CREATE_COMPLETE")]

@@ -8,42 +8,36 @@ through its own poller (builder/stack/poller.py) on a fake clock, so every sleep
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import socket
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.stub import ANY, Stubber
 
-from builder.stack import client as aws
 from builder.cli import main
+from builder.environment import EnvironmentConfig
+from builder.errors import OperationError, RefusedError, UsageError
 from builder.ops.deploy import deploy_stack
 from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
+from builder.report import Reporter
+from builder.resources import STATEFUL_TYPES
+from builder.stack import client as aws
 from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
-from builder.environment import EnvironmentConfig
-from builder.errors import OperationError, RefusedError, UsageError
-from builder.report import Reporter
-from builder.resources import STATEFUL_TYPES
 from builder.synth import stacks_for
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock
+from tests.factories import stubbed_client as stub_client
 
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
 CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
 # Property values (BeforeValue/AfterValue) come only when asked for.
 DESCRIBE_CHANGE_SET = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True}
-
-
-def stub_client(service: str):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    return session.client(service)
 
 
 @pytest.fixture
@@ -57,21 +51,6 @@ def cf():
 @pytest.fixture
 def out():
     return io.StringIO()
-
-
-class FakeClock:
-    """A clock that moves only when slept on; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
 
 
 def stub_ops(client, reporter: Reporter, clock: FakeClock, name: str = STACK.name, rate: float = 2.0) -> StackOps:
@@ -92,7 +71,8 @@ def run(cf, out, tmp_path):
     def go(action, **options):
         options.setdefault("out_dir", str(tmp_path / "out"))
         try:
-            result = action(STACK, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
+            target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
+            result = action(*target, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()
@@ -137,8 +117,7 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
     if changes is None:
         cf.add_response("describe_change_set", {
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
-            "StatusReason": "The submitted information didn't contain changes. Submit different information to "
-                            "create a change set."}, DESCRIBE_CHANGE_SET)
+            "StatusReason": NO_CHANGES_REASON}, DESCRIBE_CHANGE_SET)
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
@@ -157,11 +136,11 @@ def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> 
 
 @pytest.mark.parametrize("stateful_change, why", [
     (change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
-     "(Replacement=True): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
+     "(Replacement=True): a new, empty one")),
     (change("DataTable", "AWS::DynamoDB::Table", replacement="Conditional", causes=["TableName"]),
-     "AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
-     "(Replacement=Conditional): a new, empty one"),
+     ("AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
+     "(Replacement=Conditional): a new, empty one")),
     (change("DataBucket", "AWS::S3::Bucket", action="Remove"),
      "AWS::S3::Bucket DataBucket (databucket-physical) would be deleted: it is no longer in the template"),
 ])
@@ -202,7 +181,7 @@ def test_waits_for_another_operation_then_deploys(cf, run):
         "no changes; the empty change set was deleted"]
     # the other operation is polled at 0.5 s (the budget of 2 calls/s holds it back 0.1 s) and 1.3 s,
     # then the change set once 0.2 s later
-    assert run.sleeps[:4] == [0.4, 0.1, 0.8, 0.2]
+    assert [round(t, 6) for t in run.sleeps[:4]] == [0.4, 0.1, 0.8, 0.2]
 
 
 def test_no_wait_for_others_fails_at_once(cf, run):
@@ -253,7 +232,7 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
     # the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
-    assert run.sleeps == [1.0, 0.935484]
+    assert [round(t, 6) for t in run.sleeps] == [1.0, 0.935484]
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -333,8 +312,8 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE", EnableTerminationProtection=True),
                     {"StackName": STACK.name})
     error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
-    assert error.message.startswith("termination protection is on; turn it off first: aws cloudformation "
-                                    "update-termination-protection --no-enable-termination-protection")
+    assert error.message == ("termination protection is on (setting termination_protection); deploy with "
+                             "termination_protection = false first, then destroy")
 
 
 def test_a_failed_delete_reports_its_cause(cf, run):

@@ -12,18 +12,13 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
+from builder.errors import ConfigError
+from tests.factories import snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))  # not the ~/.aws/config of whoever runs
-    monkeypatch.chdir(tmp_path)
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path, capsys):
@@ -67,7 +62,7 @@ def test_same_inputs_give_the_same_bytes(tmp_path):
     result = subprocess.run([sys.executable, "-m", "builder", "synth", "--suffix", "pr1", "--suffix", "pr2",
                              "--out", str(tmp_path / "c")], capture_output=True, text=True,
                             env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin",
-                                 "PYTHONPATH": str(Path(__file__).parents[1])})
+                                 "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 0, result.stderr
     assert snapshot(tmp_path / "c") == snapshot(tmp_path / "a")
 
@@ -82,10 +77,10 @@ def test_one_bad_suffix_means_nothing_is_written_for_any(tmp_path, capsys):
     assert main(["synth", "--suffix", "good1", "--suffix", "Bad_1", "--suffix", "bad-replica"]) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
-        "error: --suffix: suffix: 'Bad_1' is not allowed: use lowercase letters, digits and hyphens "
-        "(not at either end) (S3 bucket and stack names), such as 'bad-1'",
-        "error: --suffix: suffix: 'bad-replica' ends in '-replica': its stack name would collide with the "
-        "replica stack of suffix 'bad'; choose another suffix",
+        ("error: --suffix: suffix: 'Bad_1' is not allowed: use lowercase letters, digits and hyphens "
+        "(not at either end) (S3 bucket and stack names), such as 'bad-1'"),
+        ("error: --suffix: suffix: 'bad-replica' ends in '-replica': its stack name would collide with the "
+        "replica stack of suffix 'bad'; choose another suffix"),
     ]
     assert not (tmp_path / "out").exists()
 
@@ -121,7 +116,7 @@ def test_help_says_what_and_shows_an_example(command, capsys):
 
 
 def test_debug_shows_the_traceback():
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError):
         main(["synth", "--suffix", "Bad", "--debug"])
 
 
@@ -158,13 +153,13 @@ def test_lint_without_templates_is_a_usage_error(capsys):
 
 
 def test_synth_imports_neither_boto3_nor_cfn_lint(tmp_path):
-    code = ("import sys, runpy; sys.argv = ['builder', 'synth', '--suffix', 'pr1', '--out', %r]\n"
+    code = ("import sys, runpy; sys.argv = ['builder', 'synth', '--suffix', 'pr1', '--out', {!r}]\n"
             "try:\n    runpy.run_module('builder', run_name='__main__')\nexcept SystemExit as e:\n"
             "    assert e.code == 0, e.code\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'cfnlint'))\n"
-            "print(bad)\n" % str(tmp_path / "o"))
+            "print(bad)\n".format(str(tmp_path / "o")))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).parents[1])
+                            cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
     assert (tmp_path / "o/app-pr1.template.json").exists()
@@ -237,13 +232,13 @@ def test_status_all_refuses_an_unknown_replication_region_any_table_names(tmp_pa
 def test_readme_documents_every_setting_with_its_default():
     from builder.environment import SETTINGS
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for setting in SETTINGS:
         assert f"| `{setting.name}` |" in readme, setting.name
 
 
 def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, capsys):
-    example = Path(__file__).parents[1] / "examples" / "environments.toml"
+    example = ROOT / "examples" / "environments.toml"
     assert main(["synth", "--config", str(example), "--suffix", "prod", "--suffix", "pr123"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
         "app-pr123.template.json", "app-prod-replica.template.json", "app-prod.template.json"]
@@ -284,7 +279,7 @@ def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
         f"{sys.executable} -m builder synth {suffixes} --region us-east-1 --out {tmp_path / 'o'} "
         "| head -c 1 >/dev/null; "
         "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
-        cwd=Path(__file__).parents[1])
+        cwd=ROOT, check=False)
     assert result.stderr == ""
     assert result.stdout.strip() == "141"
 
@@ -315,10 +310,11 @@ def test_version_is_the_package_version(capsys):
 @pytest.mark.parametrize("program", ["module", "console script"])
 def test_usage_errors_name_the_program_as_it_was_called(program, tmp_path):
     """`builder --bogus` names `builder`; `python -m builder --bogus` names `python -m builder`."""
-    argv = [sys.executable, "-m", "builder"] if program == "module" else [str(Path(sys.executable).with_name("builder"))]
-    result = subprocess.run([*argv, "synth", "--bogus"], capture_output=True, text=True, cwd=tmp_path)
+    module = [sys.executable, "-m", "builder"]
+    argv = module if program == "module" else [str(Path(sys.executable).with_name("builder"))]
+    result = subprocess.run([*argv, "synth", "--bogus"], capture_output=True, text=True, cwd=tmp_path, check=False)
     called = "python -m builder" if program == "module" else "builder"
     assert result.returncode == 2
     assert result.stderr == f"error: {called}: unrecognized arguments: --bogus; see `{called} --help`\n"
-    version = subprocess.run([*argv, "--version"], capture_output=True, text=True, cwd=tmp_path)
+    version = subprocess.run([*argv, "--version"], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert version.stdout.startswith(f"{called} ")

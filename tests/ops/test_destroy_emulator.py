@@ -38,7 +38,7 @@ def test_destroy_empties_the_versioned_bucket_and_deletes_the_stack(aws, suffix)
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     s3 = aws.client("s3")
-    bucket = f"{name}-data-000000000000-us-east-1"
+    bucket = f"{name}-data-{aws.account}-us-east-1"
     assert fill_with_versions(s3, bucket) == 12
 
     outputs = Path("out") / f"{name}.outputs.json"  # deploy wrote it in the test's working directory
@@ -59,7 +59,7 @@ def test_destroy_with_retain_data_keeps_the_bucket_and_the_table(aws, suffix):
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")[0] == 0
     s3 = aws.client("s3")
-    bucket = f"{name}-data-000000000000-us-east-1"
+    bucket = f"{name}-data-{aws.account}-us-east-1"
     s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"precious")
 
     # today's config does not matter: the deployed template's DeletionPolicy decides
@@ -80,7 +80,7 @@ def test_destroy_deletes_the_primary_then_the_replica(aws, suffix):
     primary, replica = f"app-{suffix}: deleted in", f"app-{suffix}-replica: deleted in"
     assert out.index(primary) < out.index(replica)
     assert aws.stack(f"app-{suffix}") is None and aws.stack(f"app-{suffix}-replica", "us-west-2") is None
-    assert not bucket_exists(aws.client("s3", "us-west-2"), f"app-{suffix}-replica-000000000000-us-west-2")
+    assert not bucket_exists(aws.client("s3", "us-west-2"), f"app-{suffix}-replica-{aws.account}-us-west-2")
 
 
 def test_destroy_of_a_missing_stack_says_so_and_succeeds(aws, suffix):
@@ -91,7 +91,7 @@ def test_destroy_of_a_missing_stack_says_so_and_succeeds(aws, suffix):
 def test_destroy_without_a_terminal_and_without_yes_refuses(aws, suffix, monkeypatch):
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    code, out, err = aws.run("destroy", "--suffix", suffix)
+    code, _out, err = aws.run("destroy", "--suffix", suffix)
     assert code == 2
     assert err == f"error: destroy: would delete app-{suffix} (us-east-1); no terminal to confirm on, so pass --yes\n"
     assert aws.stack(f"app-{suffix}")["StackStatus"] == "CREATE_COMPLETE"

@@ -66,6 +66,7 @@ def _shell_env() -> dict[str, str]:
 
 
 @pytest.mark.emulator
+@pytest.mark.emulator_only("starts the emulator itself")
 def test_background_start_exports_and_stop(tmp_path):
     pidfile = tmp_path / "emulator.pid"
     port = _free_port()
@@ -80,7 +81,8 @@ def test_background_start_exports_and_stop(tmp_path):
         assert not _gone(pid)
 
         used = subprocess.run(["bash", "-c", "\n".join([*lines, f'exec "{sys.executable}" -c "$CLIENT"'])],
-                              check=False, capture_output=True, text=True, timeout=120, env={**_shell_env(), "CLIENT": CLIENT})
+                              check=False, capture_output=True, text=True, timeout=120,
+                              env={**_shell_env(), "CLIENT": CLIENT})
         assert used.returncode == 0, used.stderr
         assert used.stdout.splitlines() == ["buckets ['emu-cmd']", "item 1"]
 
@@ -101,6 +103,7 @@ def test_background_start_exports_and_stop(tmp_path):
 
 
 @pytest.mark.emulator
+@pytest.mark.emulator_only("starts the emulator itself")
 def test_foreground_runs_until_ctrl_c_then_stops_it(tmp_path):
     pidfile = tmp_path / "emulator.pid"
     port = _free_port()

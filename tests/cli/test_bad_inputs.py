@@ -11,16 +11,16 @@ Unreadable config file: the tests run as root, for whom chmod 000 does not stop 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from builder.cli import main
 from builder.environment import max_suffix_length
+from tests.factories import REPLICATION_ARGS as REPLICATION
+from tests.factories import snapshot
 
 LONGEST = max_suffix_length("app", ["us-east-1"])
 LONGEST_REPLICATED = max_suffix_length("app", ["us-east-1", "us-west-2"])
-REPLICATION = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
 PROVISIONED = ["--set", "dynamodb_billing_mode=PROVISIONED"]
 
 
@@ -148,7 +148,8 @@ CASES: list[Case] = [
     config("config-unreadable-not-utf8", b"[defaults]\ncost_center = \"\xff\xfe\"\n", "error: bad.toml: is not UTF-8"),
     config("config-not-toml", "[defaults\nbucket_lifecycle_days = 3\n", "error: bad.toml: not valid TOML"),
     config("config-unknown-table", "[default]\nbucket_lifecycle_days = 3\n", "error: bad.toml: default: unknown table"),
-    config("config-pattern-not-a-table", "[environments]\n\"pr*\" = 3\n", 'error: bad.toml: environments."pr*": must be a table'),
+    config("config-pattern-not-a-table", "[environments]\n\"pr*\" = 3\n",
+           'error: bad.toml: environments."pr*": must be a table'),
     config("config-environments-not-a-table", "environments = 3\n", "error: bad.toml: environments: must hold tables"),
     config("config-defaults-not-a-table", "defaults = [1, 2]\n", "error: bad.toml: defaults: must be a table"),
     config("config-setting-at-top-level", "bucket_lifecycle_days = 3\n", "error: bad.toml: bucket_lifecycle_days: "),
@@ -187,34 +188,16 @@ def test_the_catalogue_has_at_least_the_documented_number_of_distinct_cases():
     assert len({(tuple(case.args), tuple(case.files.items()), tuple(case.env.items())) for case in CASES}) == len(CASES)
 
 
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file and folder below folder (hidden temporary files included) with content and mtime."""
-    state = {}
-    for path in sorted(folder.rglob("*")):
-        stat = path.stat()
-        state[str(path.relative_to(folder))] = (path.read_bytes() if path.is_file() else b"<dir>", stat.st_mtime_ns)
-    return state
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    for name in ("ENVIRONMENT_SUFFIX", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))  # not the ~/.aws/config of whoever runs
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(case, workdir, monkeypatch, capsys):
+def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(case, clean_env, monkeypatch, capsys):
     # a previous synth of the default suffix and of the good one some cases name
     assert main(["synth", "--suffix", "dev", "--suffix", "pr123"]) == 0
     for name, data in case.files.items():
-        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
-        (workdir / name).write_bytes(data)
+        (clean_env / name).parent.mkdir(parents=True, exist_ok=True)
+        (clean_env / name).write_bytes(data)
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
-    before = snapshot(workdir / "out")
+    before = snapshot(clean_env / "out", mtimes=True)
     capsys.readouterr()
 
     code = main(["synth", *case.args])
@@ -226,4 +209,4 @@ def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(case, workdir,
     assert "Traceback" not in err
     assert len(lines) == 1, err
     assert lines[0].startswith(case.expect), lines[0]
-    assert snapshot(workdir / "out") == before
+    assert snapshot(clean_env / "out", mtimes=True) == before

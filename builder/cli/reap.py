@@ -1,0 +1,96 @@
+"""`reap`: list builder's stacks with their idle time, ttl and idle cost, and delete the expired ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from builder.cli.common import Subparsers, add_command, add_output_option, add_shard_option, positive_int
+from builder.durations import DurationError, parse_duration
+from builder.errors import EXIT_FAILED, EXIT_OK
+
+DESCRIPTION = """\
+Look at every stack named <stack_prefix>-* that builder made, in the region (and the replication
+regions the config names): its status, idle time (since its last change), ttl (setting ttl, the
+stack tag builder:ttl) and what it costs idle per month, priced from its own deployed template.
+
+A stack is reapable when it has been idle longer than its ttl, or, with --older-than, longer than
+that even without a ttl. Never reapable: termination protection on (setting termination_protection),
+an operation in progress, a state that needs a person. A replica goes with its primary, after it.
+
+Without --yes nothing is deleted: every stack is listed with its verdict, then the fleet's idle cost
+and what reaping would save. With --yes the reapable stacks are deleted as destroy does (buckets
+emptied first; with retain_data the bucket and table stay), each looked at again right before.
+Exit 0 when every delete succeeded (or nothing was reapable), 1 when any failed, 2 on bad input.
+
+examples:
+  python -m builder reap                                  # list; deletes nothing
+  python -m builder reap --yes --concurrency 8
+  python -m builder reap --older-than 14d --region us-east-1 --region eu-west-1 --output json
+"""
+
+
+def duration(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = add_command(subparsers, "reap", "list idle stacks and their idle cost; delete expired ones with --yes",
+                         DESCRIPTION)
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: environments.toml in the working directory, if present)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                        help="override a setting, such as stack_prefix")
+    parser.add_argument("--region", action="append", metavar="R", dest="regions",
+                        help="a region to look in; repeat for several (default: $AWS_REGION, else the AWS_REGION "
+                             "file, else us-east-1; the config's replication regions are always looked in)")
+    parser.add_argument("--older-than", type=duration, metavar="DURATION",
+                        help="also reap stacks without a ttl idle longer than this, such as 14d")
+    parser.add_argument("--yes", action="store_true", help="delete the reapable stacks (default: only list)")
+    parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
+                        help="stacks priced or deleted at once (default: 4)")
+    add_shard_option(parser)
+    add_output_option(parser, "text, or json: one object per stack, then a summary object (default: text)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
+    return parser
+
+
+def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """(stack_prefix, regions): the given regions (else the resolved one), their configs' replication
+    regions, and every replication_region the config file names, where replicas live."""
+    from builder.cli.common import regions_to_search
+    from builder.environment import resolve_configs
+    from builder.resources import all_settings
+    from builder.stack.client import unknown_region_problem
+
+    configs = [resolve_configs(config_path=args.config, sets=args.sets, region=region, settings=all_settings(),
+                               region_check=unknown_region_problem)[0] for region in args.regions or [None]]
+    return configs[0].stack_prefix, regions_to_search(args, configs)
+
+
+def run(args: argparse.Namespace) -> int:
+    prefix, regions = fleet_scope(args)
+    from builder.ops.fleet import destroyer, fleet_plan
+    from builder.ops.pool import Options
+    from builder.ops.reap import Outcome, reap, render_json, render_text
+    from builder.report import Reporter
+
+    owns = args.shard.owns if args.shard is not None else None
+    plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
+    outcomes: tuple[Outcome, ...] = ()
+    if args.yes and plan.reapable:
+        reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
+        outcomes = reap(plan, destroyer(Options(concurrency=args.concurrency), reporter, args.older_than),
+                        args.concurrency)
+    if not plan.rows and args.output == "text":
+        print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
+    else:
+        sys.stdout.write((render_json if args.output == "json" else render_text)(plan, outcomes))
+    failed = [o for o in outcomes if o.failed]
+    for outcome in failed:
+        print(f"error: {outcome.stack} ({outcome.region}): not deleted: {outcome.error}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+

@@ -1,0 +1,167 @@
+"""Before a new stack is created: find the bucket and table an earlier stack of the same name left behind
+(retain_data), stop with the command that adopts them, or (--adopt-retained) import them first.
+
+Import and mismatch checks are builder.stack.adopt's and this module's: the IMPORT change set is made,
+shown, executed and waited for; then deploy makes its normal change set for everything else, and the
+data guard applies to it as always. A retained table whose key schema or billing mode differs from the
+template is reported and not adopted: the update after the import would change (or replace) it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from builder import names
+from builder.errors import OperationError
+from builder.ops.pool import Options
+from builder.stack import adopt
+from builder.stack import client as aws
+from builder.stack.changeset import Change, change_rows, role_arg
+from builder.stack.watch import SUCCESS, StackDescription, StackWatcher
+from builder.synth import Stack
+
+NAME_KEYS = {adopt.BUCKET: "BucketName", adopt.TABLE: "TableName"}
+_PSEUDO = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
+
+
+def resolve_name(value: Any, pseudo: Mapping[str, str]) -> str | None:
+    """A physical name as AWS will see it: a string, or an Fn::Sub over pseudo parameters only; None
+    for anything else (that name is not builder's deterministic one)."""
+    if isinstance(value, str):
+        return value
+    text = value.get("Fn::Sub") if isinstance(value, dict) and len(value) == 1 else None
+    if not isinstance(text, str) or set(re.findall(r"\$\{([^}]*)\}", text)) - set(pseudo):
+        return None
+    return _PSEUDO.sub(lambda m: pseudo[m.group(1)], text)
+
+
+def named_data_resources(template: Mapping[str, Any], pseudo: Mapping[str, str]) -> list[adopt.Retained]:
+    """Every bucket and table of the template with a name it fixes, resolved."""
+    found = []
+    for logical_id, resource in sorted(template.get("Resources", {}).items()):
+        key = NAME_KEYS.get(resource.get("Type", ""))
+        name = resolve_name(resource.get("Properties", {}).get(key), pseudo) if key else None
+        if name:
+            found.append(adopt.Retained(logical_id, resource["Type"], name))
+    return found
+
+
+def _needs_account(template: Mapping[str, Any]) -> bool:
+    return "${AWS::AccountId}" in json.dumps([r.get("Properties", {}).get(NAME_KEYS.get(r.get("Type", ""), ""))
+                                               for r in template.get("Resources", {}).values()])
+
+
+def table_mismatches(described: Mapping[str, Any], properties: Mapping[str, Any], billing_mode: str) -> list[str]:
+    """How an existing table (a DescribeTable "Table") differs from the template's: its key schema and
+    billing mode. Each difference as `what: existing X, template Y`."""
+    found = []
+    existing_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in described.get("KeySchema", []))
+    template_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in properties.get("KeySchema", []))
+    if existing_keys != template_keys:
+        found.append(f"KeySchema: existing {existing_keys}, template {template_keys}")
+    # DescribeTable leaves out BillingModeSummary for tables that were always PROVISIONED
+    existing_mode = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if existing_mode != billing_mode:
+        found.append(f"BillingMode: existing {existing_mode}, template {billing_mode}")
+    return found
+
+
+def mismatches(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
+               found: Sequence[adopt.Retained]) -> list[str]:
+    """Why each found table cannot be adopted as it is, as `<table>: <difference>`."""
+    tables = [r for r in found if r.type == adopt.TABLE]
+    if not tables:
+        return []
+    dynamodb = watcher.client("dynamodb")
+    out = []
+    for table in tables:
+        described = dynamodb.describe_table(TableName=table.name)["Table"]
+        properties = template["Resources"][table.logical_id].get("Properties", {})
+        out += [f"table {table.name}: {why}"
+                for why in table_mismatches(described, properties, stack.config.dynamodb_billing_mode)]
+    return out
+
+
+def _describe(found: Sequence[adopt.Retained]) -> str:
+    """`bucket b and table t already exist` / `table t already exists`."""
+    named = [f"{'bucket' if r.type == adopt.BUCKET else 'table'} {r.name}" for r in found]
+    return f"{' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'}"
+
+
+def _denied(exc: OperationError) -> bool:
+    """Was the check refused for lack of rights? (CI that deploys through a service role may have no
+    S3 or DynamoDB rights of its own; HeadBucket then answers 403.)"""
+    return aws.error_code(exc.__cause__) in {*aws.ACCESS_DENIED, "403"} if exc.__cause__ else False
+
+
+def adopt_command(stack: Stack) -> str:
+    return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
+
+
+def before_create(watcher: StackWatcher, stack: Stack, options: Options,
+                  current: StackDescription | None) -> StackDescription | None:
+    """For a stack about to be created: when its named bucket or table already exists, stop (nothing
+    created) with the command that adopts them, or with --adopt-retained import them and return the
+    stack as the import left it. Otherwise return `current` unchanged."""
+    template = json.loads(stack.template_body)
+    pseudo = {"AWS::Region": stack.region, "AWS::Partition": names.partition(stack.region)}
+    if _needs_account(template):
+        sts = watcher.client("sts")
+        pseudo["AWS::AccountId"] = str(sts.get_caller_identity()["Account"])
+    wanted = named_data_resources(template, pseudo)
+    if not wanted:
+        return current
+    try:
+        found = adopt.find_retained(watcher.client("s3"), watcher.client("dynamodb"),
+                                    wanted)
+    except OperationError as exc:
+        if not (stack.config.cloudformation_role_arn and _denied(exc)):
+            raise
+        watcher.say(f"cannot look for retained data with these credentials ({exc.message}); with "
+                    f"cloudformation_role_arn that is expected, so going on without the check")
+        return current
+    if not found:
+        return current
+    differences = mismatches(watcher, stack, template, found)
+    if differences:
+        raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
+                                         f"{'; '.join(differences)}; nothing was created. Change the config to "
+                                         f"match them, or move their data and delete them")
+    if not options.adopt_retained:
+        raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
+                                         f"an earlier stack with retain_data); nothing was created. Adopt them, "
+                                         f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")
+    return _import(watcher, stack, template, found)
+
+
+def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
+            found: Sequence[adopt.Retained]) -> StackDescription | None:
+    body = adopt.import_template(template, found)
+    for prop in body.left_out:
+        watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()
+                  if k in body.body.get("Parameters", {})]
+    change_set_id = adopt.import_change_set(watcher.cf, stack.name, f"builder-import-{uuid.uuid4().hex[:12]}", body,
+                                            found, parameters=parameters, role_arn=role_arg(stack).get("RoleARN"))
+    backoff = watcher.backoff()
+    while (described := watcher.read("describe_change_set", ChangeSetName=change_set_id))["Status"] in (
+            "CREATE_PENDING", "CREATE_IN_PROGRESS"):
+        backoff.wait()
+    if described["Status"] == "FAILED":
+        raise OperationError(stack.name, f"the IMPORT change set failed: {described.get('StatusReason', '')} (kept "
+                                         f"for inspection: {described.get('ChangeSetName')})")
+    changes = [Change.from_api(c) for c in described.get("Changes", [])]
+    watcher.say(f"adopt: importing {_describe(found)} (IMPORT change set, DeletionPolicy Retain):")
+    watcher.reporter.lines(change_rows(changes), stack.name)
+    stack_id = described["StackId"]
+    baseline = watcher.latest_event_id(stack_id)
+    watcher.cf.execute_change_set(ChangeSetName=change_set_id)
+    final = watcher.watch(stack_id, baseline)
+    if final["StackStatus"] not in SUCCESS:
+        raise OperationError(stack.name, f"the import ended {final['StackStatus']}: {watcher.root_cause()}")
+    watcher.say("adopt: imported; now the change set for everything else")
+    return final

@@ -1,0 +1,102 @@
+"""Drift of one stack, three ways: the `drift` command, the check before a check_drift deploy, and the
+drift `diff` shows for a check_drift environment.
+
+Detection itself (the calls, the noise rules, the renderers) is builder.stack.drift.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from builder.errors import DriftRefusedError, OperationError
+from builder.ops.pool import Options, Outcome, Result
+from builder.report import Reporter
+from builder.stack import client as aws
+from builder.stack import drift
+from builder.stack.watch import StackWatcher
+from builder.synth import Stack
+
+Show = Callable[[drift.DriftReport], None]
+WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # as builder.ops.deploy's, which imports this
+
+
+def detect(watcher: StackWatcher, options: Options) -> drift.DriftReport:
+    return drift.detect(watcher.cf, watcher.name, timeout_s=options.drift_timeout_s, sleep=watcher.pause)
+
+
+def drift_stack(stack: Stack, options: Options, reporter: Reporter, show: Show,
+                watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+    """The `drift` command for one stack: detect, hand the report to `show`, and say how it stands.
+
+    Raises OperationError when detection fails (after showing what it did check)."""
+    started = time.monotonic()
+    watcher = watcher_factory(stack.name, stack.region, reporter)
+    with aws.translate(stack.name, stack.region):
+        current = watcher.describe()
+    if current is None:
+        watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to check")
+        return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
+    report = detect(watcher, options)
+    show(report)
+    if report.detection_status == drift.DETECTION_FAILED:
+        raise OperationError(stack.name, f"drift detection failed: {report.reason or 'no reason given'} "
+                                         f"(checked: {', '.join(report.checked) or 'nothing'})")
+    result = Result.DRIFTED if report.has_drift else Result.IN_SYNC
+    return Outcome(stack.name, stack.region, result, time.monotonic() - started, changes=len(report.drifted))
+
+
+def drifted_properties(report: drift.DriftReport) -> str:
+    """The drifted resources and properties in one line: `DataTable.ProvisionedThroughput/ReadCapacityUnits
+    (expected 5, actual 50)`, `DataBucket deleted`."""
+    parts = []
+    for resource in report.drifted:
+        if resource.status == drift.DELETED:
+            parts.append(f"{resource.logical_id} deleted")
+        for d in resource.differences:
+            parts.append(f"{resource.logical_id}{d.path} {d.kind.lower()} (expected {d.expected or '-'}, "
+                         f"actual {d.actual or '-'})")
+    return "; ".join(parts)
+
+
+def check_before_deploy(watcher: StackWatcher, stack: Stack, options: Options) -> None:
+    """check_drift: detect drift on the existing stack and refuse to deploy over it (DriftRefusedError,
+    exit 5, nothing changed) unless --allow-drift. With --allow-drift a detection that cannot run is
+    reported and the deploy goes on; without it, it fails the deploy (exit 1)."""
+    watcher.say("check_drift: detecting drift before deploying")
+    try:
+        report = detect(watcher, options)
+    except OperationError as exc:
+        if not options.allow_drift:
+            raise
+        watcher.say(f"check_drift: could not detect drift ({exc.message}); going on because of --allow-drift")
+        return
+    watcher.reporter.lines(drift.text_lines(report)[1:], stack.name)
+    watcher.reporter.record("drift", **drift.to_dict(report))
+    if report.detection_status == drift.DETECTION_FAILED and not options.allow_drift:
+        raise OperationError(stack.name, f"check_drift: drift detection failed: {report.reason or 'no reason given'}; "
+                                         f"deploy with --allow-drift to go on without it")
+    if not report.has_drift:
+        watcher.say(f"check_drift: {report.status}")
+        return
+    if options.allow_drift:
+        watcher.say("check_drift: drifted; deploying anyway because of --allow-drift (the template's values win)")
+        return
+    raise DriftRefusedError(stack.name, f"refused: the stack has drifted from its template: "
+                                        f"{drifted_properties(report)}; nothing was changed. Put the values back "
+                                        f"(or into the config), or rerun with --allow-drift to deploy the "
+                                        f"template's values over them")
+
+
+def drift_for_diff(watcher: StackWatcher, options: Options) -> drift.DriftReport | None:
+    """check_drift: the drift diff shows beside the change set (text lines; a "drift" record in JSON);
+    None, after one line saying why, when detection cannot run. diff keeps it in its StackReview, whose
+    markdown section renders it."""
+    try:
+        report = detect(watcher, options)
+    except OperationError as exc:
+        watcher.say(f"drift: could not detect drift ({exc.message})")
+        return None
+    watcher.reporter.lines(["drift: " + drift.text_lines(report)[0], *drift.text_lines(report)[1:]], watcher.name)
+    watcher.reporter.record("drift", **drift.to_dict(report))
+    return report

@@ -1,0 +1,144 @@
+"""The fleet on AWS: every stack of one stack prefix in some regions, what each costs idle, and reaping them.
+
+builder.ops.reap decides (pure, over DescribeStacks records); this module reads CloudFormation for it,
+prices each stack from its own deployed template and parameter values, and deletes through destroy.
+
+Calls per stack: the listing is one DescribeStacks page per 100 stacks of a region; pricing is one
+GetTemplate per stack; a delete is destroy's own calls (its DescribeStacks doubles as reap's fresh look).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body
+from builder.durations import format_duration
+from builder.errors import BuilderError
+from builder.ops.destroy import destroy_stack
+from builder.ops.pool import Options
+from builder.ops.reap import DestroyOne, Found, NoLongerReapable, Plan, Row, plan, recheck, with_costs
+from builder.ops.status import status_record
+from builder.report import Reporter, grid
+from builder.stack import client as aws
+from builder.stack.watch import StackDescription
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def list_stacks(stack_prefix: str, regions: Sequence[str]) -> list[Found]:
+    """Every live stack named `<stack_prefix>-...` in the regions (each region once, in the order given)."""
+    found: list[Found] = []
+    for region in dict.fromkeys(regions):
+        cf = aws.client(aws.session(region), "cloudformation")
+        with aws.translate(f"stacks {stack_prefix}-* in {region}", region):
+            for page in cf.get_paginator("describe_stacks").paginate():
+                found += [Found(region, record) for record in page.get("Stacks", [])
+                          if record["StackName"].startswith(f"{stack_prefix}-")
+                          and record.get("StackStatus") != "DELETE_COMPLETE"]
+    return found
+
+
+def monthly_idle_usd(row: Row, cf: Any) -> float | None:
+    """The stack's fixed monthly cost from its deployed template and parameters; None when it cannot be
+    priced (a resource the price table does not know, or the template is gone)."""
+    try:
+        with aws.translate(row.stack, row.region):
+            body = cf.get_template(StackName=row.record.get("StackId", row.stack),
+                                   TemplateStage="Original")["TemplateBody"]
+        return price_deployed(template_from_body(body, row.stack), deployed_parameters(row.record), row.stack,
+                              row.region)
+    except BuilderError:
+        return None
+
+
+def priced(plan_: Plan, concurrency: int) -> Plan:
+    """The plan with every row's idle monthly cost, `concurrency` GetTemplate calls at a time."""
+    clients = {region: aws.client(aws.session(region), "cloudformation")
+               for region in dict.fromkeys(row.region for row in plan_.rows)}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        costs = dict(zip([(row.stack, row.region) for row in plan_.rows],
+                         pool.map(lambda row: monthly_idle_usd(row, clients[row.region]), plan_.rows), strict=True))
+    return with_costs(plan_, lambda row: costs[(row.stack, row.region)])
+
+
+def fleet_plan(stack_prefix: str, regions: Sequence[str], older_than: int | None, concurrency: int,
+               now: Clock = utc_now, owns: Callable[[str], bool] | None = None) -> Plan:
+    """Every stack of the prefix in the regions, judged and priced; with `owns`, only the stacks of the
+    suffixes it owns (a --shard), so no other shard's stack is priced or deleted."""
+    judged = plan(list_stacks(stack_prefix, regions), stack_prefix, now(), older_than)
+    if owns is not None:
+        judged = Plan(tuple(row for row in judged.rows if owns(row.suffix)))
+    return priced(judged, concurrency)
+
+
+def destroyer(options: Options, reporter: Reporter, older_than: int | None, now: Clock = utc_now) -> DestroyOne:
+    """Delete a row's stack exactly as destroy does, after a fresh look says it is still reapable."""
+
+    def destroy_one(row: Row) -> object:
+        def still_reapable(fresh: StackDescription) -> None:
+            reason = recheck(row, fresh, now(), older_than)
+            if reason is not None:
+                raise NoLongerReapable(row.stack, reason)
+
+        return destroy_stack(row.stack, row.region, options, reporter, before_delete=still_reapable)
+
+    return destroy_one
+
+
+def fleet_rows(stack_prefix: str, regions: Sequence[str], concurrency: int = 4,
+               now: Clock = utc_now) -> Plan:
+    """`status --all`: every stack of the prefix with its idle time, ttl and idle cost (no --older-than)."""
+    return fleet_plan(stack_prefix, regions, None, concurrency, now)
+
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _has_ttl_information(plan_: Plan) -> bool:
+    return any(row.ttl_seconds is not None for row in plan_.rows)
+
+
+def render_fleet_json(plan_: Plan) -> str:
+    """`status --all --output json`: one object per stack (the verdict only when a ttl applies), then the
+    summary with the fleet's idle cost."""
+    verdicts = _has_ttl_information(plan_)
+    lines = []
+    for row in plan_.rows:
+        record = {**status_record(row.record, row.region), "idle_seconds": row.idle_seconds,
+                  "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _usd(row.monthly_idle_usd),
+                  "replica_of": row.replica_of}
+        if verdicts:
+            record.update(verdict=row.verdict, reason=row.reason)
+        lines.append(json.dumps(record))
+    lines.append(json.dumps({"event": "summary", "stacks": len(plan_.rows),
+                             "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
+                             **({"reapable": len(plan_.reapable),
+                                 "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
+                                if verdicts else {})}))
+    return "\n".join(lines) + "\n"
+
+
+def render_fleet_text(plan_: Plan) -> str:
+    """`status --all`: a row per stack (a verdict column only when a ttl applies), then the fleet's idle cost."""
+    verdicts = _has_ttl_information(plan_)
+    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", *(("VERDICT",) if verdicts else ()))
+    table = [header, *((row.stack, row.region, row.status, format_duration(row.idle_seconds),
+                        "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
+                        "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}",
+                        *((f"{row.verdict}: {row.reason}",) if verdicts else ())) for row in plan_.rows)]
+    lines = grid(table[1:], table[0], indent="")
+    total = (f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "
+             f"{plan_.fleet_monthly_idle_usd:.2f} USD a month")
+    if verdicts:
+        total += (f"; `reap --yes` would delete {len(plan_.reapable)}, saving "
+                  f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
+    return "\n".join([*lines, total]) + "\n"

@@ -1,0 +1,22 @@
+"""Termination protection as the `termination_protection` setting says: deploy makes the stack match it.
+
+CloudFormation takes termination protection only on CreateStack or UpdateTerminationProtection, never
+through a change set, so deploy sets it after the change set has run (or when nothing changed and the
+stack's protection differs). One call when it differs, none when it matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from builder.stack.watch import StackWatcher
+
+
+def match_termination_protection(watcher: StackWatcher, stack: Mapping[str, Any], wanted: bool) -> bool:
+    """Turn the stack's termination protection on or off to match `wanted`; True when it changed it."""
+    if bool(stack.get("EnableTerminationProtection")) == wanted:
+        return False
+    watcher.cf.update_termination_protection(EnableTerminationProtection=wanted, StackName=stack["StackId"])
+    watcher.say(f"termination protection turned {'on' if wanted else 'off'} (setting termination_protection)")
+    return True

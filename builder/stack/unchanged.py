@@ -1,0 +1,86 @@
+"""Can a deploy skip the change set? Only when the deployed stack already is what deploy would send.
+
+A no-op deploy then costs two calls, DescribeStacks (which deploy makes anyway) and GetTemplate, instead
+of creating, waiting for and deleting an empty change set, which on AWS takes seconds per stack.
+
+The rules follow AWS CDK's `canSkipDeploy` (aws-cdk-cli,
+packages/@aws-cdk/toolkit-lib/lib/api/deployments/deploy-stack.ts, with `TemplateParameters.hasChanges`
+in cfn-api.ts): never skip for a forced deploy or a missing stack; skip only when the template from
+GetTemplate (TemplateStage=Original), the tags, the notification ARNs, termination protection and every
+parameter value equal what would be sent, and no parameter is of an `AWS::SSM::Parameter::` type (its
+value is resolved at deploy time, so an equal name says nothing about an equal value). Stricter than CDK:
+
+- the stack must be settled in success (CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE). CDK only
+  refuses states that end in FAILED; after UPDATE_ROLLBACK_COMPLETE the deployed template can equal ours
+  while the update that failed is still wanted, and a retry must run it again;
+- a NoEcho parameter never skips: DescribeStacks shows its value as `****`, so it cannot be compared;
+- a template is compared as data when GetTemplate returns it decoded (boto3 decodes a JSON body into a
+  dict, so key order and whitespace do not count) and byte for byte when it comes back as text (YAML).
+
+builder sends no notification ARNs, so a stack that has any was changed by hand: not skipped.
+Anything here that is unsure means "make the change set"; the change set then decides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from builder.deployed_cost import template_from_body
+from builder.stack.watch import SUCCESS, StackDescription, StackWatcher
+from builder.synth import Stack
+
+SSM_TYPE = "AWS::SSM::Parameter::"
+
+
+def wanted_termination_protection(stack: Stack) -> bool:
+    """The termination protection deploy would leave the stack with (off unless the config turns it on)."""
+    return bool(getattr(stack.config, "termination_protection", False))
+
+
+def described_difference(stack: Stack, deployed: StackDescription) -> str | None:
+    """Why the DescribeStacks record alone says a change set is needed; None if only the template is left."""
+    status = deployed.get("StackStatus", "")
+    if status not in SUCCESS:
+        return f"the stack is {status}, not settled in success"
+    if deployed.get("NotificationARNs"):
+        return "the stack has notification ARNs; deploy sends none"
+    if bool(deployed.get("EnableTerminationProtection")) != wanted_termination_protection(stack):
+        return "termination protection differs"
+    tags = {t["Key"]: t["Value"] for t in deployed.get("Tags") or []}
+    if tags != dict(stack.tags):
+        return "the tags differ"
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in deployed.get("Parameters") or []}
+    if values != dict(stack.parameters):
+        return "parameter values differ"
+    declared = template_from_body(stack.template_body, stack.name).get("Parameters", {})
+    for key, parameter in sorted(declared.items()):
+        if str(parameter.get("Type", "")).startswith(SSM_TYPE):
+            return f"parameter {key} is of type {parameter['Type']}: its value is resolved at deploy time"
+        if str(parameter.get("NoEcho", "")).lower() == "true":
+            return f"parameter {key} is NoEcho: its deployed value cannot be read back"
+    return None
+
+
+def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> str | None:
+    """Why the deployed template (GetTemplate's TemplateBody) is not the one deploy would send, or None."""
+    if isinstance(deployed_body, Mapping):
+        try:
+            ours = json.loads(body)
+        except ValueError:
+            return "the deployed template is JSON, ours is not"
+        return None if ours == deployed_body else "the template differs"
+    return None if body == deployed_body else "the template differs"
+
+
+def reason_to_deploy(watcher: StackWatcher, stack: Stack, deployed: StackDescription) -> str | None:
+    """Why deploy must make a change set for this existing stack; None when it can skip it.
+
+    Costs no call when the DescribeStacks record already differs, else one GetTemplate.
+    """
+    why = described_difference(stack, deployed)
+    if why is not None:
+        return why
+    answer = watcher.read("get_template", StackName=deployed["StackId"], TemplateStage="Original")
+    return template_difference(stack.template_body, answer.get("TemplateBody", ""))

@@ -1,0 +1,229 @@
+"""What tests build their inputs from: configurations, AWS-shaped answers and stubbed clients.
+
+The stub factories serve the paths LocalStack cannot produce (drift detection, IMPORT change sets, an
+operation in progress, throttling): botocore Stubbers behind builder's client factory, with responses
+shaped like AWS's own (API reference examples); the Stubber checks every request and response against
+the service model. The fixtures that use them (`stubs`, `clean_env`) are in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+import builder.synth
+from builder import emulator
+from builder.environment import EnvironmentConfig, resolve_configs
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+ACCOUNT = "123456789012"
+CHANGE_SET_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/builder-1/1a2345b6-0000-00a0-a123-00abc0abc000"
+DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
+# what CloudFormation says of a change set that changes nothing (DescribeChangeSet, Status FAILED)
+NO_CHANGES_REASON = ("The submitted information didn't contain changes. Submit different information to create a "
+                     "change set.")
+
+# what LocalStack answers for a CloudFormation API it does not emulate (501 InternalFailure)
+GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
+               "yet been emulated by LocalStack.")
+
+# settings that switch replication on, as `--set` arguments (to the replica region the emulator tests use)
+# and as plain settings (to the region the template tests use)
+REPLICATION_ARGS = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
+REPLICATION_SETTINGS = ["enable_cross_region_replication=true", "replication_region=eu-west-1"]
+
+
+def config(*sets: str, suffix: str = "pr1", region: str | None = None) -> EnvironmentConfig:
+    """The configuration of one suffix from `--set` settings alone: no environment, no config file."""
+    return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={}, config_path=None,
+                           cwd=Path("/nonexistent"))[0]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`python -m builder ARGV` in-process: (exit code, stdout, stderr) of this command alone."""
+    from builder.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps; a sleep that reaches interrupt_at is Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.interrupt_at = float("inf")
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.now >= self.interrupt_at:
+            raise KeyboardInterrupt
+
+
+def edit_template(monkeypatch, edit: Callable[[dict], None]) -> None:
+    """Make synth hand out the primary template as `edit` changes it (a dict, edited in place): a change
+    to the template that the configuration cannot make."""
+    real = builder.synth.stacks_for
+
+    def edited(config, fmt="json"):
+        stacks = real(config, fmt)
+        template = json.loads(stacks[-1].template_body)
+        edit(template)
+        return [*stacks[:-1], dataclasses.replace(stacks[-1], template_body=json.dumps(template))]
+
+    monkeypatch.setattr(builder.synth, "stacks_for", edited)
+
+
+def snapshot(folder: Path, *, mtimes: bool = False) -> dict[str, object]:
+    """Every file and folder below folder (hidden temporary files included): its bytes (b"<dir>" for a
+    folder) and, with mtimes, its modification time, so that a rewrite with the same bytes shows too."""
+    state: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        content = path.read_bytes() if path.is_file() else b"<dir>"
+        state[str(path.relative_to(folder))] = (content, path.stat().st_mtime_ns) if mtimes else content
+    return state
+
+
+def aws_cli() -> str:
+    """The real AWS CLI: $BUILDER_AWS_CLI, beside this Python, on PATH, or the one in the emulator's venv."""
+    if os.environ.get("BUILDER_AWS_CLI"):
+        return os.environ["BUILDER_AWS_CLI"]
+    candidates = [Path(sys.executable).parent / "aws"]
+    if found := shutil.which("aws"):
+        candidates.append(Path(found))
+    try:
+        candidates.append(emulator.emulator_python().parent / "aws")  # localstack-core ships awscli
+    except emulator.EmulatorNotInstalled:
+        pass
+    for candidate in candidates:
+        if candidate.is_file() and subprocess.run([str(candidate), "--version"], capture_output=True,
+                                                  check=False).returncode == 0:
+            return str(candidate)
+    pytest.fail("AWS CLI not found: set BUILDER_AWS_CLI, put `aws` on PATH (pip install awscli), "
+                "or run .ci/install-emulator (its venv ships awscli)", pytrace=False)
+
+
+def stubbed_client(service: str, region: str = "us-east-1"):
+    """A boto3 client with dummy credentials, for a botocore Stubber to answer for."""
+    session = boto3.session.Session(region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    return session.client(service)
+
+
+def stack_id(name: str) -> str:
+    return f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
+
+
+class Stubs:
+    """One stubbed client per service; builder.stack.client.client and shared_client hand them out."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, object] = {}
+        self.stubbers: dict[str, Stubber] = {}
+
+    def __getitem__(self, service: str) -> Stubber:
+        if service not in self.stubbers:
+            client = stubbed_client(service)
+            self.clients[service] = client
+            self.stubbers[service] = Stubber(client)
+            self.stubbers[service].activate()
+        return self.stubbers[service]
+
+    def client(self, _session, service: str):
+        self[service]
+        return self.clients[service]
+
+    def assert_done(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+    # ------------------------------------------------------------------ CloudFormation answers
+    def stack(self, name: str, status: str = "UPDATE_COMPLETE") -> None:
+        self["cloudformation"].add_response("describe_stacks", {"Stacks": [
+            {"StackName": name, "StackId": stack_id(name), "CreationTime": NOW, "StackStatus": status}]},
+            {"StackName": name})
+
+    def no_stack(self, name: str) -> None:
+        self["cloudformation"].add_client_error("describe_stacks", "ValidationError",
+                                                f"Stack with id {name} does not exist", 400,
+                                                expected_params={"StackName": name})
+
+    def drift(self, name: str, drifts: list[dict], resources: list[tuple[str, str]] = (),
+              detection: str = "DETECTION_COMPLETE", reason: str = "") -> None:
+        """DetectStackDrift, a finished detection, one page of drifts and one of resources."""
+        cf = self["cloudformation"]
+        cf.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION_ID}, {"StackName": name})
+        status = {"StackId": stack_id(name), "StackDriftDetectionId": DETECTION_ID, "DetectionStatus": detection,
+                  "StackDriftStatus": "DRIFTED" if any(d["StackResourceDriftStatus"] != "IN_SYNC" for d in drifts)
+                  else "IN_SYNC", "DriftedStackResourceCount": len(drifts), "Timestamp": NOW,
+                  **({"DetectionStatusReason": reason} if reason else {})}
+        cf.add_response("describe_stack_drift_detection_status", status, {"StackDriftDetectionId": DETECTION_ID})
+        cf.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": drifts}, {
+            "StackName": name, "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED", "NOT_CHECKED", "IN_SYNC"]})
+        cf.add_response("list_stack_resources", {"StackResourceSummaries": [
+            {"LogicalResourceId": logical, "PhysicalResourceId": f"{logical}-physical", "ResourceType": type_,
+             "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"} for logical, type_ in resources]},
+            {"StackName": name})
+
+    def no_changes(self, name: str, kind: str = "UPDATE", role_arn: str | None = None) -> None:
+        """A change set that turns out empty (FAILED, "didn't contain changes"), then deleted."""
+        cf = self["cloudformation"]
+        expected = {"StackName": name, "ChangeSetName": ANY, "ChangeSetType": kind, "Description": "builder deploy",
+                    "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY}
+        if role_arn:
+            expected["RoleARN"] = role_arn
+        cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(name)}, expected)
+        cf.add_response("describe_change_set", {
+            "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(name),
+            "StatusReason": NO_CHANGES_REASON}, {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+        cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def table_drift(name: str, expected: int, actual: int) -> dict:
+    """DataTable with ReadCapacityUnits raised by hand (shape: DescribeStackResourceDrifts example)."""
+    props = {"TableName": f"{name}-data", "ProvisionedThroughput": {"ReadCapacityUnits": expected,
+                                                                    "WriteCapacityUnits": 5}}
+    actual_props = {**props, "ProvisionedThroughput": {"ReadCapacityUnits": actual, "WriteCapacityUnits": 5}}
+    return {"StackId": stack_id(name), "LogicalResourceId": "DataTable", "PhysicalResourceId": f"{name}-data",
+            "ResourceType": "AWS::DynamoDB::Table", "StackResourceDriftStatus": "MODIFIED", "Timestamp": NOW,
+            "ExpectedProperties": json.dumps(props), "ActualProperties": json.dumps(actual_props),
+            "PropertyDifferences": [{"PropertyPath": "/ProvisionedThroughput/ReadCapacityUnits",
+                                     "ExpectedValue": str(expected), "ActualValue": str(actual),
+                                     "DifferenceType": "NOT_EQUAL"}]}
+
+
+def in_sync(name: str, logical: str = "DataTable", type_: str = "AWS::DynamoDB::Table") -> dict:
+    return {"StackId": stack_id(name), "LogicalResourceId": logical, "PhysicalResourceId": f"{name}-data",
+            "ResourceType": type_, "StackResourceDriftStatus": "IN_SYNC", "Timestamp": NOW}
+
+
+def reordered_list_noise(name: str) -> dict:
+    """A bucket whose lifecycle rules came back in another order: noise, not drift."""
+    rules = [{"Id": "a", "Status": "Enabled"}, {"Id": "b", "Status": "Enabled"}]
+    props = {"LifecycleConfiguration": {"Rules": rules}}
+    actual = {"LifecycleConfiguration": {"Rules": rules[::-1]}}
+    return {"StackId": stack_id(name), "LogicalResourceId": "DataBucket", "PhysicalResourceId": f"{name}-bucket",
+            "ResourceType": "AWS::S3::Bucket", "StackResourceDriftStatus": "MODIFIED", "Timestamp": NOW,
+            "ExpectedProperties": json.dumps(props), "ActualProperties": json.dumps(actual),
+            "PropertyDifferences": [{"PropertyPath": "/LifecycleConfiguration/Rules/0/Id", "ExpectedValue": "a",
+                                     "ActualValue": "b", "DifferenceType": "NOT_EQUAL"},
+                                    {"PropertyPath": "/LifecycleConfiguration/Rules/1/Id", "ExpectedValue": "b",
+                                     "ActualValue": "a", "DifferenceType": "NOT_EQUAL"}]}

@@ -1,0 +1,130 @@
+"""reap and the fleet view against LocalStack, with ttl in seconds.
+
+Each test gives its stacks a stack prefix of its own: the server is shared by the whole session, and
+reap looks at every stack of a prefix. LocalStack stores a stack's termination protection but deletes
+a protected stack anyway (its DeleteStack never checks), so these tests also show that builder's own
+check is what keeps a protected stack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.emulator
+
+
+def config_file(prefix: str, suffix: str) -> str:
+    """Three previews: `a` expires after 1 s and has a replica; `b` too, but is protected; `c` has no
+    ttl and keeps its data."""
+    path = Path("environments.toml")
+    path.write_text(f"""\
+[defaults]
+stack_prefix = "{prefix}"
+
+[environments."{suffix}a"]
+ttl = "1s"
+enable_cross_region_replication = true
+replication_region = "us-west-2"
+
+[environments."{suffix}b"]
+ttl = "1s"
+termination_protection = true
+
+[environments."{suffix}c"]
+retain_data = true
+""")
+    return str(path)
+
+
+def rows(out: str) -> dict[str, dict]:
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[-1]["event"] == "summary"
+    return {row["stack"]: row for row in lines[:-1]}
+
+
+def test_reap_lists_then_deletes_only_what_expired(aws, suffix):
+    prefix = f"r{suffix}"
+    config = config_file(prefix, suffix)
+    a, b, c = (f"{prefix}-{suffix}{x}" for x in "abc")
+    code, _, err = aws.run("deploy", "--config", config, "--suffix", f"{suffix}a", "--suffix", f"{suffix}b",
+                           "--suffix", f"{suffix}c")
+    assert code == 0, err
+    assert aws.stack(b)["EnableTerminationProtection"] is True
+    assert aws.stack(a)["EnableTerminationProtection"] is False
+    assert {t["Key"]: t["Value"] for t in aws.stack(a)["Tags"]}["builder:ttl"] == "1s"
+    s3 = aws.client("s3")
+    bucket_a, bucket_c = f"{a}-data-000000000000-us-east-1", f"{c}-data-000000000000-us-east-1"
+    for bucket in (bucket_a, bucket_c):
+        s3.put_object(Bucket=bucket, Key="x.txt", Body=b"one")
+        s3.put_object(Bucket=bucket, Key="x.txt", Body=b"two")
+    time.sleep(2)  # past the 1 s ttl
+
+    code, out, err = aws.run("reap", "--config", config, "--output", "json")
+    assert (code, err) == (0, "")
+    found = rows(out)
+    assert {name: (row["verdict"], row["region"]) for name, row in found.items()} == {
+        a: ("reap", "us-east-1"), f"{a}-replica": ("reap", "us-west-2"), b: ("keep", "us-east-1"),
+        c: ("keep", "us-east-1")}
+    assert found[b]["reason"] == "termination protection is on (setting termination_protection)"
+    assert found[c]["reason"] == "no ttl" and found[c]["ttl_seconds"] is None
+    assert found[a]["ttl_seconds"] == 1 and found[a]["idle_seconds"] >= 1
+    assert all(row["deleted"] is False and row["monthly_idle_usd"] is not None for row in found.values())
+    assert all(aws.stack(name) for name in (a, b, c)) and aws.stack(f"{a}-replica", "us-west-2")
+
+    code, out, err = aws.run("reap", "--config", config, "--yes")
+    assert code == 0, err
+    assert f"emptied bucket {bucket_a}" in err
+    assert err.index(f"{a}: deleted in") < err.index(f"{a}-replica: deleted in")  # the replica after its primary
+    assert aws.stack(a) is None and aws.stack(f"{a}-replica", "us-west-2") is None
+    assert aws.stack(b) and aws.stack(c)
+    assert "reaping 2 saves" in out
+
+    code, out, _ = aws.run("reap", "--config", config, "--yes", "--output", "json")
+    assert code == 0
+    assert {name: row["verdict"] for name, row in rows(out).items()} == {b: "keep", c: "keep"}
+    assert json.loads(out.splitlines()[-1])["deleted"] == 0
+
+    code, out, err = aws.run("reap", "--config", config, "--older-than", "1s", "--yes", "--output", "json")
+    assert code == 0, err
+    after = rows(out)
+    assert after[c]["deleted"] is True and after[b]["deleted"] is False
+    assert "past --older-than 1s" in after[c]["reason"]
+    assert aws.stack(c) is None and aws.stack(b)
+    assert s3.get_object(Bucket=bucket_c, Key="x.txt")["Body"].read() == b"two"  # retain_data: the data stays
+    assert aws.client("dynamodb").describe_table(TableName=f"{c}-data")["Table"]["TableName"] == f"{c}-data"
+
+    code, _, err = aws.run("destroy", "--config", config, "--suffix", f"{suffix}b", "--yes")
+    assert code == 1
+    assert err.splitlines()[-1] == (f"error: {b}: termination protection is on (setting termination_protection); "
+                                    f"deploy with termination_protection = false first, then destroy")
+    assert aws.stack(b)  # LocalStack would have deleted it: builder's check kept it
+
+    code, out, err = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", "--set",
+                             "termination_protection=false")
+    assert code == 0, err
+    assert "termination protection turned off (setting termination_protection)" in out
+    assert aws.stack(b)["EnableTerminationProtection"] is False
+    code, out, _ = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b")
+    assert code == 0 and "no changes" in out and "termination protection turned on" in out
+    assert aws.stack(b)["EnableTerminationProtection"] is True
+    unprotect = ("--set", "termination_protection=false")
+    assert aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", *unprotect)[0] == 0
+    assert aws.run("destroy", "--config", config, "--suffix", f"{suffix}b", "--yes")[0] == 0
+
+
+def test_status_all_is_the_fleet_view(aws, suffix):
+    prefix = f"s{suffix}"
+    assert aws.run("deploy", "--suffix", suffix, "--set", f"stack_prefix={prefix}", "--set", "ttl=3d")[0] == 0
+    code, out, _ = aws.run("status", "--all", "--set", f"stack_prefix={prefix}", "--output", "json")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["stack"] == f"{prefix}-{suffix}" and lines[0]["ttl_seconds"] == 3 * 86400
+    assert lines[0]["monthly_idle_usd"] is not None and lines[0]["outputs"]
+    assert lines[-1]["event"] == "summary" and lines[-1]["stacks"] == 1
+    code, out, _ = aws.run("status", "--all", "--set", f"stack_prefix={prefix}")
+    assert code == 0 and "IDLE" in out and "TTL" in out and "fleet: 1 stack idle at" in out
+    assert aws.run("destroy", "--suffix", suffix, "--set", f"stack_prefix={prefix}", "--yes")[0] == 0

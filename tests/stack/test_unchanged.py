@@ -1,0 +1,258 @@
+"""When deploy may skip the change set (builder/stack/unchanged.py), and what deploy does then.
+
+The comparisons are pure functions over DescribeStacks / GetTemplate answers shaped like AWS's. The
+deploy-level cases use botocore's Stubber for what LocalStack cannot produce: a stack settled in
+UPDATE_ROLLBACK_COMPLETE, a stack with notification ARNs, and a change set that changes only the stack
+tags (AWS: CREATE_COMPLETE with zero resource changes, which updates the stack when executed;
+LocalStack answers FAILED "didn't contain changes" instead). The emulator cases are in
+tests/ops/test_deploy_emulator.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import pytest
+from botocore.stub import ANY, Stubber
+
+from builder.environment import EnvironmentConfig
+from builder.ops.deploy import deploy_stack
+from builder.ops.pool import Options, Outcome, Result
+from builder.report import Reporter
+from builder.stack.poller import Budget, Poller
+from builder.stack.unchanged import described_difference, template_difference, wanted_termination_protection
+from builder.stack.watch import StackWatcher
+from builder.synth import stacks_for
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, stubbed_client
+
+STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
+CHANGE_SET_ID = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/builder-1/1"
+SSM_TYPE = "AWS::SSM::Parameter::Value<String>"
+
+
+def deployed(status: str = "UPDATE_COMPLETE", **extra) -> dict:
+    """A DescribeStacks record of the stack exactly as builder would deploy it (AWS's field names)."""
+    return {"StackName": STACK.name, "StackId": STACK_ID, "CreationTime": NOW, "StackStatus": status,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.parameters.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in reversed(STACK.tags.items())],
+            "NotificationARNs": [], "EnableTerminationProtection": False, "DisableRollback": False,
+            "Capabilities": list(STACK.capabilities),
+            "Outputs": [{"OutputKey": "TableName", "OutputValue": "app-skip-data"}], **extra}
+
+
+def with_parameter(stack, key: str, declaration: dict, value: str):
+    template = json.loads(stack.template_body)
+    template["Parameters"][key] = declaration
+    return dataclasses.replace(stack, template_body=json.dumps(template, indent=2, sort_keys=True),
+                               parameters={**stack.parameters, key: value})
+
+
+# ---------------------------------------------------------------------- the comparisons
+
+def test_a_stack_exactly_as_deploy_would_send_it_needs_no_change_set():
+    assert described_difference(STACK, deployed()) is None
+    assert template_difference(STACK.template_body, json.loads(STACK.template_body)) is None
+
+
+@pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
+def test_settled_success_states_can_skip(status):
+    assert described_difference(STACK, deployed(status)) is None
+
+
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
+                                    "UPDATE_FAILED", "CREATE_FAILED", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED",
+                                    "REVIEW_IN_PROGRESS", "UPDATE_IN_PROGRESS"])
+def test_any_other_state_makes_a_change_set(status):
+    assert described_difference(STACK, deployed(status)) == f"the stack is {status}, not settled in success"
+
+
+def changed_parameter(record):
+    record["Parameters"][0]["ParameterValue"] += "0"
+
+
+def missing_parameter(record):
+    record["Parameters"].pop()
+
+
+def extra_parameter(record):
+    record["Parameters"].append({"ParameterKey": "Old", "ParameterValue": "x"})
+
+
+def changed_tag(record):
+    record["Tags"][0]["Value"] = "other"
+
+
+def extra_tag(record):
+    record["Tags"].append({"Key": "Team", "Value": "data"})
+
+
+def no_tags(record):
+    del record["Tags"]
+
+
+@pytest.mark.parametrize("edit, why", [
+    (changed_parameter, "parameter values differ"),
+    (missing_parameter, "parameter values differ"),
+    (extra_parameter, "parameter values differ"),
+    (changed_tag, "the tags differ"),
+    (extra_tag, "the tags differ"),
+    (no_tags, "the tags differ"),
+    (lambda r: r.update(EnableTerminationProtection=True), "termination protection differs"),
+    (lambda r: r.update(NotificationARNs=["arn:aws:sns:us-east-1:123456789012:ops"]),
+     "the stack has notification ARNs; deploy sends none"),
+], ids=["parameter", "parameter-missing", "parameter-extra", "tag", "tag-extra", "tags-none", "protection",
+        "notification-arns"])
+def test_every_difference_in_describe_stacks_makes_a_change_set(edit, why):
+    record = deployed()
+    edit(record)
+    assert described_difference(STACK, record) == why
+
+
+def test_termination_protection_is_compared_with_the_wanted_value():
+    wanted = dataclasses.replace(STACK, config=dataclasses.replace(STACK.config))
+    object.__setattr__(wanted.config, "termination_protection", True)  # the setting another change adds
+    assert wanted_termination_protection(STACK) is False and wanted_termination_protection(wanted) is True
+    assert described_difference(wanted, deployed()) == "termination protection differs"
+    assert described_difference(wanted, deployed(EnableTerminationProtection=True)) is None
+
+
+def test_an_ssm_typed_parameter_never_skips_even_with_equal_values():
+    stack = with_parameter(STACK, "ImageId", {"Type": SSM_TYPE, "Default": "/builder/image"}, "/builder/image")
+    record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "ImageId",
+                                                              "ParameterValue": "/builder/image",
+                                                              "ResolvedValue": "ami-123"}])
+    assert described_difference(stack, record) == (f"parameter ImageId is of type {SSM_TYPE}: its value is "
+                                                   f"resolved at deploy time")
+
+
+def test_a_no_echo_parameter_never_skips():
+    stack = with_parameter(STACK, "Secret", {"Type": "String", "NoEcho": True}, "****")
+    record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "Secret", "ParameterValue": "****"}])
+    assert described_difference(stack, record) == "parameter Secret is NoEcho: its deployed value cannot be read back"
+
+
+def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise():
+    ours = json.loads(STACK.template_body)
+    reordered = dict(reversed(list(ours.items())))
+    assert template_difference(STACK.template_body, reordered) is None  # key order and spaces do not count
+    changed = {**ours, "Description": ours["Description"] + "!"}
+    assert template_difference(STACK.template_body, changed) == "the template differs"
+    yaml_body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    assert template_difference(yaml_body, yaml_body) is None
+    assert template_difference(yaml_body, yaml_body.replace("Topic:", "Topic2:", 1)) == "the template differs"
+    assert template_difference(yaml_body, {"Resources": {}}) == "the deployed template is JSON, ours is not"
+
+
+# ---------------------------------------------------------------------- deploy, stubbed
+
+@pytest.fixture
+def cf():
+    with Stubber(stubbed_client("cloudformation")) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()  # and any call not expected below fails the test
+
+
+@pytest.fixture
+def run(cf, tmp_path):
+    def factory(name, region, reporter):
+        clock = FakeClock()
+        poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+        return StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+
+    def go(stack=STACK, **options):
+        out = io.StringIO()
+        outcome = deploy_stack(stack, Options(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
+                               watcher_factory=factory)
+        return outcome, out.getvalue()
+
+    return go
+
+
+def expect_get_template(cf, body: str) -> None:
+    """GetTemplate answers with the body as a string, as AWS does; boto3 decodes JSON after the call."""
+    cf.add_response("get_template", {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]},
+                    {"StackName": STACK_ID, "TemplateStage": "Original"})
+
+
+def expect_change_set(cf, reply: dict) -> None:
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
+        "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body})
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, **reply},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+
+
+def expect_no_changes(cf) -> None:
+    expect_change_set(cf, {"Status": "FAILED", "StatusReason": NO_CHANGES_REASON})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def test_an_unchanged_stack_costs_two_calls_and_still_writes_the_outputs(cf, run, tmp_path):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_get_template(cf, STACK.template_body)
+    outcome, text = run()
+    assert isinstance(outcome, Outcome) and outcome.result is Result.NO_CHANGES
+    assert text == "no changes: the stack already has this template, these parameters and tags\n"
+    written = json.loads((Path(tmp_path) / f"{STACK.name}.outputs.json").read_text())
+    assert written == outcome.outputs == {"TableName": "app-skip-data"}
+
+
+def test_force_makes_the_change_set_without_reading_the_template(cf, run):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_no_changes(cf)
+    outcome, text = run(force=True)
+    assert outcome.result is Result.NO_CHANGES and "the empty change set was deleted" in text
+
+
+@pytest.mark.parametrize("record", [deployed("UPDATE_ROLLBACK_COMPLETE"),
+                                    deployed(NotificationARNs=["arn:aws:sns:us-east-1:123456789012:ops"])],
+                         ids=["update-rollback-complete", "notification-arns"])
+def test_what_describe_stacks_shows_makes_the_change_set_without_get_template(cf, run, record):
+    cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
+    expect_no_changes(cf)
+    outcome, _ = run()
+    assert outcome.result is Result.NO_CHANGES
+
+
+def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, run):
+    stack = with_parameter(STACK, "Release", {"Type": SSM_TYPE}, "/builder/release")
+    record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "Release",
+                                                              "ParameterValue": "/builder/release",
+                                                              "ResolvedValue": "7"}])
+    cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
+        "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": stack.template_body})
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, "Status": "FAILED",
+                                            "StatusReason": "No updates are to be performed."},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    assert run(stack)[0].result is Result.NO_CHANGES
+
+
+def test_a_different_deployed_template_makes_the_change_set(cf, run):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_get_template(cf, STACK.template_body.replace('"Description": "', '"Description": "old ', 1))
+    expect_no_changes(cf)
+    assert run()[0].result is Result.NO_CHANGES
+
+
+def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
+    """A tags-only update: AWS answers CREATE_COMPLETE with zero Changes, and executing it updates the tags."""
+    cf.add_response("describe_stacks", {"Stacks": [deployed(Tags=[{"Key": "Environment", "Value": "skip"}])]},
+                    {"StackName": STACK.name})
+    expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
+         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": STACK_ID})
+    outcome, text = run()
+    assert outcome.result is Result.UPDATED and outcome.changes == 0
+    assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text
