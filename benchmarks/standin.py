@@ -12,6 +12,9 @@ Its clock is virtual: time.monotonic() plus every second a client "slept" (POST 
 hooks/sitecustomize.py in place of time.sleep). So a 300-second settle costs only the real time of
 the calls made while waiting. Every call is logged with its virtual time.
 
+Besides CloudFormation, what deploy asks before creating a stack (is retained data there?): STS
+GetCallerIdentity, and "no" to S3 HeadBucket and DynamoDB DescribeTable.
+
 Many stacks: start(name, settle_seconds) puts a stack straight into CREATE_IN_PROGRESS (no change
 set), and settle_by_name gives stacks deployed through change sets their own settle times. Read calls
 (Describe*, List*, Get*) of the whole account share one token bucket of `read_rate` calls a second
@@ -161,6 +164,10 @@ class StandIn:
                           f"<StackStatus>{s.status(now)}</StackStatus></member>" for s in page)
         return _ok("ListStacks", f"<StackSummaries>{members}</StackSummaries>{token}")
 
+    def _GetCallerIdentity(self, p, now):  # STS: deploy resolves the account in bucket names it checks
+        return _ok("GetCallerIdentity", "<Arn>arn:aws:iam::000000000000:user/bench</Arn><UserId>AIDABENCH</UserId>"
+                   "<Account>000000000000</Account>")
+
     def _GetTemplateSummary(self, p, now):
         return _ok("GetTemplateSummary", "<Parameters/>")
 
@@ -235,8 +242,22 @@ class StandIn:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_HEAD(self):  # S3 HeadBucket: deploy looks for retained data first; there is none
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.headers.get("X-Amz-Target", "").startswith("DynamoDB"):  # DescribeTable: no such table
+                    data = b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",' \
+                           b'"message":"Requested resource not found"}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/x-amz-json-1.0")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if self.path == "/__advance":
                     with standin.lock:
                         standin.offset += float(body or 0)
