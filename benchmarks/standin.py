@@ -111,7 +111,8 @@ class StandIn:
 
     def _throttle(self, action: str, now: float) -> bool:
         """Is this read call over the account's rate? (one bucket of read_rate tokens, refilled per second)"""
-        if self.read_rate is None or action == "GetCallerIdentity" or not action.startswith(("Describe", "List", "Get")):
+        if self.read_rate is None or action == "GetCallerIdentity" or not action.startswith(("Describe", "List",
+                                                                                           "Get")):
             return False
         self._tokens = min(self.read_rate, self._tokens + (now - self._tokens_at) * self.read_rate)
         self._tokens_at = now
