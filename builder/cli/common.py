@@ -101,6 +101,10 @@ def add_pool_options(parser: argparse.ArgumentParser) -> None:
                         help="environments handled at once (default: 4)")
     parser.add_argument("--no-wait-for-others", dest="wait_for_others", action="store_false",
                         help="fail instead of waiting when another operation runs on a stack")
+    add_api_rate_option(parser)
+
+
+def add_api_rate_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-rate", type=calls_per_second, default=2.0, metavar="N",
                         help="CloudFormation read calls a second, per region, for all the stacks of the run "
                              "together (default: 2); on Throttling builder slows down below it by itself")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from builder.cli.common import Subparsers, add_command, add_output_option, add_shard_option, positive_int
+from builder.cli.common import (
+    Subparsers,
+    add_api_rate_option,
+    add_command,
+    add_output_option,
+    add_shard_option,
+    positive_int,
+)
 from builder.durations import DurationError, parse_duration
 from builder.errors import EXIT_FAILED, EXIT_OK
 
@@ -53,6 +60,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="stacks priced or deleted at once (default: 4)")
     add_shard_option(parser)
+    add_api_rate_option(parser)
     add_output_option(parser, "text, or json: one object per stack, then a summary object (default: text)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
@@ -77,14 +85,20 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.pool import Options
     from builder.ops.reap import Outcome, reap, render_json, render_text
     from builder.report import Reporter
+    from builder.stack.poller import fresh_pollers, interrupt_all
 
     owns = args.shard.owns if args.shard is not None else None
-    plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
     outcomes: tuple[Outcome, ...] = ()
-    if args.yes and plan.reapable:
-        reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
-        outcomes = reap(plan, destroyer(Options(concurrency=args.concurrency), reporter, args.older_than),
-                        args.concurrency)
+    with fresh_pollers(args.api_rate):  # every CloudFormation read of the run from one budget per region
+        try:
+            plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
+            if args.yes and plan.reapable:
+                reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
+                outcomes = reap(plan, destroyer(Options(concurrency=args.concurrency, api_rate=args.api_rate),
+                                                reporter, args.older_than), args.concurrency)
+        except KeyboardInterrupt:  # only the main thread hears it: stop the waits of every worker too
+            interrupt_all()
+            raise
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
     else:
