@@ -11,6 +11,7 @@ guardrails read a template the same way. Pure: no cfn-lint, no boto3, no files.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -144,3 +145,28 @@ def existing_path(template: Mapping[str, Any], path: list[Any]) -> list[Any]:
             break
         found.append(step)
     return found
+
+
+# (property, unit, price key) of each capacity a part provisions
+CAPACITY_FIELDS = (("ReadCapacityUnits", "RCU", "dynamodb.rcu_hour"),
+                   ("WriteCapacityUnits", "WCU", "dynamodb.wcu_hour"))
+
+
+@dataclass(frozen=True)
+class CapacityPart:
+    """The table or one of its global secondary indexes, with the throughput it provisions."""
+
+    label: str  # "table" or "index <IndexName>"
+    path: tuple[str | int, ...]  # of its ProvisionedThroughput, under the table's Properties
+    throughput: Mapping[str, Any]
+
+
+def capacity_parts(props: Mapping[str, Any]) -> list[CapacityPart]:
+    """Every part of a table that bills provisioned capacity in PROVISIONED mode: the table and each GSI.
+    The cost estimate and the W9001 lint rule both read capacities through this one walk."""
+    parts = [CapacityPart("table", ("ProvisionedThroughput",), props.get("ProvisionedThroughput") or {})]
+    for position, gsi in enumerate(props.get("GlobalSecondaryIndexes") or []):
+        parts.append(CapacityPart(f"index {gsi.get('IndexName', position)}",
+                                  ("GlobalSecondaryIndexes", position, "ProvisionedThroughput"),
+                                  gsi.get("ProvisionedThroughput") or {}))
+    return parts

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from builder.errors import UsageError
-from builder.ops.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
     from builder.ops.pool import Options
+    from builder.ops.shard import Shard
     from builder.report import Reporter
     from builder.synth import Stack
 
@@ -116,6 +116,8 @@ def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
 
 
 def shard_arg(text: str) -> Shard:
+    from builder.ops.shard import parse_shard  # hashlib: only when --shard is given, never in synth's start-up
+
     try:
         return parse_shard(text)
     except ValueError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
@@ -14,7 +13,7 @@ from builder.families import AlarmSpec, CheckovSkip, Composition, Family, Parame
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Setting
-from builder.template_values import UNKNOWN, as_number
+from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_number, capacity_parts
 
 IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
 ALARM_BASES: dict[str, float] = {
@@ -58,10 +57,6 @@ SYSTEM_ERROR_OPERATIONS = Setting(
     "0.10 USD a month per operation watched", check=_check_operations)
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
-# (property, unit, price key) of each capacity a part provisions
-CAPACITY_FIELDS = (("ReadCapacityUnits", "RCU", "dynamodb.rcu_hour"),
-                   ("WriteCapacityUnits", "WCU", "dynamodb.wcu_hour"))
-
 
 def _capacity(title: str, setting: str, what: str) -> ParameterSpec:
     # With PAY_PER_REQUEST the capacities are unused; 1 keeps them valid Numbers.
@@ -138,26 +133,6 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
         metric = {"Metrics": queries}
     c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors", description,
                               "SystemErrorThreshold", metric))
-
-
-@dataclass(frozen=True)
-class CapacityPart:
-    """The table or one of its global secondary indexes, with the throughput it provisions."""
-
-    label: str  # "table" or "index <IndexName>"
-    path: tuple[str | int, ...]  # of its ProvisionedThroughput, under the table's Properties
-    throughput: Mapping[str, Any]
-
-
-def capacity_parts(props: Mapping[str, Any]) -> list[CapacityPart]:
-    """Every part of a table that bills provisioned capacity in PROVISIONED mode: the table and each GSI.
-    The cost estimate and the W9001 lint rule both read capacities through this one walk."""
-    parts = [CapacityPart("table", ("ProvisionedThroughput",), props.get("ProvisionedThroughput") or {})]
-    for position, gsi in enumerate(props.get("GlobalSecondaryIndexes") or []):
-        parts.append(CapacityPart(f"index {gsi.get('IndexName', position)}",
-                                  ("GlobalSecondaryIndexes", position, "ProvisionedThroughput"),
-                                  gsi.get("ProvisionedThroughput") or {}))
-    return parts
 
 
 def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:

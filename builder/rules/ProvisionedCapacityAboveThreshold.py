@@ -6,8 +6,14 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from builder.families.table import CAPACITY_FIELDS, capacity_parts
-from builder.template_values import UNKNOWN, DefaultsEvaluator, as_number, existing_path
+from builder.template_values import (
+    CAPACITY_FIELDS,
+    UNKNOWN,
+    DefaultsEvaluator,
+    as_number,
+    capacity_parts,
+    existing_path,
+)
 
 
 class ProvisionedCapacityAboveThreshold(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information: its base class is Any

@@ -3,8 +3,8 @@ cost estimate and lint rule W9001 share."""
 
 from __future__ import annotations
 
-from builder.families.table import capacity_parts
 from builder.resources import CHECKOV_SKIPS, FAMILIES, FREE_TYPES, PRICERS, STATEFUL_TYPES
+from builder.template_values import capacity_parts
 
 
 def test_collected_facts_come_from_the_families():
