@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -72,16 +72,22 @@ def positive_int(text: str) -> int:
     return value
 
 
-def calls_per_second(text: str) -> float:
-    """A positive number of calls a second."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of calls a second above 0, such as 2 or 0.5 "
-                                         f"(got {text!r})")
-    return value
+def positive_number(what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0; `what` completes "must be a number of ..."."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number of {what} (got {text!r})")
+        return value
+
+    return parse
+
+
+calls_per_second = positive_number("calls a second above 0, such as 2 or 0.5")
 
 
 def usd(text: str) -> float:

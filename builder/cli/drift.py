@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from builder.cli.common import Subparsers, add_command, add_output_option, pool_options, positive_int, stack_groups
+from builder.cli.common import (
+    Subparsers,
+    add_command,
+    add_output_option,
+    pool_options,
+    positive_int,
+    positive_number,
+    stack_groups,
+)
 from builder.errors import EXIT_DRIFTED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -35,16 +43,6 @@ examples:
 """
 
 
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0 (got {text!r})")
-    return value
-
-
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "drift", "show where deployed stacks differ from their templates",
                          DESCRIPTION, [common])
@@ -52,7 +50,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                               "summary) or markdown (a section per stack, for a pull request or job summary)",
                       choices=("text", "json", "markdown"))
     parser.add_argument("--exit-code", action="store_true", help="exit 4 when a stack has drifted")
-    parser.add_argument("--timeout", type=positive_seconds, default=300.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_number("seconds > 0"), default=300.0, metavar="SECONDS",
                         help="how long detection of one stack may take (default: 300)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="environments checked at once (default: 4)")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from builder.stack import client as aws
@@ -35,7 +36,17 @@ def stack_status(stacks: Sequence[Stack]) -> list[StatusRecord]:
     for stack in stacks:
         with aws.translate(stack.name, stack.region):
             cf = aws.client(aws.session(stack.region), "cloudformation")
-            found = describe_stack(cf, stack.name, aws.Backoff())
+            found = describe_stack(_reads_of(cf), stack.name)
         records.append(status_record(found, stack.region) if found else missing_record(stack.name, stack.region))
     return records
 
+
+def _reads_of(cf: Any) -> Callable[..., dict[str, Any]]:
+    """`read(operation, **kwargs)` on a plain client: throttling only slows it (no shared budget here)."""
+    backoff = aws.Backoff()
+
+    def read(operation: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = aws.poll(functools.partial(getattr(cf, operation), **kwargs), backoff)
+        return result
+
+    return read

@@ -36,10 +36,11 @@ def stack_outputs(stack: Mapping[str, Any]) -> dict[str, str]:
                                                                     key=lambda o: o["OutputKey"])}
 
 
-def describe_stack(cf: Any, name: str, backoff: aws.Backoff) -> StackDescription | None:
-    """The stack (a name or a stack id), or None when it does not exist."""
+def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> StackDescription | None:
+    """The stack (a name or a stack id), or None when it does not exist; `read(operation, **kwargs)`
+    makes the call (through a poller's budget, or a plain client's backoff)."""
     try:
-        found = aws.poll(lambda: cf.describe_stacks(StackName=name), backoff)
+        found = read("describe_stacks", StackName=name)
     except Exception as exc:
         if aws.is_missing_stack(exc):  # only the missing-stack error is an answer here
             return None
@@ -79,14 +80,7 @@ class StackWatcher:
 
     def describe(self, stack_id: str | None = None) -> StackDescription | None:
         """The stack, or None when it does not exist."""
-        try:
-            found = self.read("describe_stacks", StackName=stack_id or self.name)
-        except Exception as exc:
-            if aws.is_missing_stack(exc):  # only the missing-stack error is an answer here
-                return None
-            raise
-        stacks = found.get("Stacks", [])
-        return stacks[0] if stacks else None
+        return describe_stack(self.read, stack_id or self.name)
 
     def latest_event_id(self, stack_id: str) -> str | None:
         return self.poller.latest_event_id(stack_id)
