@@ -18,7 +18,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,9 @@ class EnvironmentConfig:
     check_drift: bool = default_of("check_drift")
     cloudformation_role_arn: str | None = default_of("cloudformation_role_arn")
     family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family-declared settings, sorted
+    # the config file these values were read from (its path), None when no file was read: built-in defaults
+    # and --set only. Provenance, not a setting: it takes no part in equality.
+    config_file: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.alert_email:
@@ -668,6 +671,7 @@ def resolve_configs(
         kwargs["tags"] = tuple(sorted(kwargs.get("tags", {}).items()))
         family_values = tuple(sorted((key, item.value) for key, item in values.items() if key not in SETTINGS_BY_NAME))
         configs.append(EnvironmentConfig(suffix=suffix.value, region=region_value.region, family_values=family_values,
+                                         config_file=config_file.where if config_file else None,
                                          **kwargs))
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))

@@ -58,6 +58,18 @@ def test_every_suffix_gets_the_same_cost_optimised_defaults(tmp_path, suffix):
     assert config.all_tags == {"CostCenter": "engineering", "Environment": suffix}
 
 
+def test_config_file_records_which_file_was_read_and_takes_no_part_in_equality(tmp_path):
+    (without,) = resolve(tmp_path, suffixes=["pr1"])
+    assert without.config_file is None
+    write(tmp_path / "environments.toml", "[defaults]\n")
+    (found,) = resolve(tmp_path, suffixes=["pr1"])
+    assert found.config_file == "environments.toml"
+    other = write(tmp_path / "other.toml", "[defaults]\n")
+    (given,) = resolve(tmp_path, suffixes=["pr1"], config_path=str(other))
+    assert given.config_file == str(other)
+    assert without == found == given
+
+
 def test_config_is_immutable(tmp_path):
     (config,) = resolve(tmp_path, suffixes=["pr1"])
     with pytest.raises(AttributeError):
@@ -67,7 +79,7 @@ def test_config_is_immutable(tmp_path):
 def test_settings_table_matches_the_config_fields_and_their_defaults():
     """One field per setting (besides suffix, region and the family-declared values), defaulting to it."""
     fields = {f.name: f for f in dataclasses.fields(EnvironmentConfig)}
-    assert {s.name for s in SETTINGS} == set(fields) - {"suffix", "region", "family_values"}
+    assert {s.name for s in SETTINGS} == set(fields) - {"suffix", "region", "family_values", "config_file"}
     config = EnvironmentConfig(suffix="x")
     for setting in SETTINGS:
         if setting.name == "tags":
