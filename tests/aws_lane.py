@@ -20,7 +20,8 @@ from pathlib import Path
 import boto3
 
 from builder.environment import resolve_region
-from builder.ops.destroy import destroy_stack, empty_bucket
+from builder.families.storage import empty_bucket
+from builder.ops.destroy import destroy_stack
 from builder.ops.pool import Options
 from builder.report import Reporter
 

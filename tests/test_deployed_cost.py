@@ -77,8 +77,8 @@ def test_values_of_undeclared_parameters_are_ignored() -> None:
 
 
 def test_an_unpriced_resource_type_is_an_error() -> None:
-    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}
-    with pytest.raises(CostError, match="no price for AWS::SQS::Queue"):
+    template = {"Resources": {"Thing": {"Type": "Custom::Unpriced", "Properties": {}}}}  # made up: never priced
+    with pytest.raises(CostError, match="no price for Custom::Unpriced"):
         price_deployed(template, {}, "app-pr7", "us-east-1")
 
 

@@ -1,5 +1,5 @@
 """Cross-region replication of the data bucket: its configuration and least-privilege role under the
-ReplicationOn condition, and the replica template's bucket (in replication_region, with its own key)."""
+ReplicationOn condition. The replica stack's bucket is the storage family's, its key the keys family's."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from builder import names
 from builder.environment import EnvironmentConfig
 from builder.families import Composition, Family, ParameterSpec
 from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
-from builder.families.storage import LIFECYCLE_DAYS, private_bucket
 
 # Condition names (used in the template and by tests).
 # Not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates.
@@ -122,22 +121,9 @@ def build(c: Composition) -> None:
     add_output(t, "ReplicaBucketArn", replica_arn, "ARN of the replica bucket", condition=REPLICATION_ON)
 
 
-def build_replica(c: Composition) -> None:
-    """The destination bucket, in replication_region (the replica stack's region)."""
-    config = c.config
-    bucket = private_bucket(
-        c.template, config, "ReplicaBucket",
-        Sub(names.replica_bucket_name(config.stack_prefix, config.suffix, "${AWS::Region}")), c.key,
-        Ref(c.parameters[LIFECYCLE_DAYS.title]))
-    add_output(c.template, "ReplicaBucketName", Ref(bucket), "Name of the replica bucket")
-    add_output(c.template, "ReplicaBucketArn", GetAtt(bucket, "Arn"), "ARN of the replica bucket")
-
-
 FAMILY = Family(
     name="replication",
     build=build,
-    build_replica=build_replica,
     parameters=(ENABLED, REGION, TIME_CONTROL),
-    stateful_types=("AWS::S3::Bucket",),
     free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
 )

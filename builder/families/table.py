@@ -9,12 +9,13 @@ from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
 
 from builder import names
 from builder.environment import BILLING_MODES, MAX_CAPACITY
-from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
+from builder.families import AlarmSpec, CheckovSkip, Composition, Family, Lookup, ParameterSpec, ResourceKind
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Setting
 from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_number, capacity_parts
 
+TABLE = "AWS::DynamoDB::Table"
 IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
 ALARM_BASES: dict[str, float] = {
     "ReadThrottleThreshold": 10,  # throttled read events in 5 minutes
@@ -136,7 +137,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
 
 
 def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
-    rtype = "AWS::DynamoDB::Table"
+    rtype = TABLE
     where = f"{ctx.stack}.{name}"
     mode = known(props.get("BillingMode", "PROVISIONED"), where, "BillingMode")  # CloudFormation's default
     items: list[LineItem] = []
@@ -160,12 +161,37 @@ def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> lis
     return items
 
 
+def adoption_mismatches(answer: Mapping[str, Any], properties: Mapping[str, Any]) -> list[str]:
+    """How an existing table (DescribeTable's answer) differs from the template's in what an update could
+    not change in place or would change at once: its key schema and billing mode. Each difference as
+    `what: existing X, template Y`."""
+    described = answer.get("Table", {})
+    found = []
+    existing_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in described.get("KeySchema", []))
+    template_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in properties.get("KeySchema", []))
+    if existing_keys != template_keys:
+        found.append(f"KeySchema: existing {existing_keys}, template {template_keys}")
+    # DescribeTable leaves out BillingModeSummary for tables that were always PROVISIONED, and
+    # PROVISIONED is CloudFormation's default too
+    existing_mode = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    template_mode = properties.get("BillingMode", "PROVISIONED")
+    if existing_mode != template_mode:
+        found.append(f"BillingMode: existing {existing_mode}, template {template_mode}")
+    return found
+
+
+TABLE_KIND = ResourceKind(
+    TABLE, "table", name_property="TableName",
+    lookup=Lookup("dynamodb", "describe_table", "TableName", missing=frozenset({"ResourceNotFoundException"})),
+    identifier="TableName", mismatches=adoption_mismatches)
+
 FAMILY = Family(
     name="table",
     build=build,
     settings=(SYSTEM_ERROR_OPERATIONS,),
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
-    stateful_types=("AWS::DynamoDB::Table",),
-    pricers={"AWS::DynamoDB::Table": price_table},
+    stateful_types=(TABLE,),
+    pricers={TABLE: price_table},
     checkov_skips=(SKIP_TABLE_CMK,),
+    kinds=(TABLE_KIND,),
 )

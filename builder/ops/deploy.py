@@ -18,7 +18,7 @@ from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Options, Outcome, Result
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
-from builder.resources import STATEFUL_TYPES
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import guard
 from builder.stack.unchanged import reason_to_deploy
@@ -54,7 +54,7 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
         show_changes(watcher, change_set)
-        guard(watcher, change_set, STATEFUL_TYPES, options.allow_replacement)
+        guard(watcher, change_set, inventory().stateful_types, options.allow_replacement)
         baseline = watcher.latest_event_id(change_set.stack_id)
         watcher.cf.execute_change_set(ChangeSetName=change_set.id)
         reporter.begin(stack.name, len(change_set.changes))

@@ -11,7 +11,7 @@ import time
 from collections.abc import MutableMapping
 from dataclasses import asdict
 
-from builder.cost import stack_items
+from builder.cost import region_prices, stack_items
 from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
 from builder.ops.deploy import WatcherFactory
 from builder.ops.drift import drift_for_diff
@@ -30,9 +30,9 @@ from builder.ops.review import (
     usd,
     value_changes,
 )
-from builder.pricing import CostError, prices_for
+from builder.pricing import CostError
 from builder.report import Reporter
-from builder.resources import STATEFUL_TYPES
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import role_arg
 from builder.stack.watch import StackDescription, StackWatcher
@@ -64,7 +64,7 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
         if not exists:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
-        losses = change_set.data_losses(STATEFUL_TYPES)
+        losses = change_set.data_losses(inventory().stateful_types)
         for why in losses:
             watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
         deployed: StackDescription = current if (exists and current is not None) else {}
@@ -91,7 +91,7 @@ def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
-        after = stack_items(stack, prices_for(stack.region), [])
+        after = stack_items(stack, region_prices(stack.region), [])
         before = None
         if deployed is not None:
             body = watcher.read("get_template", StackName=deployed.get("StackId", stack.name),

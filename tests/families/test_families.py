@@ -1,17 +1,47 @@
 """What builder.resources collects from the families, and the table family's one capacity walk that the
-cost estimate and lint rule W9001 share."""
+cost estimate and lint rule W9001 share.
+
+Every inventory here is read from the families themselves, so a family added later breaks none of it;
+what is checked is that each declaration is about something the families really make."""
 
 from __future__ import annotations
 
-from builder.resources import CHECKOV_SKIPS, FAMILIES, FREE_TYPES, PRICERS, STATEFUL_TYPES
+import json
+from typing import Any
+
+import pytest
+
+from builder.resources import inventory
+from builder.synth import stacks_for
 from builder.template_values import capacity_parts
+from tests.variants import VARIANTS, variant_configs
 
 
-def test_collected_facts_come_from_the_families():
-    assert set(STATEFUL_TYPES) == {"AWS::S3::Bucket", "AWS::DynamoDB::Table"}
-    assert sorted(check for check, _ in CHECKOV_SKIPS) == ["CKV_AWS_119", "CKV_AWS_18", "CKV_AWS_26"]
-    assert not set(PRICERS) & FREE_TYPES  # a type is priced or free, not both
-    assert [family.name for family in FAMILIES][-1] == "alerts"  # last: it wires every family's alarms
+@pytest.fixture(scope="module")
+def resources() -> list[dict[str, Any]]:
+    """Every resource of every stack of every variant."""
+    return [resource for name in VARIANTS for stack in stacks_for(variant_configs(name, ["pr1"])[0])
+            for resource in json.loads(stack.template_body)["Resources"].values()]
+
+
+def test_collected_facts_are_about_what_the_families_make(resources):
+    collected = inventory()
+    made = {resource["Type"] for resource in resources}
+    assert set(collected.stateful_types) <= made  # a stateful type no family makes is a typo
+    assert set(collected.kinds) <= made and {rule_type for rule in collected.drift_noise for rule_type in rule.types} \
+        <= made
+    skipped = {skip["id"] for resource in resources for skip in resource.get("Metadata", {}).get("checkov", {})
+               .get("skip", [])}
+    assert skipped == {check for check, _ in collected.checkov_skips}  # each skip is declared, each declared is used
+    assert not set(collected.pricers) & collected.free_types  # a type is priced or free, not both
+    assert collected.families[-1].name == "alerts"  # last: it wires every family's alarms
+
+
+def test_every_adoptable_kind_names_its_resources_by_the_property_it_declares(resources):
+    for kind in inventory().kinds.values():
+        if kind.adoptable:
+            of_kind = [r for r in resources if r["Type"] == kind.type]
+            assert of_kind and all(kind.name_property in r["Properties"] for r in of_kind), kind.type
 
 
 def test_capacity_walk_covers_the_table_and_every_index_with_its_path():

@@ -38,7 +38,7 @@ def retained(stubs, mode: str = "PAY_PER_REQUEST", keys: tuple[str, ...] = ("pk"
     stubs["sts"].add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT,
                                                       "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"}, {})
     stubs["s3"].add_response("head_bucket", {}, {"Bucket": BUCKET})
-    stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
+    # one DescribeTable: its answer says the table exists and is compared with the template
     stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
 
 

@@ -19,12 +19,13 @@ from botocore.stub import ANY, Stubber
 from builder.cli import main
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
+from builder.families.storage import empty_bucket
 from builder.ops.deploy import deploy_stack
-from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
+from builder.ops.destroy import destroy_stack, to_prepare
 from builder.ops.diff import diff_stack
 from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
 from builder.report import Reporter
-from builder.resources import STATEFUL_TYPES
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.poller import Budget, Poller
@@ -302,8 +303,8 @@ def test_change_from_api_reads_replacement_and_causes():
     parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
     assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
                             ("KeySchema",), (Cause("DirectModification", "Properties", "KeySchema", "", "Always"),))
-    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(STATEFUL_TYPES) is None
-    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(STATEFUL_TYPES) is None
+    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(inventory().stateful_types) is None
+    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(inventory().stateful_types) is None
 
 
 # ---------------------------------------------------------------------- destroy
@@ -356,11 +357,16 @@ def test_empty_bucket_reports_objects_it_could_not_delete():
 def test_only_buckets_cloudformation_will_delete_are_emptied():
     template = {"Resources": {"Gone": {"Type": "AWS::S3::Bucket"},
                               "Kept": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
-                              "Table": {"Type": "AWS::DynamoDB::Table"}}}
+                              "Table": {"Type": "AWS::DynamoDB::Table"},
+                              "Deleted": {"Type": "AWS::S3::Bucket"}}}
     resources = [{"LogicalResourceId": "Gone", "PhysicalResourceId": "gone-1", "ResourceStatus": "CREATE_COMPLETE"},
                  {"LogicalResourceId": "Kept", "PhysicalResourceId": "kept-1", "ResourceStatus": "CREATE_COMPLETE"},
-                 {"LogicalResourceId": "Table", "PhysicalResourceId": "t", "ResourceStatus": "CREATE_COMPLETE"}]
-    assert buckets_to_empty(template, resources) == (["gone-1"], ["kept-1"])
+                 {"LogicalResourceId": "Table", "PhysicalResourceId": "t", "ResourceStatus": "CREATE_COMPLETE"},
+                 {"LogicalResourceId": "Deleted", "PhysicalResourceId": "d", "ResourceStatus": "DELETE_COMPLETE"}]
+    prepared = to_prepare(template, resources, inventory().kinds)
+    # the table has nothing to do before it is deleted; a resource already deleted is left alone
+    assert [(p.kind.type, p.physical_id, p.kept) for p in prepared] == [
+        ("AWS::S3::Bucket", "gone-1", False), ("AWS::S3::Bucket", "kept-1", True)]
 
 
 # ---------------------------------------------------------------------- several stacks, output, errors
