@@ -179,12 +179,13 @@ def _specs(families: tuple[Family, ...]) -> tuple[ParameterSpec, ...]:
 
 def deploy_parameters(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> dict[str, str]:
     """Every Parameter of the primary template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in _specs(_families(families))}
+    return {spec.title: spec.value(config) for spec in _specs(_families(families)) if spec.present(config)}
 
 
 def replica_parameters(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> dict[str, str]:
     """Every Parameter of the replica template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in _specs(_families(families)) if spec.in_replica}
+    return {spec.title: spec.value(config) for spec in _specs(_families(families))
+            if spec.in_replica and spec.present(config)}
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _compose(config: EnvironmentConfig, description: str, specs: tuple[Parameter
     t = Template(Description=description)
     t.set_version("2010-09-09")
     parameters = {spec.title: t.add_parameter(Parameter(spec.title, Default=spec.value(config), **spec.properties))
-                  for spec in specs}
+                  for spec in specs if spec.present(config)}
     composition = Composition(t, config, parameters)
     added: dict[str, str] = {}
     asked: dict[str, str] = {}  # alarm title -> the family whose AlarmSpec it is

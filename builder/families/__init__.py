@@ -55,6 +55,12 @@ class ParameterSpec:
     value: Callable[[EnvironmentConfig], str]
     properties: Mapping[str, object]
     in_replica: bool = False  # also a Parameter of the replica template
+    # only in templates of configs where this is true: the Parameter of a family's opt-in part, which
+    # would be unused (a cfn-lint warning) while that part is off
+    when: Callable[[EnvironmentConfig], bool] | None = None
+
+    def present(self, config: EnvironmentConfig) -> bool:
+        return self.when is None or self.when(config)
 
 
 @dataclass(frozen=True)
