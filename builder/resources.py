@@ -99,12 +99,16 @@ PARAMETERS = parameter_specs(FAMILIES)  # checked at import: a deploy-time setti
 @contextmanager
 def plugged_in(*extra: Family) -> Iterator[tuple[Family, ...]]:
     """Within the block, build with `extra` as well: after the families in use and before the last one,
-    alerts (it wires every family's alarms to its topic). Checked like FAMILIES: settings declared once,
-    a Parameter for each deploy-time setting. Yields the families in use within the block.
+    alerts (it wires every family's alarms to its topic). Checked first: names, settings and each type's
+    ResourceKind declared once, a Parameter for each deploy-time setting. Yields the families in use.
 
     For tests, and for trying a family out; a family of builder's own is a line in FAMILIES."""
     families = (*active()[:-1], *extra, active()[-1])
+    names = [family.name for family in families]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two families named alike: {', '.join(names)}")
     parameter_specs(families)
+    _ = inventory(families).kinds  # a type's ResourceKind declared once
     _ACTIVE.append(families)
     try:
         yield families

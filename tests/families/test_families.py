@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from builder.resources import inventory
+from builder.families import Family, ResourceKind
+from builder.families.storage import BUCKET
+from builder.resources import FAMILIES, active, inventory, plugged_in
 from builder.synth import stacks_for
 from builder.template_values import capacity_parts
 from tests.variants import VARIANTS, variant_configs
@@ -42,6 +44,20 @@ def test_every_adoptable_kind_names_its_resources_by_the_property_it_declares(re
         if kind.adoptable:
             of_kind = [r for r in resources if r["Type"] == kind.type]
             assert of_kind and all(kind.name_property in r["Properties"] for r in of_kind), kind.type
+
+
+def test_a_plugged_in_family_builds_before_alerts_is_checked_first_and_goes_away_after():
+    nothing = Family("extra", build=lambda c: None)
+    with plugged_in(nothing) as families:
+        assert active() == families == (*FAMILIES[:-1], nothing, FAMILIES[-1])
+        assert inventory().drawing_order[-2:] == ("extra", "alerts")
+    assert active() is FAMILIES
+    with pytest.raises(ValueError, match="two families named alike"), plugged_in(Family("storage", build=print)):
+        pass
+    with pytest.raises(ValueError, match="AWS::S3::Bucket: ResourceKind declared twice"), \
+            plugged_in(Family("extra", build=print, kinds=(ResourceKind(BUCKET, "bucket"),))):
+        pass
+    assert active() is FAMILIES
 
 
 def test_capacity_walk_covers_the_table_and_every_index_with_its_path():
