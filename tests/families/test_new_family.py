@@ -53,8 +53,8 @@ RETENTION = Setting("queue_retention_days", int, 0, False,
                     check=_retention_problem)
 
 
-def queue_on(c: Any) -> bool:
-    return bool(c.value(RETENTION))
+def queue_on(config: EnvironmentConfig) -> bool:
+    return bool(config.value(RETENTION))
 
 
 AGE_THRESHOLD = threshold_parameters({"QueueAgeThreshold": 3600}, when=queue_on)  # seconds the oldest waits
