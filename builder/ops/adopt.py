@@ -17,7 +17,6 @@ from typing import Any
 
 from builder import names
 from builder.errors import OperationError
-from builder.ops.pool import Options
 from builder.stack import adopt
 from builder.stack import client as aws
 from builder.stack.changeset import Change, change_rows, role_arg
@@ -102,11 +101,11 @@ def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
 
-def before_create(watcher: StackWatcher, stack: Stack, options: Options,
-                  current: StackDescription | None) -> StackDescription | None:
+def before_create(watcher: StackWatcher, stack: Stack, current: StackDescription | None,
+                  adopt_retained: bool) -> StackDescription | None:
     """For a stack about to be created: when its named bucket or table already exists, stop (nothing
-    created) with the command that adopts them, or with --adopt-retained import them and return the
-    stack as the import left it. Otherwise return `current` unchanged."""
+    created) with the command that adopts them, or with `adopt_retained` (--adopt-retained) import them
+    and return the stack as the import left it. Otherwise return `current` unchanged."""
     template = json.loads(stack.template_body)
     pseudo = {"AWS::Region": stack.region, "AWS::Partition": names.partition(stack.region)}
     if _needs_account(template):
@@ -131,7 +130,7 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
         raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
                                          f"{'; '.join(differences)}; nothing was created. Change the config to "
                                          f"match them, or move their data and delete them")
-    if not options.adopt_retained:
+    if not adopt_retained:
         raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
                                          f"an earlier stack with retain_data); nothing was created. Adopt them, "
                                          f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
-from builder.ops.deploy import WatcherFactory, outputs_file
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.deploy import outputs_file
+from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.watch import StackDescription, StackWatcher, WatcherFactory
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
+
+
+class DestroyResult(StrEnum):
+    """What destroy did to one stack; the text is what the summary prints."""
+
+    DELETED = "deleted"
+    NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class DestroyOptions:
+    """What destroy was asked to do besides which stacks."""
+
+    out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
 
 
 def buckets_to_empty(template: Mapping[str, Any],
@@ -85,8 +102,8 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
             return resources
 
 
-def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
-                  watcher_factory: WatcherFactory = StackWatcher,
+def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
+                  watcher_factory: WatcherFactory,
                   before_delete: Callable[[StackDescription], None] | None = None,
                   role_arn: str | None = None) -> Outcome:
     """Empty the buckets CloudFormation will delete, then delete the stack and wait.
@@ -104,7 +121,7 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
         if current is None:
             watcher.say(f"{name} does not exist in {region}; nothing to delete")
             _forget_outputs(watcher, name, options.out_dir)
-            return Outcome(name, region, Result.NOT_FOUND, time.monotonic() - started)
+            return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
         if current.get("EnableTerminationProtection"):
@@ -134,7 +151,7 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
                                          f"empty and delete it by hand")
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
-    return Outcome(name, region, Result.DELETED, time.monotonic() - started)
+    return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
 
 
 def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 from builder.cost import stack_items
 from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
-from builder.ops.deploy import WatcherFactory
 from builder.ops.drift import drift_for_diff
 from builder.ops.plan import current_stack, plan, show_changes
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
     NEW,
@@ -35,31 +35,47 @@ from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import role_arg
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.watch import StackDescription, StackWatcher, WatcherFactory
 from builder.synth import Stack
 
 Reviews = MutableMapping[str, StackReview]
 
 
-def diff_stack(stack: Stack, options: Options, reporter: Reporter,
-               watcher_factory: WatcherFactory = StackWatcher, reviews: Reviews | None = None) -> Outcome:
+class DiffResult(StrEnum):
+    """What diff found for one stack (it changes nothing); the text is what the summary prints."""
+
+    CHANGES = "changes"  # a change set with changes was made and deleted
+    NO_CHANGES = "no changes"
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """What diff was asked to do besides which stacks."""
+
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
+    drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+
+
+def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
+               reviews: Reviews | None = None) -> Outcome:
     started = time.monotonic()
     found = reviews if reviews is not None else {}
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
-        current = current_stack(watcher, options)
+        current = current_stack(watcher, options.wait_for_others)
         if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
-            return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
         if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
-            drifted = drift_for_diff(watcher, options)
-        change_set = plan(watcher, stack, options, current)
+            drifted = drift_for_diff(watcher, options.drift_timeout_s)
+        change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
             watcher.say("no changes")
             found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
-            return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started)
+            return Outcome(stack.name, stack.region, DiffResult.NO_CHANGES, time.monotonic() - started)
         exists = current is not None and change_set.kind == "UPDATE"
         if not exists:
             watcher.say("does not exist yet; deploy would create:")
@@ -83,7 +99,7 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
-    return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
+    return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 

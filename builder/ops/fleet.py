@@ -18,13 +18,13 @@ from typing import Any
 from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body
 from builder.durations import format_duration
 from builder.errors import BuilderError
-from builder.ops.destroy import destroy_stack
-from builder.ops.pool import Options
+from builder.ops.destroy import DestroyOptions, destroy_stack
+from builder.ops.pool import Outcome
 from builder.ops.reap import DestroyOne, Found, NoLongerReapable, Plan, Row, plan, recheck, with_costs
 from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription
+from builder.stack.watch import StackDescription, WatcherFactory
 
 Clock = Callable[[], datetime]
 
@@ -79,16 +79,17 @@ def fleet_plan(stack_prefix: str, regions: Sequence[str], older_than: int | None
     return priced(judged, concurrency)
 
 
-def destroyer(options: Options, reporter: Reporter, older_than: int | None, now: Clock = utc_now) -> DestroyOne:
+def destroyer(options: DestroyOptions, reporter: Reporter, older_than: int | None, watcher_factory: WatcherFactory,
+              now: Clock = utc_now) -> DestroyOne:
     """Delete a row's stack exactly as destroy does, after a fresh look says it is still reapable."""
 
-    def destroy_one(row: Row) -> object:
+    def destroy_one(row: Row) -> Outcome:
         def still_reapable(fresh: StackDescription) -> None:
             reason = recheck(row, fresh, now(), older_than)
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)
 
-        return destroy_stack(row.stack, row.region, options, reporter, before_delete=still_reapable)
+        return destroy_stack(row.stack, row.region, options, reporter, watcher_factory, before_delete=still_reapable)
 
     return destroy_one
 

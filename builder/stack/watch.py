@@ -17,7 +17,7 @@ from typing import Any
 from builder.errors import Interrupted, OperationError
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.poller import Poller, Watched, poller_for
+from builder.stack.poller import Poller, Pollers, Watched
 
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 # Settled states from which the stack cannot take a change set without a human.
@@ -50,12 +50,12 @@ def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> StackDescr
 
 
 class StackWatcher:
-    """CloudFormation calls about one stack (and its deletion), through the region's shared poller."""
+    """CloudFormation calls about one stack (and its deletion), through its region's poller of the run."""
 
-    def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller | None = None,
+    def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name, self.region, self.reporter = name, region, reporter
-        self.poller = poller if poller is not None else poller_for(region)
+        self.poller = poller
         self.cf = self.poller.cf  # write calls; reads go through read(), drawn from the budget
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
@@ -156,3 +156,11 @@ class StackWatcher:
         baseline = self.latest_event_id(stack["StackId"])
         self.cf.delete_stack(StackName=stack["StackId"], **({"RoleARN": role_arn} if role_arn else {}))
         return self.watch(stack["StackId"], baseline)
+
+
+WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher
+
+
+def watchers(pollers: Pollers) -> WatcherFactory:
+    """The watchers of one run: each stack waits through the run's poller of its region."""
+    return lambda name, region, reporter: StackWatcher(name, region, reporter, pollers.poller(region))

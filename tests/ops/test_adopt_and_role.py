@@ -14,6 +14,7 @@ from botocore.stub import ANY
 from builder.cli import main
 from builder.errors import ConfigError
 from builder.report import Reporter
+from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
 from tests.factories import run_cli as run
@@ -155,7 +156,8 @@ def test_delete_goes_through_the_role(stubs):
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},
                     {"StackName": stack_id(STACK)})
     cf.add_response("describe_stack_events", {"StackEvents": []})
-    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), sleep=lambda s: None)
+    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), Pollers().poller("us-east-1"),
+                           sleep=lambda s: None)
     assert watcher.delete_and_wait({"StackId": stack_id(STACK)}, ROLE)["StackStatus"] == "DELETE_COMPLETE"
 
 

@@ -19,10 +19,10 @@ from botocore.stub import ANY, Stubber
 from builder.cli import main
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
-from builder.ops.deploy import deploy_stack
-from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
-from builder.ops.diff import diff_stack
-from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
+from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
+from builder.ops.destroy import DestroyOptions, buckets_to_empty, destroy_stack, empty_bucket
+from builder.ops.diff import DiffOptions, diff_stack
+from builder.ops.pool import Outcome, Result, StacksFailed, finish
 from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
@@ -69,10 +69,12 @@ def run(cf, out, tmp_path):
         return stub_ops(cf.client, reporter, clock, name)
 
     def go(action, **options):
-        options.setdefault("out_dir", str(tmp_path / "out"))
+        if action is not diff_stack:  # diff writes no files
+            options.setdefault("out_dir", str(tmp_path / "out"))
         try:
             target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
-            result = action(*target, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
+            options_of = {deploy_stack: DeployOptions, diff_stack: DiffOptions, destroy_stack: DestroyOptions}[action]
+            result = action(*target, options_of(**options), Reporter(out, tty=False), watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()
@@ -368,7 +370,7 @@ def test_only_buckets_cloudformation_will_delete_are_emptied():
 def test_several_failures_print_each_and_exit_with_the_worst(capsys):
     outcomes = [Outcome("app-a", "us-east-1", Result.FAILED, error=OperationError("app-a", "boom")),
                 Outcome("app-b", "us-east-1", Result.REFUSED, error=RefusedError("app-b", "refused: data")),
-                Outcome("app-c", "us-east-1", Result.CREATED)]
+                Outcome("app-c", "us-east-1", DeployResult.CREATED)]
     with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
     assert raised.value.exit_code == 3

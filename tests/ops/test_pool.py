@@ -20,9 +20,10 @@ import pytest
 
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, OperationError
+from builder.ops.deploy import DeployResult
 from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
 from builder.report import Reporter
-from builder.stack.poller import Budget, Poller
+from builder.stack.poller import Budget, Poller, Pollers
 from builder.stack.watch import SUCCESS, StackWatcher
 from builder.synth import Stack
 
@@ -104,24 +105,25 @@ def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt
     clock = InterruptingClock(interrupt_at, in_flight)
     poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
                                    clock.sleep)
+    pollers = Pollers(make=lambda region, rate: poller)  # the run: Ctrl-C stops every poller it made
     reporter = Reporter(io.StringIO(), tty=False)
 
     def wait_for(s: Stack) -> Outcome:
-        watcher = StackWatcher(s.name, s.region, reporter, poller=poller)
+        watcher = StackWatcher(s.name, s.region, reporter, poller=pollers.poller(s.region))
         with watcher.interruptible():
             final = watcher.watch(FakeCloudFormation.stack_id(s.name), None)
         if final["StackStatus"] not in SUCCESS:
             raise OperationError(s.name, final["StackStatus"])
-        return Outcome(s.name, s.region, Result.CREATED)
+        return Outcome(s.name, s.region, DeployResult.CREATED)
 
-    return run_all([[stack(name)] for name in settles], wait_for, concurrency)
+    return run_all([[stack(name)] for name in settles], wait_for, concurrency, pollers)
 
 
 def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
     outcomes = run_fleet({"app-a": (50, "CREATE_COMPLETE"), "app-bad": (80, "ROLLBACK_COMPLETE"),
                           "app-c": (120, "CREATE_COMPLETE")}, concurrency=3)
     assert [(o.stack, o.result) for o in outcomes] == [
-        ("app-a", Result.CREATED), ("app-bad", Result.FAILED), ("app-c", Result.CREATED)]
+        ("app-a", DeployResult.CREATED), ("app-bad", Result.FAILED), ("app-c", DeployResult.CREATED)]
     with pytest.raises(OperationError, match="ROLLBACK_COMPLETE"):
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
 

@@ -19,8 +19,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from builder.environment import EnvironmentConfig
-from builder.ops.deploy import deploy_stack
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
+from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack.poller import Budget, Poller
 from builder.stack.unchanged import described_difference, template_difference, wanted_termination_protection
@@ -165,7 +165,7 @@ def run(cf, tmp_path):
 
     def go(stack=STACK, **options):
         out = io.StringIO()
-        outcome = deploy_stack(stack, Options(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
+        outcome = deploy_stack(stack, DeployOptions(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
                                watcher_factory=factory)
         return outcome, out.getvalue()
 
@@ -195,7 +195,7 @@ def test_an_unchanged_stack_costs_two_calls_and_still_writes_the_outputs(cf, run
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_get_template(cf, STACK.template_body)
     outcome, text = run()
-    assert isinstance(outcome, Outcome) and outcome.result is Result.NO_CHANGES
+    assert isinstance(outcome, Outcome) and outcome.result is DeployResult.NO_CHANGES
     assert text == "no changes: the stack already has this template, these parameters and tags\n"
     written = json.loads((Path(tmp_path) / f"{STACK.name}.outputs.json").read_text())
     assert written == outcome.outputs == {"TableName": "app-skip-data"}
@@ -205,7 +205,7 @@ def test_force_makes_the_change_set_without_reading_the_template(cf, run):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_no_changes(cf)
     outcome, text = run(force=True)
-    assert outcome.result is Result.NO_CHANGES and "the empty change set was deleted" in text
+    assert outcome.result is DeployResult.NO_CHANGES and "the empty change set was deleted" in text
 
 
 @pytest.mark.parametrize("record", [deployed("UPDATE_ROLLBACK_COMPLETE"),
@@ -215,7 +215,7 @@ def test_what_describe_stacks_shows_makes_the_change_set_without_get_template(cf
     cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
     expect_no_changes(cf)
     outcome, _ = run()
-    assert outcome.result is Result.NO_CHANGES
+    assert outcome.result is DeployResult.NO_CHANGES
 
 
 def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, run):
@@ -231,14 +231,14 @@ def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, ru
                                             "StatusReason": "No updates are to be performed."},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    assert run(stack)[0].result is Result.NO_CHANGES
+    assert run(stack)[0].result is DeployResult.NO_CHANGES
 
 
 def test_a_different_deployed_template_makes_the_change_set(cf, run):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_get_template(cf, STACK.template_body.replace('"Description": "', '"Description": "old ', 1))
     expect_no_changes(cf)
-    assert run()[0].result is Result.NO_CHANGES
+    assert run()[0].result is DeployResult.NO_CHANGES
 
 
 def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
@@ -254,5 +254,5 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
         {"StackName": STACK_ID})
     outcome, text = run()
-    assert outcome.result is Result.UPDATED and outcome.changes == 0
+    assert outcome.result is DeployResult.UPDATED and outcome.changes == 0
     assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text
