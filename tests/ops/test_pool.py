@@ -21,7 +21,10 @@ import pytest
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, OperationError
 from builder.ops.deploy import DeployResult
+from builder.ops.destroy import DestroyResult
 from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
+from builder.ops.reap import REAP, Row, failure, reap, was_deleted
+from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
 from builder.stack.poller import Budget, Poller, Pollers
 from builder.stack.watch import SUCCESS, StackWatcher
@@ -58,8 +61,9 @@ class InterruptingClock:
 class FakeCloudFormation:
     """Stacks created at time 0 that settle at a known time into a known status."""
 
-    def __init__(self, clock: InterruptingClock, settles: dict[str, tuple[float, str]]) -> None:
-        self.clock, self.settles = clock, settles
+    def __init__(self, clock: InterruptingClock, settles: dict[str, tuple[float, str]],
+                 in_progress: str = "CREATE_IN_PROGRESS") -> None:
+        self.clock, self.settles, self.in_progress = clock, settles, in_progress
 
     @staticmethod
     def stack_id(name: str) -> str:
@@ -75,7 +79,7 @@ class FakeCloudFormation:
 
     def _status(self, name: str) -> str:
         at, final = self.settles[name]
-        return final if self.clock.now >= at else "CREATE_IN_PROGRESS"
+        return final if self.clock.now >= at else self.in_progress
 
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
         name = self._name(StackName, "DescribeStacks")
@@ -84,7 +88,7 @@ class FakeCloudFormation:
     def describe_stack_events(self, StackName: str) -> dict[str, Any]:
         name = self._name(StackName, "DescribeStackEvents")
         at, final = self.settles[name]
-        happened = [(0.0, "CREATE_IN_PROGRESS"), *([(at, final)] if self.clock.now >= at else [])]
+        happened = [(0.0, self.in_progress), *([(at, final)] if self.clock.now >= at else [])]
         return {"StackEvents": [{"EventId": f"{name}-{status}", "StackName": name, "LogicalResourceId": name,
                                  "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": status}
                                 for _, status in happened[::-1]]}
@@ -146,3 +150,39 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
     assert raised.value.lines() == [
         "error: app-bad: ROLLBACK_COMPLETE", f"error: app-c: {left}", f"error: app-d: {left}",
         f"error: app-e: {left}", "error: deploy: 4 of 6 stacks failed: app-bad, app-c, app-d, app-e"]
+
+
+def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_primary() -> None:
+    """reap through the executor: groups of a primary and its replica, two at once. app-a is deleted
+    and its replica takes its place; Ctrl-C at 100 s stops both deletes in flight; app-b's replica is
+    not attempted, app-c never starts."""
+    settles = {"app-a": (50.0, "DELETE_COMPLETE"), "app-a-replica": (500.0, "DELETE_COMPLETE"),
+               "app-b": (400.0, "DELETE_COMPLETE"), "app-b-replica": (600.0, "DELETE_COMPLETE"),
+               "app-c": (700.0, "DELETE_COMPLETE")}
+    clock = InterruptingClock(interrupt_at=100.0, in_flight=2)
+    poller = clock.poller = Poller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
+                                   Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    pollers = Pollers(make=lambda region, rate: poller)
+    reporter = Reporter(io.StringIO(), tty=False)
+
+    def row(name: str, region: str = "us-east-1", replica_of: str | None = None) -> Row:
+        return Row(name, region, "UPDATE_COMPLETE", name.split("-")[1], 7200, 3600, REAP, "past its ttl",
+                   replica_of=replica_of)
+
+    def destroy_one(r: Row) -> Outcome:
+        watcher = StackWatcher(r.stack, r.region, reporter, pollers.poller(r.region))
+        with watcher.interruptible("destroy"):
+            final = watcher.watch(FakeCloudFormation.stack_id(r.stack), None)
+        assert final["StackStatus"] == "DELETE_COMPLETE"
+        return Outcome(r.stack, r.region, DestroyResult.DELETED)
+
+    fleet = ReapPlan((row("app-a"), row("app-a-replica", "eu-west-1", "app-a"), row("app-b"),
+                      row("app-b-replica", "eu-west-1", "app-b"), row("app-c")))
+    outcomes = reap(fleet, destroy_one, 2, pollers)
+    left = ("interrupted; the stack was left in DELETE_IN_PROGRESS (CloudFormation carries on without builder); "
+            "run destroy again to resume")
+    assert [(o.stack, was_deleted(o), failure(o)) for o in outcomes] == [
+        ("app-a", True, None), ("app-a-replica", False, left), ("app-b", False, left),
+        ("app-b-replica", False, "not attempted: its primary app-b was not deleted"),
+        ("app-c", False, "interrupted before it started")]
+    assert {o.error.exit_code for o in outcomes if o.error is not None} == {EXIT_INTERRUPTED}
