@@ -20,7 +20,8 @@ from builder.errors import OperationError
 from builder.stack import adopt
 from builder.stack import client as aws
 from builder.stack.changeset import Change, change_rows, role_arg
-from builder.stack.watch import SUCCESS, StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 NAME_KEYS = {adopt.BUCKET: "BucketName", adopt.TABLE: "TableName"}
@@ -101,8 +102,8 @@ def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
 
-def before_create(watcher: StackWatcher, stack: Stack, current: StackDescription | None,
-                  adopt_retained: bool) -> StackDescription | None:
+def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+                  adopt_retained: bool) -> DeployedStack | None:
     """For a stack about to be created: when its named bucket or table already exists, stop (nothing
     created) with the command that adopts them, or with `adopt_retained` (--adopt-retained) import them
     and return the stack as the import left it. Otherwise return `current` unchanged."""
@@ -138,7 +139,7 @@ def before_create(watcher: StackWatcher, stack: Stack, current: StackDescription
 
 
 def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
-            found: Sequence[adopt.Retained]) -> StackDescription | None:
+            found: Sequence[adopt.Retained]) -> DeployedStack | None:
     body = adopt.import_template(template, found)
     for prop in body.left_out:
         watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
@@ -160,7 +161,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
     baseline = watcher.latest_event_id(stack_id)
     watcher.cf.execute_change_set(ChangeSetName=change_set_id)
     final = watcher.watch(stack_id, baseline)
-    if final["StackStatus"] not in SUCCESS:
-        raise OperationError(stack.name, f"the import ended {final['StackStatus']}: {watcher.root_cause()}")
+    if not final.succeeded:
+        raise OperationError(stack.name, f"the import ended {final.status}: {watcher.root_cause()}")
     watcher.say("adopt: imported; now the change set for everything else")
     return final

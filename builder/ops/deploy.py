@@ -23,8 +23,9 @@ from builder.report import Reporter, grid
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import guard
+from builder.stack.deployed import DeployedStack
 from builder.stack.unchanged import reason_to_deploy
-from builder.stack.watch import SUCCESS, StackDescription, WatcherFactory, stack_outputs
+from builder.stack.watch import WatcherFactory
 from builder.synth import Stack, write_files
 
 
@@ -55,11 +56,11 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region), watcher.interruptible():
         current = current_stack(watcher, options.wait_for_others)
-        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
             watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
             current = None
-        if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
+        if current is None or current.in_review:
             current = adopt.before_create(watcher, stack, current, options.adopt_retained)
         elif stack.config.check_drift:
             drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
@@ -71,7 +72,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:
                 match_termination_protection(watcher, current, stack.config.termination_protection)
-            outputs = stack_outputs(current or {})
+            outputs = dict(current.outputs) if current is not None else {}
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
         show_changes(watcher, change_set)
@@ -83,13 +84,13 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             final = watcher.watch(change_set.stack_id, baseline)
         finally:
             reporter.end(stack.name)
-    if final["StackStatus"] not in SUCCESS:
-        raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+    if not final.succeeded:
+        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
     with aws.translate(stack.name, stack.region):
         match_termination_protection(watcher, final, stack.config.termination_protection)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
-    outputs = stack_outputs(final)
-    watcher.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")
+    outputs = dict(final.outputs)
+    watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
     if outputs:
         reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
@@ -98,9 +99,9 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
 
 
-def _unchanged(stack: Stack, current: StackDescription, options: DeployOptions, started: float) -> Outcome:
+def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:
     """The outcome of a skipped deploy: the outputs file is still written, from DescribeStacks' answer."""
-    outputs = stack_outputs(current)
+    outputs = dict(current.outputs)
     write_outputs(stack, outputs, options.out_dir)
     return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
 

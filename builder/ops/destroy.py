@@ -19,7 +19,8 @@ from builder.ops.deploy import outputs_file
 from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription, StackWatcher, WatcherFactory
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher, WatcherFactory
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -104,7 +105,7 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
 
 def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
                   watcher_factory: WatcherFactory,
-                  before_delete: Callable[[StackDescription], None] | None = None,
+                  before_delete: Callable[[DeployedStack], None] | None = None,
                   role_arn: str | None = None) -> Outcome:
     """Empty the buckets CloudFormation will delete, then delete the stack and wait.
 
@@ -124,10 +125,10 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        if current.get("EnableTerminationProtection"):
+        if current.termination_protection:
             raise OperationError(name, "termination protection is on (setting termination_protection); "
                                        "deploy with termination_protection = false first, then destroy")
-        stack_id = current["StackId"]
+        stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
         resources = _stack_resources(watcher, stack_id)
@@ -143,8 +144,8 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             final = watcher.delete_and_wait(current, role_arn)
         finally:
             reporter.end(name)
-        if final["StackStatus"] != "DELETE_COMPLETE":
-            raise OperationError(name, f"{final['StackStatus']}: {watcher.root_cause()}")
+        if final.exists:
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
         left = [bucket for bucket in delete if _bucket_exists(s3, bucket)]
     if left:
         raise OperationError(name, f"the stack is deleted but bucket {', '.join(left)} still exists; "

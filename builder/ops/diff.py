@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from builder.cost import stack_items
-from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
+from builder.deployed_cost import deployed_items, template_from_body
 from builder.ops.drift import drift_for_diff
 from builder.ops.plan import current_stack, plan, show_changes
 from builder.ops.pool import Outcome
@@ -35,7 +35,8 @@ from builder.report import Reporter
 from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import role_arg
-from builder.stack.watch import StackDescription, StackWatcher, WatcherFactory
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
 Reviews = MutableMapping[str, StackReview]
@@ -64,12 +65,12 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
         current = current_stack(watcher, options.wait_for_others)
-        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
-        if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
+        if current is not None and not current.in_review and stack.config.check_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
@@ -83,18 +84,18 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         losses = change_set.data_losses(STATEFUL_TYPES)
         for why in losses:
             watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
-        deployed: StackDescription = current if (exists and current is not None) else {}
-        parameters = value_changes(deployed_parameters(deployed), dict(stack.parameters))
-        tags = value_changes({t["Key"]: t["Value"] for t in deployed.get("Tags") or []}, dict(stack.tags))
+        deployed = current if exists else None
+        parameters = value_changes(dict(deployed.resolved_parameters) if deployed else {}, dict(stack.parameters))
+        tags = value_changes(dict(deployed.tags) if deployed else {}, dict(stack.tags))
         if exists:
             _show_values(watcher, "parameter", parameters)
             _show_values(watcher, "tag", tags)
-        cost, note = _cost(watcher, stack, deployed if exists else None)
+        cost, note = _cost(watcher, stack, deployed)
         _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
-            if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
+            if review is not None and review.in_review:
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
@@ -103,17 +104,17 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                    changes=len(change_set.changes))
 
 
-def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None) -> tuple[CostChange | None, str]:
+def _cost(watcher: StackWatcher, stack: Stack, deployed: DeployedStack | None) -> tuple[CostChange | None, str]:
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
         after = stack_items(stack, prices_for(stack.region), [])
         before = None
         if deployed is not None:
-            body = watcher.read("get_template", StackName=deployed.get("StackId", stack.name),
+            body = watcher.read("get_template", StackName=deployed.stack_id or stack.name,
                                 TemplateStage="Original")["TemplateBody"]
             template = template_from_body(body, stack.name)
-            before = deployed_items(template, deployed_parameters(deployed), stack.name, stack.region)
+            before = deployed_items(template, deployed.resolved_parameters, stack.name, stack.region)
     except CostError as error:
         return None, f"not priced: {error.message}"
     return compare_costs(before, after), ""

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body
+from builder.deployed_cost import price_deployed, template_from_body
 from builder.durations import format_duration
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
@@ -24,7 +24,8 @@ from builder.ops.reap import DestroyOne, Found, NoLongerReapable, Plan, Row, pla
 from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription, WatcherFactory
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import WatcherFactory
 
 Clock = Callable[[], datetime]
 
@@ -40,9 +41,9 @@ def list_stacks(stack_prefix: str, regions: Sequence[str]) -> list[Found]:
         cf = aws.client(aws.session(region), "cloudformation")
         with aws.translate(f"stacks {stack_prefix}-* in {region}", region):
             for page in cf.get_paginator("describe_stacks").paginate():
-                found += [Found(region, record) for record in page.get("Stacks", [])
-                          if record["StackName"].startswith(f"{stack_prefix}-")
-                          and record.get("StackStatus") != "DELETE_COMPLETE"]
+                stacks = map(DeployedStack.from_api, page.get("Stacks", []))
+                found += [Found(region, stack) for stack in stacks
+                          if stack.name.startswith(f"{stack_prefix}-") and stack.exists]
     return found
 
 
@@ -51,9 +52,9 @@ def monthly_idle_usd(row: Row, cf: Any) -> float | None:
     priced (a resource the price table does not know, or the template is gone)."""
     try:
         with aws.translate(row.stack, row.region):
-            body = cf.get_template(StackName=row.record.get("StackId", row.stack),
+            body = cf.get_template(StackName=row.record.stack_id or row.stack,
                                    TemplateStage="Original")["TemplateBody"]
-        return price_deployed(template_from_body(body, row.stack), deployed_parameters(row.record), row.stack,
+        return price_deployed(template_from_body(body, row.stack), row.record.resolved_parameters, row.stack,
                               row.region)
     except BuilderError:
         return None
@@ -84,7 +85,7 @@ def destroyer(options: DestroyOptions, reporter: Reporter, older_than: int | Non
     """Delete a row's stack exactly as destroy does, after a fresh look says it is still reapable."""
 
     def destroy_one(row: Row) -> Outcome:
-        def still_reapable(fresh: StackDescription) -> None:
+        def still_reapable(fresh: DeployedStack) -> None:
             reason = recheck(row, fresh, now(), older_than)
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)

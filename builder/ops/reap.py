@@ -1,6 +1,6 @@
 """Which of builder's stacks have sat idle past their time, and deleting them safely.
 
-Pure selection over DescribeStacks records (dicts as boto3 returns them), and the plan of deletions the
+Pure selection over DescribeStacks records (DeployedStack values), and the plan of deletions the
 executor (builder.ops.pool) runs with a callable that deletes one stack, so every rule here is tested
 without AWS; the command fetches the records, prices them and passes the destroy operation in.
 
@@ -26,7 +26,7 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +36,7 @@ from builder.durations import DurationError, format_duration, parse_duration
 from builder.environment import TTL_TAG
 from builder.errors import BuilderError
 from builder.ops.pool import Outcome, Result, run_all
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 
 SUFFIX_TAG = "Environment"
@@ -55,7 +56,7 @@ class Found:
     """One DescribeStacks record and the region it was listed in."""
 
     region: str
-    record: Mapping[str, Any]
+    record: DeployedStack
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Row:
     reason: str
     replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
     monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
-    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    record: DeployedStack = field(kw_only=True, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -109,26 +110,17 @@ DestroyOne = Callable[[Row], Outcome]
 
 # --------------------------------------------------------------------------- reading a record
 
-def tags_of(record: Mapping[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in record.get("Tags") or [] if "Key" in t and "Value" in t}
-
-
-def parameters_of(record: Mapping[str, Any]) -> dict[str, str]:
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in record.get("Parameters") or []
-            if "ParameterKey" in p}
-
-
-def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, bool] | None:
+def builder_suffix(record: DeployedStack, stack_prefix: str) -> tuple[str, bool] | None:
     """(suffix, is_replica) when builder made this stack and it still exists, else None.
 
     The suffix comes from the Environment tag, so a suffix that itself ends in `-replica` is not
     mistaken for the replica of a shorter one.
     """
-    tags = tags_of(record)
-    if record.get("StackStatus") == "DELETE_COMPLETE" or not all(tags.get(key) for key in REQUIRED_TAGS):
+    tags = record.tags
+    if not record.exists or not all(tags.get(key) for key in REQUIRED_TAGS):
         return None  # a deleted stack (ListStacks shows them for 90 days) is nobody's to reap
     primary = f"{stack_prefix}-{tags[SUFFIX_TAG]}"
-    name = record.get("StackName")
+    name = record.name
     if name == primary:
         return tags[SUFFIX_TAG], False
     if name == primary + REPLICA_NAME_END:
@@ -136,27 +128,27 @@ def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, b
     return None
 
 
-def idle_seconds(record: Mapping[str, Any], now: datetime) -> int:
+def idle_seconds(record: DeployedStack, now: datetime) -> int:
     """Seconds since the stack last changed (LastUpdatedTime, else CreationTime); never negative."""
-    changed: datetime = record.get("LastUpdatedTime") or record["CreationTime"]
-    return max(0, int((now - changed).total_seconds()))
+    changed = record.last_change
+    return 0 if changed is None else max(0, int((now - changed).total_seconds()))
 
 
-def _blocker(record: Mapping[str, Any]) -> str | None:
+def _blocker(record: DeployedStack) -> str | None:
     """Why no flag can make this stack reapable, or None."""
-    status = str(record.get("StackStatus", ""))
-    if record.get("EnableTerminationProtection"):
+    status = record.status
+    if record.termination_protection:
         return "termination protection is on (setting termination_protection)"
-    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+    if record.in_progress:
         return f"{status}: an operation is running; reap it once it settles"
     if status in NEEDS_A_PERSON:
         return f"{status} needs a person: {NEEDS_A_PERSON[status]}"
     return None
 
 
-def _judge(record: Mapping[str, Any], idle: int, older_than: int | None) -> tuple[str, str, int | None]:
+def _judge(record: DeployedStack, idle: int, older_than: int | None) -> tuple[str, str, int | None]:
     """(verdict, reason, ttl_seconds) of a primary or an unpaired replica."""
-    raw_ttl = tags_of(record).get(TTL_TAG)
+    raw_ttl = record.tags.get(TTL_TAG)
     ttl: int | None = None
     bad_ttl: str | None = None
     if raw_ttl is not None:
@@ -192,15 +184,14 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: i
 
     rows: list[Row] = []
     paired: set[int] = set()
-    for item, suffix in sorted(primaries, key=lambda p: (p[0].record["StackName"], p[0].region)):
+    for item, suffix in sorted(primaries, key=lambda p: (p[0].record.name, p[0].region)):
         row = _row(item, suffix, now, *_judge(item.record, idle_seconds(item.record, now), older_than))
         rows.append(row)
         for index, (replica, replica_suffix) in enumerate(replicas):
             if index not in paired and replica_suffix == suffix and _is_replica_of(replica, item, primaries):
                 paired.add(index)
                 rows.append(_replica_row(replica, row, now))
-    for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record["StackName"],
-                                                                                p[1][0].region)):
+    for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record.name, p[1][0].region)):
         if index not in paired:  # its primary is gone: judged on its own
             rows.append(_row(replica, suffix, now,
                              *_judge(replica.record, idle_seconds(replica.record, now), older_than)))
@@ -210,15 +201,15 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: i
 def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Found, str]]) -> bool:
     """The primary's ReplicationRegion parameter names the replica's region; without that parameter,
     the one primary of that name is the replica's."""
-    region = parameters_of(primary.record).get(REPLICATION_REGION_PARAMETER)
+    region = primary.record.parameters.get(REPLICATION_REGION_PARAMETER)
     if region:
         return region == replica.region
-    same_name = [p for p, _ in primaries if p.record["StackName"] == primary.record["StackName"]]
+    same_name = [p for p, _ in primaries if p.record.name == primary.record.name]
     return len(same_name) == 1
 
 
 def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl: int | None) -> Row:
-    return Row(stack=item.record["StackName"], region=item.region, status=str(item.record.get("StackStatus", "")),
+    return Row(stack=item.record.name, region=item.region, status=item.record.status,
                suffix=suffix, idle_seconds=idle_seconds(item.record, now), ttl_seconds=ttl, verdict=verdict,
                reason=reason, record=item.record)
 
@@ -230,7 +221,7 @@ def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
     return replace(row, replica_of=primary.stack)
 
 
-def recheck(row: Row, fresh: Mapping[str, Any] | None, now: datetime, older_than: int | None = None) -> str | None:
+def recheck(row: Row, fresh: DeployedStack | None, now: datetime, older_than: int | None = None) -> str | None:
     """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
 
     Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from builder.stack import client as aws
-from builder.stack.watch import describe_stack, stack_outputs
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import describe_stack
 from builder.synth import Stack
 
 StatusRecord = dict[str, Any]
 
 
-def _tag(stack: Mapping[str, Any], key: str) -> str:
-    return next((t["Value"] for t in stack.get("Tags", []) if t["Key"] == key), "")
-
-
-def status_record(stack: Mapping[str, Any], region: str) -> StatusRecord:
-    last = stack.get("LastUpdatedTime") or stack.get("CreationTime")
-    return {"stack": stack["StackName"], "region": region, "status": stack["StackStatus"],
-            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(last, datetime.datetime)
-            else str(last or ""),
-            "environment": _tag(stack, "Environment"), "outputs": stack_outputs(stack)}
+def status_record(stack: DeployedStack, region: str) -> StatusRecord:
+    last = stack.last_change
+    return {"stack": stack.name, "region": region, "status": stack.status,
+            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if last is not None else "",
+            "environment": stack.tags.get("Environment", ""), "outputs": dict(stack.outputs)}
 
 
 def missing_record(name: str, region: str) -> StatusRecord:

@@ -14,6 +14,7 @@ from botocore.stub import ANY
 from builder.cli import main
 from builder.errors import ConfigError
 from builder.report import Reporter
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
@@ -158,7 +159,8 @@ def test_delete_goes_through_the_role(stubs):
     cf.add_response("describe_stack_events", {"StackEvents": []})
     watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), Pollers().poller("us-east-1"),
                            sleep=lambda s: None)
-    assert watcher.delete_and_wait({"StackId": stack_id(STACK)}, ROLE)["StackStatus"] == "DELETE_COMPLETE"
+    current = DeployedStack(STACK, stack_id(STACK), "UPDATE_COMPLETE")
+    assert watcher.delete_and_wait(current, ROLE).status == "DELETE_COMPLETE"
 
 
 def test_change_sets_go_through_the_role(stubs, capsys):

@@ -26,8 +26,9 @@ from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
 from builder.ops.reap import REAP, Row, failure, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller, Pollers
-from builder.stack.watch import SUCCESS, StackWatcher
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 
@@ -116,8 +117,8 @@ def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt
         watcher = StackWatcher(s.name, s.region, reporter, poller=pollers.poller(s.region))
         with watcher.interruptible():
             final = watcher.watch(FakeCloudFormation.stack_id(s.name), None)
-        if final["StackStatus"] not in SUCCESS:
-            raise OperationError(s.name, final["StackStatus"])
+        if not final.succeeded:
+            raise OperationError(s.name, final.status)
         return Outcome(s.name, s.region, DeployResult.CREATED)
 
     return run_all([[stack(name)] for name in settles], wait_for, concurrency, pollers)
@@ -166,14 +167,15 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
     reporter = Reporter(io.StringIO(), tty=False)
 
     def row(name: str, region: str = "us-east-1", replica_of: str | None = None) -> Row:
-        return Row(name, region, "UPDATE_COMPLETE", name.split("-")[1], 7200, 3600, REAP, "past its ttl",
-                   replica_of=replica_of)
+        deployed = DeployedStack(name, FakeCloudFormation.stack_id(name), "UPDATE_COMPLETE")
+        return Row(name, region, deployed.status, name.split("-")[1], 7200, 3600, REAP, "past its ttl",
+                   replica_of=replica_of, record=deployed)
 
     def destroy_one(r: Row) -> Outcome:
         watcher = StackWatcher(r.stack, r.region, reporter, pollers.poller(r.region))
         with watcher.interruptible("destroy"):
             final = watcher.watch(FakeCloudFormation.stack_id(r.stack), None)
-        assert final["StackStatus"] == "DELETE_COMPLETE"
+        assert not final.exists
         return Outcome(r.stack, r.region, DestroyResult.DELETED)
 
     fleet = ReapPlan((row("app-a"), row("app-a-replica", "eu-west-1", "app-a"), row("app-b"),

@@ -1,4 +1,4 @@
-"""builder.ops.reap over plain DescribeStacks-shaped dicts and a fixed `now`: selection, verdicts,
+"""builder.ops.reap over DescribeStacks records (DeployedStack) and a fixed `now`: selection, verdicts,
 replica pairing, the delete driver (with a fake destroy) and both renderings."""
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from builder.ops.reap import (
     was_deleted,
     with_costs,
 )
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
+from tests.factories import describe_stacks_reply
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 HOUR = 3600
@@ -40,7 +42,7 @@ DAY = 86_400
 
 def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: str | None = None,
            status: str = "CREATE_COMPLETE", protected: bool = False, updated: bool = True,
-           tags: dict[str, str] | None = None, replication_region: str | None = None) -> dict[str, Any]:
+           tags: dict[str, str] | None = None, replication_region: str | None = None) -> DeployedStack:
     """A DescribeStacks record of a stack builder deployed, idle for `idle` seconds."""
     suffix = suffix if suffix is not None else name.split("-", 1)[1].removesuffix("-replica")
     all_tags = {"Environment": suffix, "CostCenter": "engineering"} if tags is None else dict(tags)
@@ -60,10 +62,10 @@ def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: st
         result["LastUpdatedTime"] = changed
     if replication_region is not None:
         result["Parameters"] = [{"ParameterKey": "ReplicationRegion", "ParameterValue": replication_region}]
-    return result
+    return DeployedStack.from_api(result)
 
 
-def one(rec: dict[str, Any], older_than: int | None = None, region: str = "us-east-1") -> Row:
+def one(rec: DeployedStack, older_than: int | None = None, region: str = "us-east-1") -> Row:
     (row,) = plan([Found(region, rec)], "app", NOW, older_than).rows
     return row
 
@@ -422,39 +424,28 @@ def test_an_unpriced_row_shows_a_question_mark() -> None:
 
 # --------------------------------------------------------------------------- the record shape boto3 gives
 
-DESCRIBE_STACKS_XML = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeStacksResult><Stacks>
-    <member>
-      <StackName>app-pr1</StackName>
-      <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
-      <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
-      <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
-      <StackStatus>UPDATE_COMPLETE</StackStatus>
-      <EnableTerminationProtection>false</EnableTerminationProtection>
-      <Tags>
-        <member><Key>CostCenter</Key><Value>engineering</Value></member>
-        <member><Key>Environment</Key><Value>pr1</Value></member>
-        <member><Key>builder:ttl</Key><Value>3d</Value></member>
-      </Tags>
-      <Parameters>
-        <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
-      </Parameters>
-    </member>
-  </Stacks></DescribeStacksResult>
-  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
-</DescribeStacksResponse>"""
+MEMBER = """<member>
+  <StackName>app-pr1</StackName>
+  <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
+  <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
+  <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
+  <StackStatus>UPDATE_COMPLETE</StackStatus>
+  <EnableTerminationProtection>false</EnableTerminationProtection>
+  <Tags>
+    <member><Key>CostCenter</Key><Value>engineering</Value></member>
+    <member><Key>Environment</Key><Value>pr1</Value></member>
+    <member><Key>builder:ttl</Key><Value>3d</Value></member>
+  </Tags>
+  <Parameters>
+    <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
+  </Parameters>
+</member>"""
 
 
 def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
-    """The dicts above are hand-made; this one comes from botocore's own parser reading a reply shaped like
+    """The records above are hand-made; this one comes from botocore's own parser reading a reply shaped like
     CloudFormation's, so the field names, the timezone-aware timestamps and the tag list are the real ones."""
-    import botocore.session
-    from botocore.parsers import create_parser
-
-    model = botocore.session.get_session().get_service_model("cloudformation")
-    parsed = create_parser(model.metadata["protocol"]).parse(
-        {"body": DESCRIBE_STACKS_XML, "headers": {}, "status_code": 200},
-        model.operation_model("DescribeStacks").output_shape)
-    (row,) = plan([Found("us-east-1", parsed["Stacks"][0])], "app", NOW).rows
+    (record,) = describe_stacks_reply(MEMBER)
+    (row,) = plan([Found("us-east-1", DeployedStack.from_api(record))], "app", NOW).rows
     assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
         "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)
