@@ -28,7 +28,8 @@ an operation in progress, a state that needs a person. A replica goes with its p
 Without --yes nothing is deleted: every stack is listed with its verdict, then the fleet's idle cost
 and what reaping would save. With --yes the reapable stacks are deleted as destroy does (buckets
 emptied first; with retain_data the bucket and table stay), each looked at again right before.
-Exit 0 when every delete succeeded (or nothing was reapable), 1 when any failed, 2 on bad input.
+Exit 0 when every delete succeeded (or nothing was reapable), 1 when any failed, 2 on bad input,
+130 after Ctrl-C (each stack in flight says where it was left; CloudFormation carries on).
 
 examples:
   python -m builder reap                                  # list; deletes nothing
