@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
+from builder.ops.pool import Outcome, raise_failures, run_all
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
 from builder.stack.watch import describe_stack
 from builder.synth import Stack
 
@@ -26,22 +28,25 @@ def missing_record(name: str, region: str) -> StatusRecord:
             "outputs": {}}
 
 
-def stack_status(stacks: Sequence[Stack]) -> list[StatusRecord]:
-    records = []
-    for stack in stacks:
+class StatusResult(StrEnum):
+    """What status found of one stack (it changes nothing)."""
+
+    DEPLOYED = "deployed"
+    NOT_DEPLOYED = "not deployed"
+
+
+def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StatusRecord]:
+    """Each stack's record, in the order given: environments read concurrently by the executor, every
+    read through the run's poller of the stack's region (its budget). Raises when a read failed."""
+    records: dict[tuple[str, str], StatusRecord] = {}
+
+    def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
-            cf = aws.client(aws.session(stack.region), "cloudformation")
-            found = describe_stack(_reads_of(cf), stack.name)
-        records.append(status_record(found, stack.region) if found else missing_record(stack.name, stack.region))
-    return records
+            found = describe_stack(pollers.poller(stack.region).read, stack.name)
+        records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
+                                             else missing_record(stack.name, stack.region))
+        return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
 
-
-def _reads_of(cf: Any) -> Callable[..., dict[str, Any]]:
-    """`read(operation, **kwargs)` on a plain client: throttling only slows it (no shared budget here)."""
-    backoff = aws.Backoff()
-
-    def read(operation: str, **kwargs: Any) -> dict[str, Any]:
-        result: dict[str, Any] = aws.poll(functools.partial(getattr(cf, operation), **kwargs), backoff)
-        return result
-
-    return read
+    outcomes = run_all(groups, look, concurrency, pollers)
+    raise_failures(outcomes, "status")
+    return [records[o.stack, o.region] for o in outcomes]
