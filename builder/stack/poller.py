@@ -1,4 +1,5 @@
-"""One poller per (region, endpoint): every stack the process waits for, watched by one loop under one budget.
+"""One poller per region and endpoint of a run (Pollers, at the end): every stack the run waits for, watched by
+one loop under one budget.
 
 Stacks register (stack id, a callback for their events, the baseline event id) and wait(). There is
 no poller thread: whichever waiting thread finds the loop free leads it, polling for every registered
