@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -36,13 +37,14 @@ class StatusResult(StrEnum):
 
 
 def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StatusRecord]:
-    """Each stack's record, in the order given: environments read concurrently by the executor, every
-    read through the run's poller of the stack's region (its budget). Raises when a read failed."""
+    """Each stack's record, in the order given: environments read concurrently by the executor (`pollers`,
+    the run's, stop on Ctrl-C). Raises when a read failed. Its reads are not drawn from the run's budget
+    yet: on a plain client, throttling only slows them."""
     records: dict[tuple[str, str], StatusRecord] = {}
 
     def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
-            found = describe_stack(pollers.poller(stack.region).read, stack.name)
+            found = describe_stack(_reads_of(aws.shared_client(stack.region, "cloudformation")), stack.name)
         records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
                                              else missing_record(stack.name, stack.region))
         return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
@@ -50,3 +52,14 @@ def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrenc
     outcomes = run_all(groups, look, concurrency, pollers)
     raise_failures(outcomes, "status")
     return [records[o.stack, o.region] for o in outcomes]
+
+
+def _reads_of(cf: Any) -> Callable[..., dict[str, Any]]:
+    """`read(operation, **kwargs)` on a plain client: throttling only slows it (no shared budget here)."""
+    backoff = aws.Backoff()
+
+    def read(operation: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = aws.poll(functools.partial(getattr(cf, operation), **kwargs), backoff)
+        return result
+
+    return read

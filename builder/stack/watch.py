@@ -23,7 +23,7 @@ from builder.stack.poller import Poller, Pollers, Watched
 
 def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedStack | None:
     """The stack (a name or a stack id), or None when it does not exist; `read(operation, **kwargs)`
-    makes the call (through the budget of the run's poller of the region)."""
+    makes the call (through a poller's budget, or a plain client's backoff)."""
     try:
         found = read("describe_stacks", StackName=name)
     except Exception as exc:
