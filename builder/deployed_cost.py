@@ -19,12 +19,6 @@ from builder.pricing import LineItem
 from builder.synth import Stack
 
 
-def deployed_parameters(record: Mapping[str, Any]) -> dict[str, str]:
-    """Parameter values of a DescribeStacks record; an SSM-typed parameter's ResolvedValue wins."""
-    return {p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
-            for p in record.get("Parameters") or [] if "ParameterKey" in p}
-
-
 def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[str, Any]:
     """GetTemplate's TemplateBody as a dict: boto3 already decodes JSON; YAML comes as text."""
     if isinstance(body, Mapping):

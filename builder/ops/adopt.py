@@ -19,12 +19,12 @@ from typing import Any
 
 from builder import names
 from builder.errors import OperationError
-from builder.ops.pool import Options
 from builder.resources import inventory
 from builder.stack import adopt
 from builder.stack import client as aws
 from builder.stack.changeset import Change, change_rows, role_arg
-from builder.stack.watch import SUCCESS, StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 from builder.template_values import DefaultsEvaluator
 
@@ -95,11 +95,11 @@ def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
 
-def before_create(watcher: StackWatcher, stack: Stack, options: Options,
-                  current: StackDescription | None) -> StackDescription | None:
+def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+                  adopt_retained: bool) -> DeployedStack | None:
     """For a stack about to be created: when a named resource of it already exists, stop (nothing
-    created) with the command that adopts them, or with --adopt-retained import them and return the
-    stack as the import left it. Otherwise return `current` unchanged."""
+    created) with the command that adopts them, or with `adopt_retained` (--adopt-retained) import them
+    and return the stack as the import left it. Otherwise return `current` unchanged."""
     template = json.loads(stack.template_body)
     pseudo = {"AWS::Region": stack.region, "AWS::Partition": names.partition(stack.region)}
     if _needs_account(template):
@@ -123,7 +123,7 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
         raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
                                          f"{'; '.join(differences)}; nothing was created. Change the config to "
                                          f"match them, or move their data and delete them")
-    if not options.adopt_retained:
+    if not adopt_retained:
         raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
                                          f"an earlier stack with retain_data); nothing was created. Adopt them, "
                                          f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")
@@ -131,7 +131,7 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
 
 
 def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
-            found: Sequence[adopt.Retained]) -> StackDescription | None:
+            found: Sequence[adopt.Retained]) -> DeployedStack | None:
     body = adopt.import_template(template, found)
     for prop in body.left_out:
         watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
@@ -153,7 +153,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
     baseline = watcher.latest_event_id(stack_id)
     watcher.cf.execute_change_set(ChangeSetName=change_set_id)
     final = watcher.watch(stack_id, baseline)
-    if final["StackStatus"] not in SUCCESS:
-        raise OperationError(stack.name, f"the import ended {final['StackStatus']}: {watcher.root_cause()}")
+    if not final.succeeded:
+        raise OperationError(stack.name, f"the import ended {final.status}: {watcher.root_cause()}")
     watcher.say("adopt: imported; now the change set for everything else")
     return final

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import botocore.exceptions
@@ -18,15 +19,31 @@ import botocore.exceptions
 from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
 from builder.families import PreDelete, ResourceKind
-from builder.ops.deploy import WatcherFactory, outputs_file
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.deploy import outputs_file
+from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
+from builder.stack.deployed import DeployedStack
 from builder.stack.lookup import look_up
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.watch import StackWatcher, WatcherFactory
 
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
+
+
+class DestroyResult(StrEnum):
+    """What destroy did to one stack; the text is what the summary prints."""
+
+    DELETED = "deleted"
+    NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class DestroyOptions:
+    """What destroy was asked to do besides which stacks."""
+
+    out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
 
 
 @dataclass(frozen=True)
@@ -100,9 +117,9 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
             return resources
 
 
-def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
-                  watcher_factory: WatcherFactory = StackWatcher,
-                  before_delete: Callable[[StackDescription], None] | None = None,
+def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
+                  watcher_factory: WatcherFactory,
+                  before_delete: Callable[[DeployedStack], None] | None = None,
                   role_arn: str | None = None) -> Outcome:
     """Do what must happen before CloudFormation deletes the stack's resources (empty its buckets), then
     delete the stack and wait.
@@ -120,13 +137,13 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
         if current is None:
             watcher.say(f"{name} does not exist in {region}; nothing to delete")
             _forget_outputs(watcher, name, options.out_dir)
-            return Outcome(name, region, Result.NOT_FOUND, time.monotonic() - started)
+            return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        if current.get("EnableTerminationProtection"):
+        if current.termination_protection:
             raise OperationError(name, "termination protection is on (setting termination_protection); "
                                        "deploy with termination_protection = false first, then destroy")
-        stack_id = current["StackId"]
+        stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
         resources = _stack_resources(watcher, stack_id)
@@ -141,15 +158,15 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
             final = watcher.delete_and_wait(current, role_arn)
         finally:
             reporter.end(name)
-        if final["StackStatus"] != "DELETE_COMPLETE":
-            raise OperationError(name, f"{final['StackStatus']}: {watcher.root_cause()}")
+        if final.exists:
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
         left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
         named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)
         raise OperationError(name, f"the stack is deleted but {named} still exists; empty and delete it by hand")
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
-    return Outcome(name, region, Result.DELETED, time.monotonic() - started)
+    return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
 
 
 def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 from builder.cost import region_prices, stack_items
-from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
-from builder.ops.deploy import WatcherFactory
+from builder.deployed_cost import deployed_items, template_from_body
 from builder.ops.drift import drift_for_diff
 from builder.ops.plan import current_stack, plan, show_changes
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
     NEW,
@@ -35,31 +35,48 @@ from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import role_arg
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
 Reviews = MutableMapping[str, StackReview]
 
 
-def diff_stack(stack: Stack, options: Options, reporter: Reporter,
-               watcher_factory: WatcherFactory = StackWatcher, reviews: Reviews | None = None) -> Outcome:
+class DiffResult(StrEnum):
+    """What diff found for one stack (it changes nothing); the text is what the summary prints."""
+
+    CHANGES = "changes"  # a change set with changes was made and deleted
+    NO_CHANGES = "no changes"
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """What diff was asked to do besides which stacks."""
+
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
+    drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+
+
+def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
+               reviews: Reviews | None = None) -> Outcome:
     started = time.monotonic()
     found = reviews if reviews is not None else {}
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
-        current = current_stack(watcher, options)
-        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        current = current_stack(watcher, options.wait_for_others)
+        if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
-            return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
-        if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
-            drifted = drift_for_diff(watcher, options)
-        change_set = plan(watcher, stack, options, current)
+        if current is not None and not current.in_review and stack.config.check_drift:
+            drifted = drift_for_diff(watcher, options.drift_timeout_s)
+        change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
             watcher.say("no changes")
             found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
-            return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started)
+            return Outcome(stack.name, stack.region, DiffResult.NO_CHANGES, time.monotonic() - started)
         exists = current is not None and change_set.kind == "UPDATE"
         if not exists:
             watcher.say("does not exist yet; deploy would create:")
@@ -67,37 +84,37 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
         losses = change_set.data_losses(inventory().stateful_types)
         for why in losses:
             watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
-        deployed: StackDescription = current if (exists and current is not None) else {}
-        parameters = value_changes(deployed_parameters(deployed), dict(stack.parameters))
-        tags = value_changes({t["Key"]: t["Value"] for t in deployed.get("Tags") or []}, dict(stack.tags))
+        deployed = current if exists else None
+        parameters = value_changes(dict(deployed.resolved_parameters) if deployed else {}, dict(stack.parameters))
+        tags = value_changes(dict(deployed.tags) if deployed else {}, dict(stack.tags))
         if exists:
             _show_values(watcher, "parameter", parameters)
             _show_values(watcher, "tag", tags)
-        cost, note = _cost(watcher, stack, deployed if exists else None)
+        cost, note = _cost(watcher, stack, deployed)
         _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
-            if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
+            if review is not None and review.in_review:
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
-    return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
+    return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
-def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None) -> tuple[CostChange | None, str]:
+def _cost(watcher: StackWatcher, stack: Stack, deployed: DeployedStack | None) -> tuple[CostChange | None, str]:
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
         after = stack_items(stack, region_prices(stack.region), [])
         before = None
         if deployed is not None:
-            body = watcher.read("get_template", StackName=deployed.get("StackId", stack.name),
+            body = watcher.read("get_template", StackName=deployed.stack_id or stack.name,
                                 TemplateStage="Original")["TemplateBody"]
             template = template_from_body(body, stack.name)
-            before = deployed_items(template, deployed_parameters(deployed), stack.name, stack.region)
+            before = deployed_items(template, deployed.resolved_parameters, stack.name, stack.region)
     except CostError as error:
         return None, f"not priced: {error.message}"
     return compare_costs(before, after), ""

@@ -6,28 +6,30 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from builder.errors import OperationError
-from builder.ops.pool import Options
 from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
-from builder.stack.watch import STUCK, StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 
-def current_stack(watcher: StackWatcher, options: Options) -> StackDescription | None:
-    """The stack as it stands once no other operation runs on it; None when it does not exist."""
+def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack | None:
+    """The stack as it stands once no other operation runs on it (waited for, or refused unless
+    `wait_for_others`); None when it does not exist."""
     current = watcher.describe()
     if current is not None:
-        current = watcher.wait_for_others(current, options.wait_for_others)
-    if current is not None and current["StackStatus"] in STUCK:
-        raise OperationError(watcher.name, f"the stack is {current['StackStatus']}; it needs a human (see its "
+        current = watcher.wait_for_others(current, wait_for_others)
+    if current is not None and current.stuck:
+        raise OperationError(watcher.name, f"the stack is {current.status}; it needs a human (see its "
                                            f"events), then deploy again")
     return current
 
 
-def plan(watcher: StackWatcher, stack: Stack, options: Options, current: StackDescription | None) -> ChangeSet | None:
-    """The change set deploy would execute (CREATE or UPDATE); None when nothing changes."""
-    kind = "CREATE" if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS" else "UPDATE"
-    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body,
-                                                                 options.artifact_bucket))
+def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+         artifact_bucket: str | None) -> ChangeSet | None:
+    """The change set deploy would execute (CREATE or UPDATE; a template over the inline limit through
+    `artifact_bucket`); None when nothing changes."""
+    kind = "CREATE" if current is None or current.in_review else "UPDATE"
+    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket))
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:

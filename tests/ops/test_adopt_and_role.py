@@ -14,6 +14,8 @@ from botocore.stub import ANY
 from builder.cli import main
 from builder.errors import ConfigError
 from builder.report import Reporter
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
 from tests.factories import run_cli as run
@@ -155,8 +157,10 @@ def test_delete_goes_through_the_role(stubs):
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},
                     {"StackName": stack_id(STACK)})
     cf.add_response("describe_stack_events", {"StackEvents": []})
-    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), sleep=lambda s: None)
-    assert watcher.delete_and_wait({"StackId": stack_id(STACK)}, ROLE)["StackStatus"] == "DELETE_COMPLETE"
+    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), Pollers().poller("us-east-1"),
+                           sleep=lambda s: None)
+    current = DeployedStack(STACK, stack_id(STACK), "UPDATE_COMPLETE")
+    assert watcher.delete_and_wait(current, ROLE).status == "DELETE_COMPLETE"
 
 
 def test_change_sets_go_through_the_role(stubs, capsys):
