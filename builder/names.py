@@ -8,6 +8,7 @@ with a 12-digit account id in place, so a suffix that fits here fits in AWS.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 ACCOUNT_ID_LENGTH = 12
 S3_BUCKET_NAME_MAX = 63
@@ -16,6 +17,10 @@ S3_BUCKET_NAME_MIN = 3
 _S3_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\Z")
 _S3_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _S3_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+_SUFFIX = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*\Z")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+MAX_PREFIX = 32
+REPLICA = "-replica"  # the end of a replica stack's name: no suffix may end in it
 
 
 def stack_name(prefix: str, suffix: str) -> str:
@@ -23,7 +28,7 @@ def stack_name(prefix: str, suffix: str) -> str:
 
 
 def replica_stack_name(prefix: str, suffix: str) -> str:
-    return f"{stack_name(prefix, suffix)}-replica"
+    return f"{stack_name(prefix, suffix)}{REPLICA}"
 
 
 def data_bucket_name(prefix: str, suffix: str, region: str = "${AWS::Region}") -> str:
@@ -102,3 +107,55 @@ def replace_suffix(text: str, suffix: str, replacement: str) -> str:
     """The text with the suffix replaced wherever it stands as a whole word (not inside a longer run of
     letters and digits): how a template is compared, cached or linted apart from its suffix."""
     return re.sub(rf"(?<![A-Za-z0-9]){re.escape(suffix)}(?![A-Za-z0-9])", lambda _: replacement, text)
+
+
+def _bucket_names(prefix: str, suffix: str, regions: Sequence[str]) -> list[str]:
+    """The data bucket in the stack's region (the first) and a replica bucket in each of the others."""
+    replicas = [replica_bucket_name(prefix, suffix, region) for region in regions[1:]]
+    return [data_bucket_name(prefix, suffix, regions[0]), *replicas]
+
+
+def max_suffix_length(prefix: str, regions: Sequence[str]) -> int:
+    """The longest suffix whose every bucket name fits S3's 63 characters."""
+    lengths = [len(with_account(n)) for n in _bucket_names(prefix, "", regions)]
+    return S3_BUCKET_NAME_MAX - max(lengths)
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """What is wrong with a stack_prefix (its form, and the bucket names it starts), or None."""
+    if not (_PREFIX.match(prefix) and len(prefix) <= MAX_PREFIX):
+        return (f"{prefix!r} must start with a lowercase letter and hold only lowercase letters, digits and "
+                f"single hyphens, at most {MAX_PREFIX}")
+    bucket = with_account(data_bucket_name(prefix, "a", "us-east-1"))
+    problem = s3_bucket_name_problem(bucket)  # S3 reserves some name starts, such as 'sthree-'
+    return f"{prefix!r} makes bucket names such as {bucket!r}, which {problem}; choose another" if problem else None
+
+
+def suffix_form_problem(suffix: str) -> str | None:
+    """What is wrong with a suffix whatever the prefix and regions: empty, a character names cannot hold,
+    or the end of a replica stack's name. None when its form is right."""
+    if not suffix:
+        return "is empty; use lowercase letters, digits and hyphens, such as pr123"
+    if not _SUFFIX.match(suffix):
+        lowered = re.sub(r"[^a-z0-9-]+", "-", suffix.lower()).strip("-")
+        hint = f", such as {lowered!r}" if lowered and _SUFFIX.match(lowered) else ""
+        return (f"{suffix!r} is not allowed: use lowercase letters, digits and hyphens (not at either end) "
+                f"(S3 bucket and stack names){hint}")
+    if suffix.endswith(REPLICA):
+        return (f"{suffix!r} ends in {REPLICA!r}: its stack name would collide with the replica stack of suffix "
+                f"{suffix[:-len(REPLICA)]!r}; choose another suffix")
+    return None
+
+
+def suffix_length_problem(suffix: str, prefix: str, regions: Sequence[str]) -> str | None:
+    """What is wrong with a well-formed suffix in the bucket names of this prefix and these regions (the
+    stack's first, then every region holding a replica bucket), or None."""
+    longest = max_suffix_length(prefix, regions)
+    if len(suffix) > longest:
+        return (f"{suffix!r} is {len(suffix)} characters; with stack_prefix {prefix!r} in {' and '.join(regions)} "
+                f"the longest suffix allowed is {longest} (S3 bucket names are at most {S3_BUCKET_NAME_MAX})")
+    for name in _bucket_names(prefix, suffix, regions):
+        problem = s3_bucket_name_problem(with_account(name))
+        if problem:
+            return f"makes the bucket name {with_account(name)!r}, which {problem}"
+    return None

@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from troposphere import Parameter, Template
 
 from builder.drift_noise import NoiseRule
-from builder.environment import EnvironmentConfig
+from builder.environment import EnvironmentConfig, Schema
 from builder.families import (
     AlarmSpec,
     CheckovSkip,
@@ -64,18 +65,37 @@ def _families(families: tuple[Family, ...] | None) -> tuple[Family, ...]:
     return active() if families is None else families
 
 
-def all_settings(families: tuple[Family, ...] | None = None) -> tuple[Setting, ...]:
-    """builder.settings.SETTINGS and every family's own settings: what resolve_configs(settings=...) accepts."""
+def all_settings(families: tuple[Family, ...] | None = None) -> tuple[Setting[Any], ...]:
+    """builder.settings.SETTINGS, then every family's own settings in build order: what a config accepts."""
     families = _families(families)
     found = (*SETTINGS, *(s for family in families for s in family.settings))
     names = [s.name for s in found]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"settings declared twice: {', '.join(repeated)}")
+    dangling = sorted(f"{s.name} names {other}" for s in found
+                      for other in (s.requires, s.only_with[0] if s.only_with else None)
+                      if other is not None and other not in names)
+    if dangling:
+        raise ValueError(f"a setting's requires or only_with names no setting: {', '.join(dangling)}")
     not_scalar = sorted(s.name for family in families for s in family.settings if s.kind not in SCALAR_KINDS)
     if not_scalar:
         raise ValueError(f"a family's setting must be an int, float, bool or str: {', '.join(not_scalar)}")
     return found
+
+
+def _schema(families: tuple[Family, ...]) -> Schema:
+    return Schema(all_settings(families), tuple(f.check for f in families if f.check is not None),
+                  tuple(f.bucket_regions for f in families if f.bucket_regions is not None))
+
+
+_schemas = functools.lru_cache(maxsize=8)(_schema)
+
+
+def schema(families: tuple[Family, ...] | None = None) -> Schema:
+    """What resolve_configs accepts and checks, from the families in use (or the ones given): every setting,
+    the families' checks across theirs, and the regions beyond the stack's where they put buckets."""
+    return _schemas(_families(families))
 
 
 def parameter_specs(families: tuple[Family, ...] | None = None) -> tuple[ParameterSpec, ...]:

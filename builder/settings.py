@@ -1,33 +1,122 @@
-"""The settings table: the only place a setting's type, default, deploy-time vs synth-time, doc line and
-cost note live. builder.environment derives EnvironmentConfig from it and validates against it; deploy-time
-settings become CloudFormation Parameters (builder.resources checks that each has one); README's settings
-table is `settings_table(...)` of it (a test holds them equal).
+"""Settings: what a configuration key is (type, default, deploy-time or synth-time, doc line, cost) and the
+checks it declares, and SETTINGS, the settings of the whole stack (its names, tags, how commands treat it).
 
-Resource families may declare more settings (`Family.settings`); builder.resources.all_settings() is this
-table plus theirs.
+A setting declares its checks as data: `choices`, a `Range`, a `Pattern`, `requires` (when it is on,
+another must be on too) and `only_with` (it may be set only when another has a given value); `check` is a
+function for the rest of what one value may be. Rules across several settings that these cannot say are a
+family's check (builder.families.Family.check).
+
+A resource family declares its own settings in its file (`Family.settings`): builder.resources.all_settings()
+is SETTINGS followed by theirs, in build order. builder.environment validates every given value against its
+setting; deploy-time settings become CloudFormation Parameters (builder.resources checks each has one);
+README's settings table is `settings_table(all_settings())` (a test holds them equal).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from builder import names
 from builder.durations import DurationError, parse_duration
+
+T = TypeVar("T")
+
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*\Z", re.UNICODE)
+_REGION = re.compile(
+    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[0-9]{1,2}\Z"
+)
+# Tags builder puts on every resource itself (EnvironmentConfig.all_tags); `tags` cannot set them.
+RESERVED_TAGS = {
+    "Environment": "Environment is always the suffix; builder sets this tag itself, remove it from tags",
+    "CostCenter": "CostCenter comes from the cost_center setting; set cost_center instead of this tag",
+}
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 @dataclass(frozen=True)
-class Setting:
-    """One configuration key: its type, default, whether a deploy may change it, and its cost."""
+class Range:
+    """The bounds of a number: `minimum` and `maximum` inclusive, `above` an exclusive minimum."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return ((self.minimum is None or value >= self.minimum) and (self.above is None or value > self.above)
+                and (self.maximum is None or value <= self.maximum))
+
+    def describe(self, whole: bool) -> str:
+        """`a whole number from 1 to 40000`, `a number > 0 and <= 1000`."""
+        noun = "a whole number" if whole else "a number"
+        if self.minimum is not None and self.maximum is not None and self.above is None:
+            return f"{noun} from {_number(self.minimum)} to {_number(self.maximum)}"
+        bounds = [f"{sign} {_number(limit)}" for sign, limit in
+                  ((">=", self.minimum), (">", self.above), ("<=", self.maximum)) if limit is not None]
+        return f"{noun} {' and '.join(bounds)}"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The form of a text value: a regular expression it must match whole, and what a value that does not
+    match is, after its repr (`is not an email address such as alerts@example.com`)."""
+
+    regex: re.Pattern[str]
+    problem: str
+    aws_region: bool = False  # the value names an AWS region: the AWS commands also check that botocore knows it
+
+    def matches(self, text: str) -> bool:
+        return self.regex.fullmatch(text) is not None
+
+
+def aws_region(example: str) -> Pattern:
+    """The form of an AWS region (no AWS library needed); the error shows `example`."""
+    return Pattern(_REGION, f"does not look like an AWS region such as {example}", aws_region=True)
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One configuration key: its type, default, whether a deploy may change it, its cost, and its checks.
+
+    `config.value(SETTING)` reads it, typed: a `Setting[int]` gives an int.
+    """
 
     name: str
     kind: type  # int, float, bool, str (dict: only tags)
-    default: Any
+    default: T
     deploy_time: bool  # a CloudFormation Parameter (a deploy may change it) rather than a synth-time choice
     doc: str  # what it does, one line
     cost: str = "none"  # what it costs while the environment sits idle
     shown_default: str | None = None  # how the docs show the default, when the value alone would mislead
-    check: Callable[[Any], str | None] | None = None  # what is wrong with a value of the right type, or None
+    choices: tuple[str, ...] = ()  # the only values allowed, when not empty
+    range: Range | None = None
+    pattern: Pattern | None = None
+    requires: str | None = None  # when this is on (true, or set), that setting must be on too
+    only_with: tuple[str, object] | None = None  # this may be set only while that setting has that value
+    check: Callable[[Any], str | None] | None = None  # what else is wrong with a value of the right type
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a given value of the right type, by what this setting declares, or None."""
+        if self.choices and value not in self.choices:
+            listed = " or ".join(self.choices) if len(self.choices) == 2 else f"one of {', '.join(self.choices)}"
+            return f"must be {listed} (got {value!r})"
+        if self.range is not None and not self.range.holds(value):
+            return f"must be {self.range.describe(self.kind is int)} (got {_number(value)})"
+        if self.pattern is not None and not self.pattern.matches(value):
+            return f"{value!r} {self.pattern.problem}"
+        return self.check(value) if self.check is not None else None
+
+
+def is_on(value: object) -> bool:
+    """Whether a setting counts as on for `requires` and `only_with`: true, or set to anything but false."""
+    return value is not None and value is not False
 
 
 def duration_problem(text: str) -> str | None:
@@ -39,52 +128,57 @@ def duration_problem(text: str) -> str | None:
     return None
 
 
-# The settings of the core families. `deploy_time` settings become CloudFormation Parameters (their
-# Defaults carry the suffix's value); the others change which resources and policies exist.
-SETTINGS: tuple[Setting, ...] = (
-    Setting("stack_prefix", str, "app", False,
-            "the stack is `<stack_prefix>-<suffix>`; every name starts with it"),
-    Setting("bucket_lifecycle_days", int, 30, True,
-            "current objects (unless `retain_data`) and noncurrent versions expire after this many days",
-            "fewer days, less storage"),
-    Setting("dynamodb_billing_mode", str, "PAY_PER_REQUEST", True,
-            "`PAY_PER_REQUEST` (on-demand) or `PROVISIONED`", "PROVISIONED bills capacity every hour"),
-    Setting("dynamodb_read_capacity", int, None, True,
-            "read capacity units; only with PROVISIONED, then required", "per RCU-hour"),
-    Setting("dynamodb_write_capacity", int, None, True,
-            "write capacity units; only with PROVISIONED, then required", "per WCU-hour"),
-    Setting("alarm_threshold_multiplier", float, 0.75, True, "scales every alarm threshold"),
-    Setting("alert_email", str, None, True,
-            "subscribed to the alert topic (confirm the email AWS sends)",
-            shown_default="`alerts-<suffix>@example.com`"),
-    Setting("enable_cross_region_replication", bool, False, True,
-            "replicate the bucket to `replication_region`", "replica storage, per-GB replication and transfer"),
-    Setting("replication_region", str, None, True,
-            "region of the replica bucket; must differ from the stack's", "—"),
-    Setting("replication_time_control", bool, False, True,
-            "S3 Replication Time Control; needs replication", "premium per-GB charge"),
-    Setting("customer_managed_key", bool, False, False,
-            "one KMS key encrypts topic, bucket and table (the replica stack gets its own)",
-            "about 1 USD per key per month"),
-    Setting("cost_center", str, "engineering", False, "value of the `CostCenter` tag"),
-    Setting("tags", dict, {}, False, "extra tags on the stack and every taggable resource"),
-    Setting("retain_data", bool, False, False,
-            "bucket and table survive stack deletion and replacement (`Retain` policies, table deletion "
-            "protection); current objects never expire", "retained data keeps costing"),
-    Setting("ttl", str, None, False,
-            "how long the stack may sit idle (no change) before `reap` deletes it: `90m`, `3d` (units s, m, h, d; "
-            "1s to 3650d); written as the stack tag `builder:ttl`; unset: never expires",
-            "caps what a forgotten environment costs idle", check=duration_problem),
-    Setting("termination_protection", bool, False, False,
-            "deploy turns the stack's termination protection on or off to match; destroy and reap never delete "
-            "a protected stack", "none; keeps its stack, and what it costs, until turned off"),
-    Setting("check_drift", bool, False, False,
-            "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
-            "`--allow-drift`; `diff` shows the drift"),
-    Setting("cloudformation_role_arn", str, None, False,
-            "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
-            "stack deletion; synth's command passes it as `--role-arn`"),
-)
+def tag_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one tag (key and value), or None. CloudWatch alarms refuse an empty value."""
+    if not isinstance(value, str):
+        return f"tag values must be strings (got {value!r})"
+    if not key or len(key) > MAX_TAG_KEY or not _TAG_TEXT.match(key):
+        return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
+    if key.lower().startswith("aws:"):
+        return "tag keys starting with 'aws:' are reserved by AWS"
+    if not value or len(value) > MAX_TAG_VALUE or not _TAG_TEXT.match(value):
+        return f"tag value must be 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
+    return None
+
+
+def _cost_center_problem(value: str) -> str | None:
+    if tag_problem("CostCenter", value) is None:
+        return None
+    return f"must be a tag value: 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@"
+
+
+# The settings of the whole stack; the families' own are in their files. All synth-time: they change names,
+# tags and what commands do, and no Parameter carries them.
+STACK_PREFIX: Setting[str] = Setting(
+    "stack_prefix", str, "app", False, "the stack is `<stack_prefix>-<suffix>`; every name starts with it",
+    check=names.prefix_problem)
+COST_CENTER: Setting[str] = Setting("cost_center", str, "engineering", False, "value of the `CostCenter` tag",
+                                    check=_cost_center_problem)
+TAGS: Setting[dict[str, str]] = Setting("tags", dict, {}, False, "extra tags on the stack and every taggable resource")
+RETAIN_DATA: Setting[bool] = Setting(
+    "retain_data", bool, False, False,
+    "bucket and table survive stack deletion and replacement (`Retain` policies, table deletion "
+    "protection); current objects never expire", "retained data keeps costing")
+TTL: Setting[str | None] = Setting(
+    "ttl", str, None, False,
+    "how long the stack may sit idle (no change) before `reap` deletes it: `90m`, `3d` (units s, m, h, d; "
+    "1s to 3650d); written as the stack tag `builder:ttl`; unset: never expires",
+    "caps what a forgotten environment costs idle", check=duration_problem)
+TERMINATION_PROTECTION: Setting[bool] = Setting(
+    "termination_protection", bool, False, False,
+    "deploy turns the stack's termination protection on or off to match; destroy and reap never delete "
+    "a protected stack", "none; keeps its stack, and what it costs, until turned off")
+CHECK_DRIFT: Setting[bool] = Setting(
+    "check_drift", bool, False, False,
+    "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
+    "`--allow-drift`; `diff` shows the drift")
+CLOUDFORMATION_ROLE_ARN: Setting[str | None] = Setting(
+    "cloudformation_role_arn", str, None, False,
+    "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
+    "stack deletion; synth's command passes it as `--role-arn`")
+
+SETTINGS: tuple[Setting[Any], ...] = (STACK_PREFIX, COST_CENTER, TAGS, RETAIN_DATA, TTL, TERMINATION_PROTECTION,
+                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN)
 
 
 def default_of(name: str) -> Any:
@@ -92,7 +186,7 @@ def default_of(name: str) -> Any:
     return next(s.default for s in SETTINGS if s.name == name)
 
 
-def _shown(setting: Setting) -> str:
+def _shown(setting: Setting[Any]) -> str:
     if setting.shown_default is not None:
         return setting.shown_default
     if setting.default is None:
@@ -102,7 +196,7 @@ def _shown(setting: Setting) -> str:
     return f"`{setting.default}`"
 
 
-def settings_table(settings: Iterable[Setting]) -> list[str]:
+def settings_table(settings: Iterable[Setting[Any]]) -> list[str]:
     """The settings as the lines of a markdown table: name, default, when, what it does, cost while idle."""
     lines = ["| setting | default | when | what it does | cost while idle |", "| --- | --- | --- | --- | --- |"]
     for s in settings:

@@ -20,6 +20,8 @@ from builder import names
 from builder.environment import EnvironmentConfig
 from builder.errors import UsageError
 from builder.families import Family
+from builder.families.alerts import ALERT_EMAIL
+from builder.families.replication import replica_region
 from builder.resources import Composed, active, compose, compose_replica, deploy_parameters, replica_parameters
 
 FORMATS = ("json", "yaml")
@@ -89,7 +91,7 @@ def _rendered(composed: Composed, fmt: str) -> Rendered:
 def build_templates(config: EnvironmentConfig, fmt: str = "json",
                     families: tuple[Family, ...] | None = None) -> tuple[Rendered | None, Rendered]:
     """The replica template (None without replication) and the primary one, rendered."""
-    replica = _rendered(compose_replica(config, families), fmt) if config.enable_cross_region_replication else None
+    replica = _rendered(compose_replica(config, families), fmt) if replica_region(config) else None
     return replica, _rendered(compose(config, families), fmt)
 
 
@@ -105,8 +107,12 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
     """
     if fmt != "json":
         return build_templates(config, fmt)
-    email = names.replace_suffix(config.alert_email, config.suffix, _SUFFIX_PLACEHOLDER)
-    shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER, alert_email=email)
+    email = config.value(ALERT_EMAIL)  # unset: alerts-<suffix>@example.com, from the placeholder suffix
+    if email is not None:
+        config_shape = config.with_value(ALERT_EMAIL, names.replace_suffix(email, config.suffix, _SUFFIX_PLACEHOLDER))
+    else:
+        config_shape = config
+    shape = dataclasses.replace(config_shape, suffix=_SUFFIX_PLACEHOLDER)
     replica, primary = _build_templates_once(shape, fmt, active())
 
     def put_back(rendered: Rendered) -> Rendered:
@@ -121,7 +127,7 @@ def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     tags = config.stack_tags
     replica, primary = templates_for(config, fmt)
     if replica is not None:
-        stacks.append(Stack(config.replica_stack_name, str(config.replication_region), replica[0], fmt,
+        stacks.append(Stack(config.replica_stack_name, str(replica_region(config)), replica[0], fmt,
                             replica_parameters(config), tags, replica[1], config, True, replica[2]))
     stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
                         primary[1], config, resource_families=primary[2]))

@@ -25,6 +25,7 @@ from botocore.stub import ANY, Stubber
 import builder.synth
 from builder import emulator
 from builder.environment import EnvironmentConfig, resolve_configs
+from builder.resources import schema
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 ACCOUNT = "123456789012"
@@ -47,7 +48,7 @@ REPLICATION_SETTINGS = ["enable_cross_region_replication=true", "replication_reg
 def config(*sets: str, suffix: str = "pr1", region: str | None = None) -> EnvironmentConfig:
     """The configuration of one suffix from `--set` settings alone: no environment, no config file."""
     return resolve_configs(suffixes=[suffix], sets=list(sets), region=region, environ={}, config_path=None,
-                           cwd=Path("/nonexistent"))[0]
+                           cwd=Path("/nonexistent"), schema=schema())[0]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

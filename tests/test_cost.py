@@ -16,7 +16,7 @@ from builder.cli import main
 from builder.cost import CostError, estimate, stack_items
 from builder.environment import resolve_configs
 from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
-from builder.resources import all_settings, inventory
+from builder.resources import inventory, schema
 from builder.synth import stacks_for
 from builder.template_values import UNKNOWN, DefaultsEvaluator
 from tests.factories import REPLICATION_SETTINGS as REPLICATION
@@ -51,7 +51,7 @@ def test_default_environment_costs_only_its_alarms_while_idle():
 
 def test_each_system_error_operation_watched_costs_one_alarm_metric():
     widened = resolve_configs(suffixes=["pr1"], sets=["system_error_operations=PutItem, GetItem,Query"],
-                              environ={}, settings=all_settings())[0]
+                              environ={}, schema=schema())[0]
     cost = estimate(widened)
     assert fixed(cost)["TableSystemErrorsAlarm: alarm, 3 metrics"] == pytest.approx(0.30)
     assert cost.fixed_monthly_usd == pytest.approx(0.60)

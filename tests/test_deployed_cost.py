@@ -13,6 +13,7 @@ from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
 from builder.pricing import prices_for
 from builder.synth import Stack, stacks_for
+from tests.factories import config as resolved
 
 
 def primary(config: EnvironmentConfig, fmt: str = "json") -> Stack:
@@ -24,15 +25,15 @@ def fixed_usd(stack: Stack) -> float:
     return sum(i.monthly_usd for i in stack_items(stack, prices_for(stack.region), []) if i.fixed)
 
 
-PROVISIONED = EnvironmentConfig(suffix="pr7", dynamodb_billing_mode="PROVISIONED", dynamodb_read_capacity=5,
-                                dynamodb_write_capacity=5)
+PROVISIONED = resolved("dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5",
+                       suffix="pr7")
 
 
 def test_deployed_values_replace_the_defaults() -> None:
     """Deployed with 40/10 capacity from a template whose defaults say 5/5: priced as 40/10."""
     deployed = primary(PROVISIONED)
-    bigger = primary(EnvironmentConfig(suffix="pr7", dynamodb_billing_mode="PROVISIONED", dynamodb_read_capacity=40,
-                                       dynamodb_write_capacity=10))
+    bigger = primary(resolved("dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=40",
+                              "dynamodb_write_capacity=10", suffix="pr7"))
     values = {**deployed.parameters, "ReadCapacity": "40", "WriteCapacity": "10"}
     got = price_deployed(json.loads(deployed.template_body), values, deployed.name, deployed.region)
     assert got == pytest.approx(fixed_usd(bigger))
@@ -54,8 +55,8 @@ def test_without_values_it_is_what_cost_says() -> None:
 
 
 def test_the_replica_is_priced_in_its_own_region() -> None:
-    config = EnvironmentConfig(suffix="pr7", enable_cross_region_replication=True, replication_region="eu-west-1",
-                               customer_managed_key=True)
+    config = resolved("enable_cross_region_replication=true", "replication_region=eu-west-1",
+                      "customer_managed_key=true", suffix="pr7")
     (replica,) = [s for s in stacks_for(config) if s.is_replica]
     got = price_deployed(json.loads(replica.template_body), dict(replica.parameters), replica.name, replica.region)
     assert got == pytest.approx(fixed_usd(replica))

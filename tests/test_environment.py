@@ -8,16 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from builder.environment import (
-    DEFAULT_REGION,
-    EnvironmentConfig,
-    active_profile,
-    max_suffix_length,
-    replication_regions_named,
-    resolve_configs,
-    resolve_region,
-)
+from builder.environment import EnvironmentConfig, regions_named, resolve_configs
 from builder.errors import ConfigError
+from builder.families.alerts import ALARM_THRESHOLD_MULTIPLIER, alert_email
+from builder.families.keys import CUSTOMER_MANAGED_KEY
+from builder.families.replication import (
+    ENABLE_CROSS_REGION_REPLICATION,
+    REPLICATION_REGION,
+    REPLICATION_TIME_CONTROL,
+)
+from builder.families.storage import BUCKET_LIFECYCLE_DAYS
+from builder.families.table import DYNAMODB_BILLING_MODE, DYNAMODB_READ_CAPACITY, DYNAMODB_WRITE_CAPACITY
+from builder.names import max_suffix_length
+from builder.region_chain import DEFAULT_REGION, active_profile, resolve_region
+from builder.resources import schema
 from builder.settings import SETTINGS
 
 
@@ -29,7 +33,7 @@ def write(path: Path, text: str) -> Path:
 def resolve(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[EnvironmentConfig]:
     # never the ~/.aws/config of whoever runs the tests: a test that wants one names it
     environ = {"AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"), **(environ or {})}
-    return resolve_configs(environ=environ, cwd=tmp_path, **kwargs)
+    return resolve_configs(environ=environ, cwd=tmp_path, schema=schema(), **kwargs)
 
 
 def problems(tmp_path: Path, environ: dict | None = None, **kwargs) -> list[str]:
@@ -46,15 +50,16 @@ def test_every_suffix_gets_the_same_cost_optimised_defaults(tmp_path, suffix):
     (config,) = resolve(tmp_path, suffixes=[suffix])
     assert config.suffix == suffix
     assert config.stack_name == f"app-{suffix}"
-    assert config.dynamodb_billing_mode == "PAY_PER_REQUEST"
-    assert config.dynamodb_read_capacity is None and config.dynamodb_write_capacity is None
-    assert config.enable_cross_region_replication is False
-    assert config.replication_time_control is False
-    assert config.customer_managed_key is False
+    assert config.value(DYNAMODB_BILLING_MODE) == "PAY_PER_REQUEST"
+    assert config.value(DYNAMODB_READ_CAPACITY) is None and config.value(DYNAMODB_WRITE_CAPACITY) is None
+    assert config.value(ENABLE_CROSS_REGION_REPLICATION) is False
+    assert config.value(REPLICATION_TIME_CONTROL) is False
+    assert config.value(CUSTOMER_MANAGED_KEY) is False
     assert config.retain_data is False
-    assert config.bucket_lifecycle_days == 30
-    assert config.alarm_threshold_multiplier == 0.75
-    assert config.alert_email == f"alerts-{suffix}@example.com"
+    assert config.value(BUCKET_LIFECYCLE_DAYS) == 30
+    assert config.value(ALARM_THRESHOLD_MULTIPLIER) == 0.75
+    assert alert_email(config) == f"alerts-{suffix}@example.com"
+    assert config.family_values == ()  # every family setting at its default
     assert config.all_tags == {"CostCenter": "engineering", "Environment": suffix}
 
 
@@ -82,11 +87,11 @@ def test_settings_table_matches_the_config_fields_and_their_defaults():
     assert {s.name for s in SETTINGS} == set(fields) - {"suffix", "region", "family_values", "config_file"}
     config = EnvironmentConfig(suffix="x")
     for setting in SETTINGS:
+        assert config.value(setting) == setting.default, setting.name
         if setting.name == "tags":
             assert config.tags == tuple(setting.default.items())
-        elif setting.name != "alert_email":  # unset: alerts-<suffix>@example.com
+        else:
             assert getattr(config, setting.name) == setting.default, setting.name
-            assert config.value(setting) == setting.default
 
 
 # ----------------------------------------------------------------------------- suffix and region sources
@@ -238,10 +243,11 @@ def test_replication_regions_named_by_any_table_of_the_file(tmp_path):
         [environments.qa]
         replication_region = "ap-south-1"
     """)
-    assert replication_regions_named(config_path=str(config)) == ["eu-west-1", "us-west-2", "ap-south-1"]
-    assert replication_regions_named(cwd=tmp_path) == []  # no environments.toml there
+    assert regions_named(schema=schema(), config_path=str(config)) == ["eu-west-1", "us-west-2", "ap-south-1"]
+    assert regions_named(schema=schema(), cwd=tmp_path) == []  # no environments.toml there
     with pytest.raises(ConfigError) as caught:
-        replication_regions_named(config_path=str(config), region_check=lambda r: "nope" if r == "ap-south-1" else None)
+        regions_named(schema=schema(), config_path=str(config),
+                      region_check=lambda r: "nope" if r == "ap-south-1" else None)
     assert caught.value.lines() == [f"error: {config}: environments.qa.replication_region: nope"]
 
 
@@ -299,7 +305,7 @@ EXAMPLE = """
 def test_pattern_tables_exact_then_longest_glob_then_first(tmp_path, suffix, days, multiplier):
     write(tmp_path / "environments.toml", EXAMPLE)
     (config,) = resolve(tmp_path, suffixes=[suffix])
-    assert (config.bucket_lifecycle_days, config.alarm_threshold_multiplier) == (days, multiplier)
+    assert (config.value(BUCKET_LIFECYCLE_DAYS), config.value(ALARM_THRESHOLD_MULTIPLIER)) == (days, multiplier)
     assert config.cost_center == "platform"
 
 
@@ -328,15 +334,15 @@ def test_set_beats_pattern_table(tmp_path):
     write(tmp_path / "environments.toml", EXAMPLE)
     (config,) = resolve(tmp_path, suffixes=["pr5"], sets=["bucket_lifecycle_days=9", "retain_data=true",
                                                            "alarm_threshold_multiplier=1.5"])
-    assert config.bucket_lifecycle_days == 9 and config.retain_data is True
-    assert config.alarm_threshold_multiplier == 1.5
+    assert config.value(BUCKET_LIFECYCLE_DAYS) == 9 and config.retain_data is True
+    assert config.value(ALARM_THRESHOLD_MULTIPLIER) == 1.5
 
 
 def test_explicit_config_path_must_exist_and_replaces_default_file(tmp_path):
     write(tmp_path / "environments.toml", "[defaults]\nbucket_lifecycle_days = 2\n")
     other = write(tmp_path / "other.toml", "[defaults]\nbucket_lifecycle_days = 4\n")
-    assert resolve(tmp_path, config_path=str(other))[0].bucket_lifecycle_days == 4
-    assert resolve(tmp_path)[0].bucket_lifecycle_days == 2
+    assert resolve(tmp_path, config_path=str(other))[0].value(BUCKET_LIFECYCLE_DAYS) == 4
+    assert resolve(tmp_path)[0].value(BUCKET_LIFECYCLE_DAYS) == 2
     (line,) = problems(tmp_path, config_path=str(tmp_path / "missing.toml"))
     assert "missing.toml" in line and "not found" in line
 
@@ -345,8 +351,8 @@ def test_no_environment_name_is_special(tmp_path):
     """prod and pr123 with the same settings give the same config but for the suffix."""
     write(tmp_path / "environments.toml", '[environments."*"]\nretain_data = true\n')
     prod, preview = resolve(tmp_path, suffixes=["prod", "pr123"])
-    assert {k: v for k, v in vars(prod).items() if k not in ("suffix", "alert_email")} == \
-        {k: v for k, v in vars(preview).items() if k not in ("suffix", "alert_email")}
+    assert {k: v for k, v in vars(prod).items() if k != "suffix"} == \
+        {k: v for k, v in vars(preview).items() if k != "suffix"}
 
 
 # ----------------------------------------------------------------------------- validation
@@ -367,7 +373,7 @@ def test_no_environment_name_is_special(tmp_path):
         (["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=1.5", "dynamodb_write_capacity=1"],
          "dynamodb_read_capacity: expected a whole number (got '1.5')"),
         (["enable_cross_region_replication=true"],
-         "enable_cross_region_replication: replication needs replication_region"),
+         "--set: enable_cross_region_replication: needs replication_region"),
         (["enable_cross_region_replication=true", "replication_region=us-east-1"],
          "replication_region: must differ from the stack's region 'us-east-1'"),
         (["replication_time_control=true"], "replication_time_control: needs enable_cross_region_replication = true"),
@@ -396,8 +402,8 @@ def test_consistent_provisioned_and_replication_config_is_accepted(tmp_path):
     (config,) = resolve(tmp_path, suffixes=["pr1"], sets=[
         "dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=2",
         "enable_cross_region_replication=true", "replication_region=eu-west-1", "replication_time_control=true"])
-    assert (config.dynamodb_read_capacity, config.dynamodb_write_capacity) == (5, 2)
-    assert config.replication_region == "eu-west-1" and config.replication_time_control
+    assert (config.value(DYNAMODB_READ_CAPACITY), config.value(DYNAMODB_WRITE_CAPACITY)) == (5, 2)
+    assert config.value(REPLICATION_REGION) == "eu-west-1" and config.value(REPLICATION_TIME_CONTROL)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from cfnlint.config import ManualArgs
 
 from builder.cli import main
 from builder.environment import resolve_configs
+from builder.resources import schema
 from builder.rules import RULES_DIR
 from builder.synth import all_stacks, file_contents, write_files
 
@@ -118,7 +119,7 @@ def test_condition_on_environment_name(expression, parameters, expected):
      "replication_region=eu-west-1"],
 ], ids=["default", "provisioned-5", "cmk-replication"])
 def test_our_templates_pass_the_rules(sets, tmp_path):
-    stacks = all_stacks(resolve_configs(suffixes=["pr1"], sets=sets, environ={}, cwd=tmp_path))
+    stacks = all_stacks(resolve_configs(suffixes=["pr1"], sets=sets, environ={}, cwd=tmp_path, schema=schema()))
     contents = {name: text for stack in stacks for name, text in file_contents(stack).items()}
     templates = [p for p in write_files(contents, tmp_path / "out") if p.name.endswith(".template.json")]
     found = [f"{m.rule.id} {m.message}" for path in templates for m in lint_file(path, config=_config())

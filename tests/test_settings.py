@@ -21,6 +21,7 @@ from builder.resources import (
     deploy_parameters,
     parameter_specs,
     replica_parameters,
+    schema,
 )
 from builder.settings import Setting, settings_table
 from tests.factories import config as default_config
@@ -89,7 +90,7 @@ WITH_QUEUE = (*FAMILIES[:-1], QUEUE, FAMILIES[-1])  # before alerts, which wires
 
 def _configs(sets: list[str], config_path: str | None = None) -> list[EnvironmentConfig]:
     return resolve_configs(suffixes=["pr1"], sets=sets, config_path=config_path, environ={}, cwd=NOWHERE,
-                           settings=all_settings(WITH_QUEUE))
+                           schema=schema(WITH_QUEUE))
 
 
 def test_a_family_setting_reaches_the_config_its_parameter_and_its_alarm_the_topic_policy():

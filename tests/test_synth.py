@@ -24,8 +24,10 @@ def test_cached_templates_are_the_bytes_of_a_direct_build(variant):
                                   ["tags.name=a-preview", "cost_center=a"]])
 def test_values_that_hold_the_suffix_text_stay_exact(sets):
     from builder.environment import resolve_configs
+    from builder.resources import schema
 
-    for config in resolve_configs(suffixes=["a", "e", "pr1"], sets=sets, environ={}, cwd=Path("/nonexistent")):
+    for config in resolve_configs(suffixes=["a", "e", "pr1"], sets=sets, environ={}, cwd=Path("/nonexistent"),
+                                  schema=schema()):
         assert templates_for(config) == build_templates(config), config.suffix
 
 

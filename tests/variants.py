@@ -13,7 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from builder.environment import EnvironmentConfig, max_suffix_length, resolve_configs
+from builder.environment import EnvironmentConfig, resolve_configs
+from builder.families.replication import replica_region
+from builder.names import max_suffix_length
+from builder.resources import schema
 from builder.synth import all_stacks, file_contents, write_files
 
 REGION = "us-east-1"
@@ -42,13 +45,14 @@ VARIANTS: dict[str, list[str]] = {
 
 def _configs(sets: Sequence[str], suffixes: Sequence[str]) -> list[EnvironmentConfig]:
     return resolve_configs(suffixes=list(suffixes), sets=list(sets), region=REGION, environ={},
-                           cwd=Path("/nonexistent"))
+                           cwd=Path("/nonexistent"), schema=schema())
 
 
 def longest_suffix(sets: Sequence[str]) -> str:
     """The longest suffix this variant allows (every bucket name at S3's 63 characters)."""
     config = _configs(sets, ["a"])[0]
-    regions = [config.region, *([config.replication_region] if config.enable_cross_region_replication else [])]
+    replica = replica_region(config)
+    regions = [config.region, *([replica] if replica else [])]
     length = max_suffix_length(config.stack_prefix, regions)
     return ("s" + "0123456789" * 7)[:length]
 

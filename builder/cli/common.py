@@ -141,10 +141,10 @@ def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None
     """The validated configs named by the common environment options (the families' settings included),
     only those of this shard with --shard."""
     from builder.environment import resolve_configs
-    from builder.resources import all_settings
+    from builder.resources import schema
 
     configs = resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
-                              settings=all_settings(), region_check=region_check)
+                              schema=schema(), region_check=region_check)
     shard: Shard | None = getattr(args, "shard", None)
     if shard is None:
         return configs
@@ -162,13 +162,14 @@ def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
 def regions_to_search(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> list[str]:
     """Where stacks of this config can live (status --all): the resolved region and replication regions,
     and every replication_region any table of the config file names, whichever suffix it is for."""
-    from builder.environment import replication_regions_named
-    from builder.resources import all_settings
+    from builder.environment import regions_named
+    from builder.families.replication import REPLICATION_REGION
+    from builder.resources import schema
     from builder.stack.client import unknown_region_problem
 
-    named = replication_regions_named(config_path=args.config, settings=all_settings(),
-                                      region_check=unknown_region_problem)
-    resolved = [c.region for c in configs] + [c.replication_region for c in configs if c.replication_region]
+    named = regions_named(config_path=args.config, schema=schema(), region_check=unknown_region_problem)
+    replicas = [c.value(REPLICATION_REGION) for c in configs]
+    resolved = [c.region for c in configs] + [region for region in replicas if region]
     return list(dict.fromkeys([*resolved, *named]))
 
 
@@ -176,7 +177,7 @@ def region_note(args: argparse.Namespace) -> str | None:
     """Which source chose the region, when --region did not (synth prints it on stderr)."""
     if args.region is not None:
         return None
-    from builder.environment import resolve_region
+    from builder.region_chain import resolve_region
 
     return resolve_region(None, os.environ, Path.cwd()).note
 

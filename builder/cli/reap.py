@@ -72,10 +72,10 @@ def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
     regions, and every replication_region the config file names, where replicas live."""
     from builder.cli.common import regions_to_search
     from builder.environment import resolve_configs
-    from builder.resources import all_settings
+    from builder.resources import schema
     from builder.stack.client import unknown_region_problem
 
-    configs = [resolve_configs(config_path=args.config, sets=args.sets, region=region, settings=all_settings(),
+    configs = [resolve_configs(config_path=args.config, sets=args.sets, region=region, schema=schema(),
                                region_check=unknown_region_problem)[0] for region in args.regions or [None]]
     return configs[0].stack_prefix, regions_to_search(args, configs)
 

@@ -2,10 +2,11 @@
 `FAMILY`, a Family that says everything about it. builder.resources composes them in order.
 
 A family module declares, beside its `build(c: Composition)`:
-- its own settings as `Setting`s (validated by their `check`; read with `config.value(SETTING)`);
+- its own settings as `Setting`s, each with the checks it declares (choices, range, pattern, requires,
+  only_with, check), and a `check` function for its rules across them; read with `config.value(SETTING)`;
 - a `ParameterSpec` per Parameter, each carrying one deploy-time setting (the value is also the Default);
 - its alarms as `AlarmSpec`s appended to `c.alarms` (the alerts family creates them and lists them in
-  the topic policy); alarm thresholds with `shared.threshold_parameters({title: base})`;
+  the topic policy); alarm thresholds with `alerts.threshold_parameters({title: base})`;
 - a pricer per resource type it creates (prices by key from builder.pricing, or from its own `prices`
   rows), or the type in free_types;
 - its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`;
@@ -30,7 +31,7 @@ from typing import Any, NamedTuple
 from troposphere import Parameter, Template, kms, s3
 
 from builder.drift_noise import NoiseRule
-from builder.environment import EnvironmentConfig
+from builder.environment import ConfigCheck, EnvironmentConfig
 from builder.pricing import Price, Pricer
 from builder.settings import Setting
 
@@ -145,7 +146,10 @@ class Family:
     name: str
     build: Callable[[Composition], None]  # adds its resources, conditions and outputs to the primary template
     build_replica: Callable[[Composition], None] | None = None  # its part of the replica template, if any
-    settings: tuple[Setting, ...] = ()  # settings it declares beyond builder.settings.SETTINGS
+    settings: tuple[Setting[Any], ...] = ()  # settings it declares beyond builder.settings.SETTINGS
+    check: ConfigCheck | None = None  # its rules across settings that the settings' own declarations cannot say
+    # regions beyond the stack's where it puts a bucket named for the suffix (the suffix must fit those names)
+    bucket_regions: Callable[[EnvironmentConfig], tuple[str, ...]] | None = None
     parameters: tuple[ParameterSpec, ...] = ()
     stateful_types: tuple[str, ...] = ()  # resource types whose replacement or deletion loses data
     pricers: Mapping[str, Pricer] = field(default_factory=dict)  # resource type -> its pricer

@@ -3,6 +3,7 @@ and the topic policy that lets exactly those alarms publish. Runs last: it needs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,16 +24,32 @@ from awacs.aws import (
 from troposphere import GetAtt, Ref, cloudwatch, sns
 
 from builder import names
+from builder.environment import EnvironmentConfig
 from builder.families import CheckovSkip, Composition, Family, ParameterSpec
-from builder.families.shared import POLICY_VERSION, add_output, checkov_skips, tags
+from builder.families.shared import ALARM_THRESHOLD_MULTIPLIER, POLICY_VERSION, add_output, checkov_skips, tags
 from builder.pricing import CostError, LineItem, PricingContext
+from builder.settings import Pattern, Setting
 from builder.template_values import as_number
 
 SKIP_TOPIC_CMK = CheckovSkip("CKV_AWS_26", "customer_managed_key is off: CloudWatch cannot publish to a topic "
                                            "under alias/aws/sns, and a customer-managed key costs monthly")
-ALERT_EMAIL = ParameterSpec("AlertEmail", "alert_email", lambda config: config.alert_email,
-                            {"Type": "String", "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                             "Description": "Email address subscribed to the alert topic"})
+_EMAIL = re.compile(r"(?=.{1,254}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}")
+
+ALERT_EMAIL: Setting[str | None] = Setting(
+    "alert_email", str, None, True, "subscribed to the alert topic (confirm the email AWS sends)",
+    shown_default="`alerts-<suffix>@example.com`",
+    pattern=Pattern(_EMAIL, "is not an email address such as alerts@example.com"))
+
+
+def alert_email(config: EnvironmentConfig) -> str:
+    """The address subscribed to the alert topic: alert_email, else alerts-<suffix>@example.com."""
+    return config.value(ALERT_EMAIL) or f"alerts-{config.suffix}@example.com"
+
+
+ALERT_EMAIL_PARAMETER = ParameterSpec("AlertEmail", ALERT_EMAIL.name, alert_email,
+                                      {"Type": "String", "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                       "Description": "Email address subscribed to the alert topic"})
 
 
 def build(c: Composition) -> None:
@@ -47,7 +64,7 @@ def build(c: Composition) -> None:
         **checkov_skips(*([SKIP_TOPIC_CMK] if key is None else [])),
     ))
     t.add_resource(sns.SubscriptionResource(
-        "AlertEmailSubscription", Protocol="email", Endpoint=Ref(c.parameters[ALERT_EMAIL.title]),
+        "AlertEmailSubscription", Protocol="email", Endpoint=Ref(c.parameters[ALERT_EMAIL_PARAMETER.title]),
         TopicArn=Ref(topic)))
     alarms = [t.add_resource(cloudwatch.Alarm(
         spec.title,
@@ -107,7 +124,8 @@ def price_subscription(ctx: PricingContext, name: str, props: Mapping[str, Any])
 FAMILY = Family(
     name="alerts",
     build=build,
-    parameters=(ALERT_EMAIL,),
+    settings=(ALARM_THRESHOLD_MULTIPLIER, ALERT_EMAIL),
+    parameters=(ALERT_EMAIL_PARAMETER,),
     pricers={"AWS::CloudWatch::Alarm": price_alarm, "AWS::SNS::Topic": price_topic,
              "AWS::SNS::Subscription": price_subscription},
     free_types=frozenset({"AWS::SNS::TopicPolicy"}),

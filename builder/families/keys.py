@@ -15,7 +15,11 @@ from builder import names
 from builder.families import Composition, Family
 from builder.families.shared import POLICY_VERSION, account_root, add_output, retention, tags
 from builder.pricing import LineItem, PricingContext, enabled
+from builder.settings import Setting
 
+CUSTOMER_MANAGED_KEY: Setting[bool] = Setting(
+    "customer_managed_key", bool, False, False,
+    "one KMS key encrypts topic, bucket and table (the replica stack gets its own)", "about 1 USD per key per month")
 ROTATION_NOTE = ("KMS keys rotate yearly: each of the first two rotations adds the key-month price again "
                  "(so up to 3 USD a key from the third year)")
 
@@ -59,7 +63,7 @@ def _key(c: Composition, title: str, alias: str, services: list[str], cloudwatch
 
 def build(c: Composition) -> None:
     """The primary stack's key: S3, DynamoDB and SNS use it, and CloudWatch alarms publish to its topic."""
-    if not c.config.customer_managed_key:
+    if not c.config.value(CUSTOMER_MANAGED_KEY):
         return
     c.key = _key(c, "DataKey", names.key_alias(c.config.stack_prefix, c.config.suffix),
                  ["s3", "dynamodb", "sns"], cloudwatch_publishes=True)
@@ -68,7 +72,7 @@ def build(c: Composition) -> None:
 
 def build_replica(c: Composition) -> None:
     """The replica stack's own key (a key lives in one region), used by S3 only."""
-    if c.config.customer_managed_key:
+    if c.config.value(CUSTOMER_MANAGED_KEY):
         c.key = _key(c, "ReplicaKey", names.key_alias(c.config.stack_prefix, c.config.suffix, "replica"),
                      ["s3"], cloudwatch_publishes=False)
 
@@ -85,6 +89,7 @@ FAMILY = Family(
     name="keys",
     build=build,
     build_replica=build_replica,
+    settings=(CUSTOMER_MANAGED_KEY,),
     pricers={"AWS::KMS::Key": price_key},
     free_types=frozenset({"AWS::KMS::Alias"}),
 )

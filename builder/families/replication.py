@@ -12,9 +12,11 @@ from awacs.aws import Policy as PolicyDocument
 from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Ref, Sub, iam, s3
 
 from builder import names
-from builder.environment import EnvironmentConfig
+from builder.environment import EnvironmentConfig, Resolved
+from builder.errors import Problem
 from builder.families import Composition, Family, ParameterSpec
 from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
+from builder.settings import Setting, aws_region
 
 # Condition names (used in the template and by tests).
 # Not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates.
@@ -22,18 +24,47 @@ REPLICATION_ON = "ReplicationOn"
 REPLICATION_TIME_CONTROL_ON = "ReplicationTimeControlEnabled"
 
 
-def _flag(title: str, setting: str, description: str) -> ParameterSpec:
-    return ParameterSpec(title, setting, lambda config: TRUE if getattr(config, setting) else FALSE,
+REPLICATION_REGION: Setting[str | None] = Setting(
+    "replication_region", str, None, True, "region of the replica bucket; must differ from the stack's", "—",
+    pattern=aws_region("eu-west-1"))
+ENABLE_CROSS_REGION_REPLICATION: Setting[bool] = Setting(
+    "enable_cross_region_replication", bool, False, True, "replicate the bucket to `replication_region`",
+    "replica storage, per-GB replication and transfer", requires=REPLICATION_REGION.name)
+REPLICATION_TIME_CONTROL: Setting[bool] = Setting(
+    "replication_time_control", bool, False, True, "S3 Replication Time Control; needs replication",
+    "premium per-GB charge", requires=ENABLE_CROSS_REGION_REPLICATION.name)
+
+
+def replica_region(config: EnvironmentConfig) -> str | None:
+    """The region of the replica stack, or None when replication is off."""
+    return config.value(REPLICATION_REGION) if config.value(ENABLE_CROSS_REGION_REPLICATION) else None
+
+
+def _check(resolved: Resolved) -> list[Problem]:
+    """The replica lives in another region than the stack: S3 cross-region replication needs one."""
+    region = resolved.config.region
+    if replica_region(resolved.config) != region:
+        return []
+    return [resolved.problem(REPLICATION_REGION, f"must differ from the stack's region {region!r}; "
+                                                 f"S3 cross-region replication needs another region")]
+
+
+def _bucket_regions(config: EnvironmentConfig) -> tuple[str, ...]:
+    region = replica_region(config)
+    return (region,) if region else ()
+
+
+def _flag(title: str, setting: Setting[bool], description: str) -> ParameterSpec:
+    return ParameterSpec(title, setting.name, lambda config: TRUE if config.value(setting) else FALSE,
                          {"Type": "String", "AllowedValues": [TRUE, FALSE], "Description": description})
 
 
-ENABLED = _flag("ReplicationEnabled", "enable_cross_region_replication",
-                "Replicate the data bucket to ReplicationRegion")
+ENABLED = _flag("ReplicationEnabled", ENABLE_CROSS_REGION_REPLICATION, "Replicate the data bucket to ReplicationRegion")
 REGION = ParameterSpec(
-    "ReplicationRegion", "replication_region", lambda config: config.replication_region or "",
+    "ReplicationRegion", REPLICATION_REGION.name, lambda config: config.value(REPLICATION_REGION) or "",
     {"Type": "String", "AllowedPattern": r"^$|^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$",
      "Description": "Region of the replica bucket (its stack is <stack>-replica)"})
-TIME_CONTROL = _flag("ReplicationTimeControl", "replication_time_control",
+TIME_CONTROL = _flag("ReplicationTimeControl", REPLICATION_TIME_CONTROL,
                      "S3 Replication Time Control (premium, opt-in)")
 
 
@@ -124,6 +155,9 @@ def build(c: Composition) -> None:
 FAMILY = Family(
     name="replication",
     build=build,
+    settings=(ENABLE_CROSS_REGION_REPLICATION, REPLICATION_REGION, REPLICATION_TIME_CONTROL),
+    check=_check,
+    bucket_regions=_bucket_regions,
     parameters=(ENABLED, REGION, TIME_CONTROL),
     free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
 )

@@ -9,9 +9,15 @@ from troposphere import Export, Output, Sub, Tags, Template
 
 from builder.environment import EnvironmentConfig
 from builder.families import CheckovSkip, ParameterSpec
+from builder.settings import Range, Setting
 
 POLICY_VERSION = "2012-10-17"
 TRUE, FALSE = "true", "false"
+MAX_MULTIPLIER = 1_000.0
+# Every family's alarm thresholds scale with it (threshold_parameters); the alerts family declares it.
+ALARM_THRESHOLD_MULTIPLIER: Setting[float] = Setting(
+    "alarm_threshold_multiplier", float, 0.75, True, "scales every alarm threshold",
+    range=Range(above=0, maximum=MAX_MULTIPLIER))
 
 
 def tags(config: EnvironmentConfig) -> Tags:
@@ -50,8 +56,8 @@ def threshold_parameters(bases: dict[str, float],
     """An alarm threshold Parameter per base: each fires at base x alarm_threshold_multiplier. `when`: only
     in templates where the alarms are (an opt-in part's)."""
     def spec(title: str, base: float) -> ParameterSpec:
-        return ParameterSpec(title, "alarm_threshold_multiplier",
-                             lambda config: number(base * config.alarm_threshold_multiplier),
+        return ParameterSpec(title, ALARM_THRESHOLD_MULTIPLIER.name,
+                             lambda config: number(base * config.value(ALARM_THRESHOLD_MULTIPLIER)),
                              {"Type": "Number", "MinValue": 0,
                               "Description": f"Alarm threshold: base {number(base)} x multiplier"}, when=when)
     return tuple(spec(title, base) for title, base in bases.items())

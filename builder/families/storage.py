@@ -15,7 +15,7 @@ from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, kms, s3
 
 from builder import names
 from builder.drift_noise import REMOVED, Json, NoiseRule, PropertyDifference, parsed, segments, value_at
-from builder.environment import MAX_LIFECYCLE_DAYS, EnvironmentConfig
+from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
 from builder.families import (
     AlarmSpec,
@@ -37,6 +37,7 @@ from builder.families.shared import (
     threshold_parameters,
 )
 from builder.pricing import LineItem, PricingContext
+from builder.settings import Range, Setting
 
 BUCKET = "AWS::S3::Bucket"
 ABORT_MULTIPART_DAYS = 7
@@ -45,8 +46,13 @@ ALARM_BASES: dict[str, float] = {
 }
 SKIP_ACCESS_LOGGING = CheckovSkip("CKV_AWS_18", "S3 access logging needs a second bucket per environment; a "
                                                 "cost trade-off (CloudTrail data events can log access instead)")
+MAX_LIFECYCLE_DAYS = 36_500
+BUCKET_LIFECYCLE_DAYS: Setting[int] = Setting(
+    "bucket_lifecycle_days", int, 30, True,
+    "current objects (unless `retain_data`) and noncurrent versions expire after this many days",
+    "fewer days, less storage", range=Range(1, MAX_LIFECYCLE_DAYS))
 LIFECYCLE_DAYS = ParameterSpec(
-    "BucketLifecycleDays", "bucket_lifecycle_days", lambda config: str(config.bucket_lifecycle_days),
+    "BucketLifecycleDays", BUCKET_LIFECYCLE_DAYS.name, lambda config: str(config.value(BUCKET_LIFECYCLE_DAYS)),
     {"Type": "Number", "MinValue": 1, "MaxValue": MAX_LIFECYCLE_DAYS,
      "Description": "Days until current objects (unless data is retained) and noncurrent versions expire"},
     in_replica=True)
@@ -214,6 +220,7 @@ FAMILY = Family(
     name="storage",
     build=build,
     build_replica=build_replica,
+    settings=(BUCKET_LIFECYCLE_DAYS,),
     parameters=(LIFECYCLE_DAYS, *threshold_parameters(ALARM_BASES)),
     stateful_types=(BUCKET,),
     pricers={BUCKET: price_bucket},

@@ -8,11 +8,12 @@ from typing import Any
 from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
 
 from builder import names
-from builder.environment import BILLING_MODES, MAX_CAPACITY
+from builder.environment import Resolved
+from builder.errors import Problem
 from builder.families import AlarmSpec, CheckovSkip, Composition, Family, Lookup, ParameterSpec, ResourceKind
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
-from builder.settings import Setting
+from builder.settings import Range, Setting
 from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_number, capacity_parts
 
 TABLE = "AWS::DynamoDB::Table"
@@ -51,7 +52,23 @@ def _check_operations(value: str) -> str | None:
     return None
 
 
-SYSTEM_ERROR_OPERATIONS = Setting(
+BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+MAX_CAPACITY = 40_000  # DynamoDB's default per-table quota for read or write capacity units
+
+DYNAMODB_BILLING_MODE: Setting[str] = Setting(
+    "dynamodb_billing_mode", str, "PAY_PER_REQUEST", True, "`PAY_PER_REQUEST` (on-demand) or `PROVISIONED`",
+    "PROVISIONED bills capacity every hour", choices=BILLING_MODES)
+
+
+def _capacity_setting(direction: str, unit: str) -> Setting[int | None]:
+    return Setting(f"dynamodb_{direction}_capacity", int, None, True,
+                   f"{direction} capacity units; only with PROVISIONED, then required", f"per {unit}-hour",
+                   range=Range(1, MAX_CAPACITY), only_with=(DYNAMODB_BILLING_MODE.name, "PROVISIONED"))
+
+
+DYNAMODB_READ_CAPACITY = _capacity_setting("read", "RCU")
+DYNAMODB_WRITE_CAPACITY = _capacity_setting("write", "WCU")
+SYSTEM_ERROR_OPERATIONS: Setting[str] = Setting(
     "system_error_operations", str, "PutItem", False,
     "DynamoDB operations whose server errors (SystemErrors) the table's alarm watches, comma-separated "
     "(PutItem by default: a failed write can lose data, a read can be retried); errors of others go unseen",
@@ -59,18 +76,29 @@ SYSTEM_ERROR_OPERATIONS = Setting(
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
 
-def _capacity(title: str, setting: str, what: str) -> ParameterSpec:
+def _check(resolved: Resolved) -> list[Problem]:
+    """PROVISIONED needs both capacities (with PAY_PER_REQUEST, `only_with` refuses them)."""
+    if resolved.value(DYNAMODB_BILLING_MODE) != "PROVISIONED":
+        return []
+    missing = [s.name for s in (DYNAMODB_READ_CAPACITY, DYNAMODB_WRITE_CAPACITY) if resolved.value(s) is None]
+    if not missing:
+        return []
+    return [resolved.problem(DYNAMODB_BILLING_MODE, f"PROVISIONED needs {' and '.join(missing)} (whole numbers >= 1)")]
+
+
+def _capacity(title: str, setting: Setting[int | None], what: str) -> ParameterSpec:
     # With PAY_PER_REQUEST the capacities are unused; 1 keeps them valid Numbers.
-    return ParameterSpec(title, setting, lambda config: str(getattr(config, setting) or 1),
+    return ParameterSpec(title, setting.name, lambda config: str(config.value(setting) or 1),
                          {"Type": "Number", "MinValue": 1, "MaxValue": MAX_CAPACITY,
                           "Description": f"{what} capacity units (PROVISIONED only)"})
 
 
-BILLING_MODE = ParameterSpec("BillingMode", "dynamodb_billing_mode", lambda config: config.dynamodb_billing_mode,
+BILLING_MODE = ParameterSpec("BillingMode", DYNAMODB_BILLING_MODE.name,
+                             lambda config: config.value(DYNAMODB_BILLING_MODE),
                              {"Type": "String", "AllowedValues": list(BILLING_MODES),
                               "Description": "DynamoDB billing mode"})
-READ_CAPACITY = _capacity("ReadCapacity", "dynamodb_read_capacity", "Read")
-WRITE_CAPACITY = _capacity("WriteCapacity", "dynamodb_write_capacity", "Write")
+READ_CAPACITY = _capacity("ReadCapacity", DYNAMODB_READ_CAPACITY, "Read")
+WRITE_CAPACITY = _capacity("WriteCapacity", DYNAMODB_WRITE_CAPACITY, "Write")
 
 
 def build(c: Composition) -> None:
@@ -188,7 +216,8 @@ TABLE_KIND = ResourceKind(
 FAMILY = Family(
     name="table",
     build=build,
-    settings=(SYSTEM_ERROR_OPERATIONS,),
+    settings=(DYNAMODB_BILLING_MODE, DYNAMODB_READ_CAPACITY, DYNAMODB_WRITE_CAPACITY, SYSTEM_ERROR_OPERATIONS),
+    check=_check,
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
     stateful_types=(TABLE,),
     pricers={TABLE: price_table},

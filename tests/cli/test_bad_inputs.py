@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from builder.cli import main
-from builder.environment import max_suffix_length
+from builder.names import max_suffix_length
 from tests.factories import REPLICATION_ARGS as REPLICATION
 from tests.factories import snapshot
 

@@ -19,12 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder.cli import main
-from builder.environment import MAX_CAPACITY, MAX_LIFECYCLE_DAYS, MAX_MULTIPLIER, max_suffix_length
-from builder.settings import SETTINGS
+from builder.families.alerts import MAX_MULTIPLIER
+from builder.families.storage import MAX_LIFECYCLE_DAYS
+from builder.families.table import MAX_CAPACITY
+from builder.names import max_suffix_length
+from builder.resources import all_settings
 
 VALID_SUFFIX = re.compile(r"[a-z0-9]+(-+[a-z0-9]+)*\Z")
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"]
-KEYS = [s.name for s in SETTINGS]
+KEYS = [s.name for s in all_settings()]
 
 # Suffixes: mostly near-valid (so many are accepted), plus any text at all.
 suffixes = st.one_of(

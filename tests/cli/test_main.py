@@ -230,10 +230,10 @@ def test_status_all_refuses_an_unknown_replication_region_any_table_names(tmp_pa
 
 
 def test_readme_documents_every_setting_with_its_default():
-    from builder.environment import SETTINGS
+    from builder.resources import all_settings
 
     readme = (ROOT / "README.md").read_text()
-    for setting in SETTINGS:
+    for setting in all_settings():
         assert f"| `{setting.name}` |" in readme, setting.name
 
 

@@ -33,7 +33,7 @@ from builder.families import (
 from builder.families.shared import retention, tags, threshold_parameters
 from builder.ops.adopt import named_data_resources
 from builder.pricing import LineItem, Price, PricingContext
-from builder.resources import FAMILIES, all_settings, build_template, inventory, plugged_in
+from builder.resources import FAMILIES, all_settings, build_template, inventory, plugged_in, schema
 from builder.settings import Setting, settings_table
 from builder.stack.changeset import Change
 from tests.factories import config, run_cli
@@ -102,7 +102,7 @@ def queue_family() -> Iterator[None]:
 
 def config_with_queue() -> EnvironmentConfig:
     return resolve_configs(suffixes=["pr1"], sets=["queue_retention_days=4"], environ={}, cwd=Path("/nonexistent"),
-                           settings=all_settings())[0]
+                           schema=schema())[0]
 
 
 def run(capsys: Any, command: str, *more: str) -> tuple[int, str, str]:

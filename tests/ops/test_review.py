@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from builder.cost import stack_items
-from builder.environment import EnvironmentConfig
 from builder.ops.review import (
     CHANGES,
     FAILED,
@@ -19,10 +18,11 @@ from builder.ops.review import (
 from builder.pricing import prices_for
 from builder.stack.changeset import Cause, Change
 from builder.synth import stacks_for
+from tests.factories import config
 
 
-def items(**settings):
-    stack = stacks_for(EnvironmentConfig(suffix="pr1", **settings))[0]
+def items(*sets: str):
+    stack = stacks_for(config(*sets))[0]
     return stack_items(stack, prices_for(stack.region), [])
 
 
@@ -33,7 +33,7 @@ def test_value_changes_lists_changed_added_and_removed_names_only():
 
 def test_compare_costs_of_a_capacity_change_and_of_a_new_stack():
     before = items()
-    after = items(dynamodb_billing_mode="PROVISIONED", dynamodb_read_capacity=5, dynamodb_write_capacity=5)
+    after = items("dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=5")
     cost = compare_costs(before, after)
     assert (round(cost.before, 2), round(cost.after, 2), round(cost.difference, 2)) == (0.40, 3.25, 2.85)
     assert [(r.row, r.before) for r in cost.fixed_rows] == [("DataTable: table RCUs x 730 h", None),
