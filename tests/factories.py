@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,14 +52,35 @@ def config(*sets: str, suffix: str = "pr1", region: str | None = None) -> Enviro
                            cwd=Path("/nonexistent"), schema=schema())[0]
 
 
+def config_line(cwd: Path, file: Path | None = None, given: bool = False) -> str:
+    """The line every command that reads config prints on stderr: the file it read, or none."""
+    if file is None:
+        return f"config none: built-in defaults (no --config, no environments.toml in {cwd})"
+    return f"config {file} (from {'--config' if given else 'the working folder'})"
+
+
+# the line a command that reads config prints first on stderr (config_line; tests/cli/test_main.py tests it)
+_CONFIG_LINE = re.compile(r"config (/.* \(from (--config|the working folder)\)"
+                          r"|none: built-in defaults \(no --config, no environments\.toml in /.*\))\n")
+
+
+def without_config_line(err: str) -> str:
+    """A command's stderr after the config line it starts with (if any): what else it said. Never two."""
+    found = _CONFIG_LINE.match(err)
+    rest = err[found.end():] if found else err
+    assert not re.search(r"^config (/|none: )", rest, re.MULTILINE), f"the config line again: {rest!r}"
+    return rest
+
+
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """`python -m builder ARGV` in-process: (exit code, stdout, stderr) of this command alone."""
+    """`python -m builder ARGV` in-process: (exit code, stdout, stderr) of this command alone, stderr after
+    the config line (without_config_line)."""
     from builder.cli import main
 
     capsys.readouterr()
     code = main(list(argv))
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return code, captured.out, without_config_line(captured.err)
 
 
 class FakeClock:

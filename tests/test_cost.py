@@ -235,7 +235,8 @@ def _readme_blocks_after(prompt: str) -> str:
 @pytest.mark.parametrize("prompt", ["$ python -m builder cost --suffix pr123\n",
                                     "$ python -m builder cost --suffix prod --set"])
 def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeypatch, tmp_path):
-    """The README pastes the command's output; this fails when a price or resource changes it."""
+    """The README pastes the command's output (stderr's config line first, run in /home/me/app); this fails
+    when a price or resource changes it."""
     block = _readme_blocks_after(prompt)
     command, _, expected = block.partition("\n")
     while command.endswith("\\"):
@@ -243,7 +244,8 @@ def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeyp
         command = command[:-1] + more
     argv = shlex.split(command)[4:]  # after "$ python -m builder"
     assert main(argv) == 0
-    assert capsys.readouterr().out.strip() == expected.strip()
+    out, err = capsys.readouterr()
+    assert err.replace(str(tmp_path), "/home/me/app") + out.strip() == expected.strip()
 
 
 def test_max_monthly_passes_at_the_limit_and_exits_6_over_it_after_printing(capsys):

@@ -137,26 +137,46 @@ def add_shard_option(parser: argparse.ArgumentParser) -> None:
                              "same suffixes, in any order, handle each exactly once")
 
 
-def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None = None) -> list[EnvironmentConfig]:
+def config_note(config_path: str | None, config_file: str | None) -> str:
+    """Which config file a command read, or that it read none: the one line every command that reads config
+    prints on stderr (`config /work/app/environments.toml (from --config)`)."""
+    from builder.config_file import DEFAULT_CONFIG_FILE
+
+    if config_file is None:
+        return f"config none: built-in defaults (no --config, no {DEFAULT_CONFIG_FILE} in {Path.cwd()})"
+    source = "--config" if config_path is not None else "the working folder"
+    return f"config {os.path.abspath(config_file)} (from {source})"
+
+
+def say_config(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> None:
+    """Print config_note on stderr (stdout stays the command's output, JSON included)."""
+    print(config_note(args.config, configs[0].config_file if configs else None), file=sys.stderr)
+
+
+def configs_from_args(args: argparse.Namespace, region_check: RegionCheck | None = None, *,
+                      say: bool = True) -> list[EnvironmentConfig]:
     """The validated configs named by the common environment options (the families' settings included),
-    only those of this shard with --shard."""
+    only those of this shard with --shard. Says which config file was read (say_config) unless `say` is
+    False: then the command says it itself, later."""
     from builder.environment import resolve_configs
     from builder.resources import schema
 
     configs = resolve_configs(suffixes=args.suffix, config_path=args.config, sets=args.sets, region=args.region,
                               schema=schema(), region_check=region_check)
+    if say:
+        say_config(args, configs)
     shard: Shard | None = getattr(args, "shard", None)
     if shard is None:
         return configs
     return [config for config in configs if shard.owns(config.suffix)]
 
 
-def aws_configs_from_args(args: argparse.Namespace) -> list[EnvironmentConfig]:
+def aws_configs_from_args(args: argparse.Namespace, *, say: bool = True) -> list[EnvironmentConfig]:
     """configs_from_args for a command that talks to AWS: its regions must also be ones botocore knows
     (exit 2 naming the closest one). Synth keeps the pattern check, and stays free of boto3."""
     from builder.stack.client import unknown_region_problem
 
-    return configs_from_args(args, region_check=unknown_region_problem)
+    return configs_from_args(args, region_check=unknown_region_problem, say=say)
 
 
 def regions_to_search(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> list[str]:

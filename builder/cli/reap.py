@@ -70,14 +70,16 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
     """(stack_prefix, regions): the given regions (else the resolved one), their configs' replication
     regions, and every replication_region the config file names, where replicas live."""
-    from builder.cli.common import regions_to_search
+    from builder.cli.common import regions_to_search, say_config
     from builder.environment import resolve_configs
     from builder.resources import schema
     from builder.stack.client import unknown_region_problem
 
     configs = [resolve_configs(config_path=args.config, sets=args.sets, region=region, schema=schema(),
                                region_check=unknown_region_problem)[0] for region in args.regions or [None]]
-    return configs[0].stack_prefix, regions_to_search(args, configs)
+    regions = regions_to_search(args, configs)
+    say_config(args, configs)  # once every table of the file is checked
+    return configs[0].stack_prefix, regions
 
 
 def run(args: argparse.Namespace) -> int:

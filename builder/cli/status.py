@@ -7,7 +7,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from builder.cli.common import Subparsers, add_command, add_output_option, aws_configs_from_args, regions_to_search
+from builder.cli.common import (
+    Subparsers,
+    add_command,
+    add_output_option,
+    aws_configs_from_args,
+    regions_to_search,
+    say_config,
+)
 from builder.errors import EXIT_OK
 from builder.report import grid
 
@@ -38,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.stack.poller import Pollers
     from builder.synth import stacks_for
 
-    configs = aws_configs_from_args(args)
+    configs = aws_configs_from_args(args, say=not args.all)  # --all: said once the whole file is checked
     if args.all:
         return fleet_view(args, configs)
     with Pollers() as pollers:
@@ -58,7 +65,9 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
 
     prefix = configs[0].stack_prefix
-    plan = fleet_rows(prefix, regions_to_search(args, configs))
+    regions = regions_to_search(args, configs)
+    say_config(args, configs)
+    plan = fleet_rows(prefix, regions)
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-*")
     else:

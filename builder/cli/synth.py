@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from builder.cli.common import Subparsers, add_command, configs_from_args, region_note
+from builder.cli.common import Subparsers, add_command, configs_from_args, region_note, say_config
 from builder.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -28,14 +28,17 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 def run(args: argparse.Namespace) -> int:
     from builder.synth import all_stacks, deploy_command, file_contents, write_files_reporting
 
-    stacks = all_stacks(configs_from_args(args), args.format)
+    configs = configs_from_args(args, say=False)
+    stacks = all_stacks(configs, args.format)
     contents: dict[str, str] = {}
     for stack in stacks:
         contents.update(file_contents(stack))
     for path, changed in write_files_reporting(contents, Path(args.out)):
         print(f"{'wrote' if changed else 'unchanged'} {path}")
+    # on stderr, after the files are written (an error stays one line): stdout stays the files and the commands
+    say_config(args, configs)
     note = region_note(args)
-    if note:  # on stderr, after the files are written: stdout stays the files and the deploy commands
+    if note:
         print(note, file=sys.stderr)
     print("\ndeploy with:")
     for stack in stacks:

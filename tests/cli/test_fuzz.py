@@ -24,6 +24,7 @@ from builder.families.storage import MAX_LIFECYCLE_DAYS
 from builder.families.table import MAX_CAPACITY
 from builder.names import max_suffix_length
 from builder.resources import all_settings
+from tests.factories import config_line
 
 VALID_SUFFIX = re.compile(r"[a-z0-9]+(-+[a-z0-9]+)*\Z")
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"]
@@ -69,7 +70,7 @@ def check_outcome(suffix: str, sets: list[str], workdir: Path, out_dir: Path) ->
         assert not out_dir.exists(), "a rejected input wrote files"
         return False
     assert code == 0, (code, err)
-    assert err == ""
+    assert err == config_line(workdir) + "\n"  # only which config was read (none): --region was given
     # accepted: the suffix obeys the documented rules, and every file is complete JSON
     assert VALID_SUFFIX.match(suffix) and not suffix.endswith("-replica")
     assert len(suffix) <= max_suffix_length("app", ["us-east-1"]) or "stack_prefix" in " ".join(sets)

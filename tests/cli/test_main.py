@@ -13,7 +13,7 @@ import pytest
 
 from builder.cli import main
 from builder.errors import ConfigError
-from tests.factories import snapshot
+from tests.factories import config_line, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,14 +180,16 @@ def test_synth_says_once_on_stderr_which_source_chose_the_region(tmp_path, monke
         assert len(regions) == 2 and len(set(regions)) == 1
         return out, err, regions
 
-    assert synth()[1:] == (DEFAULT_NOTE, ["us-east-1"] * 2)
+    config = config_line(tmp_path) + "\n"  # the config line comes first, from every command that reads config
+    assert synth()[1:] == (config + DEFAULT_NOTE, ["us-east-1"] * 2)
     (tmp_path / "aws-config").write_text("[profile work]\nregion = eu-west-2\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_PROFILE", "work")
-    assert synth()[1:] == (f"region eu-west-2 (from profile work in {tmp_path / 'aws-config'})\n", ["eu-west-2"] * 2)
+    assert synth()[1:] == (f"{config}region eu-west-2 (from profile work in {tmp_path / 'aws-config'})\n",
+                           ["eu-west-2"] * 2)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    assert synth()[1:] == ("region eu-central-1 (from AWS_DEFAULT_REGION)\n", ["eu-central-1"] * 2)
-    assert synth("--region", "ap-south-1")[1:] == ("", ["ap-south-1"] * 2)
+    assert synth()[1:] == (f"{config}region eu-central-1 (from AWS_DEFAULT_REGION)\n", ["eu-central-1"] * 2)
+    assert synth("--region", "ap-south-1")[1:] == (config, ["ap-south-1"] * 2)
 
 
 @pytest.fixture
@@ -214,6 +216,63 @@ def test_aws_commands_refuse_a_region_botocore_does_not_know(command, closed_end
     assert main([*command, "--suffix", "pr1", "--region", "us-east-1", *replica]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: --set: replication_region: 'us-west-9' is not an AWS region botocore ")
+
+
+# Every command, by whether it reads the configuration; with the arguments that let it get that far.
+READS_CONFIG = {"synth": ["--suffix", "pr1"], "cost": ["--suffix", "pr1"], "graph": ["--suffix", "pr1"],
+                "deploy": ["--suffix", "pr1"], "diff": ["--suffix", "pr1"], "destroy": ["--suffix", "pr1", "--yes"],
+                "drift": ["--suffix", "pr1"], "status": ["--suffix", "pr1"], "reap": []}
+READS_NO_CONFIG = {"lint", "emulator"}
+
+
+def test_every_command_is_known_to_read_config_or_not():
+    from builder.cli import commands
+
+    assert {module.__name__.rsplit(".", 1)[1] for module in commands()} == {*READS_CONFIG, *READS_NO_CONFIG}
+
+
+@pytest.mark.parametrize("source", ["none", "working folder", "--config"])
+@pytest.mark.parametrize("command", [*READS_CONFIG, "status --all"])
+def test_every_command_that_reads_config_says_once_on_stderr_which_file(command, source, tmp_path, closed_endpoint,
+                                                                         capsys):
+    """First on stderr (before an AWS call can fail; synth: after its files), whatever the command then does."""
+    name, *flags = command.split()
+    args = [name, *READS_CONFIG[name], *flags, "--region", "us-east-1"]
+    expected = config_line(tmp_path)
+    if source != "none":
+        config = tmp_path / ("environments.toml" if source == "working folder" else "other.toml")
+        config.write_text('[defaults]\ncost_center = "data"\n')
+        expected = config_line(tmp_path, config, given=source == "--config")
+        args += ["--config", config.name] if source == "--config" else []
+    main(args)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == expected
+    assert [line for line in lines if line.startswith("config ")] == [expected]
+
+
+@pytest.mark.parametrize("command", sorted(READS_NO_CONFIG))
+def test_a_command_that_reads_no_config_says_nothing_of_it(command, tmp_path, capsys):
+    (tmp_path / "environments.toml").write_text("[defaults]\n")
+    main([command, "--help"] if command == "emulator" else [command])
+    captured = capsys.readouterr()
+    assert "config " not in captured.err + captured.out
+
+
+def test_the_config_line_leaves_json_output_alone(tmp_path, capsys):
+    (tmp_path / "environments.toml").write_text('[defaults]\ncost_center = "data"\n')
+    assert main(["cost", "--suffix", "pr1", "--output", "json"]) == 0
+    out, err = capsys.readouterr()
+    json.loads(out)
+    assert err.splitlines() == [config_line(tmp_path, tmp_path / "environments.toml")]
+
+
+def test_a_bad_config_says_only_what_is_wrong(tmp_path, closed_endpoint, capsys):
+    """No config line before a config error: the error names the file."""
+    (tmp_path / "environments.toml").write_text("[defaults]\nbucket_lifecycle_days = 0\n")
+    for command in ([name, *args] for name, args in READS_CONFIG.items()):
+        assert main(command) == 2, command
+        assert capsys.readouterr().err.splitlines() == [
+            "error: environments.toml: defaults.bucket_lifecycle_days: must be a whole number from 1 to 36500 (got 0)"]
 
 
 def test_synth_keeps_the_pattern_check_only(capsys):
@@ -279,8 +338,9 @@ def test_a_reader_that_goes_away_ends_output_quietly(tmp_path):
         f"{sys.executable} -m builder synth {suffixes} --region us-east-1 --out {tmp_path / 'o'} "
         "| head -c 1 >/dev/null; "
         "echo ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True,
-        cwd=ROOT, check=False)
-    assert result.stderr == ""
+        cwd=tmp_path, check=False)
+    # no error line: at most what synth says of its config (before or after the reader left)
+    assert result.stderr in ("", config_line(tmp_path) + "\n")
     assert result.stdout.strip() == "141"
 
 

@@ -32,7 +32,7 @@ from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, without_config_line
 from tests.factories import stubbed_client as stub_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
@@ -446,8 +446,8 @@ def test_endpoint_down_is_one_line_exit_1(offline, monkeypatch, capsys, command)
     argv = [command, "--suffix", "down"] + (["--yes"] if command == "destroy" else [])
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert captured.err == (f"error: app-down: cannot reach http://127.0.0.1:{offline}/; check the network, "
-                            f"AWS_ENDPOINT_URL and the region\n")
+    assert without_config_line(captured.err) == (f"error: app-down: cannot reach http://127.0.0.1:{offline}/; "
+                                                 f"check the network, AWS_ENDPOINT_URL and the region\n")
     assert "Traceback" not in captured.out
 
 
@@ -455,7 +455,8 @@ def test_no_credentials_is_one_line_exit_1(offline, monkeypatch, capsys):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     assert main(["deploy", "--suffix", "nocreds"]) == 1
-    assert capsys.readouterr().err.startswith("error: app-nocreds: no AWS credentials found; set AWS_PROFILE")
+    assert without_config_line(capsys.readouterr().err).startswith(
+        "error: app-nocreds: no AWS credentials found; set AWS_PROFILE")
 
 
 def test_concurrency_must_be_positive(capsys):
