@@ -4,15 +4,17 @@ setting, Parameter, alarm, pricer and checkov skip, and it is accepted, validate
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from troposphere import Ref, cloudwatch, sqs
 
-from builder.environment import EnvironmentConfig, resolve_configs
-from builder.errors import ConfigError
+from builder.environment import EnvironmentConfig, Resolved, resolve_configs
+from builder.errors import ConfigError, Problem
 from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
 from builder.families.shared import checkov_skips, tags
+from builder.names import max_suffix_length
 from builder.resources import (
     FAMILIES,
     all_settings,
@@ -23,7 +25,7 @@ from builder.resources import (
     replica_parameters,
     schema,
 )
-from builder.settings import Setting, settings_table
+from builder.settings import SETTINGS, Pattern, Range, Setting, aws_region, settings_table
 from tests.factories import config as default_config
 
 README = Path(__file__).parents[1] / "README.md"
@@ -133,3 +135,118 @@ def test_a_family_setting_is_validated(sets, message):
 def test_a_family_setting_is_unknown_without_its_family():
     with pytest.raises(ConfigError, match="fake_queue_retention_days: unknown key"):
         default_config("fake_queue_retention_days=3")
+
+
+# ----------------------------------------------------------------------------- checks declared as data
+
+CACHE_NODES = Setting("fake_cache_nodes", int, None, False, "cache nodes", range=Range(1, 6),
+                      only_with=("fake_cache_mode", "cluster"))
+CACHE_MODE = Setting("fake_cache_mode", str, "off", False, "cache mode", choices=("off", "single", "cluster"))
+CACHE_RATIO = Setting("fake_cache_ratio", float, 0.5, False, "share of memory", range=Range(above=0, maximum=1))
+CACHE_ZONE = Setting("fake_cache_zone", str, None, False, "cache region", pattern=aws_region("eu-west-1"))
+CACHE_NAME = Setting("fake_cache_name", str, None, False, "cache name",
+                     pattern=Pattern(re.compile(r"[a-z]+"), "is not lowercase letters such as cache"))
+CACHE_ENCRYPTED = Setting("fake_cache_encrypted", bool, False, False, "encrypt the cache", requires=CACHE_ZONE.name)
+CACHE_SETTINGS = (CACHE_NODES, CACHE_MODE, CACHE_RATIO, CACHE_ZONE, CACHE_NAME, CACHE_ENCRYPTED)
+
+
+def _check_cache(resolved: Resolved) -> list[Problem]:
+    if resolved.value(CACHE_MODE) == "cluster" and resolved.value(CACHE_NODES) is None:
+        return [resolved.problem(CACHE_MODE, "cluster needs fake_cache_nodes")]
+    return []
+
+
+CACHE = Family("fake-cache", build=lambda c: None, settings=CACHE_SETTINGS, check=_check_cache,
+               bucket_regions=lambda config: tuple(filter(None, [config.value(CACHE_ZONE)])))
+WITH_CACHE = (*FAMILIES, CACHE)
+
+
+def _cache_configs(*sets: str, config_path: str | None = None, suffix: str = "pr1",
+                   region_check=None) -> list[EnvironmentConfig]:
+    return resolve_configs(suffixes=[suffix], sets=list(sets), config_path=config_path, environ={}, cwd=NOWHERE,
+                           region="us-east-1", schema=schema(WITH_CACHE), region_check=region_check)
+
+
+def _cache_problems(*sets: str, **kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        _cache_configs(*sets, **kwargs)
+    return raised.value.lines()
+
+
+@pytest.mark.parametrize("sets, expected", [
+    (["fake_cache_mode=many"], "error: --set: fake_cache_mode: must be one of off, single, cluster (got 'many')"),
+    (["fake_cache_mode=cluster", "fake_cache_nodes=7"],
+     "error: --set: fake_cache_nodes: must be a whole number from 1 to 6 (got 7)"),
+    (["fake_cache_ratio=0"], "error: --set: fake_cache_ratio: must be a number > 0 and <= 1 (got 0)"),
+    (["fake_cache_ratio=1.5"], "error: --set: fake_cache_ratio: must be a number > 0 and <= 1 (got 1.5)"),
+    (["fake_cache_zone=moon-1"],
+     "error: --set: fake_cache_zone: 'moon-1' does not look like an AWS region such as eu-west-1"),
+    (["fake_cache_name=Cache"], "error: --set: fake_cache_name: 'Cache' is not lowercase letters such as cache"),
+    (["fake_cache_nodes=2"],  # only_with: it applies only in cluster mode
+     ("error: --set: fake_cache_nodes: only applies with fake_cache_mode = cluster; remove it or set "
+     "fake_cache_mode = cluster")),
+    (["fake_cache_encrypted=true"], "error: --set: fake_cache_encrypted: needs fake_cache_zone"),  # requires
+    (["fake_cache_mode=cluster"], "error: --set: fake_cache_mode: cluster needs fake_cache_nodes"),  # the check
+])
+def test_a_setting_declares_its_checks_and_the_message_names_where_it_was_given(sets, expected):
+    assert _cache_problems(*sets) == [expected]
+
+
+def test_a_declared_check_of_a_value_from_the_file_names_the_file_and_its_table(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[environments."pr*"]\nfake_cache_nodes = 3\n', encoding="utf-8")
+    assert _cache_problems(config_path=str(path)) == [
+        (f'error: {path}: environments."pr*".fake_cache_nodes: only applies with fake_cache_mode = cluster; remove '
+        f"it or set fake_cache_mode = cluster")]
+
+
+def test_a_pair_rule_is_not_reported_over_a_value_already_wrong():
+    """A bad mode is one problem, not also a complaint that the nodes need another mode."""
+    assert _cache_problems("fake_cache_mode=many", "fake_cache_nodes=2") == [
+        "error: --set: fake_cache_mode: must be one of off, single, cluster (got 'many')"]
+
+
+def test_the_commands_region_check_applies_to_every_region_setting():
+    def only_us_east_1(region: str) -> str | None:
+        return None if region == "us-east-1" else f"{region!r} is not known"
+
+    assert _cache_problems("fake_cache_zone=eu-west-1", region_check=only_us_east_1) == [
+        "error: --set: fake_cache_zone: 'eu-west-1' is not known"]
+
+
+def test_a_family_bucket_region_counts_in_the_suffix_length():
+    longest = max_suffix_length("app", ["us-east-1", "ap-southeast-2"])
+    assert _cache_configs(suffix="a" * (longest + 1))  # fits without the family's bucket region
+    (line,) = _cache_problems("fake_cache_zone=ap-southeast-2", suffix="a" * (longest + 1))
+    assert f"the longest suffix allowed is {longest}" in line and "ap-southeast-2" in line
+
+
+def test_accepted_values_are_read_typed_and_only_those_off_their_default_are_kept():
+    (config,) = _cache_configs("fake_cache_mode=cluster", "fake_cache_nodes=3", "fake_cache_ratio=0.5")
+    assert (config.value(CACHE_MODE), config.value(CACHE_NODES), config.value(CACHE_RATIO)) == ("cluster", 3, 0.5)
+    assert config.family_values == (("fake_cache_mode", "cluster"), ("fake_cache_nodes", 3))  # 0.5 is the default
+    assert config.with_value(CACHE_NODES, None).value(CACHE_NODES) is None
+    assert config.with_value(CACHE_MODE, "off") == config.with_value(CACHE_NODES, None).with_value(
+        CACHE_MODE, "off").with_value(CACHE_NODES, 3)
+
+
+def test_a_requires_or_only_with_that_names_no_setting_is_refused():
+    dangling = Family("dangling", build=lambda c: None,
+                      settings=(Setting("fake_flag", bool, False, False, "a flag", requires="fake_missing"),))
+    with pytest.raises(ValueError, match="names no setting: fake_flag names fake_missing"):
+        all_settings((*FAMILIES, dangling))
+
+
+def test_the_core_families_declare_their_own_settings_and_settings_py_keeps_the_stacks():
+    by_family = {family.name: [s.name for s in family.settings] for family in FAMILIES}
+    assert by_family == {
+        "keys": ["customer_managed_key"],
+        "table": ["dynamodb_billing_mode", "dynamodb_read_capacity", "dynamodb_write_capacity",
+                  "system_error_operations"],
+        "storage": ["bucket_lifecycle_days"],
+        "replication": ["enable_cross_region_replication", "replication_region", "replication_time_control"],
+        "alerts": ["alarm_threshold_multiplier", "alert_email"],
+    }
+    assert [s.name for s in SETTINGS] == ["stack_prefix", "cost_center", "tags", "retain_data", "ttl",
+                                          "termination_protection", "check_drift", "cloudformation_role_arn"]
+    assert not any(s.deploy_time for s in SETTINGS)  # every Parameter carries a family's setting
