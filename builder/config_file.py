@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +77,8 @@ def _toml_key(pattern: str) -> str:
 
 def _load(path: Path, where: str, problems: list[Problem]) -> dict[str, Any] | None:
     """The file's TOML, or None with the one problem that stopped it."""
+    import tomllib  # only when there is a file: synth without one does not pay for the parser
+
     reasons: dict[type[Exception], str] = {
         FileNotFoundError: "file not found; give an existing file to --config",
         IsADirectoryError: "is a folder; --config takes a TOML file",

@@ -18,7 +18,7 @@ _S3_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\Z")
 _S3_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _S3_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 _SUFFIX = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*\Z")
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_PREFIX = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"  # compiled on first use: only a given prefix is checked
 MAX_PREFIX = 32
 REPLICA = "-replica"  # the end of a replica stack's name: no suffix may end in it
 
@@ -123,7 +123,7 @@ def max_suffix_length(prefix: str, regions: Sequence[str]) -> int:
 
 def prefix_problem(prefix: str) -> str | None:
     """What is wrong with a stack_prefix (its form, and the bucket names it starts), or None."""
-    if not (_PREFIX.match(prefix) and len(prefix) <= MAX_PREFIX):
+    if not (re.fullmatch(_PREFIX, prefix) and len(prefix) <= MAX_PREFIX):
         return (f"{prefix!r} must start with a lowercase letter and hold only lowercase letters, digits and "
                 f"single hyphens, at most {MAX_PREFIX}")
     bucket = with_account(data_bucket_name(prefix, "a", "us-east-1"))

@@ -7,14 +7,16 @@ only when no earlier source decides.
 
 from __future__ import annotations
 
-import configparser
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.errors import Problem, one_line
+
+if TYPE_CHECKING:
+    import configparser
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_AWS_CONFIG_FILE = "~/.aws/config"
@@ -47,6 +49,8 @@ def active_profile(environ: Mapping[str, str]) -> str:
 def _profile_sections(parser: configparser.RawConfigParser) -> dict[str, str]:
     """Profile name -> section name, as botocore's configloader.build_profile_map reads them: `[default]`
     and `[profile NAME]` (so `[profile default]` too); a later section of the same profile wins."""
+    import shlex
+
     sections: dict[str, str] = {}
     for section in parser.sections():
         if section == "default":
@@ -67,6 +71,8 @@ def _profile_region(environ: Mapping[str, str], problems: list[Problem]) -> Regi
     path = os.path.expanduser(os.path.expandvars(environ.get("AWS_CONFIG_FILE") or DEFAULT_AWS_CONFIG_FILE))
     if not os.path.isfile(path):
         return None
+    import configparser  # only when the chain gets this far: a region from the environment does not pay for it
+
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(Path(path).read_text(encoding="utf-8"), source=path)

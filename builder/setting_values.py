@@ -4,7 +4,6 @@ against its Setting (TOML values as they are; `--set` text converted). What the 
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -20,8 +19,9 @@ NOT_CONFIG_KEYS = {
               "or the region of your AWS profile",
     "suffix": "suffix is not a config key; use --suffix or ENVIRONMENT_SUFFIX",
 }
-_WHOLE = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() takes any script's
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+# as text: re compiles each on first use, so a run without --set pays nothing for them
+_WHOLE = r"[+-]?[0-9]+"  # ASCII digits only: int() takes any script's
+_NUMBER = r"(?i)[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)"
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
 
 
@@ -39,6 +39,8 @@ Typed = tuple[Any, str | None]  # the value in its setting's type, or None and w
 
 def closest(word: str, choices: Sequence[str]) -> str:
     """`; did you mean 'x'?` for the closest choice, else the list of them."""
+    import difflib  # only for a key that is wrong: a good config does not pay for it
+
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(sorted(choices))}"
 
@@ -58,9 +60,9 @@ def from_text(setting: Setting[Any], text: str) -> Typed:
         low = stripped.lower()
         return (low == "true", None) if low in ("true", "false") else _expected(setting, text)
     if setting.kind is int:
-        return (int(text), None) if _WHOLE.fullmatch(stripped) else _expected(setting, text)
+        return (int(text), None) if re.fullmatch(_WHOLE, stripped) else _expected(setting, text)
     if setting.kind is float:  # float() also takes other scripts' digits and 1_0
-        return _finite(float(text), text) if _NUMBER.fullmatch(stripped) else _expected(setting, text)
+        return _finite(float(text), text) if re.fullmatch(_NUMBER, stripped) else _expected(setting, text)
     return text, None
 
 

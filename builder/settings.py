@@ -26,10 +26,10 @@ T = TypeVar("T")
 
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
-_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*\Z", re.UNICODE)
-_REGION = re.compile(
-    r"^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[0-9]{1,2}\Z"
-)
+# Patterns as text: re compiles (and caches) each on its first use, so start-up pays only for those it uses.
+_TAG_TEXT = r"[\w .:/=+\-@]*"
+_REGION = (r"[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)"
+           r"-[0-9]{1,2}")
 # Tags builder puts on every resource itself (EnvironmentConfig.all_tags); `tags` cannot set them.
 RESERVED_TAGS = {
     "Environment": "Environment is always the suffix; builder sets this tag itself, remove it from tags",
@@ -68,12 +68,12 @@ class Pattern:
     """The form of a text value: a regular expression it must match whole, and what a value that does not
     match is, after its repr (`is not an email address such as alerts@example.com`)."""
 
-    regex: re.Pattern[str]
+    regex: str  # a regular expression, matched against the whole value
     problem: str
     aws_region: bool = False  # the value names an AWS region: the AWS commands also check that botocore knows it
 
     def matches(self, text: str) -> bool:
-        return self.regex.fullmatch(text) is not None
+        return re.fullmatch(self.regex, text) is not None
 
 
 def aws_region(example: str) -> Pattern:
@@ -132,11 +132,11 @@ def tag_problem(key: str, value: Any) -> str | None:
     """What is wrong with one tag (key and value), or None. CloudWatch alarms refuse an empty value."""
     if not isinstance(value, str):
         return f"tag values must be strings (got {value!r})"
-    if not key or len(key) > MAX_TAG_KEY or not _TAG_TEXT.match(key):
+    if not key or len(key) > MAX_TAG_KEY or not re.fullmatch(_TAG_TEXT, key):
         return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
     if key.lower().startswith("aws:"):
         return "tag keys starting with 'aws:' are reserved by AWS"
-    if not value or len(value) > MAX_TAG_VALUE or not _TAG_TEXT.match(value):
+    if not value or len(value) > MAX_TAG_VALUE or not re.fullmatch(_TAG_TEXT, value):
         return f"tag value must be 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
     return None
 

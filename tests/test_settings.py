@@ -4,7 +4,6 @@ setting, Parameter, alarm, pricer and checkov skip, and it is accepted, validate
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -145,7 +144,7 @@ CACHE_MODE = Setting("fake_cache_mode", str, "off", False, "cache mode", choices
 CACHE_RATIO = Setting("fake_cache_ratio", float, 0.5, False, "share of memory", range=Range(above=0, maximum=1))
 CACHE_ZONE = Setting("fake_cache_zone", str, None, False, "cache region", pattern=aws_region("eu-west-1"))
 CACHE_NAME = Setting("fake_cache_name", str, None, False, "cache name",
-                     pattern=Pattern(re.compile(r"[a-z]+"), "is not lowercase letters such as cache"))
+                     pattern=Pattern(r"[a-z]+", "is not lowercase letters such as cache"))
 CACHE_ENCRYPTED = Setting("fake_cache_encrypted", bool, False, False, "encrypt the cache", requires=CACHE_ZONE.name)
 CACHE_SETTINGS = (CACHE_NODES, CACHE_MODE, CACHE_RATIO, CACHE_ZONE, CACHE_NAME, CACHE_ENCRYPTED)
 

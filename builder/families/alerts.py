@@ -3,7 +3,6 @@ and the topic policy that lets exactly those alarms publish. Runs last: it needs
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +32,8 @@ from builder.template_values import as_number
 
 SKIP_TOPIC_CMK = CheckovSkip("CKV_AWS_26", "customer_managed_key is off: CloudWatch cannot publish to a topic "
                                            "under alias/aws/sns, and a customer-managed key costs monthly")
-_EMAIL = re.compile(r"(?=.{1,254}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}")
+_EMAIL = (r"(?=.{1,254}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"  # at most 254
+          r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}")
 
 ALERT_EMAIL: Setting[str | None] = Setting(
     "alert_email", str, None, True, "subscribed to the alert topic (confirm the email AWS sends)",

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builder.cli import main
-from builder.families.alerts import MAX_MULTIPLIER
+from builder.families.shared import MAX_MULTIPLIER
 from builder.families.storage import MAX_LIFECYCLE_DAYS
 from builder.families.table import MAX_CAPACITY
 from builder.names import max_suffix_length
