@@ -6,7 +6,7 @@ A family module declares, beside its `build(c: Composition)`:
   only_with, check), and a `check` function for its rules across them; read with `config.value(SETTING)`;
 - a `ParameterSpec` per Parameter, each carrying one deploy-time setting (the value is also the Default);
 - its alarms as `AlarmSpec`s appended to `c.alarms` (the alerts family creates them and lists them in
-  the topic policy); alarm thresholds with `alerts.threshold_parameters({title: base})`;
+  the topic policy); alarm thresholds with `shared.threshold_parameters({title: base})`;
 - a pricer per resource type it creates (prices by key from builder.pricing, or from its own `prices`
   rows), or the type in free_types;
 - its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`;
