@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from builder.errors import Problem, one_line
 
@@ -23,8 +22,7 @@ DEFAULT_AWS_CONFIG_FILE = "~/.aws/config"
 REGION_CHAIN = "no --region, AWS_REGION, AWS_DEFAULT_REGION, AWS_REGION file or profile region"
 
 
-@dataclass(frozen=True)
-class RegionChoice:
+class RegionChoice(NamedTuple):
     """The stack region, which source chose it (`source`, for the note synth prints), and where an
     error about it points (`where`, `key`)."""
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from builder.errors import Problem
 from builder.settings import RESERVED_TAGS, Setting, tag_problem
@@ -25,8 +24,7 @@ _NUMBER = r"(?i)[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infi
 _TYPE_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", dict: "a table"}
 
 
-@dataclass(frozen=True)
-class Given:
+class Given(NamedTuple):
     """A setting's value and where it was given: the file or `--set` (`where`) and the key path (`key`)."""
 
     value: Any
