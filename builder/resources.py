@@ -19,7 +19,19 @@ from types import MappingProxyType
 from troposphere import Parameter, Template
 
 from builder.environment import EnvironmentConfig
-from builder.families import CheckovSkip, Composition, Family, ParameterSpec, alerts, keys, replication, storage, table
+from builder.families import (
+    CheckovSkip,
+    Composition,
+    DataHolder,
+    Family,
+    ParameterSpec,
+    Safeguard,
+    alerts,
+    keys,
+    replication,
+    storage,
+    table,
+)
 from builder.pricing import Pricer
 from builder.settings import SETTINGS, Setting
 
@@ -57,8 +69,30 @@ def parameter_specs(families: tuple[Family, ...] = FAMILIES) -> tuple[ParameterS
     return specs
 
 
+def data_holders(families: tuple[Family, ...] = FAMILIES) -> Mapping[str, DataHolder]:
+    """Every family's DataHolders by resource type; two families may declare one type only alike."""
+    found: dict[str, DataHolder] = {}
+    for holder in (h for family in families for h in family.holds_data):
+        if found.setdefault(holder.resource_type, holder) != holder:
+            raise ValueError(f"{holder.resource_type} is declared as holding data twice, differently")
+    return MappingProxyType(found)
+
+
+def safeguards(families: tuple[Family, ...] = FAMILIES) -> Mapping[str, tuple[Safeguard, ...]]:
+    """Every family's Safeguards by resource type; each must guard a type some family says holds data."""
+    found: dict[str, tuple[Safeguard, ...]] = {}
+    for guard in (g for family in families for g in family.safeguards):
+        found[guard.resource_type] = (*found.get(guard.resource_type, ()), guard)
+    orphans = sorted(set(found) - set(data_holders(families)))
+    if orphans:
+        raise ValueError(f"safeguards of types no family declares as holding data: {', '.join(orphans)}")
+    return MappingProxyType(found)
+
+
 PARAMETERS = parameter_specs()  # checked at import: a deploy-time setting without a Parameter fails early
-STATEFUL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(t for family in FAMILIES for t in family.stateful_types))
+DATA_HOLDERS = data_holders()  # the data guard's: by resource type
+SAFEGUARDS = safeguards()
+STATEFUL_TYPES: tuple[str, ...] = tuple(DATA_HOLDERS)
 CHECKOV_SKIPS: tuple[CheckovSkip, ...] = tuple(skip for family in FAMILIES for skip in family.checkov_skips)
 PRICERS: Mapping[str, Pricer] = MappingProxyType({rtype: pricer for family in FAMILIES
                                                   for rtype, pricer in family.pricers.items()})

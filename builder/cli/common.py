@@ -207,7 +207,7 @@ def nothing_in_shard(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]
 def pool_options(args: argparse.Namespace) -> Options:
     from builder.ops.pool import Options
 
-    return Options(out_dir=getattr(args, "out", "out"), allow_replacement=getattr(args, "allow_replacement", False),
+    return Options(out_dir=getattr(args, "out", "out"), allow_data_loss=getattr(args, "allow_data_loss", False),
                    wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
                    concurrency=args.concurrency, force=getattr(args, "force", False),
                    allow_drift=getattr(args, "allow_drift", False),

@@ -7,7 +7,10 @@ A family module declares, beside its `build(c: Composition)`:
 - its alarms as `AlarmSpec`s appended to `c.alarms` (the alerts family creates them and lists them in
   the topic policy); alarm thresholds with `shared.threshold_parameters({title: base})`;
 - a pricer per resource type it creates (prices by key from builder.pricing), or the type in free_types;
-- its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`.
+- its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`;
+- what its data-holding resources lose (the data guard, builder/data_guard.py): a `DataHolder` per
+  resource type that holds data (what deleting it loses, which property changes replace it) and a
+  `Safeguard` per setting that keeps the data (versioning, expiry, backups...) and what weakening it loses.
 
 This module holds only the types the families share; shared.py the small helpers.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from troposphere import Parameter, Template, kms, s3
 
@@ -71,6 +74,63 @@ class Composition:
     alarms: list[AlarmSpec] = field(default_factory=list)
 
 
+# ---------------------------------------------------------------------------- the data guard's declarations
+
+@dataclass(frozen=True)
+class DataHolder:
+    """A resource type whose deletion loses data: what is lost, and which properties replace it when
+    they change (CloudFormation's create-only properties: a new, empty resource takes its place)."""
+
+    resource_type: str
+    lost: str  # what deleting one loses, a noun phrase: "its items"
+    replaced_by: tuple[str, ...] = ()
+
+
+SafeguardKind = Literal["switch", "limit", "members"]
+
+
+def _days(value: float) -> str:
+    return f"{int(value) if float(value).is_integer() else value} days"  # 30 days, 7.5 days
+
+
+@dataclass(frozen=True)
+class Safeguard:
+    """A property of a data holder that keeps its data; a change that weakens it loses data.
+
+    `read` gets the resource's Properties resolved with the stack's parameter values and returns, by kind:
+    - "switch": True (on) or False (off); weakened when on turns off;
+    - "limit": how many days data is kept, or None (for ever); weakened when a limit appears or drops;
+    - "members": a frozenset of names (where copies go); weakened when one leaves;
+    or template_values.UNKNOWN when the template does not say (then nothing is claimed).
+    `lost` says what the weakening loses; it may name {old} and {new}, the values as `change` shows them.
+    """
+
+    resource_type: str
+    what: str  # "versioning", "noncurrent versions expire"
+    kind: SafeguardKind
+    read: Callable[[Mapping[str, Any]], object]
+    lost: str
+
+    def weakening(self, old_properties: Mapping[str, Any], new_properties: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(what changes, what is lost) when the new properties weaken this safeguard; None when they do
+        not, or when either side is unknown."""
+        old, new = self.read(old_properties), self.read(new_properties)
+        if self.kind == "switch":
+            if old is not True or new is not False:
+                return None
+            before, after = "on", "off"
+        elif self.kind == "limit":
+            if not (old is None or isinstance(old, (int, float))) or not isinstance(new, (int, float)) \
+                    or (old is not None and new >= old):
+                return None
+            before, after = ("never" if old is None else f"after {_days(old)}"), f"after {_days(new)}"
+        else:
+            if not (isinstance(old, frozenset) and isinstance(new, frozenset)) or old <= new:
+                return None
+            before, after = ", ".join(sorted(old - new)), ", ".join(sorted(new - old)) or "none"
+        return f"{self.what}: {before} → {after}", self.lost.format(old=before, new=after)
+
+
 @dataclass(frozen=True)
 class Family:
     """Everything about one resource family: how it builds, and what the rest of builder needs to know."""
@@ -80,7 +140,14 @@ class Family:
     build_replica: Callable[[Composition], None] | None = None  # its part of the replica template, if any
     settings: tuple[Setting, ...] = ()  # settings it declares beyond builder.settings.SETTINGS
     parameters: tuple[ParameterSpec, ...] = ()
-    stateful_types: tuple[str, ...] = ()  # resource types whose replacement or deletion loses data
     pricers: Mapping[str, Pricer] = field(default_factory=dict)  # resource type -> its pricer
     free_types: frozenset[str] = frozenset()  # types AWS does not bill by themselves
     checkov_skips: tuple[CheckovSkip, ...] = ()
+    # the data guard: which resource types hold data, and the properties that keep it
+    holds_data: tuple[DataHolder, ...] = ()
+    safeguards: tuple[Safeguard, ...] = ()
+
+    @property
+    def stateful_types(self) -> tuple[str, ...]:
+        """Resource types whose replacement or deletion loses data."""
+        return tuple(holder.resource_type for holder in self.holds_data)

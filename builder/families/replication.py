@@ -3,6 +3,10 @@ ReplicationOn condition, and the replica template's bucket (in replication_regio
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import awacs.kms
 import awacs.s3
 import awacs.sts
@@ -13,9 +17,10 @@ from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Ref, S
 
 from builder import names
 from builder.environment import EnvironmentConfig
-from builder.families import Composition, Family, ParameterSpec
+from builder.families import Composition, Family, ParameterSpec, Safeguard
 from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
-from builder.families.storage import LIFECYCLE_DAYS, private_bucket
+from builder.families.storage import BUCKET, BUCKET_HOLDS_DATA, LIFECYCLE_DAYS, active_rules, private_bucket
+from builder.template_values import UNKNOWN
 
 # Condition names (used in the template and by tests).
 # Not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates.
@@ -133,11 +138,27 @@ def build_replica(c: Composition) -> None:
     add_output(c.template, "ReplicaBucketArn", GetAtt(bucket, "Arn"), "ARN of the replica bucket")
 
 
+def destinations(props: Mapping[str, Any]) -> object:
+    """The buckets the bucket replicates to (their names; as written when not known)."""
+    rules = active_rules(props, "ReplicationConfiguration")
+    if rules is None:
+        return UNKNOWN
+    found = [(rule.get("Destination") or {}).get("Bucket") for rule in rules]
+    return frozenset(str(b).rsplit(":", 1)[-1] if isinstance(b, str) else json.dumps(b, sort_keys=True)
+                     for b in found)
+
+
+REPLICATION_SAFEGUARD = Safeguard(
+    BUCKET, "replication", "members", destinations,
+    "that replica stops receiving copies; deploy leaves the replica stack as it is, with the copies made so far "
+    "(and its cost), until it is destroyed")
+
 FAMILY = Family(
     name="replication",
     build=build,
     build_replica=build_replica,
     parameters=(ENABLED, REGION, TIME_CONTROL),
-    stateful_types=("AWS::S3::Bucket",),
     free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
+    holds_data=(BUCKET_HOLDS_DATA,),  # the replica bucket
+    safeguards=(REPLICATION_SAFEGUARD,),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import awacs.s3
@@ -13,7 +13,7 @@ from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, kms, s3
 
 from builder import names
 from builder.environment import MAX_LIFECYCLE_DAYS, EnvironmentConfig
-from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
+from builder.families import AlarmSpec, CheckovSkip, Composition, DataHolder, Family, ParameterSpec, Safeguard
 from builder.families.shared import (
     FALSE,
     POLICY_VERSION,
@@ -24,7 +24,9 @@ from builder.families.shared import (
     threshold_parameters,
 )
 from builder.pricing import LineItem, PricingContext
+from builder.template_values import UNKNOWN, as_number, is_intrinsic
 
+BUCKET = "AWS::S3::Bucket"
 ABORT_MULTIPART_DAYS = 7
 ALARM_BASES: dict[str, float] = {
     "BucketSizeThreshold": 100 * 1024**3,  # bytes in the bucket's standard storage (100 GiB)
@@ -105,7 +107,7 @@ def build(c: Composition) -> None:
 
 
 def price_bucket(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
-    rtype = "AWS::S3::Bucket"
+    rtype = BUCKET
     versioned = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
     items = [ctx.fixed(name, rtype, "bucket", "s3.bucket", 1),
              ctx.rate(name, rtype, "storage" + (" (noncurrent versions count)" if versioned else ""),
@@ -126,12 +128,63 @@ def price_bucket(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> li
     return items
 
 
+BUCKET_HOLDS_DATA = DataHolder(BUCKET, "its objects and every version of them", replaced_by=("BucketName",))
+
+
+def active_rules(props: Mapping[str, Any], configuration: str) -> list[Mapping[str, Any]] | None:
+    """The rules not disabled of a bucket configuration (LifecycleConfiguration, ReplicationConfiguration);
+    None when the template does not say (a value builder cannot evaluate)."""
+    config = props.get(configuration) or {}
+    rules = None if is_intrinsic(config) else config.get("Rules") or []
+    if not isinstance(rules, list) or any(not isinstance(rule, Mapping) for rule in rules):
+        return None
+    return [rule for rule in rules if rule.get("Status") != "Disabled"]
+
+
+def _shortest(props: Mapping[str, Any], days: Callable[[Mapping[str, Any]], Any]) -> object:
+    """The fewest days any active lifecycle rule gives by `days`; None when no rule sets one (kept for
+    ever); UNKNOWN when the template does not say."""
+    rules = active_rules(props, "LifecycleConfiguration")
+    if rules is None:
+        return UNKNOWN
+    numbers = [as_number(value) for value in (days(rule) for rule in rules) if value is not None]
+    if any(number is None for number in numbers):
+        return UNKNOWN
+    return min((n for n in numbers if n is not None), default=None)
+
+
+def current_expiry(props: Mapping[str, Any]) -> object:
+    return _shortest(props, lambda rule: rule.get("ExpirationInDays"))
+
+
+def noncurrent_expiry(props: Mapping[str, Any]) -> object:
+    return _shortest(props, lambda rule: (rule.get("NoncurrentVersionExpiration") or {}).get(
+        "NoncurrentDays", rule.get("NoncurrentVersionExpirationInDays")))
+
+
+def versioned(props: Mapping[str, Any]) -> object:
+    versioning = props.get("VersioningConfiguration") or {}
+    status = UNKNOWN if is_intrinsic(versioning) else versioning.get("Status", "Suspended")
+    return status == "Enabled" if isinstance(status, str) else UNKNOWN
+
+
+BUCKET_SAFEGUARDS = (
+    Safeguard(BUCKET, "versioning", "switch", versioned,
+              "an overwritten or deleted object can no longer be recovered from its earlier versions"),
+    Safeguard(BUCKET, "current objects expire", "limit", current_expiry,
+              "objects are expired {new} (a delete marker hides them), then deleted for good as noncurrent "
+              "versions"),
+    Safeguard(BUCKET, "noncurrent versions expire", "limit", noncurrent_expiry,
+              "overwritten and deleted objects (noncurrent versions) are deleted for good {new}"),
+)
+
 FAMILY = Family(
     name="storage",
     build=build,
     parameters=(LIFECYCLE_DAYS, *threshold_parameters(ALARM_BASES)),
-    stateful_types=("AWS::S3::Bucket",),
-    pricers={"AWS::S3::Bucket": price_bucket},
+    pricers={BUCKET: price_bucket},
     free_types=frozenset({"AWS::S3::BucketPolicy"}),
     checkov_skips=(SKIP_ACCESS_LOGGING,),
+    holds_data=(BUCKET_HOLDS_DATA,),
+    safeguards=BUCKET_SAFEGUARDS,
 )

@@ -9,12 +9,13 @@ from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
 
 from builder import names
 from builder.environment import BILLING_MODES, MAX_CAPACITY
-from builder.families import AlarmSpec, CheckovSkip, Composition, Family, ParameterSpec
+from builder.families import AlarmSpec, CheckovSkip, Composition, DataHolder, Family, ParameterSpec, Safeguard
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Setting
-from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_number, capacity_parts
+from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_flag, as_number, capacity_parts, is_intrinsic
 
+TABLE = "AWS::DynamoDB::Table"
 IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
 ALARM_BASES: dict[str, float] = {
     "ReadThrottleThreshold": 10,  # throttled read events in 5 minutes
@@ -136,7 +137,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
 
 
 def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
-    rtype = "AWS::DynamoDB::Table"
+    rtype = TABLE
     where = f"{ctx.stack}.{name}"
     mode = known(props.get("BillingMode", "PROVISIONED"), where, "BillingMode")  # CloudFormation's default
     items: list[LineItem] = []
@@ -160,12 +161,34 @@ def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> lis
     return items
 
 
+TABLE_HOLDS_DATA = DataHolder(TABLE, "its items", replaced_by=(
+    "TableName", "KeySchema", "LocalSecondaryIndexes", "ImportSourceSpecification"))
+
+
+def point_in_time_recovery(props: Mapping[str, Any]) -> object:
+    spec = props.get("PointInTimeRecoverySpecification") or {}
+    return UNKNOWN if is_intrinsic(spec) else as_flag(spec.get("PointInTimeRecoveryEnabled", False))
+
+
+def deletion_protection(props: Mapping[str, Any]) -> object:
+    return as_flag(props.get("DeletionProtectionEnabled", False))
+
+
+TABLE_SAFEGUARDS = (
+    Safeguard(TABLE, "point-in-time recovery", "switch", point_in_time_recovery,
+              "the table can no longer be restored to a moment of the last 35 days: its continuous backups "
+              "are deleted"),
+    Safeguard(TABLE, "deletion protection", "switch", deletion_protection,
+              "the table, with its items, can be deleted by one call or with the stack"),
+)
+
 FAMILY = Family(
     name="table",
     build=build,
     settings=(SYSTEM_ERROR_OPERATIONS,),
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
-    stateful_types=("AWS::DynamoDB::Table",),
-    pricers={"AWS::DynamoDB::Table": price_table},
+    pricers={TABLE: price_table},
     checkov_skips=(SKIP_TABLE_CMK,),
+    holds_data=(TABLE_HOLDS_DATA,),
+    safeguards=TABLE_SAFEGUARDS,
 )

@@ -1,8 +1,9 @@
 """Deploy one stack through a change set.
 
-Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, make a change set
-with every parameter value passed explicitly, show it, stop if it would replace or remove a bucket or
-table (the data guard), execute it, stream its events and write its outputs.
+Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, read the deployed
+template once (for the no-op skip and the data guard), make a change set with every parameter value
+passed explicitly, show it, stop if it would lose data (the data guard: before anything runs, even
+termination protection), execute it, stream its events and write its outputs.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from pathlib import Path
 
 from builder.errors import OperationError
 from builder.ops import adopt, drift
-from builder.ops.plan import current_stack, plan, show_changes
+from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Options, Outcome, Result
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
-from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
 from builder.stack.changeset import guard
 from builder.stack.unchanged import reason_to_deploy
@@ -42,10 +42,16 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             current = adopt.before_create(watcher, stack, options, current)
         elif stack.config.check_drift:
             drift.check_before_deploy(watcher, stack, options)
-        if current is not None and not options.force and reason_to_deploy(watcher, stack, current) is None:
+        deployed = read_deployed(watcher, current) if is_update(current) else None
+        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.record,
+                                                                           deployed.body) is None:
             watcher.say("no changes: the stack already has this template, these parameters and tags")
-            return _unchanged(stack, current, options, started)
+            return _unchanged(stack, deployed.record, options, started)
+        losses = data_losses(deployed, stack)
         change_set = plan(watcher, stack, options, current)
+        if change_set is not None:
+            show_changes(watcher, change_set)
+        guard(watcher, stack, change_set, losses, options.allow_data_loss)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:
@@ -53,8 +59,6 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             outputs = stack_outputs(current or {})
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
-        show_changes(watcher, change_set)
-        guard(watcher, change_set, STATEFUL_TYPES, options.allow_replacement)
         baseline = watcher.latest_event_id(change_set.stack_id)
         watcher.cf.execute_change_set(ChangeSetName=change_set.id)
         reporter.begin(stack.name, len(change_set.changes))

@@ -1,6 +1,7 @@
-"""Diff one stack: make the change set deploy would make, show it with the data guard's verdict, the
+"""Diff one stack: make the change set deploy would make, show it with the data guard's findings, the
 parameter values and tags that change and the monthly cost before and after, then delete it (and the
-empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind).
+empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind). The deployed template is read once
+(GetTemplate) for the data guard and the cost before.
 
 Each stack's findings also go into `reviews` (by stack name), for the markdown block and the cost gate.
 """
@@ -12,10 +13,11 @@ from collections.abc import MutableMapping
 from dataclasses import asdict
 
 from builder.cost import stack_items
-from builder.deployed_cost import deployed_items, deployed_parameters, template_from_body
+from builder.data_guard import Finding, merged
+from builder.deployed_cost import deployed_items, deployed_parameters
 from builder.ops.deploy import WatcherFactory
 from builder.ops.drift import drift_for_diff
-from builder.ops.plan import current_stack, plan, show_changes
+from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Options, Outcome, Result
 from builder.ops.review import (
     CHANGES,
@@ -32,9 +34,8 @@ from builder.ops.review import (
 )
 from builder.pricing import CostError, prices_for
 from builder.report import Reporter
-from builder.resources import STATEFUL_TYPES
 from builder.stack import client as aws
-from builder.stack.changeset import role_arg
+from builder.stack.changeset import report_losses, role_arg
 from builder.stack.watch import StackDescription, StackWatcher
 from builder.synth import Stack
 
@@ -53,51 +54,55 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
         drifted = None
-        if current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS" and stack.config.check_drift:
+        if is_update(current) and stack.config.check_drift:
             drifted = drift_for_diff(watcher, options)
+        deployed = read_deployed(watcher, current) if is_update(current) else None
         change_set = plan(watcher, stack, options, current)
         if change_set is None:
-            watcher.say("no changes")
-            found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
-            return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started)
-        exists = current is not None and change_set.kind == "UPDATE"
-        if not exists:
+            losses = data_losses(deployed, stack)
+            watcher.say("no resource changes" if losses else "no changes")
+            _show_losses(watcher, losses)
+            found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
+                                            data_losses=losses, drift=drifted)
+            return Outcome(stack.name, stack.region, Result.CHANGES if losses else Result.NO_CHANGES,
+                           time.monotonic() - started)
+        if deployed is None:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
-        losses = change_set.data_losses(STATEFUL_TYPES)
-        for why in losses:
-            watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
-        deployed: StackDescription = current if (exists and current is not None) else {}
-        parameters = value_changes(deployed_parameters(deployed), dict(stack.parameters))
-        tags = value_changes({t["Key"]: t["Value"] for t in deployed.get("Tags") or []}, dict(stack.tags))
-        if exists:
+        losses = _show_losses(watcher, merged(data_losses(deployed, stack), change_set.data_losses()))
+        record: StackDescription = deployed.record if deployed is not None else {}
+        parameters = value_changes(deployed_parameters(record), dict(stack.parameters))
+        tags = value_changes({t["Key"]: t["Value"] for t in record.get("Tags") or []}, dict(stack.tags))
+        if deployed is not None:
             _show_values(watcher, "parameter", parameters)
             _show_values(watcher, "tag", tags)
-        cost, note = _cost(watcher, stack, deployed if exists else None)
+        cost, note = _cost(stack, deployed)
         _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
             if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
+    exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
-                                    tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
+                                    losses, parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
     return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
-def _cost(watcher: StackWatcher, stack: Stack, deployed: StackDescription | None) -> tuple[CostChange | None, str]:
+def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    report_losses(watcher, losses, "deploy would refuse (exit 3) unless --allow-data-loss")
+    return losses
+
+
+def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, str]:
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
         after = stack_items(stack, prices_for(stack.region), [])
-        before = None
-        if deployed is not None:
-            body = watcher.read("get_template", StackName=deployed.get("StackId", stack.name),
-                                TemplateStage="Original")["TemplateBody"]
-            template = template_from_body(body, stack.name)
-            before = deployed_items(template, deployed_parameters(deployed), stack.name, stack.region)
+        before = None if deployed is None else deployed_items(deployed.template, deployed.state.parameters,
+                                                               stack.name, stack.region)
     except CostError as error:
         return None, f"not priced: {error.message}"
     return compare_costs(before, after), ""

@@ -1,15 +1,54 @@
-"""The steps deploy and diff share: find the stack once no other operation runs on it, make the change
-set deploy would execute, and show it."""
+"""The steps deploy and diff share: find the stack once no other operation runs on it, read what is
+deployed (once), find what the new stack would lose, make the change set deploy would execute, and show it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, TypeGuard
 
+from builder.data_guard import Finding, StackState, findings, pseudo_parameters
+from builder.deployed_cost import deployed_parameters, template_from_body
 from builder.errors import OperationError
 from builder.ops.pool import Options
 from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
 from builder.stack.watch import STUCK, StackDescription, StackWatcher
 from builder.synth import Stack
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What is deployed, read once per stack: its DescribeStacks record, GetTemplate's body as returned
+    (the no-op skip compares it), the template as a dict, and the state the data guard compares with."""
+
+    record: StackDescription
+    body: Mapping[str, Any] | str
+    template: Mapping[str, Any]
+    state: StackState
+
+
+def is_update(current: StackDescription | None) -> TypeGuard[StackDescription]:
+    """Is there a deployed stack to update? (REVIEW_IN_PROGRESS: a CREATE change set, nothing deployed.)"""
+    return current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS"
+
+
+def read_deployed(watcher: StackWatcher, current: StackDescription) -> Deployed:
+    """The deployed template (GetTemplate, TemplateStage=Original: as submitted, before transforms), its
+    parameter values and termination protection: one call besides the DescribeStacks already made."""
+    body = watcher.read("get_template", StackName=current["StackId"], TemplateStage="Original")["TemplateBody"]
+    template = template_from_body(body, watcher.name)
+    return Deployed(current, body, template, StackState(template, deployed_parameters(current),
+                                               bool(current.get("EnableTerminationProtection")),
+                                               pseudo_parameters(current["StackId"])))
+
+
+def data_losses(deployed: Deployed | None, stack: Stack) -> tuple[Finding, ...]:
+    """What deploying `stack` over what is deployed would lose (nothing when nothing is deployed)."""
+    if deployed is None:
+        return ()
+    new = StackState(template_from_body(stack.template_body, stack.name), dict(stack.parameters),
+                     stack.config.termination_protection, deployed.state.pseudo)
+    return findings(deployed.state, new, stack.name)
 
 
 def current_stack(watcher: StackWatcher, options: Options) -> StackDescription | None:

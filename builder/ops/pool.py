@@ -41,7 +41,7 @@ class Options:
     """What deploy, diff and destroy were asked to do besides which stacks."""
 
     out_dir: str = "out"
-    allow_replacement: bool = False
+    allow_data_loss: bool = False  # deploy: go ahead although the data guard finds a loss
     wait_for_others: bool = True
     artifact_bucket: str | None = None
     concurrency: int = 4
