@@ -20,7 +20,7 @@ from builder.ops.pool import Options, Outcome, Result
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
 from builder.stack import client as aws
-from builder.stack.changeset import guard
+from builder.stack.changeset import guard, guard_change_set
 from builder.stack.unchanged import reason_to_deploy
 from builder.stack.watch import SUCCESS, StackDescription, StackWatcher, stack_outputs
 from builder.synth import Stack, write_files
@@ -48,10 +48,8 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             watcher.say("no changes: the stack already has this template, these parameters and tags")
             return _unchanged(stack, deployed.record, options, started)
         losses = data_losses(deployed, stack)
+        guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
         change_set = plan(watcher, stack, options, current)
-        if change_set is not None:
-            show_changes(watcher, change_set)
-        guard(watcher, stack, change_set, losses, options.allow_data_loss)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:
@@ -59,6 +57,8 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             outputs = stack_outputs(current or {})
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
+        show_changes(watcher, change_set)
+        guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
         baseline = watcher.latest_event_id(change_set.stack_id)
         watcher.cf.execute_change_set(ChangeSetName=change_set.id)
         reporter.begin(stack.name, len(change_set.changes))

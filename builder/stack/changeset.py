@@ -202,25 +202,31 @@ def report_losses(watcher: StackWatcher, losses: Sequence[Finding], verdict: str
                            watcher.name)
 
 
-def guard(watcher: StackWatcher, stack: Stack, change_set: ChangeSet | None, losses: Sequence[Finding],
-          allowed: bool) -> tuple[Finding, ...]:
-    """The data guard, before anything runs: with `losses` (data_guard.findings of the deployed and the
-    new stack) and the change set's own replacements, refuse unless allowed.
+def guard(watcher: StackWatcher, stack: Stack, losses: Sequence[Finding], allowed: bool) -> None:
+    """The data guard before any change set is made: what the templates show (data_guard.findings of the
+    deployed and the new stack) is refused unless allowed: RefusedError (exit 3), nothing changed."""
+    _verdict(watcher, stack, tuple(losses), allowed, None)
 
-    Refused: the change set is deleted, the stack and its termination protection are unchanged, and
-    RefusedError (exit 3) says how many, which config was read and how to accept. Returns the findings.
-    """
-    found = merged(losses, change_set.data_losses() if change_set is not None else ())
+
+def guard_change_set(watcher: StackWatcher, stack: Stack, change_set: ChangeSet, seen: Sequence[Finding],
+                     allowed: bool) -> None:
+    """The data guard once the change set is made: its own replacements that the templates did not show
+    (`seen`: what `guard` already found) are refused unless allowed; the change set is then deleted."""
+    _verdict(watcher, stack, merged(seen, change_set.data_losses())[len(seen):], allowed, change_set)
+
+
+def _verdict(watcher: StackWatcher, stack: Stack, found: tuple[Finding, ...], allowed: bool,
+             change_set: ChangeSet | None) -> None:
     if not found:
-        return found
+        return
     if allowed:
         report_losses(watcher, found, "going ahead because of --allow-data-loss")
-        return found
+        return
     report_losses(watcher, found, "refused; --allow-data-loss accepts it")
     if change_set is not None:
         with aws.translate(watcher.name, watcher.region):
             watcher.cf.delete_change_set(ChangeSetName=change_set.id)
-    deleted = "the change set was deleted, " if change_set is not None else ""
-    raise RefusedError(watcher.name, f"refused: {len(found)} change(s) would lose data (listed above); {deleted}the "
-                                     f"stack is unchanged; {config_read(stack)}. Rerun with --allow-data-loss to "
-                                     f"accept losing it")
+    done = "the change set was deleted and the stack is unchanged" if change_set is not None \
+        else "nothing was changed (no change set made)"
+    raise RefusedError(watcher.name, f"refused: {len(found)} change(s) would lose data (listed above); {done}; "
+                                     f"{config_read(stack)}. Rerun with --allow-data-loss to accept losing it")

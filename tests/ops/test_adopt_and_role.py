@@ -134,7 +134,7 @@ def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
     code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
     assert code == 3
     assert err.startswith("error: app-stub: refused: 1 change(s) would lose data (listed above); the change set was "
-                          "deleted, the stack is unchanged;")
+                          "deleted and the stack is unchanged;")
 
 
 # ---------------------------------------------------------------------- cloudformation_role_arn

@@ -165,8 +165,8 @@ def test_a_replacement_only_the_change_set_reports_is_refused_and_the_change_set
     error, text = run(deploy_stack)
     assert isinstance(error, RefusedError) and error.exit_code == 3
     assert f"data guard: {why}" in text.splitlines()
-    assert error.message == ("refused: 1 change(s) would lose data (listed above); the change set was deleted, the "
-                             "stack is unchanged; no config file was read (built-in defaults; is this the folder "
+    assert error.message == ("refused: 1 change(s) would lose data (listed above); the change set was deleted and "
+                             "the stack is unchanged; no config file was read (built-in defaults; is this the folder "
                              "with the environments.toml that made the stack? --config names one). Rerun with "
                              "--allow-data-loss to accept losing it")
 
@@ -179,35 +179,32 @@ def retained_bucket(template: dict) -> None:
     template["Resources"]["DataBucket"]["DeletionPolicy"] = "Retain"
 
 
-@pytest.mark.parametrize("edit, changes, why", [
-    (old_bucket, [change("OldBucket", "AWS::S3::Bucket", action="Remove")],
-     ("OldBucket (AWS::S3::Bucket): removed from the template (DeletionPolicy Delete): deleting it loses its objects "
-     "and every version of them")),
-    (retained_bucket, None,  # the change set shows no resource change (here: none at all)
-     ("DataBucket (AWS::S3::Bucket): DeletionPolicy Retain → Delete: deleting the stack (destroy, reap) or removing "
-     "the resource would then lose its objects and every version of them")),
+@pytest.mark.parametrize("edit, why", [
+    (old_bucket, ("OldBucket (AWS::S3::Bucket): removed from the template (DeletionPolicy Delete): deleting it loses "
+                  "its objects and every version of them")),
+    (retained_bucket, ("DataBucket (AWS::S3::Bucket): DeletionPolicy Retain → Delete: deleting the stack (destroy, "
+                       "reap) or removing the resource would then lose its objects and every version of them")),
 ], ids=["removed", "deletion-policy-only"])
-def test_what_the_templates_show_is_refused_whatever_the_change_set_says(cf, run, edit, changes, why):
+def test_what_the_templates_show_is_refused_before_any_change_set(cf, run, edit, why):
+    """No CreateChangeSet is queued: whatever a change set would say (a DeletionPolicy-only change may show
+    no resource change), the refusal comes first and changes nothing."""
     expect_deployed(cf, edit=edit)
-    expect_change_set(cf, changes)
-    if changes is not None:
-        cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     error, text = run(deploy_stack)
-    assert isinstance(error, RefusedError) and f"data guard: {why}" in text.splitlines()
-    assert ("the change set was deleted, the stack is unchanged" in error.message) is (changes is not None)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert text.splitlines() == [f"data guard: {why}", "data guard: refused; --allow-data-loss accepts it"]
+    assert "; nothing was changed (no change set made); " in error.message
 
 
 def test_termination_protection_switched_off_is_refused_and_left_on(cf, run):
-    """Nothing else changes: the empty change set is deleted as always, and no UpdateTerminationProtection
-    follows (the Stubber fails on any call not queued)."""
+    """Nothing else changes: no change set is made and no UpdateTerminationProtection follows (the Stubber
+    fails on any call not queued)."""
     expect_deployed(cf, EnableTerminationProtection=True)
-    expect_change_set(cf, None)
     error, text = run(deploy_stack)
     assert isinstance(error, RefusedError) and error.exit_code == 3
     assert (f"data guard: {STACK.name} (AWS::CloudFormation::Stack): termination protection: on → off: one "
             f"DeleteStack call (destroy, reap, the console) can then delete the stack and every resource it does "
             f"not retain") in text.splitlines()
-    assert error.message.startswith("refused: 1 change(s) would lose data (listed above); the stack is unchanged;")
+    assert error.message.startswith("refused: 1 change(s) would lose data (listed above); nothing was changed")
 
 
 def test_allow_data_loss_executes_and_a_replaced_alarm_is_not_data(cf, run):
