@@ -380,7 +380,7 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
                     {"StackName": STACK.name})
     error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
     assert error.message == ("termination protection is on (setting termination_protection); deploy with "
-                             "termination_protection = false first, then destroy")
+                             "termination_protection = false and --allow-data-loss first, then destroy")
 
 
 def test_a_failed_delete_reports_its_cause(cf, run):
