@@ -143,11 +143,6 @@ class Family:
     pricers: Mapping[str, Pricer] = field(default_factory=dict)  # resource type -> its pricer
     free_types: frozenset[str] = frozenset()  # types AWS does not bill by themselves
     checkov_skips: tuple[CheckovSkip, ...] = ()
-    # the data guard: which resource types hold data, and the properties that keep it
+    # the data guard: which resource types hold data (resources.STATEFUL_TYPES), and the properties that keep it
     holds_data: tuple[DataHolder, ...] = ()
     safeguards: tuple[Safeguard, ...] = ()
-
-    @property
-    def stateful_types(self) -> tuple[str, ...]:
-        """Resource types whose replacement or deletion loses data."""
-        return tuple(holder.resource_type for holder in self.holds_data)
