@@ -18,7 +18,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from builder.stack.poller import DEFAULT_RATE, poller_for
+from builder.stack.poller import DEFAULT_RATE, Pollers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("stacks", nargs="+")
     args = parser.parse_args(argv)
-    poller = poller_for(args.region, args.api_rate)
+    pollers = Pollers(args.api_rate)
+    poller = pollers.poller(args.region)
     events: Counter[str] = Counter()
     finals: dict[str, Any] = {}
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         thread.start()
     for thread in threads:
         thread.join()
+    pollers.close()
     json.dump({name: {"status": finals.get(name), "events": events[name]} for name in args.stacks}, sys.stdout)
     return 0
 

@@ -5,9 +5,10 @@ template with its Parameters' defaults (which carry the suffix's config) and pri
 that exists under them. Fixed items are charged every month the stack exists; rate items are
 prices per unit of use, never multiplied by invented usage. No free tier is subtracted.
 
-Each resource family says how its types are priced (Family.pricers) and which it does not pay for
-(Family.free_types); builder.resources collects them into PRICERS and FREE_TYPES. A type in neither
-raises CostError, so a new resource cannot slip into a template with no price.
+Each resource family says how its types are priced (Family.pricers, with builder.pricing's rows and its
+own Family.prices) and which it does not pay for (Family.free_types); builder.resources.inventory()
+collects them. A type in neither raises CostError, so a new resource cannot slip into a template with
+no price.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from dataclasses import dataclass
 
 from builder.environment import EnvironmentConfig
 from builder.errors import OverBudgetError
-from builder.pricing import CostError, LineItem, PricingContext, RegionPrices, prices_for
-from builder.resources import FREE_TYPES, PRICERS
+from builder.pricing import SOURCES, CostError, LineItem, PricingContext, RegionPrices, prices_for
+from builder.resources import inventory
 from builder.synth import Stack, stacks_for
 from builder.template_values import DefaultsEvaluator
 
-__all__ = ["FREE_TYPES", "PRICERS", "CostError", "EnvironmentCost", "LineItem", "StackPricing",
-           "check_max_monthly", "estimate", "stack_items"]
+__all__ = ["CostError", "EnvironmentCost", "LineItem", "StackPricing", "check_max_monthly", "estimate",
+           "price_sources", "region_prices", "stack_items"]
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,28 @@ class EnvironmentCost:
 
 # --------------------------------------------------------------------------- estimates
 
+def region_prices(region: str) -> RegionPrices:
+    """builder.pricing's row for the region, with the rows the families bring."""
+    return prices_for(region).with_rows(inventory().prices)
+
+
+def price_sources() -> dict[str, str]:
+    """Every Price.source -> its page: builder.pricing's and the families' own."""
+    return {**SOURCES, **inventory().price_sources}
+
+
 def stack_items(stack: Stack, prices: RegionPrices, notes: list[str]) -> list[LineItem]:
     """Line items of one synthesized stack, in template order."""
     template = json.loads(stack.template_body)
     ctx = PricingContext(stack.name, prices, notes)
     evaluator = DefaultsEvaluator(template, {"AWS::Region": stack.region, "AWS::StackName": stack.name})
+    collected = inventory()
     items: list[LineItem] = []
     for name, resource in evaluator.resources().items():
         rtype = resource["Type"]
-        if rtype in FREE_TYPES:
+        if rtype in collected.free_types:
             continue
-        pricer = PRICERS.get(rtype)
+        pricer = collected.pricers.get(rtype)
         if pricer is None:
             raise CostError(f"{stack.name}.{name}", f"no price for {rtype}; add a pricer to its family's pricers "
                                                     f"or, if AWS does not bill it, to its free_types")
@@ -80,7 +92,7 @@ def estimate(config: EnvironmentConfig) -> EnvironmentCost:
     items: list[LineItem] = []
     stacks: list[StackPricing] = []
     for stack in sorted(stacks_for(config, "json"), key=lambda s: s.is_replica):
-        prices = prices_for(stack.region)
+        prices = region_prices(stack.region)
         if prices.note and prices.note not in notes:
             notes.append(prices.note)
         stacks.append(StackPricing(stack.name, stack.region, prices.priced_as))

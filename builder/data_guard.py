@@ -5,8 +5,9 @@ Original, the parameter values and termination protection from DescribeStacks) w
 send (the new template, parameter values and config), each template evaluated with its own values
 (template_values: Conditions, Fn::If, Ref to a Parameter, Fn::Sub). It does not depend on what a change
 set reports: a DeletionPolicy-only change may show no resource change, and LocalStack returns no change
-Details at all. For every resource of a type a family declares as holding data (families/__init__.py:
-DataHolder, Safeguard) it finds:
+Details at all. For every resource of a type a family in use declares as holding data (families/__init__.py:
+DataHolder, Safeguard, collected by resources.inventory(), so a family plugged in at run time is guarded
+too) it finds:
 
 - removal: the resource leaves the template (or its Condition turns false), unless the deployed
   DeletionPolicy keeps it;
@@ -29,8 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder.families import DataHolder, Safeguard
-from builder.resources import DATA_HOLDERS, SAFEGUARDS
+from builder.families import DataHolder, Family, Safeguard
+from builder.resources import inventory
 from builder.template_values import UNKNOWN, DefaultsEvaluator
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
@@ -168,10 +169,12 @@ def _weakened(logical_id: str, was: _Resource, now: _Resource, guards: Iterable[
 
 
 def findings(old: StackState, new: StackState, stack_name: str = "the stack",
-             holders: Mapping[str, DataHolder] = DATA_HOLDERS,
-             guards: Mapping[str, tuple[Safeguard, ...]] = SAFEGUARDS) -> tuple[Finding, ...]:
+             families: tuple[Family, ...] | None = None) -> tuple[Finding, ...]:
     """Every way deploying `new` over `old` loses data, in the order of the deployed template's resources
-    (sorted by logical id), the stack's termination protection last. Empty: nothing is lost."""
+    (sorted by logical id), the stack's termination protection last. Empty: nothing is lost. What holds
+    data and what keeps it is what the families in use declare (or `families`)."""
+    declared = inventory(families)
+    holders, guards = declared.data_holders, declared.safeguards
     before, after = _resources(old, maybe_exists=True), _resources(new, maybe_exists=False)
     found: list[Finding] = []
     for logical_id, was in sorted(before.items()):

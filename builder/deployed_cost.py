@@ -12,17 +12,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from builder.cost import stack_items
+from builder.cost import region_prices, stack_items
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
-from builder.pricing import LineItem, prices_for
+from builder.pricing import LineItem
 from builder.synth import Stack
-
-
-def deployed_parameters(record: Mapping[str, Any]) -> dict[str, str]:
-    """Parameter values of a DescribeStacks record; an SSM-typed parameter's ResolvedValue wins."""
-    return {p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
-            for p in record.get("Parameters") or [] if "ParameterKey" in p}
 
 
 def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def deployed_items(template: Mapping[str, Any], parameters: Mapping[str, str], s
     body = json.dumps(with_values_as_defaults(template, parameters), sort_keys=True)
     # stack_items reads only name, region and template_body; the rest of Stack is not consulted.
     stack = Stack(stack_name, region, body, "json", {}, {}, (), EnvironmentConfig(suffix=stack_name))
-    return stack_items(stack, prices_for(region), [])
+    return stack_items(stack, region_prices(region), [])
 
 
 def price_deployed(template: Mapping[str, Any], parameters: Mapping[str, str], stack_name: str,

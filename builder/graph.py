@@ -5,7 +5,8 @@ text. Imports neither boto3 nor cfn-lint, reads no file.
 
 What is drawn:
 - every resource of every stack, labelled with its logical id and type, inside a box for its stack
-  and, within that, a box for its family (FAMILY_RULES below);
+  and, within that, a box for the family that added it (as recorded when the template was composed:
+  builder.synth.Stack.resource_families; a resource nobody recorded is in OTHER);
 - an arrow from a resource to each resource it refers to (Ref, Fn::GetAtt, Fn::Sub in its `${Name}`,
   `${Name.Attr}` and variable-map forms) or names in DependsOn: "A -> B" reads "A uses B";
 - a resource with a Condition drawn dashed, its label naming the condition.
@@ -19,7 +20,7 @@ not by Ref, so no arrow crosses from one stack's box to another's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,30 +31,7 @@ DEPENDS_ON = "DependsOn"
 _REFERENCE_KINDS = (REF, GET_ATT, SUB)
 
 
-@dataclass(frozen=True)
-class FamilyRule:
-    """Resources whose type (match="type") or logical id (match="logical_id") starts with prefix."""
-
-    match: str
-    prefix: str
-    family: str
-
-
-# The first rule that matches names a resource's family; a resource no rule matches is in OTHER.
-# The rows follow the logical ids builder/resources.py gives (TableReadThrottleAlarm, BucketSizeAlarm,
-# ReplicationRole ...), so a renamed resource must keep its prefix or get a row here.
-FAMILY_RULES: tuple[FamilyRule, ...] = (
-    FamilyRule("type", "AWS::KMS::", "keys"),  # the customer-managed key and its alias
-    FamilyRule("type", "AWS::SNS::", "alerts"),  # the topic, its subscription and its policy
-    FamilyRule("type", "AWS::DynamoDB::", "table"),
-    FamilyRule("logical_id", "Table", "table"),  # the table's alarms
-    FamilyRule("logical_id", "Replication", "replication"),  # the role S3 replicates with, its policy
-    FamilyRule("type", "AWS::S3::", "storage"),  # the data (or replica) bucket and its policy
-    FamilyRule("logical_id", "Bucket", "storage"),  # the bucket's alarm
-)
-OTHER = "other"
-# Every family, in the order their boxes are written.
-FAMILIES: tuple[str, ...] = ("keys", "storage", "replication", "table", "alerts", OTHER)
+OTHER = "other"  # the box of resources no family is recorded for; written last
 
 
 @dataclass(frozen=True)
@@ -83,22 +61,16 @@ class Edge:
 
 @dataclass(frozen=True)
 class Graph:
-    """Stacks sorted by name; nodes by stack, family order, logical id; edges by source, target."""
+    """Stacks sorted by name; nodes by stack, family order, logical id; edges by source, target.
+    `families` are the family boxes in the order they are written."""
 
     stacks: tuple[str, ...]
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    families: tuple[str, ...] = (OTHER,)
 
     def nodes_in(self, stack: str, family: str) -> tuple[Node, ...]:
         return tuple(node for node in self.nodes if node.stack == stack and node.family == family)
-
-
-def family_of(logical_id: str, resource_type: str) -> str:
-    for rule in FAMILY_RULES:
-        subject = resource_type if rule.match == "type" else logical_id
-        if subject.startswith(rule.prefix):
-            return rule.family
-    return OTHER
 
 
 # `${Name}` or `${Name.Attr}`; `${!Literal}` is an escaped literal, not a reference
@@ -160,19 +132,27 @@ def _node_id(stack_index: int, logical_id: str) -> str:
     return f"s{stack_index}_{logical_id}"
 
 
-def build_graph(templates: Mapping[str, Mapping[str, Any]]) -> Graph:
-    """The graph of stacks given as {stack name: template dict}, e.g. the primary and the replica."""
+def build_graph(templates: Mapping[str, Mapping[str, Any]],
+                families: Mapping[str, Mapping[str, str]] | None = None, order: Sequence[str] = ()) -> Graph:
+    """The graph of stacks given as {stack name: template dict}, e.g. the primary and the replica.
+
+    `families` is {stack name: {logical id: family}} (who added each resource); `order` the families in
+    the order their boxes are written (a family not in it after them, by name; OTHER last)."""
     stacks = tuple(sorted(templates))
-    family_order = {family: index for index, family in enumerate(FAMILIES)}
+    families = families or {}
+    named = {family for stack in stacks for family in families.get(stack, {}).values()}
+    boxes = tuple(dict.fromkeys([*order, *sorted(named - set(order) - {OTHER}), OTHER]))
+    family_order = {family: index for index, family in enumerate(boxes)}
     nodes: list[Node] = []
     edges: list[Edge] = []
     for stack_index, stack in enumerate(stacks):
         resources = templates[stack].get("Resources", {})
+        family_of = families.get(stack, {})
         for logical_id, resource in resources.items():
             resource_type = str(resource.get("Type", ""))
             condition = resource.get("Condition")
             nodes.append(Node(_node_id(stack_index, logical_id), stack, logical_id, resource_type,
-                              family_of(logical_id, resource_type),
+                              family_of.get(logical_id, OTHER),
                               condition if isinstance(condition, str) else None))
             kinds: dict[str, set[str]] = {}
             for kind, name in references(resource):
@@ -183,7 +163,16 @@ def build_graph(templates: Mapping[str, Mapping[str, Any]]) -> Graph:
                       for target, ways in kinds.items() if target in resources]
     nodes.sort(key=lambda node: (node.stack, family_order[node.family], node.logical_id))
     edges.sort(key=lambda edge: (edge.source, edge.target))
-    return Graph(stacks, tuple(nodes), tuple(edges))
+    return Graph(stacks, tuple(nodes), tuple(edges), boxes)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _box_id(stack_index: int, family_index: int, family: str) -> str:
+    """`s<stack>__<family>`: a family's name as it is when it is safe unquoted in mermaid and DOT (every
+    family of builder's is), else its position."""
+    return f"s{stack_index}__{family if _PLAIN_NAME.fullmatch(family) else family_index}"
 
 
 def _label_lines(node: Node) -> list[str]:
@@ -207,11 +196,11 @@ def to_mermaid(graph: Graph) -> str:
     lines = ["flowchart LR"]
     for stack_index, stack in enumerate(graph.stacks):
         lines.append(f'  subgraph s{stack_index}["{_mermaid_text(stack)}"]')
-        for family in FAMILIES:
+        for family_index, family in enumerate(graph.families):
             members = graph.nodes_in(stack, family)
             if not members:
                 continue
-            lines.append(f'    subgraph s{stack_index}__{family}["{family}"]')
+            lines.append(f'    subgraph {_box_id(stack_index, family_index, family)}["{_mermaid_text(family)}"]')
             lines += [f'      {node.id}["{"<br/>".join(_mermaid_text(line) for line in _label_lines(node))}"]'
                       for node in members]
             lines.append("    end")
@@ -237,11 +226,11 @@ def to_dot(graph: Graph) -> str:
     for stack_index, stack in enumerate(graph.stacks):
         lines.append(f"  subgraph cluster_s{stack_index} {{")
         lines.append(f"    label={_dot_string(stack)};")
-        for family in FAMILIES:
+        for family_index, family in enumerate(graph.families):
             members = graph.nodes_in(stack, family)
             if not members:
                 continue
-            lines.append(f"    subgraph cluster_s{stack_index}__{family} {{")
+            lines.append(f"    subgraph cluster_{_box_id(stack_index, family_index, family)} {{")
             lines.append(f"      label={_dot_string(family)};")
             for node in members:
                 label = "\\n".join(_dot_string(line)[1:-1] for line in _label_lines(node))

@@ -116,6 +116,10 @@ class RegionPrices:
     def __getitem__(self, key: str) -> Price:
         return self.prices[key]
 
+    def with_rows(self, rows: Mapping[str, Price]) -> RegionPrices:
+        """These prices and more rows (a family's own, the same in every region); none: itself."""
+        return replace(self, prices=MappingProxyType({**self.prices, **rows})) if rows else self
+
 
 def prices_for(region: str) -> RegionPrices:
     if region in PRICES:

@@ -8,23 +8,34 @@ settings (customer_managed_key, retain_data, names, tags) change which resources
 exist, because security scanners do not evaluate Fn::If.
 
 Each family declares its Parameters (ParameterSpec); this module turns those declarations into the
-templates' Parameters and into the values a deploy sends, so both come from one place.
+templates' Parameters and into the values a deploy sends, so both come from one place. It also
+collects what the rest of builder reads from the families (`inventory()`), and records which family
+added each resource (`Composed.families`).
+
+The families are FAMILIES, and for the length of a `with plugged_in(family):` block that family too:
+a test (or a contributor trying a family out) adds one without editing a module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from troposphere import Parameter, Template
 
+from builder.drift_noise import NoiseRule
 from builder.environment import EnvironmentConfig
 from builder.families import (
+    AlarmSpec,
     CheckovSkip,
     Composition,
     DataHolder,
     Family,
     ParameterSpec,
+    ResourceKind,
     Safeguard,
     alerts,
     keys,
@@ -32,18 +43,32 @@ from builder.families import (
     storage,
     table,
 )
-from builder.pricing import Pricer
+from builder.pricing import Price, Pricer
 from builder.settings import SETTINGS, Setting
 
 SCALAR_KINDS = (int, float, bool, str)  # a family's setting is one of these (a config stays hashable)
 
 # In build order: a family may use what an earlier one added (the key; the data bucket), and alerts,
-# last, wires every family's alarms to its topic.
+# last, wires every family's alarms to its topic (in this order: the topic policy lists them so).
 FAMILIES: tuple[Family, ...] = (keys.FAMILY, table.FAMILY, storage.FAMILY, replication.FAMILY, alerts.FAMILY)
+# The graph's boxes: these families first, in this order (the key, the buckets and their replication,
+# the table), then every other family in build order, so alerts, which watches them all, comes last.
+DRAWN_FIRST = ("keys", "storage", "replication", "table")
+_ACTIVE: list[tuple[Family, ...]] = [FAMILIES]  # the families in use: FAMILIES, or more inside plugged_in
 
 
-def all_settings(families: tuple[Family, ...] = FAMILIES) -> tuple[Setting, ...]:
+def active() -> tuple[Family, ...]:
+    """The families templates are built from now, in build order."""
+    return _ACTIVE[-1]
+
+
+def _families(families: tuple[Family, ...] | None) -> tuple[Family, ...]:
+    return active() if families is None else families
+
+
+def all_settings(families: tuple[Family, ...] | None = None) -> tuple[Setting, ...]:
     """builder.settings.SETTINGS and every family's own settings: what resolve_configs(settings=...) accepts."""
+    families = _families(families)
     found = (*SETTINGS, *(s for family in families for s in family.settings))
     names = [s.name for s in found]
     repeated = sorted({name for name in names if names.count(name) > 1})
@@ -55,9 +80,10 @@ def all_settings(families: tuple[Family, ...] = FAMILIES) -> tuple[Setting, ...]
     return found
 
 
-def parameter_specs(families: tuple[Family, ...] = FAMILIES) -> tuple[ParameterSpec, ...]:
+def parameter_specs(families: tuple[Family, ...] | None = None) -> tuple[ParameterSpec, ...]:
     """Every family's ParameterSpecs, checked against the settings: each deploy-time setting is carried
     by a Parameter, and a Parameter carries only a deploy-time setting."""
+    families = _families(families)
     specs = tuple(spec for family in families for spec in family.parameters)
     settings = {s.name: s for s in all_settings(families)}
     wrong = sorted({spec.setting for spec in specs if spec.setting not in settings
@@ -69,70 +95,170 @@ def parameter_specs(families: tuple[Family, ...] = FAMILIES) -> tuple[ParameterS
     return specs
 
 
-def data_holders(families: tuple[Family, ...] = FAMILIES) -> Mapping[str, DataHolder]:
-    """Every family's DataHolders by resource type; two families may declare one type only alike."""
-    found: dict[str, DataHolder] = {}
-    for holder in (h for family in families for h in family.holds_data):
-        if found.setdefault(holder.resource_type, holder) != holder:
-            raise ValueError(f"{holder.resource_type} is declared as holding data twice, differently")
-    return MappingProxyType(found)
+PARAMETERS = parameter_specs(FAMILIES)  # checked at import: a deploy-time setting without a Parameter fails early
 
 
-def safeguards(families: tuple[Family, ...] = FAMILIES) -> Mapping[str, tuple[Safeguard, ...]]:
-    """Every family's Safeguards by resource type; each must guard a type some family says holds data."""
-    found: dict[str, tuple[Safeguard, ...]] = {}
-    for guard in (g for family in families for g in family.safeguards):
-        found[guard.resource_type] = (*found.get(guard.resource_type, ()), guard)
-    orphans = sorted(set(found) - set(data_holders(families)))
-    if orphans:
-        raise ValueError(f"safeguards of types no family declares as holding data: {', '.join(orphans)}")
-    return MappingProxyType(found)
+@contextmanager
+def plugged_in(*extra: Family) -> Iterator[tuple[Family, ...]]:
+    """Within the block, build with `extra` as well: after the families in use and before the last one,
+    alerts (it wires every family's alarms to its topic). Checked first: names, settings and each type's
+    ResourceKind declared once, a Parameter for each deploy-time setting. Yields the families in use.
+
+    For tests, and for trying a family out; a family of builder's own is a line in FAMILIES."""
+    families = (*active()[:-1], *extra, active()[-1])
+    names = [family.name for family in families]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two families named alike: {', '.join(names)}")
+    parameter_specs(families)
+    _ = inventory(families).kinds  # a type's ResourceKind declared once
+    _ = inventory(families).safeguards  # the data guard's declarations agree (and cover the data holders)
+    _ACTIVE.append(families)
+    try:
+        yield families
+    finally:
+        _ACTIVE.remove(families)
 
 
-PARAMETERS = parameter_specs()  # checked at import: a deploy-time setting without a Parameter fails early
-DATA_HOLDERS = data_holders()  # the data guard's: by resource type
-SAFEGUARDS = safeguards()
-STATEFUL_TYPES: tuple[str, ...] = tuple(DATA_HOLDERS)
-CHECKOV_SKIPS: tuple[CheckovSkip, ...] = tuple(skip for family in FAMILIES for skip in family.checkov_skips)
-PRICERS: Mapping[str, Pricer] = MappingProxyType({rtype: pricer for family in FAMILIES
-                                                  for rtype, pricer in family.pricers.items()})
-FREE_TYPES: frozenset[str] = frozenset(rtype for family in FAMILIES for rtype in family.free_types)
+@dataclass(frozen=True)
+class Inventory:
+    """What builder reads from a set of families, collected once per set."""
+
+    families: tuple[Family, ...]
+
+    @functools.cached_property
+    def drawing_order(self) -> tuple[str, ...]:
+        """The families' boxes in the graph, in the order they are written."""
+        names = [family.name for family in self.families]
+        return (*(name for name in DRAWN_FIRST if name in names), *(name for name in names if name not in DRAWN_FIRST))
+
+    @functools.cached_property
+    def data_holders(self) -> Mapping[str, DataHolder]:
+        """The data guard's: each DataHolder by its type (two families may declare one type only alike)."""
+        found: dict[str, DataHolder] = {}
+        for holder in (h for family in self.families for h in family.holds_data):
+            if found.setdefault(holder.resource_type, holder) != holder:
+                raise ValueError(f"{holder.resource_type} is declared as holding data twice, differently")
+        return MappingProxyType(found)
+
+    @functools.cached_property
+    def safeguards(self) -> Mapping[str, tuple[Safeguard, ...]]:
+        """The data guard's: each type's Safeguards; each must guard a type some family says holds data."""
+        found: dict[str, tuple[Safeguard, ...]] = {}
+        for guard in (g for family in self.families for g in family.safeguards):
+            found[guard.resource_type] = (*found.get(guard.resource_type, ()), guard)
+        orphans = sorted(set(found) - set(self.data_holders))
+        if orphans:
+            raise ValueError(f"safeguards of types no family declares as holding data: {', '.join(orphans)}")
+        return MappingProxyType(found)
+
+    @functools.cached_property
+    def checkov_skips(self) -> tuple[CheckovSkip, ...]:
+        return tuple(skip for family in self.families for skip in family.checkov_skips)
+
+    @functools.cached_property
+    def pricers(self) -> Mapping[str, Pricer]:
+        return MappingProxyType({rtype: pricer for family in self.families for rtype, pricer in family.pricers.items()})
+
+    @functools.cached_property
+    def free_types(self) -> frozenset[str]:
+        return frozenset(rtype for family in self.families for rtype in family.free_types)
+
+    @functools.cached_property
+    def prices(self) -> Mapping[str, Price]:
+        """The price rows families bring beside builder.pricing's table, by key."""
+        return MappingProxyType({key: price for family in self.families for key, price in family.prices.items()})
+
+    @functools.cached_property
+    def price_sources(self) -> Mapping[str, str]:
+        return MappingProxyType({key: url for family in self.families for key, url in family.price_sources.items()})
+
+    @functools.cached_property
+    def kinds(self) -> Mapping[str, ResourceKind]:
+        """Each ResourceKind by its type (a type has one kind, declared by the family that makes it)."""
+        found: dict[str, ResourceKind] = {}
+        for family in self.families:
+            for kind in family.kinds:
+                if kind.type in found:
+                    raise ValueError(f"{kind.type}: ResourceKind declared twice (family {family.name})")
+                found[kind.type] = kind
+        return MappingProxyType(found)
+
+    @functools.cached_property
+    def drift_noise(self) -> tuple[NoiseRule, ...]:
+        return tuple(rule for family in self.families for rule in family.drift_noise)
+
+
+_inventory = functools.lru_cache(maxsize=8)(Inventory)
+
+
+def inventory(families: tuple[Family, ...] | None = None) -> Inventory:
+    """What builder reads from the families in use (or the ones given)."""
+    return _inventory(_families(families))
 
 
 def _specs(families: tuple[Family, ...]) -> tuple[ParameterSpec, ...]:
     return PARAMETERS if families is FAMILIES else parameter_specs(families)
 
 
-def deploy_parameters(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> dict[str, str]:
+def deploy_parameters(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> dict[str, str]:
     """Every Parameter of the primary template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in _specs(families)}
+    return {spec.title: spec.value(config) for spec in _specs(_families(families)) if spec.present(config)}
 
 
-def replica_parameters(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> dict[str, str]:
+def replica_parameters(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> dict[str, str]:
     """Every Parameter of the replica template with this suffix's value (also its Default)."""
-    return {spec.title: spec.value(config) for spec in _specs(families) if spec.in_replica}
+    return {spec.title: spec.value(config) for spec in _specs(_families(families))
+            if spec.in_replica and spec.present(config)}
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A template and which family added each of its resources (by logical id). An alarm belongs to the
+    family that asked for it, although alerts creates it."""
+
+    template: Template
+    families: Mapping[str, str]
+    alarms: tuple[AlarmSpec, ...]
 
 
 def _compose(config: EnvironmentConfig, description: str, specs: tuple[ParameterSpec, ...],
-             builds: list[Callable[[Composition], None]]) -> Template:
+             builds: list[tuple[str, Callable[[Composition], None]]]) -> Composed:
     t = Template(Description=description)
     t.set_version("2010-09-09")
     parameters = {spec.title: t.add_parameter(Parameter(spec.title, Default=spec.value(config), **spec.properties))
-                  for spec in specs}
+                  for spec in specs if spec.present(config)}
     composition = Composition(t, config, parameters)
-    for build in builds:
+    added: dict[str, str] = {}
+    asked: dict[str, str] = {}  # alarm title -> the family whose AlarmSpec it is
+    for name, build in builds:
+        resources, alarms = set(t.resources), len(composition.alarms)
         build(composition)
-    return t
+        added.update((logical_id, name) for logical_id in t.resources if logical_id not in resources)
+        asked.update((spec.title, name) for spec in composition.alarms[alarms:])
+    added.update((title, name) for title, name in asked.items() if title in added)
+    return Composed(t, MappingProxyType(added), tuple(composition.alarms))
 
 
-def build_template(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> Template:
-    """The primary stack of one environment."""
+def compose(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Composed:
+    """The primary stack of one environment, with which family added what."""
+    families = _families(families)
     return _compose(config, f"builder: data bucket, table, alerts and alarms of environment {config.suffix}",
-                    _specs(families), [family.build for family in families])
+                    _specs(families), [(family.name, family.build) for family in families])
 
 
-def build_replica_template(config: EnvironmentConfig, families: tuple[Family, ...] = FAMILIES) -> Template:
+def compose_replica(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Composed:
     """The replica stack: the destination bucket in replication_region (and its own key)."""
+    families = _families(families)
     return _compose(config, f"builder: replica bucket of environment {config.suffix}",
                     tuple(spec for spec in _specs(families) if spec.in_replica),
-                    [family.build_replica for family in families if family.build_replica is not None])
+                    [(family.name, family.build_replica) for family in families if family.build_replica is not None])
+
+
+def build_template(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Template:
+    """The primary stack of one environment."""
+    return compose(config, families).template
+
+
+def build_replica_template(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Template:
+    """The replica stack: the destination bucket in replication_region (and its own key)."""
+    return compose_replica(config, families).template

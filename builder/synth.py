@@ -19,7 +19,8 @@ from typing import Any
 from builder import names
 from builder.environment import EnvironmentConfig
 from builder.errors import UsageError
-from builder.resources import build_replica_template, build_template, deploy_parameters, replica_parameters
+from builder.families import Family
+from builder.resources import Composed, active, compose, compose_replica, deploy_parameters, replica_parameters
 
 FORMATS = ("json", "yaml")
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation accepts inline as TemplateBody
@@ -38,6 +39,7 @@ class Stack:
     capabilities: tuple[str, ...]
     config: EnvironmentConfig
     is_replica: bool = False
+    resource_families: Mapping[str, str] = dataclasses.field(default_factory=dict)  # logical id -> family name
 
     @property
     def template_file(self) -> str:
@@ -71,25 +73,27 @@ def required_capabilities(template_dict: Mapping[str, Any]) -> tuple[str, ...]:
     return ("CAPABILITY_NAMED_IAM",) if named else ("CAPABILITY_IAM",)
 
 
-Rendered = tuple[str, tuple[str, ...]]  # a template's text and the capabilities it needs
+# a template's text, the capabilities it needs, and which family added each resource
+Rendered = tuple[str, tuple[str, ...], Mapping[str, str]]
 
 # Stands for the suffix while a template is built once for every suffix of one configuration. It obeys
 # the suffix rules and appears nowhere else in a template, so putting the suffix back is exact.
 _SUFFIX_PLACEHOLDER = "q7x9builder-suffix-placeholder9x7q"
 
 
-def _rendered(data: dict[str, Any], fmt: str) -> Rendered:
-    return _render(data, fmt), required_capabilities(data)
+def _rendered(composed: Composed, fmt: str) -> Rendered:
+    data = composed.template.to_dict()
+    return _render(data, fmt), required_capabilities(data), composed.families
 
 
-def build_templates(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendered | None, Rendered]:
+def build_templates(config: EnvironmentConfig, fmt: str = "json",
+                    families: tuple[Family, ...] | None = None) -> tuple[Rendered | None, Rendered]:
     """The replica template (None without replication) and the primary one, rendered."""
-    replica = _rendered(build_replica_template(config).to_dict(), fmt) if config.enable_cross_region_replication \
-        else None
-    return replica, _rendered(build_template(config).to_dict(), fmt)
+    replica = _rendered(compose_replica(config, families), fmt) if config.enable_cross_region_replication else None
+    return replica, _rendered(compose(config, families), fmt)
 
 
-_build_templates_once = functools.lru_cache(maxsize=32)(build_templates)
+_build_templates_once = functools.lru_cache(maxsize=32)(build_templates)  # keyed by the families in use too
 
 
 def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendered | None, Rendered]:
@@ -103,10 +107,10 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
         return build_templates(config, fmt)
     email = names.replace_suffix(config.alert_email, config.suffix, _SUFFIX_PLACEHOLDER)
     shape = dataclasses.replace(config, suffix=_SUFFIX_PLACEHOLDER, alert_email=email)
-    replica, primary = _build_templates_once(shape, fmt)
+    replica, primary = _build_templates_once(shape, fmt, active())
 
     def put_back(rendered: Rendered) -> Rendered:
-        return rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1]
+        return rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1], rendered[2]
 
     return (put_back(replica) if replica else None), put_back(primary)
 
@@ -118,9 +122,9 @@ def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     replica, primary = templates_for(config, fmt)
     if replica is not None:
         stacks.append(Stack(config.replica_stack_name, str(config.replication_region), replica[0], fmt,
-                            replica_parameters(config), tags, replica[1], config, True))
+                            replica_parameters(config), tags, replica[1], config, True, replica[2]))
     stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
-                        primary[1], config))
+                        primary[1], config, resource_families=primary[2]))
     return stacks
 
 

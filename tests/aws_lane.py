@@ -20,9 +20,11 @@ from pathlib import Path
 import boto3
 
 from builder.environment import resolve_region
-from builder.ops.destroy import destroy_stack, empty_bucket
-from builder.ops.pool import Options
+from builder.families.storage import empty_bucket
+from builder.ops.destroy import DestroyOptions, destroy_stack
 from builder.report import Reporter
+from builder.stack.poller import Pollers
+from builder.stack.watch import watchers
 
 TARGETS = ("emulator", "aws")
 TARGET = os.environ.get("BUILDER_TEST_TARGET") or "emulator"
@@ -53,7 +55,9 @@ def _stacks(cf, suffixes: Collection[str]) -> list[str]:
 def _destroy(name: str, region: str, out_dir: str) -> None:
     cf = boto3.session.Session(region_name=region).client("cloudformation")
     cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
-    destroy_stack(name, region, Options(out_dir=out_dir), Reporter(io.StringIO(), mode="text", tty=False))
+    with Pollers() as pollers:
+        destroy_stack(name, region, DestroyOptions(out_dir=out_dir), Reporter(io.StringIO(), mode="text", tty=False),
+                      watchers(pollers))
 
 
 def _delete_table(dynamodb, table: str) -> None:

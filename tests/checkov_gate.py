@@ -5,8 +5,8 @@
 It synthesizes the variant matrix into a temporary folder, runs checkov once over it (with
 `--skip-download`: no network), and fails when
 - any check fails, or checkov cannot parse a template;
-- a resource skips a check that is not in builder.resources.CHECKOV_SKIPS (collected from the resource
-  families), or with another reason;
+- a resource skips a check that is not among the families' checkov_skips (builder.resources.inventory()),
+  or with another reason;
 - a variant skips other checks than expected_skips() says, or an encryption check of
   required_passes() does not pass (with customer_managed_key on: topic, table, bucket, rotation);
 - the Safety section of README.md does not hold the table this
@@ -26,7 +26,7 @@ from pathlib import Path
 from builder.families.alerts import SKIP_TOPIC_CMK
 from builder.families.storage import SKIP_ACCESS_LOGGING
 from builder.families.table import SKIP_TABLE_CMK
-from builder.resources import CHECKOV_SKIPS
+from builder.resources import inventory
 from tests.variants import VARIANTS, synth_variants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def expected_skips(variant: str, kind: str) -> set[str]:
     """Which checks a template of this variant skips, and so the README lists."""
     if kind == "replica" or "+key" in variant:
         return {SKIP_ACCESS_LOGGING.check}
-    return {skip.check for skip in CHECKOV_SKIPS}
+    return {skip.check for skip in inventory().checkov_skips}
 
 
 def required_passes(variant: str, kind: str) -> set[str]:
@@ -85,7 +85,7 @@ def summarize(report: dict, folder: Path) -> tuple[dict, list[str]]:
         lambda: defaultdict(lambda: {"passed": 0, "failed": 0, "skipped": 0}))
     skipped_ids: dict[tuple[str, str], set[str]] = defaultdict(set)
     passed_ids: dict[tuple[str, str], set[str]] = defaultdict(set)
-    allowed = dict(CHECKOV_SKIPS)
+    allowed = dict(inventory().checkov_skips)
     for outcome in ("passed", "failed", "skipped"):
         for check in results.get(f"{outcome}_checks", []):
             variant, kind, name = _where(check, folder)
@@ -97,7 +97,7 @@ def summarize(report: dict, folder: Path) -> tuple[dict, list[str]]:
                 skipped_ids[(variant, kind)].add(check["check_id"])
                 reason = check["check_result"].get("suppress_comment", "")
                 if allowed.get(check["check_id"]) != reason:
-                    problems.append(f"undocumented skip {label} ({reason!r}); add it to CHECKOV_SKIPS")
+                    problems.append(f"undocumented skip {label} ({reason!r}); add it to its family's checkov_skips")
             else:
                 passed_ids[(variant, kind)].add(check["check_id"])
     for error in results.get("parsing_errors", []):
@@ -146,7 +146,7 @@ def main() -> int:
     lines = markdown_table(table)
     print(f"checkov {len(templates)} templates in {len(VARIANTS)} variants (per template, the same for every suffix):")
     print("\n".join(lines))
-    for check, reason in CHECKOV_SKIPS:
+    for check, reason in inventory().checkov_skips:
         print(f"skip {check}: {reason}")
     doc = documented(lines)
     if doc is None:
@@ -155,7 +155,7 @@ def main() -> int:
     else:
         text = doc.read_text(encoding="utf-8")
         problems += [f"{doc.name} does not list the skip {check} with its reason"
-                     for check, reason in CHECKOV_SKIPS if check not in text or reason not in text]
+                     for check, reason in inventory().checkov_skips if check not in text or reason not in text]
     for problem in problems:
         print(f"checkov_gate: {problem}", file=sys.stderr)
     if problems:

@@ -141,7 +141,9 @@ def aws_endpoint() -> Iterator[str | None]:
         pytest.fail(f"AWS emulator not installed: {e}", pytrace=False)
 
     try:
-        with emulator.localstack(python) as endpoint_url, pytest.MonkeyPatch.context() as mp:
+        # SQS too: the walk-through family of tests/families/test_new_family.py makes a queue
+        with emulator.localstack(python, services=f"{emulator.DEFAULT_SERVICES},sqs") as endpoint_url, \
+                pytest.MonkeyPatch.context() as mp:
             for name, value in _emulator_env(endpoint_url).items():
                 if value is None:
                     mp.delenv(name, raising=False)

@@ -128,6 +128,22 @@ def stubbed_client(service: str, region: str = "us-east-1"):
     return session.client(service)
 
 
+def describe_stacks_reply(members: str) -> list[dict]:
+    """The Stacks of a DescribeStacks reply whose <member> elements are given, as botocore's own parser
+    reads CloudFormation's XML: the real field names, timezone-aware timestamps, tag and parameter lists."""
+    import botocore.session
+    from botocore.parsers import create_parser
+
+    body = (f'<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+            f"<DescribeStacksResult><Stacks>{members}</Stacks></DescribeStacksResult>"
+            f"<ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>"
+            f"</DescribeStacksResponse>").encode()
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    parsed = create_parser(model.metadata["protocol"]).parse(
+        {"body": body, "headers": {}, "status_code": 200}, model.operation_model("DescribeStacks").output_shape)
+    return list(parsed["Stacks"])
+
+
 def stack_id(name: str) -> str:
     return f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
 

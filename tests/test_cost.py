@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.cost import FREE_TYPES, PRICERS, CostError, estimate, stack_items
+from builder.cost import CostError, estimate, stack_items
 from builder.environment import resolve_configs
 from builder.pricing import HOURS_PER_MONTH, PRICES, SOURCES, prices_for
-from builder.resources import all_settings
+from builder.resources import all_settings, inventory
 from builder.synth import stacks_for
 from builder.template_values import UNKNOWN, DefaultsEvaluator
 from tests.factories import REPLICATION_SETTINGS as REPLICATION
@@ -120,14 +120,15 @@ VARIANTS = [[], PROVISIONED, PROD, [*PROD, "replication_time_control=true"], ["c
 def test_every_resource_type_in_the_templates_is_priced_or_declared_free(sets):
     for stack in stacks_for(config(*sets)):
         types = {r["Type"] for r in json.loads(stack.template_body)["Resources"].values()}
-        assert types - set(PRICERS) - FREE_TYPES == set(), stack.name
+        assert types - set(inventory().pricers) - inventory().free_types == set(), stack.name
 
 
 def test_a_resource_without_a_price_fails():
     stack = stacks_for(config())[0]
     template = json.loads(stack.template_body)
-    template["Resources"]["Queue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
-    with pytest.raises(CostError, match=r"no price for AWS::SQS::Queue"):
+    # a made-up type: no family will ever price it
+    template["Resources"]["Thing"] = {"Type": "Custom::Unpriced", "Properties": {}}
+    with pytest.raises(CostError, match=r"no price for Custom::Unpriced"):
         stack_items(replace(stack, template_body=json.dumps(template)), prices_for("us-east-1"), [])
 
 

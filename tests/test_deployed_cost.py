@@ -4,12 +4,11 @@ give what `cost` says for a config that has those values as its own."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from builder.cost import CostError, stack_items
-from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body, with_values_as_defaults
+from builder.deployed_cost import price_deployed, template_from_body, with_values_as_defaults
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
 from builder.pricing import prices_for
@@ -77,18 +76,9 @@ def test_values_of_undeclared_parameters_are_ignored() -> None:
 
 
 def test_an_unpriced_resource_type_is_an_error() -> None:
-    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}
-    with pytest.raises(CostError, match="no price for AWS::SQS::Queue"):
+    template = {"Resources": {"Thing": {"Type": "Custom::Unpriced", "Properties": {}}}}  # made up: never priced
+    with pytest.raises(CostError, match="no price for Custom::Unpriced"):
         price_deployed(template, {}, "app-pr7", "us-east-1")
-
-
-def test_parameters_of_a_describe_stacks_record() -> None:
-    record: dict[str, Any] = {"Parameters": [
-        {"ParameterKey": "BillingMode", "ParameterValue": "PROVISIONED"},
-        {"ParameterKey": "Size", "ParameterValue": "/config/size", "ResolvedValue": "7"},
-    ]}
-    assert deployed_parameters(record) == {"BillingMode": "PROVISIONED", "Size": "7"}
-    assert deployed_parameters({}) == {}
 
 
 def test_get_template_bodies_json_yaml_and_dict() -> None:

@@ -15,7 +15,6 @@ from builder.families import AlarmSpec, CheckovSkip, Composition, Family, Parame
 from builder.families.shared import checkov_skips, tags
 from builder.resources import (
     FAMILIES,
-    PARAMETERS,
     all_settings,
     build_replica_template,
     build_template,
@@ -23,7 +22,7 @@ from builder.resources import (
     parameter_specs,
     replica_parameters,
 )
-from builder.settings import SETTINGS, Setting, settings_table
+from builder.settings import Setting, settings_table
 from tests.factories import config as default_config
 
 README = Path(__file__).parents[1] / "README.md"
@@ -39,8 +38,8 @@ def test_readme_settings_table_is_the_rendered_settings_table():
 
 
 def test_the_deploy_time_settings_are_exactly_the_ones_carried_by_parameters():
-    deploy_time = {s.name for s in SETTINGS if s.deploy_time}
-    assert {spec.setting for spec in PARAMETERS} == deploy_time
+    deploy_time = {s.name for s in all_settings() if s.deploy_time}
+    assert {spec.setting for spec in parameter_specs()} == deploy_time
     config = default_config()
     doc = build_template(config).to_dict()
     assert {title: p["Default"] for title, p in doc["Parameters"].items()} == deploy_parameters(config)

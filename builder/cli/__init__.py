@@ -38,13 +38,13 @@ examples:
 
 
 def commands() -> list[ModuleType]:
-    """Every subcommand module of this package, by name: a new command is a new file here.
+    """Every subcommand module of this package, by name: a new command is a new file here (in any folder
+    of the package's __path__, so a test can plug one in at run time without writing into builder/).
 
     Listed with os.scandir rather than pkgutil, whose import (importlib.util) synth's start-up would pay.
     """
-    here = os.path.dirname(__file__)
-    names = sorted(entry.name[:-3] for entry in os.scandir(here)
-                   if entry.name.endswith(".py") and entry.name not in ("__init__.py", "common.py"))
+    names = sorted({entry.name[:-3] for folder in __path__ for entry in os.scandir(folder)
+                    if entry.name.endswith(".py") and entry.name not in ("__init__.py", "common.py")})
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
@@ -61,36 +61,40 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
     try:
-        try:
-            args = build_parser(prog).parse_args(argv)
-        except SystemExit as exc:  # --help and --version print, then exit 0
-            return int(exc.code or 0)
-        if not args.command:
-            build_parser(prog).print_help()
-            return EXIT_BAD_INPUT
-        code: int = args.run(args)
-        return code
-    except BuilderError as exc:
-        if debug:
-            raise
-        for line in exc.lines():
-            print(line, file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _run(argv, prog)
     except BrokenPipeError:  # `python -m builder status | head`: the reader left; stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except Exception as exc:  # the boundary: never a traceback without --debug
-        if debug:
+    except (Exception, KeyboardInterrupt) as exc:  # the boundary: never a traceback without --debug
+        if "--debug" in argv:
             raise
-        print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(exc)
+
+
+def _run(argv: list[str], prog: str) -> int:
+    try:
+        args = build_parser(prog).parse_args(argv)
+    except SystemExit as exc:  # --help and --version print, then exit 0
+        return int(exc.code or 0)
+    if not args.command:
+        build_parser(prog).print_help()
+        return EXIT_BAD_INPUT
+    code: int = args.run(args)
+    return code
+
+
+def _report(exc: BaseException) -> int:
+    """The error's lines on stderr; its exit code."""
+    if isinstance(exc, BuilderError):
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def main_entry() -> None:

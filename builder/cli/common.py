@@ -1,5 +1,6 @@
 """What several commands share: the parser class, the environment options, --output, the pool
-options, the configs and stacks the options name, and the confirmation prompt."""
+options (--concurrency, --no-wait-for-others, --api-rate), the configs and stacks the options name, and
+the confirmation prompt. Each command builds its own options (a dataclass of its ops module) from them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from builder.errors import UsageError
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
-    from builder.ops.pool import Options
     from builder.ops.shard import Shard
     from builder.report import Reporter
     from builder.synth import Stack
@@ -202,17 +202,6 @@ def nothing_in_shard(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]
     reporter_for(args, groups).line(f"shard {args.shard}: none of the selected suffixes is in this shard; "
                                     f"nothing to do")
     return True
-
-
-def pool_options(args: argparse.Namespace) -> Options:
-    from builder.ops.pool import Options
-
-    return Options(out_dir=getattr(args, "out", "out"), allow_data_loss=getattr(args, "allow_data_loss", False),
-                   wait_for_others=args.wait_for_others, artifact_bucket=getattr(args, "artifact_bucket", None),
-                   concurrency=args.concurrency, force=getattr(args, "force", False),
-                   allow_drift=getattr(args, "allow_drift", False),
-                   adopt_retained=getattr(args, "adopt_retained", False),
-                   api_rate=getattr(args, "api_rate", 2.0))
 
 
 def confirm(question: str, refusal: UsageError) -> bool:

@@ -71,7 +71,8 @@ def _mark(price: Price) -> str:
 
 
 def render_text(costs: Sequence[EnvironmentCost]) -> str:
-    from builder.pricing import FREE_TIER_NOTE, PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
+    from builder.cost import price_sources
+    from builder.pricing import FREE_TIER_NOTE, PRICES_AS_OF, TRANSCRIBED_ON
 
     suffixes = [c.suffix for c in costs]
     several = len(costs) > 1
@@ -105,24 +106,28 @@ def render_text(costs: Sequence[EnvironmentCost]) -> str:
     if any(not i.price.verified for c in costs for i in c.items):
         notes.append("* a price the table marks as not verified (see builder/pricing.py)")
     notes.append(FREE_TIER_NOTE)
-    notes.append(f"list prices as of {PRICES_AS_OF}, transcribed {TRANSCRIBED_ON} from: {', '.join(SOURCES.values())}")
+    pages = ", ".join(price_sources().values())
+    notes.append(f"list prices as of {PRICES_AS_OF}, transcribed {TRANSCRIBED_ON} from: {pages}")
     lines += ["", *(f"note: {n}" for n in notes)]
     return "\n".join(lines)
 
 
 def render_json(costs: Sequence[EnvironmentCost]) -> str:
-    from builder.pricing import PRICES_AS_OF, SOURCES, TRANSCRIBED_ON
+    from builder.cost import price_sources
+    from builder.pricing import PRICES_AS_OF, TRANSCRIBED_ON
+
+    sources = price_sources()
 
     def item(i: LineItem) -> dict[str, object]:
         out: dict[str, object] = {"stack": i.stack, "resource": i.resource, "type": i.resource_type, "item": i.what,
-               "unit": i.price.unit, "unit_price_usd": i.price.usd, "price_source": SOURCES[i.price.source],
+               "unit": i.price.unit, "unit_price_usd": i.price.usd, "price_source": sources[i.price.source],
                "price_verified": i.price.verified}
         if i.fixed:
             out.update(quantity=i.quantity, monthly_usd=round(i.monthly_usd, 6))
         return out
 
     document = {
-        "prices": {"as_of": PRICES_AS_OF, "transcribed_on": TRANSCRIBED_ON, "sources": dict(SOURCES),
+        "prices": {"as_of": PRICES_AS_OF, "transcribed_on": TRANSCRIBED_ON, "sources": sources,
                    "free_tier_subtracted": False},
         "environments": [{"suffix": c.suffix, "region": c.region, "notes": list(c.notes),
                           "stacks": [{"name": s.name, "region": s.region, "priced_as": s.priced_as} for s in c.stacks],

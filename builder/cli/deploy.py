@@ -12,7 +12,6 @@ from builder.cli.common import (
     add_pool_options,
     add_shard_option,
     nothing_in_shard,
-    pool_options,
     reporter_for,
     stack_groups,
 )
@@ -77,15 +76,21 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.ops.deploy import deploy_stack
+    from builder.ops.deploy import DeployOptions, deploy_stack
     from builder.ops.pool import finish, run_all
+    from builder.stack.poller import Pollers
+    from builder.stack.watch import watchers
 
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
     reporter = reporter_for(args, groups)
-    options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter), options.concurrency,
-                       options.api_rate)
+    options = DeployOptions(out_dir=args.out, allow_data_loss=args.allow_data_loss,
+                            wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
+                            force=args.force, allow_drift=args.allow_drift, adopt_retained=args.adopt_retained)
+    with Pollers(args.api_rate) as pollers:
+        watch = watchers(pollers)
+        outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter, watch), args.concurrency,
+                           pollers)
     finish(outcomes, reporter, "deploy", summary=len(groups) > 1)
     return EXIT_OK

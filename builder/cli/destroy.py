@@ -12,7 +12,6 @@ from builder.cli.common import (
     add_shard_option,
     confirm,
     nothing_in_shard,
-    pool_options,
     reporter_for,
     stack_groups,
 )
@@ -55,13 +54,17 @@ def run(args: argparse.Namespace) -> int:
         if not confirm(f"Delete {listing}{warning}?", refusal):
             print("nothing deleted")
             return EXIT_OK
-    from builder.ops.destroy import destroy_stack
+    from builder.ops.destroy import DestroyOptions, destroy_stack
     from builder.ops.pool import finish, run_all
+    from builder.stack.poller import Pollers
+    from builder.stack.watch import watchers
 
     reporter = reporter_for(args, groups)
-    options = pool_options(args)
-    outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter,
-                                                           role_arn=stack.config.cloudformation_role_arn),
-                       options.concurrency, options.api_rate)
+    options = DestroyOptions(out_dir=args.out, wait_for_others=args.wait_for_others)
+    with Pollers(args.api_rate) as pollers:
+        watch = watchers(pollers)
+        outcomes = run_all(groups, lambda stack: destroy_stack(stack.name, stack.region, options, reporter, watch,
+                                                               role_arn=stack.config.cloudformation_role_arn),
+                           args.concurrency, pollers)
     finish(outcomes, reporter, "destroy", summary=len(groups) > 1)
     return EXIT_OK

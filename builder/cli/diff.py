@@ -16,7 +16,6 @@ from builder.cli.common import (
     add_pool_options,
     add_shard_option,
     nothing_in_shard,
-    pool_options,
     stack_groups,
     usd,
 )
@@ -71,10 +70,12 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.ops.diff import diff_stack
-    from builder.ops.pool import Result, finish, run_all
+    from builder.ops.diff import DiffOptions, DiffResult, diff_stack
+    from builder.ops.pool import finish, run_all
     from builder.ops.review import FAILED, StackReview, markdown
     from builder.report import Reporter
+    from builder.stack.poller import Pollers
+    from builder.stack.watch import watchers
 
     markdown_wanted = args.output == "markdown"
     if (args.output_file or args.github_step_summary) and not markdown_wanted:
@@ -92,10 +93,12 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = markdown_wanted and args.output_file in (None, "-")
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
                         prefix=several)
-    options = pool_options(args)
+    options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket)
     reviews: dict[str, StackReview] = {}
-    outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter, reviews=reviews),
-                       options.concurrency, options.api_rate)
+    with Pollers(args.api_rate) as pollers:
+        watch = watchers(pollers)
+        outcomes = run_all(groups, lambda stack: diff_stack(stack, options, reporter, watch, reviews),
+                           args.concurrency, pollers)
     try:
         finish(outcomes, reporter, "diff", summary=len(groups) > 1)
     finally:
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if any(r.data_losses for r in ordered):
         return EXIT_REFUSED
-    return EXIT_FAILED if any(o.result is Result.CHANGES for o in outcomes) else EXIT_OK
+    return EXIT_FAILED if any(o.result is DiffResult.CHANGES for o in outcomes) else EXIT_OK
 
 
 def _write_markdown(block: str, output_file: str | None, summary_file: str | None) -> None:

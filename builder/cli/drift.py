@@ -10,7 +10,6 @@ from builder.cli.common import (
     Subparsers,
     add_command,
     add_output_option,
-    pool_options,
     positive_int,
     positive_number,
     stack_groups,
@@ -54,22 +53,21 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help="how long detection of one stack may take (default: 300)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="environments checked at once (default: 4)")
-    parser.set_defaults(wait_for_others=True)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from builder.ops.drift import drift_stack
-    from builder.ops.pool import Result, finish, run_all
+    from builder.ops.drift import DriftOptions, DriftResult, drift_stack
+    from builder.ops.pool import finish, run_all
     from builder.report import Reporter
     from builder.stack import drift
+    from builder.stack.poller import Pollers
+    from builder.stack.watch import watchers
 
     groups = stack_groups(args)
     markdown = args.output == "markdown"
     reporter = Reporter(mode="text" if markdown else args.output, prefix=sum(len(g) for g in groups) > 1)
-    options = dataclasses.replace(pool_options(args), drift_timeout_s=args.timeout)
+    options = DriftOptions(timeout_s=args.timeout)
     reports: dict[str, DriftReport] = {}
 
     def show(report: DriftReport) -> None:
@@ -79,11 +77,14 @@ def run(args: argparse.Namespace) -> int:
             reporter.record("drift", **drift.to_dict(report))
 
     try:
-        outcomes = run_all(groups, lambda stack: drift_stack(stack, options, reporter, show), options.concurrency)
+        with Pollers() as pollers:
+            watch = watchers(pollers)
+            outcomes = run_all(groups, lambda stack: drift_stack(stack, options, reporter, show, watch),
+                               args.concurrency, pollers)
         finish(outcomes, reporter, "drift", summary=len(groups) > 1 and not markdown)
     finally:
         if markdown:  # in stack order whatever order detection finished in
             order = [stack.name for group in groups for stack in group]
             sys.stdout.write("\n".join(drift.markdown(reports[name]) for name in order if name in reports))
-    drifted = any(o.result is Result.DRIFTED for o in outcomes)
+    drifted = any(o.result is DriftResult.DRIFTED for o in outcomes)
     return EXIT_DRIFTED if (args.exit_code and drifted) else EXIT_OK

@@ -34,9 +34,12 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     from builder.graph import build_graph, to_dot, to_mermaid
+    from builder.resources import inventory
     from builder.synth import stacks_for
 
     render = to_dot if args.output == "dot" else to_mermaid
-    templates = {s.name: json.loads(s.template_body) for config in configs_from_args(args) for s in stacks_for(config)}
-    print(render(build_graph(templates)), end="")
+    stacks = [stack for config in configs_from_args(args) for stack in stacks_for(config)]
+    graph = build_graph({stack.name: json.loads(stack.template_body) for stack in stacks},
+                        {stack.name: stack.resource_families for stack in stacks}, inventory().drawing_order)
+    print(render(graph), end="")
     return EXIT_OK

@@ -28,7 +28,8 @@ an operation in progress, a state that needs a person. A replica goes with its p
 Without --yes nothing is deleted: every stack is listed with its verdict, then the fleet's idle cost
 and what reaping would save. With --yes the reapable stacks are deleted as destroy does (buckets
 emptied first; with retain_data the bucket and table stay), each looked at again right before.
-Exit 0 when every delete succeeded (or nothing was reapable), 1 when any failed, 2 on bad input.
+Exit 0 when every delete succeeded (or nothing was reapable), 1 when any failed, 2 on bad input,
+130 after Ctrl-C (each stack in flight says where it was left; CloudFormation carries on).
 
 examples:
   python -m builder reap                                  # list; deletes nothing
@@ -81,30 +82,31 @@ def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     prefix, regions = fleet_scope(args)
+    from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
-    from builder.ops.pool import Options
-    from builder.ops.reap import Outcome, reap, render_json, render_text
+    from builder.ops.pool import Outcome
+    from builder.ops.reap import failure, reap, render_json, render_text
     from builder.report import Reporter
-    from builder.stack.poller import fresh_pollers, interrupt_all
+    from builder.stack.poller import Pollers
+    from builder.stack.watch import watchers
 
     owns = args.shard.owns if args.shard is not None else None
     outcomes: tuple[Outcome, ...] = ()
-    with fresh_pollers(args.api_rate):  # every CloudFormation read of the run from one budget per region
+    with Pollers(args.api_rate) as pollers:  # every CloudFormation read of the run from one budget per region
         try:
             plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
-            if args.yes and plan.reapable:
-                reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
-                outcomes = reap(plan, destroyer(Options(concurrency=args.concurrency, api_rate=args.api_rate),
-                                                reporter, args.older_than), args.concurrency)
-        except KeyboardInterrupt:  # only the main thread hears it: stop the waits of every worker too
-            interrupt_all()
+        except KeyboardInterrupt:  # only the main thread hears it: stop every wait of the run too
+            pollers.interrupt()
             raise
+        if args.yes and plan.reapable:
+            reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
+            destroy_one = destroyer(DestroyOptions(), reporter, args.older_than, watchers(pollers))
+            outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
     else:
         sys.stdout.write((render_json if args.output == "json" else render_text)(plan, outcomes))
-    failed = [o for o in outcomes if o.failed]
+    failed = [o for o in outcomes if failure(o) is not None]
     for outcome in failed:
-        print(f"error: {outcome.stack} ({outcome.region}): not deleted: {outcome.error}", file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_OK
-
+        print(f"error: {outcome.stack} ({outcome.region}): not deleted: {failure(outcome)}", file=sys.stderr)
+    return max((o.error.exit_code if o.error else EXIT_FAILED for o in failed), default=EXIT_OK)

@@ -35,12 +35,14 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     from builder.ops.status import stack_status
+    from builder.stack.poller import Pollers
     from builder.synth import stacks_for
 
     configs = aws_configs_from_args(args)
     if args.all:
         return fleet_view(args, configs)
-    records = stack_status([s for c in configs for s in stacks_for(c)])
+    with Pollers() as pollers:
+        records = stack_status([stacks_for(c) for c in configs], pollers)
     for record in records:
         if args.output == "json":
             print(json.dumps(record))

@@ -6,11 +6,20 @@ A family module declares, beside its `build(c: Composition)`:
 - a `ParameterSpec` per Parameter, each carrying one deploy-time setting (the value is also the Default);
 - its alarms as `AlarmSpec`s appended to `c.alarms` (the alerts family creates them and lists them in
   the topic policy); alarm thresholds with `shared.threshold_parameters({title: base})`;
-- a pricer per resource type it creates (prices by key from builder.pricing), or the type in free_types;
+- a pricer per resource type it creates (prices by key from builder.pricing, or from its own `prices`
+  rows), or the type in free_types;
 - its checkov skips as `CheckovSkip`s, put on the resource with `shared.checkov_skips(...)`;
+- a `ResourceKind` per type the AWS side must know more about: how a named one is found (adoption of
+  retained data), why an existing one cannot be adopted, what must happen before it is deleted
+  (emptying a bucket; destroy runs it);
+- the drift noise rules of its types (`builder.drift_noise.NoiseRule`);
 - what its data-holding resources lose (the data guard, builder/data_guard.py): a `DataHolder` per
   resource type that holds data (what deleting it loses, which property changes replace it) and a
   `Safeguard` per setting that keeps the data (versioning, expiry, backups...) and what weakening it loses.
+
+Which family added each resource is recorded when the template is composed (the graph groups by it).
+A family never imports boto3: what it says about AWS is data (a `Lookup`) or a function that is given
+a client by the layer that makes the calls.
 
 This module holds only the types the families share; shared.py the small helpers.
 """
@@ -23,8 +32,9 @@ from typing import Any, Literal, NamedTuple
 
 from troposphere import Parameter, Template, kms, s3
 
+from builder.drift_noise import NoiseRule
 from builder.environment import EnvironmentConfig
-from builder.pricing import Pricer
+from builder.pricing import Price, Pricer
 from builder.settings import Setting
 
 
@@ -48,6 +58,12 @@ class ParameterSpec:
     value: Callable[[EnvironmentConfig], str]
     properties: Mapping[str, object]
     in_replica: bool = False  # also a Parameter of the replica template
+    # only in templates of configs where this is true: the Parameter of a family's opt-in part, which
+    # would be unused (a cfn-lint warning) while that part is off
+    when: Callable[[EnvironmentConfig], bool] | None = None
+
+    def present(self, config: EnvironmentConfig) -> bool:
+        return self.when is None or self.when(config)
 
 
 @dataclass(frozen=True)
@@ -90,7 +106,8 @@ SafeguardKind = Literal["switch", "limit", "members"]
 
 
 def _days(value: float) -> str:
-    return f"{int(value) if float(value).is_integer() else value} days"  # 30 days, 7.5 days
+    shown = int(value) if float(value).is_integer() else value
+    return f"{shown} day" if shown == 1 else f"{shown} days"  # 1 day, 30 days, 7.5 days
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,57 @@ class Safeguard:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """How to ask AWS whether one resource exists: the read `<service>.<operation>(<parameter>=value)`.
+
+    Its answer means it exists; an error code in `missing` that it does not; one in `foreign` that the
+    name is taken where these credentials cannot read it (another account's bucket). Any other error
+    is an error."""
+
+    service: str  # the boto3 client, in the stack's region
+    operation: str  # the client's method: "head_bucket"
+    parameter: str  # the argument that takes the value: "Bucket"
+    missing: frozenset[str]
+    foreign: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PreDelete:
+    """What must happen to a resource before CloudFormation deletes it (a bucket must be empty).
+
+    destroy runs it for each resource of the type that the DEPLOYED template lets CloudFormation delete
+    (DeletionPolicy Delete), with a client of `service` and the resource's physical id, and says the
+    line it returns. An error code in `gone` means the resource is already gone: nothing to do.
+    `left_behind`, asked with the physical id once the stack is deleted, finds one that survived (an
+    object written after the emptying keeps a bucket)."""
+
+    service: str
+    run: Callable[[Any, str], str]  # (client, physical id) -> what was done, one line
+    gone: frozenset[str] = frozenset()
+    left_behind: Lookup | None = None
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """What the AWS side must know about one resource type of a family, beyond the template."""
+
+    type: str  # "AWS::S3::Bucket"
+    noun: str  # what messages call one: "bucket"
+    name_property: str = ""  # the property that gives it a fixed name ("BucketName"); "": never adopted
+    lookup: Lookup | None = None  # finds an existing one by that name (adoption of retained data)
+    identifier: str = ""  # its key in an IMPORT's ResourceIdentifier (the type's primaryIdentifier)
+    identifier_in_answer: str = ""  # where the lookup's answer holds the identifier's value; "": the name
+    # (the lookup's answer, the template's properties under its Parameter defaults) -> each reason an
+    # existing one cannot be adopted as it is (the update after the import would change or replace it)
+    mismatches: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]] | None = None
+    before_delete: PreDelete | None = None
+
+    @property
+    def adoptable(self) -> bool:
+        return bool(self.name_property and self.lookup and self.identifier)
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a set of families can key a cache
 class Family:
     """Everything about one resource family: how it builds, and what the rest of builder needs to know."""
 
@@ -142,7 +210,12 @@ class Family:
     parameters: tuple[ParameterSpec, ...] = ()
     pricers: Mapping[str, Pricer] = field(default_factory=dict)  # resource type -> its pricer
     free_types: frozenset[str] = frozenset()  # types AWS does not bill by themselves
+    prices: Mapping[str, Price] = field(default_factory=dict)  # price rows of its own, by key (every region)
+    price_sources: Mapping[str, str] = field(default_factory=dict)  # Price.source of those rows -> the page
     checkov_skips: tuple[CheckovSkip, ...] = ()
-    # the data guard: which resource types hold data (resources.STATEFUL_TYPES), and the properties that keep it
+    kinds: tuple[ResourceKind, ...] = ()
+    drift_noise: tuple[NoiseRule, ...] = ()
+    # the data guard (resources.inventory().data_holders, .safeguards): which resource types hold data,
+    # and the properties that keep it
     holds_data: tuple[DataHolder, ...] = ()
     safeguards: tuple[Safeguard, ...] = ()

@@ -1,5 +1,5 @@
 """Cross-region replication of the data bucket: its configuration and least-privilege role under the
-ReplicationOn condition, and the replica template's bucket (in replication_region, with its own key)."""
+ReplicationOn condition. The replica stack's bucket is the storage family's, its key the keys family's."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from builder import names
 from builder.environment import EnvironmentConfig
 from builder.families import Composition, Family, ParameterSpec, Safeguard
 from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
-from builder.families.storage import BUCKET, BUCKET_HOLDS_DATA, LIFECYCLE_DAYS, active_rules, private_bucket
+from builder.families.storage import BUCKET, active_rules
 from builder.template_values import UNKNOWN
 
 # Condition names (used in the template and by tests).
@@ -127,17 +127,6 @@ def build(c: Composition) -> None:
     add_output(t, "ReplicaBucketArn", replica_arn, "ARN of the replica bucket", condition=REPLICATION_ON)
 
 
-def build_replica(c: Composition) -> None:
-    """The destination bucket, in replication_region (the replica stack's region)."""
-    config = c.config
-    bucket = private_bucket(
-        c.template, config, "ReplicaBucket",
-        Sub(names.replica_bucket_name(config.stack_prefix, config.suffix, "${AWS::Region}")), c.key,
-        Ref(c.parameters[LIFECYCLE_DAYS.title]))
-    add_output(c.template, "ReplicaBucketName", Ref(bucket), "Name of the replica bucket")
-    add_output(c.template, "ReplicaBucketArn", GetAtt(bucket, "Arn"), "ARN of the replica bucket")
-
-
 def destinations(props: Mapping[str, Any]) -> object:
     """The buckets the bucket replicates to (their names; as written when not known)."""
     rules = active_rules(props, "ReplicationConfiguration")
@@ -156,9 +145,7 @@ REPLICATION_SAFEGUARD = Safeguard(
 FAMILY = Family(
     name="replication",
     build=build,
-    build_replica=build_replica,
     parameters=(ENABLED, REGION, TIME_CONTROL),
     free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
-    holds_data=(BUCKET_HOLDS_DATA,),  # the replica bucket
-    safeguards=(REPLICATION_SAFEGUARD,),
+    safeguards=(REPLICATION_SAFEGUARD,),  # of the data bucket, which storage declares as holding data
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from awacs.aws import Principal
 from troposphere import Export, Output, Sub, Tags, Template
 
@@ -43,11 +45,13 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def threshold_parameters(bases: dict[str, float]) -> tuple[ParameterSpec, ...]:
-    """An alarm threshold Parameter per base: each fires at base x alarm_threshold_multiplier."""
+def threshold_parameters(bases: dict[str, float],
+                         when: Callable[[EnvironmentConfig], bool] | None = None) -> tuple[ParameterSpec, ...]:
+    """An alarm threshold Parameter per base: each fires at base x alarm_threshold_multiplier. `when`: only
+    in templates where the alarms are (an opt-in part's)."""
     def spec(title: str, base: float) -> ParameterSpec:
         return ParameterSpec(title, "alarm_threshold_multiplier",
                              lambda config: number(base * config.alarm_threshold_multiplier),
                              {"Type": "Number", "MinValue": 0,
-                              "Description": f"Alarm threshold: base {number(base)} x multiplier"})
+                              "Description": f"Alarm threshold: base {number(base)} x multiplier"}, when=when)
     return tuple(spec(title, base) for title, base in bases.items())

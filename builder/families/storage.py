@@ -1,4 +1,6 @@
-"""The data bucket: versioned, encrypted, private, TLS only; its lifecycle, its policy and its size alarm."""
+"""The buckets: the data bucket (versioned, encrypted, private, TLS only; its lifecycle, its policy and its
+size alarm) and, in the replica stack, its copy. What the AWS side must know about buckets: how a retained
+one is found, that one must be emptied before it is deleted, and drift's false report of SSE-S3."""
 
 from __future__ import annotations
 
@@ -12,8 +14,21 @@ from awacs.aws import Policy as PolicyDocument
 from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, kms, s3
 
 from builder import names
+from builder.drift_noise import REMOVED, Json, NoiseRule, PropertyDifference, parsed, segments, value_at
 from builder.environment import MAX_LIFECYCLE_DAYS, EnvironmentConfig
-from builder.families import AlarmSpec, CheckovSkip, Composition, DataHolder, Family, ParameterSpec, Safeguard
+from builder.errors import OperationError
+from builder.families import (
+    AlarmSpec,
+    CheckovSkip,
+    Composition,
+    DataHolder,
+    Family,
+    Lookup,
+    ParameterSpec,
+    PreDelete,
+    ResourceKind,
+    Safeguard,
+)
 from builder.families.shared import (
     FALSE,
     POLICY_VERSION,
@@ -106,6 +121,17 @@ def build(c: Composition) -> None:
     add_output(c.template, "BucketArn", GetAtt(bucket, "Arn"), "ARN of the data bucket")
 
 
+def build_replica(c: Composition) -> None:
+    """The replica bucket, in replication_region (the replica stack's region): replication's destination."""
+    config = c.config
+    bucket = private_bucket(
+        c.template, config, "ReplicaBucket",
+        Sub(names.replica_bucket_name(config.stack_prefix, config.suffix, "${AWS::Region}")), c.key,
+        Ref(c.parameters[LIFECYCLE_DAYS.title]))
+    add_output(c.template, "ReplicaBucketName", Ref(bucket), "Name of the replica bucket")
+    add_output(c.template, "ReplicaBucketArn", GetAtt(bucket, "Arn"), "ARN of the replica bucket")
+
+
 def price_bucket(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
     rtype = BUCKET
     versioned = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
@@ -126,6 +152,66 @@ def price_bucket(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> li
             items.append(ctx.rate(name, rtype, "replication metrics (CloudWatch, while reported)",
                                   "cloudwatch.custom_metric"))
     return items
+
+
+BATCH = 1000  # DeleteObjects takes at most 1000 keys
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker, 1000 per request; the number deleted."""
+    deleted = 0
+    while True:
+        page = s3.list_object_versions(Bucket=bucket, MaxKeys=BATCH)
+        keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+        if not keys:
+            return deleted
+        for start in range(0, len(keys), BATCH):
+            batch = keys[start:start + BATCH]
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            errors = answer.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise OperationError(f"s3://{bucket}", f"could not delete {len(errors)} object version(s), e.g. "
+                                                       f"{first.get('Key')}: {first.get('Code')} "
+                                                       f"{first.get('Message')}")
+            deleted += len(batch)
+
+
+def _empty(s3: Any, bucket: str) -> str:
+    return f"emptied bucket {bucket}: {empty_bucket(s3, bucket)} object version(s) and delete marker(s) deleted"
+
+
+NO_SUCH_BUCKET = frozenset({"404", "NoSuchBucket", "NotFound"})
+# HeadBucket of a bucket name another account holds answers 403: bucket names are global
+BUCKET_LOOKUP = Lookup("s3", "head_bucket", "Bucket", missing=NO_SUCH_BUCKET,
+                       foreign=frozenset({"403", "AccessDenied"}))
+BUCKET_KIND = ResourceKind(
+    BUCKET, "bucket", name_property="BucketName", lookup=BUCKET_LOOKUP,
+    identifier="BucketName",  # ResourceIdentifier key (the type's primaryIdentifier)
+    # CloudFormation deletes only an empty bucket, and a versioned one keeps every version
+    before_delete=PreDelete("s3", _empty, gone=frozenset({"NoSuchBucket"}), left_behind=BUCKET_LOOKUP))
+
+_SSE_S3_ONLY = [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+
+
+def _default_encryption_missing(_type: str, diff: PropertyDifference, expected: Json, _actual: Json) -> bool:
+    """The bucket's SSE-S3 (AES256) encryption, which S3 applies to every bucket anyway, reported as absent."""
+    if segments(diff.path)[:1] != ["BucketEncryption"]:
+        return False
+    declared = value_at(expected, ["BucketEncryption", "ServerSideEncryptionConfiguration"])
+    if declared is None:
+        declared = value_at(parsed(diff.expected), ["ServerSideEncryptionConfiguration"])
+    return declared == _SSE_S3_ONLY and (diff.kind == REMOVED or diff.actual in ("", "null"))
+
+
+# S3 applies SSE-S3 (AES256) to every bucket (Amazon S3 User Guide, "Using server-side encryption with
+# Amazon S3 managed keys (SSE-S3)": "the base level of encryption for every bucket", since 2023-01-05),
+# yet drift detection reports a declared AES256 BucketEncryption as "null":
+# aws-cloudformation/cloudformation-coverage-roadmap#2554.
+DEFAULT_ENCRYPTION_NOISE = NoiseRule(
+    "S3 encrypts every bucket with SSE-S3 (AES256); drift detection reports that default as missing "
+    "(cloudformation-coverage-roadmap#2554)", _default_encryption_missing, frozenset({BUCKET}))
 
 
 BUCKET_HOLDS_DATA = DataHolder(BUCKET, "its objects and every version of them", replaced_by=("BucketName",))
@@ -181,10 +267,13 @@ BUCKET_SAFEGUARDS = (
 FAMILY = Family(
     name="storage",
     build=build,
+    build_replica=build_replica,
     parameters=(LIFECYCLE_DAYS, *threshold_parameters(ALARM_BASES)),
     pricers={BUCKET: price_bucket},
     free_types=frozenset({"AWS::S3::BucketPolicy"}),
     checkov_skips=(SKIP_ACCESS_LOGGING,),
-    holds_data=(BUCKET_HOLDS_DATA,),
+    kinds=(BUCKET_KIND,),
+    drift_noise=(DEFAULT_ENCRYPTION_NOISE,),
+    holds_data=(BUCKET_HOLDS_DATA,),  # the data bucket and, in the replica stack, its copy
     safeguards=BUCKET_SAFEGUARDS,
 )

@@ -9,7 +9,17 @@ from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
 
 from builder import names
 from builder.environment import BILLING_MODES, MAX_CAPACITY
-from builder.families import AlarmSpec, CheckovSkip, Composition, DataHolder, Family, ParameterSpec, Safeguard
+from builder.families import (
+    AlarmSpec,
+    CheckovSkip,
+    Composition,
+    DataHolder,
+    Family,
+    Lookup,
+    ParameterSpec,
+    ResourceKind,
+    Safeguard,
+)
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Setting
@@ -161,6 +171,31 @@ def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> lis
     return items
 
 
+def adoption_mismatches(answer: Mapping[str, Any], properties: Mapping[str, Any]) -> list[str]:
+    """How an existing table (DescribeTable's answer) differs from the template's in what an update could
+    not change in place or would change at once: its key schema and billing mode. Each difference as
+    `what: existing X, template Y`."""
+    described = answer.get("Table", {})
+    found = []
+    existing_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in described.get("KeySchema", []))
+    template_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in properties.get("KeySchema", []))
+    if existing_keys != template_keys:
+        found.append(f"KeySchema: existing {existing_keys}, template {template_keys}")
+    # DescribeTable leaves out BillingModeSummary for tables that were always PROVISIONED, and
+    # PROVISIONED is CloudFormation's default too
+    existing_mode = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    template_mode = properties.get("BillingMode", "PROVISIONED")
+    if existing_mode != template_mode:
+        found.append(f"BillingMode: existing {existing_mode}, template {template_mode}")
+    return found
+
+
+TABLE_KIND = ResourceKind(
+    TABLE, "table", name_property="TableName",
+    lookup=Lookup("dynamodb", "describe_table", "TableName", missing=frozenset({"ResourceNotFoundException"})),
+    identifier="TableName", mismatches=adoption_mismatches)
+
+
 TABLE_HOLDS_DATA = DataHolder(TABLE, "its items", replaced_by=(
     "TableName", "KeySchema", "LocalSecondaryIndexes", "ImportSourceSpecification"))
 
@@ -189,6 +224,7 @@ FAMILY = Family(
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
     pricers={TABLE: price_table},
     checkov_skips=(SKIP_TABLE_CMK,),
+    kinds=(TABLE_KIND,),
     holds_data=(TABLE_HOLDS_DATA,),
     safeguards=TABLE_SAFEGUARDS,
 )

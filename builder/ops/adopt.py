@@ -1,10 +1,12 @@
-"""Before a new stack is created: find the bucket and table an earlier stack of the same name left behind
-(retain_data), stop with the command that adopts them, or (--adopt-retained) import them first.
+"""Before a new stack is created: find the named resources an earlier stack of the same name left behind
+(retain_data: the bucket and the table), stop with the command that adopts them, or (--adopt-retained)
+import them first.
 
-Import and mismatch checks are builder.stack.adopt's and this module's: the IMPORT change set is made,
-shown, executed and waited for; then deploy makes its normal change set for everything else, and the
-data guard applies to it as always. A retained table whose key schema or billing mode differs from the
-template is reported and not adopted: the update after the import would change (or replace) it.
+What can be adopted, how it is found and why an existing one does not fit are its family's
+(`ResourceKind`); the import is builder.stack.adopt's. The IMPORT change set is made, shown, executed
+and waited for; then deploy makes its normal change set for everything else, and the data guard
+applies to it as always. A retained resource that differs from the template where the update after
+the import would change (or replace) it (a table's key schema or billing mode) is reported, not adopted.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from typing import Any
 
 from builder import names
 from builder.errors import OperationError
-from builder.ops.pool import Options
+from builder.resources import inventory
 from builder.stack import adopt
 from builder.stack import client as aws
 from builder.stack.changeset import Change, change_rows, role_arg
-from builder.stack.watch import SUCCESS, StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
+from builder.template_values import DefaultsEvaluator
 
-NAME_KEYS = {adopt.BUCKET: "BucketName", adopt.TABLE: "TableName"}
 _PSEUDO = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
 
 
@@ -39,11 +42,17 @@ def resolve_name(value: Any, pseudo: Mapping[str, str]) -> str | None:
     return _PSEUDO.sub(lambda m: pseudo[m.group(1)], text)
 
 
+def _name_properties() -> dict[str, str]:
+    """Resource type -> the property that names it, for every type that can be adopted."""
+    return {rtype: kind.name_property for rtype, kind in inventory().kinds.items() if kind.adoptable}
+
+
 def named_data_resources(template: Mapping[str, Any], pseudo: Mapping[str, str]) -> list[adopt.Retained]:
-    """Every bucket and table of the template with a name it fixes, resolved."""
+    """Every adoptable resource of the template (a bucket, a table) with a name it fixes, resolved."""
+    keys = _name_properties()
     found = []
     for logical_id, resource in sorted(template.get("Resources", {}).items()):
-        key = NAME_KEYS.get(resource.get("Type", ""))
+        key = keys.get(resource.get("Type", ""))
         name = resolve_name(resource.get("Properties", {}).get(key), pseudo) if key else None
         if name:
             found.append(adopt.Retained(logical_id, resource["Type"], name))
@@ -51,44 +60,28 @@ def named_data_resources(template: Mapping[str, Any], pseudo: Mapping[str, str])
 
 
 def _needs_account(template: Mapping[str, Any]) -> bool:
-    return "${AWS::AccountId}" in json.dumps([r.get("Properties", {}).get(NAME_KEYS.get(r.get("Type", ""), ""))
+    keys = _name_properties()
+    return "${AWS::AccountId}" in json.dumps([r.get("Properties", {}).get(keys.get(r.get("Type", ""), ""))
                                                for r in template.get("Resources", {}).values()])
 
 
-def table_mismatches(described: Mapping[str, Any], properties: Mapping[str, Any], billing_mode: str) -> list[str]:
-    """How an existing table (a DescribeTable "Table") differs from the template's: its key schema and
-    billing mode. Each difference as `what: existing X, template Y`."""
-    found = []
-    existing_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in described.get("KeySchema", []))
-    template_keys = ", ".join(f"{k['AttributeName']} {k['KeyType']}" for k in properties.get("KeySchema", []))
-    if existing_keys != template_keys:
-        found.append(f"KeySchema: existing {existing_keys}, template {template_keys}")
-    # DescribeTable leaves out BillingModeSummary for tables that were always PROVISIONED
-    existing_mode = described.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-    if existing_mode != billing_mode:
-        found.append(f"BillingMode: existing {existing_mode}, template {billing_mode}")
-    return found
-
-
-def mismatches(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
-               found: Sequence[adopt.Retained]) -> list[str]:
-    """Why each found table cannot be adopted as it is, as `<table>: <difference>`."""
-    tables = [r for r in found if r.type == adopt.TABLE]
-    if not tables:
-        return []
-    dynamodb = watcher.client("dynamodb")
+def mismatches(template: Mapping[str, Any], found: Sequence[adopt.Retained]) -> list[str]:
+    """Why each found resource cannot be adopted as it is, as `<noun> <name>: <difference>`: its family
+    compares what its lookup answered with the template's properties under the Parameter defaults
+    (which are this suffix's values)."""
+    resolved = DefaultsEvaluator(template).resources()
     out = []
-    for table in tables:
-        described = dynamodb.describe_table(TableName=table.name)["Table"]
-        properties = template["Resources"][table.logical_id].get("Properties", {})
-        out += [f"table {table.name}: {why}"
-                for why in table_mismatches(described, properties, stack.config.dynamodb_billing_mode)]
+    for resource in found:
+        kind = resource.kind
+        if kind.mismatches is not None:
+            properties = resolved.get(resource.logical_id, {}).get("Properties", {})
+            out += [f"{kind.noun} {resource.name}: {why}" for why in kind.mismatches(resource.answer, properties)]
     return out
 
 
 def _describe(found: Sequence[adopt.Retained]) -> str:
     """`bucket b and table t already exist` / `table t already exists`."""
-    named = [f"{'bucket' if r.type == adopt.BUCKET else 'table'} {r.name}" for r in found]
+    named = [f"{r.kind.noun} {r.name}" for r in found]
     return f"{' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'}"
 
 
@@ -102,11 +95,11 @@ def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
 
-def before_create(watcher: StackWatcher, stack: Stack, options: Options,
-                  current: StackDescription | None) -> StackDescription | None:
-    """For a stack about to be created: when its named bucket or table already exists, stop (nothing
-    created) with the command that adopts them, or with --adopt-retained import them and return the
-    stack as the import left it. Otherwise return `current` unchanged."""
+def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+                  adopt_retained: bool) -> DeployedStack | None:
+    """For a stack about to be created: when a named resource of it already exists, stop (nothing
+    created) with the command that adopts them, or with `adopt_retained` (--adopt-retained) import them
+    and return the stack as the import left it. Otherwise return `current` unchanged."""
     template = json.loads(stack.template_body)
     pseudo = {"AWS::Region": stack.region, "AWS::Partition": names.partition(stack.region)}
     if _needs_account(template):
@@ -116,8 +109,7 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
     if not wanted:
         return current
     try:
-        found = adopt.find_retained(watcher.client("s3"), watcher.client("dynamodb"),
-                                    wanted)
+        found = adopt.find_retained(watcher.client, wanted)
     except OperationError as exc:
         if not (stack.config.cloudformation_role_arn and _denied(exc)):
             raise
@@ -126,12 +118,12 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
         return current
     if not found:
         return current
-    differences = mismatches(watcher, stack, template, found)
+    differences = mismatches(template, found)
     if differences:
         raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
                                          f"{'; '.join(differences)}; nothing was created. Change the config to "
                                          f"match them, or move their data and delete them")
-    if not options.adopt_retained:
+    if not adopt_retained:
         raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
                                          f"an earlier stack with retain_data); nothing was created. Adopt them, "
                                          f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")
@@ -139,7 +131,7 @@ def before_create(watcher: StackWatcher, stack: Stack, options: Options,
 
 
 def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
-            found: Sequence[adopt.Retained]) -> StackDescription | None:
+            found: Sequence[adopt.Retained]) -> DeployedStack | None:
     body = adopt.import_template(template, found)
     for prop in body.left_out:
         watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
@@ -161,7 +153,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
     baseline = watcher.latest_event_id(stack_id)
     watcher.cf.execute_change_set(ChangeSetName=change_set_id)
     final = watcher.watch(stack_id, baseline)
-    if final["StackStatus"] not in SUCCESS:
-        raise OperationError(stack.name, f"the import ended {final['StackStatus']}: {watcher.root_cause()}")
+    if not final.succeeded:
+        raise OperationError(stack.name, f"the import ended {final.status}: {watcher.root_cause()}")
     watcher.say("adopt: imported; now the change set for everything else")
     return final

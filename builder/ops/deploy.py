@@ -10,53 +10,75 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from builder.errors import OperationError
 from builder.ops import adopt, drift
 from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
 from builder.stack import client as aws
 from builder.stack.changeset import guard, guard_change_set
+from builder.stack.deployed import DeployedStack
 from builder.stack.unchanged import reason_to_deploy
-from builder.stack.watch import SUCCESS, StackDescription, StackWatcher, stack_outputs
+from builder.stack.watch import WatcherFactory
 from builder.synth import Stack, write_files
 
-WatcherFactory = Callable[[str, str, Reporter], StackWatcher]
+
+class DeployResult(StrEnum):
+    """What deploy did to one stack; the text is what the summary prints."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    NO_CHANGES = "no changes"
 
 
-def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
-                 watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+@dataclass(frozen=True)
+class DeployOptions:
+    """What deploy was asked to do besides which stacks."""
+
+    out_dir: str = "out"  # where <stack>.outputs.json go
+    allow_data_loss: bool = False  # go ahead although the data guard finds that data would be lost
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
+    force: bool = False  # make the change set even when the deployed stack already matches
+    allow_drift: bool = False  # deploy over drift of a check_drift environment
+    adopt_retained: bool = False  # import a retained bucket and table into a new stack
+    drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+
+
+def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watcher_factory: WatcherFactory) -> Outcome:
     started = time.monotonic()
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region), watcher.interruptible():
-        current = current_stack(watcher, options)
-        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        current = current_stack(watcher, options.wait_for_others)
+        if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
             watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
             current = None
-        if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
-            current = adopt.before_create(watcher, stack, options, current)
+        if current is None or current.in_review:
+            current = adopt.before_create(watcher, stack, current, options.adopt_retained)
         elif stack.config.check_drift:
-            drift.check_before_deploy(watcher, stack, options)
+            drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.record,
+        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.described,
                                                                            deployed.body) is None:
             watcher.say("no changes: the stack already has this template, these parameters and tags")
-            return _unchanged(stack, deployed.record, options, started)
+            return _unchanged(stack, deployed.described, options, started)
         losses = data_losses(deployed, stack)
         guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
-        change_set = plan(watcher, stack, options, current)
+        change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:
                 match_termination_protection(watcher, current, stack.config.termination_protection)
-            outputs = stack_outputs(current or {})
+            outputs = dict(current.outputs) if current is not None else {}
             write_outputs(stack, outputs, options.out_dir)
-            return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
+            return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
         show_changes(watcher, change_set)
         guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
         baseline = watcher.latest_event_id(change_set.stack_id)
@@ -66,26 +88,26 @@ def deploy_stack(stack: Stack, options: Options, reporter: Reporter,
             final = watcher.watch(change_set.stack_id, baseline)
         finally:
             reporter.end(stack.name)
-    if final["StackStatus"] not in SUCCESS:
-        raise OperationError(stack.name, f"{final['StackStatus']}: {watcher.root_cause()}")
+    if not final.succeeded:
+        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
     with aws.translate(stack.name, stack.region):
         match_termination_protection(watcher, final, stack.config.termination_protection)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
-    outputs = stack_outputs(final)
-    watcher.say(f"{final['StackStatus']} in {time.monotonic() - started:.1f} s")
+    outputs = dict(final.outputs)
+    watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
     if outputs:
         reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
     watcher.say(f"outputs written to {path}", outputs=outputs)
-    result = Result.CREATED if change_set.kind == "CREATE" else Result.UPDATED
+    result = DeployResult.CREATED if change_set.kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
 
 
-def _unchanged(stack: Stack, current: StackDescription, options: Options, started: float) -> Outcome:
+def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:
     """The outcome of a skipped deploy: the outputs file is still written, from DescribeStacks' answer."""
-    outputs = stack_outputs(current)
+    outputs = dict(current.outputs)
     write_outputs(stack, outputs, options.out_dir)
-    return Outcome(stack.name, stack.region, Result.NO_CHANGES, time.monotonic() - started, outputs)
+    return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
 
 
 def declares_outputs(stack: Stack) -> bool:

@@ -1,77 +1,109 @@
-"""Destroy one stack, after emptying the buckets CloudFormation will delete.
+"""Destroy one stack, after what must happen before its resources are deleted (emptying buckets).
 
-Before deleting a stack, its versioned buckets are emptied (every object version and delete marker)
-unless the deployed template keeps them (DeletionPolicy Retain: retain_data). The deployed template
-decides, not today's config: a bucket CloudFormation will keep is never emptied.
+Each family says, per resource type, what must happen before CloudFormation deletes one
+(`ResourceKind.before_delete`: a versioned bucket is emptied of every object version and delete
+marker). It runs for each such resource the deployed template lets CloudFormation delete, never for
+one it keeps (DeletionPolicy Retain: retain_data). The deployed template decides, not today's config.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+import botocore.exceptions
 
 from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
-from builder.ops.deploy import WatcherFactory, outputs_file
-from builder.ops.pool import Options, Outcome, Result
+from builder.families import PreDelete, ResourceKind
+from builder.ops.deploy import outputs_file
+from builder.ops.pool import Outcome
 from builder.report import Reporter
+from builder.resources import inventory
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.lookup import look_up
+from builder.stack.watch import StackWatcher, WatcherFactory
 
-BATCH = 1000  # DeleteObjects takes at most 1000 keys
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
 
 
-def buckets_to_empty(template: Mapping[str, Any],
-                     resources: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
-    """(buckets CloudFormation will delete, buckets it will keep) as physical names."""
-    policies = {logical: r.get("DeletionPolicy", "Delete")
-                for logical, r in template.get("Resources", {}).items() if r.get("Type") == "AWS::S3::Bucket"}
-    delete: list[str] = []
-    keep: list[str] = []
+class DestroyResult(StrEnum):
+    """What destroy did to one stack; the text is what the summary prints."""
+
+    DELETED = "deleted"
+    NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class DestroyOptions:
+    """What destroy was asked to do besides which stacks."""
+
+    out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A resource of the stack with something to do before it is deleted, and its DeletionPolicy."""
+
+    kind: ResourceKind
+    physical_id: str
+    deletion_policy: str
+
+    @property
+    def action(self) -> PreDelete:
+        assert self.kind.before_delete is not None, "only kinds with a before_delete are prepared"
+        return self.kind.before_delete
+
+    @property
+    def kept(self) -> bool:
+        return self.deletion_policy in KEPT
+
+
+def to_prepare(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]],
+               kinds: Mapping[str, ResourceKind]) -> list[Prepared]:
+    """Every resource still there whose kind has a before_delete, with the deployed template's policy."""
+    policies = {logical: (kinds[r.get("Type")], r.get("DeletionPolicy", "Delete"))
+                for logical, r in template.get("Resources", {}).items()
+                if r.get("Type") in kinds and kinds[r.get("Type")].before_delete is not None}
+    found = []
     for resource in resources:
         logical, physical = resource.get("LogicalResourceId"), resource.get("PhysicalResourceId")
         if logical not in policies or not physical or resource.get("ResourceStatus") == "DELETE_COMPLETE":
             continue
-        (keep if policies[logical] in KEPT else delete).append(physical)
-    return delete, keep
+        kind, policy = policies[logical]
+        found.append(Prepared(kind, physical, policy))
+    return found
 
 
-def empty_bucket(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker, 1000 per request; the number deleted."""
-    deleted = 0
-    while True:
-        try:
-            page = s3.list_object_versions(Bucket=bucket, MaxKeys=BATCH)
-        except Exception as exc:  # a bucket already gone is empty
-            if aws.error_code(exc) == "NoSuchBucket":
-                return deleted
-            raise
-        keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
-        if not keys:
-            return deleted
-        for start in range(0, len(keys), BATCH):
-            batch = keys[start:start + BATCH]
-            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-            errors = answer.get("Errors", [])
-            if errors:
-                first = errors[0]
-                raise OperationError(f"s3://{bucket}", f"could not delete {len(errors)} object version(s), e.g. "
-                                                       f"{first.get('Key')}: {first.get('Code')} "
-                                                       f"{first.get('Message')}")
-            deleted += len(batch)
+def _keeping(target: Prepared) -> str:
+    policy = f"{target.deletion_policy}: retain_data" if target.deletion_policy == "Retain" else target.deletion_policy
+    return f"keeping {target.kind.noun} {target.physical_id} and its data (DeletionPolicy {policy})"
 
 
-def _bucket_exists(s3: Any, bucket: str) -> bool:
+def _prepare(watcher: StackWatcher, target: Prepared) -> None:
+    action = target.action
     try:
-        s3.head_bucket(Bucket=bucket)
-    except Exception as exc:
-        if aws.error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-            return False
-        raise
-    return True
+        watcher.say(action.run(watcher.client(action.service), target.physical_id))
+    except botocore.exceptions.ClientError as exc:
+        if aws.error_code(exc) not in action.gone:
+            raise
+        watcher.say(f"{target.kind.noun} {target.physical_id} is already gone")
+
+
+def _left_behind(watcher: StackWatcher, prepared: Iterable[Prepared]) -> list[Prepared]:
+    """What was prepared for deletion and is still there now that the stack is deleted."""
+    left = []
+    for target in prepared:
+        lookup = target.action.left_behind
+        if lookup is not None and look_up(watcher.client(lookup.service), lookup, target.physical_id,
+                                          target.kind.noun) is not None:
+            left.append(target)
+    return left
 
 
 def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, Any]]:
@@ -85,11 +117,12 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
             return resources
 
 
-def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
-                  watcher_factory: WatcherFactory = StackWatcher,
-                  before_delete: Callable[[StackDescription], None] | None = None,
+def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
+                  watcher_factory: WatcherFactory,
+                  before_delete: Callable[[DeployedStack], None] | None = None,
                   role_arn: str | None = None) -> Outcome:
-    """Empty the buckets CloudFormation will delete, then delete the stack and wait.
+    """Do what must happen before CloudFormation deletes the stack's resources (empty its buckets), then
+    delete the stack and wait.
 
     `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
     there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
@@ -104,38 +137,37 @@ def destroy_stack(name: str, region: str, options: Options, reporter: Reporter,
         if current is None:
             watcher.say(f"{name} does not exist in {region}; nothing to delete")
             _forget_outputs(watcher, name, options.out_dir)
-            return Outcome(name, region, Result.NOT_FOUND, time.monotonic() - started)
+            return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        if current.get("EnableTerminationProtection"):
+        if current.termination_protection:
             raise OperationError(name, "termination protection is on (setting termination_protection); "
                                        "deploy with termination_protection = false and --allow-data-loss first, "
                                        "then destroy")
-        stack_id = current["StackId"]
+        stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
         resources = _stack_resources(watcher, stack_id)
-        delete, keep = buckets_to_empty(template, resources)
-        for bucket in keep:
-            watcher.say(f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)")
-        s3 = watcher.client("s3") if delete else None
-        for bucket in delete:
-            count = empty_bucket(s3, bucket)
-            watcher.say(f"emptied bucket {bucket}: {count} object version(s) and delete marker(s) deleted")
+        prepared = to_prepare(template, resources, inventory().kinds)
+        for target in prepared:
+            if target.kept:
+                watcher.say(_keeping(target))
+            else:
+                _prepare(watcher, target)
         reporter.begin(name, len(resources))
         try:
             final = watcher.delete_and_wait(current, role_arn)
         finally:
             reporter.end(name)
-        if final["StackStatus"] != "DELETE_COMPLETE":
-            raise OperationError(name, f"{final['StackStatus']}: {watcher.root_cause()}")
-        left = [bucket for bucket in delete if _bucket_exists(s3, bucket)]
+        if final.exists:
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
+        left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
-        raise OperationError(name, f"the stack is deleted but bucket {', '.join(left)} still exists; "
-                                         f"empty and delete it by hand")
+        named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)
+        raise OperationError(name, f"the stack is deleted but {named} still exists; empty and delete it by hand")
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
-    return Outcome(name, region, Result.DELETED, time.monotonic() - started)
+    return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
 
 
 def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:

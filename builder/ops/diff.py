@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 
-from builder.cost import stack_items
+from builder.cost import region_prices, stack_items
 from builder.data_guard import Finding, merged
-from builder.deployed_cost import deployed_items, deployed_parameters
-from builder.ops.deploy import WatcherFactory
+from builder.deployed_cost import deployed_items
 from builder.ops.drift import drift_for_diff
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
     NEW,
@@ -32,47 +32,63 @@ from builder.ops.review import (
     usd,
     value_changes,
 )
-from builder.pricing import CostError, prices_for
+from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.changeset import report_losses, role_arg
-from builder.stack.watch import StackDescription, StackWatcher
+from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
 Reviews = MutableMapping[str, StackReview]
 
 
-def diff_stack(stack: Stack, options: Options, reporter: Reporter,
-               watcher_factory: WatcherFactory = StackWatcher, reviews: Reviews | None = None) -> Outcome:
+class DiffResult(StrEnum):
+    """What diff found for one stack (it changes nothing); the text is what the summary prints."""
+
+    CHANGES = "changes"  # a change set with changes was made and deleted, or the data guard finds a loss
+    NO_CHANGES = "no changes"
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """What diff was asked to do besides which stacks."""
+
+    wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
+    drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+
+
+def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
+               reviews: Reviews | None = None) -> Outcome:
     started = time.monotonic()
     found = reviews if reviews is not None else {}
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
-        current = current_stack(watcher, options)
-        if current is not None and current["StackStatus"] == "ROLLBACK_COMPLETE":
+        current = current_stack(watcher, options.wait_for_others)
+        if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
-            return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
         if is_update(current) and stack.config.check_drift:
-            drifted = drift_for_diff(watcher, options)
+            drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        change_set = plan(watcher, stack, options, current)
+        change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
             losses = data_losses(deployed, stack)
             watcher.say("no resource changes" if losses else "no changes")
             _show_losses(watcher, losses)
             found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
                                             data_losses=losses, drift=drifted)
-            return Outcome(stack.name, stack.region, Result.CHANGES if losses else Result.NO_CHANGES,
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
                            time.monotonic() - started)
         if deployed is None:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
         losses = _show_losses(watcher, merged(data_losses(deployed, stack), change_set.data_losses()))
-        record: StackDescription = deployed.record if deployed is not None else {}
-        parameters = value_changes(deployed_parameters(record), dict(stack.parameters))
-        tags = value_changes({t["Key"]: t["Value"] for t in record.get("Tags") or []}, dict(stack.tags))
+        described = deployed.described if deployed is not None else None
+        parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
+        tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
         if deployed is not None:
             _show_values(watcher, "parameter", parameters)
             _show_values(watcher, "tag", tags)
@@ -81,13 +97,13 @@ def diff_stack(stack: Stack, options: Options, reporter: Reporter,
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
-            if review is not None and review["StackStatus"] == "REVIEW_IN_PROGRESS":
+            if review is not None and review.in_review:
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
-    return Outcome(stack.name, stack.region, Result.CHANGES, time.monotonic() - started,
+    return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
@@ -100,7 +116,7 @@ def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, s
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
-        after = stack_items(stack, prices_for(stack.region), [])
+        after = stack_items(stack, region_prices(stack.region), [])
         before = None if deployed is None else deployed_items(deployed.template, deployed.state.parameters,
                                                                stack.name, stack.region)
     except CostError as error:

@@ -8,25 +8,41 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from builder.errors import DriftRefusedError, OperationError
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack import drift
-from builder.stack.watch import StackWatcher
+from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
 Show = Callable[[drift.DriftReport], None]
-WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # as builder.ops.deploy's, which imports this
 
 
-def detect(watcher: StackWatcher, options: Options) -> drift.DriftReport:
-    return drift.detect(watcher.cf, watcher.name, timeout_s=options.drift_timeout_s, sleep=watcher.pause)
+class DriftResult(StrEnum):
+    """How one stack stands against its template; the text is what the summary prints."""
+
+    IN_SYNC = "in sync"  # the stack matches its template (noise aside)
+    DRIFTED = "drifted"  # a resource differs from its template
+    NOT_FOUND = "not found"
 
 
-def drift_stack(stack: Stack, options: Options, reporter: Reporter, show: Show,
-                watcher_factory: WatcherFactory = StackWatcher) -> Outcome:
+@dataclass(frozen=True)
+class DriftOptions:
+    """What drift was asked to do besides which stacks."""
+
+    timeout_s: float = 300.0  # how long the detection of one stack may take
+
+
+def detect(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport:
+    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause)
+
+
+def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: Show,
+                watcher_factory: WatcherFactory) -> Outcome:
     """The `drift` command for one stack: detect, hand the report to `show`, and say how it stands.
 
     Raises OperationError when detection fails (after showing what it did check)."""
@@ -36,13 +52,13 @@ def drift_stack(stack: Stack, options: Options, reporter: Reporter, show: Show,
         current = watcher.describe()
     if current is None:
         watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to check")
-        return Outcome(stack.name, stack.region, Result.NOT_FOUND, time.monotonic() - started)
-    report = detect(watcher, options)
+        return Outcome(stack.name, stack.region, DriftResult.NOT_FOUND, time.monotonic() - started)
+    report = detect(watcher, options.timeout_s)
     show(report)
     if report.detection_status == drift.DETECTION_FAILED:
         raise OperationError(stack.name, f"drift detection failed: {report.reason or 'no reason given'} "
                                          f"(checked: {', '.join(report.checked) or 'nothing'})")
-    result = Result.DRIFTED if report.has_drift else Result.IN_SYNC
+    result = DriftResult.DRIFTED if report.has_drift else DriftResult.IN_SYNC
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, changes=len(report.drifted))
 
 
@@ -59,27 +75,27 @@ def drifted_properties(report: drift.DriftReport) -> str:
     return "; ".join(parts)
 
 
-def check_before_deploy(watcher: StackWatcher, stack: Stack, options: Options) -> None:
+def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, timeout_s: float) -> None:
     """check_drift: detect drift on the existing stack and refuse to deploy over it (DriftRefusedError,
     exit 5, nothing changed) unless --allow-drift. With --allow-drift a detection that cannot run is
     reported and the deploy goes on; without it, it fails the deploy (exit 1)."""
     watcher.say("check_drift: detecting drift before deploying")
     try:
-        report = detect(watcher, options)
+        report = detect(watcher, timeout_s)
     except OperationError as exc:
-        if not options.allow_drift:
+        if not allow_drift:
             raise
         watcher.say(f"check_drift: could not detect drift ({exc.message}); going on because of --allow-drift")
         return
     watcher.reporter.lines(drift.text_lines(report)[1:], stack.name)
     watcher.reporter.record("drift", **drift.to_dict(report))
-    if report.detection_status == drift.DETECTION_FAILED and not options.allow_drift:
+    if report.detection_status == drift.DETECTION_FAILED and not allow_drift:
         raise OperationError(stack.name, f"check_drift: drift detection failed: {report.reason or 'no reason given'}; "
                                          f"deploy with --allow-drift to go on without it")
     if not report.has_drift:
         watcher.say(f"check_drift: {report.status}")
         return
-    if options.allow_drift:
+    if allow_drift:
         watcher.say("check_drift: drifted; deploying anyway because of --allow-drift (the template's values win)")
         return
     raise DriftRefusedError(stack.name, f"refused: the stack has drifted from its template: "
@@ -88,12 +104,12 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, options: Options) -
                                         f"template's values over them")
 
 
-def drift_for_diff(watcher: StackWatcher, options: Options) -> drift.DriftReport | None:
+def drift_for_diff(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport | None:
     """check_drift: the drift diff shows beside the change set (text lines; a "drift" record in JSON);
     None, after one line saying why, when detection cannot run. diff keeps it in its StackReview, whose
     markdown section renders it."""
     try:
-        report = detect(watcher, options)
+        report = detect(watcher, timeout_s)
     except OperationError as exc:
         watcher.say(f"drift: could not detect drift ({exc.message})")
         return None

@@ -15,16 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from builder.deployed_cost import deployed_parameters, price_deployed, template_from_body
+from builder.deployed_cost import price_deployed, template_from_body
 from builder.durations import format_duration
 from builder.errors import BuilderError
-from builder.ops.destroy import destroy_stack
-from builder.ops.pool import Options
+from builder.ops.destroy import DestroyOptions, destroy_stack
+from builder.ops.pool import Outcome
 from builder.ops.reap import DestroyOne, Found, NoLongerReapable, Plan, Row, plan, recheck, with_costs
 from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
-from builder.stack.watch import StackDescription
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import WatcherFactory
 
 Clock = Callable[[], datetime]
 
@@ -40,9 +41,9 @@ def list_stacks(stack_prefix: str, regions: Sequence[str]) -> list[Found]:
         cf = aws.client(aws.session(region), "cloudformation")
         with aws.translate(f"stacks {stack_prefix}-* in {region}", region):
             for page in cf.get_paginator("describe_stacks").paginate():
-                found += [Found(region, record) for record in page.get("Stacks", [])
-                          if record["StackName"].startswith(f"{stack_prefix}-")
-                          and record.get("StackStatus") != "DELETE_COMPLETE"]
+                stacks = map(DeployedStack.from_api, page.get("Stacks", []))
+                found += [Found(region, stack) for stack in stacks
+                          if stack.name.startswith(f"{stack_prefix}-") and stack.exists]
     return found
 
 
@@ -51,9 +52,9 @@ def monthly_idle_usd(row: Row, cf: Any) -> float | None:
     priced (a resource the price table does not know, or the template is gone)."""
     try:
         with aws.translate(row.stack, row.region):
-            body = cf.get_template(StackName=row.record.get("StackId", row.stack),
+            body = cf.get_template(StackName=row.record.stack_id or row.stack,
                                    TemplateStage="Original")["TemplateBody"]
-        return price_deployed(template_from_body(body, row.stack), deployed_parameters(row.record), row.stack,
+        return price_deployed(template_from_body(body, row.stack), row.record.resolved_parameters, row.stack,
                               row.region)
     except BuilderError:
         return None
@@ -79,16 +80,17 @@ def fleet_plan(stack_prefix: str, regions: Sequence[str], older_than: int | None
     return priced(judged, concurrency)
 
 
-def destroyer(options: Options, reporter: Reporter, older_than: int | None, now: Clock = utc_now) -> DestroyOne:
+def destroyer(options: DestroyOptions, reporter: Reporter, older_than: int | None, watcher_factory: WatcherFactory,
+              now: Clock = utc_now) -> DestroyOne:
     """Delete a row's stack exactly as destroy does, after a fresh look says it is still reapable."""
 
-    def destroy_one(row: Row) -> object:
-        def still_reapable(fresh: StackDescription) -> None:
+    def destroy_one(row: Row) -> Outcome:
+        def still_reapable(fresh: DeployedStack) -> None:
             reason = recheck(row, fresh, now(), older_than)
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)
 
-        return destroy_stack(row.stack, row.region, options, reporter, before_delete=still_reapable)
+        return destroy_stack(row.stack, row.region, options, reporter, watcher_factory, before_delete=still_reapable)
 
     return destroy_one
 

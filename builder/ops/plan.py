@@ -8,38 +8,40 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
 from builder.data_guard import Finding, StackState, findings, pseudo_parameters
-from builder.deployed_cost import deployed_parameters, template_from_body
+from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
-from builder.ops.pool import Options
 from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
-from builder.stack.watch import STUCK, StackDescription, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 
 @dataclass(frozen=True)
 class Deployed:
-    """What is deployed, read once per stack: its DescribeStacks record, GetTemplate's body as returned
-    (the no-op skip compares it), the template as a dict, and the state the data guard compares with."""
+    """What is deployed, read once per stack: the stack as DescribeStacks describes it, GetTemplate's body
+    as returned (the no-op skip compares it), the template as a dict, and the state the data guard
+    compares with."""
 
-    record: StackDescription
+    described: DeployedStack
     body: Mapping[str, Any] | str
     template: Mapping[str, Any]
     state: StackState
 
 
-def is_update(current: StackDescription | None) -> TypeGuard[StackDescription]:
+def is_update(current: DeployedStack | None) -> TypeGuard[DeployedStack]:
     """Is there a deployed stack to update? (REVIEW_IN_PROGRESS: a CREATE change set, nothing deployed.)"""
-    return current is not None and current["StackStatus"] != "REVIEW_IN_PROGRESS"
+    return current is not None and not current.in_review
 
 
-def read_deployed(watcher: StackWatcher, current: StackDescription) -> Deployed:
+def read_deployed(watcher: StackWatcher, current: DeployedStack) -> Deployed:
     """The deployed template (GetTemplate, TemplateStage=Original: as submitted, before transforms), its
-    parameter values and termination protection: one call besides the DescribeStacks already made."""
-    body = watcher.read("get_template", StackName=current["StackId"], TemplateStage="Original")["TemplateBody"]
+    parameter values (an SSM-typed one's resolved value) and termination protection: one call besides
+    the DescribeStacks already made."""
+    body = watcher.read("get_template", StackName=current.stack_id, TemplateStage="Original")["TemplateBody"]
     template = template_from_body(body, watcher.name)
-    return Deployed(current, body, template, StackState(template, deployed_parameters(current),
-                                               bool(current.get("EnableTerminationProtection")),
-                                               pseudo_parameters(current["StackId"])))
+    return Deployed(current, body, template, StackState(template, dict(current.resolved_parameters),
+                                                        current.termination_protection,
+                                                        pseudo_parameters(current.stack_id)))
 
 
 def data_losses(deployed: Deployed | None, stack: Stack) -> tuple[Finding, ...]:
@@ -51,22 +53,24 @@ def data_losses(deployed: Deployed | None, stack: Stack) -> tuple[Finding, ...]:
     return findings(deployed.state, new, stack.name)
 
 
-def current_stack(watcher: StackWatcher, options: Options) -> StackDescription | None:
-    """The stack as it stands once no other operation runs on it; None when it does not exist."""
+def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack | None:
+    """The stack as it stands once no other operation runs on it (waited for, or refused unless
+    `wait_for_others`); None when it does not exist."""
     current = watcher.describe()
     if current is not None:
-        current = watcher.wait_for_others(current, options.wait_for_others)
-    if current is not None and current["StackStatus"] in STUCK:
-        raise OperationError(watcher.name, f"the stack is {current['StackStatus']}; it needs a human (see its "
+        current = watcher.wait_for_others(current, wait_for_others)
+    if current is not None and current.stuck:
+        raise OperationError(watcher.name, f"the stack is {current.status}; it needs a human (see its "
                                            f"events), then deploy again")
     return current
 
 
-def plan(watcher: StackWatcher, stack: Stack, options: Options, current: StackDescription | None) -> ChangeSet | None:
-    """The change set deploy would execute (CREATE or UPDATE); None when nothing changes."""
-    kind = "CREATE" if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS" else "UPDATE"
-    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body,
-                                                                 options.artifact_bucket))
+def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+         artifact_bucket: str | None) -> ChangeSet | None:
+    """The change set deploy would execute (CREATE or UPDATE; a template over the inline limit through
+    `artifact_bucket`); None when nothing changes."""
+    kind = "CREATE" if current is None or current.in_review else "UPDATE"
+    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket))
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:

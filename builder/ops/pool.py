@@ -1,9 +1,19 @@
-"""Many stacks at once: environments concurrently in a bounded pool, the stacks of one environment
-in order (the replica before the primary on deploy, after it on destroy), and one outcome each.
+"""The executor: every command over many stacks (deploy, diff, destroy, drift, reap, status) runs one
+verb over a plan of ordered groups and gets one Outcome per stack.
 
-A run waits for its stacks through one shared poller per region (builder/stack/poller.py), all
-reads drawn from one budget of `api_rate` calls a second. Ctrl-C reaches only the main thread: it
-stops every poller, so each stack in flight ends with an Interrupted outcome saying where it was left.
+A plan is a list of groups: the groups run concurrently in a bounded pool, the stacks of one group
+in order (an environment: the replica before the primary on deploy, after it on destroy; reap: a
+primary, then its replica). What becomes of a stack whose predecessor in the group did not go well is
+the plan's rule (`after`): by default it is skipped after a failure. One failure never stops another
+group.
+
+The run's waits go through its pollers (builder/stack/poller.py), made by the command and passed
+here: one per region, all reads drawn from one budget. Ctrl-C reaches only the main thread: it stops
+every poller of the run, so each stack in flight ends with an Interrupted outcome saying where it was
+left, and a group not started yet is skipped.
+
+Each command declares its own results (builder.ops.deploy's DeployResult, diff's DiffResult, ...); the
+executor knows only its own: skipped, refused, failed.
 """
 
 from __future__ import annotations
@@ -13,62 +23,61 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from builder.errors import BuilderError, DriftRefusedError, Interrupted, RefusedError
 from builder.report import Reporter, grid
-from builder.stack.poller import DEFAULT_RATE, fresh_pollers, interrupt_all
-from builder.synth import Stack
+from builder.stack.poller import Pollers
 
 
 class Result(StrEnum):
-    """What happened to one stack; the text is what the summary prints."""
+    """What the executor itself decides about a stack; the text is what the summary prints."""
 
-    CREATED = "created"
-    UPDATED = "updated"
-    NO_CHANGES = "no changes"
-    CHANGES = "changes"  # diff: a change set with changes was made and deleted
-    DELETED = "deleted"
-    NOT_FOUND = "not found"
     SKIPPED = "skipped"
     REFUSED = "refused"
     FAILED = "failed"
-    IN_SYNC = "in sync"  # drift: the stack matches its template (noise aside)
-    DRIFTED = "drifted"  # drift: a resource differs from its template
-
-
-@dataclass(frozen=True)
-class Options:
-    """What deploy, diff and destroy were asked to do besides which stacks."""
-
-    out_dir: str = "out"
-    allow_data_loss: bool = False  # deploy: go ahead although the data guard finds a loss
-    wait_for_others: bool = True
-    artifact_bucket: str | None = None
-    concurrency: int = 4
-    force: bool = False  # deploy: make the change set even when the deployed stack already matches
-    allow_drift: bool = False  # deploy over drift of a check_drift environment
-    adopt_retained: bool = False  # import a retained bucket and table into a new stack
-    drift_timeout_s: float = 300.0  # how long one drift detection may take
-    api_rate: float = DEFAULT_RATE  # CloudFormation read calls a second, per region, for the whole run
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What happened to one stack. `result` is a command's own result (or the executor's)."""
+
     stack: str
     region: str
-    result: Result
+    result: StrEnum
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
     changes: int = 0
     error: BuilderError | None = None
-    detail: str = ""  # why a stack was skipped
+    detail: str = ""  # why a stack was skipped (or kept)
 
     @property
     def text(self) -> str:
         return f"{self.result}: {self.detail}" if self.detail else str(self.result)
 
 
-Action = Callable[[Stack], Outcome]
+class Target(Protocol):
+    """What a verb runs on: a synthesized Stack, a reap Row, ..."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+
+T = TypeVar("T", bound=Target)
+Verb = Callable[[T], Outcome]
+# What becomes of a stack whose predecessor in its group ended with this outcome: an outcome of its own
+# (the stack is not run), or None to run it.
+After = Callable[[Outcome, T], Outcome | None]
+
+
+def skip_after_failure(before: Outcome, target: Target) -> Outcome | None:
+    """The stacks of an environment depend on each other: after a failure, the rest are skipped."""
+    if before.error is None:
+        return None
+    return Outcome(target.name, target.region, Result.SKIPPED, detail=f"{before.stack} failed")
 
 
 class StacksFailed(BuilderError):
@@ -84,52 +93,66 @@ class StacksFailed(BuilderError):
         return [line for error in self.errors for line in error.lines()] + super().lines()
 
 
-def _run_group(group: Sequence[Stack], action: Action) -> list[Outcome]:
-    """The stacks of one environment, in order; after a failure the rest are skipped."""
+def _run_one(target: T, verb: Verb[T]) -> Outcome:
+    """The verb on one stack; an error (or Ctrl-C outside the verb's own handling) is its outcome."""
+    started = time.monotonic()
+    try:
+        return verb(target)
+    except KeyboardInterrupt:
+        return Outcome(target.name, target.region, Result.FAILED, time.monotonic() - started,
+                       error=Interrupted(target.name, "interrupted"))
+    except BuilderError as exc:
+        result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else Result.FAILED
+        return Outcome(target.name, target.region, result, time.monotonic() - started, error=exc)
+
+
+def _run_group(group: Sequence[T], verb: Verb[T], after: After[T]) -> list[Outcome]:
+    """The stacks of one group, in order; each after the one before it as `after` rules."""
     outcomes: list[Outcome] = []
-    for stack in group:
-        if outcomes and outcomes[-1].error is not None:
-            outcomes.append(Outcome(stack.name, stack.region, Result.SKIPPED, detail=f"{outcomes[-1].stack} failed"))
-            continue
-        started = time.monotonic()
-        try:
-            outcomes.append(action(stack))
-        except KeyboardInterrupt:  # outside the action's own handling: still one outcome
-            outcomes.append(Outcome(stack.name, stack.region, Result.FAILED, time.monotonic() - started,
-                                    error=Interrupted(stack.name, "interrupted")))
-        except BuilderError as exc:
-            result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else Result.FAILED
-            outcomes.append(Outcome(stack.name, stack.region, result, time.monotonic() - started, error=exc))
+    for target in group:
+        instead = after(outcomes[-1], target) if outcomes else None
+        outcomes.append(instead if instead is not None else _run_one(target, verb))
     return outcomes
 
 
-def run_all(groups: Sequence[Sequence[Stack]], action: Action, concurrency: int,
-            api_rate: float = DEFAULT_RATE) -> list[Outcome]:
-    """Environments concurrently (at most `concurrency` at once), waiting through fresh pollers with a
-    budget of `api_rate` reads a second per region; outcomes in the order given, also after Ctrl-C."""
-    with fresh_pollers(api_rate):
-        if len(groups) == 1:
-            return _run_group(groups[0], action)
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as pool:
-            futures: list[Future[list[Outcome]]] = []
-            try:
-                for group in groups:
-                    futures.append(pool.submit(_run_group, group, action))
-                return [outcome for future in futures for outcome in future.result()]
-            except KeyboardInterrupt:
-                for future in futures:  # first, so that no worker the interrupt frees takes up a new group
-                    future.cancel()
-                interrupt_all()
-                return [outcome for index, group in enumerate(groups)
-                        for outcome in _after_interrupt(futures[index] if index < len(futures) else None, group)]
+def run_all(groups: Sequence[Sequence[T]], verb: Verb[T], concurrency: int, pollers: Pollers,
+            after: After[T] = skip_after_failure) -> list[Outcome]:
+    """Run `verb` on every stack of the plan: groups concurrently (at most `concurrency` at once), the
+    stacks of a group in order. Outcomes in the plan's order, whatever order they finished in, also
+    after Ctrl-C (which stops `pollers`, the run's)."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
+    if len(groups) <= 1:
+        return [outcome for group in groups for outcome in _run_group(group, verb, after)]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(groups))) as pool:
+        futures: list[Future[list[Outcome]]] = []
+        try:
+            for group in groups:
+                futures.append(pool.submit(_run_group, group, verb, after))
+            return [outcome for future in futures for outcome in future.result()]
+        except KeyboardInterrupt:
+            for future in futures:  # first, so that no worker the interrupt frees takes up a new group
+                future.cancel()
+            pollers.interrupt()
+            return [outcome for index, group in enumerate(groups)
+                    for outcome in _after_interrupt(futures[index] if index < len(futures) else None, group)]
 
 
-def _after_interrupt(future: Future[list[Outcome]] | None, group: Sequence[Stack]) -> list[Outcome]:
+def _after_interrupt(future: Future[list[Outcome]] | None, group: Sequence[Target]) -> list[Outcome]:
     """A group's outcomes once Ctrl-C has stopped the pollers: a group not started yet is skipped;
     a running one ends at its next call to CloudFormation, each stack saying where it was left."""
     if future is None or future.cancelled():
-        return [Outcome(s.name, s.region, Result.SKIPPED, detail="interrupted before it started") for s in group]
+        return [Outcome(t.name, t.region, Result.SKIPPED, detail="interrupted before it started") for t in group]
     return future.result()
+
+
+def raise_failures(outcomes: Sequence[Outcome], command: str) -> None:
+    """The one error of a failed stack, or StacksFailed naming every one; nothing when none failed."""
+    errors = [o.error for o in outcomes if o.error is not None]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise StacksFailed(command, outcomes)
 
 
 def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:
@@ -142,8 +165,4 @@ def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summar
         {"stack": o.stack, "region": o.region, "result": o.text, "seconds": round(o.seconds, 2),
          "changes": o.changes, "outputs": o.outputs, "error": o.error.message if o.error else None}
         for o in outcomes], exit_code=max((e.exit_code for e in errors), default=0))
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise StacksFailed(command, outcomes)
-
+    raise_failures(outcomes, command)

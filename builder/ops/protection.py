@@ -7,16 +7,14 @@ stack's protection differs). One call when it differs, none when it matches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from builder.stack.deployed import DeployedStack
 from builder.stack.watch import StackWatcher
 
 
-def match_termination_protection(watcher: StackWatcher, stack: Mapping[str, Any], wanted: bool) -> bool:
+def match_termination_protection(watcher: StackWatcher, stack: DeployedStack, wanted: bool) -> bool:
     """Turn the stack's termination protection on or off to match `wanted`; True when it changed it."""
-    if bool(stack.get("EnableTerminationProtection")) == wanted:
+    if stack.termination_protection == wanted:
         return False
-    watcher.cf.update_termination_protection(EnableTerminationProtection=wanted, StackName=stack["StackId"])
+    watcher.cf.update_termination_protection(EnableTerminationProtection=wanted, StackName=stack.stack_id)
     watcher.say(f"termination protection turned {'on' if wanted else 'off'} (setting termination_protection)")
     return True

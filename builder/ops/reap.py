@@ -1,8 +1,8 @@
 """Which of builder's stacks have sat idle past their time, and deleting them safely.
 
-Pure selection over DescribeStacks records (dicts as boto3 returns them) and a driver that deletes
-through a callable, so every rule here is tested without AWS; the command fetches the records,
-prices them and passes the destroy operation in.
+Pure selection over DescribeStacks records (DeployedStack values), and the plan of deletions the
+executor (builder.ops.pool) runs with a callable that deletes one stack, so every rule here is tested
+without AWS; the command fetches the records, prices them and passes the destroy operation in.
 
 The rules, in the order they apply:
 - A stack is builder's when its tags `Environment` (the suffix) and `CostCenter` are set and its
@@ -26,15 +26,18 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from builder.durations import DurationError, format_duration, parse_duration
 from builder.environment import TTL_TAG
 from builder.errors import BuilderError
+from builder.ops.pool import Outcome, Result, run_all
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
 
 SUFFIX_TAG = "Environment"
 REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
@@ -53,7 +56,7 @@ class Found:
     """One DescribeStacks record and the region it was listed in."""
 
     region: str
-    record: Mapping[str, Any]
+    record: DeployedStack
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,12 @@ class Row:
     reason: str
     replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
     monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
-    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    record: DeployedStack = field(kw_only=True, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The stack's name, as the executor calls every stack it runs on."""
+        return self.stack
 
 
 @dataclass(frozen=True)
@@ -90,52 +98,29 @@ class Plan:
         return sum(r.monthly_idle_usd or 0.0 for r in self.reapable)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The result of deleting one reapable stack: deleted, failed (error), or kept after a fresh look."""
-
-    stack: str
-    region: str
-    deleted: bool
-    error: str | None = None
-    kept: str | None = None  # why a stack planned for deletion was not deleted after all: not a failure
-
-    @property
-    def failed(self) -> bool:
-        return not self.deleted and self.kept is None
-
-
 class NoLongerReapable(BuilderError):
     """Raised by a destroy_one that looked again (see recheck) and found the stack must now be kept."""
 
 
-# Deletes the stack of the row as destroy does; raises BuilderError when that fails, NoLongerReapable
-# when a fresh DescribeStacks says keep (a deploy between the plan and the delete reset the idle time).
-DestroyOne = Callable[[Row], object]
+# Deletes the stack of the row as destroy does and returns its outcome; raises BuilderError when that
+# fails, NoLongerReapable when a fresh DescribeStacks says keep (a deploy between the plan and the
+# delete reset the idle time).
+DestroyOne = Callable[[Row], Outcome]
 
 
 # --------------------------------------------------------------------------- reading a record
 
-def tags_of(record: Mapping[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in record.get("Tags") or [] if "Key" in t and "Value" in t}
-
-
-def parameters_of(record: Mapping[str, Any]) -> dict[str, str]:
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in record.get("Parameters") or []
-            if "ParameterKey" in p}
-
-
-def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, bool] | None:
+def builder_suffix(record: DeployedStack, stack_prefix: str) -> tuple[str, bool] | None:
     """(suffix, is_replica) when builder made this stack and it still exists, else None.
 
     The suffix comes from the Environment tag, so a suffix that itself ends in `-replica` is not
     mistaken for the replica of a shorter one.
     """
-    tags = tags_of(record)
-    if record.get("StackStatus") == "DELETE_COMPLETE" or not all(tags.get(key) for key in REQUIRED_TAGS):
+    tags = record.tags
+    if not record.exists or not all(tags.get(key) for key in REQUIRED_TAGS):
         return None  # a deleted stack (ListStacks shows them for 90 days) is nobody's to reap
     primary = f"{stack_prefix}-{tags[SUFFIX_TAG]}"
-    name = record.get("StackName")
+    name = record.name
     if name == primary:
         return tags[SUFFIX_TAG], False
     if name == primary + REPLICA_NAME_END:
@@ -143,27 +128,27 @@ def builder_suffix(record: Mapping[str, Any], stack_prefix: str) -> tuple[str, b
     return None
 
 
-def idle_seconds(record: Mapping[str, Any], now: datetime) -> int:
+def idle_seconds(record: DeployedStack, now: datetime) -> int:
     """Seconds since the stack last changed (LastUpdatedTime, else CreationTime); never negative."""
-    changed: datetime = record.get("LastUpdatedTime") or record["CreationTime"]
-    return max(0, int((now - changed).total_seconds()))
+    changed = record.last_change
+    return 0 if changed is None else max(0, int((now - changed).total_seconds()))
 
 
-def _blocker(record: Mapping[str, Any]) -> str | None:
+def _blocker(record: DeployedStack) -> str | None:
     """Why no flag can make this stack reapable, or None."""
-    status = str(record.get("StackStatus", ""))
-    if record.get("EnableTerminationProtection"):
+    status = record.status
+    if record.termination_protection:
         return "termination protection is on (setting termination_protection)"
-    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+    if record.in_progress:
         return f"{status}: an operation is running; reap it once it settles"
     if status in NEEDS_A_PERSON:
         return f"{status} needs a person: {NEEDS_A_PERSON[status]}"
     return None
 
 
-def _judge(record: Mapping[str, Any], idle: int, older_than: int | None) -> tuple[str, str, int | None]:
+def _judge(record: DeployedStack, idle: int, older_than: int | None) -> tuple[str, str, int | None]:
     """(verdict, reason, ttl_seconds) of a primary or an unpaired replica."""
-    raw_ttl = tags_of(record).get(TTL_TAG)
+    raw_ttl = record.tags.get(TTL_TAG)
     ttl: int | None = None
     bad_ttl: str | None = None
     if raw_ttl is not None:
@@ -199,15 +184,14 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: i
 
     rows: list[Row] = []
     paired: set[int] = set()
-    for item, suffix in sorted(primaries, key=lambda p: (p[0].record["StackName"], p[0].region)):
+    for item, suffix in sorted(primaries, key=lambda p: (p[0].record.name, p[0].region)):
         row = _row(item, suffix, now, *_judge(item.record, idle_seconds(item.record, now), older_than))
         rows.append(row)
         for index, (replica, replica_suffix) in enumerate(replicas):
             if index not in paired and replica_suffix == suffix and _is_replica_of(replica, item, primaries):
                 paired.add(index)
                 rows.append(_replica_row(replica, row, now))
-    for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record["StackName"],
-                                                                                p[1][0].region)):
+    for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record.name, p[1][0].region)):
         if index not in paired:  # its primary is gone: judged on its own
             rows.append(_row(replica, suffix, now,
                              *_judge(replica.record, idle_seconds(replica.record, now), older_than)))
@@ -217,15 +201,15 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: i
 def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Found, str]]) -> bool:
     """The primary's ReplicationRegion parameter names the replica's region; without that parameter,
     the one primary of that name is the replica's."""
-    region = parameters_of(primary.record).get(REPLICATION_REGION_PARAMETER)
+    region = primary.record.parameters.get(REPLICATION_REGION_PARAMETER)
     if region:
         return region == replica.region
-    same_name = [p for p, _ in primaries if p.record["StackName"] == primary.record["StackName"]]
+    same_name = [p for p, _ in primaries if p.record.name == primary.record.name]
     return len(same_name) == 1
 
 
 def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl: int | None) -> Row:
-    return Row(stack=item.record["StackName"], region=item.region, status=str(item.record.get("StackStatus", "")),
+    return Row(stack=item.record.name, region=item.region, status=item.record.status,
                suffix=suffix, idle_seconds=idle_seconds(item.record, now), ttl_seconds=ttl, verdict=verdict,
                reason=reason, record=item.record)
 
@@ -237,7 +221,7 @@ def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
     return replace(row, replica_of=primary.stack)
 
 
-def recheck(row: Row, fresh: Mapping[str, Any] | None, now: datetime, older_than: int | None = None) -> str | None:
+def recheck(row: Row, fresh: DeployedStack | None, now: datetime, older_than: int | None = None) -> str | None:
     """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
 
     Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with
@@ -259,49 +243,69 @@ def with_costs(plan_: Plan, monthly_idle_usd: Callable[[Row], float | None]) -> 
 
 # --------------------------------------------------------------------------- deleting
 
-def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int) -> tuple[Outcome, ...]:
-    """Delete every reapable stack, `concurrency` at a time; a replica only after its primary is gone.
+class ReapResult(StrEnum):
+    """What reap decided at deletion time, besides what destroy says (deleted, not found)."""
+
+    KEPT = "kept"  # a fresh look (its own, or its primary's) said keep: not a failure
+
+
+def deletion_groups(plan_: Plan) -> list[list[Row]]:
+    """The reapable stacks as the executor's plan: each primary followed by its replica (plan() puts a
+    paired replica right after its primary), a replica without its primary on its own."""
+    groups: list[list[Row]] = []
+    for row in plan_.reapable:
+        head = groups[-1][0] if groups else None
+        if head is not None and row.replica_of is not None and head.replica_of is None and \
+                head.stack == row.replica_of:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def after_primary(before: Outcome, replica: Row) -> Outcome | None:
+    """A replica is deleted only once its primary is gone: kept with a kept primary, not attempted (a
+    failure) when its primary was not deleted."""
+    if before.result is ReapResult.KEPT:
+        return Outcome(replica.stack, replica.region, ReapResult.KEPT, detail=f"its primary {before.stack} was kept")
+    if not was_deleted(before):
+        return Outcome(replica.stack, replica.region, Result.SKIPPED,
+                       detail=f"not attempted: its primary {before.stack} was not deleted")
+    return None
+
+
+def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int, pollers: Pollers) -> tuple[Outcome, ...]:
+    """Delete every reapable stack through the executor, `concurrency` primaries at a time, a replica
+    only after its primary is gone; `pollers` are the run's (Ctrl-C stops them).
 
     One failure does not stop the others; a replica whose primary was not deleted is not attempted.
     Outcomes come back in the plan's order, whatever order the deletes finished in.
     """
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
-    reapable = plan_.reapable
-    waiting = {row.replica_of: row for row in reapable if row.replica_of is not None}
-    reaped_primaries = {row.stack for row in reapable if row.replica_of is None}
-    first = [row for row in reapable if row.replica_of is None or row.replica_of not in reaped_primaries]
-    outcomes: dict[tuple[str, str], Outcome] = {}
 
     def attempt(row: Row) -> Outcome:
         try:
-            destroy_one(row)
+            return destroy_one(row)
         except NoLongerReapable as kept:
-            return Outcome(row.stack, row.region, False, kept=kept.message)
-        except BuilderError as error:
-            return Outcome(row.stack, row.region, False, error.message)
-        return Outcome(row.stack, row.region, True)
+            return Outcome(row.stack, row.region, ReapResult.KEPT, detail=kept.message)
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        running: dict[Future[Outcome], Row] = {pool.submit(attempt, row): row for row in first}
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                row = running.pop(future)
-                outcome = future.result()
-                outcomes[(row.stack, row.region)] = outcome
-                replica = waiting.pop(row.stack, None) if row.replica_of is None else None
-                if replica is None:
-                    continue
-                if outcome.deleted:
-                    running[pool.submit(attempt, replica)] = replica
-                elif outcome.kept is not None:
-                    outcomes[(replica.stack, replica.region)] = Outcome(
-                        replica.stack, replica.region, False, kept=f"its primary {row.stack} was kept")
-                else:
-                    outcomes[(replica.stack, replica.region)] = Outcome(
-                        replica.stack, replica.region, False, f"not attempted: its primary {row.stack} was not deleted")
-    return tuple(outcomes[(row.stack, row.region)] for row in reapable)
+    return tuple(run_all(deletion_groups(plan_), attempt, concurrency, pollers, after=after_primary))
+
+
+def was_deleted(outcome: Outcome) -> bool:
+    """The stack is gone: destroy deleted it (or found it gone already)."""
+    return outcome.error is None and outcome.result not in (ReapResult.KEPT, Result.SKIPPED)
+
+
+def kept_reason(outcome: Outcome) -> str | None:
+    """Why a stack planned for deletion was kept after all (not a failure), or None."""
+    return outcome.detail if outcome.result is ReapResult.KEPT else None
+
+
+def failure(outcome: Outcome) -> str | None:
+    """Why a stack planned for deletion was not deleted, when that is a failure; else None."""
+    if outcome.error is not None:
+        return outcome.error.message
+    return outcome.detail if outcome.result is Result.SKIPPED else None
 
 
 # --------------------------------------------------------------------------- rendering
@@ -320,8 +324,8 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
             "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
             "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
             "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
-            "deleted": bool(outcome and outcome.deleted), "error": outcome.error if outcome else None,
-            "kept_at_deletion": outcome.kept if outcome else None,
+            "deleted": bool(outcome and was_deleted(outcome)), "error": failure(outcome) if outcome else None,
+            "kept_at_deletion": kept_reason(outcome) if outcome else None,
         }))
     lines.append(json.dumps(_summary(plan_, outcomes)))
     return "\n".join(lines) + "\n"
@@ -329,8 +333,8 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
 
 def _summary(plan_: Plan, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     return {"event": "summary", "stacks": len(plan_.rows), "reapable": len(plan_.reapable),
-            "deleted": sum(o.deleted for o in outcomes), "failed": sum(o.failed for o in outcomes),
-            "kept_at_deletion": sum(o.kept is not None for o in outcomes),
+            "deleted": sum(map(was_deleted, outcomes)), "failed": sum(failure(o) is not None for o in outcomes),
+            "kept_at_deletion": sum(kept_reason(o) is not None for o in outcomes),
             "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
             "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
 
@@ -343,10 +347,11 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
     for row in plan_.rows:
         outcome = by_stack.get((row.stack, row.region))
         verdict = f"{row.verdict}: {row.reason}"
-        if outcome is not None and outcome.deleted:
+        if outcome is not None and was_deleted(outcome):
             verdict += "; deleted"
         elif outcome is not None:
-            verdict += f"; kept after all: {outcome.kept}" if outcome.kept else f"; NOT deleted: {outcome.error}"
+            kept = kept_reason(outcome)
+            verdict += f"; kept after all: {kept}" if kept else f"; NOT deleted: {failure(outcome)}"
         table.append((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                       "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                       "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
@@ -359,9 +364,9 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
                  f"{plan_.fleet_monthly_idle_usd:.2f} USD a month; reaping {count} {saves} "
                  f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
     if outcomes:
-        deleted = sum(o.deleted for o in outcomes)
-        failed = sum(o.failed for o in outcomes)
-        kept = len(outcomes) - deleted - failed
+        deleted = sum(map(was_deleted, outcomes))
+        failed = sum(failure(o) is not None for o in outcomes)
+        kept_after_all = len(outcomes) - deleted - failed
         lines.append(f"deleted {deleted} of {len(outcomes)}" + (f"; {failed} failed" if failed else "")
-                     + (f"; {kept} kept after a fresh look" if kept else ""))
+                     + (f"; {kept_after_all} kept after a fresh look" if kept_after_all else ""))
     return "\n".join(lines) + "\n"

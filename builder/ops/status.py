@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
 
+from builder.ops.pool import Outcome, raise_failures, run_all
 from builder.stack import client as aws
-from builder.stack.watch import describe_stack, stack_outputs
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
+from builder.stack.watch import describe_stack
 from builder.synth import Stack
 
 StatusRecord = dict[str, Any]
 
 
-def _tag(stack: Mapping[str, Any], key: str) -> str:
-    return next((t["Value"] for t in stack.get("Tags", []) if t["Key"] == key), "")
-
-
-def status_record(stack: Mapping[str, Any], region: str) -> StatusRecord:
-    last = stack.get("LastUpdatedTime") or stack.get("CreationTime")
-    return {"stack": stack["StackName"], "region": region, "status": stack["StackStatus"],
-            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(last, datetime.datetime)
-            else str(last or ""),
-            "environment": _tag(stack, "Environment"), "outputs": stack_outputs(stack)}
+def status_record(stack: DeployedStack, region: str) -> StatusRecord:
+    last = stack.last_change
+    return {"stack": stack.name, "region": region, "status": stack.status,
+            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if last is not None else "",
+            "environment": stack.tags.get("Environment", ""), "outputs": dict(stack.outputs)}
 
 
 def missing_record(name: str, region: str) -> StatusRecord:
@@ -31,14 +29,29 @@ def missing_record(name: str, region: str) -> StatusRecord:
             "outputs": {}}
 
 
-def stack_status(stacks: Sequence[Stack]) -> list[StatusRecord]:
-    records = []
-    for stack in stacks:
+class StatusResult(StrEnum):
+    """What status found of one stack (it changes nothing)."""
+
+    DEPLOYED = "deployed"
+    NOT_DEPLOYED = "not deployed"
+
+
+def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StatusRecord]:
+    """Each stack's record, in the order given: environments read concurrently by the executor (`pollers`,
+    the run's, stop on Ctrl-C). Raises when a read failed. Its reads are not drawn from the run's budget
+    yet: on a plain client, throttling only slows them."""
+    records: dict[tuple[str, str], StatusRecord] = {}
+
+    def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
-            cf = aws.client(aws.session(stack.region), "cloudformation")
-            found = describe_stack(_reads_of(cf), stack.name)
-        records.append(status_record(found, stack.region) if found else missing_record(stack.name, stack.region))
-    return records
+            found = describe_stack(_reads_of(aws.shared_client(stack.region, "cloudformation")), stack.name)
+        records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
+                                             else missing_record(stack.name, stack.region))
+        return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
+
+    outcomes = run_all(groups, look, concurrency, pollers)
+    raise_failures(outcomes, "status")
+    return [records[o.stack, o.region] for o in outcomes]
 
 
 def _reads_of(cf: Any) -> Callable[..., dict[str, Any]]:

@@ -1,29 +1,30 @@
-"""Re-adopting retained data: find a bucket or table a destroyed stack left behind, import it.
+"""Re-adopting retained data: find the named resources a destroyed stack left behind, import them.
 
 With `retain_data`, destroy keeps the bucket and the table (DELETE_SKIPPED); a new stack of the
-same suffix then fails on the table's name ("Table already exists"). `find_retained` asks S3 and
-DynamoDB (HeadBucket, DescribeTable, in the stack's region) which of the stack's named data
-resources already exist; `import_template` and `import_change_set` build the IMPORT change set
-that brings them under the stack before the normal change set creates everything else.
+same suffix then fails on the table's name ("Table already exists"). `find_retained` asks AWS, in
+the stack's region and the way each type's family says (`ResourceKind.lookup`: HeadBucket,
+DescribeTable ...), which of the stack's named data resources already exist; `import_template` and
+`import_change_set` build the IMPORT change set that brings them under the stack before the normal
+change set creates everything else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import botocore.exceptions
 
 from builder.errors import OperationError
+from builder.families import ResourceKind
+from builder.resources import inventory
 from builder.stack.client import error_code, error_message, is_missing_stack, translate
+from builder.stack.lookup import look_up
 
-BUCKET, TABLE = "AWS::S3::Bucket", "AWS::DynamoDB::Table"
-# ResourceIdentifier keys for ResourcesToImport (CloudFormation User Guide, "Resource type support
-# for imports and drift detection"; the primaryIdentifier of each type's resource schema)
-IDENTIFIER_KEYS = {BUCKET: "BucketName", TABLE: "TableName"}
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}  # IMPORT requires a DeletionPolicy
 
 # What LocalStack (2026.3) answers to CreateChangeSet with ChangeSetType=IMPORT on an existing stack
@@ -32,15 +33,26 @@ EMULATOR_GAP_MARKER = "has not yet been emulated"
 
 @dataclass(frozen=True)
 class Retained:
-    """A named data resource of the stack's template: logical id, type, and its physical name."""
+    """A named data resource of the stack's template: logical id, type, and its physical name; once
+    found, what its lookup answered."""
 
     logical_id: str
     type: str
     name: str
+    answer: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+
+    @property
+    def kind(self) -> ResourceKind:
+        return inventory().kinds[self.type]
 
     def to_import(self) -> dict[str, Any]:
+        """Its entry in ResourcesToImport: the identifier key of its type's resource schema (CloudFormation
+        User Guide, "Resource type support for imports and drift detection"), with the name or the value
+        its lookup answered."""
+        kind = self.kind
+        value = self.answer[kind.identifier_in_answer] if kind.identifier_in_answer else self.name
         return {"ResourceType": self.type, "LogicalResourceId": self.logical_id,
-                "ResourceIdentifier": {IDENTIFIER_KEYS[self.type]: self.name}}
+                "ResourceIdentifier": {kind.identifier: value}}
 
 
 @dataclass(frozen=True)
@@ -52,39 +64,18 @@ class ImportTemplate:
     left_out: tuple[str, ...]  # "LogicalId.Property"
 
 
-def _bucket_exists(s3: Any, name: str) -> bool:
-    try:
-        s3.head_bucket(Bucket=name)
-        return True
-    except botocore.exceptions.ClientError as exc:
-        code = error_code(exc)
-        if code in ("404", "NoSuchBucket", "NotFound"):
-            return False
-        if code in ("403", "AccessDenied"):
-            raise OperationError(f"bucket {name}", "the name is taken by a bucket these credentials cannot read "
-                                                   "(another account's?); pick another prefix or suffix") from exc
-        raise
-
-
-def _table_exists(dynamodb: Any, name: str) -> bool:
-    try:
-        dynamodb.describe_table(TableName=name)
-        return True
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return False
-        raise
-
-
-def find_retained(s3: Any, dynamodb: Any, resources: Sequence[Retained]) -> tuple[Retained, ...]:
-    """The resources that already exist, in the order given. `s3` and `dynamodb` are clients in the
-    stack's region; names must be resolved (no ${AWS::AccountId} left)."""
+def find_retained(client: Callable[[str], Any], resources: Sequence[Retained]) -> tuple[Retained, ...]:
+    """The resources that already exist, in the order given, each with its lookup's answer. `client(service)`
+    gives a client in the stack's region; names must be resolved (no ${AWS::AccountId} left)."""
     found = []
     for resource in resources:
-        client, exists = (s3, _bucket_exists) if resource.type == BUCKET else (dynamodb, _table_exists)
-        with translate(f"{resource.type} {resource.name}", client.meta.region_name):
-            if exists(client, resource.name):
-                found.append(resource)
+        kind = resource.kind
+        assert kind.lookup is not None, f"{resource.type} has no lookup: named_data_resources leaves it out"
+        service = client(kind.lookup.service)
+        with translate(f"{resource.type} {resource.name}", service.meta.region_name):
+            answer = look_up(service, kind.lookup, resource.name, kind.noun)
+        if answer is not None:
+            found.append(dataclasses.replace(resource, answer=answer))
     return tuple(found)
 
 

@@ -20,7 +20,7 @@ from builder.environment import DEFAULT_CONFIG_FILE
 from builder.errors import OperationError, RefusedError, UsageError
 from builder.families import DataHolder
 from builder.report import grid
-from builder.resources import DATA_HOLDERS
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
@@ -119,9 +119,11 @@ class ChangeSet:
     kind: str  # CREATE or UPDATE
     changes: tuple[Change, ...]
 
-    def data_losses(self, holders: Mapping[str, DataHolder] = DATA_HOLDERS) -> tuple[Finding, ...]:
-        """What the change set itself says would replace a resource that holds data."""
-        return tuple(f for f in (c.data_loss(holders) for c in self.changes) if f is not None)
+    def data_losses(self, holders: Mapping[str, DataHolder] | None = None) -> tuple[Finding, ...]:
+        """What the change set itself says would replace a resource that holds data (the families in use
+        declare which types do, unless `holders` says)."""
+        found = inventory().data_holders if holders is None else holders
+        return tuple(f for f in (c.data_loss(found) for c in self.changes) if f is not None)
 
 
 def change_rows(changes: Sequence[Change]) -> list[str]:

@@ -3,8 +3,9 @@
 `detect` makes the CloudFormation calls on a client it is given (DetectStackDrift, then
 DescribeStackDriftDetectionStatus polled with the adaptive backoff deploy uses, then every page of
 DescribeStackResourceDrifts and ListStackResources) and returns a `DriftReport`. Everything after
-the calls is pure: classifying known false positives as noise (`NOISE_RULES`, each with its source)
-and rendering a report as text lines, JSON-able dicts or markdown.
+the calls is pure: classifying known false positives as noise (`noise_rules()`: LIST_ORDER for every
+type and the rules each family declares for its own types, each with its source) and rendering a
+report as text lines, JSON-able dicts or markdown.
 
 A stack whose only differences are noise is IN_SYNC here, although CloudFormation calls it DRIFTED.
 """
@@ -19,15 +20,26 @@ from typing import Any
 
 import botocore.exceptions
 
+from builder.drift_noise import (
+    ADDED,
+    MODIFIED,
+    REMOVED,
+    Json,
+    NoiseRule,
+    PropertyDifference,
+    parsed,
+    segments,
+    value_at,
+)
 from builder.errors import OperationError
 from builder.report import grid, md_cell, md_table
+from builder.resources import inventory
 from builder.stack.client import Backoff, error_code, error_message, poll, translate
 
 IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
 DETECTION_COMPLETE, DETECTION_FAILED, DETECTION_IN_PROGRESS = (
     "DETECTION_COMPLETE", "DETECTION_FAILED", "DETECTION_IN_PROGRESS")
-MODIFIED, DELETED, NOT_CHECKED = "MODIFIED", "DELETED", "NOT_CHECKED"
-ADDED, REMOVED = "ADDED", "REMOVED"
+DELETED, NOT_CHECKED = "DELETED", "NOT_CHECKED"
 
 # PropertyDifference.DifferenceType (API reference, PropertyDifference) -> what builder calls it
 KINDS = {"NOT_EQUAL": MODIFIED, "ADD": ADDED, "REMOVE": REMOVED}
@@ -37,15 +49,6 @@ DEFAULT_TIMEOUT_S = 300.0
 
 # What LocalStack (2026.3) answers to every drift call: 501 InternalFailure with this message.
 EMULATOR_GAP_MARKER = "has not yet been emulated"
-
-
-@dataclass(frozen=True)
-class PropertyDifference:
-    path: str
-    expected: str
-    actual: str
-    kind: str  # MODIFIED, ADDED or REMOVED
-    noise_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,38 +82,6 @@ class DriftReport:
 
 # --------------------------------------------------------------------------- noise rules
 
-Json = Any
-
-
-@dataclass(frozen=True)
-class NoiseRule:
-    """A known false positive: `matches(resource type, difference, expected props, actual props)`."""
-
-    reason: str
-    matches: Callable[[str, PropertyDifference, Json, Json], bool]
-
-
-def _segments(path: str) -> list[str]:
-    return [s for s in path.split("/") if s]
-
-
-def _at(document: Json, segments: Sequence[str]) -> Json:
-    for segment in segments:
-        if isinstance(document, list) and segment.isdigit() and int(segment) < len(document):
-            document = document[int(segment)]
-        elif isinstance(document, dict) and segment in document:
-            document = document[segment]
-        else:
-            return None
-    return document
-
-
-def _parse(text: str) -> Json:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
 
 def _canonical(value: Json) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -124,54 +95,37 @@ def _same_items_other_order(expected: Json, actual: Json) -> bool:
 def _only_list_order(_type: str, diff: PropertyDifference, expected: Json, actual: Json) -> bool:
     """The difference lies in a list (the property itself or a list around it) whose items are the
     same on both sides, only in another order."""
-    if _same_items_other_order(_parse(diff.expected), _parse(diff.actual)):
+    if _same_items_other_order(parsed(diff.expected), parsed(diff.actual)):
         return True
-    segments = _segments(diff.path)
-    return any(_same_items_other_order(_at(expected, segments[:n]), _at(actual, segments[:n]))
-               for n in range(1, len(segments) + 1))
+    steps = segments(diff.path)
+    return any(_same_items_other_order(value_at(expected, steps[:n]), value_at(actual, steps[:n]))
+               for n in range(1, len(steps) + 1))
 
 
-_SSE_S3_ONLY = [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+# CloudFormation compares lists position by position, so a list the service hands back in its own
+# order is reported as drift although no item changed: CloudFront origins,
+# aws-cloudformation/cloudformation-coverage-roadmap#1369 ("the 'Actual' config lists the origins in
+# some order ... whereas the 'Expected' config lists the origins in the order specified in the template").
+LIST_ORDER = NoiseRule("only the order of a list differs; its items are the same", _only_list_order)
 
 
-def _s3_default_encryption_missing(type_: str, diff: PropertyDifference, expected: Json, _actual: Json) -> bool:
-    """The bucket's SSE-S3 (AES256) encryption, which S3 applies to every bucket anyway, reported
-    as absent."""
-    if type_ != "AWS::S3::Bucket" or _segments(diff.path)[:1] != ["BucketEncryption"]:
-        return False
-    declared = _at(expected, ["BucketEncryption", "ServerSideEncryptionConfiguration"])
-    if declared is None:
-        declared = _at(_parse(diff.expected), ["ServerSideEncryptionConfiguration"])
-    return declared == _SSE_S3_ONLY and (diff.kind == REMOVED or diff.actual in ("", "null"))
-
-
-NOISE_RULES: tuple[NoiseRule, ...] = (
-    # CloudFormation compares lists position by position, so a list the service hands back in its
-    # own order is reported as drift although no item changed: CloudFront origins,
-    # aws-cloudformation/cloudformation-coverage-roadmap#1369 ("the 'Actual' config lists the
-    # origins in some order ... whereas the 'Expected' config lists the origins in the order
-    # specified in the template").
-    NoiseRule("only the order of a list differs; its items are the same", _only_list_order),
-    # S3 applies SSE-S3 (AES256) to every bucket (Amazon S3 User Guide, "Using server-side
-    # encryption with Amazon S3 managed keys (SSE-S3)": "the base level of encryption for every
-    # bucket", since 2023-01-05), yet drift detection reports a declared AES256 BucketEncryption as
-    # "null": aws-cloudformation/cloudformation-coverage-roadmap#2554.
-    NoiseRule("S3 encrypts every bucket with SSE-S3 (AES256); drift detection reports that default as "
-              "missing (cloudformation-coverage-roadmap#2554)", _s3_default_encryption_missing),
-)
+def noise_rules() -> tuple[NoiseRule, ...]:
+    """The rules of every type, then each family's rules for its own types (Family.drift_noise)."""
+    return (LIST_ORDER, *inventory().drift_noise)
 
 
 def noise_reason(resource_type: str, diff: PropertyDifference, expected: Json, actual: Json,
-                 rules: Sequence[NoiseRule] = NOISE_RULES) -> str | None:
-    return next((rule.reason for rule in rules if rule.matches(resource_type, diff, expected, actual)), None)
+                 rules: Sequence[NoiseRule] | None = None) -> str | None:
+    return next((rule.reason for rule in (noise_rules() if rules is None else rules)
+                 if rule.applies(resource_type, diff, expected, actual)), None)
 
 
 # --------------------------------------------------------------------------- from API answers to a report
 
 
 def _differences(drift: Mapping[str, Any], rules: Sequence[NoiseRule]) -> tuple[PropertyDifference, ...]:
-    expected = _parse(drift.get("ExpectedProperties") or "null")
-    actual = _parse(drift.get("ActualProperties") or "null")
+    expected = parsed(drift.get("ExpectedProperties") or "null")
+    actual = parsed(drift.get("ActualProperties") or "null")
     diffs = []
     for item in drift.get("PropertyDifferences", []):
         diff = PropertyDifference(item["PropertyPath"], item["ExpectedValue"], item["ActualValue"],
@@ -183,10 +137,11 @@ def _differences(drift: Mapping[str, Any], rules: Sequence[NoiseRule]) -> tuple[
 
 def build_report(stack: str, detection: Mapping[str, Any], resource_drifts: Sequence[Mapping[str, Any]],
                  resources: Sequence[Mapping[str, Any]] = (),
-                 rules: Sequence[NoiseRule] = NOISE_RULES) -> DriftReport:
+                 rules: Sequence[NoiseRule] | None = None) -> DriftReport:
     """A report from the API answers: the final DescribeStackDriftDetectionStatus, every
     StackResourceDrift, and every StackResourceSummary (resources missing from the drift results
-    were not checked, such as types drift detection does not support)."""
+    were not checked, such as types drift detection does not support). `rules`: noise_rules() unless given."""
+    rules = noise_rules() if rules is None else rules
     drifted, noise, not_checked, checked = [], [], [], []
     seen = set()
     for drift in sorted(resource_drifts, key=lambda d: d["LogicalResourceId"]):
@@ -248,7 +203,7 @@ def _start(cf: Any, stack_name: str) -> str:
 def detect(cf: Any, stack_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
            sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
            new_backoff: Callable[[Callable[[float], None]], Backoff] = lambda sleep: Backoff(sleep=sleep),
-           rules: Sequence[NoiseRule] = NOISE_RULES) -> DriftReport:
+           rules: Sequence[NoiseRule] | None = None) -> DriftReport:
     """Detect drift of one stack with the CloudFormation client `cf` and report it.
 
     Polls DescribeStackDriftDetectionStatus fast at first, doubling to the backoff's ceiling;

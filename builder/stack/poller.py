@@ -1,4 +1,5 @@
-"""One poller per (region, endpoint): every stack the process waits for, watched by one loop under one budget.
+"""One poller per region and endpoint of a run (Pollers, at the end): every stack the run waits for, watched by
+one loop under one budget.
 
 Stacks register (stack id, a callback for their events, the baseline event id) and wait(). There is
 no poller thread: whichever waiting thread finds the loop free leads it, polling for every registered
@@ -34,14 +35,11 @@ settled stack is never held back by a fleet's queue.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, Self
 
 import botocore.exceptions
 
@@ -199,7 +197,6 @@ class Poller:
         self._status_every = STATUS_FIRST
         self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
         self._swept = False  # a status sweep since the loop last slept (one stack's events come with it)
-        _LIVE.add(self)
 
     # ------------------------------------------------------------------ the interface
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
@@ -431,76 +428,73 @@ class Poller:
             watched.woken.notify()
 
 
-_LIVE: weakref.WeakSet[Poller] = weakref.WeakSet()  # every poller of the process, for Ctrl-C
-_REGISTRY_LOCK = threading.Lock()
-_POLLERS: dict[tuple[str, str], Poller] = {}
+class Pollers:
+    """The pollers of one command run: one per region and endpoint, each with a budget of the run's
+    rate, and whether Ctrl-C has stopped the run.
 
-
-@dataclass(frozen=True)
-class _Run:
-    """The command run in progress: the rate its pollers get, and whether Ctrl-C has stopped it."""
-
-    api_rate: float = DEFAULT_RATE
-    interrupted: bool = False
-
-
-_RUN = _Run()
-
-
-def poller_for(region: str, api_rate: float | None = None) -> Poller:
-    """The process's poller of this region and of the endpoint its shared client talks to.
-
-    The first call of a region and endpoint makes it, with `api_rate` (default: the rate of the run
-    in progress, see fresh_pollers); later calls share it as it is, while the shared client is the same.
+    A command makes one (`with Pollers(rate) as pollers:`) and passes it down: every stack of the run
+    waits through `pollers.poller(region)`, so its stacks share one budget per region, and two runs in
+    one process (the tests, a library user) share nothing. Ctrl-C reaches only the main thread, which
+    calls interrupt(): every wait of the run, in whichever thread, then raises KeyboardInterrupt, and so
+    does a stack of the run that starts later. Leaving the block unhooks the budgets from the shared
+    clients. `make` builds a region's poller (default: one on the process's shared client).
     """
+
+    def __init__(self, api_rate: float = DEFAULT_RATE, make: Callable[[str, float], Poller] | None = None) -> None:
+        Budget(api_rate)  # a rate that cannot make progress is bad input before anything starts
+        self.api_rate = api_rate
+        self.interrupted = False
+        self._make = make or _shared_poller
+        self._lock = threading.Lock()
+        self._by_region: dict[str, Poller] = {}
+        self._made: list[Poller] = []  # every poller of the run, also one replaced by a new client's
+
+    def poller(self, region: str) -> Poller:
+        """The run's poller of this region and of the endpoint its client talks to, made on first use."""
+        with self._lock:
+            made = self._by_region.get(region)
+            if made is None or self._stale(region, made):
+                made = self._by_region[region] = self._make(region, self.api_rate)
+                self._made.append(made)
+                if self.interrupted:  # a stack that starts after Ctrl-C stops at its first call
+                    made.interrupt()
+            return made
+
+    def _stale(self, region: str, poller: Poller) -> bool:
+        """Is the shared client the poller reads through no longer the one of the AWS environment (the
+        credentials or the endpoint changed)? Then the region gets a new poller."""
+        return self._make is _shared_poller and poller.cf is not aws.shared_client(region, "cloudformation")
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop every poller of the run, and the ones it makes from now on."""
+        with self._lock:
+            self.interrupted = True
+            made = list(self._made)
+        for poller in made:
+            poller.interrupt()
+
+    def close(self) -> None:
+        """Unhook the run's budgets from the shared clients; the run's pollers are not used again."""
+        with self._lock:
+            made, self._made = self._made, []
+            self._by_region.clear()
+        for poller in made if self._make is _shared_poller else ():
+            poller.cf.meta.events.unregister("needs-retry.cloudformation", unique_id=_budget_hook_id(poller.budget))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _shared_poller(region: str, api_rate: float) -> Poller:
+    """A poller on the process's shared CloudFormation client of the region, its budget slowed by every
+    Throttling reply that client gets."""
     cf = aws.shared_client(region, "cloudformation")
-    endpoint = str(cf.meta.endpoint_url)
-    with _REGISTRY_LOCK:
-        found = _POLLERS.get((region, endpoint))
-        if found is None or found.cf is not cf:  # a new client (other credentials, say): a new poller
-            budget = Budget(api_rate or _RUN.api_rate)
-            slow_down_on_every_throttling(cf, budget)
-            found = _POLLERS[region, endpoint] = Poller(cf, budget)
-            if _RUN.interrupted:  # a stack that starts after Ctrl-C stops at its first call
-                found.interrupt()
-        return found
-
-
-@contextlib.contextmanager
-def fresh_pollers(api_rate: float = DEFAULT_RATE) -> Iterator[None]:
-    """One command run: the pollers it makes get `api_rate`, and none outlives it.
-
-    A poller stays interrupted once Ctrl-C has reached it, so each run starts with none (a process
-    that runs several commands, as the tests do, gets fresh ones each time) and forgets its own at
-    the end, unhooking their budgets from the shared clients.
-    """
-    Budget(api_rate)  # a rate that cannot make progress is bad input before anything starts
-    global _RUN
-    with _REGISTRY_LOCK:
-        _forget_pollers()
-        _RUN = _Run(api_rate)
-    try:
-        yield
-    finally:
-        with _REGISTRY_LOCK:
-            _forget_pollers()
-            _RUN = _Run()
-
-
-def _forget_pollers() -> None:
-    for poller in _POLLERS.values():
-        poller.cf.meta.events.unregister("needs-retry.cloudformation", unique_id=_budget_hook_id(poller.budget))
-    _POLLERS.clear()
-
-
-def interrupt_all() -> None:
-    """Ctrl-C reaches only the main thread: stop every poller of the process, so that every wait (in
-    whichever thread) raises KeyboardInterrupt, and so do the pollers the run makes from now on."""
-    global _RUN
-    with _REGISTRY_LOCK:
-        _RUN = replace(_RUN, interrupted=True)
-    for poller in list(_LIVE):
-        poller.interrupt()
+    budget = Budget(api_rate)
+    slow_down_on_every_throttling(cf, budget)
+    return Poller(cf, budget)
 
 
 def _budget_hook_id(budget: Budget) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from builder.deployed_cost import template_from_body
-from builder.stack.watch import SUCCESS, StackDescription
+from builder.stack.deployed import DeployedStack
 from builder.synth import Stack
 
 SSM_TYPE = "AWS::SSM::Parameter::"
@@ -39,20 +39,17 @@ def wanted_termination_protection(stack: Stack) -> bool:
     return bool(getattr(stack.config, "termination_protection", False))
 
 
-def described_difference(stack: Stack, deployed: StackDescription) -> str | None:
+def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:
     """Why the DescribeStacks record alone says a change set is needed; None if only the template is left."""
-    status = deployed.get("StackStatus", "")
-    if status not in SUCCESS:
-        return f"the stack is {status}, not settled in success"
-    if deployed.get("NotificationARNs"):
+    if not deployed.succeeded:
+        return f"the stack is {deployed.status}, not settled in success"
+    if deployed.notification_arns:
         return "the stack has notification ARNs; deploy sends none"
-    if bool(deployed.get("EnableTerminationProtection")) != wanted_termination_protection(stack):
+    if deployed.termination_protection != wanted_termination_protection(stack):
         return "termination protection differs"
-    tags = {t["Key"]: t["Value"] for t in deployed.get("Tags") or []}
-    if tags != dict(stack.tags):
+    if dict(deployed.tags) != dict(stack.tags):
         return "the tags differ"
-    values = {p["ParameterKey"]: p.get("ParameterValue") for p in deployed.get("Parameters") or []}
-    if values != dict(stack.parameters):
+    if dict(deployed.parameters) != dict(stack.parameters):
         return "parameter values differ"
     declared = template_from_body(stack.template_body, stack.name).get("Parameters", {})
     for key, parameter in sorted(declared.items()):
@@ -74,7 +71,7 @@ def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> st
     return None if body == deployed_body else "the template differs"
 
 
-def reason_to_deploy(stack: Stack, deployed: StackDescription, deployed_body: Mapping[str, Any] | str) -> str | None:
+def reason_to_deploy(stack: Stack, deployed: DeployedStack, deployed_body: Mapping[str, Any] | str) -> str | None:
     """Why deploy must make a change set for this existing stack; None when it can skip it.
 
     `deployed_body` is GetTemplate's TemplateBody (TemplateStage=Original), which deploy reads anyway for

@@ -17,26 +17,11 @@ from typing import Any
 from builder.errors import Interrupted, OperationError
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.poller import Poller, Watched, poller_for
-
-SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
-# Settled states from which the stack cannot take a change set without a human.
-STUCK = frozenset({"ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"})
-
-StackDescription = dict[str, Any]  # one entry of DescribeStacks' "Stacks", as boto3 returns it
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Poller, Pollers, Watched
 
 
-def in_progress(status: str) -> bool:
-    """An operation is running (REVIEW_IN_PROGRESS is a stack waiting for its first change set)."""
-    return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"
-
-
-def stack_outputs(stack: Mapping[str, Any]) -> dict[str, str]:
-    return {o["OutputKey"]: o.get("OutputValue", "") for o in sorted(stack.get("Outputs", []),
-                                                                    key=lambda o: o["OutputKey"])}
-
-
-def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> StackDescription | None:
+def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedStack | None:
     """The stack (a name or a stack id), or None when it does not exist; `read(operation, **kwargs)`
     makes the call (through a poller's budget, or a plain client's backoff)."""
     try:
@@ -46,16 +31,16 @@ def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> StackDescr
             return None
         raise
     stacks = found.get("Stacks", [])
-    return stacks[0] if stacks else None
+    return DeployedStack.from_api(stacks[0]) if stacks else None
 
 
 class StackWatcher:
-    """CloudFormation calls about one stack (and its deletion), through the region's shared poller."""
+    """CloudFormation calls about one stack (and its deletion), through its region's poller of the run."""
 
-    def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller | None = None,
+    def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name, self.region, self.reporter = name, region, reporter
-        self.poller = poller if poller is not None else poller_for(region)
+        self.poller = poller
         self.cf = self.poller.cf  # write calls; reads go through read(), drawn from the budget
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
@@ -78,33 +63,33 @@ class StackWatcher:
         """The process's shared client of this region (s3, sts, dynamodb, ...): no session per stack."""
         return aws.shared_client(self.region, service)
 
-    def describe(self, stack_id: str | None = None) -> StackDescription | None:
+    def describe(self, stack_id: str | None = None) -> DeployedStack | None:
         """The stack, or None when it does not exist."""
         return describe_stack(self.read, stack_id or self.name)
 
     def latest_event_id(self, stack_id: str) -> str | None:
         return self.poller.latest_event_id(stack_id)
 
-    def with_outputs(self, final: StackDescription, expected: bool, tries: int = 3) -> StackDescription:
+    def with_outputs(self, final: DeployedStack, expected: bool, tries: int = 3) -> DeployedStack:
         """The settled stack, read again (briefly) if it declares outputs that are not readable yet.
 
         LocalStack reports a stack complete a moment before its outputs can be read; writing an
         empty outputs file then would mislead whoever reads it. Costs no call when outputs are there.
         """
         for _ in range(tries):
-            if final.get("Outputs") or not expected:
+            if final.outputs or not expected:
                 break
             self._sleep(0.2)
-            final = self.describe(final["StackId"]) or final
+            final = self.describe(final.stack_id) or final
         return final
 
-    def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> StackDescription:
+    def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> DeployedStack:
         """Wait until the stack (its id: a stack that ends deleted is found by id only) settles, streaming
         its events after `baseline`; return its final description."""
         on_event = (lambda event: self.reporter.event(self.name, event)) if stream else None
         self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick)
         self.events = self.watched.events
-        return self.poller.wait(self.watched)
+        return DeployedStack.from_api(self.poller.wait(self.watched))
 
     def root_cause(self) -> str:
         """The first FAILED resource event of the watched operation, with its reason."""
@@ -118,18 +103,18 @@ class StackWatcher:
                 return f"{event['ResourceStatus']}: {event['ResourceStatusReason']}"
         return "no FAILED event found; see the stack's events in the console"
 
-    def wait_for_others(self, stack: StackDescription, wait: bool) -> StackDescription | None:
-        """If another operation runs on the stack, wait for it to settle (or refuse); return the stack."""
-        status = stack["StackStatus"]
-        if not in_progress(status):
+    def wait_for_others(self, stack: DeployedStack, wait: bool) -> DeployedStack | None:
+        """If another operation runs on the stack, wait for it to settle (or refuse); return the stack,
+        or None when that operation deleted it."""
+        if not stack.in_progress:
             return stack
         if not wait:
-            raise OperationError(self.name, f"another operation is running ({status}); wait for it, or drop "
-                                            f"--no-wait-for-others to have builder wait")
-        self.say(f"another operation is running ({status}); waiting for it to settle")
-        settled = self.watch(stack["StackId"], None, stream=False)
-        self.say(f"the other operation settled: {settled['StackStatus']}")
-        return None if settled["StackStatus"] == "DELETE_COMPLETE" else settled
+            raise OperationError(self.name, f"another operation is running ({stack.status}); wait for it, or "
+                                            f"drop --no-wait-for-others to have builder wait")
+        self.say(f"another operation is running ({stack.status}); waiting for it to settle")
+        settled = self.watch(stack.stack_id, None, stream=False)
+        self.say(f"the other operation settled: {settled.status}")
+        return settled if settled.exists else None
 
     def state_now(self) -> str:
         """Where the stack stands, for a message after Ctrl-C: as the poller last saw it, else one quick
@@ -137,10 +122,10 @@ class StackWatcher:
         if self.watched is not None and self.watched.status:
             return self.watched.state()
         try:
-            stack = self.cf.describe_stacks(StackName=self.name)["Stacks"][0]
+            stack = DeployedStack.from_api(self.cf.describe_stacks(StackName=self.name)["Stacks"][0])
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
             return "the stack does not exist" if aws.is_missing_stack(exc) else "the stack's state is unknown"
-        return f"the stack was left in {stack['StackStatus']}"
+        return f"the stack was left in {stack.status}"
 
     @contextlib.contextmanager
     def interruptible(self, command: str = "deploy") -> Iterator[None]:
@@ -151,8 +136,16 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
                                          f"builder); run {command} again to resume") from None
 
-    def delete_and_wait(self, stack: StackDescription, role_arn: str | None = None) -> StackDescription:
+    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
         """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
-        baseline = self.latest_event_id(stack["StackId"])
-        self.cf.delete_stack(StackName=stack["StackId"], **({"RoleARN": role_arn} if role_arn else {}))
-        return self.watch(stack["StackId"], baseline)
+        baseline = self.latest_event_id(stack.stack_id)
+        self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}))
+        return self.watch(stack.stack_id, baseline)
+
+
+WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher
+
+
+def watchers(pollers: Pollers) -> WatcherFactory:
+    """The watchers of one run: each stack waits through the run's poller of its region."""
+    return lambda name, region, reporter: StackWatcher(name, region, reporter, pollers.poller(region))

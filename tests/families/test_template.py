@@ -8,15 +8,13 @@ import pytest
 from troposphere import s3
 
 from builder import names
-from builder.families import storage, table
 from builder.families.replication import REPLICATION_ON, REPLICATION_TIME_CONTROL_ON
 from builder.families.table import IS_PROVISIONED
-from builder.resources import build_replica_template, build_template, deploy_parameters
+from builder.resources import build_replica_template, build_template, compose, deploy_parameters, parameter_specs
 from builder.synth import required_capabilities, stacks_for
 from tests.factories import REPLICATION_SETTINGS as REPLICATION
 from tests.factories import config
 
-ALARM_BASES = {**table.ALARM_BASES, **storage.ALARM_BASES}
 PROVISIONED = ["dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=3"]
 TAGGABLE = {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::CloudWatch::Alarm",
             "AWS::IAM::Role", "AWS::KMS::Key"}
@@ -114,9 +112,10 @@ def test_names_derive_from_prefix_and_suffix(suffix):
     assert resources["AlertTopic"]["Properties"]["TopicName"] == f"team-{suffix}-alerts"
     alarm_names = sorted(r["Properties"]["AlarmName"] for r in resources.values()
                          if r["Type"] == "AWS::CloudWatch::Alarm")
-    assert alarm_names == sorted(f"team-{suffix}-{what}" for what in
-                                 ("table-read-throttles", "table-write-throttles", "table-system-errors",
-                                  "bucket-size"))
+    asked = compose(config("stack_prefix=team", suffix=suffix)).alarms
+    assert alarm_names == sorted(f"team-{suffix}-{spec.what}" for spec in asked)
+    assert {"table-read-throttles", "table-write-throttles", "table-system-errors", "bucket-size"} <= {
+        spec.what for spec in asked}
 
 
 @pytest.mark.parametrize("sets", [[], ["customer_managed_key=true"] + REPLICATION])
@@ -137,11 +136,15 @@ def test_every_taggable_resource_carries_the_merged_tags(sets):
 
 @pytest.mark.parametrize("multiplier", [0.75, 1, 2.5])
 def test_alarm_thresholds_scale_with_the_multiplier(multiplier):
-    doc = template("pr1", [f"alarm_threshold_multiplier={multiplier}"])
-    for name, base in ALARM_BASES.items():
-        assert float(doc["Parameters"][name]["Default"]) == pytest.approx(base * multiplier)
+    conf = config(f"alarm_threshold_multiplier={multiplier}", suffix="pr1")
+    doc = build_template(conf).to_dict()
+    thresholds = [spec for spec in parameter_specs() if spec.setting == "alarm_threshold_multiplier"]
+    assert {"BucketSizeThreshold", "ReadThrottleThreshold", "SystemErrorThreshold"} <= {t.title for t in thresholds}
+    for spec in thresholds:
+        base = float(spec.value(config("alarm_threshold_multiplier=1", suffix="pr1")))
+        assert float(doc["Parameters"][spec.title]["Default"]) == pytest.approx(base * multiplier)
     alarms = [r["Properties"] for r in doc["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    assert sorted(a["Threshold"]["Ref"] for a in alarms) == sorted(ALARM_BASES)
+    assert sorted(a["Threshold"]["Ref"] for a in alarms) == sorted(spec.threshold for spec in compose(conf).alarms)
     assert all(a["AlarmActions"] == [{"Ref": "AlertTopic"}] for a in alarms)
 
 

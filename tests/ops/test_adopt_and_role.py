@@ -17,6 +17,8 @@ from builder.cli import main
 from builder.errors import ConfigError
 from builder.report import Reporter
 from builder.stack.adopt import Retained, import_template
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
@@ -42,7 +44,7 @@ def retained(stubs, mode: str = "PAY_PER_REQUEST", keys: tuple[str, ...] = ("pk"
     stubs["sts"].add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT,
                                                       "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"}, {})
     stubs["s3"].add_response("head_bucket", {}, {"Bucket": BUCKET})
-    stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
+    # one DescribeTable: its answer says the table exists and is compared with the template
     stubs["dynamodb"].add_response("describe_table", table(mode, keys), {"TableName": "app-stub-data"})
 
 
@@ -170,8 +172,10 @@ def test_delete_goes_through_the_role(stubs):
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},
                     {"StackName": stack_id(STACK)})
     cf.add_response("describe_stack_events", {"StackEvents": []})
-    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), sleep=lambda s: None)
-    assert watcher.delete_and_wait({"StackId": stack_id(STACK)}, ROLE)["StackStatus"] == "DELETE_COMPLETE"
+    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), Pollers().poller("us-east-1"),
+                           sleep=lambda s: None)
+    current = DeployedStack(STACK, stack_id(STACK), "UPDATE_COMPLETE")
+    assert watcher.delete_and_wait(current, ROLE).status == "DELETE_COMPLETE"
 
 
 def test_change_sets_go_through_the_role(stubs, capsys):

@@ -19,14 +19,16 @@ from botocore.stub import ANY, Stubber
 from builder.cli import main
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
-from builder.ops.deploy import deploy_stack
-from builder.ops.destroy import buckets_to_empty, destroy_stack, empty_bucket
-from builder.ops.diff import diff_stack
-from builder.ops.pool import Options, Outcome, Result, StacksFailed, finish
+from builder.families.storage import empty_bucket
+from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
+from builder.ops.destroy import DestroyOptions, destroy_stack, to_prepare
+from builder.ops.diff import DiffOptions, diff_stack
+from builder.ops.pool import Outcome, Result, StacksFailed, finish
 from builder.report import Reporter
-from builder.resources import DATA_HOLDERS
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import Cause, Change, is_no_changes
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
@@ -69,10 +71,12 @@ def run(cf, out, tmp_path):
         return stub_ops(cf.client, reporter, clock, name)
 
     def go(action, **options):
-        options.setdefault("out_dir", str(tmp_path / "out"))
+        if action is not diff_stack:  # diff writes no files
+            options.setdefault("out_dir", str(tmp_path / "out"))
         try:
             target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
-            result = action(*target, Options(**options), Reporter(out, tty=False), watcher_factory=factory)
+            options_of = {deploy_stack: DeployOptions, diff_stack: DiffOptions, destroy_stack: DestroyOptions}[action]
+            result = action(*target, options_of(**options), Reporter(out, tty=False), watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()
@@ -333,7 +337,7 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
         else:
             cf.add_response("describe_stack_events", {"StackEvents": answer}, {"StackName": STACK_ID})
     final = ops.watch(STACK_ID, "e0")
-    assert final["StackStatus"] == "UPDATE_COMPLETE"
+    assert final.status == "UPDATE_COMPLETE"
     # status fast at first, backing off towards 2 s (the budget of 2 calls/s holds some back a little);
     # events with a status poll, at most once a second, and once more on settling
     assert [round(t, 6) for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.3, 2.3, 4.3]
@@ -367,10 +371,11 @@ def test_change_from_api_reads_replacement_and_causes():
     parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
     assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
                             ("KeySchema",), (Cause("DirectModification", "Properties", "KeySchema", "", "Always"),))
-    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(DATA_HOLDERS) is None
-    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(DATA_HOLDERS) is None
-    assert Change("Remove", "DataTable", "AWS::DynamoDB::Table").data_loss(DATA_HOLDERS) is None  # the templates'
-    assert Change("Modify", "Alarm", "AWS::CloudWatch::Alarm", "True").data_loss(DATA_HOLDERS) is None
+    holders = inventory().data_holders
+    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(holders) is None
+    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(holders) is None
+    assert Change("Remove", "DataTable", "AWS::DynamoDB::Table").data_loss(holders) is None  # the templates'
+    assert Change("Modify", "Alarm", "AWS::CloudWatch::Alarm", "True").data_loss(holders) is None
 
 
 # ---------------------------------------------------------------------- destroy
@@ -423,11 +428,16 @@ def test_empty_bucket_reports_objects_it_could_not_delete():
 def test_only_buckets_cloudformation_will_delete_are_emptied():
     template = {"Resources": {"Gone": {"Type": "AWS::S3::Bucket"},
                               "Kept": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
-                              "Table": {"Type": "AWS::DynamoDB::Table"}}}
+                              "Table": {"Type": "AWS::DynamoDB::Table"},
+                              "Deleted": {"Type": "AWS::S3::Bucket"}}}
     resources = [{"LogicalResourceId": "Gone", "PhysicalResourceId": "gone-1", "ResourceStatus": "CREATE_COMPLETE"},
                  {"LogicalResourceId": "Kept", "PhysicalResourceId": "kept-1", "ResourceStatus": "CREATE_COMPLETE"},
-                 {"LogicalResourceId": "Table", "PhysicalResourceId": "t", "ResourceStatus": "CREATE_COMPLETE"}]
-    assert buckets_to_empty(template, resources) == (["gone-1"], ["kept-1"])
+                 {"LogicalResourceId": "Table", "PhysicalResourceId": "t", "ResourceStatus": "CREATE_COMPLETE"},
+                 {"LogicalResourceId": "Deleted", "PhysicalResourceId": "d", "ResourceStatus": "DELETE_COMPLETE"}]
+    prepared = to_prepare(template, resources, inventory().kinds)
+    # the table has nothing to do before it is deleted; a resource already deleted is left alone
+    assert [(p.kind.type, p.physical_id, p.kept) for p in prepared] == [
+        ("AWS::S3::Bucket", "gone-1", False), ("AWS::S3::Bucket", "kept-1", True)]
 
 
 # ---------------------------------------------------------------------- several stacks, output, errors
@@ -435,7 +445,7 @@ def test_only_buckets_cloudformation_will_delete_are_emptied():
 def test_several_failures_print_each_and_exit_with_the_worst(capsys):
     outcomes = [Outcome("app-a", "us-east-1", Result.FAILED, error=OperationError("app-a", "boom")),
                 Outcome("app-b", "us-east-1", Result.REFUSED, error=RefusedError("app-b", "refused: data")),
-                Outcome("app-c", "us-east-1", Result.CREATED)]
+                Outcome("app-c", "us-east-1", DeployResult.CREATED)]
     with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
     assert raised.value.exit_code == 3
@@ -528,8 +538,9 @@ def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out)
     without = {key: value for key, value in settled.items() if key != "Outputs"}
     cf.add_response("describe_stacks", {"Stacks": [without]}, {"StackName": STACK_ID})
     cf.add_response("describe_stacks", {"Stacks": [settled]}, {"StackName": STACK_ID})
-    assert ops.with_outputs(without, expected=True)["Outputs"] == settled["Outputs"]
-    assert ops.with_outputs(without, expected=False) is without  # no declared outputs: no extra call
+    described = DeployedStack.from_api(without)
+    assert ops.with_outputs(described, expected=True).outputs == {"TableName": f"{STACK.name}-data"}
+    assert ops.with_outputs(described, expected=False) is described  # no declared outputs: no extra call
 
 
 def test_change_causes_name_the_parameter_and_carry_property_values():

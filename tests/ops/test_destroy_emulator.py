@@ -55,6 +55,17 @@ def test_destroy_empties_the_versioned_bucket_and_deletes_the_stack(aws, suffix)
         aws.client("dynamodb").describe_table(TableName=f"{name}-data")
 
 
+def test_a_bucket_already_deleted_by_hand_needs_no_emptying(aws, suffix):
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    bucket = f"{name}-data-{aws.account}-us-east-1"
+    aws.client("s3").delete_bucket(Bucket=bucket)  # empty: S3 deletes it
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
+    assert (code, err) == (0, "")
+    assert f"bucket {bucket} is already gone" in out and "emptied" not in out
+    assert aws.stack(name) is None
+
+
 def test_destroy_with_retain_data_keeps_the_bucket_and_the_table(aws, suffix):
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")[0] == 0

@@ -20,10 +20,15 @@ import pytest
 
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, OperationError
+from builder.ops.deploy import DeployResult
+from builder.ops.destroy import DestroyResult
 from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
+from builder.ops.reap import REAP, Row, failure, reap, was_deleted
+from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
-from builder.stack.poller import Budget, Poller
-from builder.stack.watch import SUCCESS, StackWatcher
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Budget, Poller, Pollers
+from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 
@@ -57,8 +62,9 @@ class InterruptingClock:
 class FakeCloudFormation:
     """Stacks created at time 0 that settle at a known time into a known status."""
 
-    def __init__(self, clock: InterruptingClock, settles: dict[str, tuple[float, str]]) -> None:
-        self.clock, self.settles = clock, settles
+    def __init__(self, clock: InterruptingClock, settles: dict[str, tuple[float, str]],
+                 in_progress: str = "CREATE_IN_PROGRESS") -> None:
+        self.clock, self.settles, self.in_progress = clock, settles, in_progress
 
     @staticmethod
     def stack_id(name: str) -> str:
@@ -74,7 +80,7 @@ class FakeCloudFormation:
 
     def _status(self, name: str) -> str:
         at, final = self.settles[name]
-        return final if self.clock.now >= at else "CREATE_IN_PROGRESS"
+        return final if self.clock.now >= at else self.in_progress
 
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
         name = self._name(StackName, "DescribeStacks")
@@ -83,7 +89,7 @@ class FakeCloudFormation:
     def describe_stack_events(self, StackName: str) -> dict[str, Any]:
         name = self._name(StackName, "DescribeStackEvents")
         at, final = self.settles[name]
-        happened = [(0.0, "CREATE_IN_PROGRESS"), *([(at, final)] if self.clock.now >= at else [])]
+        happened = [(0.0, self.in_progress), *([(at, final)] if self.clock.now >= at else [])]
         return {"StackEvents": [{"EventId": f"{name}-{status}", "StackName": name, "LogicalResourceId": name,
                                  "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": status}
                                 for _, status in happened[::-1]]}
@@ -104,24 +110,25 @@ def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt
     clock = InterruptingClock(interrupt_at, in_flight)
     poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
                                    clock.sleep)
+    pollers = Pollers(make=lambda region, rate: poller)  # the run: Ctrl-C stops every poller it made
     reporter = Reporter(io.StringIO(), tty=False)
 
     def wait_for(s: Stack) -> Outcome:
-        watcher = StackWatcher(s.name, s.region, reporter, poller=poller)
+        watcher = StackWatcher(s.name, s.region, reporter, poller=pollers.poller(s.region))
         with watcher.interruptible():
             final = watcher.watch(FakeCloudFormation.stack_id(s.name), None)
-        if final["StackStatus"] not in SUCCESS:
-            raise OperationError(s.name, final["StackStatus"])
-        return Outcome(s.name, s.region, Result.CREATED)
+        if not final.succeeded:
+            raise OperationError(s.name, final.status)
+        return Outcome(s.name, s.region, DeployResult.CREATED)
 
-    return run_all([[stack(name)] for name in settles], wait_for, concurrency)
+    return run_all([[stack(name)] for name in settles], wait_for, concurrency, pollers)
 
 
 def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
     outcomes = run_fleet({"app-a": (50, "CREATE_COMPLETE"), "app-bad": (80, "ROLLBACK_COMPLETE"),
                           "app-c": (120, "CREATE_COMPLETE")}, concurrency=3)
     assert [(o.stack, o.result) for o in outcomes] == [
-        ("app-a", Result.CREATED), ("app-bad", Result.FAILED), ("app-c", Result.CREATED)]
+        ("app-a", DeployResult.CREATED), ("app-bad", Result.FAILED), ("app-c", DeployResult.CREATED)]
     with pytest.raises(OperationError, match="ROLLBACK_COMPLETE"):
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
 
@@ -144,3 +151,40 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
     assert raised.value.lines() == [
         "error: app-bad: ROLLBACK_COMPLETE", f"error: app-c: {left}", f"error: app-d: {left}",
         f"error: app-e: {left}", "error: deploy: 4 of 6 stacks failed: app-bad, app-c, app-d, app-e"]
+
+
+def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_primary() -> None:
+    """reap through the executor: groups of a primary and its replica, two at once. app-a is deleted
+    and its replica takes its place; Ctrl-C at 100 s stops both deletes in flight; app-b's replica is
+    not attempted, app-c never starts."""
+    settles = {"app-a": (50.0, "DELETE_COMPLETE"), "app-a-replica": (500.0, "DELETE_COMPLETE"),
+               "app-b": (400.0, "DELETE_COMPLETE"), "app-b-replica": (600.0, "DELETE_COMPLETE"),
+               "app-c": (700.0, "DELETE_COMPLETE")}
+    clock = InterruptingClock(interrupt_at=100.0, in_flight=2)
+    poller = clock.poller = Poller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
+                                   Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    pollers = Pollers(make=lambda region, rate: poller)
+    reporter = Reporter(io.StringIO(), tty=False)
+
+    def row(name: str, region: str = "us-east-1", replica_of: str | None = None) -> Row:
+        deployed = DeployedStack(name, FakeCloudFormation.stack_id(name), "UPDATE_COMPLETE")
+        return Row(name, region, deployed.status, name.split("-")[1], 7200, 3600, REAP, "past its ttl",
+                   replica_of=replica_of, record=deployed)
+
+    def destroy_one(r: Row) -> Outcome:
+        watcher = StackWatcher(r.stack, r.region, reporter, pollers.poller(r.region))
+        with watcher.interruptible("destroy"):
+            final = watcher.watch(FakeCloudFormation.stack_id(r.stack), None)
+        assert not final.exists
+        return Outcome(r.stack, r.region, DestroyResult.DELETED)
+
+    fleet = ReapPlan((row("app-a"), row("app-a-replica", "eu-west-1", "app-a"), row("app-b"),
+                      row("app-b-replica", "eu-west-1", "app-b"), row("app-c")))
+    outcomes = reap(fleet, destroy_one, 2, pollers)
+    left = ("interrupted; the stack was left in DELETE_IN_PROGRESS (CloudFormation carries on without builder); "
+            "run destroy again to resume")
+    assert [(o.stack, was_deleted(o), failure(o)) for o in outcomes] == [
+        ("app-a", True, None), ("app-a-replica", False, left), ("app-b", False, left),
+        ("app-b-replica", False, "not attempted: its primary app-b was not deleted"),
+        ("app-c", False, "interrupted before it started")]
+    assert {o.error.exit_code for o in outcomes if o.error is not None} == {EXIT_INTERRUPTED}

@@ -1,16 +1,19 @@
-"""builder.ops.reap over plain DescribeStacks-shaped dicts and a fixed `now`: selection, verdicts,
+"""builder.ops.reap over DescribeStacks records (DeployedStack) and a fixed `now`: selection, verdicts,
 replica pairing, the delete driver (with a fake destroy) and both renderings."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from builder.errors import OperationError
+from builder.ops.destroy import DestroyResult
+from builder.ops.pool import Outcome
 from builder.ops.reap import (
     KEEP,
     REAP,
@@ -18,13 +21,19 @@ from builder.ops.reap import (
     NoLongerReapable,
     Plan,
     Row,
+    failure,
+    kept_reason,
     plan,
     reap,
     recheck,
     render_json,
     render_text,
+    was_deleted,
     with_costs,
 )
+from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
+from tests.factories import describe_stacks_reply
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 HOUR = 3600
@@ -33,7 +42,7 @@ DAY = 86_400
 
 def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: str | None = None,
            status: str = "CREATE_COMPLETE", protected: bool = False, updated: bool = True,
-           tags: dict[str, str] | None = None, replication_region: str | None = None) -> dict[str, Any]:
+           tags: dict[str, str] | None = None, replication_region: str | None = None) -> DeployedStack:
     """A DescribeStacks record of a stack builder deployed, idle for `idle` seconds."""
     suffix = suffix if suffix is not None else name.split("-", 1)[1].removesuffix("-replica")
     all_tags = {"Environment": suffix, "CostCenter": "engineering"} if tags is None else dict(tags)
@@ -53,10 +62,10 @@ def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: st
         result["LastUpdatedTime"] = changed
     if replication_region is not None:
         result["Parameters"] = [{"ParameterKey": "ReplicationRegion", "ParameterValue": replication_region}]
-    return result
+    return DeployedStack.from_api(result)
 
 
-def one(rec: dict[str, Any], older_than: int | None = None, region: str = "us-east-1") -> Row:
+def one(rec: DeployedStack, older_than: int | None = None, region: str = "us-east-1") -> Row:
     (row,) = plan([Found(region, rec)], "app", NOW, older_than).rows
     return row
 
@@ -231,6 +240,16 @@ def test_totals_count_every_stack_and_savings_only_the_reapable() -> None:
 
 # --------------------------------------------------------------------------- deleting
 
+def gone(row: Row) -> Outcome:
+    """What destroy returns for a stack it deleted."""
+    return Outcome(row.stack, row.region, DestroyResult.DELETED)
+
+
+def reap_with(plan_: Plan, destroy_one: Callable[[Row], object], concurrency: int) -> tuple[Outcome, ...]:
+    """reap through the executor with a fake destroy: whatever it returns, the stack is gone unless it raised."""
+    return reap(plan_, lambda row: (destroy_one(row), gone(row))[1], concurrency, Pollers())
+
+
 def fleet() -> Plan:
     return plan([
         Found("us-east-1", record("app-a", ttl="1d", replication_region="eu-west-1")),
@@ -258,10 +277,10 @@ def test_reap_deletes_only_the_reapable_and_each_replica_after_its_primary() -> 
         with lock:
             finished.add(row.stack)
 
-    outcomes = reap(fleet(), destroy_one, concurrency=5)
+    outcomes = reap_with(fleet(), destroy_one, concurrency=5)
     assert started_before_primary == []
     assert finished == {"app-a", "app-a-replica", "app-b", "app-b-replica", "app-c"}
-    assert [(o.stack, o.region, o.deleted) for o in outcomes] == [
+    assert [(o.stack, o.region, was_deleted(o)) for o in outcomes] == [
         ("app-a", "us-east-1", True), ("app-a-replica", "eu-west-1", True), ("app-b", "us-east-1", True),
         ("app-b-replica", "eu-west-1", True), ("app-c", "us-east-1", True)]
 
@@ -274,21 +293,21 @@ def test_one_failure_does_not_stop_the_others_and_its_replica_is_not_attempted()
         if row.stack == "app-a":
             raise OperationError(row.stack, "DELETE_FAILED: DataBucket could not be deleted")
 
-    outcomes = {o.stack: o for o in reap(fleet(), destroy_one, concurrency=1)}
+    outcomes = {o.stack: o for o in reap_with(fleet(), destroy_one, concurrency=1)}
     assert "app-a-replica" not in attempted
-    assert outcomes["app-a"].deleted is False
-    assert outcomes["app-a"].error == "DELETE_FAILED: DataBucket could not be deleted"
-    assert outcomes["app-a-replica"].deleted is False
-    assert outcomes["app-a-replica"].error == "not attempted: its primary app-a was not deleted"
-    assert [outcomes[s].deleted for s in ("app-b", "app-b-replica", "app-c")] == [True, True, True]
+    assert was_deleted(outcomes["app-a"]) is False
+    assert failure(outcomes["app-a"]) == "DELETE_FAILED: DataBucket could not be deleted"
+    assert was_deleted(outcomes["app-a-replica"]) is False
+    assert failure(outcomes["app-a-replica"]) == "not attempted: its primary app-a was not deleted"
+    assert [was_deleted(outcomes[s]) for s in ("app-b", "app-b-replica", "app-c")] == [True, True, True]
 
 
 def test_deletes_run_concurrently_up_to_the_limit() -> None:
     """Three deletes at concurrency 3 must all be in flight at once: each waits for the others."""
     barrier = threading.Barrier(3, timeout=30)
     only_primaries = Plan(tuple(r for r in fleet().reapable if r.replica_of is None))
-    outcomes = reap(only_primaries, lambda row: barrier.wait(), concurrency=3)
-    assert all(o.deleted for o in outcomes) and len(outcomes) == 3
+    outcomes = reap_with(only_primaries, lambda row: barrier.wait(), concurrency=3)
+    assert all(map(was_deleted, outcomes)) and len(outcomes) == 3
 
 
 def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica() -> None:
@@ -299,11 +318,12 @@ def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica(
         if row.stack == "app-a":
             raise NoLongerReapable(row.stack, "idle 2m of its ttl 1d")
 
-    outcomes = {o.stack: o for o in reap(fleet(), destroy_one, concurrency=2)}
+    outcomes = {o.stack: o for o in reap_with(fleet(), destroy_one, concurrency=2)}
     assert "app-a-replica" not in attempted
-    assert (outcomes["app-a"].deleted, outcomes["app-a"].failed, outcomes["app-a"].kept) == (
-        False, False, "idle 2m of its ttl 1d")
-    assert outcomes["app-a-replica"].kept == "its primary app-a was kept" and not outcomes["app-a-replica"].failed
+    assert (was_deleted(outcomes["app-a"]), failure(outcomes["app-a"]), kept_reason(outcomes["app-a"])) == (
+        False, None, "idle 2m of its ttl 1d")
+    assert kept_reason(outcomes["app-a-replica"]) == "its primary app-a was kept"
+    assert failure(outcomes["app-a-replica"]) is None
     lines = render_text(fleet(), tuple(outcomes.values())).splitlines()
     assert lines[1].endswith("; kept after all: idle 2m of its ttl 1d")
     assert lines[-1] == "deleted 3 of 5; 2 kept after a fresh look"
@@ -332,12 +352,12 @@ def test_nothing_to_reap_calls_nothing() -> None:
     def destroy_one(row: Row) -> None:
         raise AssertionError("nothing should be deleted")
 
-    assert reap(plan([Found("us-east-1", record("app-keep"))], "app", NOW), destroy_one, 4) == ()
+    assert reap_with(plan([Found("us-east-1", record("app-keep"))], "app", NOW), destroy_one, 4) == ()
 
 
 def test_concurrency_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        reap(fleet(), lambda row: None, concurrency=0)
+        reap_with(fleet(), lambda row: None, concurrency=0)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -352,7 +372,7 @@ def test_json_has_one_object_per_stack_then_the_summary() -> None:
             raise OperationError(row.stack, "throttled")
 
     p = priced_fleet()
-    lines = [json.loads(line) for line in render_json(p, reap(p, destroy_one, 2)).splitlines()]
+    lines = [json.loads(line) for line in render_json(p, reap_with(p, destroy_one, 2)).splitlines()]
     assert len(lines) == 7
     first = lines[0]
     assert first == {"stack": "app-a", "region": "us-east-1", "status": "CREATE_COMPLETE", "idle_seconds": 5 * DAY,
@@ -390,7 +410,7 @@ def test_text_after_reaping_says_what_was_deleted() -> None:
             raise OperationError(row.stack, "throttled")
 
     p = priced_fleet()
-    lines = render_text(p, reap(p, destroy_one, 2)).splitlines()
+    lines = render_text(p, reap_with(p, destroy_one, 2)).splitlines()
     assert lines[1].endswith("; deleted")
     assert next(line for line in lines if line.startswith("app-c ")).endswith("; NOT deleted: throttled")
     assert lines[-2] == "fleet: 6 stacks idle at 1.64 USD a month; reaping 5 saves 1.24 USD a month"
@@ -404,39 +424,28 @@ def test_an_unpriced_row_shows_a_question_mark() -> None:
 
 # --------------------------------------------------------------------------- the record shape boto3 gives
 
-DESCRIBE_STACKS_XML = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeStacksResult><Stacks>
-    <member>
-      <StackName>app-pr1</StackName>
-      <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
-      <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
-      <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
-      <StackStatus>UPDATE_COMPLETE</StackStatus>
-      <EnableTerminationProtection>false</EnableTerminationProtection>
-      <Tags>
-        <member><Key>CostCenter</Key><Value>engineering</Value></member>
-        <member><Key>Environment</Key><Value>pr1</Value></member>
-        <member><Key>builder:ttl</Key><Value>3d</Value></member>
-      </Tags>
-      <Parameters>
-        <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
-      </Parameters>
-    </member>
-  </Stacks></DescribeStacksResult>
-  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
-</DescribeStacksResponse>"""
+MEMBER = """<member>
+  <StackName>app-pr1</StackName>
+  <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1</StackId>
+  <CreationTime>2026-11-20T10:00:00.123Z</CreationTime>
+  <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
+  <StackStatus>UPDATE_COMPLETE</StackStatus>
+  <EnableTerminationProtection>false</EnableTerminationProtection>
+  <Tags>
+    <member><Key>CostCenter</Key><Value>engineering</Value></member>
+    <member><Key>Environment</Key><Value>pr1</Value></member>
+    <member><Key>builder:ttl</Key><Value>3d</Value></member>
+  </Tags>
+  <Parameters>
+    <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>
+  </Parameters>
+</member>"""
 
 
 def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
-    """The dicts above are hand-made; this one comes from botocore's own parser reading a reply shaped like
+    """The records above are hand-made; this one comes from botocore's own parser reading a reply shaped like
     CloudFormation's, so the field names, the timezone-aware timestamps and the tag list are the real ones."""
-    import botocore.session
-    from botocore.parsers import create_parser
-
-    model = botocore.session.get_session().get_service_model("cloudformation")
-    parsed = create_parser(model.metadata["protocol"]).parse(
-        {"body": DESCRIBE_STACKS_XML, "headers": {}, "status_code": 200},
-        model.operation_model("DescribeStacks").output_shape)
-    (row,) = plan([Found("us-east-1", parsed["Stacks"][0])], "app", NOW).rows
+    (record,) = describe_stacks_reply(MEMBER)
+    (row,) = plan([Found("us-east-1", DeployedStack.from_api(record))], "app", NOW).rows
     assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
         "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)

@@ -17,7 +17,7 @@ from builder.ops.review import (
     value_changes,
 )
 from builder.pricing import prices_for
-from builder.resources import DATA_HOLDERS
+from builder.resources import inventory
 from builder.stack.changeset import Cause, Change
 from builder.synth import stacks_for
 
@@ -59,7 +59,7 @@ def test_a_stack_section_has_the_table_the_guard_the_values_and_the_cost():
     table = Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "app-pr1-data", ("KeySchema",),
                    (Cause("DirectModification", "Properties", "KeySchema", recreation="Always",
                           before='[{"AttributeName":"pk"}]', after='[{"AttributeName":"id"}]'),))
-    loss = table.data_loss(DATA_HOLDERS)
+    loss = table.data_loss(inventory().data_holders)
     assert loss is not None
     text = markdown([StackReview("app-pr1", "us-east-1", CHANGES, (table,), (loss,),
                                  tags=(ValueChange("Team", "a|b", None),), cost=compare_costs(items(), items())),

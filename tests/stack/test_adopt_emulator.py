@@ -32,9 +32,10 @@ def data_resources(suffix: str) -> list[adopt.Retained]:
 def test_find_retained_after_a_retain_data_destroy(aws, suffix):
     assert aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")[0] == 0
     assert aws.run("destroy", "--suffix", suffix, "--yes")[0] == 0
-    s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
-    assert adopt.find_retained(s3, dynamodb, data_resources(suffix)) == tuple(data_resources(suffix))
-    assert adopt.find_retained(s3, dynamodb, data_resources(f"{suffix}x")) == ()
+    found = adopt.find_retained(aws.client, data_resources(suffix))
+    assert found == tuple(data_resources(suffix))
+    assert found[1].answer["Table"]["TableName"] == f"app-{suffix}-data"  # what DescribeTable answered
+    assert adopt.find_retained(aws.client, data_resources(f"{suffix}x")) == ()
 
 
 def _retained_pair(aws, suffix: str) -> tuple[list[adopt.Retained], dict]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from builder.errors import OperationError
+from builder.families import storage
 from builder.stack import drift
 from tests.factories import DETECTION_ID, FakeClock
 
@@ -276,8 +277,8 @@ def test_noise_is_classified_and_is_not_drift(cf):
     assert (report.status, report.drifted, report.has_drift) == ("IN_SYNC", (), False)
     (bucket,) = report.noise
     reasons = {d.path: d.noise_reason for d in bucket.differences}
-    assert reasons["/Tags/0/Key"] == reasons["/Tags/1/Value"] == drift.NOISE_RULES[0].reason
-    assert reasons["/BucketEncryption"] == drift.NOISE_RULES[1].reason
+    assert reasons["/Tags/0/Key"] == reasons["/Tags/1/Value"] == drift.LIST_ORDER.reason
+    assert reasons["/BucketEncryption"] == storage.DEFAULT_ENCRYPTION_NOISE.reason  # the storage family's rule
     text = "\n".join(drift.text_lines(report))
     assert "noise (known false positives, not drift):" in text and "cloudformation-coverage-roadmap#2554" in text
     assert drift.to_dict(report)["noise"][0]["differences"][0]["noise_reason"]

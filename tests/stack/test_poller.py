@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSResponse
 
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import Budget, Poller, fresh_pollers, interrupt_all, poller_for, slow_down_on_every_throttling
+from builder.stack.poller import Budget, Poller, Pollers, slow_down_on_every_throttling
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -332,25 +332,47 @@ def test_a_stack_is_watched_once_at_a_time() -> None:
         make()[2].wait(poller.register(cf.add("app-two", 30).id))
 
 
-def test_each_run_gets_fresh_pollers_with_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A poller stays stopped after Ctrl-C; the next run in the same process (the tests call main() many
-    times) gets a new one, and so does a stack that starts after Ctrl-C within the interrupted run."""
+def test_each_run_has_pollers_of_its_own_with_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poller stays stopped after Ctrl-C; another run in the same process (the tests call main() many
+    times; a library user may run two at once) shares nothing with it, and a stack that starts after
+    Ctrl-C within the interrupted run is stopped from the start."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    with fresh_pollers(0.5):
-        first = poller_for("us-east-1")
-        assert poller_for("us-east-1") is first and first.budget.limit == 0.5
-        interrupt_all()
-        assert first.budget.stopped
+    with Pollers(0.5) as run, Pollers(3.0) as other:
+        first = run.poller("us-east-1")
+        assert run.poller("us-east-1") is first and first.budget.limit == 0.5
+        second = other.poller("us-east-1")
+        assert second is not first and second.budget.limit == 3.0
+        run.interrupt()
+        assert first.budget.stopped and run.interrupted
         with pytest.raises(KeyboardInterrupt):
             first.read("describe_stacks")
-        assert poller_for("eu-west-1").budget.stopped  # started after Ctrl-C: stopped from the start
-    with fresh_pollers(3.0):
-        second = poller_for("us-east-1")
-        assert second is not first and second.budget.limit == 3.0 and not second.budget.stopped
-    with pytest.raises(UsageError, match="above 0"), fresh_pollers(0):
+        assert run.poller("eu-west-1").budget.stopped  # started after Ctrl-C: stopped from the start
+        assert not second.budget.stopped and not other.interrupted  # the other run goes on
+    with pytest.raises(UsageError, match="above 0"), Pollers(0):
         pass
+
+
+def test_a_run_forgets_its_budgets_when_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared client outlives the run: once the run ends, a Throttling reply slows no budget of it."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    throttled = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
+
+    def reply_throttled(cf: Any) -> None:
+        cf.meta.events.emit("needs-retry.cloudformation.DescribeStacks", response=(
+            AWSResponse("http://127.0.0.1:9", 400, {}, None), throttled), attempts=1, endpoint=cf._endpoint,
+            operation=cf.meta.service_model.operation_model("DescribeStacks"), caught_exception=None,
+            request_dict={"context": {}})
+
+    with Pollers(2.0) as run:
+        poller = run.poller("us-east-1")
+        reply_throttled(poller.cf)
+        assert poller.budget.rate == pytest.approx(1.0, abs=0.05)  # hooked while the run lasts
+    reply_throttled(poller.cf)
+    assert poller.budget.rate == pytest.approx(1.0, abs=0.05)
 
 
 def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:

@@ -19,9 +19,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from builder.environment import EnvironmentConfig
-from builder.ops.deploy import deploy_stack
-from builder.ops.pool import Options, Outcome, Result
+from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
+from builder.ops.pool import Outcome
 from builder.report import Reporter
+from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.unchanged import described_difference, template_difference, wanted_termination_protection
 from builder.stack.watch import StackWatcher
@@ -44,6 +45,11 @@ def deployed(status: str = "UPDATE_COMPLETE", **extra) -> dict:
             "Outputs": [{"OutputKey": "TableName", "OutputValue": "app-skip-data"}], **extra}
 
 
+def difference(stack, record: dict) -> str | None:
+    """described_difference of a DescribeStacks record as boto3 returns it."""
+    return described_difference(stack, DeployedStack.from_api(record))
+
+
 def with_parameter(stack, key: str, declaration: dict, value: str):
     template = json.loads(stack.template_body)
     template["Parameters"][key] = declaration
@@ -54,20 +60,20 @@ def with_parameter(stack, key: str, declaration: dict, value: str):
 # ---------------------------------------------------------------------- the comparisons
 
 def test_a_stack_exactly_as_deploy_would_send_it_needs_no_change_set():
-    assert described_difference(STACK, deployed()) is None
+    assert difference(STACK, deployed()) is None
     assert template_difference(STACK.template_body, json.loads(STACK.template_body)) is None
 
 
 @pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"])
 def test_settled_success_states_can_skip(status):
-    assert described_difference(STACK, deployed(status)) is None
+    assert difference(STACK, deployed(status)) is None
 
 
 @pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
                                     "UPDATE_FAILED", "CREATE_FAILED", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED",
                                     "REVIEW_IN_PROGRESS", "UPDATE_IN_PROGRESS"])
 def test_any_other_state_makes_a_change_set(status):
-    assert described_difference(STACK, deployed(status)) == f"the stack is {status}, not settled in success"
+    assert difference(STACK, deployed(status)) == f"the stack is {status}, not settled in success"
 
 
 def changed_parameter(record):
@@ -109,15 +115,15 @@ def no_tags(record):
 def test_every_difference_in_describe_stacks_makes_a_change_set(edit, why):
     record = deployed()
     edit(record)
-    assert described_difference(STACK, record) == why
+    assert difference(STACK, record) == why
 
 
 def test_termination_protection_is_compared_with_the_wanted_value():
     wanted = dataclasses.replace(STACK, config=dataclasses.replace(STACK.config))
     object.__setattr__(wanted.config, "termination_protection", True)  # the setting another change adds
     assert wanted_termination_protection(STACK) is False and wanted_termination_protection(wanted) is True
-    assert described_difference(wanted, deployed()) == "termination protection differs"
-    assert described_difference(wanted, deployed(EnableTerminationProtection=True)) is None
+    assert difference(wanted, deployed()) == "termination protection differs"
+    assert difference(wanted, deployed(EnableTerminationProtection=True)) is None
 
 
 def test_an_ssm_typed_parameter_never_skips_even_with_equal_values():
@@ -125,14 +131,14 @@ def test_an_ssm_typed_parameter_never_skips_even_with_equal_values():
     record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "ImageId",
                                                               "ParameterValue": "/builder/image",
                                                               "ResolvedValue": "ami-123"}])
-    assert described_difference(stack, record) == (f"parameter ImageId is of type {SSM_TYPE}: its value is "
+    assert difference(stack, record) == (f"parameter ImageId is of type {SSM_TYPE}: its value is "
                                                    f"resolved at deploy time")
 
 
 def test_a_no_echo_parameter_never_skips():
     stack = with_parameter(STACK, "Secret", {"Type": "String", "NoEcho": True}, "****")
     record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "Secret", "ParameterValue": "****"}])
-    assert described_difference(stack, record) == "parameter Secret is NoEcho: its deployed value cannot be read back"
+    assert difference(stack, record) == "parameter Secret is NoEcho: its deployed value cannot be read back"
 
 
 def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise():
@@ -165,7 +171,7 @@ def run(cf, tmp_path):
 
     def go(stack=STACK, **options):
         out = io.StringIO()
-        outcome = deploy_stack(stack, Options(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
+        outcome = deploy_stack(stack, DeployOptions(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
                                watcher_factory=factory)
         return outcome, out.getvalue()
 
@@ -193,7 +199,7 @@ def test_an_unchanged_stack_costs_two_calls_and_still_writes_the_outputs(cf, run
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_template(cf)
     outcome, text = run()
-    assert isinstance(outcome, Outcome) and outcome.result is Result.NO_CHANGES
+    assert isinstance(outcome, Outcome) and outcome.result is DeployResult.NO_CHANGES
     assert text == "no changes: the stack already has this template, these parameters and tags\n"
     written = json.loads((Path(tmp_path) / f"{STACK.name}.outputs.json").read_text())
     assert written == outcome.outputs == {"TableName": "app-skip-data"}
@@ -204,7 +210,7 @@ def test_force_makes_the_change_set_after_reading_the_template_for_the_data_guar
     expect_template(cf)
     expect_no_changes(cf)
     outcome, text = run(force=True)
-    assert outcome.result is Result.NO_CHANGES and "the empty change set was deleted" in text
+    assert outcome.result is DeployResult.NO_CHANGES and "the empty change set was deleted" in text
 
 
 @pytest.mark.parametrize("record", [deployed("UPDATE_ROLLBACK_COMPLETE"),
@@ -215,7 +221,7 @@ def test_what_describe_stacks_shows_makes_the_change_set_reading_the_template_on
     expect_template(cf)  # for the data guard; the skip uses the same answer
     expect_no_changes(cf)
     outcome, _ = run()
-    assert outcome.result is Result.NO_CHANGES
+    assert outcome.result is DeployResult.NO_CHANGES
 
 
 def test_an_ssm_typed_parameter_makes_the_change_set(cf, run):
@@ -232,14 +238,14 @@ def test_an_ssm_typed_parameter_makes_the_change_set(cf, run):
                                             "StatusReason": "No updates are to be performed."},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    assert run(stack)[0].result is Result.NO_CHANGES
+    assert run(stack)[0].result is DeployResult.NO_CHANGES
 
 
 def test_a_different_deployed_template_makes_the_change_set(cf, run):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_template(cf, STACK.template_body.replace('"Description": "', '"Description": "old ', 1))
     expect_no_changes(cf)
-    assert run()[0].result is Result.NO_CHANGES
+    assert run()[0].result is DeployResult.NO_CHANGES
 
 
 def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
@@ -256,5 +262,5 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
         {"StackName": STACK_ID})
     outcome, text = run()
-    assert outcome.result is Result.UPDATED and outcome.changes == 0
+    assert outcome.result is DeployResult.UPDATED and outcome.changes == 0
     assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text
