@@ -33,9 +33,11 @@ from builder.families import (
     AlarmSpec,
     CheckovSkip,
     Composition,
+    DataHolder,
     Family,
     ParameterSpec,
     ResourceKind,
+    Safeguard,
     alerts,
     keys,
     replication,
@@ -129,6 +131,7 @@ def plugged_in(*extra: Family) -> Iterator[tuple[Family, ...]]:
         raise ValueError(f"two families named alike: {', '.join(names)}")
     parameter_specs(families)
     _ = inventory(families).kinds  # a type's ResourceKind declared once
+    _ = inventory(families).safeguards  # the data guard's declarations agree (and cover the data holders)
     _ACTIVE.append(families)
     try:
         yield families
@@ -149,8 +152,24 @@ class Inventory:
         return (*(name for name in DRAWN_FIRST if name in names), *(name for name in names if name not in DRAWN_FIRST))
 
     @functools.cached_property
-    def stateful_types(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t for family in self.families for t in family.stateful_types))
+    def data_holders(self) -> Mapping[str, DataHolder]:
+        """The data guard's: each DataHolder by its type (two families may declare one type only alike)."""
+        found: dict[str, DataHolder] = {}
+        for holder in (h for family in self.families for h in family.holds_data):
+            if found.setdefault(holder.resource_type, holder) != holder:
+                raise ValueError(f"{holder.resource_type} is declared as holding data twice, differently")
+        return MappingProxyType(found)
+
+    @functools.cached_property
+    def safeguards(self) -> Mapping[str, tuple[Safeguard, ...]]:
+        """The data guard's: each type's Safeguards; each must guard a type some family says holds data."""
+        found: dict[str, tuple[Safeguard, ...]] = {}
+        for guard in (g for family in self.families for g in family.safeguards):
+            found[guard.resource_type] = (*found.get(guard.resource_type, ()), guard)
+        orphans = sorted(set(found) - set(self.data_holders))
+        if orphans:
+            raise ValueError(f"safeguards of types no family declares as holding data: {', '.join(orphans)}")
+        return MappingProxyType(found)
 
     @functools.cached_property
     def checkov_skips(self) -> tuple[CheckovSkip, ...]:

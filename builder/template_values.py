@@ -5,11 +5,14 @@ Parameter, Fn::If, Fn::Equals/And/Or/Not, Condition and AWS::NoValue. Anything e
 Ref to a resource, a Parameter without a Default) is UNKNOWN, never guessed.
 
 Both `builder.cost` and the cfn-lint rules in `builder/rules` use it, so the cost table and the
-guardrails read a template the same way. Pure: no cfn-lint, no boto3, no files.
+guardrails read a template the same way; the data guard evaluates a template with the values a stack
+has (or would have) through `values=` and compares two templates' resources with `partial`. Pure: no
+cfn-lint, no boto3, no files.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,14 +30,23 @@ UNKNOWN = _Marker("UNKNOWN")  # a value that depends on something other than Par
 NO_VALUE = _Marker("NO_VALUE")  # AWS::NoValue: the property is absent
 
 
-class DefaultsEvaluator:
-    """Resolves values of one template dict as a deploy that passes no parameter values would."""
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
-    def __init__(self, template: Mapping[str, Any], pseudo: Mapping[str, str] | None = None) -> None:
+
+class DefaultsEvaluator:
+    """Resolves values of one template dict as a deploy that passes no parameter values would, or (with
+    `values`) one that passes those: a value of a declared Parameter wins over its Default."""
+
+    def __init__(self, template: Mapping[str, Any], pseudo: Mapping[str, str] | None = None,
+                 values: Mapping[str, str] | None = None) -> None:
         self.template = template
         self.values: dict[str, str] = dict(pseudo or {})
         for name, parameter in (template.get("Parameters") or {}).items():
-            if isinstance(parameter, Mapping) and "Default" in parameter:
+            if not isinstance(parameter, Mapping):
+                continue
+            if values is not None and name in values:
+                self.values[name] = _text(values[name])
+            elif "Default" in parameter:
                 self.values[name] = _text(parameter["Default"])
         self._conditions: dict[str, bool | _Marker] = {}
 
@@ -93,6 +105,49 @@ class DefaultsEvaluator:
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not NO_VALUE}
 
+    def partial(self, node: Any) -> Any:
+        """Like `resolve`, but what cannot be evaluated stays as written (with its insides resolved)
+        instead of becoming UNKNOWN, so that two templates' values compare: equal text, equal value.
+        An Fn::Sub whose every variable is known becomes its text."""
+        if isinstance(node, list):
+            return [item for item in (self.partial(i) for i in node) if item is not NO_VALUE]
+        if not isinstance(node, Mapping):
+            return node
+        if len(node) == 1:
+            (key, args), = node.items()
+            if key == "Ref" and isinstance(args, str):
+                return NO_VALUE if args == "AWS::NoValue" else self.values.get(args, dict(node))
+            if key == "Fn::If" and isinstance(args, list) and len(args) == 3 and isinstance(args[0], str):
+                chosen = self.condition(args[0])
+                if chosen is not UNKNOWN:
+                    return self.partial(args[1] if chosen else args[2])
+            if key == "Fn::Sub":
+                return self._sub(args)
+        resolved = {key: self.partial(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def _sub(self, args: Any) -> Any:
+        if isinstance(args, str):
+            text, variables = args, {}
+        elif isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], Mapping):
+            text, variables = args
+        else:
+            return {"Fn::Sub": self.partial(args)}
+        local = {name: self.partial(value) for name, value in variables.items()}
+        known = {**self.values, **{k: _text(v) for k, v in local.items() if isinstance(v, (str, int, float))}}
+        for name in local.keys() - {k for k, v in local.items() if isinstance(v, (str, int, float))}:
+            known.pop(name, None)  # a variable of its own that is not known shadows a parameter of that name
+        names = [name for name in _SUB_VARIABLE.findall(text) if not name.startswith("!")]
+        if any(name not in known for name in names):
+            return {"Fn::Sub": [text, local] if local else text}
+        return _SUB_VARIABLE.sub(lambda m: "${" + m.group(1)[1:] + "}" if m.group(1).startswith("!")
+                                 else known[m.group(1)], text)
+
+    def exists(self, resource: Mapping[str, Any]) -> bool:
+        """Does the resource exist with these values? (Its Condition true, unknown, or absent.)"""
+        condition = resource.get("Condition")
+        return not (isinstance(condition, str) and self.condition(condition) is False)
+
     def resources(self) -> dict[str, dict[str, Any]]:
         """Resources that exist under the defaults (Condition true or absent), properties resolved.
 
@@ -100,10 +155,7 @@ class DefaultsEvaluator:
         """
         found: dict[str, dict[str, Any]] = {}
         for name, resource in (self.template.get("Resources") or {}).items():
-            if not isinstance(resource, Mapping):
-                continue
-            condition = resource.get("Condition")
-            if isinstance(condition, str) and self.condition(condition) is False:
+            if not isinstance(resource, Mapping) or not self.exists(resource):
                 continue
             properties = self.resolve(resource.get("Properties") or {})
             found[name] = {"Type": resource.get("Type"),
@@ -126,6 +178,23 @@ def as_number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def is_intrinsic(node: Any) -> bool:
+    """Is this a function call (Ref, Fn::..., Condition) that `partial` could not evaluate?"""
+    if not (isinstance(node, Mapping) and len(node) == 1):
+        return False
+    key = str(next(iter(node)))
+    return key in ("Ref", "Condition") or key.startswith("Fn::")
+
+
+def as_flag(value: Any) -> bool | _Marker:
+    """A resolved boolean property (true, "true", "false", ...) as a bool; UNKNOWN when it is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return UNKNOWN
 
 
 def existing_path(template: Mapping[str, Any], path: list[Any]) -> list[Any]:

@@ -171,6 +171,13 @@ def stack_id(name: str) -> str:
     return f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/d0a825a0-e4cd-xmpl-b9fb-061c69e99204"
 
 
+def expect_get_template(cf: Stubber, stack: str, body: str) -> None:
+    """GetTemplate (TemplateStage=Original) of the stack's id answers with the body as a string, as AWS
+    does (boto3 decodes JSON after the call): what deploy and diff read of every deployed stack."""
+    cf.add_response("get_template", {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]},
+                    {"StackName": stack, "TemplateStage": "Original"})
+
+
 class Stubs:
     """One stubbed client per service; builder.stack.client.client and shared_client hand them out."""
 
@@ -200,6 +207,9 @@ class Stubs:
             {"StackName": name, "StackId": stack_id(name), "CreationTime": NOW, "StackStatus": status}]},
             {"StackName": name})
 
+    def deployed_template(self, name: str, body: str) -> None:
+        expect_get_template(self["cloudformation"], stack_id(name), body)
+
     def no_stack(self, name: str) -> None:
         self["cloudformation"].add_client_error("describe_stacks", "ValidationError",
                                                 f"Stack with id {name} does not exist", 400,
@@ -222,9 +232,16 @@ class Stubs:
              "LastUpdatedTimestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"} for logical, type_ in resources]},
             {"StackName": name})
 
-    def no_changes(self, name: str, kind: str = "UPDATE", role_arn: str | None = None) -> None:
-        """A change set that turns out empty (FAILED, "didn't contain changes"), then deleted."""
+    def no_changes(self, name: str, kind: str = "UPDATE", role_arn: str | None = None,
+                   deployed_body: str | None = None) -> None:
+        """A change set that turns out empty (FAILED, "didn't contain changes"), then deleted. An UPDATE
+        first reads the deployed template: `deployed_body`, by default what builder makes for the stack's
+        suffix with no settings."""
         cf = self["cloudformation"]
+        if kind == "UPDATE":
+            suffix = name.removeprefix("app-")
+            self.deployed_template(name, deployed_body or builder.synth.stacks_for(config(suffix=suffix))[-1]
+                                   .template_body)
         expected = {"StackName": name, "ChangeSetName": ANY, "ChangeSetType": kind, "Description": "builder deploy",
                     "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY}
         if role_arn:

@@ -22,10 +22,16 @@ Synthesize each stack in memory (the same bytes synth writes), make a change set
 value passed explicitly, print it, execute it and stream the stack events until the stack settles;
 then print the outputs and write them to <out>/<stack>.outputs.json. Nothing to change: says so,
 exit 0. A stack settled in success that already has this template, these parameter values and tags
-is not touched: no change set, two calls (--force makes the change set anyway). A change set that
-would replace or delete the bucket or the table is not executed (exit 3) unless --allow-replacement
-is given. The replica stack (replication on) deploys before the primary;
-several suffixes deploy concurrently.
+is not touched: no change set, two calls (--force makes the change set anyway). The replica stack
+(replication on) deploys before the primary; several suffixes deploy concurrently.
+
+The data guard compares the deployed template, parameter values and termination protection with the
+new ones and stops (exit 3, before anything runs: the change set deleted, the stack and its termination
+protection unchanged) on any change that would lose data: a bucket, table or customer-managed key
+removed or replaced; DeletionPolicy or UpdateReplacePolicy Retain -> Delete, table deletion protection
+off; objects expiring sooner (a lifecycle introduced or shortened); versioning, point-in-time recovery
+or replication switched off; termination protection switched off. It prints one line per loss (the
+resource, what changes, what is lost) and which config file was read. --allow-data-loss accepts them.
 
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
 AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
@@ -37,14 +43,14 @@ With check_drift on, an existing stack is first checked for drift; a drifted one
 (kept by an earlier stack with retain_data) is not created (exit 1); --adopt-retained imports them
 (an IMPORT change set) and then deploys everything else.
 
-exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard,
-5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C: CloudFormation carries
-on; deploy again to resume)
+exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard
+(data would be lost), 5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C:
+CloudFormation carries on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
-  python -m builder deploy --suffix prod --allow-replacement   # accept a new, empty table or bucket
+  python -m builder deploy --suffix prod --allow-data-loss     # accept what the data guard listed
   python -m builder deploy --suffix prod --adopt-retained      # bring back a retained table and bucket
 """
 
@@ -54,8 +60,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                          [common])
     add_output_option(parser)
     parser.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
-    parser.add_argument("--allow-replacement", action="store_true",
-                        help="execute a change set even when it replaces or deletes the bucket or the table")
+    parser.add_argument("--allow-data-loss", "--allow-replacement", dest="allow_data_loss", action="store_true",
+                        help="deploy even when the data guard finds that data would be lost (--allow-replacement "
+                             "is the old name, kept as an alias)")
     parser.add_argument("--force", action="store_true",
                         help="make the change set even when the deployed stack already matches (no skip)")
     parser.add_argument("--allow-drift", action="store_true",
@@ -78,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if nothing_in_shard(args, groups):
         return EXIT_OK
     reporter = reporter_for(args, groups)
-    options = DeployOptions(out_dir=args.out, allow_replacement=args.allow_replacement,
+    options = DeployOptions(out_dir=args.out, allow_data_loss=args.allow_data_loss,
                             wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
                             force=args.force, allow_drift=args.allow_drift, adopt_retained=args.adopt_retained)
     with Pollers(args.api_rate) as pollers:

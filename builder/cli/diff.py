@@ -19,7 +19,7 @@ from builder.cli.common import (
     stack_groups,
     usd,
 )
-from builder.errors import EXIT_FAILED, EXIT_OK, OverBudgetError, UsageError
+from builder.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OverBudgetError, UsageError
 
 if TYPE_CHECKING:
     from builder.ops.review import StackReview
@@ -29,16 +29,22 @@ Make the change set deploy would make, print it, delete it. For a stack that doe
 what deploy would create. For each change: what caused it (the property, the parameter, a change in
 the template) and, where CloudFormation says, the old and new value; the parameter values and tags
 that change; the monthly cost before (the deployed template with its deployed values) and after.
-Exit 0 either way, or with --exit-code 1 when there are changes.
+
+The data guard's findings: every change deploy would refuse (exit 3) unless --allow-data-loss, one
+line each (the resource, what changes, what is lost), found by comparing the deployed template,
+parameter values and termination protection with the new ones (deploy --help lists what counts).
+
+Exit 0 either way; with --exit-code, 1 when there are changes and 3 when deploy would refuse them
+because data would be lost.
 
 --output markdown prints one block a reviewer can read in a pull request: a summary line, then per
-stack the change table, the data guard's verdict, parameters, tags and the cost difference (cut at a
+stack the change table, the data guard's findings, parameters, tags and the cost difference (cut at a
 stack boundary past 60,000 characters). --output-file F writes it to F instead of standard output;
 --github-step-summary appends it to the file $GITHUB_STEP_SUMMARY names (GitHub Actions' job summary).
 
 examples:
   python -m builder diff --suffix pr123
-  python -m builder diff --suffix prod --exit-code   # CI: fails when prod differs from the config
+  python -m builder diff --suffix prod --exit-code   # CI: exit 1 when prod differs, 3 when data would be lost
   python -m builder diff --suffix pr123 --output markdown --output-file diff.md --fail-on-cost-increase 5
 """
 
@@ -51,7 +57,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help="with --output markdown: write the block to F (`-`: standard output)")
     parser.add_argument("--github-step-summary", action="store_true",
                         help="with --output markdown: also append the block to the file $GITHUB_STEP_SUMMARY names")
-    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (like git diff)")
+    parser.add_argument("--exit-code", action="store_true",
+                        help="exit 1 when there are changes (like git diff), 3 when deploy would refuse them because "
+                             "data would be lost")
     parser.add_argument("--fail-on-cost-increase", type=usd, metavar="USD",
                         help="exit 6 when the fixed monthly cost of all the stacks diffed together would rise by "
                              "more than USD (a stack that cannot be priced fails it too)")
@@ -100,8 +108,11 @@ def run(args: argparse.Namespace) -> int:
             _write_markdown(markdown(ordered), args.output_file, summary_file)
     if args.fail_on_cost_increase is not None:
         _cost_gate(ordered, args.fail_on_cost_increase)
-    changed = any(o.result is DiffResult.CHANGES for o in outcomes)
-    return EXIT_FAILED if (args.exit_code and changed) else EXIT_OK
+    if not args.exit_code:
+        return EXIT_OK
+    if any(r.data_losses for r in ordered):
+        return EXIT_REFUSED
+    return EXIT_FAILED if any(o.result is DiffResult.CHANGES for o in outcomes) else EXIT_OK
 
 
 def _write_markdown(block: str, output_file: str | None, summary_file: str | None) -> None:

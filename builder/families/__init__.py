@@ -13,7 +13,10 @@ A family module declares, beside its `build(c: Composition)`:
 - a `ResourceKind` per type the AWS side must know more about: how a named one is found (adoption of
   retained data), why an existing one cannot be adopted, what must happen before it is deleted
   (emptying a bucket; destroy runs it);
-- the drift noise rules of its types (`builder.drift_noise.NoiseRule`).
+- the drift noise rules of its types (`builder.drift_noise.NoiseRule`);
+- what its data-holding resources lose (the data guard, builder/data_guard.py): a `DataHolder` per
+  resource type that holds data (what deleting it loses, which property changes replace it) and a
+  `Safeguard` per setting that keeps the data (versioning, expiry, backups...) and what weakening it loses.
 
 Which family added each resource is recorded when the template is composed (the graph groups by it).
 A family never imports boto3: what it says about AWS is data (a `Lookup`) or a function that is given
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from troposphere import Parameter, Template, kms, s3
 
@@ -86,6 +89,64 @@ class Composition:
     key: kms.Key | None = None  # the customer-managed key, when customer_managed_key is on
     data_bucket: s3.Bucket | None = None
     alarms: list[AlarmSpec] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- the data guard's declarations
+
+@dataclass(frozen=True)
+class DataHolder:
+    """A resource type whose deletion loses data: what is lost, and which properties replace it when
+    they change (CloudFormation's create-only properties: a new, empty resource takes its place)."""
+
+    resource_type: str
+    lost: str  # what deleting one loses, a noun phrase: "its items"
+    replaced_by: tuple[str, ...] = ()
+
+
+SafeguardKind = Literal["switch", "limit", "members"]
+
+
+def _days(value: float) -> str:
+    shown = int(value) if float(value).is_integer() else value
+    return f"{shown} day" if shown == 1 else f"{shown} days"  # 1 day, 30 days, 7.5 days
+
+
+@dataclass(frozen=True)
+class Safeguard:
+    """A property of a data holder that keeps its data; a change that weakens it loses data.
+
+    `read` gets the resource's Properties resolved with the stack's parameter values and returns, by kind:
+    - "switch": True (on) or False (off); weakened when on turns off;
+    - "limit": how many days data is kept, or None (for ever); weakened when a limit appears or drops;
+    - "members": a frozenset of names (where copies go); weakened when one leaves;
+    or template_values.UNKNOWN when the template does not say (then nothing is claimed).
+    `lost` says what the weakening loses; it may name {old} and {new}, the values as `change` shows them.
+    """
+
+    resource_type: str
+    what: str  # "versioning", "noncurrent versions expire"
+    kind: SafeguardKind
+    read: Callable[[Mapping[str, Any]], object]
+    lost: str
+
+    def weakening(self, old_properties: Mapping[str, Any], new_properties: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(what changes, what is lost) when the new properties weaken this safeguard; None when they do
+        not, or when either side is unknown."""
+        old, new = self.read(old_properties), self.read(new_properties)
+        if self.kind == "switch":
+            if old is not True or new is not False:
+                return None
+            before, after = "on", "off"
+        elif self.kind == "limit":
+            if not (old is None or isinstance(old, (int, float))) or not isinstance(new, (int, float)) \
+                    or (old is not None and new >= old):
+                return None
+            before, after = ("never" if old is None else f"after {_days(old)}"), f"after {_days(new)}"
+        else:
+            if not (isinstance(old, frozenset) and isinstance(new, frozenset)) or old <= new:
+                return None
+            before, after = ", ".join(sorted(old - new)), ", ".join(sorted(new - old)) or "none"
+        return f"{self.what}: {before} → {after}", self.lost.format(old=before, new=after)
 
 
 @dataclass(frozen=True)
@@ -151,7 +212,6 @@ class Family:
     # regions beyond the stack's where it puts a bucket named for the suffix (the suffix must fit those names)
     bucket_regions: Callable[[EnvironmentConfig], tuple[str, ...]] | None = None
     parameters: tuple[ParameterSpec, ...] = ()
-    stateful_types: tuple[str, ...] = ()  # resource types whose replacement or deletion loses data
     pricers: Mapping[str, Pricer] = field(default_factory=dict)  # resource type -> its pricer
     free_types: frozenset[str] = frozenset()  # types AWS does not bill by themselves
     prices: Mapping[str, Price] = field(default_factory=dict)  # price rows of its own, by key (every region)
@@ -159,3 +219,7 @@ class Family:
     checkov_skips: tuple[CheckovSkip, ...] = ()
     kinds: tuple[ResourceKind, ...] = ()
     drift_noise: tuple[NoiseRule, ...] = ()
+    # the data guard (resources.inventory().data_holders, .safeguards): which resource types hold data,
+    # and the properties that keep it
+    holds_data: tuple[DataHolder, ...] = ()
+    safeguards: tuple[Safeguard, ...] = ()

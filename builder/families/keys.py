@@ -12,7 +12,7 @@ from awacs.aws import Policy as PolicyDocument
 from troposphere import GetAtt, Ref, Sub, kms
 
 from builder import names
-from builder.families import Composition, Family
+from builder.families import Composition, DataHolder, Family
 from builder.families.shared import POLICY_VERSION, account_root, add_output, retention, tags
 from builder.pricing import LineItem, PricingContext, enabled
 from builder.settings import Setting
@@ -20,6 +20,10 @@ from builder.settings import Setting
 CUSTOMER_MANAGED_KEY: Setting[bool] = Setting(
     "customer_managed_key", bool, False, False,
     "one KMS key encrypts topic, bucket and table (the replica stack gets its own)", "about 1 USD per key per month")
+KEY = "AWS::KMS::Key"
+# A key's immutable properties (KeySpec, KeyUsage, MultiRegion, Origin) make an update fail, never a replacement.
+KEY_HOLDS_DATA = DataHolder(KEY, "access to what was encrypted under it (objects, items): S3 and DynamoDB do not "
+                                 "re-encrypt, so it becomes unreadable when the key's deletion window ends")
 ROTATION_NOTE = ("KMS keys rotate yearly: each of the first two rotations adds the key-month price again "
                  "(so up to 3 USD a key from the third year)")
 
@@ -78,7 +82,7 @@ def build_replica(c: Composition) -> None:
 
 
 def price_key(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:
-    rtype = "AWS::KMS::Key"
+    rtype = KEY
     if enabled(props.get("EnableKeyRotation")) and ROTATION_NOTE not in ctx.notes:
         ctx.notes.append(ROTATION_NOTE)
     return [ctx.fixed(name, rtype, "customer-managed key", "kms.key", 1),
@@ -90,6 +94,7 @@ FAMILY = Family(
     build=build,
     build_replica=build_replica,
     settings=(CUSTOMER_MANAGED_KEY,),
-    pricers={"AWS::KMS::Key": price_key},
+    pricers={KEY: price_key},
     free_types=frozenset({"AWS::KMS::Alias"}),
+    holds_data=(KEY_HOLDS_DATA,),
 )

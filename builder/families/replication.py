@@ -3,6 +3,10 @@ ReplicationOn condition. The replica stack's bucket is the storage family's, its
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import awacs.kms
 import awacs.s3
 import awacs.sts
@@ -14,9 +18,11 @@ from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Ref, S
 from builder import names
 from builder.environment import EnvironmentConfig, Resolved
 from builder.errors import Problem
-from builder.families import Composition, Family, ParameterSpec
+from builder.families import Composition, Family, ParameterSpec, Safeguard
 from builder.families.shared import FALSE, POLICY_VERSION, TRUE, add_output, tags
+from builder.families.storage import BUCKET, active_rules
 from builder.settings import Setting, aws_region
+from builder.template_values import UNKNOWN
 
 # Condition names (used in the template and by tests).
 # Not "ReplicationEnabled": a condition named like a parameter sends LocalStack into endless recursion on updates.
@@ -152,6 +158,21 @@ def build(c: Composition) -> None:
     add_output(t, "ReplicaBucketArn", replica_arn, "ARN of the replica bucket", condition=REPLICATION_ON)
 
 
+def destinations(props: Mapping[str, Any]) -> object:
+    """The buckets the bucket replicates to (their names; as written when not known)."""
+    rules = active_rules(props, "ReplicationConfiguration")
+    if rules is None:
+        return UNKNOWN
+    found = [(rule.get("Destination") or {}).get("Bucket") for rule in rules]
+    return frozenset(str(b).rsplit(":", 1)[-1] if isinstance(b, str) else json.dumps(b, sort_keys=True)
+                     for b in found)
+
+
+REPLICATION_SAFEGUARD = Safeguard(
+    BUCKET, "replication", "members", destinations,
+    "that replica stops receiving copies; deploy leaves the replica stack as it is, with the copies made so far "
+    "(and its cost), until it is destroyed")
+
 FAMILY = Family(
     name="replication",
     build=build,
@@ -160,4 +181,5 @@ FAMILY = Family(
     bucket_regions=_bucket_regions,
     parameters=(ENABLED, REGION, TIME_CONTROL),
     free_types=frozenset({"AWS::IAM::Role", "AWS::IAM::Policy"}),
+    safeguards=(REPLICATION_SAFEGUARD,),  # of the data bucket, which storage declares as holding data
 )

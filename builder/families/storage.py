@@ -4,7 +4,7 @@ one is found, that one must be emptied before it is deleted, and drift's false r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import awacs.s3
@@ -21,11 +21,13 @@ from builder.families import (
     AlarmSpec,
     CheckovSkip,
     Composition,
+    DataHolder,
     Family,
     Lookup,
     ParameterSpec,
     PreDelete,
     ResourceKind,
+    Safeguard,
 )
 from builder.families.shared import (
     FALSE,
@@ -38,6 +40,7 @@ from builder.families.shared import (
 )
 from builder.pricing import LineItem, PricingContext
 from builder.settings import Range, Setting
+from builder.template_values import UNKNOWN, as_number, is_intrinsic
 
 BUCKET = "AWS::S3::Bucket"
 ABORT_MULTIPART_DAYS = 7
@@ -216,16 +219,68 @@ DEFAULT_ENCRYPTION_NOISE = NoiseRule(
     "S3 encrypts every bucket with SSE-S3 (AES256); drift detection reports that default as missing "
     "(cloudformation-coverage-roadmap#2554)", _default_encryption_missing, frozenset({BUCKET}))
 
+
+BUCKET_HOLDS_DATA = DataHolder(BUCKET, "its objects and every version of them", replaced_by=("BucketName",))
+
+
+def active_rules(props: Mapping[str, Any], configuration: str) -> list[Mapping[str, Any]] | None:
+    """The rules not disabled of a bucket configuration (LifecycleConfiguration, ReplicationConfiguration);
+    None when the template does not say (a value builder cannot evaluate)."""
+    config = props.get(configuration) or {}
+    rules = None if is_intrinsic(config) else config.get("Rules") or []
+    if not isinstance(rules, list) or any(not isinstance(rule, Mapping) for rule in rules):
+        return None
+    return [rule for rule in rules if rule.get("Status") != "Disabled"]
+
+
+def _shortest(props: Mapping[str, Any], days: Callable[[Mapping[str, Any]], Any]) -> object:
+    """The fewest days any active lifecycle rule gives by `days`; None when no rule sets one (kept for
+    ever); UNKNOWN when the template does not say."""
+    rules = active_rules(props, "LifecycleConfiguration")
+    if rules is None:
+        return UNKNOWN
+    numbers = [as_number(value) for value in (days(rule) for rule in rules) if value is not None]
+    if any(number is None for number in numbers):
+        return UNKNOWN
+    return min((n for n in numbers if n is not None), default=None)
+
+
+def current_expiry(props: Mapping[str, Any]) -> object:
+    return _shortest(props, lambda rule: rule.get("ExpirationInDays"))
+
+
+def noncurrent_expiry(props: Mapping[str, Any]) -> object:
+    return _shortest(props, lambda rule: (rule.get("NoncurrentVersionExpiration") or {}).get(
+        "NoncurrentDays", rule.get("NoncurrentVersionExpirationInDays")))
+
+
+def versioned(props: Mapping[str, Any]) -> object:
+    versioning = props.get("VersioningConfiguration") or {}
+    status = UNKNOWN if is_intrinsic(versioning) else versioning.get("Status", "Suspended")
+    return status == "Enabled" if isinstance(status, str) else UNKNOWN
+
+
+BUCKET_SAFEGUARDS = (
+    Safeguard(BUCKET, "versioning", "switch", versioned,
+              "an overwritten or deleted object can no longer be recovered from its earlier versions"),
+    Safeguard(BUCKET, "current objects expire", "limit", current_expiry,
+              "objects are expired {new} (a delete marker hides them), then deleted for good as noncurrent "
+              "versions"),
+    Safeguard(BUCKET, "noncurrent versions expire", "limit", noncurrent_expiry,
+              "overwritten and deleted objects (noncurrent versions) are deleted for good {new}"),
+)
+
 FAMILY = Family(
     name="storage",
     build=build,
     build_replica=build_replica,
     settings=(BUCKET_LIFECYCLE_DAYS,),
     parameters=(LIFECYCLE_DAYS, *threshold_parameters(ALARM_BASES)),
-    stateful_types=(BUCKET,),
     pricers={BUCKET: price_bucket},
     free_types=frozenset({"AWS::S3::BucketPolicy"}),
     checkov_skips=(SKIP_ACCESS_LOGGING,),
     kinds=(BUCKET_KIND,),
     drift_noise=(DEFAULT_ENCRYPTION_NOISE,),
+    holds_data=(BUCKET_HOLDS_DATA,),  # the data bucket and, in the replica stack, its copy
+    safeguards=BUCKET_SAFEGUARDS,
 )

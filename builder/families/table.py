@@ -10,11 +10,21 @@ from troposphere import Equals, GetAtt, If, NoValue, Ref, cloudwatch, dynamodb
 from builder import names
 from builder.environment import Resolved
 from builder.errors import Problem
-from builder.families import AlarmSpec, CheckovSkip, Composition, Family, Lookup, ParameterSpec, ResourceKind
+from builder.families import (
+    AlarmSpec,
+    CheckovSkip,
+    Composition,
+    DataHolder,
+    Family,
+    Lookup,
+    ParameterSpec,
+    ResourceKind,
+    Safeguard,
+)
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
 from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Range, Setting
-from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_number, capacity_parts
+from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_flag, as_number, capacity_parts, is_intrinsic
 
 TABLE = "AWS::DynamoDB::Table"
 IS_PROVISIONED = "IsProvisioned"  # condition name (used in the template and by tests)
@@ -213,14 +223,37 @@ TABLE_KIND = ResourceKind(
     lookup=Lookup("dynamodb", "describe_table", "TableName", missing=frozenset({"ResourceNotFoundException"})),
     identifier="TableName", mismatches=adoption_mismatches)
 
+
+TABLE_HOLDS_DATA = DataHolder(TABLE, "its items", replaced_by=(
+    "TableName", "KeySchema", "LocalSecondaryIndexes", "ImportSourceSpecification"))
+
+
+def point_in_time_recovery(props: Mapping[str, Any]) -> object:
+    spec = props.get("PointInTimeRecoverySpecification") or {}
+    return UNKNOWN if is_intrinsic(spec) else as_flag(spec.get("PointInTimeRecoveryEnabled", False))
+
+
+def deletion_protection(props: Mapping[str, Any]) -> object:
+    return as_flag(props.get("DeletionProtectionEnabled", False))
+
+
+TABLE_SAFEGUARDS = (
+    Safeguard(TABLE, "point-in-time recovery", "switch", point_in_time_recovery,
+              "the table can no longer be restored to a moment of the last 35 days: its continuous backups "
+              "are deleted"),
+    Safeguard(TABLE, "deletion protection", "switch", deletion_protection,
+              "the table, with its items, can be deleted by one call or with the stack"),
+)
+
 FAMILY = Family(
     name="table",
     build=build,
     settings=(DYNAMODB_BILLING_MODE, DYNAMODB_READ_CAPACITY, DYNAMODB_WRITE_CAPACITY, SYSTEM_ERROR_OPERATIONS),
     check=_check,
     parameters=(BILLING_MODE, READ_CAPACITY, WRITE_CAPACITY, *threshold_parameters(ALARM_BASES)),
-    stateful_types=(TABLE,),
     pricers={TABLE: price_table},
     checkov_skips=(SKIP_TABLE_CMK,),
     kinds=(TABLE_KIND,),
+    holds_data=(TABLE_HOLDS_DATA,),
+    safeguards=TABLE_SAFEGUARDS,
 )

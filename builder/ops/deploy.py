@@ -1,8 +1,9 @@
 """Deploy one stack through a change set.
 
-Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, make a change set
-with every parameter value passed explicitly, show it, stop if it would replace or remove a bucket or
-table (the data guard), execute it, stream its events and write its outputs.
+Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, read the deployed
+template once (for the no-op skip and the data guard), make a change set with every parameter value
+passed explicitly, show it, stop if it would lose data (the data guard: before anything runs, even
+termination protection), execute it, stream its events and write its outputs.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from pathlib import Path
 
 from builder.errors import OperationError
 from builder.ops import adopt, drift
-from builder.ops.plan import current_stack, plan, show_changes
+from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
-from builder.resources import inventory
 from builder.stack import client as aws
-from builder.stack.changeset import guard
+from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
 from builder.stack.unchanged import reason_to_deploy
 from builder.stack.watch import WatcherFactory
@@ -42,7 +42,7 @@ class DeployOptions:
     """What deploy was asked to do besides which stacks."""
 
     out_dir: str = "out"  # where <stack>.outputs.json go
-    allow_replacement: bool = False  # execute a change set the data guard stops
+    allow_data_loss: bool = False  # go ahead although the data guard finds that data would be lost
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
     artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
     force: bool = False  # make the change set even when the deployed stack already matches
@@ -64,9 +64,13 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             current = adopt.before_create(watcher, stack, current, options.adopt_retained)
         elif stack.config.check_drift:
             drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
-        if current is not None and not options.force and reason_to_deploy(watcher, stack, current) is None:
+        deployed = read_deployed(watcher, current) if is_update(current) else None
+        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.described,
+                                                                           deployed.body) is None:
             watcher.say("no changes: the stack already has this template, these parameters and tags")
-            return _unchanged(stack, current, options, started)
+            return _unchanged(stack, deployed.described, options, started)
+        losses = data_losses(deployed, stack)
+        guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
         change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
             watcher.say("no changes; the empty change set was deleted")
@@ -76,7 +80,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
         show_changes(watcher, change_set)
-        guard(watcher, change_set, inventory().stateful_types, options.allow_replacement)
+        guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
         baseline = watcher.latest_event_id(change_set.stack_id)
         watcher.cf.execute_change_set(ChangeSetName=change_set.id)
         reporter.begin(stack.name, len(change_set.changes))

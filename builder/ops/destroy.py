@@ -142,7 +142,8 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             before_delete(current)
         if current.termination_protection:
             raise OperationError(name, "termination protection is on (setting termination_protection); "
-                                       "deploy with termination_protection = false first, then destroy")
+                                       "deploy with termination_protection = false and --allow-data-loss first, "
+                                       "then destroy")
         stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)

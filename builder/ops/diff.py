@@ -1,6 +1,7 @@
-"""Diff one stack: make the change set deploy would make, show it with the data guard's verdict, the
+"""Diff one stack: make the change set deploy would make, show it with the data guard's findings, the
 parameter values and tags that change and the monthly cost before and after, then delete it (and the
-empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind).
+empty REVIEW_IN_PROGRESS stack a CREATE change set leaves behind). The deployed template is read once
+(GetTemplate) for the data guard and the cost before.
 
 Each stack's findings also go into `reviews` (by stack name), for the markdown block and the cost gate.
 """
@@ -13,9 +14,10 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from builder.cost import region_prices, stack_items
-from builder.deployed_cost import deployed_items, template_from_body
+from builder.data_guard import Finding, merged
+from builder.deployed_cost import deployed_items
 from builder.ops.drift import drift_for_diff
-from builder.ops.plan import current_stack, plan, show_changes
+from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
@@ -32,10 +34,8 @@ from builder.ops.review import (
 )
 from builder.pricing import CostError
 from builder.report import Reporter
-from builder.resources import inventory
 from builder.stack import client as aws
-from builder.stack.changeset import role_arg
-from builder.stack.deployed import DeployedStack
+from builder.stack.changeset import report_losses, role_arg
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
@@ -45,7 +45,7 @@ Reviews = MutableMapping[str, StackReview]
 class DiffResult(StrEnum):
     """What diff found for one stack (it changes nothing); the text is what the summary prints."""
 
-    CHANGES = "changes"  # a change set with changes was made and deleted
+    CHANGES = "changes"  # a change set with changes was made and deleted, or the data guard finds a loss
     NO_CHANGES = "no changes"
 
 
@@ -70,51 +70,55 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
-        if current is not None and not current.in_review and stack.config.check_drift:
+        if is_update(current) and stack.config.check_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
+        deployed = read_deployed(watcher, current) if is_update(current) else None
         change_set = plan(watcher, stack, current, options.artifact_bucket)
         if change_set is None:
-            watcher.say("no changes")
-            found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)
-            return Outcome(stack.name, stack.region, DiffResult.NO_CHANGES, time.monotonic() - started)
-        exists = current is not None and change_set.kind == "UPDATE"
-        if not exists:
+            losses = data_losses(deployed, stack)
+            watcher.say("no resource changes" if losses else "no changes")
+            _show_losses(watcher, losses)
+            found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
+                                            data_losses=losses, drift=drifted)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
+                           time.monotonic() - started)
+        if deployed is None:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
-        losses = change_set.data_losses(inventory().stateful_types)
-        for why in losses:
-            watcher.say(f"data guard: {why}; deploy would refuse without --allow-replacement")
-        deployed = current if exists else None
-        parameters = value_changes(dict(deployed.resolved_parameters) if deployed else {}, dict(stack.parameters))
-        tags = value_changes(dict(deployed.tags) if deployed else {}, dict(stack.tags))
-        if exists:
+        losses = _show_losses(watcher, merged(data_losses(deployed, stack), change_set.data_losses()))
+        described = deployed.described if deployed is not None else None
+        parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
+        tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
+        if deployed is not None:
             _show_values(watcher, "parameter", parameters)
             _show_values(watcher, "tag", tags)
-        cost, note = _cost(watcher, stack, deployed)
+        cost, note = _cost(stack, deployed)
         _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
         if current is None:
             review = watcher.describe(change_set.stack_id)
             if review is not None and review.in_review:
                 watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
+    exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
-                                    tuple(losses), parameters if exists else (), tags if exists else (), cost, note,
+                                    losses, parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
-def _cost(watcher: StackWatcher, stack: Stack, deployed: DeployedStack | None) -> tuple[CostChange | None, str]:
+def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    report_losses(watcher, losses, "deploy would refuse (exit 3) unless --allow-data-loss")
+    return losses
+
+
+def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, str]:
     """The monthly cost before (the deployed template with its deployed values) and after; with the
     reason when either side cannot be priced."""
     try:
         after = stack_items(stack, region_prices(stack.region), [])
-        before = None
-        if deployed is not None:
-            body = watcher.read("get_template", StackName=deployed.stack_id or stack.name,
-                                TemplateStage="Original")["TemplateBody"]
-            template = template_from_body(body, stack.name)
-            before = deployed_items(template, deployed.resolved_parameters, stack.name, stack.region)
+        before = None if deployed is None else deployed_items(deployed.template, deployed.state.parameters,
+                                                               stack.name, stack.region)
     except CostError as error:
         return None, f"not priced: {error.message}"
     return compare_costs(before, after), ""

@@ -12,7 +12,7 @@ here: one per region, all reads drawn from one budget. Ctrl-C reaches only the m
 every poller of the run, so each stack in flight ends with an Interrupted outcome saying where it was
 left, and a group not started yet is skipped.
 
-Each command declares its own results (builder.ops.deploy's Deployed, diff's Diffed, ...); the
+Each command declares its own results (builder.ops.deploy's DeployResult, diff's DiffResult, ...); the
 executor knows only its own: skipped, refused, failed.
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from builder.data_guard import Finding
 from builder.pricing import LineItem
 from builder.report import md_cell, md_table
 from builder.stack import drift
@@ -98,7 +99,7 @@ class StackReview:
     region: str
     state: str  # NEW, CHANGES, NO_CHANGES, RECREATE (a ROLLBACK_COMPLETE stack), FAILED
     changes: tuple[Change, ...] = ()
-    data_losses: tuple[str, ...] = ()  # the data guard's findings
+    data_losses: tuple[Finding, ...] = ()  # the data guard's findings
     parameters: tuple[ValueChange, ...] = ()
     tags: tuple[ValueChange, ...] = ()
     cost: CostChange | None = None
@@ -149,16 +150,21 @@ def stack_section(review: StackReview) -> str:
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
     what = "new stack, " if review.state == NEW else ""
-    lines = [f"{head}: {what}{len(review.changes)} change(s)", ""]
-    lines += md_table(("Action", "Logical id", "Type", "Replacement", "Cause"), [
-        (c.action, c.logical_id, c.resource_type, c.replacement or "-", "; ".join(d.text for d in c.details) or "-")
-        for c in review.changes])
-    lines.append("")
+    count = f"{len(review.changes)} change(s)" if review.changes or review.state == NEW else "no resource changes"
+    lines = [f"{head}: {what}{count}", ""]
+    if review.changes:
+        lines += md_table(("Action", "Logical id", "Type", "Replacement", "Cause"), [
+            (c.action, c.logical_id, c.resource_type, c.replacement or "-",
+             "; ".join(d.text for d in c.details) or "-") for c in review.changes])
+        lines.append("")
     if review.data_losses:
-        lines += ["**Data guard: deploy would refuse** without `--allow-replacement`:", "",
-                  *(f"- :warning: {md_cell(why)}" for why in review.data_losses), ""]
+        refusal = (f"**Data guard: deploy would refuse** (exit 3) unless `--allow-data-loss`: "
+                   f"{len(review.data_losses)} change(s) would lose data")
+        lines += [refusal, "",
+                  *md_table((":warning: Resource", "Type", "Change", "What is lost"),
+                            [(f.resource, f.resource_type, f.change, f.reason) for f in review.data_losses]), ""]
     else:
-        lines += ["Data guard: no bucket or table would be replaced or deleted.", ""]
+        lines += ["Data guard: no data would be lost.", ""]
     if review.parameters:
         lines += _old_new(review.parameters, "parameters")
     if review.tags:
@@ -184,8 +190,7 @@ def summary_line(reviews: Sequence[StackReview]) -> str:
     if failed:
         parts.append(f"{failed} failed")
     losses = sum(len(r.data_losses) for r in reviews)
-    parts.append(f"data guard: {losses} bucket(s) or table(s) would be replaced or deleted" if losses
-                 else "data guard: no data at risk")
+    parts.append(f"data guard: {losses} change(s) would lose data" if losses else "data guard: no data at risk")
     costs = [r.cost for r in reviews if r.cost is not None]
     if costs:
         before = sum(c.before or 0.0 for c in costs)

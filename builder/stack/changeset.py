@@ -1,4 +1,5 @@
-"""Change sets of one stack: make one (inline or through S3), read its changes, and the data guard.
+"""Change sets of one stack: make one (inline or through S3), read its changes, and the data guard's
+refusal (what it finds is builder/data_guard.py's, from the templates, plus the change set's replacements).
 
 Every parameter value is passed explicitly, never UsePreviousValue: a changed default must reach an
 existing stack. A FAILED change set whose reason only says there is nothing to change means "no
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from builder.config_file import DEFAULT_CONFIG_FILE
+from builder.data_guard import REPLACED, Finding, merged
 from builder.errors import OperationError, RefusedError, UsageError
+from builder.families import DataHolder
 from builder.report import grid
+from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
@@ -94,18 +99,17 @@ class Change:
         return cls(rc.get("Action", ""), rc.get("LogicalResourceId", ""), rc.get("ResourceType", ""),
                    rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes, details)
 
-    def data_loss(self, stateful_types: Collection[str]) -> str | None:
-        """Why this change would lose the data of a stateful resource, or None."""
-        if self.resource_type not in stateful_types:
+    def data_loss(self, holders: Mapping[str, DataHolder]) -> Finding | None:
+        """The change set's own word that a resource holding data would be replaced (Replacement True
+        or Conditional), or None. (Removals, and everything else, the templates show: data_guard.)"""
+        holder = holders.get(self.resource_type)
+        if holder is None or self.action != "Modify" or self.replacement not in ("True", "Conditional"):
             return None
-        what = f"{self.resource_type} {self.logical_id}" + (f" ({self.physical_id})" if self.physical_id else "")
-        if self.action == "Remove":
-            return f"{what} would be deleted: it is no longer in the template"
-        if self.replacement in ("True", "Conditional"):
-            by = f" because {', '.join(self.causes)} changed" if self.causes else ""
-            certainty = "would" if self.replacement == "True" else "may"
-            return f"{what} {certainty} be replaced{by} (Replacement={self.replacement}): a new, empty one"
-        return None
+        by = f" because {', '.join(self.causes)} changed" if self.causes else ""
+        certainty = "replaced" if self.replacement == "True" else "may be replaced"
+        old = f" ({self.physical_id})" if self.physical_id else ""
+        return Finding(self.logical_id, self.resource_type, f"{certainty}{by} (Replacement={self.replacement})",
+                       f"a new, empty one takes its place; deleting the old one{old} loses {holder.lost}", REPLACED)
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,11 @@ class ChangeSet:
     kind: str  # CREATE or UPDATE
     changes: tuple[Change, ...]
 
-    def data_losses(self, stateful_types: Collection[str]) -> list[str]:
-        """The data guard's findings: why each stateful resource would be replaced or deleted."""
-        return [why for why in (c.data_loss(stateful_types) for c in self.changes) if why]
+    def data_losses(self, holders: Mapping[str, DataHolder] | None = None) -> tuple[Finding, ...]:
+        """What the change set itself says would replace a resource that holds data (the families in use
+        declare which types do, unless `holders` says)."""
+        found = inventory().data_holders if holders is None else holders
+        return tuple(f for f in (c.data_loss(found) for c in self.changes) if f is not None)
 
 
 def change_rows(changes: Sequence[Change]) -> list[str]:
@@ -182,21 +188,47 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes))
 
 
-def guard(watcher: StackWatcher, change_set: ChangeSet, stateful_types: Collection[str], allowed: bool) -> None:
-    """The data guard: no change set that replaces or removes a bucket or table runs unless allowed.
+def config_read(stack: Stack) -> str:
+    """Which config file made this stack's configuration, as a refusal says it."""
+    if stack.config.config_file:
+        return f"config read from {stack.config.config_file}"
+    return (f"no config file was read (built-in defaults; is this the folder with the {DEFAULT_CONFIG_FILE} that "
+            f"made the stack? --config names one)")
 
-    Refused: the change set is deleted, the stack is unchanged, and RefusedError (exit 3) says why.
-    """
-    losses = change_set.data_losses(stateful_types)
-    if not losses:
+
+def report_losses(watcher: StackWatcher, losses: Sequence[Finding], verdict: str) -> None:
+    """Each finding as a `data guard:` line, then the verdict; in JSON one `data_guard` record."""
+    watcher.reporter.record("data_guard", stack=watcher.name, findings=[f.as_dict() for f in losses],
+                            verdict=verdict)
+    watcher.reporter.lines([f"data guard: {f.text}" for f in losses] + ([f"data guard: {verdict}"] if losses else []),
+                           watcher.name)
+
+
+def guard(watcher: StackWatcher, stack: Stack, losses: Sequence[Finding], allowed: bool) -> None:
+    """The data guard before any change set is made: what the templates show (data_guard.findings of the
+    deployed and the new stack) is refused unless allowed: RefusedError (exit 3), nothing changed."""
+    _verdict(watcher, stack, tuple(losses), allowed, None)
+
+
+def guard_change_set(watcher: StackWatcher, stack: Stack, change_set: ChangeSet, seen: Sequence[Finding],
+                     allowed: bool) -> None:
+    """The data guard once the change set is made: its own replacements that the templates did not show
+    (`seen`: what `guard` already found) are refused unless allowed; the change set is then deleted."""
+    _verdict(watcher, stack, merged(seen, change_set.data_losses())[len(seen):], allowed, change_set)
+
+
+def _verdict(watcher: StackWatcher, stack: Stack, found: tuple[Finding, ...], allowed: bool,
+             change_set: ChangeSet | None) -> None:
+    if not found:
         return
-    for why in losses:
-        watcher.say(f"data guard: {why}")
     if allowed:
-        watcher.say("data guard: going ahead because of --allow-replacement")
+        report_losses(watcher, found, "going ahead because of --allow-data-loss")
         return
-    with aws.translate(watcher.name, watcher.region):
-        watcher.cf.delete_change_set(ChangeSetName=change_set.id)
-    raise RefusedError(watcher.name, f"refused: the change set would replace or delete {len(losses)} stateful "
-                                     f"resource(s) (listed above); it was deleted and the stack is unchanged. "
-                                     f"Rerun with --allow-replacement to accept losing that data")
+    report_losses(watcher, found, "refused; --allow-data-loss accepts it")
+    if change_set is not None:
+        with aws.translate(watcher.name, watcher.region):
+            watcher.cf.delete_change_set(ChangeSetName=change_set.id)
+    done = "the change set was deleted and the stack is unchanged" if change_set is not None \
+        else "nothing was changed (no change set made)"
+    raise RefusedError(watcher.name, f"refused: {len(found)} change(s) would lose data (listed above); {done}; "
+                                     f"{config_read(stack)}. Rerun with --allow-data-loss to accept losing it")

@@ -29,7 +29,6 @@ from typing import Any
 
 from builder.deployed_cost import template_from_body
 from builder.stack.deployed import DeployedStack
-from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 SSM_TYPE = "AWS::SSM::Parameter::"
@@ -72,13 +71,10 @@ def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> st
     return None if body == deployed_body else "the template differs"
 
 
-def reason_to_deploy(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) -> str | None:
+def reason_to_deploy(stack: Stack, deployed: DeployedStack, deployed_body: Mapping[str, Any] | str) -> str | None:
     """Why deploy must make a change set for this existing stack; None when it can skip it.
 
-    Costs no call when the DescribeStacks record already differs, else one GetTemplate.
+    `deployed_body` is GetTemplate's TemplateBody (TemplateStage=Original), which deploy reads anyway for
+    the data guard: the skip costs no call of its own.
     """
-    why = described_difference(stack, deployed)
-    if why is not None:
-        return why
-    answer = watcher.read("get_template", StackName=deployed.stack_id, TemplateStage="Original")
-    return template_difference(stack.template_body, answer.get("TemplateBody", ""))
+    return described_difference(stack, deployed) or template_difference(stack.template_body, deployed_body)

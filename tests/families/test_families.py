@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from builder.families import Family, ResourceKind
+from builder.families import DataHolder, Family, ResourceKind, Safeguard
 from builder.families.storage import BUCKET
 from builder.resources import FAMILIES, active, inventory, plugged_in
 from builder.synth import stacks_for
@@ -29,7 +29,11 @@ def resources() -> list[dict[str, Any]]:
 def test_collected_facts_are_about_what_the_families_make(resources):
     collected = inventory()
     made = {resource["Type"] for resource in resources}
-    assert set(collected.stateful_types) <= made  # a stateful type no family makes is a typo
+    assert set(collected.data_holders) == {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key"}
+    assert set(collected.data_holders) <= made  # a type holding data that no family makes is a typo
+    assert {t: [g.what for g in guards] for t, guards in collected.safeguards.items()} == {
+        "AWS::S3::Bucket": ["versioning", "current objects expire", "noncurrent versions expire", "replication"],
+        "AWS::DynamoDB::Table": ["point-in-time recovery", "deletion protection"]}
     assert set(collected.kinds) <= made and {rule_type for rule in collected.drift_noise for rule_type in rule.types} \
         <= made
     skipped = {skip["id"] for resource in resources for skip in resource.get("Metadata", {}).get("checkov", {})
@@ -71,3 +75,18 @@ def test_capacity_walk_covers_the_table_and_every_index_with_its_path():
         ("index 1", ("GlobalSecondaryIndexes", 1, "ProvisionedThroughput"), {}),
     ]
     assert [p.label for p in capacity_parts({})] == ["table"]
+
+
+def test_a_type_holds_data_in_one_way_and_a_safeguard_needs_a_holder():
+    """The data guard's declarations are checked when a family is plugged in, before it takes effect."""
+    bucket = inventory().data_holders[BUCKET]
+    with pytest.raises(ValueError, match="AWS::S3::Bucket is declared as holding data twice, differently"), \
+            plugged_in(Family("other", build=print, holds_data=(DataHolder(BUCKET, "its files"),))):
+        pass
+    with plugged_in(Family("alike", build=print, holds_data=(bucket,))):
+        assert inventory().data_holders[BUCKET] is bucket  # declared alike: fine
+    orphan = Safeguard("AWS::SQS::Queue", "retention", "limit", lambda props: None, "messages go")
+    with pytest.raises(ValueError, match="safeguards of types no family declares as holding data: AWS::SQS::Queue"), \
+            plugged_in(Family("queue", build=print, safeguards=(orphan,))):
+        pass
+    assert active() is FAMILIES

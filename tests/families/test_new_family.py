@@ -4,9 +4,10 @@ The family is built here, in the test: an SQS work queue with an alarm and a set
 unless `queue_retention_days` is set, so the default environment costs what it did). Plugged in with
 `builder.resources.plugged_in`, it is everywhere builder looks: its setting validated and in the settings
 table, its resources in the template and linted clean, its alarm on the alert topic and in the topic
-policy, its price in `cost`, its box in the graph, its queue guarded by the data guard and adoptable, and
-its pre-delete action run by destroy. The deploy, guard, adoption and destroy parts run against the
-emulator (and the AWS lane), through the command line, in-process.
+policy, its price in `cost`, its box in the graph, its queue guarded by the data guard through the family's
+own declarations (a DataHolder: switching the queue off loses its messages; a Safeguard: so does keeping
+them fewer days), its queue adoptable, and its pre-delete action run by destroy. The deploy, guard, adoption
+and destroy parts run against the emulator (and the AWS lane), through the command line, in-process.
 """
 
 from __future__ import annotations
@@ -21,21 +22,25 @@ from typing import Any
 import pytest
 from troposphere import GetAtt, cloudwatch, sqs
 
+from builder.data_guard import StackState, findings
 from builder.environment import EnvironmentConfig, resolve_configs
 from builder.families import (
     AlarmSpec,
     Composition,
+    DataHolder,
     Family,
     Lookup,
     PreDelete,
     ResourceKind,
+    Safeguard,
 )
 from builder.families.shared import retention, tags, threshold_parameters
 from builder.ops.adopt import named_data_resources
 from builder.pricing import LineItem, Price, PricingContext
 from builder.resources import FAMILIES, all_settings, build_template, inventory, plugged_in, schema
 from builder.settings import Setting, settings_table
-from builder.stack.changeset import Change
+from builder.synth import stacks_for
+from builder.template_values import UNKNOWN, as_number
 from tests.factories import config, run_cli
 
 QUEUE = "AWS::SQS::Queue"
@@ -82,9 +87,24 @@ def messages_lost(sqs_client: Any, url: str) -> str:
     return f"queue {url}: {attributes['Attributes']['ApproximateNumberOfMessages']} message(s) deleted with it"
 
 
+# The data guard: deleting the queue (switching it off) or replacing it (a new name) loses its messages,
+# and so does keeping them for fewer days.
+QUEUE_HOLDS_DATA = DataHolder(QUEUE, "the messages waiting in it", replaced_by=("QueueName", "FifoQueue"))
+SQS_DEFAULT_RETENTION_SECONDS = 4 * 86400  # MessageRetentionPeriod when the template leaves it out
+
+
+def days_kept(properties: Mapping[str, Any]) -> object:
+    """How many days the queue keeps a message; UNKNOWN when the template does not say."""
+    seconds = as_number(properties.get("MessageRetentionPeriod", SQS_DEFAULT_RETENTION_SECONDS))
+    return UNKNOWN if seconds is None else seconds / 86400
+
+
+RETENTION_KEPT = Safeguard(QUEUE, "messages expire", "limit", days_kept, "unread messages are deleted {new}")
+
 NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 FAMILY = Family(
-    "queue", build=build, settings=(RETENTION,), parameters=AGE_THRESHOLD, stateful_types=(QUEUE,),
+    "queue", build=build, settings=(RETENTION,), parameters=AGE_THRESHOLD,
+    holds_data=(QUEUE_HOLDS_DATA,), safeguards=(RETENTION_KEPT,),
     pricers={QUEUE: price_queue}, prices={"sqs.requests": Price(0.40, "million requests", "sqs")},
     price_sources={"sqs": "https://aws.amazon.com/sqs/pricing/"},
     kinds=(ResourceKind(QUEUE, "queue", name_property="QueueName",
@@ -100,9 +120,16 @@ def queue_family() -> Iterator[None]:
         yield
 
 
-def config_with_queue() -> EnvironmentConfig:
-    return resolve_configs(suffixes=["pr1"], sets=["queue_retention_days=4"], environ={}, cwd=Path("/nonexistent"),
-                           schema=schema())[0]
+def config_with_queue(days: int = 4) -> EnvironmentConfig:
+    """pr1's configuration with the queue keeping messages `days` days (0: no queue)."""
+    return resolve_configs(suffixes=["pr1"], sets=[f"queue_retention_days={days}"], environ={},
+                           cwd=Path("/nonexistent"), schema=schema())[0]
+
+
+def deployed_as(days: int) -> StackState:
+    """The primary stack as the data guard sees it, deployed with the queue keeping messages `days` days."""
+    stack = stacks_for(config_with_queue(days))[-1]
+    return StackState(json.loads(stack.template_body), dict(stack.parameters), False)
 
 
 def run(capsys: Any, command: str, *more: str) -> tuple[int, str, str]:
@@ -160,9 +187,20 @@ def test_its_resources_are_drawn_in_its_own_box(capsys):
 
 
 @pytest.mark.usefixtures("queue_family")
-def test_its_queue_is_stateful_and_imported_by_its_url():
-    assert QUEUE in inventory().stateful_types
-    assert Change("Remove", "WorkQueue", QUEUE).data_loss(inventory().stateful_types) is not None
+def test_its_queue_is_guarded_by_what_the_family_declares():
+    """The data guard reads the families in use: the plugged-in queue's DataHolder and Safeguard."""
+    assert inventory().data_holders[QUEUE] is QUEUE_HOLDS_DATA and inventory().safeguards[QUEUE] == (RETENTION_KEPT,)
+    assert [(f.resource, f.resource_type, f.change, f.reason) for f in findings(deployed_as(4), deployed_as(0))] == [
+        ("WorkQueue", QUEUE, "removed from the template (DeletionPolicy Delete)",
+         "deleting it loses the messages waiting in it")]
+    assert [(f.resource, f.change, f.reason) for f in findings(deployed_as(4), deployed_as(1))] == [
+        ("WorkQueue", "messages expire: after 4 days → after 1 day", "unread messages are deleted after 1 day")]
+    assert findings(deployed_as(1), deployed_as(4)) == ()  # kept longer: nothing is lost
+    assert findings(deployed_as(0), deployed_as(4)) == ()  # a new queue: nothing to lose
+
+
+@pytest.mark.usefixtures("queue_family")
+def test_its_queue_is_imported_by_its_url():
     template = build_template(config_with_queue()).to_dict()
     (queue,) = [r for r in named_data_resources(template, {}) if r.type == QUEUE]
     assert (queue.logical_id, queue.name) == ("WorkQueue", "app-pr1-work")
@@ -174,8 +212,9 @@ def test_its_queue_is_stateful_and_imported_by_its_url():
 @pytest.mark.emulator
 @pytest.mark.usefixtures("queue_family")
 def test_its_queue_is_guarded_adopted_and_reported_by_destroy(aws, suffix):
-    """Against the emulator: a queue left behind stops the deploy that would collide with it; removing the
-    queue is refused by the data guard; destroy runs its pre-delete action before deleting the stack."""
+    """Against the emulator: a queue left behind stops the deploy that would collide with it; keeping messages
+    for fewer days, and switching the queue off, are refused by the data guard (exit 3, nothing changed);
+    destroy runs its pre-delete action before deleting the stack."""
     sqs_client = aws.client("sqs")
     leftover = f"app-{suffix}a-work"
     sqs_client.create_queue(QueueName=leftover)
@@ -190,8 +229,18 @@ def test_its_queue_is_guarded_adopted_and_reported_by_destroy(aws, suffix):
     url = sqs_client.get_queue_url(QueueName=f"app-{suffix}-work")["QueueUrl"]
     for body in ("one", "two"):
         sqs_client.send_message(QueueUrl=url, MessageBody=body)
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "queue_retention_days=1")
+    assert code == 3, out + err
+    assert (f"data guard: WorkQueue ({QUEUE}): messages expire: after 4 days → after 1 day: unread messages are "
+            f"deleted after 1 day") in out, out
     code, out, err = aws.run("deploy", "--suffix", suffix)  # the queue switched off: its messages would go
-    assert code == 3 and f"{QUEUE} WorkQueue ({url}) would be deleted" in out, out + err
+    assert code == 3, out + err
+    assert (f"data guard: WorkQueue ({QUEUE}): removed from the template (DeletionPolicy Delete): deleting it loses "
+            f"the messages waiting in it") in out, out
+    assert err.startswith(f"error: app-{suffix}: refused: 1 change(s) would lose data (listed above); nothing was "
+                          f"changed (no change set made);"), err
+    attributes = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])
+    assert attributes["Attributes"]["MessageRetentionPeriod"] == str(4 * 86400)  # refused: the queue as it was
     code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
     assert code == 0, err
     assert f"queue {url}: 2 message(s) deleted with it" in out + err

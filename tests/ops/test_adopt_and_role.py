@@ -8,15 +8,19 @@ GetCallerIdentity, HeadBucket, DescribeTable, CreateChangeSet, DescribeChangeSet
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.stub import ANY
 
 from builder.cli import main
 from builder.errors import ConfigError
 from builder.report import Reporter
+from builder.stack.adopt import Retained, import_template
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
+from builder.synth import stacks_for
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
 from tests.factories import run_cli as run
 
@@ -94,9 +98,18 @@ def imported(stubs, role_arn: str | None = None) -> None:
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "IMPORT_COMPLETE"}]})
 
 
+def import_body() -> str:
+    """The template the IMPORT left deployed: the bucket and the table alone, retained."""
+    template = json.loads(stacks_for(config("retain_data=true", suffix="stub"))[-1].template_body)
+    return json.dumps(import_template(template, [Retained("DataBucket", "AWS::S3::Bucket", BUCKET),
+                                                 Retained("DataTable", "AWS::DynamoDB::Table", "app-stub-data")]).body)
+
+
 def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, capsys):
+    """The data guard compares the imported template with the full one: nothing it holds is weakened."""
     imported(stubs, role_arn=ROLE)
-    stubs.no_changes(STACK, role_arn=ROLE)  # the normal change set (UPDATE) after the import, through the role
+    # the normal change set (UPDATE) after the import, through the role
+    stubs.no_changes(STACK, role_arn=ROLE, deployed_body=import_body())
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--set",
                          f"cloudformation_role_arn={ROLE}", "--adopt-retained")
     assert (code, err) == (0, "")
@@ -106,6 +119,7 @@ def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, ca
 
 def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
     imported(stubs)
+    stubs.deployed_template(STACK, import_body())
     cf = stubs["cloudformation"]
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
         "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
@@ -121,7 +135,8 @@ def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
     assert code == 3
-    assert err.startswith("error: app-stub: refused: the change set would replace or delete 1 stateful resource(s)")
+    assert err.startswith("error: app-stub: refused: 1 change(s) would lose data (listed above); the change set was "
+                          "deleted and the stack is unchanged;")
 
 
 # ---------------------------------------------------------------------- cloudformation_role_arn

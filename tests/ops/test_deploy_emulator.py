@@ -83,8 +83,9 @@ def test_force_makes_the_change_set_and_deletes_it_when_empty(aws, suffix, monke
     code, out, err = aws.run("deploy", "--suffix", suffix, "--force")
     assert (code, err) == (0, "")
     assert "no changes; the empty change set was deleted" in out
-    assert calls[:2] == ["DescribeStacks", "CreateChangeSet"] and calls[-1] == "DeleteChangeSet"
-    assert "GetTemplate" not in calls and "ExecuteChangeSet" not in calls
+    # the deployed template is read once, for the data guard, before the change set
+    assert calls[:3] == ["DescribeStacks", "GetTemplate", "CreateChangeSet"] and calls[-1] == "DeleteChangeSet"
+    assert calls.count("GetTemplate") == 1 and "ExecuteChangeSet" not in calls
     assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
 
 
@@ -107,8 +108,8 @@ def test_every_reason_not_to_skip_makes_a_change_set(aws, suffix, monkeypatch, r
         again = ["--set", "tags.Team=data"]
     elif reason == "template":
         with_description(monkeypatch, "another description")
-    elif reason == "protection":
-        cf.update_termination_protection(StackName=name, EnableTerminationProtection=True)
+    elif reason == "protection":  # turned on (off would be refused: the data guard)
+        again = ["--set", "termination_protection=true"]
     calls = count_calls(monkeypatch)
     try:
         code, _, err = aws.run("deploy", "--suffix", suffix, *again)
@@ -116,8 +117,8 @@ def test_every_reason_not_to_skip_makes_a_change_set(aws, suffix, monkeypatch, r
         cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
     assert (code, err) == (0, "")
     assert "CreateChangeSet" in calls
-    # only a template difference needs GetTemplate to be seen; the others show in DescribeStacks
-    assert ("GetTemplate" in calls) == (reason == "template")
+    # the deployed template is read once, for the skip and the data guard alike
+    assert calls.count("GetTemplate") == 1
 
 
 def test_a_config_change_reaches_the_existing_stack(aws, suffix):
@@ -172,16 +173,17 @@ def test_data_guard_refuses_to_replace_the_table_unless_allowed(aws, suffix, mon
 
     code, out, err = aws.run("deploy", "--suffix", suffix)
     assert code == 3
-    assert f"data guard: AWS::DynamoDB::Table DataTable ({name}-data) would be replaced" in out
-    assert err.startswith(f"error: {name}: refused:") and err.count("\n") == 1
-    assert "--allow-replacement" in err
+    assert (f"data guard: DataTable (AWS::DynamoDB::Table): replaced (TableName {name}-data → {name}-renamed): a "
+            f"new, empty one takes its place; deleting the old one loses its items") in out.splitlines()
+    assert err.startswith(f"error: {name}: refused: 1 change(s) would lose data") and err.count("\n") == 1
+    assert "--allow-data-loss" in err
     assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
     assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"
     assert aws.client("dynamodb").describe_table(TableName=f"{name}-data")["Table"]["TableName"] == f"{name}-data"
 
-    code, out, _ = aws.run("deploy", "--suffix", suffix, "--allow-replacement")
+    code, out, _ = aws.run("deploy", "--suffix", suffix, "--allow-replacement")  # the old name of --allow-data-loss
     assert code == 0
-    assert "data guard: going ahead because of --allow-replacement" in out
+    assert "data guard: going ahead because of --allow-data-loss" in out
     assert json.loads(Path(f"out/{name}.outputs.json").read_text())["TableName"] == f"{name}-renamed"
 
 

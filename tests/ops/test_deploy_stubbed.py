@@ -32,7 +32,7 @@ from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, without_config_line
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, without_config_line
 from tests.factories import stubbed_client as stub_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
@@ -138,35 +138,98 @@ def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> 
 
 # ---------------------------------------------------------------------- the data guard
 
+def deployed_template(edit=None) -> str:
+    """The body GetTemplate returns: the stack's own template, as `edit` changes it."""
+    template = json.loads(STACK.template_body)
+    if edit is not None:
+        edit(template)
+    return json.dumps(template)
+
+
+def expect_deployed(cf, status: str = "UPDATE_COMPLETE", edit=None, **extra) -> None:
+    """DescribeStacks, then GetTemplate: what deploy and diff read of an existing stack."""
+    cf.add_response("describe_stacks", stack(status, **extra), {"StackName": STACK.name})
+    expect_get_template(cf, STACK_ID, deployed_template(edit))
+
+
 @pytest.mark.parametrize("stateful_change, why", [
     (change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
-     ("AWS::DynamoDB::Table DataTable (datatable-physical) would be replaced because KeySchema changed "
-     "(Replacement=True): a new, empty one")),
+     ("DataTable (AWS::DynamoDB::Table): replaced because KeySchema changed (Replacement=True): a new, empty one "
+     "takes its place; deleting the old one (datatable-physical) loses its items")),
     (change("DataTable", "AWS::DynamoDB::Table", replacement="Conditional", causes=["TableName"]),
-     ("AWS::DynamoDB::Table DataTable (datatable-physical) may be replaced because TableName changed "
-     "(Replacement=Conditional): a new, empty one")),
-    (change("DataBucket", "AWS::S3::Bucket", action="Remove"),
-     "AWS::S3::Bucket DataBucket (databucket-physical) would be deleted: it is no longer in the template"),
-])
-def test_data_guard_refuses_and_deletes_the_change_set(cf, run, stateful_change, why):
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+     ("DataTable (AWS::DynamoDB::Table): may be replaced because TableName changed (Replacement=Conditional): a "
+     "new, empty one takes its place; deleting the old one (datatable-physical) loses its items")),
+], ids=["replacement", "conditional"])
+def test_a_replacement_only_the_change_set_reports_is_refused_and_the_change_set_deleted(cf, run, stateful_change,
+                                                                                          why):
+    """The templates are equal (a change only AWS knows replaces): the change set's word is the finding."""
+    expect_deployed(cf)
     expect_change_set(cf, [change("BucketSizeAlarm", "AWS::CloudWatch::Alarm"), stateful_change])
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})  # and no ExecuteChangeSet
     error, text = run(deploy_stack)
     assert isinstance(error, RefusedError) and error.exit_code == 3
-    assert f"data guard: {why}" in text
-    assert "it was deleted and the stack is unchanged" in error.message
+    assert f"data guard: {why}" in text.splitlines()
+    assert error.message == ("refused: 1 change(s) would lose data (listed above); the change set was deleted and "
+                             "the stack is unchanged; no config file was read (built-in defaults; is this the folder "
+                             "with the environments.toml that made the stack? --config names one). Rerun with "
+                             "--allow-data-loss to accept losing it")
 
 
-def test_allow_replacement_executes_and_a_replaced_alarm_needs_no_permission(cf, run):
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+def old_bucket(template: dict) -> None:
+    template["Resources"]["OldBucket"] = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Delete"}
+
+
+def retained_bucket(template: dict) -> None:
+    template["Resources"]["DataBucket"]["DeletionPolicy"] = "Retain"
+
+
+@pytest.mark.parametrize("edit, why", [
+    (old_bucket, ("OldBucket (AWS::S3::Bucket): removed from the template (DeletionPolicy Delete): deleting it loses "
+                  "its objects and every version of them")),
+    (retained_bucket, ("DataBucket (AWS::S3::Bucket): DeletionPolicy Retain → Delete: deleting the stack (destroy, "
+                       "reap) or removing the resource would then lose its objects and every version of them")),
+], ids=["removed", "deletion-policy-only"])
+def test_what_the_templates_show_is_refused_before_any_change_set(cf, run, edit, why):
+    """No CreateChangeSet is queued: whatever a change set would say (a DeletionPolicy-only change may show
+    no resource change), the refusal comes first and changes nothing."""
+    expect_deployed(cf, edit=edit)
+    error, text = run(deploy_stack)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert text.splitlines() == [f"data guard: {why}", "data guard: refused; --allow-data-loss accepts it"]
+    assert "; nothing was changed (no change set made); " in error.message
+
+
+def test_termination_protection_switched_off_is_refused_and_left_on(cf, run):
+    """Nothing else changes: no change set is made and no UpdateTerminationProtection follows (the Stubber
+    fails on any call not queued)."""
+    expect_deployed(cf, EnableTerminationProtection=True)
+    error, text = run(deploy_stack)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert (f"data guard: {STACK.name} (AWS::CloudFormation::Stack): termination protection: on → off: one "
+            f"DeleteStack call (destroy, reap, the console) can then delete the stack and every resource it does "
+            f"not retain") in text.splitlines()
+    assert error.message.startswith("refused: 1 change(s) would lose data (listed above); nothing was changed")
+
+
+def test_allow_data_loss_executes_and_a_replaced_alarm_is_not_data(cf, run):
+    expect_deployed(cf)
     expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
                            change("BucketSizeAlarm", "AWS::CloudWatch::Alarm", replacement="True")])
     expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")])
-    outcome, text = run(deploy_stack, allow_replacement=True)
+    outcome, text = run(deploy_stack, allow_data_loss=True)
     assert isinstance(outcome, Outcome) and outcome.result == "updated"
-    assert "data guard: going ahead because of --allow-replacement" in text
+    assert "data guard: going ahead because of --allow-data-loss" in text
     assert text.count("data guard:") == 2  # the table, then going ahead: the alarm is not data
+
+
+def test_diff_lists_what_deploy_would_refuse_and_changes_nothing(cf, run):
+    expect_deployed(cf, edit=retained_bucket, EnableTerminationProtection=True)
+    expect_change_set(cf, None)
+    outcome, text = run(diff_stack)
+    assert outcome.result == "changes"
+    assert text.splitlines()[0] == "no resource changes"
+    assert [line.split(":")[1].strip() for line in text.splitlines()[1:3]] == ["DataBucket (AWS", STACK.name + " (AWS"]
+    assert text.splitlines()[-1] == "data guard: deploy would refuse (exit 3) unless --allow-data-loss"
 
 
 # ---------------------------------------------------------------------- other operations, failures
@@ -176,6 +239,7 @@ def test_waits_for_another_operation_then_deploys(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})
+    expect_get_template(cf, STACK_ID, STACK.template_body)
     expect_change_set(cf, None)
     outcome, text = run(deploy_stack)
     assert outcome.result == "no changes"
@@ -196,7 +260,7 @@ def test_no_wait_for_others_fails_at_once(cf, run):
 
 
 def test_a_failed_update_reports_the_first_failed_event_and_deletes_nothing(cf, run):
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_deployed(cf)
     expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table")])
     expect_execution(cf, [
         event(1, "DataTable", "UPDATE_IN_PROGRESS"),
@@ -218,7 +282,7 @@ def test_a_stuck_stack_needs_a_human(cf, run):
 
 
 def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_deployed(cf)
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetName": "builder-1", "StatusReason":
                                             "Parameters: [Nope] do not exist in the template"})
@@ -228,20 +292,21 @@ def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
 
 
 def test_throttled_polls_slow_down_instead_of_failing(cf, run):
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_deployed(cf)
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     cf.add_client_error("describe_change_set", "Throttling", "Rate exceeded", 400)
     cf.add_response("describe_change_set", {"Status": "FAILED", "StatusReason": "No updates are to be performed."})
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    # the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
-    assert [round(t, 6) for t in run.sleeps] == [1.0, 0.935484]
+    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: the first DescribeChangeSet waits 0.5 s;
+    # then the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
+    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, 0.935484]
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
     monkeypatch.setattr("builder.stack.changeset.TEMPLATE_BODY_LIMIT", 100)
-    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    expect_deployed(cf)
     error, _ = run(deploy_stack)
     assert isinstance(error, UsageError) and error.exit_code == 2
     assert "over CloudFormation's 100-byte TemplateBody limit; pass --artifact-bucket BUCKET" in error.message
@@ -306,8 +371,11 @@ def test_change_from_api_reads_replacement_and_causes():
     parsed = Change.from_api(change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]))
     assert parsed == Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "datatable-physical",
                             ("KeySchema",), (Cause("DirectModification", "Properties", "KeySchema", "", "Always"),))
-    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(inventory().stateful_types) is None
-    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(inventory().stateful_types) is None
+    holders = inventory().data_holders
+    assert Change("Add", "DataTable", "AWS::DynamoDB::Table").data_loss(holders) is None
+    assert Change("Modify", "DataTable", "AWS::DynamoDB::Table", "False").data_loss(holders) is None
+    assert Change("Remove", "DataTable", "AWS::DynamoDB::Table").data_loss(holders) is None  # the templates'
+    assert Change("Modify", "Alarm", "AWS::CloudWatch::Alarm", "True").data_loss(holders) is None
 
 
 # ---------------------------------------------------------------------- destroy
@@ -317,7 +385,7 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
                     {"StackName": STACK.name})
     error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
     assert error.message == ("termination protection is on (setting termination_protection); deploy with "
-                             "termination_protection = false first, then destroy")
+                             "termination_protection = false and --allow-data-loss first, then destroy")
 
 
 def test_a_failed_delete_reports_its_cause(cf, run):

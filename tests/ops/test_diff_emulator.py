@@ -53,7 +53,7 @@ def test_markdown_diff_shows_the_change_the_parameters_and_the_cost_cost_would_s
     assert f"| fixed, while idle | {usd(before)} | {usd(after)} | {signed_usd(after - before)} |" in out
     assert f"monthly fixed cost {usd(before)} → {usd(after)} USD ({signed_usd(after - before)})" in out.splitlines()[0]
     assert "| DataTable: on-demand writes | million WRUs | 0.625 | - |" in out  # a usage rate that goes away
-    assert "Data guard: no bucket or table would be replaced or deleted." in out
+    assert "Data guard: no data would be lost." in out
 
     code, out, _ = aws.run("diff", "--suffix", suffix, *PROVISIONED)  # the text diff carries the values too
     assert "parameter BillingMode: PAY_PER_REQUEST → PROVISIONED" in out
@@ -80,14 +80,16 @@ def test_markdown_diff_shows_the_change_the_parameters_and_the_cost_cost_would_s
 
 
 def test_markdown_diff_shows_the_data_guards_verdict_on_a_table_replacement(aws, suffix, monkeypatch):
-    """LocalStack reports Replacement=True for a renamed table: the one replacement it can produce."""
+    """A renamed table: the templates show the replacement, and LocalStack's change set says Replacement=True
+    too (the one replacement it can produce): one finding, not two."""
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     edit_template(monkeypatch, lambda template: template["Resources"]["DataTable"]["Properties"].update(
         TableName=f"{name}-renamed"))
     code, out, _ = aws.run("diff", "--suffix", suffix, "--output", "markdown")
     assert code == 0
-    assert "data guard: 1 bucket(s) or table(s) would be replaced or deleted" in out.splitlines()[0]
-    assert "**Data guard: deploy would refuse** without `--allow-replacement`:" in out
-    assert f"- :warning: AWS::DynamoDB::Table DataTable ({name}-data) would be replaced" in out
+    assert "data guard: 1 change(s) would lose data" in out.splitlines()[0]
+    assert "**Data guard: deploy would refuse** (exit 3) unless `--allow-data-loss`: 1 change(s) would lose data" in out
+    assert (f"| DataTable | AWS::DynamoDB::Table | replaced (TableName {name}-data → {name}-renamed) | a new, empty "
+            f"one takes its place; deleting the old one loses its items |") in out
     assert aws.client("dynamodb").describe_table(TableName=f"{name}-data")["Table"]["TableName"] == f"{name}-data"

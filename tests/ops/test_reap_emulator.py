@@ -100,18 +100,23 @@ def test_reap_lists_then_deletes_only_what_expired(aws, suffix):
     code, _, err = aws.run("destroy", "--config", config, "--suffix", f"{suffix}b", "--yes")
     assert code == 1
     assert err.splitlines()[-1] == (f"error: {b}: termination protection is on (setting termination_protection); "
-                                    f"deploy with termination_protection = false first, then destroy")
+                                    f"deploy with termination_protection = false and --allow-data-loss first, "
+                                    f"then destroy")
     assert aws.stack(b)  # LocalStack would have deleted it: builder's check kept it
 
     code, out, err = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", "--set",
                              "termination_protection=false")
+    assert code == 3 and "termination protection: on → off" in out  # the data guard: not by accident
+    assert aws.stack(b)["EnableTerminationProtection"] is True
+    code, out, err = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", "--set",
+                             "termination_protection=false", "--allow-data-loss")
     assert code == 0, err
     assert "termination protection turned off (setting termination_protection)" in out
     assert aws.stack(b)["EnableTerminationProtection"] is False
     code, out, _ = aws.run("deploy", "--config", config, "--suffix", f"{suffix}b")
     assert code == 0 and "no changes" in out and "termination protection turned on" in out
     assert aws.stack(b)["EnableTerminationProtection"] is True
-    unprotect = ("--set", "termination_protection=false")
+    unprotect = ("--set", "termination_protection=false", "--allow-data-loss")
     assert aws.run("deploy", "--config", config, "--suffix", f"{suffix}b", *unprotect)[0] == 0
     assert aws.run("destroy", "--config", config, "--suffix", f"{suffix}b", "--yes")[0] == 0
 

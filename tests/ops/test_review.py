@@ -16,6 +16,7 @@ from builder.ops.review import (
     value_changes,
 )
 from builder.pricing import prices_for
+from builder.resources import inventory
 from builder.stack.changeset import Cause, Change
 from builder.synth import stacks_for
 from tests.factories import config
@@ -58,18 +59,21 @@ def test_a_stack_section_has_the_table_the_guard_the_values_and_the_cost():
     table = Change("Modify", "DataTable", "AWS::DynamoDB::Table", "True", "app-pr1-data", ("KeySchema",),
                    (Cause("DirectModification", "Properties", "KeySchema", recreation="Always",
                           before='[{"AttributeName":"pk"}]', after='[{"AttributeName":"id"}]'),))
-    loss = table.data_loss(["AWS::DynamoDB::Table"]) or ""
+    loss = table.data_loss(inventory().data_holders)
+    assert loss is not None
     text = markdown([StackReview("app-pr1", "us-east-1", CHANGES, (table,), (loss,),
                                  tags=(ValueChange("Team", "a|b", None),), cost=compare_costs(items(), items())),
                      StackReview("app-pr2", "us-east-1", NO_CHANGES),
                      StackReview("app-pr3", "eu-west-1", FAILED, note="AccessDenied")])
     assert text.splitlines()[0] == (
-        "**builder diff**: 3 stack(s), 1 with changes; 1 failed; data guard: 1 bucket(s) or table(s) would be "
-        "replaced or deleted; monthly fixed cost 0.40 → 0.40 USD (±0.00)")
+        "**builder diff**: 3 stack(s), 1 with changes; 1 failed; data guard: 1 change(s) would lose data; "
+        "monthly fixed cost 0.40 → 0.40 USD (±0.00)")
     assert ('| Modify | DataTable | AWS::DynamoDB::Table | True | KeySchema: [{"AttributeName":"pk"}] → '
             '[{"AttributeName":"id"}] (changed in the template; recreation always) |') in text
-    assert ("- :warning: AWS::DynamoDB::Table DataTable (app-pr1-data) would be replaced because KeySchema changed "
-            "(Replacement=True): a new, empty one") in text
+    assert ("**Data guard: deploy would refuse** (exit 3) unless `--allow-data-loss`: 1 change(s) would lose data"
+            in text)
+    assert ("| DataTable | AWS::DynamoDB::Table | replaced because KeySchema changed (Replacement=True) | a new, "
+            "empty one takes its place; deleting the old one (app-pr1-data) loses its items |") in text
     assert "| Team | a\\|b | (none) |" in text  # a pipe in a value does not break the table
     assert "\n### `app-pr2` (us-east-1): no changes\n" in text
     assert "\n### `app-pr3` (eu-west-1): failed: AccessDenied\n" in text

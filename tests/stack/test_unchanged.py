@@ -27,7 +27,7 @@ from builder.stack.poller import Budget, Poller
 from builder.stack.unchanged import described_difference, template_difference, wanted_termination_protection
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, stubbed_client
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, stubbed_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
@@ -178,10 +178,8 @@ def run(cf, tmp_path):
     return go
 
 
-def expect_get_template(cf, body: str) -> None:
-    """GetTemplate answers with the body as a string, as AWS does; boto3 decodes JSON after the call."""
-    cf.add_response("get_template", {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]},
-                    {"StackName": STACK_ID, "TemplateStage": "Original"})
+def expect_template(cf, body: str = STACK.template_body) -> None:
+    expect_get_template(cf, STACK_ID, body)
 
 
 def expect_change_set(cf, reply: dict) -> None:
@@ -199,7 +197,7 @@ def expect_no_changes(cf) -> None:
 
 def test_an_unchanged_stack_costs_two_calls_and_still_writes_the_outputs(cf, run, tmp_path):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
-    expect_get_template(cf, STACK.template_body)
+    expect_template(cf)
     outcome, text = run()
     assert isinstance(outcome, Outcome) and outcome.result is DeployResult.NO_CHANGES
     assert text == "no changes: the stack already has this template, these parameters and tags\n"
@@ -207,8 +205,9 @@ def test_an_unchanged_stack_costs_two_calls_and_still_writes_the_outputs(cf, run
     assert written == outcome.outputs == {"TableName": "app-skip-data"}
 
 
-def test_force_makes_the_change_set_without_reading_the_template(cf, run):
+def test_force_makes_the_change_set_after_reading_the_template_for_the_data_guard(cf, run):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
     expect_no_changes(cf)
     outcome, text = run(force=True)
     assert outcome.result is DeployResult.NO_CHANGES and "the empty change set was deleted" in text
@@ -217,19 +216,21 @@ def test_force_makes_the_change_set_without_reading_the_template(cf, run):
 @pytest.mark.parametrize("record", [deployed("UPDATE_ROLLBACK_COMPLETE"),
                                     deployed(NotificationARNs=["arn:aws:sns:us-east-1:123456789012:ops"])],
                          ids=["update-rollback-complete", "notification-arns"])
-def test_what_describe_stacks_shows_makes_the_change_set_without_get_template(cf, run, record):
+def test_what_describe_stacks_shows_makes_the_change_set_reading_the_template_once(cf, run, record):
     cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
+    expect_template(cf)  # for the data guard; the skip uses the same answer
     expect_no_changes(cf)
     outcome, _ = run()
     assert outcome.result is DeployResult.NO_CHANGES
 
 
-def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, run):
+def test_an_ssm_typed_parameter_makes_the_change_set(cf, run):
     stack = with_parameter(STACK, "Release", {"Type": SSM_TYPE}, "/builder/release")
     record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "Release",
                                                               "ParameterValue": "/builder/release",
                                                               "ResolvedValue": "7"}])
     cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
+    expect_template(cf)
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
         "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": stack.template_body})
@@ -242,7 +243,7 @@ def test_an_ssm_typed_parameter_makes_the_change_set_without_get_template(cf, ru
 
 def test_a_different_deployed_template_makes_the_change_set(cf, run):
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
-    expect_get_template(cf, STACK.template_body.replace('"Description": "', '"Description": "old ', 1))
+    expect_template(cf, STACK.template_body.replace('"Description": "', '"Description": "old ', 1))
     expect_no_changes(cf)
     assert run()[0].result is DeployResult.NO_CHANGES
 
@@ -251,6 +252,7 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
     """A tags-only update: AWS answers CREATE_COMPLETE with zero Changes, and executing it updates the tags."""
     cf.add_response("describe_stacks", {"Stacks": [deployed(Tags=[{"Key": "Environment", "Value": "skip"}])]},
                     {"StackName": STACK.name})
+    expect_template(cf)
     expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
