@@ -246,6 +246,27 @@ def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
     assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
 
 
+def test_replication_switched_off_and_on_again_through_diff_and_deploy(aws, suffix):
+    """The data bucket names the replication role through Ref, not GetAtt (families/replication.py): with
+    a GetAtt inside Fn::If, LocalStack failed every diff and deploy that turned ReplicationOn false."""
+    primary = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix, *REPLICATION)[0] == 0
+    code, out, err = aws.run("diff", "--suffix", suffix, "--exit-code")
+    assert (code, err) == (1, "")
+    assert [line.split()[:2] for line in out.splitlines() if line.split()[:1] in (["Modify"], ["Remove"])] == [
+        ["Modify", "DataBucket"], ["Remove", "ReplicationRole"]]
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert (code, err) == (0, ""), err
+    assert aws.stack(primary)["StackStatus"] == "UPDATE_COMPLETE"
+    assert aws.parameters(primary)["ReplicationEnabled"] == "false"
+    resources = aws.client("cloudformation").list_stack_resources(StackName=primary)["StackResourceSummaries"]
+    assert "ReplicationRole" not in {r["LogicalResourceId"] for r in resources}
+    code, _, err = aws.run("deploy", "--suffix", suffix, *REPLICATION)  # and back on: the role again
+    assert (code, err) == (0, ""), err
+    resources = aws.client("cloudformation").list_stack_resources(StackName=primary)["StackResourceSummaries"]
+    assert "ReplicationRole" in {r["LogicalResourceId"] for r in resources}
+
+
 def test_json_output_is_one_object_per_line_with_a_final_summary(aws, suffix):
     code, out, _ = aws.run("deploy", "--suffix", suffix, "--output", "json")
     assert code == 0
