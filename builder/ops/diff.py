@@ -73,6 +73,15 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         if current is not None and not current.in_review and stack.config.check_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         change_set = plan(watcher, stack, current, options.artifact_bucket)
+        tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
+        if change_set is None and current is not None and tags_only:
+            watcher.say("only the stack tags change: deploy would update them with the deployed template")
+            _show_values(watcher, "tag", tags_only)
+            cost, note = _cost(watcher, stack, current)
+            _show_cost(watcher, cost, note)
+            found[stack.name] = StackReview(stack.name, stack.region, CHANGES, tags=tags_only, cost=cost, note=note,
+                                            drift=drifted)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         if change_set is None:
             watcher.say("no changes")
             found[stack.name] = StackReview(stack.name, stack.region, NO_CHANGES, drift=drifted)

@@ -97,9 +97,10 @@ def imported(stubs, role_arn: str | None = None) -> None:
 def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, capsys):
     imported(stubs, role_arn=ROLE)
     stubs.no_changes(STACK, role_arn=ROLE)  # the normal change set (UPDATE) after the import, through the role
+    stubs.tags_update(STACK, role_arn=ROLE)  # the import left the stack without tags: they follow, through the role
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--set",
                          f"cloudformation_role_arn={ROLE}", "--adopt-retained")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, ""), err
     assert "adopt: importing bucket" in out and "Import  DataTable" in out
     assert "adopt: imported; now the change set for everything else" in out
 
