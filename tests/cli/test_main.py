@@ -73,6 +73,22 @@ def test_yaml_format(tmp_path):
     assert "AWSTemplateFormatVersion: '2010-09-09'" in text and "!If" in text
 
 
+def test_a_yaml_synth_removes_the_older_json_template_of_the_stack_and_back(tmp_path, capsys):
+    """Left beside the YAML, the JSON would be out of date and `lint` would lint both."""
+    assert main(["synth", "--suffix", "pr1", "--suffix", "pr2"]) == 0
+    capsys.readouterr()
+    assert main(["synth", "--suffix", "pr1", "--format", "yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "removed out/app-pr1.template.json (the same stack's template in the other format)" in out.splitlines()
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.template.*")) == [
+        "app-pr1.template.yaml", "app-pr2.template.json"]  # another stack's template is not touched
+    assert main(["lint"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("2 template(s) linted")
+    assert main(["synth", "--suffix", "pr1"]) == 0
+    assert "removed out/app-pr1.template.yaml" in capsys.readouterr().out
+    assert not (tmp_path / "out/app-pr1.template.yaml").exists()
+
+
 def test_one_bad_suffix_means_nothing_is_written_for_any(tmp_path, capsys):
     assert main(["synth", "--suffix", "good1", "--suffix", "Bad_1", "--suffix", "bad-replica"]) == 2
     err = capsys.readouterr().err
@@ -421,3 +437,11 @@ def test_a_missing_module_of_builder_itself_is_not_called_a_missing_dependency(m
     assert main(["synth"]) == 1
     assert capsys.readouterr().err == ("error: ModuleNotFoundError: No module named 'builder.nowhere' (rerun with "
                                        "--debug for a traceback)\n")
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--all"], ["deploy"], ["destroy", "--yes"]])
+def test_region_given_twice_is_refused_not_the_last_one_silently(command, capsys):
+    assert main([*command, "--region", "us-east-1", "--region", "eu-west-1"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: python -m builder {command[0]}: argument --region: given twice ('us-east-1', then 'eu-west-1'); "
+        f"give it once; see `python -m builder {command[0]} --help`\n")
