@@ -445,3 +445,13 @@ def test_region_given_twice_is_refused_not_the_last_one_silently(command, capsys
     assert capsys.readouterr().err == (
         f"error: python -m builder {command[0]}: argument --region: given twice ('us-east-1', then 'eu-west-1'); "
         f"give it once; see `python -m builder {command[0]} --help`\n")
+
+
+def test_the_readme_shows_synths_output_as_synth_prints_it(tmp_path, capsys):
+    """The deploy command is one line, as synth prints it (the README showed it wrapped)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("and prints the exact command to deploy them", 1)[1].split("```\n", 2)[1]
+    command, *shown = block.splitlines()
+    assert command == "$ python -m builder synth --suffix pr123"
+    assert main(["synth", "--suffix", "pr123"]) == 0
+    assert capsys.readouterr().out.splitlines() == shown
