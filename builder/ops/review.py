@@ -149,6 +149,10 @@ def stack_section(review: StackReview) -> str:
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
     what = "new stack, " if review.state == NEW else ""
+    if review.state == CHANGES and not review.changes:  # a change of the stack tags alone
+        cost = _cost_lines(review.cost) if review.cost is not None else []
+        return "\n".join([f"{head}: only the stack tags change (deploy updates them with the deployed template)",
+                          "", *_old_new(review.tags, "tags"), *cost, *_drift_lines(review)])
     lines = [f"{head}: {what}{len(review.changes)} change(s)", ""]
     lines += md_table(("Action", "Logical id", "Type", "Replacement", "Cause"), [
         (c.action, c.logical_id, c.resource_type, c.replacement or "-", "; ".join(d.text for d in c.details) or "-")
