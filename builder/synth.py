@@ -199,6 +199,23 @@ def write_files(contents: Mapping[str, str], out_dir: Path) -> list[Path]:
     return [path for path, _ in write_files_reporting(contents, out_dir)]
 
 
+def remove_other_formats(stacks: Iterable[Stack], out_dir: Path) -> list[Path]:
+    """Remove each stack's template of the other format (`synth --format yaml` after a JSON synth), which
+    would otherwise stay beside the new one, out of date, and be linted with it. Returns what was removed."""
+    removed = []
+    for stack in stacks:
+        for fmt in FORMATS:
+            old = out_dir / f"{stack.name}.template.{fmt}"
+            if fmt != stack.template_format and old.is_file():
+                try:
+                    old.unlink()
+                except OSError as exc:
+                    raise UsageError(str(old), f"cannot remove this older template ({exc.strerror or exc}); "
+                                               f"remove it by hand") from None
+                removed.append(old)
+    return removed
+
+
 def deploy_command(stack: Stack, out_dir: str) -> str:
     """The exact `aws cloudformation deploy` command for the files synth wrote."""
     base = out_dir.rstrip("/") or "."

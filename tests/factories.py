@@ -202,9 +202,12 @@ class Stubs:
             stubber.assert_no_pending_responses()
 
     # ------------------------------------------------------------------ CloudFormation answers
-    def stack(self, name: str, status: str = "UPDATE_COMPLETE") -> None:
+    def stack(self, name: str, status: str = "UPDATE_COMPLETE", tags: dict[str, str] | None = None) -> None:
+        """The stack as deploy left it: with the tags of its suffix's default config unless told others."""
+        tags = config(suffix=name.removeprefix("app-")).stack_tags if tags is None else tags
         self["cloudformation"].add_response("describe_stacks", {"Stacks": [
-            {"StackName": name, "StackId": stack_id(name), "CreationTime": NOW, "StackStatus": status}]},
+            {"StackName": name, "StackId": stack_id(name), "CreationTime": NOW, "StackStatus": status,
+             "Tags": [{"Key": key, "Value": value} for key, value in tags.items()]}]},
             {"StackName": name})
 
     def deployed_template(self, name: str, body: str) -> None:
@@ -251,6 +254,24 @@ class Stubs:
             "Status": "FAILED", "ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(name),
             "StatusReason": NO_CHANGES_REASON}, {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
         cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+
+    def tags_update(self, name: str, role_arn: str | None = None) -> None:
+        """UpdateStack with the deployed template and new tags (after a change set that came back empty
+        while the stack's tags differ), then the stack settled with them."""
+        cf = self["cloudformation"]
+        cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(name)})
+        cf.add_response("update_stack", {"StackId": stack_id(name)}, {
+            "StackName": stack_id(name), "UsePreviousTemplate": True, "Parameters": ANY, "Tags": ANY,
+            "Capabilities": ANY, **({"RoleARN": role_arn} if role_arn else {})})
+        tags = config(suffix=name.removeprefix("app-")).stack_tags
+        cf.add_response("describe_stacks", {"Stacks": [
+            {"StackName": name, "StackId": stack_id(name), "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
+             "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+             "Outputs": [{"OutputKey": "TableName", "OutputValue": f"{name}-data"}]}]},
+            {"StackName": stack_id(name)})
+        cf.add_response("describe_stack_events", {"StackEvents": [
+            {"StackId": stack_id(name), "EventId": "e2", "StackName": name, "LogicalResourceId": name,
+             "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]})
 
 
 def table_drift(name: str, expected: int, actual: int) -> dict:

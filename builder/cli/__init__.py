@@ -2,9 +2,9 @@
 codes and one-line messages.
 
 Exit codes (builder/errors.py): 0 success (including nothing to change), 1 an operation failed, 2 bad
-input or usage, 3 refused because it would destroy data, 4 drifted (`drift --exit-code`), 5 deploy
-refused over drift (check_drift), 6 over a cost gate, 130 interrupted (Ctrl-C), 141 the reader of our
-output left.
+input or usage (a Python without builder's dependencies too), 3 refused because it would destroy data,
+4 drifted (`drift --exit-code`), 5 deploy refused over drift (check_drift), 6 over a cost gate, 130
+interrupted (Ctrl-C), 141 the reader of our output left.
 
 Each module in this package but `common` is one subcommand: `add_parser(commands, common)` adds its
 parser and `run(args) -> int` does it. Command modules import neither boto3 nor cfn-lint at import
@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from builder import __version__
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     except (Exception, KeyboardInterrupt) as exc:  # the boundary: never a traceback without --debug
         if "--debug" in argv:
             raise
-        return _report(exc)
+        return _report(exc, argv)
 
 
 def _run(argv: list[str], prog: str) -> int:
@@ -84,7 +85,7 @@ def _run(argv: list[str], prog: str) -> int:
     return code
 
 
-def _report(exc: BaseException) -> int:
+def _report(exc: BaseException, argv: Sequence[str]) -> int:
     """The error's lines on stderr; its exit code."""
     if isinstance(exc, BuilderError):
         for line in exc.lines():
@@ -93,8 +94,33 @@ def _report(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] != "builder":
+        print(missing_dependency(exc.name, argv), file=sys.stderr)  # run outside the venv
+        return EXIT_BAD_INPUT
     print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", file=sys.stderr)
     return EXIT_FAILED
+
+
+CHECKOUT = Path(__file__).resolve().parents[2]  # where builder runs from: a checkout (or site-packages)
+
+
+def missing_dependency(module: str, argv: Sequence[str], root: Path = CHECKOUT) -> str:
+    """One line for a dependency this Python lacks (builder run outside its venv): which Python, and the
+    commands that run builder where its dependencies are. `root`: the checkout builder runs from."""
+    venv = root / ".venv"
+
+    def shown(path: Path) -> str:  # relative to the working directory when that is the checkout
+        return str(path.relative_to(root)) if root == Path.cwd() else str(path)
+
+    if (venv / "bin" / "python").is_file() and Path(sys.prefix).resolve() != venv.resolve():
+        command = next((arg for arg in argv if not arg.startswith("-")), "")
+        fix = (f"run it with the project's venv: {shown(venv)}/bin/python -m builder {command}".rstrip()
+               + f" (or activate the venv first: . {shown(venv)}/bin/activate)")
+    else:
+        fix = (f"install builder with its dependencies: pip install -e {shown(root)} (or into a venv of its own: "
+               f"python3 -m venv {shown(venv)} && {shown(venv)}/bin/pip install -e {shown(root)})")
+    return (f"error: {module.split('.')[0]}: not installed in this Python ({sys.executable}, "
+            f"{sys.version.split()[0]}); {fix}")
 
 
 def main_entry() -> None:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 Subparsers = Any  # argparse's _SubParsersAction, which it does not export
 
+# Where the region comes from without --region: builder.environment.resolve_region's order
+REGION_CHAIN = ("$AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS_REGION file, else the AWS profile's region, "
+                "else us-east-1")
+
 
 class Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting, so errors stay one line."""
@@ -29,19 +33,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(self.prog, f"{message}; see `{self.prog} --help`")
 
 
+class Once(argparse.Action):
+    """An option that takes one value: given twice, it is an error, not the last one winning silently."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        earlier = getattr(namespace, self.dest, None)
+        if earlier is not None:
+            raise argparse.ArgumentError(self, f"given twice ({earlier!r}, then {values!r}); give it once")
+        setattr(namespace, self.dest, values)
+
+
 def common_options() -> argparse.ArgumentParser:
     """--suffix, --config, --set, --region and --debug, shared by every environment command."""
     common = Parser(add_help=False)
     group = common.add_argument_group("environment options")
     group.add_argument("--suffix", action="append", metavar="S",
                        help="environment suffix; repeat for several (default: $ENVIRONMENT_SUFFIX, else dev)")
-    group.add_argument("--config", metavar="PATH",
+    group.add_argument("--config", metavar="PATH", action=Once,
                        help="config file (default: environments.toml in the working directory, if present)")
     group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                        help="override a setting, highest precedence; tags: --set tags.Team=data")
-    group.add_argument("--region", metavar="R",
-                       help="stack region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS_REGION "
-                            "file, else the AWS profile's region, else us-east-1)")
+    group.add_argument("--region", metavar="R", action=Once, help=f"stack region (default: {REGION_CHAIN})")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
     return common
@@ -226,7 +239,13 @@ def nothing_in_shard(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]
 
 
 def confirm(question: str, refusal: UsageError) -> bool:
-    """Ask on the terminal; without one, raise `refusal` (it says which flag answers instead)."""
+    """Ask on the terminal; without one, raise `refusal` (it says which flag answers instead). No answer
+    (Ctrl-D, the end of input) is a no."""
     if not sys.stdin.isatty():
         raise refusal
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        print()  # the prompt's line ends here, not in the next line's middle
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -15,9 +15,12 @@ settings included), installing it into its own venv first if needed (~1.5 min on
 lines on stdout; everything else on stderr. Stays in the foreground until Ctrl-C, or with --background
 returns and leaves it running until --stop. Nothing leaves the machine; nothing needs an AWS account.
 
+With --env-file FILE the export lines also go to FILE, written only once the emulator is ready, in one
+rename: a failed start leaves FILE as it was (`> FILE` in the shell would empty it first).
+
 examples:
   python -m builder emulator                                   # foreground; Ctrl-C stops it
-  python -m builder emulator --background > emulator.env && . ./emulator.env
+  python -m builder emulator --background --env-file emulator.env && . ./emulator.env
   python -m builder deploy --suffix pr123
   python -m builder emulator --stop"""
 
@@ -37,6 +40,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     action.add_argument("--stop", action="store_true", help="stop the emulator started with --background")
     action.add_argument("--install", action="store_true", help="only install (or check) the emulator's venv")
     parser.add_argument("--pidfile", type=Path, help=PIDFILE_HELP)
+    parser.add_argument("--env-file", type=Path, metavar="FILE",
+                        help="also write the export lines to FILE, once the emulator is ready (a failed start "
+                             "leaves FILE as it was)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
 
@@ -46,5 +52,5 @@ def run(args: argparse.Namespace) -> int:
     from builder.emulator import run as run_emulator
 
     run_emulator(args.port or DEFAULT_PORT, args.pidfile or DEFAULT_PIDFILE, background=args.background,
-                 stop_it=args.stop, install_only=args.install)
+                 stop_it=args.stop, install_only=args.install, env_file=args.env_file)
     return EXIT_OK

@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from builder.cli.common import (
+    REGION_CHAIN,
+    Once,
     Subparsers,
     add_api_rate_option,
     add_command,
@@ -48,13 +50,13 @@ def duration(text: str) -> int:
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "reap", "list idle stacks and their idle cost; delete expired ones with --yes",
                          DESCRIPTION)
-    parser.add_argument("--config", metavar="PATH",
+    parser.add_argument("--config", metavar="PATH", action=Once,
                         help="config file (default: environments.toml in the working directory, if present)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                         help="override a setting, such as stack_prefix")
     parser.add_argument("--region", action="append", metavar="R", dest="regions",
-                        help="a region to look in; repeat for several (default: $AWS_REGION, else the AWS_REGION "
-                             "file, else us-east-1; the config's replication regions are always looked in)")
+                        help=f"a region to look in; repeat for several (default: {REGION_CHAIN}; the config's "
+                             f"replication regions are always looked in)")
     parser.add_argument("--older-than", type=duration, metavar="DURATION",
                         help="also reap stacks without a ttl idle longer than this, such as 14d")
     parser.add_argument("--yes", action="store_true", help="delete the reapable stacks (default: only list)")

@@ -69,7 +69,7 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     say_config(args, configs)
     plan = fleet_rows(prefix, regions)
     if not plan.rows and args.output == "text":
-        print(f"no stacks named {prefix}-*")
+        print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:
         print((render_fleet_json if args.output == "json" else render_fleet_text)(plan), end="")
     return EXIT_OK

@@ -12,7 +12,8 @@ from builder.errors import EXIT_OK
 DESCRIPTION = """\
 Write <stack>.template.json, .parameters.json and .tags.json for each suffix (and its replica stack
 when replication is on), then print the aws cloudformation deploy command for each. Needs no
-credentials and no network.
+credentials and no network. The stack's template in the other format (.template.yaml after
+--format json, and the other way round) is removed: lint would read both.
 
 example:
   python -m builder synth --suffix pr123 --suffix pr124 --out out"""
@@ -26,7 +27,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.synth import all_stacks, deploy_command, file_contents, write_files_reporting
+    from builder.synth import all_stacks, deploy_command, file_contents, remove_other_formats, write_files_reporting
 
     configs = configs_from_args(args, say=False)
     stacks = all_stacks(configs, args.format)
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         contents.update(file_contents(stack))
     for path, changed in write_files_reporting(contents, Path(args.out)):
         print(f"{'wrote' if changed else 'unchanged'} {path}")
+    for path in remove_other_formats(stacks, Path(args.out)):
+        print(f"removed {path} (the same stack's template in the other format)")
     # on stderr, after the files are written (an error stays one line): stdout stays the files and the commands
     say_config(args, configs)
     note = region_note(args)

@@ -158,7 +158,11 @@ def _free_port() -> int:
 
 
 def _port_taken(port: int) -> bool:
+    """Is something listening on the port? With SO_REUSEADDR, as LocalStack's server binds: connections
+    of an emulator just stopped that linger in TIME-WAIT (about 60 s) do not count, so `--stop` then
+    `--background` works at once; a listener still does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((LOOPBACK, port))
         except OSError:
@@ -504,6 +508,32 @@ def run_until_interrupted(endpoint: Endpoint, pidfile: Path = DEFAULT_PIDFILE) -
         stop(pidfile)
 
 
+def write_env_file(path: Path, lines: list[str]) -> None:
+    """The export lines into `path`, atomically: a temporary file beside it, renamed over it. Called only
+    once the emulator is ready, so a failed start leaves the file as it was (a shell's `> emulator.env`
+    empties it before builder even runs). Raises OSError."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _env_file_problem(path: Path) -> str | None:
+    """Why `path` cannot take the export lines, checked before anything starts; None when it can."""
+    if path.is_dir():
+        return "is a folder"
+    if not path.parent.is_dir():
+        return f"its folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK):
+        return f"its folder {path.parent} is not writable"
+    return None
+
+
 def export_lines(endpoint: Endpoint) -> list[str]:
     """Shell lines that point boto3, the AWS CLI and builder at the emulator with dummy credentials."""
     values = {
@@ -517,11 +547,15 @@ def export_lines(endpoint: Endpoint) -> list[str]:
 
 
 def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = False,
-        install_only: bool = False) -> None:
+        install_only: bool = False, env_file: Path | None = None) -> None:
     """`python -m builder emulator`: install, start (foreground or background) or stop. Raises BuilderError.
 
-    The export lines go to stdout (`... --background > emulator.env`); what happens, to stderr.
+    The export lines go to stdout, and to `env_file` (written atomically once the emulator is ready, so a
+    failed start leaves it as it was); what happens, to stderr.
     """
+    if env_file is not None and (install_only or stop_it):
+        raise EmulatorUsageError(f"--env-file goes with a start; --{'install' if install_only else 'stop'} "
+                                 f"writes no export lines")
     if install_only:
         try:
             print(install())
@@ -533,16 +567,31 @@ def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = F
         print("emulator stopped" if stopped else f"emulator: not running (no live process in {pidfile})",
               file=sys.stderr)
         return
+    problem = _env_file_problem(env_file) if env_file is not None else None
+    if problem:
+        raise EmulatorUsageError(f"--env-file {env_file}: {problem}; nothing was started")
     try:
         endpoint = start(port, background, pidfile)
-        print("\n".join(export_lines(endpoint)), flush=True)
-        if background:
-            print(f"emulator running in the background (pid {endpoint.pid}); stop it with: "
-                  "python -m builder emulator --stop", file=sys.stderr)
-            return
-        print("emulator running; Ctrl-C stops it", file=sys.stderr, flush=True)
-        run_until_interrupted(endpoint, pidfile)
+        lines = export_lines(endpoint)
+        if env_file is not None:
+            try:
+                write_env_file(env_file, lines)
+            except OSError as exc:
+                stop(pidfile)
+                raise EmulatorError(f"cannot write {env_file} ({exc.strerror or exc}); the emulator was "
+                                    f"stopped") from None
     except KeyboardInterrupt:  # start() stops what it began if not ready; this stops it if it was
         stop(pidfile)
         raise Interrupted("emulator", "interrupted; no emulator left running") from None
+    if background:
+        print("\n".join(lines), flush=True)
+        print(f"emulator running in the background (pid {endpoint.pid}); stop it with: "
+              "python -m builder emulator --stop", file=sys.stderr)
+        return
+    try:  # from the first export line on, Ctrl-C is how a foreground emulator ends: not an error
+        print("\n".join(lines), flush=True)
+        print("emulator running; Ctrl-C stops it", file=sys.stderr, flush=True)
+        run_until_interrupted(endpoint, pidfile)
+    except KeyboardInterrupt:
+        stop(pidfile)
     print("emulator stopped", file=sys.stderr)

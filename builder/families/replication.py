@@ -13,7 +13,7 @@ import awacs.sts
 from awacs.aws import Allow, Principal, Statement, StringEquals
 from awacs.aws import Condition as PolicyCondition
 from awacs.aws import Policy as PolicyDocument
-from troposphere import And, Condition, Equals, GetAtt, If, Not, NoValue, Ref, Sub, iam, s3
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub, iam, s3
 
 from builder import names
 from builder.environment import EnvironmentConfig, Resolved
@@ -118,6 +118,17 @@ def _role(c: Composition, replica_arn: Sub, region: Ref) -> iam.Role:
     ))
 
 
+def _role_arn(role: iam.Role) -> Join:
+    """The role's ARN from its name (Ref), not GetAtt(role, "Arn"): the same value on AWS (the role has the
+    default path "/"), and LocalStack 2026.3 can then switch replication off. Its change-set engine resolves
+    a GetAtt inside Fn::If for the template before AND after the change, so with ReplicationOn turned false
+    it fails "Unresolved resource dependencies [ReplicationRole]"; a Ref to a removed resource it resolves
+    to nothing. The Ref keeps the dependency (the role exists before the bucket names it). Joined by ":",
+    the ARN's own separator: an Fn::Sub fails there the same way, and cfn-lint (I1022) prefers Sub to a
+    Join on ""."""
+    return Join(":", ["arn", Ref("AWS::Partition"), "iam", "", Ref("AWS::AccountId"), Join("/", ["role", Ref(role)])])
+
+
 def build(c: Composition) -> None:
     """Conditions and rules over the replication Parameters; the data bucket's replication configuration."""
     t, config = c.template, c.config
@@ -154,7 +165,7 @@ def build(c: Composition) -> None:
             SseKmsEncryptedObjects=s3.SseKmsEncryptedObjects(Status="Enabled"))
     assert c.data_bucket is not None, "the storage family runs before replication"
     c.data_bucket.ReplicationConfiguration = If(
-        REPLICATION_ON, s3.ReplicationConfiguration(Role=GetAtt(role, "Arn"), Rules=[rule]), NoValue)
+        REPLICATION_ON, s3.ReplicationConfiguration(Role=_role_arn(role), Rules=[rule]), NoValue)
     add_output(t, "ReplicaBucketArn", replica_arn, "ARN of the replica bucket", condition=REPLICATION_ON)
 
 

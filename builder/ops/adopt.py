@@ -26,7 +26,7 @@ from builder.stack.changeset import Change, change_rows, role_arg
 from builder.stack.deployed import DeployedStack
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
-from builder.template_values import DefaultsEvaluator
+from builder.template_values import NO_VALUE, DefaultsEvaluator
 
 _PSEUDO = re.compile(r"\$\{(AWS::[A-Za-z]+)\}")
 
@@ -91,6 +91,18 @@ def _denied(exc: OperationError) -> bool:
     return aws.error_code(exc.__cause__) in {*aws.ACCESS_DENIED, "403"} if exc.__cause__ else False
 
 
+def set_later(template: Mapping[str, Any], parameters: Mapping[str, str], left_out: Sequence[str]) -> list[str]:
+    """The properties left out of the import (`Logical.Property`) that the stack will have: not those an
+    Fn::If turns into AWS::NoValue with these parameter values (DataBucket.ReplicationConfiguration while
+    replication is off), which no change set sets."""
+    evaluator = DefaultsEvaluator({**template, "Parameters": {
+        key: {**spec, "Default": parameters[key]} if key in parameters else spec
+        for key, spec in (template.get("Parameters") or {}).items()}})
+    resources = template.get("Resources") or {}
+    return [item for item in left_out if evaluator.resolve(
+        resources[item.split(".")[0]].get("Properties", {}).get(item.split(".", 1)[1])) is not NO_VALUE]
+
+
 def adopt_command(stack: Stack) -> str:
     return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
@@ -133,7 +145,7 @@ def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | 
 def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
             found: Sequence[adopt.Retained]) -> DeployedStack | None:
     body = adopt.import_template(template, found)
-    for prop in body.left_out:
+    for prop in set_later(template, stack.parameters, body.left_out):
         watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()
                   if k in body.body.get("Parameters", {})]

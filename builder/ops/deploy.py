@@ -3,7 +3,9 @@
 Wait for (or refuse) another running operation, recover a ROLLBACK_COMPLETE stack, read the deployed
 template once (for the no-op skip and the data guard), make a change set with every parameter value
 passed explicitly, show it, stop if it would lose data (the data guard: before anything runs, even
-termination protection), execute it, stream its events and write its outputs.
+termination protection), execute it, stream its events and write its outputs. A change set that comes
+back empty while the stack's tags differ is not "no changes": the tags are applied another way
+(builder.stack.tags).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from builder.report import Reporter, grid
 from builder.stack import client as aws
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
+from builder.stack.tags import tag_changes, update_tags
 from builder.stack.unchanged import reason_to_deploy
 from builder.stack.watch import WatcherFactory
 from builder.synth import Stack, write_files
@@ -72,22 +75,26 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         losses = data_losses(deployed, stack)
         guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
         change_set = plan(watcher, stack, current, options.artifact_bucket)
-        if change_set is None:
+        if change_set is None and current is not None and tag_changes(current, stack.tags):
+            final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
+        elif change_set is None:
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:
                 match_termination_protection(watcher, current, stack.config.termination_protection)
             outputs = dict(current.outputs) if current is not None else {}
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
-        show_changes(watcher, change_set)
-        guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
-        baseline = watcher.latest_event_id(change_set.stack_id)
-        watcher.cf.execute_change_set(ChangeSetName=change_set.id)
-        reporter.begin(stack.name, len(change_set.changes))
-        try:
-            final = watcher.watch(change_set.stack_id, baseline)
-        finally:
-            reporter.end(stack.name)
+        else:
+            show_changes(watcher, change_set)
+            guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
+            baseline = watcher.latest_event_id(change_set.stack_id)
+            watcher.cf.execute_change_set(ChangeSetName=change_set.id)
+            reporter.begin(stack.name, len(change_set.changes))
+            try:
+                final = watcher.watch(change_set.stack_id, baseline)
+            finally:
+                reporter.end(stack.name)
+            kind, changes = change_set.kind, len(change_set.changes)
     if not final.succeeded:
         raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
     with aws.translate(stack.name, stack.region):
@@ -99,8 +106,8 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
     watcher.say(f"outputs written to {path}", outputs=outputs)
-    result = DeployResult.CREATED if change_set.kind == "CREATE" else DeployResult.UPDATED
-    return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, len(change_set.changes))
+    result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
+    return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
 
 
 def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:

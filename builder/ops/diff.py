@@ -74,8 +74,18 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
         change_set = plan(watcher, stack, current, options.artifact_bucket)
+        tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
+        losses = data_losses(deployed, stack)
+        if change_set is None and current is not None and tags_only:
+            watcher.say("only the stack tags change: deploy would update them with the deployed template")
+            _show_values(watcher, "tag", tags_only)
+            _show_losses(watcher, losses)
+            cost, note = _cost(stack, deployed)
+            _show_cost(watcher, cost, note)
+            found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
+                                            cost=cost, note=note, drift=drifted)
+            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         if change_set is None:
-            losses = data_losses(deployed, stack)
             watcher.say("no resource changes" if losses else "no changes")
             _show_losses(watcher, losses)
             found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
@@ -85,7 +95,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         if deployed is None:
             watcher.say("does not exist yet; deploy would create:")
         show_changes(watcher, change_set)
-        losses = _show_losses(watcher, merged(data_losses(deployed, stack), change_set.data_losses()))
+        losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
         described = deployed.described if deployed is not None else None
         parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
         tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))

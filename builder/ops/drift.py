@@ -78,13 +78,17 @@ def drifted_properties(report: drift.DriftReport) -> str:
 def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, timeout_s: float) -> None:
     """check_drift: detect drift on the existing stack and refuse to deploy over it (DriftRefusedError,
     exit 5, nothing changed) unless --allow-drift. With --allow-drift a detection that cannot run is
-    reported and the deploy goes on; without it, it fails the deploy (exit 1)."""
+    reported and the deploy goes on; without it, it fails the deploy (exit 1) with a line that names
+    --allow-drift (an endpoint without drift detection, such as LocalStack, can deploy only so)."""
     watcher.say("check_drift: detecting drift before deploying")
     try:
         report = detect(watcher, timeout_s)
     except OperationError as exc:
         if not allow_drift:
-            raise
+            raise OperationError(stack.name, f"check_drift: could not detect drift before deploying "
+                                             f"({exc.message}); nothing was changed. Rerun with --allow-drift "
+                                             f"to deploy without the check (the template's values then replace "
+                                             f"any change made by hand)") from exc
         watcher.say(f"check_drift: could not detect drift ({exc.message}); going on because of --allow-drift")
         return
     watcher.reporter.lines(drift.text_lines(report)[1:], stack.name)

@@ -36,6 +36,7 @@ class Result(StrEnum):
     SKIPPED = "skipped"
     REFUSED = "refused"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C while the stack was in flight: its message says where it stands
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,17 @@ def skip_after_failure(before: Outcome, target: Target) -> Outcome | None:
 
 
 class StacksFailed(BuilderError):
-    """Several stacks failed: each one's error, then a line that counts them. Exit: the highest code."""
+    """Several stacks failed or were interrupted: each one's error, then a line that counts them, the
+    interrupted apart (`1 of 6 stacks failed: app-bad; 3 interrupted: ...`). Exit: the highest code."""
 
     def __init__(self, command: str, outcomes: Sequence[Outcome]) -> None:
         self.errors = [o.error for o in outcomes if o.error is not None]
-        failed = [o.stack for o in outcomes if o.error is not None]
-        super().__init__(command, f"{len(self.errors)} of {len(outcomes)} stacks failed: {', '.join(failed)}")
+        interrupted = [o.stack for o in outcomes if isinstance(o.error, Interrupted)]
+        failed = [o.stack for o in outcomes if o.error is not None and not isinstance(o.error, Interrupted)]
+        (what, names), *more = [kind for kind in (("failed", failed), ("interrupted", interrupted)) if kind[1]]
+        counts = [f"{len(names)} of {len(outcomes)} stacks {what}: {', '.join(names)}",
+                  *(f"{len(others)} {kind}: {', '.join(others)}" for kind, others in more)]
+        super().__init__(command, "; ".join(counts))
         self.exit_code = max(e.exit_code for e in self.errors)
 
     def lines(self) -> list[str]:
@@ -99,10 +105,11 @@ def _run_one(target: T, verb: Verb[T]) -> Outcome:
     try:
         return verb(target)
     except KeyboardInterrupt:
-        return Outcome(target.name, target.region, Result.FAILED, time.monotonic() - started,
+        return Outcome(target.name, target.region, Result.INTERRUPTED, time.monotonic() - started,
                        error=Interrupted(target.name, "interrupted"))
     except BuilderError as exc:
-        result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else Result.FAILED
+        result = Result.REFUSED if isinstance(exc, (RefusedError, DriftRefusedError)) else \
+            Result.INTERRUPTED if isinstance(exc, Interrupted) else Result.FAILED
         return Outcome(target.name, target.region, result, time.monotonic() - started, error=exc)
 
 

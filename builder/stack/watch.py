@@ -116,25 +116,32 @@ class StackWatcher:
         self.say(f"the other operation settled: {settled.status}")
         return settled if settled.exists else None
 
-    def state_now(self) -> str:
-        """Where the stack stands, for a message after Ctrl-C: as the poller last saw it, else one quick
-        call (outside the stopped budget), never an exception."""
+    def status_now(self) -> str | None:
+        """The stack's status for a message after Ctrl-C: as the poller last saw it, else from one quick
+        call (outside the stopped budget); None when the stack does not exist, "" when unknown. Never raises."""
         if self.watched is not None and self.watched.status:
-            return self.watched.state()
+            return self.watched.status
         try:
             stack = DeployedStack.from_api(self.cf.describe_stacks(StackName=self.name)["Stacks"][0])
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
-            return "the stack does not exist" if aws.is_missing_stack(exc) else "the stack's state is unknown"
-        return f"the stack was left in {stack.status}"
+            return None if aws.is_missing_stack(exc) else ""
+        return stack.status
 
     @contextlib.contextmanager
     def interruptible(self, command: str = "deploy") -> Iterator[None]:
-        """Ctrl-C stops builder, not CloudFormation: say where the stack stands and how to resume."""
+        """Ctrl-C stops builder, not CloudFormation: say where the stack stands and how to resume; once the
+        operation builder watched has settled, say that it finished."""
         try:
             yield
         except KeyboardInterrupt:
-            raise Interrupted(self.name, f"interrupted; {self.state_now()} (CloudFormation carries on without "
-                                         f"builder); run {command} again to resume") from None
+            status = self.status_now()
+            if self.watched is not None and status and not status.endswith("_IN_PROGRESS"):  # settled
+                raise Interrupted(self.name, f"interrupted after the stack had settled in {status}: CloudFormation "
+                                             f"had finished, nothing of it is still running") from None
+            state = "the stack does not exist" if status is None else \
+                f"the stack was left in {status}" if status else "the stack's state is unknown"
+            raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
+                                         f"{command} again to resume") from None
 
     def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
         """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""

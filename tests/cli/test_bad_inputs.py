@@ -177,6 +177,12 @@ CASES: list[Case] = [
     Case("format-unknown", ["--format", "xml"], "error: python -m builder synth: argument --format: "),
     Case("option-unknown", ["--bogus"], "error: python -m builder: unrecognized arguments: --bogus"),
     Case("suffix-without-value", ["--suffix"], "error: python -m builder synth: argument --suffix: "),
+    Case("region-given-twice", ["--region", "us-east-1", "--region", "eu-west-1"],
+         "error: python -m builder synth: argument --region: given twice ('us-east-1', then 'eu-west-1'); give it "
+         "once"),
+    Case("config-given-twice", ["--config", "a.toml", "--config", "b.toml"],
+         "error: python -m builder synth: argument --config: given twice ('a.toml', then 'b.toml')",
+         files={"a.toml": b"", "b.toml": b""}),
 ]
 
 DOCUMENTED_COUNT = 90  # the Safety section says so; this fails when the catalogue shrinks below it

@@ -27,3 +27,10 @@ def test_background_and_stop_cannot_go_together(capsys):
 
     assert main(["emulator", "--background", "--stop"]) == 2
     assert capsys.readouterr().err.startswith("error: python -m builder emulator: argument --stop: not allowed")
+
+
+def test_env_file_goes_only_with_a_start(capsys, tmp_path):
+    from builder.cli import main
+
+    assert main(["emulator", "--stop", "--env-file", str(tmp_path / "e.env"), "--pidfile", str(tmp_path / "p")]) == 2
+    assert capsys.readouterr().err == "error: emulator: --env-file goes with a start; --stop writes no export lines\n"

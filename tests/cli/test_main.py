@@ -73,6 +73,22 @@ def test_yaml_format(tmp_path):
     assert "AWSTemplateFormatVersion: '2010-09-09'" in text and "!If" in text
 
 
+def test_a_yaml_synth_removes_the_older_json_template_of_the_stack_and_back(tmp_path, capsys):
+    """Left beside the YAML, the JSON would be out of date and `lint` would lint both."""
+    assert main(["synth", "--suffix", "pr1", "--suffix", "pr2"]) == 0
+    capsys.readouterr()
+    assert main(["synth", "--suffix", "pr1", "--format", "yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "removed out/app-pr1.template.json (the same stack's template in the other format)" in out.splitlines()
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.template.*")) == [
+        "app-pr1.template.yaml", "app-pr2.template.json"]  # another stack's template is not touched
+    assert main(["lint"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("2 template(s) linted")
+    assert main(["synth", "--suffix", "pr1"]) == 0
+    assert "removed out/app-pr1.template.yaml" in capsys.readouterr().out
+    assert not (tmp_path / "out/app-pr1.template.yaml").exists()
+
+
 def test_one_bad_suffix_means_nothing_is_written_for_any(tmp_path, capsys):
     assert main(["synth", "--suffix", "good1", "--suffix", "Bad_1", "--suffix", "bad-replica"]) == 2
     err = capsys.readouterr().err
@@ -378,3 +394,64 @@ def test_usage_errors_name_the_program_as_it_was_called(program, tmp_path):
     assert result.stderr == f"error: {called}: unrecognized arguments: --bogus; see `{called} --help`\n"
     version = subprocess.run([*argv, "--version"], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert version.stdout.startswith(f"{called} ")
+
+
+# ---------------------------------------------------------------------- run from a Python without the dependencies
+
+def test_a_python_without_the_dependencies_gets_one_line_that_says_how_to_run_builder(tmp_path):
+    """`python -S`: this interpreter without its site-packages (so without troposphere), builder on PYTHONPATH:
+    what a plain `python -m builder` outside the venv is."""
+    done = subprocess.run([sys.executable, "-S", "-m", "builder", "synth", "--suffix", "pr1"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: troposphere: not installed in this Python ({sys.executable}, ")
+    assert "/bin/python -m builder synth (or activate the venv first" in line or "pip install -e " in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_line_names_the_project_venv_when_there_is_one(tmp_path, monkeypatch):
+    from builder.cli import missing_dependency
+
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").write_text("")
+    monkeypatch.setattr(sys, "prefix", "/usr")
+    assert missing_dependency("troposphere.s3", ["--debug", "deploy", "--suffix", "pr1"], root=tmp_path) == (
+        f"error: troposphere: not installed in this Python ({sys.executable}, {sys.version.split()[0]}); run it "
+        f"with the project's venv: .venv/bin/python -m builder deploy (or activate the venv first: "
+        f". .venv/bin/activate)")
+    monkeypatch.chdir("/")
+    assert f"run it with the project's venv: {tmp_path}/.venv/bin/python -m builder deploy" in missing_dependency(
+        "troposphere", ["deploy"], root=tmp_path)
+    (tmp_path / ".venv" / "bin" / "python").unlink()  # no venv: how to install
+    assert missing_dependency("boto3", ["deploy"], root=tmp_path).endswith(
+        f"install builder with its dependencies: pip install -e {tmp_path} (or into a venv of its own: python3 -m "
+        f"venv {tmp_path}/.venv && {tmp_path}/.venv/bin/pip install -e {tmp_path})")
+
+
+def test_a_missing_module_of_builder_itself_is_not_called_a_missing_dependency(monkeypatch, capsys):
+    def broken(args):
+        raise ModuleNotFoundError("No module named 'builder.nowhere'", name="builder.nowhere")
+
+    monkeypatch.setattr("builder.cli.synth.run", broken)
+    assert main(["synth"]) == 1
+    assert capsys.readouterr().err == ("error: ModuleNotFoundError: No module named 'builder.nowhere' (rerun with "
+                                       "--debug for a traceback)\n")
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--all"], ["deploy"], ["destroy", "--yes"]])
+def test_region_given_twice_is_refused_not_the_last_one_silently(command, capsys):
+    assert main([*command, "--region", "us-east-1", "--region", "eu-west-1"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: python -m builder {command[0]}: argument --region: given twice ('us-east-1', then 'eu-west-1'); "
+        f"give it once; see `python -m builder {command[0]} --help`\n")
+
+
+def test_the_readme_shows_synths_output_as_synth_prints_it(tmp_path, capsys):
+    """The deploy command is one line, as synth prints it (the README showed it wrapped)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("and prints the exact command to deploy them", 1)[1].split("```\n", 2)[1]
+    command, *shown = block.splitlines()
+    assert command == "$ python -m builder synth --suffix pr123"
+    assert main(["synth", "--suffix", "pr123"]) == 0
+    assert capsys.readouterr().out.splitlines() == shown

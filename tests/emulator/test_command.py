@@ -125,17 +125,76 @@ def test_foreground_runs_until_ctrl_c_then_stops_it(tmp_path):
     assert not pidfile.exists()
 
 
+@pytest.mark.emulator
+@pytest.mark.emulator_only("starts the emulator itself")
+def test_stop_then_background_at_once_on_the_same_port_and_the_env_file(tmp_path):
+    """The stop leaves the port's connections in TIME-WAIT (the emulator closes them first); a start right
+    after must not take that for a port in use. The env file is written only by a start that succeeded."""
+    pidfile, env_file = tmp_path / "emulator.pid", tmp_path / "emulator.env"
+    port = _free_port()
+    first = _run("--background", "--port", str(port), "--pidfile", str(pidfile), "--env-file", str(env_file))
+    assert first.returncode == 0, first.stderr
+    assert env_file.read_text() == first.stdout
+    assert _run("--stop", "--pidfile", str(pidfile)).returncode == 0
+    try:
+        again = _run("--background", "--port", str(port), "--pidfile", str(pidfile), "--env-file", str(env_file))
+        assert (again.returncode, again.stdout) == (0, first.stdout), again.stderr
+        env_file.write_text("export KEPT=1\n")
+        refused = _run("--background", "--port", str(port), "--pidfile", str(pidfile), "--env-file", str(env_file))
+        assert refused.returncode == 2  # already running
+        assert env_file.read_text() == "export KEPT=1\n"
+    finally:
+        assert _run("--stop", "--pidfile", str(pidfile)).returncode == 0
+
+
+def test_a_port_whose_connections_linger_in_time_wait_is_free():
+    """What a stopped emulator leaves behind: a server-side socket in TIME-WAIT on its port, no listener.
+    Its server binds with SO_REUSEADDR (asyncio's default on Unix), which the TIME-WAIT socket keeps."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: it is the side left in TIME-WAIT
+        client.recv(1)
+        client.close()
+    assert not emulator._port_taken(port)
+    with socket.socket() as listener:  # and a server listening there again: taken
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        assert emulator._port_taken(port)
+
+
+@pytest.mark.parametrize("make_file, problem", [
+    (lambda tmp: tmp / "missing" / "emulator.env", "its folder {tmp}/missing does not exist"),
+    (lambda tmp: tmp, "is a folder"),
+])
+def test_an_env_file_that_cannot_be_written_is_refused_before_anything_starts(tmp_path, make_file, problem):
+    env_file = make_file(tmp_path)
+    done = _run("--background", "--port", str(_free_port()), "--pidfile", str(tmp_path / "emulator.pid"),
+                "--env-file", str(env_file))
+    assert done.returncode == 2
+    assert done.stderr == (f"error: emulator: --env-file {env_file}: {problem.format(tmp=tmp_path)}; nothing was "
+                           f"started\n")
+    assert not (tmp_path / "emulator.pid").exists()
+
+
 def test_port_in_use_is_refused_before_anything_starts(tmp_path):
-    pidfile = tmp_path / "emulator.pid"
+    pidfile, env_file = tmp_path / "emulator.pid", tmp_path / "emulator.env"
+    env_file.write_text("export AWS_ENDPOINT_URL=http://127.0.0.1:4566\n")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = _run("--background", "--port", str(port), "--pidfile", str(pidfile))
+        done = _run("--background", "--port", str(port), "--pidfile", str(pidfile), "--env-file", str(env_file))
     assert done.returncode == 2
     assert done.stderr == f"error: emulator: port {port} on 127.0.0.1 is in use; pick another with --port N\n"
     assert done.stdout == ""
     assert not pidfile.exists()
+    assert env_file.read_text() == "export AWS_ENDPOINT_URL=http://127.0.0.1:4566\n"  # a failed start left it
 
 
 def test_no_python_for_the_emulator_venv(tmp_path):

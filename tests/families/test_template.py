@@ -88,6 +88,26 @@ def test_replication_is_conditional_with_its_role_and_time_control():
     assert doc["Parameters"]["ReplicationTimeControl"]["Default"] == "true"
 
 
+def test_the_bucket_names_its_replication_role_by_ref_as_the_arn_aws_gives_it():
+    """No GetAtt inside the Fn::If (LocalStack cannot then switch replication off): the ARN is built from
+    the role's name, which equals GetAtt's Arn only while the role has the default path "/"."""
+    doc = template("pr1", REPLICATION)
+    role = doc["Resources"]["DataBucket"]["Properties"]["ReplicationConfiguration"]["Fn::If"][1]["Role"]
+    assert "Fn::GetAtt" not in json.dumps(doc["Resources"]["DataBucket"])
+    assert "Path" not in doc["Resources"]["ReplicationRole"]["Properties"]
+    parts = {"AWS::Partition": "aws-cn", "AWS::AccountId": "123456789012", "ReplicationRole": "app-pr1-Role-X1"}
+
+    def resolve(node):
+        if isinstance(node, dict) and "Ref" in node:
+            return parts[node["Ref"]]
+        if isinstance(node, dict) and "Fn::Join" in node:
+            separator, items = node["Fn::Join"]
+            return separator.join(resolve(item) for item in items)
+        return node
+
+    assert resolve(role) == "arn:aws-cn:iam::123456789012:role/app-pr1-Role-X1"
+
+
 def test_time_control_is_off_by_default_even_with_replication():
     assert template("pr1", REPLICATION)["Parameters"]["ReplicationTimeControl"]["Default"] == "false"
 

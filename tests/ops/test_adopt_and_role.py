@@ -15,6 +15,7 @@ from botocore.stub import ANY
 
 from builder.cli import main
 from builder.errors import ConfigError
+from builder.ops.adopt import set_later
 from builder.report import Reporter
 from builder.stack.adopt import Retained, import_template
 from builder.stack.deployed import DeployedStack
@@ -110,11 +111,27 @@ def test_adopt_retained_imports_then_deploys_the_rest_through_the_role(stubs, ca
     imported(stubs, role_arn=ROLE)
     # the normal change set (UPDATE) after the import, through the role
     stubs.no_changes(STACK, role_arn=ROLE, deployed_body=import_body())
+    stubs.tags_update(STACK, role_arn=ROLE)  # the import left the stack without tags: they follow, through the role
     code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--set",
                          f"cloudformation_role_arn={ROLE}", "--adopt-retained")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, ""), err
     assert "adopt: importing bucket" in out and "Import  DataTable" in out
     assert "adopt: imported; now the change set for everything else" in out
+    assert "ReplicationConfiguration" not in out  # replication is off: nothing to set after the import
+
+
+@pytest.mark.parametrize("sets, later", [
+    ([], []),
+    (["enable_cross_region_replication=true", "replication_region=us-west-2"], ["DataBucket.ReplicationConfiguration"]),
+])
+def test_only_properties_the_stack_will_have_are_announced_for_after_the_import(sets, later):
+    """DataBucket.ReplicationConfiguration refers to the replication role, so the import leaves it out; with
+    replication off its Fn::If gives AWS::NoValue, and no change set sets it."""
+    stack = stacks_for(config("retain_data=true", *sets, suffix="stub"))[-1]
+    template = json.loads(stack.template_body)
+    left_out = import_template(template, [Retained("DataBucket", "AWS::S3::Bucket", BUCKET)]).left_out
+    assert "DataBucket.ReplicationConfiguration" in left_out
+    assert set_later(template, stack.parameters, left_out) == later
 
 
 def test_the_data_guard_still_applies_after_the_import(stubs, capsys):

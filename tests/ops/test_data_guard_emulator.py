@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import aws_lane
 from tests.factories import REPLICATION_ARGS, edit_template
 
 pytestmark = pytest.mark.emulator
@@ -84,7 +83,7 @@ def test_each_way_to_lose_data_is_refused_then_deployed_when_allowed(aws, suffix
     assert "no config file was read" in err and "--allow-data-loss" in err
     assert state(aws, name) == before  # the stack as it was: template, values, protection; no change set left
     if case == "replication-off":
-        return  # LocalStack cannot switch replication off: test_switching_replication_off_when_allowed
+        return  # accepted in test_switching_replication_off_when_allowed (the replica stack stays)
 
     code, out, err = aws.run("deploy", "--suffix", suffix, *second, "--allow-data-loss")
     assert (code, err) == (0, "")
@@ -93,9 +92,6 @@ def test_each_way_to_lose_data_is_refused_then_deployed_when_allowed(aws, suffix
     assert aws.run("deploy", "--suffix", suffix, *second)[0] == 0  # nothing more to lose: no refusal
 
 
-@pytest.mark.xfail(not aws_lane.ON_AWS, strict=True, raises=AssertionError, reason=(
-    "LocalStack 2026.3 fails the change set that switches replication off: \"Template format error: Unresolved "
-    "resource dependencies [ReplicationRole]\"; this runs for real in the AWS lane (BUILDER_TEST_TARGET=aws)"))
 def test_switching_replication_off_when_allowed(aws, suffix):
     name = f"app-{suffix}"
     assert aws.run("deploy", "--suffix", suffix, *REPLICATION_ARGS)[0] == 0

@@ -16,6 +16,7 @@ import pytest
 import builder.stack.changeset
 import builder.stack.client
 import builder.synth
+from tests import aws_lane
 from tests.factories import REPLICATION_ARGS as REPLICATION
 from tests.factories import edit_template
 
@@ -246,6 +247,61 @@ def test_replication_deploys_the_replica_stack_first_in_its_region(aws, suffix):
     outputs = json.loads(Path(f"out/{primary}.outputs.json").read_text())
     assert outputs["ReplicaBucketArn"] == f"arn:aws:s3:::app-{suffix}-replica-{aws.account}-us-west-2"
     assert aws.parameters(primary)["ReplicationRegion"] == "us-west-2"
+
+
+def test_replication_switched_off_and_on_again_through_diff_and_deploy(aws, suffix):
+    """The data bucket names the replication role through Ref, not GetAtt (families/replication.py): with
+    a GetAtt inside Fn::If, LocalStack failed every diff and deploy that turned ReplicationOn false."""
+    primary = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix, *REPLICATION)[0] == 0
+    code, out, err = aws.run("diff", "--suffix", suffix, "--exit-code")
+    assert (code, err) == (3, "")  # 3: turning replication off is a loss the data guard names
+    assert [line.split()[:2] for line in out.splitlines() if line.split()[:1] in (["Modify"], ["Remove"])] == [
+        ["Modify", "DataBucket"], ["Remove", "ReplicationRole"]]
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--allow-data-loss")
+    assert (code, err) == (0, ""), err
+    assert aws.stack(primary)["StackStatus"] == "UPDATE_COMPLETE"
+    assert aws.parameters(primary)["ReplicationEnabled"] == "false"
+    resources = aws.client("cloudformation").list_stack_resources(StackName=primary)["StackResourceSummaries"]
+    assert "ReplicationRole" not in {r["LogicalResourceId"] for r in resources}
+    code, _, err = aws.run("deploy", "--suffix", suffix, *REPLICATION)  # and back on: the role again
+    assert (code, err) == (0, ""), err
+    resources = aws.client("cloudformation").list_stack_resources(StackName=primary)["StackResourceSummaries"]
+    assert "ReplicationRole" in {r["LogicalResourceId"] for r in resources}
+
+
+def ttl_tag(aws, name: str) -> str | None:
+    return {t["Key"]: t["Value"] for t in aws.stack(name)["Tags"]}.get("builder:ttl")
+
+
+@pytest.mark.xfail(not aws_lane.ON_AWS, strict=True, raises=AssertionError,
+                   reason="LocalStack 2026.3 refuses a change of stack tags alone, as a change set and as UpdateStack "
+                          "(test_a_tags_only_change_on_the_emulator_fails_in_one_line); AWS applies it")
+def test_a_tags_only_change_reaches_the_stack(aws, suffix):
+    assert aws.run("deploy", "--suffix", suffix, "--set", "ttl=7d")[0] == 0
+    code, _, err = aws.run("deploy", "--suffix", suffix, "--set", "ttl=14d")
+    assert (code, err) == (0, ""), err
+    assert ttl_tag(aws, f"app-{suffix}") == "14d"
+
+
+@pytest.mark.emulator_only("LocalStack's refusal of a tags-only change")
+def test_a_tags_only_change_on_the_emulator_fails_in_one_line(aws, suffix):
+    """Never "no changes" while the tags differ: diff shows the tag, deploy says the endpoint changed nothing."""
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix, "--set", "ttl=7d")[0] == 0
+    code, out, _ = aws.run("diff", "--suffix", suffix, "--set", "ttl=14d", "--exit-code")
+    assert code == 1
+    assert out.splitlines()[:2] == ["only the stack tags change: deploy would update them with the deployed template",
+                                    "tag builder:ttl: 7d → 14d"]
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "ttl=14d")
+    assert (code, out) == (1, ("only the stack tags change (builder:ttl: 7d → 14d): updating them with the deployed "
+                               "template\n"))
+    assert err.splitlines() == [(
+        f"error: {name}: the stack's tags differ (builder:ttl: 7d → 14d) but this endpoint changed nothing: the "
+        f"change set came back empty and UpdateStack answered ValidationError: Specify exactly one of "
+        f"'TemplateBody' or 'TemplateUrl'. LocalStack cannot change a stack's tags alone (README: what the "
+        f"emulator cannot do); AWS applies them")]
+    assert ttl_tag(aws, name) == "7d"
 
 
 def test_json_output_is_one_object_per_line_with_a_final_summary(aws, suffix):

@@ -85,12 +85,17 @@ def run(cf, out, tmp_path):
     return go
 
 
+def tag_list(tags) -> list[dict]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
 def stack(status: str, **extra) -> dict:
-    """A DescribeStacks answer; a settled stack carries its outputs, as AWS returns them."""
+    """A DescribeStacks answer; a settled stack carries its outputs, as AWS returns them, and the tags deploy
+    gave it (no parameters: so the no-op skip never holds, and a change set is made without GetTemplate)."""
     outputs = {"Outputs": [{"OutputKey": "TableName", "OutputValue": f"{STACK.name}-data"}]} \
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") else {}
     return {"Stacks": [{"StackName": STACK.name, "StackId": STACK_ID, "CreationTime": NOW, "StackStatus": status,
-                        **outputs, **extra}]}
+                        "Tags": tag_list(STACK.tags), **outputs, **extra}]}
 
 
 def event(number: int, logical: str, status: str, kind: str = "AWS::DynamoDB::Table", reason: str = "") -> dict:
@@ -317,6 +322,86 @@ def test_diff_of_a_rollback_complete_stack_says_what_deploy_would_do(cf, run):
     outcome, text = run(diff_stack)
     assert outcome.result == "changes"
     assert text == "ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
+
+
+# ---------------------------------------------------------------------- a change of the stack tags alone
+# Stubber: LocalStack refuses a tags-only change both ways (tests/ops/test_deploy_emulator.py pins what
+# builder says there); these are AWS's answers, the change set that comes back "didn't contain changes"
+# and the UpdateStack that then applies the tags.
+
+OLD_TAGS = {**STACK.tags, "CostCenter": "finance", "builder:ttl": "7d"}
+PARAMETERS = [{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.parameters.items()]
+
+
+def deployed_with_old_tags() -> dict:
+    return stack("UPDATE_COMPLETE", Tags=tag_list(OLD_TAGS), Parameters=PARAMETERS)
+
+
+def expect_tags_update(cf, answer: dict | None = None, error: str = "") -> None:
+    """UpdateStack with the deployed template, every parameter's value and the new tags."""
+    cf.add_response("describe_stack_events", {"StackEvents": [event(0, STACK.name, "UPDATE_COMPLETE",
+                                                                    "AWS::CloudFormation::Stack")]})
+    request = {"StackName": STACK_ID, "UsePreviousTemplate": True, "Parameters": [
+        {"ParameterKey": k, "ParameterValue": v} for k, v in STACK.parameters.items()],
+        "Tags": tag_list(STACK.tags), "Capabilities": list(STACK.capabilities)}
+    if error:
+        cf.add_client_error("update_stack", "ValidationError", error, 400, expected_params=request)
+        return
+    cf.add_response("update_stack", {"StackId": STACK_ID}, request)
+    cf.add_response("describe_stacks", answer or stack("UPDATE_COMPLETE"), {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        event(2, STACK.name, "UPDATE_COMPLETE", "AWS::CloudFormation::Stack"),
+        event(1, "DataTable", "UPDATE_COMPLETE"), event(0, STACK.name, "x")]})
+
+
+def test_a_tags_only_change_set_that_comes_back_empty_is_applied_by_update_stack(cf, run):
+    cf.add_response("describe_stacks", deployed_with_old_tags(), {"StackName": STACK.name})
+    expect_get_template(cf, STACK_ID, STACK.template_body)  # read for the no-op skip and the data guard
+    expect_change_set(cf, None)
+    expect_tags_update(cf)
+    outcome, text = run(deploy_stack)
+    assert isinstance(outcome, Outcome) and outcome.result == "updated", outcome
+    assert "no changes" not in text
+    assert text.splitlines()[0] == ("only the stack tags change (CostCenter: finance → engineering; builder:ttl: "
+                                    "7d → (none)): updating them with the deployed template")
+    assert "UPDATE_COMPLETE in" in text
+
+
+def test_an_endpoint_that_refuses_the_tags_update_is_one_line_never_no_changes(cf, run):
+    cf.add_response("describe_stacks", deployed_with_old_tags(), {"StackName": STACK.name})
+    expect_get_template(cf, STACK_ID, STACK.template_body)  # read for the no-op skip and the data guard
+    expect_change_set(cf, None)
+    expect_tags_update(cf, error="No updates are to be performed.")
+    error, text = run(deploy_stack)
+    assert isinstance(error, OperationError) and error.exit_code == 1
+    assert error.lines() == [(
+        "error: app-stub: the stack's tags differ (CostCenter: finance → engineering; builder:ttl: 7d → (none)) "
+        "but this endpoint changed nothing: the change set came back empty and UpdateStack answered "
+        "ValidationError: No updates are to be performed. LocalStack cannot change a stack's tags alone (README: "
+        "what the emulator cannot do); AWS applies them")]
+    assert "no changes" not in text
+
+
+def test_an_update_that_settles_with_the_old_tags_is_not_success(cf, run):
+    cf.add_response("describe_stacks", deployed_with_old_tags(), {"StackName": STACK.name})
+    expect_get_template(cf, STACK_ID, STACK.template_body)  # read for the no-op skip and the data guard
+    expect_change_set(cf, None)
+    expect_tags_update(cf, answer=deployed_with_old_tags())
+    error, _ = run(deploy_stack)
+    assert isinstance(error, OperationError)
+    assert error.message.startswith("the stack ended UPDATE_COMPLETE but its tags still differ (CostCenter: finance")
+
+
+def test_diff_of_a_tags_only_change_shows_the_tags_and_counts_as_a_change(cf, run):
+    cf.add_response("describe_stacks", deployed_with_old_tags(), {"StackName": STACK.name})
+    expect_get_template(cf, STACK_ID, STACK.template_body)  # read for the no-op skip and the data guard
+    expect_change_set(cf, None)  # the deployed template, read once, also prices the stack as deployed
+    outcome, text = run(diff_stack)
+    assert outcome.result == "changes"
+    assert text.splitlines()[:3] == [
+        "only the stack tags change: deploy would update them with the deployed template",
+        "tag CostCenter: finance → engineering", "tag builder:ttl: 7d → (none)"]
+    assert "no changes" not in text
 
 
 # ---------------------------------------------------------------------- polling

@@ -108,12 +108,23 @@ def test_destroy_without_a_terminal_and_without_yes_refuses(aws, suffix, monkeyp
     assert aws.stack(f"app-{suffix}")["StackStatus"] == "CREATE_COMPLETE"
 
 
-@pytest.mark.parametrize("answer, deleted", [("n", False), ("yes", True)])
+@pytest.mark.parametrize("answer, deleted", [("n", False), ("yes", True), (EOFError, False)])
 def test_destroy_asks_on_a_terminal(aws, suffix, monkeypatch, answer, deleted):
+    """EOFError: Ctrl-D at the prompt, no answer: a no, not `error: EOFError:`."""
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     prompts = []
+
+    def ask(prompt):
+        prompts.append(prompt)
+        if answer is EOFError:
+            raise EOFError
+        return answer
+
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or answer)
-    assert aws.run("destroy", "--suffix", suffix)[0] == 0
+    monkeypatch.setattr("builtins.input", ask)
+    code, out, err = aws.run("destroy", "--suffix", suffix)
+    assert (code, err) == (0, "")
     assert prompts == [f"Delete app-{suffix} (us-east-1) and the data in their buckets and tables? [y/N] "]
     assert (aws.stack(f"app-{suffix}") is None) == deleted
+    if not deleted:
+        assert out.splitlines()[-1] == "nothing deleted"

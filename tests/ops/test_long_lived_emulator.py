@@ -24,6 +24,26 @@ def test_drift_against_the_emulator_is_one_line_naming_its_gap(aws, suffix):
                                 f"(InternalFailure: {GAP_MESSAGE}); run drift against AWS itself")]
 
 
+@pytest.mark.emulator_only("LocalStack has no drift detection")
+def test_check_drift_on_the_emulator_names_allow_drift_and_deploys_with_it(aws, suffix):
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix, "--set", "check_drift=true")[0] == 0  # a create: no check
+    code, _, err = aws.run("deploy", "--suffix", suffix, "--set", "check_drift=true", "--set",
+                           "bucket_lifecycle_days=60")
+    assert code == 1
+    assert err.splitlines() == [(f"error: {name}: check_drift: could not detect drift before deploying (this "
+                                f"endpoint does not implement drift detection (InternalFailure: {GAP_MESSAGE}); "
+                                f"run drift against AWS itself); nothing was changed. Rerun with --allow-drift to "
+                                f"deploy without the check (the template's values then replace any change made by "
+                                f"hand)")]
+    assert aws.parameters(name)["BucketLifecycleDays"] == "30"
+    code, out, err = aws.run("deploy", "--suffix", suffix, "--set", "check_drift=true", "--set",
+                             "bucket_lifecycle_days=60", "--allow-drift")
+    assert (code, err) == (0, "")
+    assert "going on because of --allow-drift" in out
+    assert aws.parameters(name)["BucketLifecycleDays"] == "60"
+
+
 def test_redeploy_over_retained_data_is_refused_with_the_hint_and_creates_nothing(aws, suffix):
     assert aws.run("deploy", "--suffix", suffix, "--set", "retain_data=true")[0] == 0
     assert aws.run("destroy", "--suffix", suffix, "--yes")[0] == 0

@@ -19,7 +19,7 @@ import botocore.exceptions
 import pytest
 
 from builder.environment import EnvironmentConfig
-from builder.errors import EXIT_INTERRUPTED, OperationError
+from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
 from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
@@ -141,8 +141,8 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
                "app-e": (500.0, "CREATE_COMPLETE"), "app-f": (600.0, "CREATE_COMPLETE")}
     outcomes = run_fleet(settles, concurrency=3, interrupt_at=100.0, in_flight=3)
     assert [(o.stack, o.text) for o in outcomes] == [
-        ("app-a", "created"), ("app-bad", "failed"), ("app-c", "failed"), ("app-d", "failed"),
-        ("app-e", "failed"), ("app-f", "skipped: interrupted before it started")]
+        ("app-a", "created"), ("app-bad", "failed"), ("app-c", "interrupted"), ("app-d", "interrupted"),
+        ("app-e", "interrupted"), ("app-f", "skipped: interrupted before it started")]
     with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
     assert raised.value.exit_code == EXIT_INTERRUPTED
@@ -150,7 +150,7 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
             "run deploy again to resume")
     assert raised.value.lines() == [
         "error: app-bad: ROLLBACK_COMPLETE", f"error: app-c: {left}", f"error: app-d: {left}",
-        f"error: app-e: {left}", "error: deploy: 4 of 6 stacks failed: app-bad, app-c, app-d, app-e"]
+        f"error: app-e: {left}", "error: deploy: 1 of 6 stacks failed: app-bad; 3 interrupted: app-c, app-d, app-e"]
 
 
 def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_primary() -> None:
@@ -188,3 +188,27 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
         ("app-b-replica", False, "not attempted: its primary app-b was not deleted"),
         ("app-c", False, "interrupted before it started")]
     assert {o.error.exit_code for o in outcomes if o.error is not None} == {EXIT_INTERRUPTED}
+
+
+
+def test_ctrl_c_after_the_stack_settled_says_it_finished() -> None:
+    """Ctrl-C once the watched operation has settled (while deploy writes the outputs, say): CloudFormation
+    had finished, so nothing is 'left in CREATE_COMPLETE' to resume."""
+    clock = InterruptingClock()
+    poller = clock.poller = Poller(FakeCloudFormation(clock, {"app-a": (5.0, "CREATE_COMPLETE")}),
+                                   Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    watcher = StackWatcher("app-a", "us-east-1", Reporter(io.StringIO(), tty=False), poller=poller)
+    with pytest.raises(Interrupted) as raised, watcher.interruptible():
+        assert watcher.watch(FakeCloudFormation.stack_id("app-a"), None).status == "CREATE_COMPLETE"
+        raise KeyboardInterrupt
+    assert raised.value.lines() == [("error: app-a: interrupted after the stack had settled in CREATE_COMPLETE: "
+                                     "CloudFormation had finished, nothing of it is still running")]
+
+
+def test_only_interrupted_stacks_are_counted_as_interrupted() -> None:
+    outcomes = [Outcome("app-a", "us-east-1", DeployResult.CREATED),
+                Outcome("app-b", "us-east-1", Result.INTERRUPTED, error=Interrupted("app-b", "interrupted; ...")),
+                Outcome("app-c", "us-east-1", Result.INTERRUPTED, error=Interrupted("app-c", "interrupted; ..."))]
+    with pytest.raises(StacksFailed) as raised:
+        finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=False)
+    assert raised.value.lines()[-1] == "error: deploy: 2 of 3 stacks interrupted: app-b, app-c"

@@ -133,3 +133,23 @@ def test_status_all_is_the_fleet_view(aws, suffix):
     code, out, _ = aws.run("status", "--all", "--set", f"stack_prefix={prefix}")
     assert code == 0 and "IDLE" in out and "TTL" in out and "fleet: 1 stack idle at" in out
     assert aws.run("destroy", "--suffix", suffix, "--set", f"stack_prefix={prefix}", "--yes")[0] == 0
+
+
+def test_reap_looks_where_aws_default_region_and_the_profile_say_as_its_help_does(aws, suffix, monkeypatch, tmp_path):
+    """Without --region, reap's region follows the same chain as every command: here AWS_DEFAULT_REGION,
+    then (without it) the active profile's region; `reap --help` names both."""
+    prefix = f"none{suffix}"
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    code, out, _ = aws.run("reap", "--set", f"stack_prefix={prefix}")
+    assert (code, out) == (0, f"no stacks of builder named {prefix}-* in eu-west-1; nothing to reap\n")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    (tmp_path / "aws-config").write_text("[profile ci]\nregion = ap-south-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_PROFILE", "ci")
+    code, out, _ = aws.run("reap", "--set", f"stack_prefix={prefix}")
+    assert (code, out) == (0, f"no stacks of builder named {prefix}-* in ap-south-1; nothing to reap\n")
+    _, help_text, _ = aws.run("reap", "--help")
+    chain = " ".join(help_text.split())
+    assert ("(default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS_REGION file, else the AWS profile's "
+            "region, else us-east-1;") in chain

@@ -113,3 +113,15 @@ def test_the_cut_keeps_the_last_stack_when_it_fits_without_the_cut_line():
     cut = markdown(reviews, limit=len(whole) - 1)
     assert cut.endswith("_1 more stack(s) left out to fit GitHub's size limit; run `diff --output markdown` to see "
                         "all._\n")
+
+
+def test_a_change_of_the_stack_tags_alone_is_a_section_of_its_own_not_zero_changes():
+    tags_only = StackReview("app-pr1", "us-east-1", CHANGES, tags=(ValueChange("builder:ttl", "7d", "14d"),),
+                            cost=compare_costs(items(), items()))
+    block = markdown([tags_only])
+    assert "1 stack(s), 1 with changes" in block
+    section = block[block.index("### `app-pr1`"):]
+    assert section.splitlines()[0] == ("### `app-pr1` (us-east-1): only the stack tags change (deploy updates "
+                                       "them with the deployed template)")
+    assert "| builder:ttl | 7d | 14d |" in section
+    assert "0 change(s)" not in section and "| Action |" not in section

@@ -1,0 +1,68 @@
+"""A change of the stack's tags alone (a new `ttl`, `tags` or `cost_center`): make it reach the stack.
+
+A change set is judged by its resources. When only the stack's tags differ, CloudFormation may answer
+FAILED "The submitted information didn't contain changes" (tools that deploy through change sets have
+met it: serverless#6243, senza#470, runway#499), so the tags would never change. UpdateStack with the
+previous template, every parameter as it stands and the new tags applies them: CloudFormation
+updates the stack's tags and propagates them to every taggable resource, and nothing else changes
+(the change set just said so). LocalStack 2026.3 refuses a tags-only change both ways (STYLE.md trap
+9); builder then says so in one line and fails, never "no changes" while the tags differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import botocore.exceptions
+
+from builder.errors import OperationError
+from builder.stack import client as aws
+from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
+from builder.synth import Stack
+
+
+def tag_changes(deployed: DeployedStack, wanted: Mapping[str, str]) -> list[str]:
+    """Each tag that differs, `key: old → new` (`(none)` for a missing side), sorted by key."""
+    have = deployed.tags
+
+    def shown(value: str | None) -> str:
+        return "(none)" if value is None else value
+
+    return [f"{key}: {shown(have.get(key))} → {shown(wanted.get(key))}" for key in sorted({*have, *wanted})
+            if have.get(key) != wanted.get(key)]
+
+
+def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) -> DeployedStack:
+    """UpdateStack with the previous template, each of its parameters with the value deploy would send
+    (the one it has, for a parameter only the deployed template declares) and `stack.tags`; wait for
+    the stack to settle and return it. Raises OperationError when the endpoint refuses or the tags
+    still differ afterwards (the stack is then as it was)."""
+    changes = tag_changes(deployed, stack.tags)
+    parameters = [{"ParameterKey": key, "ParameterValue": stack.parameters[key]} if key in stack.parameters
+                  else {"ParameterKey": key, "UsePreviousValue": True}
+                  for key in deployed.parameters]
+    role = {"RoleARN": stack.config.cloudformation_role_arn} if stack.config.cloudformation_role_arn else {}
+    watcher.say(f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")
+    stack_id = deployed.stack_id
+    baseline = watcher.latest_event_id(stack_id)
+    try:
+        watcher.cf.update_stack(StackName=stack_id, UsePreviousTemplate=True, Parameters=parameters,
+                                Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
+                                Capabilities=list(stack.capabilities), **role)
+    except botocore.exceptions.ClientError as exc:
+        if aws.error_code(exc) != "ValidationError":
+            raise
+        answer = f"{aws.error_code(exc)}: {aws.error_message(exc).rstrip('.')}"
+        raise OperationError(stack.name, f"the stack's tags differ ({'; '.join(changes)}) but this endpoint "
+                                         f"changed nothing: the change set came back empty and UpdateStack "
+                                         f"answered {answer}. LocalStack cannot change a stack's tags alone "
+                                         f"(README: what the emulator cannot do); AWS applies them") from None
+    final = watcher.watch(stack_id, baseline)
+    if not final.succeeded:
+        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
+    left = tag_changes(final, stack.tags)
+    if left:
+        raise OperationError(stack.name, f"the stack ended {final.status} but its tags still differ "
+                                         f"({'; '.join(left)}): this endpoint did not change them")
+    return final
