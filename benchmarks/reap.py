@@ -2,7 +2,8 @@
 
 - A dry-run reap over 100 stacks (it lists, judges and prices every stack; deletes nothing), then
   destroy of the same 100. The stacks are made with CreateStack from a one-resource template that
-  carries builder's tags: the dry run reads a stack's record and template whatever it holds.
+  carries builder's tags (builder:managed-by included): the dry run reads a stack's record and
+  template whatever it holds.
 - A reap of 20 expired stacks (deployed by builder with ttl 1s) at --concurrency 8, then the same
   20 deployed again and destroyed by `destroy --suffix ... --concurrency 8`.
 
@@ -34,7 +35,8 @@ def create_small_stacks(endpoint: str, prefix: str, suffixes: list[str]) -> None
                                aws_secret_access_key="test").client("cloudformation", endpoint_url=endpoint)
 
     def create(suffix: str) -> None:
-        tags = {"Environment": suffix, "CostCenter": "engineering", "builder:ttl": "1s"}
+        tags = {"Environment": suffix, "CostCenter": "engineering", "builder:ttl": "1s",
+                "builder:managed-by": "builder"}  # builder's own stacks: reap and destroy act on no others
         cf.create_stack(StackName=f"{prefix}-{suffix}", TemplateBody=SMALL_TEMPLATE,
                         Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
         cf.get_waiter("stack_create_complete").wait(StackName=f"{prefix}-{suffix}",

@@ -27,7 +27,12 @@ from builder.setting_values import Given
 from builder.settings import SETTINGS, Pattern, Setting, aws_region, default_of, is_on
 
 T = TypeVar("T")
+# Stack tags only builder writes (builder.settings.tag_problem refuses every `builder:` key in `tags`).
 TTL_TAG = "builder:ttl"  # builder.ops.reap reads it
+MANAGED_BY_TAG = "builder:managed-by"  # on every stack builder creates or updates: what reap and destroy act on
+MANAGED_BY = "builder"
+PRIMARY_REGION_TAG = "builder:primary-region"  # on a replica stack: the region of the primary it belongs to
+REPLICA_REGION_TAG = "builder:replica-region"  # on a primary stack with replication: where its replica is
 DEFAULT_SUFFIX = "dev"
 STACK_REGION = aws_region("us-east-1")
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -91,12 +96,13 @@ class EnvironmentConfig:
 
     @property
     def stack_tags(self) -> dict[str, str]:
-        """The tags of the stack itself: all_tags, plus `builder:ttl` (the ttl exactly as written) when set.
+        """The tags of the stack itself: all_tags, `builder:managed-by` (builder made this stack), and
+        `builder:ttl` (the ttl exactly as written) when set.
 
-        The ttl is a stack tag only, not in the template's resource Tags: changing it changes no template
-        byte, and the text is the same on every deploy, so a deploy without changes stays one.
+        These are stack tags only, not in the template's resource Tags: they change no template byte, and
+        their text is the same on every deploy, so a deploy without changes stays one.
         """
-        extra = {TTL_TAG: self.ttl} if self.ttl is not None else {}
+        extra = {MANAGED_BY_TAG: MANAGED_BY, **({TTL_TAG: self.ttl} if self.ttl is not None else {})}
         return dict(sorted({**self.all_tags, **extra}.items()))
 
 

@@ -259,17 +259,22 @@ def _compose(config: EnvironmentConfig, description: str, specs: tuple[Parameter
     return Composed(t, MappingProxyType(added), tuple(composition.alarms))
 
 
+# How every template builder has made begins its Description (DescribeStacks shows it): how a stack an
+# earlier builder made, before the builder:managed-by tag, is told from another tool's (builder.ops.ownership).
+DESCRIPTION_START = "builder: "
+
+
 def compose(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Composed:
     """The primary stack of one environment, with which family added what."""
     families = _families(families)
-    return _compose(config, f"builder: data bucket, table, alerts and alarms of environment {config.suffix}",
+    return _compose(config, f"{DESCRIPTION_START}data bucket, table, alerts and alarms of environment {config.suffix}",
                     _specs(families), [(family.name, family.build) for family in families])
 
 
 def compose_replica(config: EnvironmentConfig, families: tuple[Family, ...] | None = None) -> Composed:
     """The replica stack: the destination bucket in replication_region (and its own key)."""
     families = _families(families)
-    return _compose(config, f"builder: replica bucket of environment {config.suffix}",
+    return _compose(config, f"{DESCRIPTION_START}replica bucket of environment {config.suffix}",
                     tuple(spec for spec in _specs(families) if spec.in_replica),
                     [(family.name, family.build_replica) for family in families if family.build_replica is not None])
 

@@ -30,6 +30,8 @@ MAX_TAG_VALUE = 256
 _TAG_TEXT = r"[\w .:/=+\-@]*"
 _REGION = (r"[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)"
            r"-[0-9]{1,2}")
+# Stack tags builder writes itself (builder.environment names them): `tags` may set no key starting so.
+BUILDER_TAG_PREFIX = "builder:"
 # Tags builder puts on every resource itself (EnvironmentConfig.all_tags); `tags` cannot set them.
 RESERVED_TAGS = {
     "Environment": "Environment is always the suffix; builder sets this tag itself, remove it from tags",
@@ -134,6 +136,9 @@ def tag_problem(key: str, value: Any) -> str | None:
         return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
     if key.lower().startswith("aws:"):
         return "tag keys starting with 'aws:' are reserved by AWS"
+    if key.lower().startswith(BUILDER_TAG_PREFIX):
+        return (f"tag keys starting with {BUILDER_TAG_PREFIX!r} are builder's own stack tags (it writes "
+                f"builder:managed-by and builder:ttl itself; set ttl for the latter); choose another key")
     if not value or len(value) > MAX_TAG_VALUE or not re.fullmatch(_TAG_TEXT, value):
         return f"tag value must be 1 to {MAX_TAG_VALUE} letters, digits, spaces or _.:/=+-@ (got {value!r})"
     return None

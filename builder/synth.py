@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from builder import names
-from builder.environment import EnvironmentConfig
+from builder.environment import PRIMARY_REGION_TAG, REPLICA_REGION_TAG, EnvironmentConfig
 from builder.errors import UsageError
 from builder.families import Family
 from builder.families.alerts import ALERT_EMAIL
@@ -122,16 +122,26 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 
 
 def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
-    """The stacks of one environment, in deploy order: the replica (if any) before the primary."""
+    """The stacks of one environment, in deploy order: the replica (if any) before the primary.
+
+    With replication, each stack's tags also name the other's region (builder:replica-region on the
+    primary, builder:primary-region on the replica), so destroy and reap pair them from what is deployed.
+    """
     stacks = []
     tags = config.stack_tags
     replica, primary = templates_for(config, fmt)
     if replica is not None:
         stacks.append(Stack(config.replica_stack_name, str(replica_region(config)), replica[0], fmt,
-                            replica_parameters(config), tags, replica[1], config, True, replica[2]))
+                            replica_parameters(config), _sorted({**tags, PRIMARY_REGION_TAG: config.region}),
+                            replica[1], config, True, replica[2]))
+        tags = _sorted({**tags, REPLICA_REGION_TAG: str(replica_region(config))})
     stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
                         primary[1], config, resource_families=primary[2]))
     return stacks
+
+
+def _sorted(tags: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(tags.items()))
 
 
 def key_value_list(values: Mapping[str, str]) -> str:

@@ -40,6 +40,10 @@ NO_CHANGES_REASON = ("The submitted information didn't contain changes. Submit d
 GAP_MESSAGE = ("The API for service cloudformation is either not included in your current license plan or has not "
                "yet been emulated by LocalStack.")
 
+# the stack tag builder writes on every stack it makes (DescribeStacks' Tags shape): reap and destroy act only
+# on stacks that carry it
+MANAGED_TAGS = [{"Key": "builder:managed-by", "Value": "builder"}]
+
 # settings that switch replication on, as `--set` arguments (to the replica region the emulator tests use)
 # and as plain settings (to the region the template tests use)
 REPLICATION_ARGS = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
@@ -143,6 +147,23 @@ def aws_cli() -> str:
             return str(candidate)
     pytest.fail("AWS CLI not found: set BUILDER_AWS_CLI, put `aws` on PATH (pip install awscli), "
                 "or run .ci/install-emulator (its venv ships awscli)", pytrace=False)
+
+
+def look_alike(cf, name: str, suffix: str, description: str | None = None, **tags: str) -> None:
+    """CreateStack of a stack without builder's builder:managed-by tag, with builder's name pattern and its
+    Environment and CostCenter tags (and any other `tags`): another team's, or with a `description`
+    starting `builder: `, one an earlier builder made. One resource that holds nothing; waits until created."""
+    all_tags = {"Environment": suffix, "CostCenter": "finance", **tags}
+    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                **({"Description": description} if description else {})}
+    # through a change set, as builder deploys (LocalStack 2026.3 keeps a template's Description only then)
+    created = cf.create_change_set(StackName=name, ChangeSetName="look-alike", ChangeSetType="CREATE",
+                                   Tags=[{"Key": k, "Value": v} for k, v in all_tags.items()],
+                                   TemplateBody=json.dumps(template))
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=created["Id"],
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+    cf.execute_change_set(ChangeSetName=created["Id"])
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
 
 
 def stubbed_client(service: str, region: str = "us-east-1"):

@@ -49,7 +49,8 @@ def test_synth_files_deploy_with_the_aws_cli_and_a_config_change_reaches_the_sta
     synth_and_deploy(aws, suffix, quick_waiters)
     stack = aws.stack(name)
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"CostCenter": "engineering", "Environment": suffix}
+    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {  # builder:managed-by: reap and destroy act on it
+        "CostCenter": "engineering", "Environment": suffix, "builder:managed-by": "builder"}
     assert aws.parameters(name)["BucketLifecycleDays"] == "30"
 
     synth_and_deploy(aws, suffix, quick_waiters, "--set", "bucket_lifecycle_days=60", "--set",

@@ -330,6 +330,21 @@ def test_environment_and_cost_center_tags_are_refused_not_dropped(tmp_path):
     assert config.all_tags["environment"] == "x" and config.all_tags["Environment"] == "qa"
 
 
+def test_builder_s_own_stack_tags_cannot_be_set_by_tags(tmp_path):
+    """builder:managed-by is what reap and destroy trust: a config must not be able to forge or drop it."""
+    write(tmp_path / "environments.toml", '[defaults]\ntags = { "builder:managed-by" = "builder" }\n')
+    reason = ("tag keys starting with 'builder:' are builder's own stack tags (it writes builder:managed-by and "
+              "builder:ttl itself; set ttl for the latter); choose another key")
+    assert problems(tmp_path, suffixes=["prod"], sets=["tags.Builder:ttl=1d"]) == [
+        f"error: environments.toml: defaults.tags.builder:managed-by: {reason}",
+        f"error: --set: tags.Builder:ttl: {reason}"]
+    (tmp_path / "environments.toml").unlink()
+    (config,) = resolve(tmp_path, suffixes=["qa"], sets=["tags.team:builder=x"])
+    assert config.stack_tags == {"CostCenter": "engineering", "Environment": "qa", "builder:managed-by": "builder",
+                                 "team:builder": "x"}
+    assert "builder:managed-by" not in config.all_tags  # a stack tag only: no template byte changes
+
+
 def test_set_beats_pattern_table(tmp_path):
     write(tmp_path / "environments.toml", EXAMPLE)
     (config,) = resolve(tmp_path, suffixes=["pr5"], sets=["bucket_lifecycle_days=9", "retain_data=true",

@@ -1,4 +1,5 @@
-"""The `ttl` and `termination_protection` settings: how they are checked and where they end up."""
+"""The `ttl` and `termination_protection` settings, and builder's other stack tags: how they are checked and
+where they end up."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ def test_ttl_is_a_stack_tag_as_written_and_changes_no_template_byte():
     assert all("builder:ttl" not in s.tags for s in without)
     assert [s.template_body for s in with_ttl] == [s.template_body for s in without]
     assert list(with_ttl[0].tags) == sorted(with_ttl[0].tags)  # sorted: the same bytes in <stack>.tags.json
+
+
+def test_replica_and_primary_stacks_name_each_other_s_region_in_stack_tags():
+    """What destroy and reap pair them by; stack tags only, so the templates stay byte for byte."""
+    replica, primary = stacks("enable_cross_region_replication=true", "replication_region=us-west-2")
+    assert replica.tags["builder:primary-region"] == "us-east-1" and "builder:replica-region" not in replica.tags
+    assert primary.tags["builder:replica-region"] == "us-west-2" and "builder:primary-region" not in primary.tags
+    assert all(s.tags["builder:managed-by"] == "builder" for s in (replica, primary))
+    assert list(replica.tags) == sorted(replica.tags) and list(primary.tags) == sorted(primary.tags)
+    (alone,) = stacks("replication_region=us-west-2")  # replication off: no replica, nothing to name
+    assert not {"builder:primary-region", "builder:replica-region"} & set(alone.tags)
 
 
 @pytest.mark.parametrize("value,message", [

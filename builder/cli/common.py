@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -223,17 +223,18 @@ def stack_groups(args: argparse.Namespace, reverse: bool = False) -> list[list[S
     return [group[::-1] for group in groups] if reverse else groups
 
 
-def reporter_for(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]) -> Reporter:
+def reporter_for(args: argparse.Namespace, groups: Sequence[Sized]) -> Reporter:
     from builder.report import Reporter
 
     return Reporter(mode=args.output, prefix=sum(len(g) for g in groups) > 1)
 
 
-def nothing_in_shard(args: argparse.Namespace, groups: Sequence[Sequence[Stack]]) -> bool:
-    """With --shard and no suffix in this shard: say so in one line and return True (the command exits 0)."""
+def nothing_in_shard(args: argparse.Namespace, groups: Sequence[object]) -> bool:
+    """With --shard and no suffix (groups or configs) in this shard: say so in one line and return True
+    (the command exits 0)."""
     if groups or getattr(args, "shard", None) is None:
         return False
-    reporter_for(args, groups).line(f"shard {args.shard}: none of the selected suffixes is in this shard; "
+    reporter_for(args, []).line(f"shard {args.shard}: none of the selected suffixes is in this shard; "
                                     f"nothing to do")
     return True
 

@@ -33,6 +33,10 @@ off; objects expiring sooner (a lifecycle introduced or shortened); versioning, 
 or replication switched off; termination protection switched off. It prints one line per loss (the
 resource, what changes, what is lost) and which config file was read. --allow-data-loss accepts them.
 
+Every stack deploy touches carries the stack tag builder:managed-by=builder, which reap and destroy
+act on. An existing stack without it is adopted (the tag added) when an earlier builder made it (its
+template's Description starts "builder: "); another tool's stack of the same name is refused (exit 3).
+
 Credentials, region and endpoint come from boto3's standard configuration (AWS_PROFILE,
 AWS_ACCESS_KEY_ID, ..., AWS_ENDPOINT_URL for an emulator); the stack region from --region,
 AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, else us-east-1; it must
@@ -44,8 +48,8 @@ With check_drift on, an existing stack is first checked for drift; a drifted one
 (an IMPORT change set) and then deploys everything else.
 
 exit codes: 0 deployed or nothing to change, 1 failed, 2 bad input, 3 refused by the data guard
-(data would be lost), 5 refused because the stack drifted (check_drift), 130 interrupted (Ctrl-C:
-CloudFormation carries on; deploy again to resume)
+(data would be lost) or over a stack builder did not make, 5 refused because the stack drifted
+(check_drift), 130 interrupted (Ctrl-C: CloudFormation carries on; deploy again to resume)
 
 examples:
   python -m builder deploy --suffix pr123

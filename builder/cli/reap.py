@@ -19,13 +19,18 @@ from builder.durations import DurationError, parse_duration
 from builder.errors import EXIT_FAILED, EXIT_OK
 
 DESCRIPTION = """\
-Look at every stack named <stack_prefix>-* that builder made, in the region (and the replication
+Look at every stack named <stack_prefix>-* with builder's tags, in the region (and the replication
 regions the config names): its status, idle time (since its last change), ttl (setting ttl, the
 stack tag builder:ttl) and what it costs idle per month, priced from its own deployed template.
+Only stacks that carry the tag builder:managed-by=builder are builder's: a look-alike (the name and
+the Environment and CostCenter tags, not that tag) is listed as keep and never deleted.
 
-A stack is reapable when it has been idle longer than its ttl, or, with --older-than, longer than
-that even without a ttl. Never reapable: termination protection on (setting termination_protection),
-an operation in progress, a state that needs a person. A replica goes with its primary, after it.
+A stack with a ttl is reapable once it has been idle longer than its ttl, and only then: its ttl
+wins over --older-than. --older-than makes stacks without a ttl reapable once idle longer than it.
+--max-age is a hard cap over both: any stack idle longer is reapable, whatever its ttl. Never
+reapable: not made by builder, termination protection on (setting termination_protection), an
+operation in progress, a state that needs a person. A replica goes with the primary its own tag
+builder:primary-region names, after it.
 
 Without --yes nothing is deleted: every stack is listed with its verdict, then the fleet's idle cost
 and what reaping would save. With --yes the reapable stacks are deleted as destroy does (buckets
@@ -37,6 +42,7 @@ examples:
   python -m builder reap                                  # list; deletes nothing
   python -m builder reap --yes --concurrency 8
   python -m builder reap --older-than 14d --region us-east-1 --region eu-west-1 --output json
+  python -m builder reap --max-age 30d --yes              # nothing idles past 30 days, ttl or not
 """
 
 
@@ -58,7 +64,11 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help=f"a region to look in; repeat for several (default: {REGION_CHAIN}; the config's "
                              f"replication regions are always looked in)")
     parser.add_argument("--older-than", type=duration, metavar="DURATION",
-                        help="also reap stacks without a ttl idle longer than this, such as 14d")
+                        help="also reap stacks WITHOUT a ttl idle longer than this, such as 14d (a stack's own "
+                             "ttl wins)")
+    parser.add_argument("--max-age", type=duration, metavar="DURATION",
+                        help="reap every stack idle longer than this, whatever its ttl: a hard cap over ttls "
+                             "(default: none)")
     parser.add_argument("--yes", action="store_true", help="delete the reapable stacks (default: only list)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="stacks priced or deleted at once (default: 4)")
@@ -89,22 +99,23 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
     from builder.ops.pool import Outcome
-    from builder.ops.reap import failure, reap, render_json, render_text
+    from builder.ops.reap import AgeLimits, failure, reap, render_json, render_text
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 
     owns = args.shard.owns if args.shard is not None else None
+    limits = AgeLimits(older_than=args.older_than, max_age=args.max_age)
     outcomes: tuple[Outcome, ...] = ()
     with Pollers(args.api_rate) as pollers:  # every CloudFormation read of the run from one budget per region
         try:
-            plan = fleet_plan(prefix, regions, args.older_than, args.concurrency, owns=owns)
+            plan = fleet_plan(prefix, regions, limits, args.concurrency, owns=owns)
         except KeyboardInterrupt:  # only the main thread hears it: stop every wait of the run too
             pollers.interrupt()
             raise
         if args.yes and plan.reapable:
             reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
-            destroy_one = destroyer(DestroyOptions(), reporter, args.older_than, watchers(pollers))
+            destroy_one = destroyer(DestroyOptions(), reporter, limits, watchers(pollers))
             outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")

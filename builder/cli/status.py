@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 Show each stack's status, last change, Environment tag and outputs: for the given suffixes, or
-with --all every stack named <stack_prefix>-* in the region and in every replication_region the
-config file names.
+with --all every stack named <stack_prefix>-* with builder's tags in the region and in every
+replication_region the config file names. Only stacks with the tag builder:managed-by=builder are
+builder's: --all lists a look-alike (builder's name and Environment and CostCenter tags, not that
+tag) as keep, not made by builder, and does not price it.
 
 examples:
   python -m builder status --suffix pr123
@@ -36,7 +38,8 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser = add_command(subparsers, "status", "status, last change, Environment tag and outputs of stacks",
                          DESCRIPTION, [common])
     add_output_option(parser, "text, or json: one object per stack (default: text)")
-    parser.add_argument("--all", action="store_true", help="every stack named <stack_prefix>-*")
+    parser.add_argument("--all", action="store_true",
+                        help="every stack named <stack_prefix>-* (the fleet: idle time, ttl, idle cost)")
     return parser
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from builder.errors import OperationError
+from builder.environment import MANAGED_BY, MANAGED_BY_TAG
+from builder.errors import OperationError, RefusedError
 from builder.ops import adopt, drift
+from builder.ops.ownership import made_by_earlier_builder, managed
 from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
@@ -27,8 +29,8 @@ from builder.stack import client as aws
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
 from builder.stack.tags import tag_changes, update_tags
-from builder.stack.unchanged import reason_to_deploy
-from builder.stack.watch import WatcherFactory
+from builder.stack.unchanged import reason_to_deploy, role_note
+from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack, write_files
 
 
@@ -59,6 +61,8 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region), watcher.interruptible():
         current = current_stack(watcher, options.wait_for_others)
+        if current is not None:
+            claim(watcher, current)
         if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
             watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
@@ -68,6 +72,9 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         elif stack.config.check_drift:
             drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
+        role = role_note(stack, deployed.described) if deployed is not None else None
+        if role is not None:
+            watcher.say(role)
         if deployed is not None and not options.force and reason_to_deploy(stack, deployed.described,
                                                                            deployed.body) is None:
             watcher.say("no changes: the stack already has this template, these parameters and tags")
@@ -108,6 +115,20 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     watcher.say(f"outputs written to {path}", outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+
+
+def claim(watcher: StackWatcher, current: DeployedStack) -> None:
+    """Deploy changes only builder's stacks: an earlier builder's (no builder:managed-by tag yet) is adopted,
+    this deploy adding the tag; another tool's stack of the same name is refused, untouched (exit 3).
+    REVIEW_IN_PROGRESS holds nothing yet (a create that never ran): deploy goes on as for a new stack."""
+    if managed(current) or current.in_review:
+        return
+    if made_by_earlier_builder(current):
+        watcher.say(f"an earlier builder made this stack: this deploy adopts it, adding the {MANAGED_BY_TAG} tag")
+        return
+    raise RefusedError(watcher.name, f"refused: a stack of this name exists and builder did not make it (no "
+                                     f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "
+                                     f"changed. Choose another suffix or stack_prefix")
 
 
 def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:

@@ -1,15 +1,24 @@
-"""Destroy one stack, after what must happen before its resources are deleted (emptying buckets).
+"""Destroy one stack, after what must happen before its resources are deleted (emptying buckets); and
+which stacks an environment's destroy deletes.
 
-Each family says, per resource type, what must happen before CloudFormation deletes one
-(`ResourceKind.before_delete`: a versioned bucket is emptied of every object version and delete
-marker). It runs for each such resource the deployed template lets CloudFormation delete, never for
-one it keeps (DeletionPolicy Retain: retain_data). The deployed template decides, not today's config.
+What is deployed decides, not today's config:
+- which stacks: the primary, then every replica that belongs to it (builder.ops.ownership): the one
+  in the region the deployed primary names (its builder:replica-region tag, its ReplicationRegion
+  parameter), and any in the regions the config names whose own builder:primary-region tag names
+  the primary's region, also when the primary is already gone. A replica that belongs to another
+  primary (the same suffix deployed in another region) is left alone, and so is every stack without
+  builder's builder:managed-by tag: destroy refuses it (exit 3) rather than delete what builder did
+  not make;
+- what happens first: each family says, per resource type, what must happen before CloudFormation
+  deletes one (`ResourceKind.before_delete`: a versioned bucket is emptied of every object version and
+  delete marker). It runs for each such resource the deployed template lets CloudFormation delete,
+  never for one it keeps (DeletionPolicy Retain: retain_data).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -17,16 +26,27 @@ from typing import Any
 import botocore.exceptions
 
 from builder.deployed_cost import template_from_body
-from builder.errors import OperationError
+from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
+from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
+from builder.families.replication import REPLICATION_REGION
 from builder.ops.deploy import outputs_file
+from builder.ops.ownership import (
+    made_by_earlier_builder,
+    managed,
+    not_builders,
+    primary_region,
+    replica_belongs,
+    replica_regions,
+)
 from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
 from builder.stack.lookup import look_up
-from builder.stack.watch import StackWatcher, WatcherFactory
+from builder.stack.poller import Pollers
+from builder.stack.watch import StackWatcher, WatcherFactory, describe_stack
 
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
 
@@ -140,6 +160,13 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
+        if not managed(current):
+            raise RefusedError(name, (
+                f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
+                f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
+                if made_by_earlier_builder(current) else
+                f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
+                f"template); nothing was deleted. Delete it with the tool that made it"))
         if current.termination_protection:
             raise OperationError(name, "termination protection is on (setting termination_protection); "
                                        "deploy with termination_protection = false and --allow-data-loss first, "
@@ -176,3 +203,68 @@ def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:
     if path.is_file():
         path.unlink()
         watcher.say(f"removed {path}: its stack no longer exists")
+
+
+# --------------------------------------------------------------------------- which stacks destroy deletes
+
+Describe = Callable[[str, str], DeployedStack | None]  # (stack name, region) -> the stack, or None
+
+
+def describer(pollers: Pollers) -> Describe:
+    """DescribeStacks of one stack through the run's poller of its region (its read budget); None if missing."""
+
+    def describe(name: str, region: str) -> DeployedStack | None:
+        with aws.translate(name, region):
+            return describe_stack(pollers.poller(region).read, name)
+
+    return describe
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stack destroy deletes, where it is, and why it is this environment's (empty for the primary)."""
+
+    name: str
+    region: str
+    found_by: str = ""
+
+
+@dataclass(frozen=True)
+class EnvironmentStacks:
+    """What destroy of one environment deletes (the primary first, then its replicas), and the stacks
+    it found but leaves alone, each with the reason (one line each)."""
+
+    suffix: str
+    targets: tuple[Target, ...]
+    left_alone: tuple[str, ...] = ()
+
+
+def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
+                       describe: Describe) -> EnvironmentStacks:
+    """The primary of `config`, then each replica of it found where the deployed primary says it is and
+    in `config_regions` (the replication regions the config names), whatever today's config says of
+    replication. Costs one DescribeStacks for the primary and one per region looked in for a replica."""
+    name, region, replica_name = config.stack_name, config.region, config.replica_stack_name
+    primary = describe(name, region)
+    named = replica_regions(primary) if primary is not None else []
+    setting = config.value(REPLICATION_REGION)  # today's replication_region, whether replication is on or not
+    looked = [r for r in dict.fromkeys([*named, *([setting] if setting else []), *config_regions]) if r != region]
+    targets = [Target(name, region)]
+    left_alone: list[str] = []
+    for where in looked:
+        replica = describe(replica_name, where)
+        if replica is None:
+            continue
+        owner = primary_region(replica)
+        if not replica_belongs(replica, where, region, primary):
+            left_alone.append(f"{replica_name} in {where} belongs to the primary {name} in {owner}, not to {name} in "
+                              f"{region}; left alone" if owner else
+                              f"{replica_name} in {where} has no builder:primary-region tag, and no deployed {name} "
+                              f"in {region} names {where}; left alone")
+        elif not managed(replica):
+            left_alone.append(f"{replica_name} in {where} is {not_builders(replica)}; left alone")
+        else:
+            how = (f"the deployed {name} names that region" if where in named
+                   else f"its builder:primary-region tag names {region}")
+            targets.append(Target(replica_name, where, f"the replica of {name}: {how}"))
+    return EnvironmentStacks(config.suffix, tuple(targets), tuple(left_alone))

@@ -20,7 +20,19 @@ from builder.durations import format_duration
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
 from builder.ops.pool import Outcome
-from builder.ops.reap import DestroyOne, Found, NoLongerReapable, Plan, Row, plan, recheck, with_costs
+from builder.ops.reap import (
+    NO_LIMITS,
+    AgeLimits,
+    DestroyOne,
+    Found,
+    NoLongerReapable,
+    Plan,
+    Row,
+    fleet_line,
+    plan,
+    recheck,
+    with_costs,
+)
 from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
@@ -66,27 +78,28 @@ def priced(plan_: Plan, concurrency: int) -> Plan:
                for region in dict.fromkeys(row.region for row in plan_.rows)}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         costs = dict(zip([(row.stack, row.region) for row in plan_.rows],
-                         pool.map(lambda row: monthly_idle_usd(row, clients[row.region]), plan_.rows), strict=True))
+                         pool.map(lambda row: monthly_idle_usd(row, clients[row.region]) if row.managed else None,
+                                  plan_.rows), strict=True))
     return with_costs(plan_, lambda row: costs[(row.stack, row.region)])
 
 
-def fleet_plan(stack_prefix: str, regions: Sequence[str], older_than: int | None, concurrency: int,
+def fleet_plan(stack_prefix: str, regions: Sequence[str], limits: AgeLimits, concurrency: int,
                now: Clock = utc_now, owns: Callable[[str], bool] | None = None) -> Plan:
-    """Every stack of the prefix in the regions, judged and priced; with `owns`, only the stacks of the
-    suffixes it owns (a --shard), so no other shard's stack is priced or deleted."""
-    judged = plan(list_stacks(stack_prefix, regions), stack_prefix, now(), older_than)
+    """Every stack of the prefix in the regions, judged and priced (look-alikes not priced); with `owns`,
+    only the stacks of the suffixes it owns (a --shard), so no other shard's stack is priced or deleted."""
+    judged = plan(list_stacks(stack_prefix, regions), stack_prefix, now(), limits, searched=regions)
     if owns is not None:
         judged = Plan(tuple(row for row in judged.rows if owns(row.suffix)))
     return priced(judged, concurrency)
 
 
-def destroyer(options: DestroyOptions, reporter: Reporter, older_than: int | None, watcher_factory: WatcherFactory,
+def destroyer(options: DestroyOptions, reporter: Reporter, limits: AgeLimits, watcher_factory: WatcherFactory,
               now: Clock = utc_now) -> DestroyOne:
     """Delete a row's stack exactly as destroy does, after a fresh look says it is still reapable."""
 
     def destroy_one(row: Row) -> Outcome:
         def still_reapable(fresh: DeployedStack) -> None:
-            reason = recheck(row, fresh, now(), older_than)
+            reason = recheck(row, fresh, now(), limits)
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)
 
@@ -98,30 +111,31 @@ def destroyer(options: DestroyOptions, reporter: Reporter, older_than: int | Non
 def fleet_rows(stack_prefix: str, regions: Sequence[str], concurrency: int = 4,
                now: Clock = utc_now) -> Plan:
     """`status --all`: every stack of the prefix with its idle time, ttl and idle cost (no --older-than)."""
-    return fleet_plan(stack_prefix, regions, None, concurrency, now)
+    return fleet_plan(stack_prefix, regions, NO_LIMITS, concurrency, now)
 
 
 def _usd(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _has_ttl_information(plan_: Plan) -> bool:
-    return any(row.ttl_seconds is not None for row in plan_.rows)
+def _has_verdicts(plan_: Plan) -> bool:
+    """A verdict is worth a column when some stack has a ttl, or some row is a look-alike (kept)."""
+    return any(row.ttl_seconds is not None or not row.managed for row in plan_.rows)
 
 
 def render_fleet_json(plan_: Plan) -> str:
-    """`status --all --output json`: one object per stack (the verdict only when a ttl applies), then the
-    summary with the fleet's idle cost."""
-    verdicts = _has_ttl_information(plan_)
+    """`status --all --output json`: one object per stack (the verdict only when a ttl applies or a
+    look-alike is listed), then the summary with the fleet's idle cost."""
+    verdicts = _has_verdicts(plan_)
     lines = []
     for row in plan_.rows:
         record = {**status_record(row.record, row.region), "idle_seconds": row.idle_seconds,
                   "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _usd(row.monthly_idle_usd),
-                  "replica_of": row.replica_of}
+                  "replica_of": row.replica_of, "managed_by_builder": row.managed}
         if verdicts:
             record.update(verdict=row.verdict, reason=row.reason)
         lines.append(json.dumps(record))
-    lines.append(json.dumps({"event": "summary", "stacks": len(plan_.rows),
+    lines.append(json.dumps({"event": "summary", "stacks": len(plan_.rows), "not_managed": len(plan_.not_managed),
                              "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
                              **({"reapable": len(plan_.reapable),
                                  "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
@@ -130,16 +144,16 @@ def render_fleet_json(plan_: Plan) -> str:
 
 
 def render_fleet_text(plan_: Plan) -> str:
-    """`status --all`: a row per stack (a verdict column only when a ttl applies), then the fleet's idle cost."""
-    verdicts = _has_ttl_information(plan_)
+    """`status --all`: a row per stack (a verdict column only when a ttl applies or a look-alike is listed),
+    then the fleet's idle cost."""
+    verdicts = _has_verdicts(plan_)
     header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", *(("VERDICT",) if verdicts else ()))
     table = [header, *((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                         "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                         "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}",
                         *((f"{row.verdict}: {row.reason}",) if verdicts else ())) for row in plan_.rows)]
     lines = grid(table[1:], table[0], indent="")
-    total = (f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "
-             f"{plan_.fleet_monthly_idle_usd:.2f} USD a month")
+    total = fleet_line(plan_)
     if verdicts:
         total += (f"; `reap --yes` would delete {len(plan_.reapable)}, saving "
                   f"{plan_.reap_saves_monthly_usd:.2f} USD a month")

@@ -5,9 +5,11 @@ executor (builder.ops.pool) runs with a callable that deletes one stack, so ever
 without AWS; the command fetches the records, prices them and passes the destroy operation in.
 
 The rules, in the order they apply:
-- A stack is builder's when its tags `Environment` (the suffix) and `CostCenter` are set and its
-  name is `<stack_prefix>-<suffix>` (a primary) or `<stack_prefix>-<suffix>-replica` (its replica).
-- Never reapable, whatever the flags: termination protection on; an operation in progress
+- A stack is listed when its tags `Environment` (the suffix) and `CostCenter` are set and its name is
+  `<stack_prefix>-<suffix>` (a primary) or `<stack_prefix>-<suffix>-replica` (its replica). It is
+  builder's only when it also carries `builder:managed-by = builder` (builder.ops.ownership); a
+  look-alike without that tag is listed with verdict `keep` and never deleted.
+- Never reapable, whatever the flags: not made by builder; termination protection on; an operation in progress
   (every `*_IN_PROGRESS` status except REVIEW_IN_PROGRESS, which is a stack waiting for its first
   change set to run: nothing is running and it holds no resources); UPDATE_ROLLBACK_FAILED and
   IMPORT_ROLLBACK_FAILED, where CloudFormation could not put resources back and a person must decide
@@ -16,17 +18,21 @@ The rules, in the order they apply:
   DELETE_FAILED and ROLLBACK_FAILED stay reapable: DeleteStack is the documented way out of both (its
   RetainResources parameter exists "for stacks in the DELETE_FAILED state"), and destroy empties the
   buckets first, the usual cause of a failed delete.
-- Otherwise `reap` when the `builder:ttl` tag is set and idle time exceeds it, or when `older_than`
-  is given and idle time exceeds that; `keep` with the reason else. A `builder:ttl` that is not a
-  duration keeps the stack and says why.
-- A replica follows its primary's verdict (its own protection or state can still keep it) and is
-  deleted after its primary; a replica whose primary is gone is judged on its own.
+- Otherwise a stack with a `builder:ttl` tag is judged by its ttl alone: `reap` once idle time exceeds
+  it. `older_than` applies only to stacks without a ttl. `max_age` (`--max-age`, never a default) is a
+  hard cap over both: any stack idle longer is reaped, whatever its ttl. `keep` with the reason else.
+  A `builder:ttl` that is not a duration keeps the stack and says why.
+- A replica belongs to the primary its own `builder:primary-region` tag names (without the tag: the
+  primary whose ReplicationRegion names the replica's region; builder.ops.ownership). It follows its
+  primary's verdict (its own protection, state or ownership can still keep it) and is deleted after
+  its primary. A replica whose primary is gone is judged on its own; one whose primary's region was
+  not looked in is kept, since its primary may still replicate into it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +41,7 @@ from typing import Any
 from builder.durations import DurationError, format_duration, parse_duration
 from builder.environment import TTL_TAG
 from builder.errors import BuilderError
+from builder.ops.ownership import managed, not_builders, primary_region, replica_belongs, replica_regions
 from builder.ops.pool import Outcome, Result, run_all
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
@@ -42,13 +49,24 @@ from builder.stack.poller import Pollers
 SUFFIX_TAG = "Environment"
 REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
 REPLICA_NAME_END = "-replica"
-REPLICATION_REGION_PARAMETER = "ReplicationRegion"
 REAP = "reap"
 KEEP = "keep"
 NEEDS_A_PERSON = {
     "UPDATE_ROLLBACK_FAILED": "continue the rollback (aws cloudformation continue-update-rollback) first",
     "IMPORT_ROLLBACK_FAILED": "fix the import rollback by hand first",
 }
+
+
+@dataclass(frozen=True)
+class AgeLimits:
+    """How long a stack may sit idle besides its own ttl: `older_than` for stacks without a ttl
+    (--older-than), `max_age` for every stack, ttl or not (--max-age); seconds, None for no limit."""
+
+    older_than: int | None = None
+    max_age: int | None = None
+
+
+NO_LIMITS = AgeLimits()
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,7 @@ class Row:
     reason: str
     replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
     monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
+    managed: bool = True  # carries builder:managed-by; False: a look-alike, kept and never priced
     record: DeployedStack = field(kw_only=True, compare=False, repr=False)
 
     @property
@@ -88,6 +107,11 @@ class Plan:
     @property
     def reapable(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if r.verdict == REAP)
+
+    @property
+    def not_managed(self) -> tuple[Row, ...]:
+        """Look-alikes: builder's name and tags, but not made by builder."""
+        return tuple(r for r in self.rows if not r.managed)
 
     @property
     def fleet_monthly_idle_usd(self) -> float:
@@ -111,10 +135,11 @@ DestroyOne = Callable[[Row], Outcome]
 # --------------------------------------------------------------------------- reading a record
 
 def builder_suffix(record: DeployedStack, stack_prefix: str) -> tuple[str, bool] | None:
-    """(suffix, is_replica) when builder made this stack and it still exists, else None.
+    """(suffix, is_replica) when the stack has builder's name and tags and still exists, else None.
 
-    The suffix comes from the Environment tag, so a suffix that itself ends in `-replica` is not
-    mistaken for the replica of a shorter one.
+    Whether builder made it is the managed-by tag's to say (ownership.managed): a look-alike gets a
+    row that keeps it. The suffix comes from the Environment tag, so a suffix that itself ends in
+    `-replica` is not mistaken for the replica of a shorter one.
     """
     tags = record.tags
     if not record.exists or not all(tags.get(key) for key in REQUIRED_TAGS):
@@ -137,6 +162,9 @@ def idle_seconds(record: DeployedStack, now: datetime) -> int:
 def _blocker(record: DeployedStack) -> str | None:
     """Why no flag can make this stack reapable, or None."""
     status = record.status
+    ownership = not_builders(record)
+    if ownership is not None:
+        return ownership
     if record.termination_protection:
         return "termination protection is on (setting termination_protection)"
     if record.in_progress:
@@ -146,8 +174,9 @@ def _blocker(record: DeployedStack) -> str | None:
     return None
 
 
-def _judge(record: DeployedStack, idle: int, older_than: int | None) -> tuple[str, str, int | None]:
-    """(verdict, reason, ttl_seconds) of a primary or an unpaired replica."""
+def _judge(record: DeployedStack, idle: int, limits: AgeLimits) -> tuple[str, str, int | None]:
+    """(verdict, reason, ttl_seconds) of a primary or an unpaired replica: its own ttl wins over
+    --older-than; only --max-age caps a ttl."""
     raw_ttl = record.tags.get(TTL_TAG)
     ttl: int | None = None
     bad_ttl: str | None = None
@@ -159,22 +188,29 @@ def _judge(record: DeployedStack, idle: int, older_than: int | None) -> tuple[st
     blocker = _blocker(record)
     if blocker or bad_ttl:
         return KEEP, str(blocker or bad_ttl), ttl
+    idle_text = f"idle {format_duration(idle)}"
     if ttl is not None and idle > ttl:
-        return REAP, f"idle {format_duration(idle)}, past its ttl of {format_duration(ttl)}", ttl
-    if older_than is not None and idle > older_than:
-        return REAP, f"idle {format_duration(idle)}, past --older-than {format_duration(older_than)}", ttl
+        return REAP, f"{idle_text}, past its ttl of {format_duration(ttl)}", ttl
+    if limits.max_age is not None and idle > limits.max_age:
+        return REAP, f"{idle_text}, past --max-age {format_duration(limits.max_age)}", ttl
     if ttl is not None:
-        return KEEP, f"idle {format_duration(idle)} of its ttl {format_duration(ttl)}", ttl
-    if older_than is not None:
-        return KEEP, f"no ttl; idle {format_duration(idle)}, not past --older-than {format_duration(older_than)}", None
+        overruled = limits.older_than is not None and idle > limits.older_than
+        return KEEP, f"{idle_text} of its ttl {format_duration(ttl)}" + (
+            " (a ttl wins over --older-than)" if overruled else ""), ttl
+    if limits.older_than is not None and idle > limits.older_than:
+        return REAP, f"{idle_text}, past --older-than {format_duration(limits.older_than)}", None
+    if limits.older_than is not None:
+        return KEEP, f"no ttl; {idle_text}, not past --older-than {format_duration(limits.older_than)}", None
     return KEEP, "no ttl", None
 
 
 # --------------------------------------------------------------------------- the plan
 
-def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: int | None = None) -> Plan:
-    """A row for each of builder's stacks among `found`: primaries by name and region, each followed by
-    its replica. Stacks that are not builder's are left out."""
+def plan(found: Iterable[Found], stack_prefix: str, now: datetime, limits: AgeLimits = NO_LIMITS,
+         searched: Collection[str] | None = None) -> Plan:
+    """A row for each stack among `found` with builder's name and tags (look-alikes kept): primaries by
+    name and region, each followed by its replicas. `searched`: the regions `found` covers, so that a
+    replica whose primary's region was not looked in is kept rather than judged as an orphan."""
     primaries: list[tuple[Found, str]] = []
     replicas: list[tuple[Found, str]] = []
     for item in found:
@@ -185,25 +221,29 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, older_than: i
     rows: list[Row] = []
     paired: set[int] = set()
     for item, suffix in sorted(primaries, key=lambda p: (p[0].record.name, p[0].region)):
-        row = _row(item, suffix, now, *_judge(item.record, idle_seconds(item.record, now), older_than))
+        row = _row(item, suffix, now, *_judge(item.record, idle_seconds(item.record, now), limits))
         rows.append(row)
         for index, (replica, replica_suffix) in enumerate(replicas):
             if index not in paired and replica_suffix == suffix and _is_replica_of(replica, item, primaries):
                 paired.add(index)
                 rows.append(_replica_row(replica, row, now))
     for index, (replica, suffix) in sorted(enumerate(replicas), key=lambda p: (p[1][0].record.name, p[1][0].region)):
-        if index not in paired:  # its primary is gone: judged on its own
-            rows.append(_row(replica, suffix, now,
-                             *_judge(replica.record, idle_seconds(replica.record, now), older_than)))
+        if index in paired:
+            continue
+        owner = primary_region(replica.record)
+        if searched is not None and owner is not None and owner not in searched and not _blocker(replica.record):
+            rows.append(_row(replica, suffix, now, KEEP, f"its primary's region {owner} was not looked in; "
+                             f"add --region {owner}", None))
+        else:  # its primary is gone: judged on its own
+            rows.append(_row(replica, suffix, now, *_judge(replica.record, idle_seconds(replica.record, now), limits)))
     return Plan(tuple(rows))
 
 
 def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Found, str]]) -> bool:
-    """The primary's ReplicationRegion parameter names the replica's region; without that parameter,
-    the one primary of that name is the replica's."""
-    region = primary.record.parameters.get(REPLICATION_REGION_PARAMETER)
-    if region:
-        return region == replica.region
+    """ownership.replica_belongs; when neither stack says (no tags, no ReplicationRegion: records of an
+    earlier builder), the one primary of that name is the replica's."""
+    if primary_region(replica.record) is not None or replica_regions(primary.record):
+        return replica_belongs(replica.record, replica.region, primary.region, primary.record)
     same_name = [p for p, _ in primaries if p.record.name == primary.record.name]
     return len(same_name) == 1
 
@@ -211,7 +251,7 @@ def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Fou
 def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl: int | None) -> Row:
     return Row(stack=item.record.name, region=item.region, status=item.record.status,
                suffix=suffix, idle_seconds=idle_seconds(item.record, now), ttl_seconds=ttl, verdict=verdict,
-               reason=reason, record=item.record)
+               reason=reason, managed=managed(item.record), record=item.record)
 
 
 def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
@@ -221,7 +261,7 @@ def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
     return replace(row, replica_of=primary.stack)
 
 
-def recheck(row: Row, fresh: DeployedStack | None, now: datetime, older_than: int | None = None) -> str | None:
+def recheck(row: Row, fresh: DeployedStack | None, now: datetime, limits: AgeLimits = NO_LIMITS) -> str | None:
     """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
 
     Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with
@@ -232,7 +272,7 @@ def recheck(row: Row, fresh: DeployedStack | None, now: datetime, older_than: in
         return None
     if row.replica_of is not None:
         return _blocker(fresh)
-    verdict, reason, _ = _judge(fresh, idle_seconds(fresh, now), older_than)
+    verdict, reason, _ = _judge(fresh, idle_seconds(fresh, now), limits)
     return reason if verdict == KEEP else None
 
 
@@ -310,6 +350,16 @@ def failure(outcome: Outcome) -> str | None:
 
 # --------------------------------------------------------------------------- rendering
 
+def fleet_line(plan_: Plan) -> str:
+    """`fleet: N stacks idle at X USD a month`, saying how many of the rows are look-alikes."""
+    count = len(plan_.rows)
+    line = f"fleet: {count} stack{'s' if count != 1 else ''} idle at {plan_.fleet_monthly_idle_usd:.2f} USD a month"
+    others = len(plan_.not_managed)
+    if others:
+        line += f" ({others} of them not made by builder: left alone, not priced)"
+    return line
+
+
 def _usd(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -324,7 +374,8 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
             "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
             "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
             "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
-            "deleted": bool(outcome and was_deleted(outcome)), "error": failure(outcome) if outcome else None,
+            "managed_by_builder": row.managed, "deleted": bool(outcome and was_deleted(outcome)),
+            "error": failure(outcome) if outcome else None,
             "kept_at_deletion": kept_reason(outcome) if outcome else None,
         }))
     lines.append(json.dumps(_summary(plan_, outcomes)))
@@ -332,7 +383,8 @@ def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
 
 
 def _summary(plan_: Plan, outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    return {"event": "summary", "stacks": len(plan_.rows), "reapable": len(plan_.reapable),
+    return {"event": "summary", "stacks": len(plan_.rows), "not_managed": len(plan_.not_managed),
+            "reapable": len(plan_.reapable),
             "deleted": sum(map(was_deleted, outcomes)), "failed": sum(failure(o) is not None for o in outcomes),
             "kept_at_deletion": sum(kept_reason(o) is not None for o in outcomes),
             "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
@@ -360,9 +412,7 @@ def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
              for line in table]
     count = len(plan_.reapable)
     saves = "saves" if outcomes else "would save"
-    lines.append(f"fleet: {len(plan_.rows)} stack{'s' if len(plan_.rows) != 1 else ''} idle at "
-                 f"{plan_.fleet_monthly_idle_usd:.2f} USD a month; reaping {count} {saves} "
-                 f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
+    lines.append(f"{fleet_line(plan_)}; reaping {count} {saves} {plan_.reap_saves_monthly_usd:.2f} USD a month")
     if outcomes:
         deleted = sum(map(was_deleted, outcomes))
         failed = sum(failure(o) is not None for o in outcomes)

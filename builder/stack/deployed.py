@@ -29,6 +29,7 @@ class DeployedStack:
     stack_id: str
     status: str
     status_reason: str = ""
+    description: str = ""  # the template's Description
     parameters: Mapping[str, str] = field(default_factory=dict)  # ParameterValue, as sent
     resolved_parameters: Mapping[str, str] = field(default_factory=dict)  # an SSM-typed one's ResolvedValue wins
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -46,6 +47,7 @@ class DeployedStack:
         return cls(
             name=str(record.get("StackName", "")), stack_id=str(record.get("StackId", "")),
             status=str(record.get("StackStatus", "")), status_reason=str(record.get("StackStatusReason", "")),
+            description=str(record.get("Description") or ""),
             parameters={p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in given},
             resolved_parameters={p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
                                  for p in given},

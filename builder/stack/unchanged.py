@@ -6,9 +6,10 @@ of creating, waiting for and deleting an empty change set, which on AWS takes se
 The rules follow AWS CDK's `canSkipDeploy` (aws-cdk-cli,
 packages/@aws-cdk/toolkit-lib/lib/api/deployments/deploy-stack.ts, with `TemplateParameters.hasChanges`
 in cfn-api.ts): never skip for a forced deploy or a missing stack; skip only when the template from
-GetTemplate (TemplateStage=Original), the tags, the notification ARNs, termination protection and every
-parameter value equal what would be sent, and no parameter is of an `AWS::SSM::Parameter::` type (its
-value is resolved at deploy time, so an equal name says nothing about an equal value). Stricter than CDK:
+GetTemplate (TemplateStage=Original), the tags, the notification ARNs, termination protection, the
+service role (RoleARN) and every parameter value equal what would be sent, and no parameter is of an
+`AWS::SSM::Parameter::` type (its value is resolved at deploy time, so an equal name says nothing about
+an equal value). Stricter than CDK:
 
 - the stack must be settled in success (CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE). CDK only
   refuses states that end in FAILED; after UPDATE_ROLLBACK_COMPLETE the deployed template can equal ours
@@ -16,6 +17,12 @@ value is resolved at deploy time, so an equal name says nothing about an equal v
 - a NoEcho parameter never skips: DescribeStacks shows its value as `****`, so it cannot be compared;
 - a template is compared as data when GetTemplate returns it decoded (boto3 decodes a JSON body into a
   dict, so key order and whitespace do not count) and byte for byte when it comes back as text (YAML).
+  Compared as data means as JSON values with their types: `1`, `1.0`, `true` and `"1"` all differ
+  (Python's `==` holds `1 == 1.0 == True`), so a change of type is never skipped;
+- the service role: a stack whose RoleARN is not cloudformation_role_arn is never skipped. Going from
+  a role to none cannot be done at all: CloudFormation keeps a stack's service role when a change set
+  names none and offers no way to remove it ("AWS CloudFormation service role" in its User Guide), so
+  deploy says so (role_note) each time instead of calling the stack unchanged.
 
 builder sends no notification ARNs, so a stack that has any was changed by hand: not skipped.
 Anything here that is unsure means "make the change set"; the change set then decides.
@@ -39,6 +46,20 @@ def wanted_termination_protection(stack: Stack) -> bool:
     return bool(getattr(stack.config, "termination_protection", False))
 
 
+def wanted_role_arn(stack: Stack) -> str | None:
+    """The service role deploy sends with the change set (cloudformation_role_arn), or None."""
+    return getattr(stack.config, "cloudformation_role_arn", None) or None
+
+
+def role_note(stack: Stack, deployed: DeployedStack) -> str | None:
+    """What to tell a user whose config names no service role for a stack that has one: it stays."""
+    kept = deployed.role_arn
+    if not kept or wanted_role_arn(stack) is not None:
+        return None
+    return (f"the stack keeps its service role {kept}: CloudFormation uses it when none is given and cannot "
+            f"remove it; set cloudformation_role_arn to it (or to another role) to say which role deploys")
+
+
 def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:
     """Why the DescribeStacks record alone says a change set is needed; None if only the template is left."""
     if not deployed.succeeded:
@@ -47,6 +68,8 @@ def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:
         return "the stack has notification ARNs; deploy sends none"
     if deployed.termination_protection != wanted_termination_protection(stack):
         return "termination protection differs"
+    if deployed.role_arn != wanted_role_arn(stack):
+        return "the service role (RoleARN) differs"
     if dict(deployed.tags) != dict(stack.tags):
         return "the tags differ"
     if dict(deployed.parameters) != dict(stack.parameters):
@@ -60,6 +83,12 @@ def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:
     return None
 
 
+def typed_json(value: Any) -> str:
+    """The JSON text of a decoded value, keys sorted: equal exactly when the values are equal as JSON,
+    types included (`1`, `1.0`, `true` and `"1"` each give other text)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
 def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> str | None:
     """Why the deployed template (GetTemplate's TemplateBody) is not the one deploy would send, or None."""
     if isinstance(deployed_body, Mapping):
@@ -67,7 +96,7 @@ def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> st
             ours = json.loads(body)
         except ValueError:
             return "the deployed template is JSON, ours is not"
-        return None if ours == deployed_body else "the template differs"
+        return None if typed_json(ours) == typed_json(deployed_body) else "the template differs"
     return None if body == deployed_body else "the template differs"
 
 

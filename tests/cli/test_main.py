@@ -26,8 +26,8 @@ def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path,
     out = capsys.readouterr().out
     assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.tags.json",
                                                    "app-pr123.template.json"]
-    assert json.loads((tmp_path / "out/app-pr123.tags.json").read_text()) == ["CostCenter=engineering",
-                                                                             "Environment=pr123"]
+    assert json.loads((tmp_path / "out/app-pr123.tags.json").read_text()) == [
+        "CostCenter=engineering", "Environment=pr123", "builder:managed-by=builder"]  # the CLI's deploy marks it too
     params = json.loads((tmp_path / "out/app-pr123.parameters.json").read_text())
     assert "BillingMode=PAY_PER_REQUEST" in params and all("=" in p for p in params)
     template = json.loads((tmp_path / "out/app-pr123.template.json").read_text())

@@ -13,6 +13,7 @@ import pytest
 
 from tests import aws_lane
 from tests.factories import REPLICATION_ARGS as REPLICATION
+from tests.factories import look_alike
 
 pytestmark = pytest.mark.emulator
 
@@ -32,13 +33,16 @@ def test_teardown_deletes_everything_a_failed_test_left_and_nothing_else(aws, su
         TableName=f"{name}x-data", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    look_alike(cf, f"app-{suffix}-team", suffix)  # made by a test itself: destroy refuses it, the teardown not
     other = f"k{uuid.uuid4().hex[:6]}"  # another run's stack: not a suffix this run handed out
     assert aws.run("deploy", "--suffix", other)[0] == 0
 
     deleted, failed = aws_lane.tear_down([suffix], {"us-east-1", "us-west-2"})
 
     assert failed == []
-    assert {f"stack {name} (us-east-1)", f"stack {replica} (us-west-2)"} <= set(deleted)
+    assert {f"stack {name} (us-east-1)", f"stack {replica} (us-west-2)", f"stack app-{suffix}-team (us-east-1)"} \
+        <= set(deleted)
+    assert aws.stack(f"app-{suffix}-team") is None
     assert aws.stack(name) is None and aws.stack(replica, "us-west-2") is None
     for region in ("us-east-1", "us-west-2"):
         assert [t for t in aws.client("dynamodb", region).list_tables()["TableNames"] if suffix in t] == []

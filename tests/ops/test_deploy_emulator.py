@@ -17,8 +17,8 @@ import builder.stack.changeset
 import builder.stack.client
 import builder.synth
 from tests import aws_lane
+from tests.factories import MANAGED_TAGS, edit_template
 from tests.factories import REPLICATION_ARGS as REPLICATION
-from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
 
@@ -55,7 +55,8 @@ def test_create_streams_each_resource_and_writes_the_outputs(aws, suffix):
     written = json.loads(Path(f"out/{name}.outputs.json").read_text())
     assert written == {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert written["TableName"] == f"{name}-data"
-    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"Environment": suffix, "CostCenter": "engineering"}
+    assert {t["Key"]: t["Value"] for t in stack["Tags"]} == {"Environment": suffix, "CostCenter": "engineering",
+                                                            "builder:managed-by": "builder"}
     assert aws.parameters(name)["AlertEmail"] == f"alerts-{suffix}@example.com"
 
 
@@ -189,14 +190,15 @@ def test_data_guard_refuses_to_replace_the_table_unless_allowed(aws, suffix, mon
 
 
 def test_rollback_complete_is_deleted_and_created_again(aws, suffix):
-    """A failed create (a table name taken) leaves ROLLBACK_COMPLETE. Made with a change set directly:
-    deploy itself stops before creating a stack whose own table name is taken (builder/ops/adopt.py)."""
+    """A failed create (a table name taken) leaves ROLLBACK_COMPLETE. Made with a change set directly, with
+    the tag builder's own create carries: deploy itself stops before creating a stack whose own table name
+    is taken (builder/ops/adopt.py), and deletes no stack it did not make."""
     name = f"app-{suffix}"
     dynamodb, cf = aws.client("dynamodb"), aws.client("cloudformation")
     taken = {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
              "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}
     dynamodb.create_table(TableName=f"{name}-taken", **taken)
-    cf.create_change_set(StackName=name, ChangeSetName="taken", ChangeSetType="CREATE",
+    cf.create_change_set(StackName=name, ChangeSetName="taken", ChangeSetType="CREATE", Tags=MANAGED_TAGS,
                          TemplateBody=json.dumps({"Resources": {"Taken": {
                              "Type": "AWS::DynamoDB::Table", "Properties": {"TableName": f"{name}-taken", **taken}}}}))
     deadline = time.monotonic() + 60

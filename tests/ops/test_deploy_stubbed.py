@@ -463,6 +463,16 @@ def test_change_from_api_reads_replacement_and_causes():
     assert Change("Modify", "Alarm", "AWS::CloudWatch::Alarm", "True").data_loss(holders) is None
 
 
+def test_deploy_deletes_no_rollback_complete_stack_it_did_not_make(cf, run):
+    """Another tool's failed create, under builder's name: deploy would delete it to create its own; it
+    refuses instead (exit 3), and nothing else is called. (Stubber: the emulator tests cover the tag on
+    builder's own ROLLBACK_COMPLETE stack; this is the same answer without it.)"""
+    cf.add_response("describe_stacks", stack("ROLLBACK_COMPLETE", Tags=[]), {"StackName": STACK.name})
+    error, _ = run(deploy_stack)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert error.message.startswith("refused: a stack of this name exists and builder did not make it")
+
+
 # ---------------------------------------------------------------------- destroy
 
 def test_destroy_refuses_a_stack_with_termination_protection(cf, run):

@@ -11,6 +11,8 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
+from tests.factories import REPLICATION_ARGS, look_alike
+
 pytestmark = pytest.mark.emulator
 
 
@@ -84,7 +86,7 @@ def test_destroy_with_retain_data_keeps_the_bucket_and_the_table(aws, suffix):
 
 
 def test_destroy_deletes_the_primary_then_the_replica(aws, suffix):
-    replication = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-west-2"]
+    replication = REPLICATION_ARGS
     assert aws.run("deploy", "--suffix", suffix, *replication)[0] == 0
     code, out, _ = aws.run("destroy", "--suffix", suffix, "--yes", *replication)
     assert code == 0
@@ -128,3 +130,78 @@ def test_destroy_asks_on_a_terminal(aws, suffix, monkeypatch, answer, deleted):
     assert (aws.stack(f"app-{suffix}") is None) == deleted
     if not deleted:
         assert out.splitlines()[-1] == "nothing deleted"
+
+
+# --------------------------------------------------------------------------- what is deployed decides
+
+def test_destroy_deletes_the_replica_the_deployed_primary_names_when_the_config_lost_replication(aws, suffix):
+    """The issue's case: deployed with replication to us-west-2, then destroyed from a folder with no
+    config (replication off, as the defaults say): both stacks go, and one line says where."""
+    name, replica = f"app-{suffix}", f"app-{suffix}-replica"
+    assert aws.run("deploy", "--suffix", suffix, *REPLICATION_ARGS)[0] == 0
+    assert not Path("environments.toml").exists()
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
+    assert (code, err) == (0, "")
+    assert f"{replica} in us-west-2 is the replica of {name}: the deployed {name} names that region" in out
+    assert out.index(f"{name}: deleted in") < out.index(f"{replica}: deleted in")
+    assert f"destroyed {suffix}: deleted {name} in us-east-1 and {replica} in us-west-2" in out.splitlines()
+    assert aws.stack(name) is None and aws.stack(replica, "us-west-2") is None
+    assert not bucket_exists(aws.client("s3", "us-west-2"), f"{replica}-{aws.account}-us-west-2")
+
+
+def test_destroy_finds_a_replica_whose_primary_is_gone_by_its_own_tag(aws, suffix, tmp_path):
+    """The primary was deleted by hand; the replica is found in a replication region the config names
+    (for another suffix: this one has replication off now) and deleted, as its tag names this primary."""
+    name, replica = f"app-{suffix}", f"app-{suffix}-replica"
+    assert aws.run("deploy", "--suffix", suffix, *REPLICATION_ARGS)[0] == 0
+    assert {t["Key"]: t["Value"] for t in aws.stack(replica, "us-west-2")["Tags"]}["builder:primary-region"] == \
+        "us-east-1"
+    cf = aws.client("cloudformation")
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    config = tmp_path / "fleet.toml"
+    config.write_text('[environments.prod]\nenable_cross_region_replication = true\nreplication_region = "us-west-2"\n')
+
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--config", str(config), "--yes")
+    assert (code, err) == (0, "")
+    assert f"{name} does not exist in us-east-1; nothing to delete" in out
+    assert (f"{replica} in us-west-2 is the replica of {name}: its builder:primary-region tag names us-east-1"
+            in out.splitlines())
+    assert f"destroyed {suffix}: deleted {replica} in us-west-2" in out.splitlines()
+    assert aws.stack(replica, "us-west-2") is None
+
+
+def test_destroy_leaves_alone_the_replica_of_the_same_suffix_deployed_in_another_region(aws, suffix, tmp_path):
+    """`app-<suffix>` deployed in eu-west-1 with its replica in us-west-2: destroying the suffix in
+    us-east-1 (where it is not deployed) must not take eu-west-1's replica with it."""
+    name, replica = f"app-{suffix}", f"app-{suffix}-replica"
+    assert aws.run("deploy", "--suffix", suffix, "--region", "eu-west-1", *REPLICATION_ARGS)[0] == 0
+    config = tmp_path / "fleet.toml"
+    config.write_text('[defaults]\nenable_cross_region_replication = true\nreplication_region = "us-west-2"\n')
+
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--region", "us-east-1", "--config", str(config), "--yes")
+    assert (code, err) == (0, "")
+    assert (f"{replica} in us-west-2 belongs to the primary {name} in eu-west-1, not to {name} in "
+            f"us-east-1; left alone") in out.splitlines()
+    assert "destroyed" not in out
+    assert aws.stack(replica, "us-west-2")["StackStatus"] == "CREATE_COMPLETE"
+
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--region", "eu-west-1", "--yes")  # its own: both go
+    assert (code, err) == (0, "")
+    assert f"destroyed {suffix}: deleted {name} in eu-west-1 and {replica} in us-west-2" in out.splitlines()
+    assert aws.stack(name, "eu-west-1") is None and aws.stack(replica, "us-west-2") is None
+
+
+def test_destroy_leaves_alone_a_replica_builder_did_not_make(aws, suffix):
+    """A look-alike `<stack>-replica` in the region the deployed primary names (no builder:managed-by:
+    an earlier builder's, or another team's): the primary goes, the look-alike stays, with a line why."""
+    name, replica = f"app-{suffix}", f"app-{suffix}-replica"
+    assert aws.run("deploy", "--suffix", suffix, "--set", "replication_region=us-west-2")[0] == 0
+    assert aws.parameters(name)["ReplicationRegion"] == "us-west-2"  # replication off, the region still named
+    look_alike(aws.client("cloudformation", "us-west-2"), replica, suffix)
+    code, out, err = aws.run("destroy", "--suffix", suffix, "--yes")
+    assert (code, err) == (0, "")
+    assert (f"{replica} in us-west-2 is not made by builder (no builder:managed-by=builder tag, not a builder "
+            f"template); left alone") in out.splitlines()
+    assert aws.stack(name) is None and aws.stack(replica, "us-west-2")["StackStatus"] == "CREATE_COMPLETE"
+    aws.client("cloudformation", "us-west-2").delete_stack(StackName=replica)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from builder.ops.pool import Outcome
 from builder.ops.reap import (
     KEEP,
     REAP,
+    AgeLimits,
     Found,
     NoLongerReapable,
     Plan,
@@ -42,10 +44,14 @@ DAY = 86_400
 
 def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: str | None = None,
            status: str = "CREATE_COMPLETE", protected: bool = False, updated: bool = True,
-           tags: dict[str, str] | None = None, replication_region: str | None = None) -> DeployedStack:
-    """A DescribeStacks record of a stack builder deployed, idle for `idle` seconds."""
+           tags: dict[str, str] | None = None, replication_region: str | None = None,
+           managed: bool = True) -> DeployedStack:
+    """A DescribeStacks record of a stack builder deployed (without `managed`: a look-alike that has
+    builder's name and tags but not builder:managed-by), idle for `idle` seconds."""
     suffix = suffix if suffix is not None else name.split("-", 1)[1].removesuffix("-replica")
     all_tags = {"Environment": suffix, "CostCenter": "engineering"} if tags is None else dict(tags)
+    if managed:
+        all_tags["builder:managed-by"] = "builder"
     if ttl is not None:
         all_tags["builder:ttl"] = ttl
     changed = NOW - timedelta(seconds=idle)
@@ -65,8 +71,9 @@ def record(name: str, idle: int = 5 * DAY, *, ttl: str | None = None, suffix: st
     return DeployedStack.from_api(result)
 
 
-def one(rec: DeployedStack, older_than: int | None = None, region: str = "us-east-1") -> Row:
-    (row,) = plan([Found(region, rec)], "app", NOW, older_than).rows
+def one(rec: DeployedStack, older_than: int | None = None, region: str = "us-east-1",
+        max_age: int | None = None) -> Row:
+    (row,) = plan([Found(region, rec)], "app", NOW, AgeLimits(older_than, max_age)).rows
     return row
 
 
@@ -91,6 +98,12 @@ def test_a_suffix_ending_in_replica_is_a_primary() -> None:
     assert (row.suffix, row.replica_of, row.verdict) == ("x-replica", None, REAP)
 
 
+def replica_tags(primary_region: str, suffix: str = "pr1", **extra: str) -> dict[str, str]:
+    """The stack tags builder gives a replica stack: its primary's region among them."""
+    return {"Environment": suffix, "CostCenter": "engineering", "builder:primary-region": primary_region,
+            **{("builder:ttl" if key == "ttl" else key): value for key, value in extra.items()}}
+
+
 # --------------------------------------------------------------------------- idle time and verdicts
 
 def test_idle_counts_from_the_last_update() -> None:
@@ -112,13 +125,102 @@ def test_a_clock_behind_the_stack_gives_zero_idle() -> None:
     (5 * DAY, None, None, KEEP, "no ttl"),
     (5 * DAY, None, 4 * DAY, REAP, "idle 5d, past --older-than 4d"),
     (3 * DAY, None, 4 * DAY, KEEP, "no ttl; idle 3d, not past --older-than 4d"),
-    (2 * DAY, "1d", 30 * DAY, REAP, "idle 2d, past its ttl of 1d"),  # either rule reaps
-    (2 * DAY, "30d", 1 * DAY, REAP, "idle 2d, past --older-than 1d"),
+    (2 * DAY, "1d", 30 * DAY, REAP, "idle 2d, past its ttl of 1d"),  # a ttl shorter than --older-than
+    (2 * DAY, "30d", 1 * DAY, KEEP, "idle 2d of its ttl 30d (a ttl wins over --older-than)"),
     (2, "1s", None, REAP, "idle 2s, past its ttl of 1s"),
 ])
 def test_verdicts(idle: int, ttl: str | None, older_than: int | None, verdict: str, reason: str) -> None:
     row = one(record("app-pr1", idle=idle, ttl=ttl), older_than)
     assert (row.verdict, row.reason) == (verdict, reason)
+
+
+@pytest.mark.parametrize("idle,ttl,older_than,max_age,verdict,reason", [
+    (31 * DAY, "90d", None, 30 * DAY, REAP, "idle 31d, past --max-age 30d"),  # a hard cap over a longer ttl
+    (31 * DAY, "90d", 1, 30 * DAY, REAP, "idle 31d, past --max-age 30d"),
+    (29 * DAY, "90d", 1, 30 * DAY, KEEP, "idle 29d of its ttl 90d (a ttl wins over --older-than)"),
+    (31 * DAY, None, None, 30 * DAY, REAP, "idle 31d, past --max-age 30d"),  # stacks without a ttl too
+    (5 * DAY, None, 4 * DAY, 30 * DAY, REAP, "idle 5d, past --older-than 4d"),
+    (31 * DAY, "1d", None, 30 * DAY, REAP, "idle 31d, past its ttl of 1d"),  # its own ttl is the reason given
+    (30 * DAY, None, None, 30 * DAY, KEEP, "no ttl"),  # equal is not past
+])
+def test_max_age_caps_every_stack_ttl_or_not(idle: int, ttl: str | None, older_than: int | None, max_age: int,
+                                              verdict: str, reason: str) -> None:
+    row = one(record("app-pr1", idle=idle, ttl=ttl), older_than, max_age=max_age)
+    assert (row.verdict, row.reason) == (verdict, reason)
+
+
+def test_max_age_does_not_reap_what_no_flag_may_reap() -> None:
+    assert one(record("app-pr1", idle=400 * DAY, protected=True), max_age=1).verdict == KEEP
+    assert one(record("app-pr1", idle=400 * DAY, ttl="soon"), max_age=1).verdict == KEEP
+    assert one(record("app-pr1", idle=400 * DAY, managed=False), max_age=1).verdict == KEEP
+
+
+# --------------------------------------------------------------------------- look-alikes: not made by builder
+
+NOT_MANAGED = "not made by builder (no builder:managed-by=builder tag, not a builder template)"
+
+
+def test_a_look_alike_is_listed_and_kept_whatever_the_flags() -> None:
+    """Another team's `app-prod` with Environment=prod and CostCenter tags, idle for a year."""
+    row = one(record("app-prod", idle=365 * DAY, ttl="1s", managed=False), older_than=1, max_age=1)
+    assert (row.verdict, row.reason, row.managed) == (KEEP, NOT_MANAGED, False)
+
+
+def test_an_earlier_builder_s_stack_is_kept_and_the_reason_says_how_to_adopt_it() -> None:
+    """No tag yet, but builder's template (its Description, as DescribeStacks returns it)."""
+    rec = replace(record("app-pr1", idle=9 * DAY, ttl="1d", managed=False),
+                  description="builder: data bucket, table, alerts and alarms of environment pr1")
+    row = one(rec, older_than=1)
+    assert (row.verdict, row.reason) == (KEEP, ("made by an earlier builder (no builder:managed-by=builder tag yet): "
+                                               "deploy it once to adopt it"))
+
+
+@pytest.mark.parametrize("value", ["Builder", "builder ", "yes", ""])
+def test_only_the_exact_tag_value_is_builders(value: str) -> None:
+    rec = record("app-pr1", idle=9 * DAY, ttl="1d", tags={"Environment": "pr1", "CostCenter": "x",
+                                                         "builder:managed-by": value}, managed=False)
+    assert one(rec).verdict == KEEP
+
+
+def test_a_look_alike_is_never_handed_to_destroy() -> None:
+    deleted: list[str] = []
+    found = plan([Found("us-east-1", record("app-a", ttl="1d", managed=False)),
+                  Found("us-east-1", record("app-b", ttl="1d"))], "app", NOW, AgeLimits(1, 1))
+    outcomes = reap_with(found, lambda row: deleted.append(row.stack), concurrency=2)
+    assert deleted == ["app-b"] and [o.stack for o in outcomes] == ["app-b"]
+
+
+def test_a_look_alike_replica_stays_when_its_primary_goes() -> None:
+    rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1")),
+                 Found("eu-west-1", record("app-pr1-replica", managed=False))], "app", NOW).rows
+    assert [(r.verdict, r.managed) for r in rows] == [(REAP, True), (KEEP, False)]
+    assert rows[1].reason == NOT_MANAGED
+
+
+def test_a_builder_replica_of_a_look_alike_primary_is_kept_with_it() -> None:
+    rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1", managed=False)),
+                 Found("eu-west-1", record("app-pr1-replica", ttl="1d"))], "app", NOW).rows
+    assert [r.verdict for r in rows] == [KEEP, KEEP]
+    assert rows[1].reason == f"replica of app-pr1: {NOT_MANAGED}"
+
+
+def test_recheck_keeps_a_stack_that_lost_the_tag_since_the_listing() -> None:
+    row = one(record("app-pr1", idle=2 * DAY, ttl="1d"))
+    assert recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d", managed=False), NOW) == NOT_MANAGED
+
+
+def test_look_alikes_are_counted_apart_in_both_renderings() -> None:
+    found = with_costs(plan([Found("us-east-1", record("app-a", ttl="1d")),
+                             Found("us-east-1", record("app-b", managed=False))], "app", NOW),
+                       lambda row: 0.4 if row.managed else None)
+    lines = render_text(found).splitlines()
+    assert lines[-1] == ("fleet: 2 stacks idle at 0.40 USD a month (1 of them not made by builder: left alone, "
+                         "not priced); reaping 1 would save 0.40 USD a month")
+    assert lines[2].split()[:7] == ["app-b", "us-east-1", "CREATE_COMPLETE", "5d", "-", "?", "keep:"]
+    objects = [json.loads(line) for line in render_json(found).splitlines()]
+    assert [(o["stack"], o["managed_by_builder"], o["verdict"]) for o in objects[:-1]] == [
+        ("app-a", True, "reap"), ("app-b", False, "keep")]
+    assert objects[-1]["not_managed"] == 1 and objects[-1]["reapable"] == 1
 
 
 def test_ttl_seconds_is_reported_and_none_without_the_tag() -> None:
@@ -212,6 +314,38 @@ def test_the_replica_pairs_with_the_primary_whose_replication_region_it_is_in() 
     ], "app", NOW).rows
     assert [(r.region, r.verdict) for r in rows] == [
         ("eu-west-1", KEEP), ("eu-central-1", KEEP), ("us-east-1", REAP), ("us-west-2", REAP)]
+
+
+def test_a_replica_pairs_with_the_primary_its_own_tag_names() -> None:
+    """us-east-1's primary still names us-west-2 (it switched replication off long ago: a stale
+    parameter), but the replica there says it is eu-west-1's: its own tag decides."""
+    rows = plan([
+        Found("us-east-1", record("app-pr1", ttl="1d", replication_region="us-west-2")),
+        Found("eu-west-1", record("app-pr1", ttl="30d", replication_region="us-west-2")),
+        Found("us-west-2", record("app-pr1-replica", tags=replica_tags("eu-west-1"))),
+    ], "app", NOW).rows
+    assert [(r.region, r.verdict, r.replica_of) for r in rows] == [
+        ("eu-west-1", KEEP, None), ("us-west-2", KEEP, "app-pr1"), ("us-east-1", REAP, None)]
+
+
+def test_a_replica_left_in_a_region_the_primary_no_longer_names_still_goes_with_it() -> None:
+    """replication_region moved from us-west-2 to eu-central-1: the old replica's tag still names its primary."""
+    rows = plan([
+        Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-central-1")),
+        Found("us-west-2", record("app-pr1-replica", tags=replica_tags("us-east-1"))),
+    ], "app", NOW).rows
+    assert [(r.region, r.verdict, r.replica_of) for r in rows] == [
+        ("us-east-1", REAP, None), ("us-west-2", REAP, "app-pr1")]
+
+
+def test_a_replica_whose_primary_region_was_not_looked_in_is_kept() -> None:
+    """Its primary may still replicate into it: judging it as an orphan could delete live data's copy."""
+    replica = Found("us-west-2", record("app-pr1-replica", idle=9 * DAY, tags=replica_tags("us-east-1", ttl="1d")))
+    (row,) = plan([replica], "app", NOW, AgeLimits(1, 1), searched=["us-west-2"]).rows
+    assert row.verdict == KEEP
+    assert row.reason == "its primary's region us-east-1 was not looked in; add --region us-east-1"
+    (row,) = plan([replica], "app", NOW, searched=["us-west-2", "us-east-1"]).rows  # looked in: it is gone
+    assert (row.verdict, row.reason) == (REAP, "idle 9d, past its ttl of 1d")
 
 
 def test_a_replica_without_its_primary_is_judged_on_its_own() -> None:
@@ -377,12 +511,12 @@ def test_json_has_one_object_per_stack_then_the_summary() -> None:
     first = lines[0]
     assert first == {"stack": "app-a", "region": "us-east-1", "status": "CREATE_COMPLETE", "idle_seconds": 5 * DAY,
                      "ttl_seconds": DAY, "verdict": "reap", "reason": "idle 5d, past its ttl of 1d",
-                     "monthly_idle_usd": 0.4, "replica_of": None, "deleted": True, "error": None,
-                     "kept_at_deletion": None}
+                     "monthly_idle_usd": 0.4, "replica_of": None, "managed_by_builder": True, "deleted": True,
+                     "error": None, "kept_at_deletion": None}
     by_stack = {line.get("stack"): line for line in lines[:-1]}
     assert by_stack["app-c"]["deleted"] is False and by_stack["app-c"]["error"] == "throttled"
     assert by_stack["app-keep"]["ttl_seconds"] is None and by_stack["app-keep"]["verdict"] == "keep"
-    assert lines[-1] == {"event": "summary", "stacks": 6, "reapable": 5, "deleted": 4, "failed": 1,
+    assert lines[-1] == {"event": "summary", "stacks": 6, "not_managed": 0, "reapable": 5, "deleted": 4, "failed": 1,
                          "kept_at_deletion": 0, "fleet_monthly_idle_usd": 1.64, "reap_saves_monthly_usd": 1.24}
 
 
@@ -435,6 +569,7 @@ MEMBER = """<member>
     <member><Key>CostCenter</Key><Value>engineering</Value></member>
     <member><Key>Environment</Key><Value>pr1</Value></member>
     <member><Key>builder:ttl</Key><Value>3d</Value></member>
+    <member><Key>builder:managed-by</Key><Value>builder</Value></member>
   </Tags>
   <Parameters>
     <member><ParameterKey>ReplicationRegion</ParameterKey><ParameterValue></ParameterValue></member>

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import look_alike
+
 pytestmark = pytest.mark.emulator
 
 
@@ -153,3 +155,84 @@ def test_reap_looks_where_aws_default_region_and_the_profile_say_as_its_help_doe
     chain = " ".join(help_text.split())
     assert ("(default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS_REGION file, else the AWS profile's "
             "region, else us-east-1;") in chain
+NOT_MANAGED = "not made by builder (no builder:managed-by=builder tag, not a builder template)"
+
+
+def test_a_look_alike_and_a_longer_ttl_survive_reap_older_than(aws, suffix):
+    """The issue's cases: another team's stack with builder's name and tags (no builder:managed-by), idle
+    past even its own builder:ttl, and a preview someone gave ttl = "30d": `reap --older-than 1s --yes`
+    deletes neither; only a stack without a ttl goes. `--max-age` is the hard cap that does reap the ttl."""
+    prefix = f"l{suffix}"
+    other, kept, plain = (f"{prefix}-{suffix}{x}" for x in "xyz")
+    cf = aws.client("cloudformation")
+    look_alike(cf, other, f"{suffix}x", **{"builder:ttl": "1s"})
+    sets = ("--set", f"stack_prefix={prefix}")
+    assert aws.run("deploy", "--suffix", f"{suffix}y", *sets, "--set", "ttl=30d")[0] == 0
+    assert aws.run("deploy", "--suffix", f"{suffix}z", *sets)[0] == 0
+    time.sleep(2)  # past --older-than 1s and the look-alike's own ttl
+
+    code, out, err = aws.run("reap", *sets, "--older-than", "1s")
+    assert (code, err) == (0, "")
+    line = next(line for line in out.splitlines() if line.startswith(other))
+    assert line.endswith(f"keep: {NOT_MANAGED}") and " ? " in line  # not priced either
+    assert out.splitlines()[-1].startswith("fleet: 3 stacks idle at ") and \
+        "(1 of them not made by builder: left alone, not priced); reaping 1 would save" in out.splitlines()[-1]
+
+    code, out, err = aws.run("reap", *sets, "--older-than", "1s", "--yes", "--output", "json")
+    assert code == 0, err
+    found = rows(out)
+    assert (found[other]["verdict"], found[other]["reason"], found[other]["managed_by_builder"],
+            found[other]["deleted"]) == ("keep", NOT_MANAGED, False, False)
+    assert found[kept]["verdict"] == "keep" and found[kept]["deleted"] is False
+    assert found[kept]["reason"].endswith(" of its ttl 30d (a ttl wins over --older-than)")
+    assert found[plain]["deleted"] is True
+    assert aws.stack(other)["StackStatus"] == "CREATE_COMPLETE" and aws.stack(kept) and aws.stack(plain) is None
+
+    code, out, _ = aws.run("status", "--all", *sets, "--output", "json")
+    listed = {row["stack"]: row for row in [json.loads(line) for line in out.splitlines()][:-1]}
+    assert (code, listed[other]["verdict"], listed[other]["managed_by_builder"]) == (0, "keep", False)
+
+    code, _, err = aws.run("destroy", "--suffix", f"{suffix}x", *sets, "--yes")
+    assert code == 3  # refused because it could lose data that is not builder's to delete
+    assert err.splitlines() == [
+        (f"error: {other}: refused: builder did not make this stack (no builder:managed-by=builder tag, not a builder "
+        f"template); nothing was deleted. Delete it with the tool that made it")]
+    assert aws.stack(other)["StackStatus"] == "CREATE_COMPLETE"
+
+    code, out, err = aws.run("reap", *sets, "--max-age", "1s", "--yes", "--output", "json")
+    assert code == 0, err
+    found = rows(out)
+    assert found[kept]["deleted"] is True and found[kept]["reason"].endswith(", past --max-age 1s")
+    assert found[other]["deleted"] is False and aws.stack(other) and aws.stack(kept) is None
+    cf.delete_stack(StackName=other)
+
+
+def test_deploy_adopts_an_earlier_builder_s_stack_and_refuses_another_tool_s(aws, suffix):
+    """Neither carries builder:managed-by. One is builder's template (its Description): deploy adopts it,
+    and then reap and destroy act on it. The other is another team's: deploy changes nothing (exit 3)."""
+    prefix = f"a{suffix}"
+    earlier, foreign = f"{prefix}-{suffix}e", f"{prefix}-{suffix}f"
+    cf = aws.client("cloudformation")
+    look_alike(cf, earlier, f"{suffix}e", description=f"builder: data bucket, table, alerts and alarms of "
+                                                       f"environment {suffix}e")
+    look_alike(cf, foreign, f"{suffix}f", description="the finance team's ledger")
+    sets = ("--set", f"stack_prefix={prefix}")
+
+    code, out, err = aws.run("deploy", "--suffix", f"{suffix}f", *sets)
+    assert (code, out) == (3, "")
+    assert err.splitlines() == [
+        (f"error: {foreign}: refused: a stack of this name exists and builder did not make it (no builder:managed-by="
+        f"builder tag, not a builder template); nothing was changed. Choose another suffix or stack_prefix")]
+    assert [r["LogicalResourceId"] for r in cf.describe_stack_resources(StackName=foreign)["StackResources"]] == [
+        "Handle"]
+
+    code, out, _ = aws.run("reap", *sets, "--output", "json")
+    assert rows(out)[earlier]["reason"] == ("made by an earlier builder (no builder:managed-by=builder tag yet): "
+                                            "deploy it once to adopt it")
+    code, out, err = aws.run("deploy", "--suffix", f"{suffix}e", *sets)
+    assert code == 0, err
+    assert "an earlier builder made this stack: this deploy adopts it, adding the builder:managed-by tag" in out
+    assert {t["Key"]: t["Value"] for t in aws.stack(earlier)["Tags"]}["builder:managed-by"] == "builder"
+    assert aws.run("destroy", "--suffix", f"{suffix}e", *sets, "--yes")[0] == 0
+    assert aws.stack(earlier) is None and aws.stack(foreign)
+    cf.delete_stack(StackName=foreign)

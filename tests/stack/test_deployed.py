@@ -16,6 +16,7 @@ MEMBER = """<member>
   <LastUpdatedTime>2026-11-24T12:00:00Z</LastUpdatedTime>
   <StackStatus>UPDATE_ROLLBACK_COMPLETE</StackStatus>
   <StackStatusReason>Resource update cancelled</StackStatusReason>
+  <Description>builder: data bucket, table, alerts and alarms of environment pr1</Description>
   <EnableTerminationProtection>true</EnableTerminationProtection>
   <RoleARN>arn:aws:iam::123456789012:role/deployer</RoleARN>
   <NotificationARNs><member>arn:aws:sns:us-east-1:123456789012:ops</member></NotificationARNs>
@@ -41,6 +42,7 @@ def test_every_field_from_a_reply_botocore_parsed() -> None:
     assert (stack.name, stack.status, stack.status_reason) == (
         "app-pr1", "UPDATE_ROLLBACK_COMPLETE", "Resource update cancelled")
     assert stack.stack_id == "arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1"
+    assert stack.description == "builder: data bucket, table, alerts and alarms of environment pr1"  # the template's
     assert stack.parameters == {"BillingMode": "PROVISIONED", "Size": "/config/size"}  # as sent
     assert stack.resolved_parameters == {"BillingMode": "PROVISIONED", "Size": "7"}  # what it is
     assert stack.tags == {"Environment": "pr1", "CostCenter": "engineering"}
