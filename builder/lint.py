@@ -75,7 +75,8 @@ def templates_in(paths: Sequence[str], default_dir: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def cfn_lint_argv(files: Sequence[Path | str], regions: Sequence[str] = (), append_rules: Sequence[str] = ()) -> list[str]:
+def cfn_lint_argv(files: Sequence[Path | str], regions: Sequence[str] = (),
+                  append_rules: Sequence[str] = ()) -> list[str]:
     """The `cfn-lint` arguments whose findings `lint_templates` reports (regions: cfn-lint's default if none)."""
     from builder.rules import RULES_DIR  # the package's cost guardrails (W9xxx) always run
 

@@ -11,8 +11,8 @@ from builder.errors import EXIT_FAILED, EXIT_OK
 DESCRIPTION = """\
 Report what `cfn-lint --include-checks I --append-rules builder/rules FILES` reports from this folder
 (a .cfnlintrc here applies as it does to cfn-lint): informational findings included, plus the package's
-cost rules (W9xxx), in cfn-lint's format; exit 1 when cfn-lint would exit non-zero (any finding, unless
-the .cfnlintrc sets non_zero_exit_code), else 0. Every file is linted on its own; cfn-lint loads once
+cost rules (W9xxx), in cfn-lint's format; exit 1 when cfn-lint would exit non-zero (on any finding),
+else 0. Every file is linted on its own; cfn-lint loads once
 and the files are shared among one worker process per CPU.
 
 examples:
@@ -41,9 +41,5 @@ def run(args: argparse.Namespace) -> int:
     if result.exit_code:
         print(f"{len(result.findings)} finding(s) in {len(result.files)} template(s)", file=sys.stderr)
         return EXIT_FAILED
-    if result.findings:  # below the .cfnlintrc's non_zero_exit_code level: shown, not failing
-        print(f"{len(result.findings)} finding(s) in {len(result.files)} template(s), none at the level that fails",
-              file=sys.stderr)
-        return EXIT_OK
     print(f"{len(result.files)} template(s) linted: no findings")
     return EXIT_OK

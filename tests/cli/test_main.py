@@ -140,7 +140,7 @@ def test_lint_passes_a_fresh_synth_and_fails_on_findings(tmp_path, capsys):
     main(["synth", "--suffix", "pr1"])
     capsys.readouterr()
     assert main(["lint"]) == 0
-    assert "1 template(s) linted (1 distinct structure(s)): no findings" in capsys.readouterr().out
+    assert capsys.readouterr().out == "1 template(s) linted: no findings\n"
     broken = json.loads((tmp_path / "out/app-pr1.template.json").read_text())
     broken["Resources"]["DataTable"]["Properties"]["BillingMode"] = "FREE"
     broken["Parameters"]["Unused"] = {"Type": "String"}
@@ -321,23 +321,22 @@ def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, c
     assert main(["lint"]) == 0
 
 
-def test_lint_runs_once_per_structure_and_still_lints_a_structural_change(tmp_path, capsys):
-    from builder.lint import lint_templates
+def test_lint_reports_each_file_of_one_structure_on_its_own(tmp_path, capsys):
+    """Suffixes that differ only in length: the one whose bucket name is too long is the one reported."""
+    from builder.names import replace_suffix
 
-    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--suffix", "pr3",
-          "--set", "alarm_threshold_multiplier=2"])
-    files = sorted((tmp_path / "out").glob("*.template.json"))
-    assert lint_templates(files, ["us-east-1"]).runs == 1  # suffixes and defaults differ, structure does not
-    changed = json.loads(files[2].read_text())
-    changed["Parameters"]["Unused"] = {"Type": "String"}  # a structural change in one of them
-    files[2].write_text(json.dumps(changed, indent=2))
-    result = lint_templates(files, ["us-east-1"])
-    assert result.runs == 2
-    assert [f.split("\n")[1].split(":")[0] for f in result.findings] == [str(files[2])]
-    assert lint_templates(files, ["us-east-1"], cache=False).runs == 3
+    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--set", "alarm_threshold_multiplier=2"])
+    template = (tmp_path / "out/app-pr2.template.json").read_text()
+    (tmp_path / "out/app-long.template.json").write_text(replace_suffix(template, "pr2", "l" * 40))
+    capsys.readouterr()
+    assert main(["lint"]) == 1
+    captured = capsys.readouterr()
+    files = {line.rsplit(":", 2)[0] for line in captured.out.splitlines() if line.startswith("out/")}
+    assert files == {"out/app-long.template.json"} and "W1031" in captured.out
+    assert captured.err == "2 finding(s) in 3 template(s)\n"
 
 
-def test_lint_cache_keeps_defaults_apart_so_cost_rules_see_each_config(tmp_path, capsys):
+def test_lint_cost_rules_see_each_configs_defaults(tmp_path, capsys):
     replication = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=eu-west-1"]
     main(["synth", "--suffix", "aaa", *replication])
     main(["synth", "--suffix", "zzz", *replication, "--set", "replication_time_control=true"])
