@@ -24,7 +24,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.factories import aws_cli
+from tests.factories import KnownGap, aws_cli, pin_gap
 
 pytestmark = [pytest.mark.emulator,
               pytest.mark.emulator_only("checks LocalStack itself: what it implements and its gaps")]
@@ -602,17 +602,6 @@ def gap_stack(aws_endpoint):
     }
     s = deploy(cfn, stack, {"Prefix": prefix}, tpl)
     return {"stack": stack, "prefix": prefix, "template": tpl, "outputs": outputs(s)}
-
-
-class KnownGap(Exception):
-    """What a strict xfail below expects: the emulator showed exactly the gap its reason names."""
-
-
-def pin_gap(observed: object, on_aws: object, gap: object, what: str) -> None:
-    """Assert AWS's behaviour (`on_aws`); raise KnownGap when the emulator shows the pinned `gap` instead."""
-    if observed == gap and observed != on_aws:
-        raise KnownGap(f"{what}: {observed!r} (AWS: {on_aws!r})")
-    assert observed == on_aws, what
 
 
 @pytest.mark.xfail(strict=True, raises=KnownGap,
