@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -129,6 +130,8 @@ def _in_workers(runner: Any, argv: list[str], files: Sequence[str], workers: int
     from builder.errors import OperationError
 
     context = multiprocessing.get_context("fork")  # the children inherit cfn-lint and its loaded rules
+    sys.stdout.flush()  # or each child would write out its copy of what is still buffered
+    sys.stderr.flush()
     started = []
     for share in _shares(files, workers):
         receive, send = context.Pipe(duplex=False)

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.usefixtures("clean_env")
 REPO = Path(__file__).resolve().parent.parent
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 REGIONS = [REGION, REPLICATION_REGION]
+PROVISIONED = [a for setting in VARIANTS["provisioned"] for a in ("--set", setting)]
 _FINDING = re.compile(r"(?P<id>\S+) (?P<message>.*)\n(?P<file>[^\n]+):(?P<line>\d+):(?P<col>\d+)", re.DOTALL)
 
 Findings = dict[str, list[tuple[str, str, int, int]]]  # file -> (rule id, message, line, column)
@@ -128,13 +129,18 @@ def test_builder_lint_reports_what_cfn_lint_reports_on_every_file(clean_env, cap
 def test_the_working_folders_cfnlintrc_applies_as_it_does_to_cfn_lint(clean_env, capsys):
     synth_variants(clean_env / "v", suffixes=["pr1"])
     base = clean_env / "v" / "provisioned" / "app-pr1.template.json"
-    files = sorted([str(base.relative_to(clean_env)), plant(base, "pr1", clean_env / "p", "z" * 250)])
+    assert main(["synth", "--suffix", "pr1", "--format", "yaml", "--out", "y", *PROVISIONED]) == 0
+    yaml_base = clean_env / "y" / "app-pr1.template.yaml"
+    planted_yaml = plant(yaml_base, "pr1", clean_env / "p", "q" * 40)
+    files = sorted([str(base.relative_to(clean_env)), plant(base, "pr1", clean_env / "p", "z" * 250),
+                    str(yaml_base.relative_to(clean_env)), planted_yaml])
     (clean_env / ".cfnlintrc").write_text("include_checks: [I]\nignore_checks: [E3033]\nregions: [eu-west-1]\n"
                                           "configure_rules:\n  W9001:\n    max_capacity: 2\n")
     theirs = cfn_lint(files)
     assert_same(files, theirs, builder_lint(files, capsys=capsys))
     found = {f[0] for findings in theirs[1].values() for f in findings}
     assert "W9001" in found and "E3033" not in found  # the configuration changed what cfn-lint reports
+    assert "W1031" in {f[0] for f in theirs[1][planted_yaml]}  # the planted YAML template is read and flagged
 
     (clean_env / ".cfnlintrc").write_text("ignore_templates: [p/*]\n")  # the planted file is not linted
     theirs = cfn_lint(files)
