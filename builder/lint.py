@@ -164,10 +164,19 @@ def lint_templates(files: Sequence[Path | str], regions: Sequence[str] = (), app
     """What `cfn-lint --include-checks I --append-rules builder/rules [--regions ...] -- FILES` reports,
     run from this working folder (its .cfnlintrc applies), each file linted on its own."""
     from cfnlint.config import ConfigMixIn
+    from cfnlint.exceptions import ConfigFileError
+    from cfnlint.helpers import REGIONS
     from cfnlint.runner.cli import Runner, get_formatter
 
     argv = cfn_lint_argv(files, regions, append_rules)
-    config = ConfigMixIn(argv)
+    try:
+        config = ConfigMixIn(argv)
+    except ConfigFileError as error:  # cfn-lint prints it and exits 1 before linting anything
+        raise UsageError(".cfnlintrc", f"{error}; fix the file cfn-lint reads from this folder or ~") from error
+    unknown = [region for region in config.regions if region not in REGIONS]
+    if unknown:  # cfn-lint refuses them before linting anything (its exit 32)
+        where = "--region" if regions else "regions (.cfnlintrc, AWS_REGION or AWS_DEFAULT_REGION)"
+        raise UsageError(where, f"{', '.join(unknown)}: not a region cfn-lint knows; give one such as us-east-1")
     runner = Runner(config)  # loads cfn-lint's rules and ours once, applies the configuration's schema patches
     linted: list[str] = list(config.templates or [])
     if not linted:  # .cfnlintrc's ignore_templates took every file out

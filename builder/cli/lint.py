@@ -12,8 +12,8 @@ DESCRIPTION = """\
 Report what `cfn-lint --include-checks I --append-rules builder/rules FILES` reports from this folder
 (a .cfnlintrc here applies as it does to cfn-lint): informational findings included, plus the package's
 cost rules (W9xxx), in cfn-lint's format; exit 1 when cfn-lint would exit non-zero (on any finding),
-else 0. Every file is linted on its own; cfn-lint loads once
-and the files are shared among one worker process per CPU.
+else 0. Every file is linted on its own: cfn-lint loads once, then the files are shared among worker
+processes forked from it, one per CPU.
 
 examples:
   python -m builder lint

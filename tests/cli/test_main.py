@@ -162,6 +162,18 @@ def test_lint_refuses_a_file_that_is_not_a_template(tmp_path, capsys):
                                            "*.template.yaml files, or a folder that holds them\n")
 
 
+def test_lint_refuses_a_region_or_cfnlintrc_that_cfn_lint_refuses_in_one_line(tmp_path, capsys):
+    main(["synth", "--suffix", "pr1"])
+    capsys.readouterr()
+    assert main(["lint", "--region", "xx-nowhere-1"]) == 2
+    assert capsys.readouterr().err == ("error: --region: xx-nowhere-1: not a region cfn-lint knows; give one such as "
+                                       "us-east-1\n")
+    (tmp_path / ".cfnlintrc").write_text("regions: [us-east-1]\nno_such_option: true\n")
+    assert main(["lint"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: .cfnlintrc: ") and "no_such_option" in line
+
+
 def test_lint_without_templates_is_a_usage_error(capsys):
     assert main(["lint"]) == 2
     assert "run `python -m builder synth` first" in capsys.readouterr().err
