@@ -87,7 +87,10 @@ def cfn_lint_argv(files: Sequence[Path | str], regions: Sequence[str] = (),
 
 
 def worker_count(files: int) -> int:
-    """One worker process per CPU this process may run on, never more than there are files."""
+    """One worker process per CPU this process may run on, never more than there are files; one (this
+    process) where processes cannot be forked."""
+    if "fork" not in multiprocessing.get_all_start_methods() or not hasattr(os, "sched_getaffinity"):
+        return 1
     return max(1, min(files, len(os.sched_getaffinity(0))))
 
 
