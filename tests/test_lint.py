@@ -6,7 +6,8 @@ The files: the whole variant matrix (tests/variants.py: PAY_PER_REQUEST and PROV
 x customer-managed key, each for pr123, synthaw2nm, synth-12345, the shortest suffix `a` and the longest
 allowed), suffixes drawn by hypothesis, and planted templates that cfn-lint must flag: a 40-character
 suffix (its bucket name over S3's 63 characters: W1031) and a 250-character one (the table name over
-DynamoDB's 255: E3033). The matrix itself lints clean (`tox -e lint` is the same gate for CI)."""
+DynamoDB's 255: E3033). The matrix itself lints clean (`tox -e lint` is the same gate for CI). A second
+test does the same under a .cfnlintrc of its own, with YAML templates and one cfn-lint cannot parse."""
 
 from __future__ import annotations
 
@@ -132,8 +133,9 @@ def test_the_working_folders_cfnlintrc_applies_as_it_does_to_cfn_lint(clean_env,
     assert main(["synth", "--suffix", "pr1", "--format", "yaml", "--out", "y", *PROVISIONED]) == 0
     yaml_base = clean_env / "y" / "app-pr1.template.yaml"
     planted_yaml = plant(yaml_base, "pr1", clean_env / "p", "q" * 40)
+    (clean_env / "p" / "cut.template.json").write_text(base.read_text()[:300])  # not a template: E0000
     files = sorted([str(base.relative_to(clean_env)), plant(base, "pr1", clean_env / "p", "z" * 250),
-                    str(yaml_base.relative_to(clean_env)), planted_yaml])
+                    str(yaml_base.relative_to(clean_env)), planted_yaml, "p/cut.template.json"])
     (clean_env / ".cfnlintrc").write_text("include_checks: [I]\nignore_checks: [E3033]\nregions: [eu-west-1]\n"
                                           "configure_rules:\n  W9001:\n    max_capacity: 2\n")
     theirs = cfn_lint(files)
@@ -141,6 +143,7 @@ def test_the_working_folders_cfnlintrc_applies_as_it_does_to_cfn_lint(clean_env,
     found = {f[0] for findings in theirs[1].values() for f in findings}
     assert "W9001" in found and "E3033" not in found  # the configuration changed what cfn-lint reports
     assert "W1031" in {f[0] for f in theirs[1][planted_yaml]}  # the planted YAML template is read and flagged
+    assert [f[0] for f in theirs[1]["p/cut.template.json"]] == ["E0000"]
 
     (clean_env / ".cfnlintrc").write_text("ignore_templates: [p/*]\n")  # the planted file is not linted
     theirs = cfn_lint(files)
