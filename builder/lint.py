@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -88,8 +89,10 @@ def cfn_lint_argv(files: Sequence[Path | str], regions: Sequence[str] = (),
 
 def worker_count(files: int) -> int:
     """One worker process per CPU this process may run on, never more than there are files; one (this
-    process) where processes cannot be forked."""
-    if "fork" not in multiprocessing.get_all_start_methods() or not hasattr(os, "sched_getaffinity"):
+    process) where processes cannot be forked, or not safely: a process with other threads (a lock one of
+    them holds would stay locked in the child; Python 3.12 warns about it)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or not hasattr(os, "sched_getaffinity") \
+            or threading.active_count() > 1:
         return 1
     return max(1, min(files, len(os.sched_getaffinity(0))))
 
