@@ -7,6 +7,7 @@ import platform
 import resource
 import statistics
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,10 @@ def run(argv: Sequence[str], *, cwd: str | Path | None = None, env: Mapping[str,
     if calls_file is not None and calls_file.exists():
         calls = Counter(line for line in calls_file.read_text().splitlines() if line)
     return Run(seconds, exited_at, proc.stdout, proc.stderr, calls, cpu)
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def with_hooks(env: Mapping[str, str]) -> dict[str, str]:

@@ -40,6 +40,7 @@ from measure import (
     load,
     machine,
     md_table,
+    progress,
     ratio_median,
     row_ratio,
     row_seconds,
@@ -47,6 +48,7 @@ from measure import (
     summary,
     with_hooks,
 )
+from sections import SECTIONS, chosen, heading
 
 BUILDER = [PYTHON, "-m", "builder"]
 CFN_LINT = str(Path(PYTHON).parent / "cfn-lint")
@@ -97,10 +99,6 @@ def calls_text(calls: Counter) -> str:
     return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in sorted(calls.items()))
 
 
-def progress(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------------- 1 and 2: synth
 def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
     one, empty, many, loop = [], [], [], []
@@ -117,7 +115,7 @@ def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
             for s in suffixes:
                 run([*BUILDER, "synth", "--suffix", s, "--out", "oloop"], cwd=work)
             loop.append(time.perf_counter() - started)
-    start = Section("1. Synth start-up")
+    start = Section(heading("synth"))
     start.para("`python -m builder synth --suffix x` as a whole process (writes 3 files) against "
                "`python -c pass`, the same interpreter, alternating.")
     start.table(TIME_HEADER, [row_seconds("`python -c pass`", empty), row_seconds("`builder synth --suffix x`", one)])
@@ -125,7 +123,7 @@ def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
     r1 = ratio_median(one, empty)
     start.targets.append(Target("synth of one suffix within 8x of `python -c pass`", fmt_x(r1), r1 <= 8))
 
-    batch = Section("2. Many suffixes")
+    batch = Section(heading("suffixes"))
     batch.para("One `synth` invocation with 200 `--suffix` options (600 files) against one suffix, "
                f"in the same rounds; and against 200 invocations of one suffix in a row ({long_runs} rounds: each "
                "is 200 processes).")
@@ -229,7 +227,7 @@ def bench_deploy(work: Path, runs: int, long_runs: int, endpoint: str) -> list[S
             calls.setdefault(("cli", kind), r.calls)
             if kind != "no-op":
                 settle["cli", kind].append(r.exited_at - stack_span(endpoint, f"app-{theirs}")[1])
-    section = Section("4. Deploy overhead against LocalStack")
+    section = Section(heading("deploy"))
     section.para(f"One stack: create, no-op (same files again) and update (`bucket_lifecycle_days=60`), "
                  f"`python -m builder deploy` against `aws cloudformation deploy` with synth's files "
                  f"(`{Path(cli).name}` {_cli_version(cli)}), on one LocalStack server on 127.0.0.1. Ours ran "
@@ -295,7 +293,7 @@ def bench_fleet(work: Path, runs: int, endpoint: str, size: int = 20, concurrenc
         for which in ("fleet", "one"):
             suffixes = [a for name in names[which] for a in ("--suffix", name)]
             down[which].append(run([*BUILDER, "destroy", *suffixes, *conc, "--yes"], cwd=work, env=env).seconds)
-    section = Section(f"6. Fleet: {size} suffixes at `--concurrency {concurrency}` against one")
+    section = Section(heading("fleet"))
     section.para(f"`python -m builder deploy` with {size} `--suffix` options and `--concurrency {concurrency}`, "
                  "then one suffix alone; then `destroy --yes` of each, the same way. LocalStack on 127.0.0.1 "
                  "shares the machine's 2 cores with us, and is itself one Python process.")
@@ -356,7 +354,7 @@ def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300
                     r["events"].append(sum(1 for _, a in watched if a == "DescribeStackEvents"))
                     r["rate"].append(r["events"][-1] / max(exit_at - fake.executed_at, 1e-9))
                     r["total"].append(len(standin.calls))
-    section = Section("5. Polling: settle-to-exit delay and poll counts")
+    section = Section(heading("polling"))
     section.para(
         "A stack that settles a known time after ExecuteChangeSet, served by benchmarks/standin.py (CloudFormation's "
         "query protocol on 127.0.0.1; resources report progress spread over the wait). Both tools run for real "
@@ -465,7 +463,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                     throttles += len(standin.throttled)
                     if n == 100:
                         median_delay, per_stack_cpu = median, r.cpu / n
-    section = Section("7. Fleet: one shared poller under an API budget")
+    section = Section(heading("pollfleet"))
     how = ("benchmarks/fleet_driver.py, the poller driven directly (the stacks started by the stand-in)"
            if via == "poller" else
            f"`builder deploy` of N suffixes at `--concurrency N`: each stack's change set, its execution and "
@@ -538,9 +536,6 @@ NOTE_SETTLE = (
     "settles just after a poll is seen up to 2 s later, plus the time of one call.")
 
 
-SECTIONS = ("synth", "lint", "deploy", "polling", "fleet", "pollfleet", "reap")
-
-
 def write_report(path: Path, sections: list[Section], started: str, seconds: float, loads: tuple[str, str],
                  argv: list[str]) -> None:
     lines = ["# Benchmarks", "",
@@ -575,45 +570,55 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds of the measurements that take 30 s or more each: the AWS CLI's create and "
                              "update (its 30 s waiter), cfn-lint on 50 files, 200 synth processes in a row and "
                              "the fleet (default: 5)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--only", default=",".join(p.key for p in SECTIONS), metavar="SECTION,...",
+                        help="run these sections alone, by key or number: "
+                             + ", ".join(f"{p.number} {p.key}" for p in SECTIONS))
     parser.add_argument("--fleet-via", choices=("poller", "deploy"), default="deploy",
                         help="pollfleet: run `builder deploy` (default), or drive the shared poller directly "
                              "(benchmarks/fleet_driver.py)")
     parser.add_argument("--output", default=str(REPO / "BENCHMARKS.md"), help="where to write (default: BENCHMARKS.md)")
     args = parser.parse_args(argv)
-    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(chosen) - set(SECTIONS)
-    if unknown:
-        parser.error(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    try:
+        parts = chosen(args.only)
+    except ValueError as exc:
+        parser.error(f"--only: {exc}")
+    keys = {p.key for p in parts}
     long_runs = min(args.long_runs, args.runs)
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_start, t0 = load(), time.perf_counter()
     sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="builder-bench-") as tmp:
         work = Path(tmp)
-        if "synth" in chosen:
-            sections += bench_synth(work, args.runs, long_runs)
-        if "lint" in chosen:
+        if {"synth", "suffixes"} & keys:
+            sections += bench_synth(work, args.runs, long_runs if "suffixes" in keys else 0)
+        if "lint" in keys:
             sections += bench_lint(work, args.runs, long_runs)
-        if {"deploy", "fleet", "reap"} & set(chosen):
+        if {"deploy", "fleet", "reap", "peer"} & keys:
             from builder.emulator import localstack
 
             progress("starting LocalStack on 127.0.0.1")
             with localstack() as endpoint:
-                if "deploy" in chosen:
+                if "deploy" in keys:
                     sections += bench_deploy(work, args.runs, long_runs, endpoint)
-                if "fleet" in chosen:
+                if "fleet" in keys:
                     sections += bench_fleet(work, long_runs, endpoint)
-                if "reap" in chosen:
+                if "reap" in keys:
                     from reap import bench_reap
 
                     sections += bench_reap(work, long_runs, endpoint, BUILDER, aws_env(endpoint))
-        if "polling" in chosen:
+                if "peer" in keys:
+                    from peer import bench_peer
+
+                    sections += bench_peer(work, long_runs, endpoint, BUILDER, aws_env, synth_files, stack_span)
+        if "polling" in keys:
             sections += bench_polling(work, args.runs)
-        if "pollfleet" in chosen:
+        if "pollfleet" in keys:
             sections += bench_poller_fleet(work, 1, via=args.fleet_via)  # virtual clock: only CPU varies by round
-    order = {str(n): n for n in range(1, 10)}
-    sections.sort(key=lambda s: order.get(s.title[:1], 9))
+    wanted = {heading(p.key): p.number for p in parts}
+    unknown = [s.title for s in sections if s.title not in {heading(p.key) for p in SECTIONS}]
+    if unknown:
+        raise BenchError(f"sections not in benchmarks/sections.py: {unknown}")
+    sections = sorted((s for s in sections if s.title in wanted), key=lambda s: wanted[s.title])
     write_report(Path(args.output), sections, started_at, time.perf_counter() - t0, (load_start, load()),
                  sys.argv[1:] if argv is None else argv)
     progress(f"wrote {args.output}")
