@@ -119,6 +119,7 @@ class Section:
     title: str
     text: list[str] = field(default_factory=list)  # Markdown blocks, in order
     targets: list[Target] = field(default_factory=list)
+    loads: tuple[str, str] = ("unknown", "unknown")  # load averages before and after the section ran
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.text.append(md_table(header, rows))

@@ -35,7 +35,6 @@ from measure import (
     Target,
     fmt_s,
     fmt_x,
-    load,
     progress,
     row_ratio,
     row_seconds,
@@ -106,7 +105,7 @@ def calls_text(calls: Counter) -> str:
     return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in sorted(calls.items()))
 
 
-def peer_note(step: str, ours: Step, theirs: Step, loads: tuple[str, str]) -> str:
+def peer_note(step: str, ours: Step, theirs: Step) -> str:
     """Why builder is slower than Sceptre on this row, from the round's data only."""
     b, s = statistics.median(ours.seconds), statistics.median(theirs.seconds)
     parts = [f"builder {fmt_s(b)} against Sceptre {fmt_s(s)} (median), {fmt_s(b - s)} more"]
@@ -121,8 +120,7 @@ def peer_note(step: str, ours: Step, theirs: Step, loads: tuple[str, str]) -> st
                      f" Sceptre {fmt_s(statistics.median(theirs.settle))}")
     if any(ours.throttled):
         parts.append(f"builder got {sum(ours.throttled)} Throttling replies over the rounds")
-    parts.append(f"load average (1/5/15 min) {loads[0]} before the section and {loads[1]} after")
-    return "; ".join(parts) + "."
+    return "; ".join(parts)
 
 
 @dataclass
@@ -160,7 +158,6 @@ def bench_peer(work: Path, runs: int, endpoint: str, builder: list[str], env_for
     """builder and Sceptre on the same LocalStack; see the module's docstring."""
     sceptre = str(sceptre_exe())
     version = subprocess.run([sceptre, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    loads_before = load()
     data = {(tool, step): Step() for tool in TOOLS for step in STEPS}
     project = work / "sceptre"
     (project / "config").mkdir(parents=True, exist_ok=True)
@@ -195,8 +192,7 @@ def bench_peer(work: Path, runs: int, endpoint: str, builder: list[str], env_for
                                    cwd=work, env=env)
                     record(data[tool, step], r, proxy, step, [ids.get(n, n) for n in names.stacks(tool, step)],
                            endpoint, stack_span)
-    loads = (loads_before, load())
-    return [report(data, runs, version, loads)]
+    return [report(data, runs, version)]
 
 
 def stack_id(endpoint: str, name: str) -> str:
@@ -222,7 +218,7 @@ def record(step_data: Step, r: Run, proxy: RecordingProxy, step: str, stacks: li
         step_data.settle.append(r.exited_at - last)
 
 
-def report(data: dict[tuple[str, str], Step], runs: int, version: str, loads: tuple[str, str]) -> Section:
+def report(data: dict[tuple[str, str], Step], runs: int, version: str) -> Section:
     from sections import heading
 
     section = Section(heading("peer"))
@@ -256,5 +252,5 @@ def report(data: dict[tuple[str, str], Step], runs: int, version: str, loads: tu
         ratio = statistics.median(b / s for b, s in zip(ours.seconds, theirs.seconds, strict=True))
         met = ratio <= 1
         section.targets.append(Target(f"{step}: builder at or below Sceptre's time (builder / Sceptre)",
-                                      fmt_x(ratio), met, "" if met else peer_note(step, ours, theirs, loads)))
+                                      fmt_x(ratio), met, "" if met else peer_note(step, ours, theirs)))
     return section
