@@ -23,7 +23,7 @@ SECTIONS = (
     Part(5, "polling", "Polling: settle-to-exit delay and poll counts"),
     Part(6, "fleet", "Fleet against one stack"),
     Part(7, "pollfleet", "Fleet: one shared poller under an API budget"),
-    Part(8, "reap", "Reap against a listing and against destroy"),
+    Part(8, "reap", "Reap: listing and deleting"),
     Part(9, "peer", "Peer: builder against Sceptre"),
 )
 BY_KEY = {p.key: p for p in SECTIONS}
