@@ -460,7 +460,9 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                 span = end - first
                 calls = [(t, a) for t, a in standin.calls if first <= t <= end]
                 reads = [t for t, a in calls if a.startswith(READS) and a != "GetCallerIdentity"]  # STS, not ours
-                peak, _ = Note.busiest_window(reads)
+                # the windows cover the whole run, change sets included (before the first stack starts)
+                every_read = [t for t, a in standin.calls if a.startswith(READS) and a != "GetCallerIdentity"]
+                peak, _ = Note.busiest_window(every_read)
                 kinds = Counter(a for _, a in calls)
                 median = delays[len(delays) // 2]
                 throttles = Note.throttled_text(standin.throttled, first)
@@ -475,7 +477,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                     continue
                 per_stack.append((n, median, delays[-1]))
                 over += [f"{n} stacks: {count} reads from {at - first:.0f} s" for at, count in
-                         Note.windows_over(reads, rate, max(1.0, rate))]
+                         Note.windows_over(every_read, rate, max(1.0, rate))]
                 if standin.throttled:
                     throttled_runs.append((n, throttles, peak / 10))
                 if n == 100:
@@ -492,8 +494,9 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
         f"(no `--api-rate`). The stand-in throttles the account's read calls above {ACCOUNT_READ_RATE:g} calls/s "
         f"(a token bucket; AWS does not publish its own). Reads/s: Describe*, List* and Get* calls from the first "
         f"stack's start to the last stack noticed, over that span (the budget covers reads; CreateChangeSet and "
-        f"ExecuteChangeSet are outside it, counted in all calls/s); peak: the busiest 10 s of reads, a window "
-        f"starting at every read (sliding). Noticed: the stand-in's time of the last call about a stack, minus "
+        f"ExecuteChangeSet are outside it, counted in all calls/s); peak: the busiest 10 s of reads of the whole run "
+        f"(change sets included), a window starting at every read (sliding). Noticed: the stand-in's time of "
+        f"the last call about a stack, minus "
         f"its settle time. Span: first start to last noticed (virtual). CPU: the whole process (start-up, "
         f"imports, synth for deploy, one botocore session) over N.")
     section.table(("stacks", "budget", "reads/s", "peak 10 s reads/s", "all calls/s", "Throttling replies",
