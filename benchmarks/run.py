@@ -6,8 +6,12 @@ ratio is taken pair by pair and a busy moment disturbs both sides alike. Nothing
 the deploy benchmarks talk to a LocalStack server (builder/emulator) or to benchmarks/standin.py,
 both on 127.0.0.1, with dummy credentials.
 
-    .venv/bin/python benchmarks/run.py                     # everything, about 20 minutes
+    .venv/bin/python benchmarks/run.py                     # everything, about 45 minutes
     .venv/bin/python benchmarks/run.py --runs 3 --only synth,lint   # a quick look at some
+    .venv/bin/python benchmarks/run.py --only 9 --long-runs 1 --output /tmp/peer.md   # one section alone
+
+The sections, their numbers and --only keys are benchmarks/sections.py. Every note beside a missed
+target is computed from the run's data (benchmarks/notes.py).
 """
 
 from __future__ import annotations
