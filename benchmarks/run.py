@@ -484,7 +484,11 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                 over += [f"{n} stacks: {count} reads from {at - first:.0f} s" for at, count in
                          Note.windows_over(every_read, rate, max(1.0, rate))]
                 if standin.throttled:
-                    throttled_runs.append((n, throttles, peak / 10))
+                    at = standin.throttled[0][0]  # what arrived in the second before the first Throttling reply
+                    before = Counter(a for t, a in standin.calls if at - 1 <= t < at and a.startswith(READS))
+                    said = (f"{throttles}; in the second before the first: {sum(before.values())} reads "
+                            f"({calls_text(before) or 'none'})")
+                    throttled_runs.append((n, said, peak / 10))
                 if n == 100:
                     cpu_at_100 = (r.cpu, kinds)
     section = Section(heading("pollfleet"))
@@ -510,7 +514,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
     section.targets.append(Target(
         f"reads in every 10 s window at or under `--api-rate {api_rate:g}` (x 10 s, plus one second's worth)",
         f"{len(over)} windows over" if over else "none over", not over, "; ".join(over[:5])))
-    throttles = sum(int(t.split()[0]) for _, t, _ in throttled_runs)
+    throttles = sum(int(t.split()[0]) for _, t, _ in throttled_runs)  # throttled_text starts with the count
     section.targets.append(Target(f"no Throttling reply at `--api-rate {api_rate:g}` at any size", str(throttles),
                                   not throttled_runs, Note.throttle_note(throttled_runs, ACCOUNT_READ_RATE)))
     worst_median = max((m for _, m, _ in per_stack), default=0.0)
