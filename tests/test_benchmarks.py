@@ -142,3 +142,22 @@ def test_overlapping_sleeps_advance_the_clock_to_the_latest_wake_up_not_the_sum(
     assert 100 <= seen["together"] < 102
     assert 150 <= seen["end"] < 153
     assert 150 <= advanced < 153  # the server's clock moved as the process's did (the sum would be 180)
+
+
+def test_proxy_forwards_both_ways_and_records_throttling():
+    import boto3
+    from botocore.config import Config
+
+    from benchmarks.proxy import RecordingProxy
+
+    with StandIn() as standin, RecordingProxy(standin.url) as proxy:
+        standin.reset(10.0, read_rate=1.0)  # one read, then Throttling until a second has passed
+        cf = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test") \
+            .client("cloudformation", endpoint_url=proxy.url, config=Config(retries={"total_max_attempts": 1}))
+        standin.start("app-p1", 10.0)
+        assert cf.describe_stacks(StackName="app-p1")["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+        with pytest.raises(cf.exceptions.ClientError, match="Throttling"):
+            cf.describe_stacks(StackName="app-p1")
+    assert [(c.service, c.action, c.status) for c in proxy.calls] == [
+        ("cloudformation", "DescribeStacks", 200), ("cloudformation", "DescribeStacks", 400)]
+    assert [action for _, action in proxy.throttled] == ["DescribeStacks"]
