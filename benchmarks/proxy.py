@@ -73,6 +73,7 @@ class RecordingProxy:
         self.calls: list[Call] = []
         self.throttled: list[tuple[float, str]] = []
         self._local = threading.local()
+        self._conns: list[http.client.HTTPConnection] = []  # every upstream connection, closed on exit
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -85,6 +86,9 @@ class RecordingProxy:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for conn in self._conns:
+                conn.close()
 
     def reset(self) -> None:
         with self.lock:
@@ -94,6 +98,8 @@ class RecordingProxy:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=300)
+            with self.lock:
+                self._conns.append(conn)
         return conn
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:

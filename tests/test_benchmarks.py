@@ -158,6 +158,7 @@ def test_proxy_forwards_both_ways_and_records_throttling():
         assert cf.describe_stacks(StackName="app-p1")["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
         with pytest.raises(cf.exceptions.ClientError, match="Throttling"):
             cf.describe_stacks(StackName="app-p1")
+        cf.close()
     assert [(c.service, c.action, c.status) for c in proxy.calls] == [
         ("cloudformation", "DescribeStacks", 200), ("cloudformation", "DescribeStacks", 400)]
     assert [action for _, action in proxy.throttled] == ["DescribeStacks"]
