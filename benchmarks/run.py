@@ -6,7 +6,7 @@ ratio is taken pair by pair and a busy moment disturbs both sides alike. Nothing
 the deploy benchmarks talk to a LocalStack server (builder/emulator) or to benchmarks/standin.py,
 both on 127.0.0.1, with dummy credentials.
 
-    .venv/bin/python benchmarks/run.py                     # everything, about 45 minutes
+    .venv/bin/python benchmarks/run.py                     # everything, about an hour
     .venv/bin/python benchmarks/run.py --runs 3 --only synth,lint   # a quick look at some
     .venv/bin/python benchmarks/run.py --only 9 --long-runs 1 --output /tmp/peer.md   # one section alone
 
@@ -627,11 +627,14 @@ def main(argv: list[str] | None = None) -> int:
         if "pollfleet" in keys:
             # one round: on the virtual clock only CPU varies from round to round
             sections += timed(bench_poller_fleet, work, 1, via=args.fleet_via)
-    wanted = {heading(p.key): p.number for p in parts}
-    unknown = [s.title for s in sections if s.title not in {heading(p.key) for p in SECTIONS}]
-    if unknown:
-        raise BenchError(f"sections not in benchmarks/sections.py: {unknown}")
-    sections = sorted((s for s in sections if s.title in wanted), key=lambda s: wanted[s.title])
+    # keep what was measured even when a title drifted from the table (tests/test_benchmarks.py fails on it)
+    known = {heading(p.key): p for p in SECTIONS}
+    for s in sections:
+        if s.title not in known:
+            progress(f"warning: section {s.title!r} is not named as in benchmarks/sections.py")
+    number = {s.title: known[s.title].number if s.title in known else int(s.title.split(".")[0]) for s in sections}
+    wanted = {p.number for p in parts}
+    sections = sorted((s for s in sections if number[s.title] in wanted), key=lambda s: number[s.title])
     write_report(Path(args.output), sections, started_at, time.perf_counter() - t0, (load_start, load()),
                  sys.argv[1:] if argv is None else argv)
     progress(f"wrote {args.output}")
