@@ -8,9 +8,11 @@ CHANGE_SET_SECONDS, then CREATE_COMPLETE. After ExecuteChangeSet the stack is CR
 then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
 CREATE_COMPLETE spread evenly over the wait, as real resources do.
 
-Its clock is virtual: time.monotonic() plus every second a client "slept" (POST /__advance, sent by
-hooks/sitecustomize.py in place of time.sleep). So a 300-second settle costs only the real time of
-the calls made while waiting. Every call is logged with its virtual time.
+Its clock is virtual: time.monotonic() plus an offset that only grows. A client's time.sleep (replaced by
+hooks/sitecustomize.py) ends in POST /__advance with `at <virtual wake-up time>`: the clock moves to that
+time if it is not there yet, and the answer is the offset, which the client adopts. Sleeps that overlap
+in real time so move the clock to the latest wake-up among them, not by their sum. A 300-second settle
+costs only the real time of the calls made while waiting. Every call is logged with its virtual time.
 
 Besides CloudFormation, what deploy asks before creating a stack (is retained data there?): STS
 GetCallerIdentity, and "no" to S3 HeadBucket and DynamoDB DescribeTable.
@@ -260,9 +262,9 @@ class StandIn:
                     self.wfile.write(data)
                     return
                 if self.path == "/__advance":
-                    with standin.lock:
-                        standin.offset += float(body or 0)
-                    code, text = 200, "ok"
+                    with standin.lock:  # "at <virtual time>": move the clock there, never back
+                        standin.offset = max(standin.offset, float(body.removeprefix("at ")) - time.monotonic())
+                        code, text = 200, repr(standin.offset)
                 else:
                     params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
                     with standin.lock:
