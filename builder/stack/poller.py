@@ -46,10 +46,13 @@ import botocore.exceptions
 from builder.errors import UsageError
 from builder.stack import client as aws
 
-DEFAULT_RATE = 2.0  # CloudFormation read calls per second, per region, for the whole process
+START_RATE = 10.0  # the adaptive default's first rate (reads a second, per region): builder's fleet waits
+# at Sceptre's pace or faster (Sceptre has no cap at all); Throttling then halves it
+GROWTH = 1.0 / 60  # after a cut, the rate grows back by 1 read a second each minute (additive increase)
+CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling replies is one signal
+THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
-RECOVERY = 60.0  # seconds for a throttled budget to grow back to its full rate
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.5  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -70,23 +73,27 @@ def settled(status: str) -> bool:
 class Budget:
     """A token bucket of API calls per second, shared by every thread that calls one region.
 
-    Holds at most one second's worth of tokens; take() sleeps until one is there, one thread at a
-    time (the others queue on a lock, so calls go out in turn and only one thread sleeps on the
-    clock). On Throttling the rate halves (down to `floor`) and the bucket empties for a moment, so
-    the whole process slows down, not one thread; the rate then grows back linearly, to the full
-    rate in RECOVERY seconds. After stop() (Ctrl-C) every take() raises KeyboardInterrupt.
+    Adapts (additive increase, multiplicative decrease, as TCP and botocore's adaptive retry mode do):
+    it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
+    the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
+    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. Holds at most one second's worth
+    of tokens at the limit; take() sleeps until one is there, one thread at a time (the others queue on
+    a lock, so calls go out in turn and only one thread sleeps on the clock). After stop() (Ctrl-C)
+    every take() raises KeyboardInterrupt.
     """
 
-    def __init__(self, rate: float = DEFAULT_RATE, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, limit: float = START_RATE, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, floor: float = 0.1) -> None:
-        if not rate > 0:
-            raise UsageError("--api-rate", f"{rate} calls a second cannot make progress; give a number above 0")
-        self.limit = self.rate = float(rate)
+        if not limit > 0:
+            raise UsageError("--api-rate", f"{limit} calls a second cannot make progress; give a number above 0")
+        self.limit = self.rate = float(limit)
         self.floor = min(floor, self.limit)
         self.capacity = max(1.0, self.limit)
         self.tokens = self.capacity
         self._clock, self._sleep = clock, sleep
         self._stamp = clock()
+        self._cut_at = float("-inf")
+        self.cuts = 0  # Throttling replies that halved the rate
         self._lock = threading.Lock()
         self._turn = threading.Lock()  # held by the one thread waiting for the next token
         self._queued = 0  # callers waiting their turn
@@ -95,8 +102,9 @@ class Budget:
 
     def _refill(self) -> None:
         now = self._clock()
-        self.rate = min(self.limit, self.rate + self.limit * (now - self._stamp) / RECOVERY)
-        self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
+        elapsed = now - self._stamp
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.rate = min(self.limit, self.rate + GROWTH * elapsed)
         self._stamp = now
 
     def delay(self) -> float:
@@ -149,9 +157,13 @@ class Budget:
         self.stopped = True
 
     def throttled(self) -> None:
+        """A Throttling reply: halve the rate (once per CUT_EVERY) and pause the whole region a moment."""
         with self._lock:
             self._refill()
-            self.rate = max(self.floor, self.rate / 2)
+            if self._clock() - self._cut_at >= CUT_EVERY:
+                self._cut_at = self._clock()
+                self.rate = max(self.floor, self.rate / 2)
+                self.cuts += 1
             self.tokens = min(self.tokens, 0.0) - 1.0
 
 
@@ -265,7 +277,8 @@ class Poller:
             return [w for w in self._stacks.values() if not w.done()]
 
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries."""
+        """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries (up to
+        THROTTLED_TRIES times in a row; then the Throttling error is raised)."""
         return self._read(operation, kwargs, first=False)
 
     def _loop_read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -273,7 +286,7 @@ class Poller:
         return self._read(operation, kwargs, first=True)
 
     def _read(self, operation: str, kwargs: Mapping[str, Any], first: bool) -> dict[str, Any]:
-        while True:
+        for attempt in range(1, THROTTLED_TRIES + 1):
             if self._interrupted:
                 raise KeyboardInterrupt
             self.budget.take(first)
@@ -282,11 +295,12 @@ class Poller:
             try:
                 answer: dict[str, Any] = getattr(self.cf, operation)(**kwargs)
             except botocore.exceptions.ClientError as exc:
-                if aws.error_code(exc) not in aws.THROTTLED:
+                if aws.error_code(exc) not in aws.THROTTLED or attempt == THROTTLED_TRIES:
                     raise
                 self.budget.throttled()
                 continue
             return answer
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def latest_event_id(self, stack_id: str) -> str | None:
         """The baseline to register with: the newest event of the stack before the operation starts."""
@@ -440,9 +454,10 @@ class Pollers:
     clients. `make` builds a region's poller (default: one on the process's shared client).
     """
 
-    def __init__(self, api_rate: float = DEFAULT_RATE, make: Callable[[str, float], Poller] | None = None) -> None:
-        Budget(api_rate)  # a rate that cannot make progress is bad input before anything starts
-        self.api_rate = api_rate
+    def __init__(self, api_rate: float | None = None, make: Callable[[str, float], Poller] | None = None) -> None:
+        """`api_rate`: the hard cap of `--api-rate`; None for the adaptive default (START_RATE, then AIMD)."""
+        self.api_rate = START_RATE if api_rate is None else api_rate
+        Budget(self.api_rate)  # a rate that cannot make progress is bad input before anything starts
         self.interrupted = False
         self._make = make or _shared_poller
         self._lock = threading.Lock()
@@ -493,7 +508,7 @@ def _shared_poller(region: str, api_rate: float) -> Poller:
     Throttling reply that client gets."""
     cf = aws.shared_client(region, "cloudformation")
     budget = Budget(api_rate)
-    slow_down_on_every_throttling(cf, budget)
+    budget_reacts_to_throttling(cf, budget)
     return Poller(cf, budget)
 
 
@@ -501,12 +516,22 @@ def _budget_hook_id(budget: Budget) -> str:
     return f"builder-budget-{id(budget)}"
 
 
-def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
-    """Halve the budget at each Throttling reply the client gets, including those botocore's own
-    retries (standard mode, AWS_MAX_ATTEMPTS) absorb before a call returns or fails."""
-    def on_reply(response: Any = None, **_: Any) -> None:
-        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
-        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED:
-            budget.throttled()
+READS = ("Describe", "List", "Get")  # the operations every caller makes through Poller.read (the budget)
 
-    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=_budget_hook_id(budget))
+
+def budget_reacts_to_throttling(cf: Any, budget: Budget) -> None:
+    """Make the budget the one thing that reacts to Throttling on this client: each Throttling reply halves
+    it, and botocore does not retry a throttled read itself (the reply reaches Poller.read, which waits
+    for the slower budget and asks again). botocore still retries connection errors and 5xx replies, and
+    throttled writes (CreateChangeSet, DeleteStack, ...), which go out once per operation, not per poll.
+
+    botocore asks every needs-retry handler and follows the first answer that is not None; this one is
+    registered first and answers False (no retry) for a throttled read, None otherwise."""
+    def on_reply(response: Any = None, operation: Any = None, **_: Any) -> bool | None:
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        if not (isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED):
+            return None
+        budget.throttled()
+        return False if str(getattr(operation, "name", "")).startswith(READS) else None
+
+    cf.meta.events.register_first("needs-retry.cloudformation", on_reply, unique_id=_budget_hook_id(budget))

@@ -23,7 +23,7 @@ from builder.stack.poller import Poller, Pollers, Watched
 
 def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedStack | None:
     """The stack (a name or a stack id), or None when it does not exist; `read(operation, **kwargs)`
-    makes the call (through a poller's budget, or a plain client's backoff)."""
+    makes the call (through a poller's budget)."""
     try:
         found = read("describe_stacks", StackName=name)
     except Exception as exc:
@@ -45,9 +45,6 @@ class StackWatcher:
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
         self.events: list[Mapping[str, Any]] = []  # events of the operation being watched, oldest first
-
-    def backoff(self) -> aws.Backoff:
-        return aws.Backoff(sleep=self._sleep)
 
     def pause(self, seconds: float) -> None:
         self._sleep(seconds)

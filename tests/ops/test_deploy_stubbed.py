@@ -305,8 +305,9 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
     # DescribeStacks and GetTemplate spend the budget of 2 calls/s: the first DescribeChangeSet waits 0.5 s;
-    # then the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
-    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, 0.935484]
+    # then the budget halves to 1 call/s and empties (-1 token): the retry waits 1 s (one slice: 0 tokens,
+    # the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more
+    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -431,15 +432,9 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
     assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 
 
-def test_backoff_doubles_to_the_ceiling():
-    backoff = aws.Backoff(sleep=lambda s: None)
-    intervals = []
-    for _ in range(6):
-        intervals.append(backoff.interval)
-        backoff.wait()
-    assert intervals == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
-    backoff.progressed()
-    assert backoff.interval == 1.0
+def test_poll_pauses_double_to_the_ceiling():
+    pauses = aws.intervals()
+    assert [next(pauses) for _ in range(6)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("reason, expected", [
