@@ -171,8 +171,10 @@ class Watched:
     """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
 
     def __init__(self, stack_id: str, on_event: Callable[[Event], None] | None, baseline: str | None,
-                 stream: bool, woken: threading.Condition, on_idle: Callable[[], None] | None = None) -> None:
+                 stream: bool, woken: threading.Condition, on_idle: Callable[[], None] | None = None,
+                 begins: Callable[[Event], bool] | None = None) -> None:
         self.stack_id, self.on_event, self.stream = stack_id, on_event, stream
+        self.begins = begins  # without a baseline: the event that starts the watched operation (the oldest shown)
         self.on_idle = on_idle  # called when the loop sleeps (a live progress line redraws its elapsed time)
         self.woken = woken  # its waiting thread sleeps on this (the poller's lock): woken alone, not all
         self.waiting = False
@@ -213,14 +215,17 @@ class Poller:
     # ------------------------------------------------------------------ the interface
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
                  baseline: str | None = None, stream: bool = True,
-                 on_idle: Callable[[], None] | None = None) -> Watched:
-        """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
-        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock), on_idle)
+                 on_idle: Callable[[], None] | None = None, begins: Callable[[Event], bool] | None = None) -> Watched:
+        """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`, or with
+        `begins`, from the newest event it accepts on (a read saved: no baseline to fetch first; events are
+        shown only once that event is there, so none of an earlier operation is ever shown)."""
+        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock), on_idle, begins)
         with self._lock:
             if stack_id in self._stacks:
                 raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
             self._stacks[stack_id] = watched
             self._status_every = STATUS_FIRST
+            self._swept = False  # a lone stack's events come after a sweep that includes it
         return watched
 
     def wait(self, watched: Watched) -> dict[str, Any]:
@@ -409,15 +414,21 @@ class Poller:
             page = self._loop_read("describe_stack_events", StackName=watched.stack_id,
                              **({"NextToken": token} if token else {}))
             fresh = []
+            begun = False
             for event in page.get("StackEvents", []):
                 if event["EventId"] in watched.seen:
                     token = None
                     break
                 fresh.append(event)
+                if watched.begins is not None and not watched.seen and watched.begins(event):
+                    begun, token = True, None  # the operation's first event: nothing older is its
+                    break
             else:
                 token = page.get("NextToken")
             new += fresh
             if not token:
+                if watched.begins is not None and not watched.seen and not begun:
+                    new = []  # its first event is not there yet: show nothing of an earlier operation
                 break
         for event in reversed(new):
             watched.seen.add(event["EventId"])

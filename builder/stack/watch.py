@@ -80,11 +80,13 @@ class StackWatcher:
             final = self.describe(final.stack_id) or final
         return final
 
-    def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> DeployedStack:
+    def watch(self, stack_id: str, baseline: str | None, stream: bool = True,
+              begins: Callable[[Mapping[str, Any]], bool] | None = None) -> DeployedStack:
         """Wait until the stack (its id: a stack that ends deleted is found by id only) settles, streaming
-        its events after `baseline`; return its final description."""
+        its events after `baseline` (or from the one `begins` accepts); return its final description."""
         on_event = (lambda event: self.reporter.event(self.name, event)) if stream else None
-        self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick)
+        self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick,
+                                            begins=begins)
         self.events = self.watched.events
         return DeployedStack.from_api(self.poller.wait(self.watched))
 
@@ -141,10 +143,17 @@ class StackWatcher:
                                          f"{command} again to resume") from None
 
     def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
-        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
-        baseline = self.latest_event_id(stack.stack_id)
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait; its
+        events from the stack's DELETE_IN_PROGRESS on (a stack is deleted once, so that event starts this
+        operation: no baseline read before the delete)."""
         self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}))
-        return self.watch(stack.stack_id, baseline)
+        return self.watch(stack.stack_id, None, begins=starts_delete)
+
+
+def starts_delete(event: Mapping[str, Any]) -> bool:
+    """The stack's own DELETE_IN_PROGRESS event: the first of its deletion."""
+    return event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatus") == \
+        "DELETE_IN_PROGRESS"
 
 
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher

@@ -480,13 +480,16 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
 
 def test_a_failed_delete_reports_its_cause(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    # nothing to empty: no ListStackResources; a stack is deleted once, so its DELETE_IN_PROGRESS event starts
+    # the delete's events: no DescribeStackEvents before DeleteStack
     cf.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {}})})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
-    cf.add_response("describe_stack_events", {"StackEvents": []})
     cf.add_response("delete_stack", {}, {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("DELETE_FAILED"), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
-        event(2, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled")]})
+        event(4, STACK.name, "DELETE_FAILED", kind="AWS::CloudFormation::Stack"),
+        event(3, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled"),
+        event(2, STACK.name, "DELETE_IN_PROGRESS", kind="AWS::CloudFormation::Stack", reason="User Initiated"),
+        event(1, "DataTable", "CREATE_FAILED", reason="an earlier operation's failure, not this one's")]})
     error, _ = run(destroy_stack)
     assert error.message == ("DELETE_FAILED: DataTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion "
                              "protection enabled")
