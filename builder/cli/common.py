@@ -125,8 +125,8 @@ def add_pool_options(parser: argparse.ArgumentParser) -> None:
 
 def add_api_rate_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-rate", type=calls_per_second, default=None, metavar="N",
-                        help="a hard cap on CloudFormation read calls a second, per region, for every read of "
-                             "the run together (waits, listing, pricing, change sets); builder never goes "
+                        help="a hard cap on CloudFormation calls a second, per region, for every call of the "
+                             "run together (waits, listing, pricing, change sets, deletes); builder never goes "
                              "above N and halves its rate on each Throttling reply (default: no cap; start "
                              "at 10 a second, halve on Throttling, grow back by 1 a second each minute)")
 

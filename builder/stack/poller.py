@@ -167,6 +167,27 @@ class Budget:
             self.tokens = min(self.tokens, 0.0) - 1.0
 
 
+class Paced:
+    """A client whose every call first takes a token of the budget: the writes of a run (CreateChangeSet,
+    ExecuteChangeSet, DeleteStack, DetectStackDrift, ...), so `--api-rate` bounds every CloudFormation
+    call of the run, not only the reads. `meta` and the other attributes are the client's own."""
+
+    def __init__(self, cf: Any, budget: Budget) -> None:
+        self.client, self.budget = cf, budget
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if name.startswith("_") or name in ("meta", "exceptions", "can_paginate", "get_paginator", "get_waiter") \
+                or not callable(attr):
+            return attr
+
+        def paced(*args: Any, **kwargs: Any) -> Any:
+            self.budget.take()
+            return attr(*args, **kwargs)
+
+        return paced
+
+
 class Watched:
     """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
 
@@ -201,6 +222,7 @@ class Poller:
     def __init__(self, cf: Any, budget: Budget, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, events_every: float = EVENTS_EVERY) -> None:
         self.cf, self.budget = cf, budget
+        self.writer = Paced(cf, budget)  # write calls, each drawn from the budget like a read
         self._clock, self._sleep = clock, sleep
         self.events_every = events_every
         self._lock = threading.Lock()  # guards the registry and the lead; each Watched waits on its own condition

@@ -41,7 +41,7 @@ class StackWatcher:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name, self.region, self.reporter = name, region, reporter
         self.poller = poller
-        self.cf = self.poller.cf  # write calls; reads go through read(), drawn from the budget
+        self.cf = self.poller.writer  # write calls, drawn from the budget; reads go through read()
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
         self.events: list[Mapping[str, Any]] = []  # events of the operation being watched, oldest first
@@ -121,7 +121,7 @@ class StackWatcher:
         if self.watched is not None and self.watched.status:
             return self.watched.status
         try:
-            stack = DeployedStack.from_api(self.cf.describe_stacks(StackName=self.name)["Stacks"][0])
+            stack = DeployedStack.from_api(self.poller.cf.describe_stacks(StackName=self.name)["Stacks"][0])
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
             return None if aws.is_missing_stack(exc) else ""
         return stack.status

@@ -304,10 +304,13 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: the first DescribeChangeSet waits 0.5 s;
-    # then the budget halves to 1 call/s and empties (-1 token): the retry waits 1 s (one slice: 0 tokens,
-    # the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more
-    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
+    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: CreateChangeSet (a write, paced too) and
+    # the first DescribeChangeSet wait 0.5 s each; then the budget halves to 1 call/s and empties (-1 token):
+    # the retry waits 1 s (one slice: 0 tokens, the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more;
+    # DeleteChangeSet one more token at the rate grown for about 2 s
+    sleeps = [round(t, 6) for t in run.sleeps]
+    assert sleeps[:4] == [0.5, 0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
+    assert len(sleeps) == 5 and 0.96 < sleeps[4] < 0.97
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
