@@ -66,7 +66,7 @@ class RecordingProxy:
                 self.wfile.write(data)
                 upstream.close()
 
-            do_POST = do_HEAD = do_GET = _forward  # noqa: N815 - the http.server hooks' names
+            do_POST = do_HEAD = do_GET = _forward
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -107,7 +107,7 @@ def test_every_read_of_four_commands_at_once_keeps_to_its_rate(standin: StandIn,
                  "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config")})
         for name, argv in commands.items()}
     for name, process in started.items():
-        out, err = process.communicate(timeout=400)
+        _out, err = process.communicate(timeout=400)
         assert process.returncode == 0, f"{name}: {err[-2000:]}"
     for name, proxy in proxies.items():
         actions = [action for _, action in proxy.calls]
