@@ -415,3 +415,33 @@ def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:
     queued.join(timeout=10)
     assert order == ["loop", "queued"]
     assert not budget.busy()
+
+
+def test_a_delete_without_a_baseline_shows_its_own_events_only_once_its_first_is_there() -> None:
+    """No baseline read before DeleteStack: the events start at the stack's DELETE_IN_PROGRESS. Until that
+    event is listed, nothing is shown (the older events are an earlier operation's)."""
+    def stack_event(number: int, status: str, kind: str = "AWS::CloudFormation::Stack") -> dict[str, Any]:
+        return {"EventId": f"e{number}", "ResourceStatus": status, "ResourceType": kind, "LogicalResourceId": "x"}
+
+    pages = [[stack_event(1, "CREATE_COMPLETE")],
+             [stack_event(3, "DELETE_IN_PROGRESS", "AWS::S3::Bucket"), stack_event(2, "DELETE_IN_PROGRESS"),
+              stack_event(1, "CREATE_COMPLETE")],
+             [stack_event(4, "DELETE_COMPLETE"), stack_event(3, "DELETE_IN_PROGRESS", "AWS::S3::Bucket"),
+              stack_event(2, "DELETE_IN_PROGRESS"), stack_event(1, "CREATE_COMPLETE")]]
+
+    class Events:
+        def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+            return {"StackEvents": pages.pop(0)}
+
+    clock = FakeClock()
+    poller = Poller(Events(), Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    shown: list[str] = []
+    watched = poller.register("stack-id", lambda event: shown.append(event["EventId"]),
+                              begins=lambda e: e["ResourceType"] == "AWS::CloudFormation::Stack"
+                              and e["ResourceStatus"] == "DELETE_IN_PROGRESS")
+    poller._fetch_events(watched)
+    assert shown == []  # the delete's first event is not listed yet
+    poller._fetch_events(watched)
+    assert shown == ["e2", "e3"]
+    poller._fetch_events(watched)
+    assert shown == ["e2", "e3", "e4"]
