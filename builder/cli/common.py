@@ -124,9 +124,11 @@ def add_pool_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_api_rate_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-rate", type=calls_per_second, default=2.0, metavar="N",
-                        help="CloudFormation read calls a second, per region, for all the stacks of the run "
-                             "together (default: 2); on Throttling builder slows down below it by itself")
+    parser.add_argument("--api-rate", type=calls_per_second, default=None, metavar="N",
+                        help="a hard cap on CloudFormation calls a second, per region, for every call of the "
+                             "run together (waits, listing, pricing, change sets, deletes); builder never goes "
+                             "above N and halves its rate on each Throttling reply (default: no cap; start "
+                             "at 10 a second, halve on Throttling, grow back by 1 a second each minute)")
 
 
 def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:

@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         watch = watchers(pollers)
         outcomes = run_all([list(f.targets) for f in found],
                            lambda target: destroy_stack(target.name, target.region, options, reporter, watch,
-                                                        role_arn=role_of[target.name, target.region]),
+                                                        role_arn=role_of[target.name, target.region],
+                                                        known=target.stack if args.yes else None),
                            args.concurrency, pollers)
     for line in deleted_lines(found, outcomes):
         reporter.line(line)

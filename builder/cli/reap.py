@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes: tuple[Outcome, ...] = ()
     with Pollers(args.api_rate) as pollers:  # every CloudFormation read of the run from one budget per region
         try:
-            plan = fleet_plan(prefix, regions, limits, args.concurrency, owns=owns)
+            plan = fleet_plan(prefix, regions, limits, args.concurrency, pollers, owns=owns)
         except KeyboardInterrupt:  # only the main thread hears it: stop every wait of the run too
             pollers.interrupt()
             raise

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from builder.cli.common import (
     Subparsers,
+    add_api_rate_option,
     add_command,
     add_output_option,
     aws_configs_from_args,
@@ -40,6 +41,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     add_output_option(parser, "text, or json: one object per stack (default: text)")
     parser.add_argument("--all", action="store_true",
                         help="every stack named <stack_prefix>-* (the fleet: idle time, ttl, idle cost)")
+    add_api_rate_option(parser)
     return parser
 
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     configs = aws_configs_from_args(args, say=not args.all)  # --all: said once the whole file is checked
     if args.all:
         return fleet_view(args, configs)
-    with Pollers() as pollers:
+    with Pollers(args.api_rate) as pollers:
         records = stack_status([stacks_for(c) for c in configs], pollers)
     for record in records:
         if args.output == "json":
@@ -66,11 +68,13 @@ def run(args: argparse.Namespace) -> int:
 def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> int:
     """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
     from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
+    from builder.stack.poller import Pollers
 
     prefix = configs[0].stack_prefix
     regions = regions_to_search(args, configs)
     say_config(args, configs)
-    plan = fleet_rows(prefix, regions)
+    with Pollers(args.api_rate) as pollers:
+        plan = fleet_rows(prefix, regions, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:

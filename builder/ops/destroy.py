@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -100,6 +100,11 @@ def to_prepare(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any
     return found
 
 
+def _has_preparable(template: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> bool:
+    return any(r.get("Type") in kinds and kinds[r.get("Type")].before_delete is not None
+               for r in template.get("Resources", {}).values())
+
+
 def _keeping(target: Prepared) -> str:
     policy = f"{target.deletion_policy}: retain_data" if target.deletion_policy == "Retain" else target.deletion_policy
     return f"keeping {target.kind.noun} {target.physical_id} and its data (DeletionPolicy {policy})"
@@ -140,18 +145,24 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
 def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
                   watcher_factory: WatcherFactory,
                   before_delete: Callable[[DeployedStack], None] | None = None,
-                  role_arn: str | None = None) -> Outcome:
+                  role_arn: str | None = None, known: DeployedStack | None = None) -> Outcome:
     """Do what must happen before CloudFormation deletes the stack's resources (empty its buckets), then
     delete the stack and wait.
 
     `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
     there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
     (cloudformation_role_arn) is the role CloudFormation deletes with; without it, the stack's own.
+    `known`: the stack as a DescribeStacks of this run found it moments ago (destroy's own look for which
+    stacks go), which saves reading it again; None reads it.
+
+    Reads a stack: DescribeStacks (unless `known`), GetTemplate, ListStackResources only when the template
+    has a resource to prepare (a bucket to empty), then the wait: a status sweep until it settles and its
+    events once it settles (the delete's own events: no baseline read before DeleteStack).
     """
     started = time.monotonic()
     watcher = watcher_factory(name, region, reporter)
     with aws.translate(name, region), watcher.interruptible("destroy"):
-        current = watcher.describe()
+        current = known or watcher.describe()
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
@@ -174,14 +185,16 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
-        resources = _stack_resources(watcher, stack_id)
-        prepared = to_prepare(template, resources, inventory().kinds)
+        kinds = inventory().kinds
+        # the resources' physical ids matter only when one of them has something to do before it goes
+        resources = _stack_resources(watcher, stack_id) if _has_preparable(template, kinds) else []
+        prepared = to_prepare(template, resources, kinds)
         for target in prepared:
             if target.kept:
                 watcher.say(_keeping(target))
             else:
                 _prepare(watcher, target)
-        reporter.begin(name, len(resources))
+        reporter.begin(name, len(resources) or len(template.get("Resources", {})))
         try:
             final = watcher.delete_and_wait(current, role_arn)
         finally:
@@ -227,6 +240,7 @@ class Target:
     name: str
     region: str
     found_by: str = ""
+    stack: DeployedStack | None = field(default=None, compare=False)  # as found (destroy_stack's `known`)
 
 
 @dataclass(frozen=True)
@@ -249,7 +263,7 @@ def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
     named = replica_regions(primary) if primary is not None else []
     setting = config.value(REPLICATION_REGION)  # today's replication_region, whether replication is on or not
     looked = [r for r in dict.fromkeys([*named, *([setting] if setting else []), *config_regions]) if r != region]
-    targets = [Target(name, region)]
+    targets = [Target(name, region, stack=primary)]
     left_alone: list[str] = []
     for where in looked:
         replica = describe(replica_name, where)
@@ -266,5 +280,5 @@ def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
         else:
             how = (f"the deployed {name} names that region" if where in named
                    else f"its builder:primary-region tag names {region}")
-            targets.append(Target(replica_name, where, f"the replica of {name}: {how}"))
+            targets.append(Target(replica_name, where, f"the replica of {name}: {how}", replica))
     return EnvironmentStacks(config.suffix, tuple(targets), tuple(left_alone))

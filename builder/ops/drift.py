@@ -38,7 +38,7 @@ class DriftOptions:
 
 
 def detect(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport:
-    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause)
+    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause, read=watcher.read)
 
 
 def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: Show,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -38,13 +37,13 @@ class StatusResult(StrEnum):
 
 def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StatusRecord]:
     """Each stack's record, in the order given: environments read concurrently by the executor (`pollers`,
-    the run's, stop on Ctrl-C). Raises when a read failed. Its reads are not drawn from the run's budget
-    yet: on a plain client, throttling only slows them."""
+    the run's, stop on Ctrl-C). Raises when a read failed. Each read is drawn from the run's budget of its
+    region."""
     records: dict[tuple[str, str], StatusRecord] = {}
 
     def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
-            found = describe_stack(_reads_of(aws.shared_client(stack.region, "cloudformation")), stack.name)
+            found = describe_stack(pollers.poller(stack.region).read, stack.name)
         records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
                                              else missing_record(stack.name, stack.region))
         return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
@@ -53,13 +52,3 @@ def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrenc
     raise_failures(outcomes, "status")
     return [records[o.stack, o.region] for o in outcomes]
 
-
-def _reads_of(cf: Any) -> Callable[..., dict[str, Any]]:
-    """`read(operation, **kwargs)` on a plain client: throttling only slows it (no shared budget here)."""
-    backoff = aws.Backoff()
-
-    def read(operation: str, **kwargs: Any) -> dict[str, Any]:
-        result: dict[str, Any] = aws.poll(functools.partial(getattr(cf, operation), **kwargs), backoff)
-        return result
-
-    return read

@@ -165,12 +165,12 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
         Capabilities=list(stack.capabilities), **role_arg(stack), **template)
     change_set_id = created["Id"]
-    backoff = watcher.backoff()
+    pauses = aws.intervals()
     while True:
         described = watcher.read("describe_change_set", ChangeSetName=change_set_id, IncludePropertyValues=True)
         if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
             break
-        backoff.wait()
+        watcher.pause(next(pauses))
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason", "")
         if is_no_changes(reason):

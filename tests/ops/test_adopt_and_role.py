@@ -183,7 +183,6 @@ def test_without_a_role_a_bucket_name_taken_elsewhere_stops_the_deploy(stubs, ca
 
 def test_delete_goes_through_the_role(stubs):
     cf = stubs["cloudformation"]
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(STACK)})
     cf.add_response("delete_stack", {}, {"StackName": stack_id(STACK), "RoleARN": ROLE})
     cf.add_response("describe_stacks", {"Stacks": [{"StackName": STACK, "StackId": stack_id(STACK),
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},

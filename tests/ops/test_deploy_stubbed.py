@@ -304,9 +304,13 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: the first DescribeChangeSet waits 0.5 s;
-    # then the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
-    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, 0.935484]
+    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: CreateChangeSet (a write, paced too) and
+    # the first DescribeChangeSet wait 0.5 s each; then the budget halves to 1 call/s and empties (-1 token):
+    # the retry waits 1 s (one slice: 0 tokens, the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more;
+    # DeleteChangeSet one more token at the rate grown for about 2 s
+    sleeps = [round(t, 6) for t in run.sleeps]
+    assert sleeps[:4] == [0.5, 0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
+    assert len(sleeps) == 5 and 0.96 < sleeps[4] < 0.97
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -431,15 +435,9 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
     assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 
 
-def test_backoff_doubles_to_the_ceiling():
-    backoff = aws.Backoff(sleep=lambda s: None)
-    intervals = []
-    for _ in range(6):
-        intervals.append(backoff.interval)
-        backoff.wait()
-    assert intervals == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
-    backoff.progressed()
-    assert backoff.interval == 1.0
+def test_poll_pauses_double_to_the_ceiling():
+    pauses = aws.intervals()
+    assert [next(pauses) for _ in range(6)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("reason, expected", [
@@ -485,13 +483,16 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
 
 def test_a_failed_delete_reports_its_cause(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    # nothing to empty: no ListStackResources; a stack is deleted once, so its DELETE_IN_PROGRESS event starts
+    # the delete's events: no DescribeStackEvents before DeleteStack
     cf.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {}})})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
-    cf.add_response("describe_stack_events", {"StackEvents": []})
     cf.add_response("delete_stack", {}, {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("DELETE_FAILED"), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
-        event(2, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled")]})
+        event(4, STACK.name, "DELETE_FAILED", kind="AWS::CloudFormation::Stack"),
+        event(3, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled"),
+        event(2, STACK.name, "DELETE_IN_PROGRESS", kind="AWS::CloudFormation::Stack", reason="User Initiated"),
+        event(1, "DataTable", "CREATE_FAILED", reason="an earlier operation's failure, not this one's")]})
     error, _ = run(destroy_stack)
     assert error.message == ("DELETE_FAILED: DataTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion "
                              "protection enabled")
