@@ -31,6 +31,7 @@ from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
 from builder.ops.deploy import outputs_file
+from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger
 from builder.ops.ownership import (
     made_by_earlier_builder,
     managed,
@@ -64,6 +65,9 @@ class DestroyOptions:
 
     out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    force_delete: bool = False  # a stack in DELETE_FAILED: DeletionMode FORCE_DELETE_STACK, its failures stay
+    # sees (stack, region, what stays) after each delete that leaves something: cli/ renders the ledger
+    on_ledger: Callable[[str, str, tuple[LeftBehind, ...]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,13 +185,24 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
                 watcher.say(_keeping(target))
             else:
                 _prepare(watcher, target)
+        forcing = options.force_delete and current.status == "DELETE_FAILED"
+        stays = ledger(template, resources, region, forcing)
+        if forcing:
+            failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
+            watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "
+                        f"{', '.join(f'{i.logical_id} {i.physical_id}' for i in failed) or 'nothing it failed on'}")
         reporter.begin(name, len(resources))
         try:
-            final = watcher.delete_and_wait(current, role_arn)
+            final = watcher.delete_and_wait(current, role_arn, FORCE_DELETE if forcing else None)
         finally:
             reporter.end(name)
         if final.exists:
-            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
+            hint = ("; --force-delete deletes the stack and leaves what CloudFormation could not delete behind "
+                    "(listed first, with the command that removes each)"
+                    if final.status == "DELETE_FAILED" and not forcing else "")
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}{hint}")
+        if stays and options.on_ledger is not None:
+            options.on_ledger(name, region, stays)
         left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
         named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)

@@ -143,10 +143,13 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
                                          f"{command} again to resume") from None
 
-    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
-        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
+    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
+                        deletion_mode: str | None = None) -> DeployedStack:
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given; with
+        `deletion_mode` FORCE_DELETE_STACK for a stack in DELETE_FAILED) and wait."""
         baseline = self.latest_event_id(stack.stack_id)
-        self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}))
+        self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}),
+                             **({"DeletionMode": deletion_mode} if deletion_mode else {}))
         return self.watch(stack.stack_id, baseline)
 
 
