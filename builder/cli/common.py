@@ -259,8 +259,9 @@ def ledger_printer(reporter: Reporter) -> Callable[[str, str, tuple[LeftBehind, 
 
     def show(stack: str, region: str, stays: tuple[LeftBehind, ...]) -> None:
         reporter.lines([f"left behind by the delete of {stack} ({region}): {len(stays)} resource(s)",
-                        *(f"  {i.logical_id} {i.resource_type} {i.physical_id}: {i.why}; remove: {i.remove_command}"
-                          for i in stays)], stack)
+                        *(f"  {i.logical_id} {i.resource_type} {i.physical_id}: {i.why}; "
+                          f"{'not priced' if i.monthly_usd is None else f'{i.monthly_usd:.2f} USD/month idle'}; "
+                          f"remove: {i.remove_command}" for i in stays)], stack)
         reporter.record("ledger", stack=stack, region=region, resources=[asdict(i) for i in stays])
 
     return show

@@ -25,13 +25,13 @@ from typing import Any
 
 import botocore.exceptions
 
-from builder.deployed_cost import template_from_body
+from builder.deployed_cost import deployed_items, template_from_body
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
 from builder.ops.deploy import outputs_file
-from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger
+from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger, monthly_by_resource
 from builder.ops.ownership import (
     made_by_earlier_builder,
     managed,
@@ -41,6 +41,7 @@ from builder.ops.ownership import (
     replica_regions,
 )
 from builder.ops.pool import Outcome
+from builder.pricing import CostError
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
@@ -186,7 +187,12 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             else:
                 _prepare(watcher, target)
         forcing = options.force_delete and current.status == "DELETE_FAILED"
-        stays = ledger(template, resources, region, forcing)
+        try:
+            monthly: dict[str, float] | None = monthly_by_resource(
+                deployed_items(template, current.parameters, name, region))
+        except CostError:
+            monthly = None
+        stays = ledger(template, resources, region, forcing, monthly)
         if forcing:
             failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
             watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "

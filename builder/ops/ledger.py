@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from builder.pricing import LineItem
+
 KEPT_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 FORCE_DELETE = "FORCE_DELETE_STACK"
 
@@ -34,6 +36,16 @@ class LeftBehind:
     physical_id: str
     why: str
     remove_command: str
+    monthly_usd: float | None = None  # its fixed monthly cost while it sits idle; None: not priced
+
+
+def monthly_by_resource(items: Iterable[LineItem]) -> dict[str, float]:
+    """The fixed monthly USD of each resource (logical id) of a stack's priced line items."""
+    found: dict[str, float] = {}
+    for item in items:
+        if item.fixed:
+            found[item.resource] = found.get(item.resource, 0.0) + item.monthly_usd
+    return found
 
 
 def remove_command(resource_type: str, physical_id: str, region: str) -> str:
@@ -41,9 +53,10 @@ def remove_command(resource_type: str, physical_id: str, region: str) -> str:
 
 
 def ledger(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]], region: str,
-           force_delete: bool) -> tuple[LeftBehind, ...]:
+           force_delete: bool, monthly: Mapping[str, float] | None = None) -> tuple[LeftBehind, ...]:
     """What stays of the stack once deleted, from its deployed template and its resources (ListStackResources
-    summaries) as they stood before the delete; `force_delete`: resources in DELETE_FAILED stay too."""
+    summaries) as they stood before the delete; `force_delete`: resources in DELETE_FAILED stay too.
+    `monthly`: each resource's fixed monthly USD by logical id (None: the template could not be priced)."""
     declared = template.get("Resources", {})
     left = []
     for resource in resources:
@@ -60,5 +73,6 @@ def ledger(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]], 
             why = f"CloudFormation could not delete it{f' ({reason})' if reason else ''}; force delete skips it"
         else:
             continue
-        left.append(LeftBehind(logical, kind, physical, why, remove_command(kind, physical, region)))
+        cost = None if monthly is None else monthly.get(logical, 0.0)
+        left.append(LeftBehind(logical, kind, physical, why, remove_command(kind, physical, region), cost))
     return tuple(sorted(left, key=lambda item: item.logical_id))

@@ -6,6 +6,7 @@ check the bucket itself, not only the stack status.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import botocore.exceptions
@@ -80,6 +81,12 @@ def test_destroy_with_retain_data_keeps_the_bucket_and_the_table(aws, suffix):
     assert code == 0
     assert f"keeping bucket {bucket} and its data (DeletionPolicy Retain: retain_data)" in out
     assert "emptied" not in out
+    # the ledger: what stays, priced from the deployed template, with the command that removes it
+    assert re.search(rf"^  \S+ AWS::S3::Bucket {bucket}: DeletionPolicy Retain; \d+\.\d\d USD/month idle; "
+                     rf"remove: aws s3 rb s3://{bucket} --force --region us-east-1$", out, re.MULTILINE), out
+    assert re.search(rf"^  \S+ AWS::DynamoDB::Table {name}-data: DeletionPolicy Retain; \d+\.\d\d USD/month idle; "
+                     rf"remove: aws dynamodb delete-table --table-name {name}-data --region us-east-1$",
+                     out, re.MULTILINE), out
     assert aws.stack(name) is None
     assert s3.get_object(Bucket=bucket, Key="keep.txt")["Body"].read() == b"precious"
     assert aws.client("dynamodb").describe_table(TableName=f"{name}-data")["Table"]["TableName"] == f"{name}-data"
