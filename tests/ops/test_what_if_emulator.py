@@ -60,3 +60,25 @@ def test_diff_all_with_nothing_deployed_says_so(aws, suffix):
     code, _, err = aws.run("diff", "--all", "--set", f"stack_prefix=none{suffix}")
     assert code == 0
     assert f"no live stacks of builder named none{suffix}-* in us-east-1; nothing to diff" in err
+
+
+def test_a_diff_interrupted_after_its_change_set_is_made_deletes_it(aws, suffix, monkeypatch):
+    """Ctrl-C while diff shows the change set: the change set is deleted on the way out."""
+    import builder.ops.diff
+
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+
+    shown = []
+
+    def interrupted(*_args, **_kwargs):
+        shown.append(True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder.ops.diff, "show_changes", interrupted)
+    try:  # the executor turns it into the stack's failure, or lets it through: either way the set goes
+        code = aws.run("diff", "--suffix", suffix, "--set", "bucket_lifecycle_days=60")[0]
+    except KeyboardInterrupt:
+        code = 130
+    assert shown and code != 0  # the change set was made, and diff did not pretend to succeed
+    assert aws.client("cloudformation").list_change_sets(StackName=name)["Summaries"] == []
