@@ -106,3 +106,17 @@ def test_the_ledger_keeps_retained_resources_and_failures_only_when_forced():
         ("ArchiveBucket", "aws s3 rb s3://app-broken-archive --force --region eu-west-1"),
         ("DataTable", "aws dynamodb delete-table --table-name app-broken-data --region eu-west-1")]
     assert [i.logical_id for i in ledger(template, RESOURCES, "eu-west-1", force_delete=False)] == ["ArchiveBucket"]
+
+
+def test_destroy_force_delete_json_carries_the_ledger(cf, capsys):
+    broken = record("broken", "DELETE_FAILED")
+    cf.add_response("describe_stacks", {"Stacks": [broken]}, {"StackName": "app-broken"})  # which stacks go
+    deleting(cf, broken, "FORCE_DELETE_STACK", "DELETE_COMPLETE")
+    assert main(["destroy", "--suffix", "broken", "--yes", "--force-delete", "--output", "json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    ledgers = [r for r in records if r.get("event") == "ledger"]
+    assert len(ledgers) == 1 and (ledgers[0]["stack"], ledgers[0]["region"]) == ("app-broken", "us-east-1")
+    assert [(r["logical_id"], r["physical_id"], r["monthly_usd"]) for r in ledgers[0]["resources"]] == [
+        ("ArchiveBucket", "app-broken-archive", None), ("DataTable", "app-broken-data", None)]
+    assert ledgers[0]["resources"][1]["why"] == ("CloudFormation could not delete it (Table has deletion protection "
+                                                 "enabled); force delete skips it")
