@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.aws_lane import lane_region
+
 pytestmark = pytest.mark.emulator
 
 
@@ -46,7 +48,7 @@ def test_diff_all_over_three_deployed_suffixes_prints_the_matrix(aws, suffix, tm
 
     code, out, _ = aws.run("diff", "--all", "--config", str(config), "--output", "markdown")
     assert code == 0
-    assert "### The fleet" in out and f"| {prefix}-two | us-east-1 | changes |" in out
+    assert "### The fleet" in out and f"| {prefix}-two | {lane_region()} | changes |" in out
 
 
 def test_diff_all_with_a_suffix_exits_2_with_one_line(aws, suffix):
@@ -59,7 +61,7 @@ def test_diff_all_with_a_suffix_exits_2_with_one_line(aws, suffix):
 def test_diff_all_with_nothing_deployed_says_so(aws, suffix):
     code, _, err = aws.run("diff", "--all", "--set", f"stack_prefix=none{suffix}")
     assert code == 0
-    assert f"no live stacks of builder named none{suffix}-* in us-east-1; nothing to diff" in err
+    assert f"no live stacks of builder named none{suffix}-* in {lane_region()}; nothing to diff" in err
 
 
 def test_a_diff_interrupted_after_its_change_set_is_made_deletes_it(aws, suffix, monkeypatch):
