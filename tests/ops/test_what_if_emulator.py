@@ -38,6 +38,14 @@ def test_diff_all_over_three_deployed_suffixes_prints_the_matrix(aws, suffix, tm
     assert matrix["totals"]["cost_delta_monthly_usd"] == round(two["cost_delta_usd"], 2)
     assert aws.client("cloudformation").list_change_sets(StackName=f"{prefix}-two")["Summaries"] == []
 
+    from builder.ops.shard import shard_of
+
+    code, out, _ = aws.run("diff", "--all", "--config", str(config), "--shard", "1/2", "--output", "json")
+    assert code == 0
+    sharded = next(r for r in map(json.loads, out.splitlines()) if r.get("event") == "matrix")
+    assert [row["stack"] for row in sharded["stacks"]] == [
+        f"{prefix}-{n}" for n in ("one", "three", "two") if shard_of(n, 2) == 1]  # only this shard's suffixes
+
     code, out, _ = aws.run("diff", "--all", "--config", str(config))
     assert code == 0
     lines = out.splitlines()
