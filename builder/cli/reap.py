@@ -121,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
             raise
         if args.yes and plan.reapable:
             reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
-            options = DestroyOptions(force_delete=args.force_delete, on_ledger=ledger_printer(reporter))
+            # the ledger: with --output json one record on stdout beside the rows, else lines with the progress
+            ledger_to = Reporter(mode="json") if args.output == "json" else reporter
+            options = DestroyOptions(force_delete=args.force_delete, on_ledger=ledger_printer(ledger_to))
             destroy_one = destroyer(options, reporter, limits, watchers(pollers))
             outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":

@@ -120,3 +120,16 @@ def test_destroy_force_delete_json_carries_the_ledger(cf, capsys):
         ("ArchiveBucket", "app-broken-archive", None), ("DataTable", "app-broken-data", None)]
     assert ledgers[0]["resources"][1]["why"] == ("CloudFormation could not delete it (Table has deletion protection "
                                                  "enabled); force delete skips it")
+
+
+def test_reap_json_carries_the_ledger_as_a_record_on_stdout(cf, capsys):
+    broken = record("broken", "DELETE_FAILED")
+    cf.add_response("describe_stacks", {"Stacks": [broken]}, {})
+    cf.add_response("get_template", {"TemplateBody": TEMPLATE},
+                    {"StackName": broken["StackId"], "TemplateStage": "Original"})
+    deleting(cf, broken, "FORCE_DELETE_STACK", "DELETE_COMPLETE")
+    assert main(["reap", "--yes", "--force-delete", "--concurrency", "1", "--output", "json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    ledgers = [r for r in records if r.get("event") == "ledger"]
+    assert [r["logical_id"] for r in ledgers[0]["resources"]] == ["ArchiveBucket", "DataTable"]
+    assert any(r.get("stack") == "app-broken" and r.get("deleted") is True for r in records)  # the row too
