@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence, Sized
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,6 +16,7 @@ from builder.errors import UsageError
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
+    from builder.ops.ledger import LeftBehind
     from builder.ops.shard import Shard
     from builder.report import Reporter
     from builder.synth import Stack
@@ -252,3 +254,16 @@ def confirm(question: str, refusal: UsageError) -> bool:
         print()  # the prompt's line ends here, not in the next line's middle
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def ledger_printer(reporter: Reporter) -> Callable[[str, str, tuple[LeftBehind, ...]], None]:
+    """Print each stack's ledger as lines (text) and one `ledger` record (JSON)."""
+
+    def show(stack: str, region: str, stays: tuple[LeftBehind, ...]) -> None:
+        reporter.lines([f"left behind by the delete of {stack} ({region}): {len(stays)} resource(s)",
+                        *(f"  {i.logical_id} {i.resource_type} {i.physical_id}: {i.why}; "
+                          f"{'not priced' if i.monthly_usd is None else f'{i.monthly_usd:.2f} USD/month idle'}; "
+                          f"remove: {i.remove_command}" for i in stays)], stack)
+        reporter.record("ledger", stack=stack, region=region, resources=[asdict(i) for i in stays])
+
+    return show

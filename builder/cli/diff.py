@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.cli.common import (
     Subparsers,
@@ -16,6 +17,7 @@ from builder.cli.common import (
     add_pool_options,
     add_shard_option,
     nothing_in_shard,
+    regions_to_search,
     stack_groups,
     usd,
 )
@@ -23,6 +25,7 @@ from builder.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OverBudgetError, 
 
 if TYPE_CHECKING:
     from builder.ops.review import StackReview
+    from builder.ops.what_if import Matrix, MatrixRow
 
 DESCRIPTION = """\
 Make the change set deploy would make, print it, delete it. For a stack that does not exist, list
@@ -63,6 +66,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--fail-on-cost-increase", type=usd, metavar="USD",
                         help="exit 6 when the fixed monthly cost of all the stacks diffed together would rise by "
                              "more than USD (a stack that cannot be priced fails it too)")
+    parser.add_argument("--all", action="store_true",
+                        help="every live stack of builder's named <stack_prefix>-* (as status --all finds them), "
+                             "each against its suffix's config, then one matrix of the fleet")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
     add_shard_option(parser)
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
     from builder.ops.pool import finish, run_all
     from builder.ops.review import FAILED, StackReview, markdown
+    from builder.ops.what_if import matrix as what_if_matrix
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -85,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
     if args.github_step_summary and not summary_file:
         raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
                                  "in a job); use --output-file F outside Actions")
+    if args.all:
+        if args.suffix:
+            raise UsageError("diff", "--all diffs every live stack of the fleet; give --all or --suffix, not both")
+        args.suffix = fleet_suffixes(args)
+        if not args.suffix:
+            return EXIT_OK
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
@@ -104,8 +117,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=o.text if o.error is None
                                                        else o.error.message) for o in outcomes]
+        fleet = what_if_matrix(ordered) if args.all else None
         if markdown_wanted:
-            _write_markdown(markdown(ordered), args.output_file, summary_file)
+            block = markdown(ordered) + ("\n" + matrix_markdown(fleet) if fleet is not None else "")
+            _write_markdown(block, args.output_file, summary_file)
+        elif fleet is not None:
+            reporter.record("matrix", **matrix_record(fleet))
+            reporter.lines(["", *matrix_text(fleet)])
     if args.fail_on_cost_increase is not None:
         _cost_gate(ordered, args.fail_on_cost_increase)
     if not args.exit_code:
@@ -137,3 +155,69 @@ def _cost_gate(reviews: list[StackReview], limit: float) -> None:
     if round(rise, 2) > limit:
         raise OverBudgetError("--fail-on-cost-increase", f"the fixed monthly cost would rise by {signed_usd(rise)} "
                                                          f"USD, more than {limit:,.2f}")
+
+
+def fleet_suffixes(args: argparse.Namespace) -> list[str]:
+    """--all: the suffixes of every live stack of builder's (builder:managed-by tag) in the regions
+    status --all searches, in this shard with --shard; says so in one line when there are none."""
+    from builder.environment import resolve_configs
+    from builder.ops.fleet import fleet_rows
+    from builder.resources import schema
+    from builder.stack.client import unknown_region_problem
+    from builder.stack.poller import Pollers
+
+    configs = resolve_configs(suffixes=None, config_path=args.config, sets=args.sets, region=args.region,
+                              schema=schema(), region_check=unknown_region_problem)
+    prefix, regions = configs[0].stack_prefix, regions_to_search(args, configs)
+    with Pollers(args.api_rate) as pollers:  # the listing ends before the diffs start: one rate at a time
+        plan = fleet_rows(prefix, regions, pollers)
+    suffixes = sorted({row.suffix for row in plan.rows
+                       if row.managed and row.replica_of is None and not row.status.startswith("DELETE_")})
+    if not suffixes:
+        print(f"no live stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to diff", file=sys.stderr)
+    return suffixes
+
+
+def _cells(row: MatrixRow) -> tuple[str, ...]:
+    from builder.ops.review import signed_usd
+
+    def count(value: int | None) -> str:
+        return "not read" if value is None else str(value)
+
+    cost = "not priced" if row.cost_delta_usd is None else signed_usd(row.cost_delta_usd)
+    return (row.stack, row.region, row.state, str(row.changes), str(row.replacements), str(row.data_losses),
+            count(row.validation_findings), count(row.reverted_drift), cost)
+
+
+MATRIX_HEADER = ("Stack", "Region", "State", "Changes", "Replacements", "Data loss", "Validation",
+                 "Reverted drift", "Cost/month")
+
+
+def _totals(fleet: Matrix) -> str:
+    from builder.ops.review import signed_usd
+
+    unpriced = f" ({len(fleet.unpriced)} not priced: {', '.join(fleet.unpriced)})" if fleet.unpriced else ""
+    return (f"fleet: {len(fleet.rows)} stack(s), {fleet.replacements} replacement(s), {fleet.data_losses} "
+            f"data-loss finding(s), cost {signed_usd(fleet.cost_delta_usd)} USD a month{unpriced}")
+
+
+def matrix_text(fleet: Matrix) -> list[str]:
+    from builder.report import grid
+
+    return ["what deploy would do to the fleet:", *grid([_cells(r) for r in fleet.rows], MATRIX_HEADER),
+            _totals(fleet)]
+
+
+def matrix_markdown(fleet: Matrix) -> str:
+    from builder.report import md_cell
+
+    lines = ["### The fleet", "", "| " + " | ".join(MATRIX_HEADER) + " |", "|" + "---|" * len(MATRIX_HEADER)]
+    lines += ["| " + " | ".join(md_cell(c) for c in _cells(r)) + " |" for r in fleet.rows]
+    return "\n".join([*lines, "", _totals(fleet), ""])
+
+
+def matrix_record(fleet: Matrix) -> dict[str, Any]:
+    return {"stacks": [asdict(row) for row in fleet.rows],
+            "totals": {"stacks": len(fleet.rows), "replacements": fleet.replacements,
+                       "data_losses": fleet.data_losses, "cost_delta_monthly_usd": round(fleet.cost_delta_usd, 2),
+                       "not_priced": list(fleet.unpriced)}}

@@ -25,12 +25,13 @@ from typing import Any
 
 import botocore.exceptions
 
-from builder.deployed_cost import template_from_body
+from builder.deployed_cost import deployed_items, template_from_body
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
 from builder.ops.deploy import outputs_file
+from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger, monthly_by_resource
 from builder.ops.ownership import (
     made_by_earlier_builder,
     managed,
@@ -40,6 +41,7 @@ from builder.ops.ownership import (
     replica_regions,
 )
 from builder.ops.pool import Outcome
+from builder.pricing import CostError
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
@@ -64,6 +66,9 @@ class DestroyOptions:
 
     out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    force_delete: bool = False  # a stack in DELETE_FAILED: DeletionMode FORCE_DELETE_STACK, its failures stay
+    # sees (stack, region, what stays) after each delete that leaves something: cli/ renders the ledger
+    on_ledger: Callable[[str, str, tuple[LeftBehind, ...]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,21 +191,38 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
         kinds = inventory().kinds
-        # the resources' physical ids matter only when one of them has something to do before it goes
-        resources = _stack_resources(watcher, stack_id) if _has_preparable(template, kinds) else []
+        forcing = options.force_delete and current.status == "DELETE_FAILED"
+        # the resources' physical ids matter only when one of them has something to do before it goes, or
+        # when a force delete names the ones CloudFormation failed on
+        resources = _stack_resources(watcher, stack_id) if forcing or _has_preparable(template, kinds) else []
         prepared = to_prepare(template, resources, kinds)
         for target in prepared:
             if target.kept:
                 watcher.say(_keeping(target))
             else:
                 _prepare(watcher, target)
+        try:
+            monthly: dict[str, float] | None = monthly_by_resource(
+                deployed_items(template, current.parameters, name, region))
+        except CostError:
+            monthly = None
+        stays = ledger(template, resources, region, forcing, monthly)
+        if forcing:
+            failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
+            watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "
+                        f"{', '.join(f'{i.logical_id} {i.physical_id}' for i in failed) or 'nothing it failed on'}")
         reporter.begin(name, len(resources) or len(template.get("Resources", {})))
         try:
-            final = watcher.delete_and_wait(current, role_arn)
+            final = watcher.delete_and_wait(current, role_arn, FORCE_DELETE if forcing else None)
         finally:
             reporter.end(name)
         if final.exists:
-            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
+            hint = ("; --force-delete deletes the stack and leaves what CloudFormation could not delete behind "
+                    "(listed first, with the command that removes each)"
+                    if final.status == "DELETE_FAILED" and not forcing else "")
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}{hint}")
+        if stays and options.on_ledger is not None:
+            options.on_ledger(name, region, stays)
         left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
         named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)

@@ -74,47 +74,55 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
         change_set = plan(watcher, stack, current, options.artifact_bucket)
-        tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
-        losses = data_losses(deployed, stack)
-        if change_set is None and current is not None and tags_only:
-            watcher.say("only the stack tags change: deploy would update them with the deployed template")
-            _show_values(watcher, "tag", tags_only)
-            _show_losses(watcher, losses)
+        try:
+            tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
+            losses = data_losses(deployed, stack)
+            if change_set is None and current is not None and tags_only:
+                watcher.say("only the stack tags change: deploy would update them with the deployed template")
+                _show_values(watcher, "tag", tags_only)
+                _show_losses(watcher, losses)
+                cost, note = _cost(stack, deployed)
+                _show_cost(watcher, cost, note)
+                found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
+                                                cost=cost, note=note, drift=drifted)
+                return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
+            if change_set is None:
+                watcher.say("no resource changes" if losses else "no changes")
+                _show_losses(watcher, losses)
+                found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
+                                                data_losses=losses, drift=drifted)
+                return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
+                               time.monotonic() - started)
+            if deployed is None:
+                watcher.say("does not exist yet; deploy would create:")
+            show_changes(watcher, change_set)
+            losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
+            described = deployed.described if deployed is not None else None
+            parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
+            tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
+            if deployed is not None:
+                _show_values(watcher, "parameter", parameters)
+                _show_values(watcher, "tag", tags)
             cost, note = _cost(stack, deployed)
             _show_cost(watcher, cost, note)
-            found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                            cost=cost, note=note, drift=drifted)
-            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
-        if change_set is None:
-            watcher.say("no resource changes" if losses else "no changes")
-            _show_losses(watcher, losses)
-            found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
-                                            data_losses=losses, drift=drifted)
-            return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
-                           time.monotonic() - started)
-        if deployed is None:
-            watcher.say("does not exist yet; deploy would create:")
-        show_changes(watcher, change_set)
-        losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
-        described = deployed.described if deployed is not None else None
-        parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
-        tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
-        if deployed is not None:
-            _show_values(watcher, "parameter", parameters)
-            _show_values(watcher, "tag", tags)
-        cost, note = _cost(stack, deployed)
-        _show_cost(watcher, cost, note)
-        watcher.cf.delete_change_set(ChangeSetName=change_set.id)
-        if current is None:
-            review = watcher.describe(change_set.stack_id)
-            if review is not None and review.in_review:
-                watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
+        finally:  # also after Ctrl-C or a failure: no change set (nor the empty stack of one) stays behind
+            if change_set is not None:
+                _discard(watcher, stack, change_set.id, change_set.stack_id, current is None)
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
                                     drifted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
+
+
+def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: str, created: bool) -> None:
+    """Delete the change set diff made, and the REVIEW_IN_PROGRESS stack a CREATE change set leaves."""
+    watcher.cf.delete_change_set(ChangeSetName=change_set_id)
+    if created:
+        review = watcher.describe(stack_id)
+        if review is not None and review.in_review:
+            watcher.cf.delete_stack(StackName=stack_id, **role_arg(stack))
 
 
 def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Finding, ...]:

@@ -142,11 +142,20 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
                                          f"{command} again to resume") from None
 
-    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
-        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait; its
-        events from the stack's DELETE_IN_PROGRESS on (a stack is deleted once, so that event starts this
-        operation: no baseline read before the delete)."""
-        self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}))
+    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
+                        deletion_mode: str | None = None) -> DeployedStack:
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given; with
+        `deletion_mode` FORCE_DELETE_STACK for a stack in DELETE_FAILED) and wait. Its events: from the
+        stack's DELETE_IN_PROGRESS on (a stack is deleted once, so that event starts this operation: no
+        baseline read before the delete); a stack deleted before (DELETE_FAILED, forced now) has an
+        earlier DELETE_IN_PROGRESS, so its events start after the latest one read before this delete."""
+        extra = {**({"RoleARN": role_arn} if role_arn else {}),
+                 **({"DeletionMode": deletion_mode} if deletion_mode else {})}
+        if deletion_mode:
+            baseline = self.latest_event_id(stack.stack_id)
+            self.cf.delete_stack(StackName=stack.stack_id, **extra)
+            return self.watch(stack.stack_id, baseline)
+        self.cf.delete_stack(StackName=stack.stack_id, **extra)
         return self.watch(stack.stack_id, None, begins=starts_delete)
 
 

@@ -495,7 +495,8 @@ def test_a_failed_delete_reports_its_cause(cf, run):
         event(1, "DataTable", "CREATE_FAILED", reason="an earlier operation's failure, not this one's")]})
     error, _ = run(destroy_stack)
     assert error.message == ("DELETE_FAILED: DataTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion "
-                             "protection enabled")
+                             "protection enabled; --force-delete deletes the stack and leaves what CloudFormation "
+                             "could not delete behind (listed first, with the command that removes each)")
 
 
 def test_empty_bucket_deletes_versions_and_markers_in_batches_of_1000():

@@ -132,7 +132,9 @@ def test_a_delete_failed_does_not_stop_the_others_and_exits_1(cf, capsys):
     captured = capsys.readouterr()
     assert captured.err.splitlines()[-1] == ("error: app-broken (us-east-1): not deleted: DELETE_FAILED: DataTable "
                                              "(AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion protection "
-                                             "enabled")
+                                             "enabled; --force-delete deletes the stack and leaves what "
+                                             "CloudFormation could not delete behind (listed first, with the "
+                                             "command that removes each)")
     assert "deleted 1 of 2; 1 failed" in captured.out
 
 
