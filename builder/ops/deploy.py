@@ -77,8 +77,8 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         role = role_note(stack, deployed.described) if deployed is not None else None
         if role is not None:
             watcher.say(role)
-        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.described,
-                                                                           deployed.body) is None:
+        if deployed is not None and not (options.force or options.revert_drift) and \
+                reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
             watcher.say("no changes: the stack already has this template, these parameters and tags")
             return _unchanged(stack, deployed.described, options, started)
         losses = data_losses(deployed, stack)
