@@ -215,6 +215,12 @@ def summary_line(reviews: Sequence[StackReview]) -> str:
         parts.append(f"{failed} failed")
     losses = sum(len(r.data_losses) for r in reviews)
     parts.append(f"data guard: {losses} change(s) would lose data" if losses else "data guard: no data at risk")
+    findings = sum(len(r.validation) for r in reviews)
+    if findings:
+        parts.append(f"{findings} validation finding(s)")
+    reverted = sum(len(r.reverted) for r in reviews)
+    if reverted:
+        parts.append(f"{reverted} drifted propert{'y' if reverted == 1 else 'ies'} put back")
     costs = [r.cost for r in reviews if r.cost is not None]
     if costs:
         before = sum(c.before or 0.0 for c in costs)

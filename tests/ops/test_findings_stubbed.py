@@ -136,6 +136,7 @@ def test_a_failed_change_set_of_diff_keeps_its_findings_in_the_markdown_block(st
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID, [NAME_CONFLICT])
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
     assert code == 1
+    assert "; 1 validation finding(s)" in out.splitlines()[0]
     assert out.splitlines()[2].startswith("### `app-stub` (us-east-1): failed: the change set failed: validation "
                                           "failed (kept for inspection: builder-1); 1 validation finding(s)")
     assert ("| ResourceNameConflict | FAILED (FAIL) | DataTable (AWS::DynamoDB::Table) | Resource with name "
@@ -214,6 +215,7 @@ def test_diff_revert_drift_in_markdown(stubs, capsys):
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--revert-drift", "--output", "markdown")
     assert code == 0
     assert "| DataTable | /Properties/ProvisionedThroughput/ReadCapacityUnits | 50 | 5 | 5 |" in out.splitlines()
+    assert "; 1 drifted property put back;" in out.splitlines()[0]
 
 
 def test_deploy_revert_drift_with_check_drift_makes_the_drift_aware_change_set_and_executes_it(stubs, capsys):
