@@ -27,7 +27,7 @@ from builder.stack.client import error_code, error_message
 Read = Callable[..., dict[str, Any]]  # read(operation, **kwargs): a CloudFormation read through the run's budget
 
 FAIL, WARN = "FAIL", "WARN"
-MAX_PAGES = 20  # a change set's failed events fit in one page; this only stops a endpoint that never ends
+MAX_PAGES = 20  # a change set's failed events fit in one page; this only stops an endpoint that never ends
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,9 @@ def read_findings(read: Read, *, change_set: str | None = None, operation_id: st
                 break
     except botocore.exceptions.ClientError as exc:
         return Findings(unavailable=unavailable_reason(exc))
-    except OperationError as exc:  # a client wrapper that already translated the error
-        return Findings(unavailable=exc.message)
+    except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+        # the failure being explained must not be replaced by a failure to explain it
+        return Findings(unavailable=f"could not read CloudFormation's validation findings ({type(exc).__name__})")
     return Findings(from_events(events))
 
 

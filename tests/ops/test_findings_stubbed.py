@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 
+import botocore.exceptions
 import botocore.stub
 import pytest
 from botocore.stub import ANY
@@ -258,3 +259,30 @@ def test_markdown_of_a_review_without_findings_or_drift_has_neither_section():
     change = Change("Modify", "DataTable", "AWS::DynamoDB::Table")
     block = markdown([StackReview(STACK, "us-east-1", "changes", (change,))])
     assert "validation findings" not in block and "Drift put back" not in block
+
+
+def test_a_findings_read_that_cannot_reach_the_endpoint_never_replaces_the_failure_it_explains():
+    def unreachable(operation, **kwargs):
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/")
+
+    found = validation.read_findings(unreachable, operation_id=OPERATION_ID)
+    assert found == validation.Findings(unavailable="could not read CloudFormation's validation findings "
+                                                    "(EndpointConnectionError)")
+    assert validation.failure_note(found) == ""
+
+
+def test_findings_come_from_every_page_and_only_validation_events_count():
+    pages = {None: {"OperationEvents": [NAME_CONFLICT], "NextToken": "t2"},
+             "t2": {"OperationEvents": [BUCKET_NOT_EMPTY, {"EventId": "h1", "EventType": "HOOK_INVOCATION_ERROR",
+                                                           "HookStatus": "HOOK_COMPLETE_FAILED"}]}}
+    asked = []
+
+    def read(operation, **kwargs):
+        asked.append(kwargs)
+        return pages[kwargs.get("NextToken")]
+
+    found = validation.read_findings(read, change_set=CHANGE_SET_ID)
+    assert [f.validation for f in found.findings] == ["ResourceNameConflict", "S3BucketEmptinessValidation"]
+    assert [f.validation for f in found.warnings] == ["S3BucketEmptinessValidation"]
+    assert asked == [{"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}},
+                     {"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}, "NextToken": "t2"}]
