@@ -314,6 +314,7 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                                             "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
                                             "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
