@@ -64,6 +64,7 @@ examples:
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
   python -m builder deploy --suffix prod --allow-data-loss     # accept what the data guard listed
   python -m builder deploy --suffix prod --adopt-retained      # bring back a retained table and bucket
+  python -m builder deploy --suffix prod --revert-drift        # put back what was changed by hand
 """
 
 

@@ -51,6 +51,7 @@ examples:
   python -m builder diff --suffix pr123
   python -m builder diff --suffix prod --exit-code   # CI: exit 1 when prod differs, 3 when data would be lost
   python -m builder diff --suffix pr123 --output markdown --output-file diff.md --fail-on-cost-increase 5
+  python -m builder diff --suffix prod --revert-drift  # what deploy --revert-drift would put back
 """
 
 
