@@ -1,9 +1,10 @@
 """A loopback stand-in for CloudFormation whose stacks take a known time to settle.
 
 Answers, in CloudFormation's query/XML protocol on 127.0.0.1, just what a create through a change
-set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, ExecuteChangeSet,
-DescribeStackEvents, GetTemplateSummary, GetTemplate (an empty template: no idle cost), a drift detection
-that finds every stack IN_SYNC, and ListStacks (StackStatusFilter, 100 a page) and
+set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DescribeEvents (the change set's validation
+findings: none), DeleteChangeSet, ExecuteChangeSet, DescribeStackEvents, GetTemplateSummary, GetTemplate (an
+empty template: no idle cost), a drift detection that finds every stack IN_SYNC, and ListStacks
+(StackStatusFilter, 100 a page) and
 DescribeStacks without StackName (100 a page) for many stacks at once. A change set is CREATE_PENDING for
 CHANGE_SET_SECONDS, then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
 then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
@@ -232,6 +233,9 @@ class StandIn:
                    f"<StackName>{stack.name}</StackName><Status>{'CREATE_COMPLETE' if ready else 'CREATE_PENDING'}"
                    f"</Status><ExecutionStatus>{'AVAILABLE' if ready else 'UNAVAILABLE'}</ExecutionStatus>"
                    f"<Changes>{changes}</Changes>")
+
+    def _DescribeEvents(self, p, now):  # a change set's validation findings: builder's template has none
+        return _ok("DescribeEvents", "<OperationEvents></OperationEvents>")
 
     def _DeleteChangeSet(self, p, now):
         return _ok("DeleteChangeSet", "")

@@ -40,6 +40,11 @@ parameter values and termination protection with the new ones (deploy --help lis
 Exit 0 either way; with --exit-code, 1 when there are changes and 3 when deploy would refuse them
 because data would be lost.
 
+--revert-drift makes the drift-aware change set deploy --revert-drift would make (DeploymentMode=
+REVERT_DRIFT): each drifted property it puts back, actual -> desired (and the last deployed value).
+CloudFormation's validation findings of the change set (DescribeEvents) are listed too: the WARN ones
+of a change set that was made, all of a failed one.
+
 --output markdown prints one block a reviewer can read in a pull request: a summary line, then per
 stack the change table, the data guard's findings, parameters, tags and the cost difference (cut at a
 stack boundary past 60,000 characters). --output-file F writes it to F instead of standard output;
@@ -49,6 +54,7 @@ examples:
   python -m builder diff --suffix pr123
   python -m builder diff --suffix prod --exit-code   # CI: exit 1 when prod differs, 3 when data would be lost
   python -m builder diff --suffix pr123 --output markdown --output-file diff.md --fail-on-cost-increase 5
+  python -m builder diff --suffix prod --revert-drift  # what deploy --revert-drift would put back
 """
 
 
@@ -63,6 +69,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--exit-code", action="store_true",
                         help="exit 1 when there are changes (like git diff), 3 when deploy would refuse them because "
                              "data would be lost")
+    parser.add_argument("--revert-drift", action="store_true",
+                        help="make the drift-aware change set deploy --revert-drift would: each drifted property, "
+                             "actual → desired")
     parser.add_argument("--fail-on-cost-increase", type=usd, metavar="USD",
                         help="exit 6 when the fixed monthly cost of all the stacks diffed together would rise by "
                              "more than USD (a stack that cannot be priced fails it too)")
@@ -106,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = markdown_wanted and args.output_file in (None, "-")
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
                         prefix=several)
-    options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket)
+    options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
+                          revert_drift=args.revert_drift)
     reviews: dict[str, StackReview] = {}
     with Pollers(args.api_rate) as pollers:
         watch = watchers(pollers)

@@ -21,6 +21,7 @@ from builder.ops.plan import Deployed, current_stack, data_losses, is_update, pl
 from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
+    FAILED,
     NEW,
     NO_CHANGES,
     RECREATE,
@@ -35,6 +36,7 @@ from builder.ops.review import (
 from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
+from builder.stack import validation
 from builder.stack.changeset import report_losses, role_arg
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
@@ -56,6 +58,7 @@ class DiffOptions:
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
     artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
     drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+    revert_drift: bool = False  # the drift-aware change set deploy --revert-drift would make
 
 
 def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
@@ -70,10 +73,15 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
-        if is_update(current) and stack.config.check_drift:
+        if is_update(current) and stack.config.check_drift and not options.revert_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        change_set = plan(watcher, stack, current, options.artifact_bucket)
+        try:
+            change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
+        except validation.ValidationFailed as failed:  # kept for the markdown block and diff --all
+            found[stack.name] = StackReview(stack.name, stack.region, FAILED, note=failed.message,
+                                            validation=failed.findings.findings)
+            raise
         try:
             tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
             losses = data_losses(deployed, stack)
@@ -111,7 +119,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
-                                    drifted)
+                                    drifted, change_set.findings.findings, change_set.reverted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 

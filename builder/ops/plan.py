@@ -66,11 +66,12 @@ def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack
 
 
 def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
-         artifact_bucket: str | None) -> ChangeSet | None:
+         artifact_bucket: str | None, revert_drift: bool = False) -> ChangeSet | None:
     """The change set deploy would execute (CREATE or UPDATE; a template over the inline limit through
-    `artifact_bucket`); None when nothing changes."""
+    `artifact_bucket`; drift-aware with `revert_drift`, for an UPDATE); None when nothing changes."""
     kind = "CREATE" if current is None or current.in_review else "UPDATE"
-    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket))
+    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket),
+                             revert_drift)
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:
@@ -82,3 +83,14 @@ def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:
     watcher.reporter.lines(change_rows(change_set.changes), watcher.name)
     watcher.reporter.lines([f"  {change.logical_id}: {'; '.join(cause.text for cause in change.details)}"
                             for change in change_set.changes if change.details], watcher.name)
+    if change_set.revert_drift:
+        show_reverted(watcher, change_set)
+
+
+def show_reverted(watcher: StackWatcher, change_set: ChangeSet) -> None:
+    """A drift-aware change set: each drifted property it puts back, actual → desired; JSON: one record."""
+    reverted = change_set.reverted
+    watcher.reporter.record("revert_drift", stack=watcher.name, properties=[p.as_dict() for p in reverted])
+    watcher.say(f"revert drift: {len(reverted)} drifted propert{'y' if len(reverted) == 1 else 'ies'} put back"
+                if reverted else "revert drift: no drifted property to put back")
+    watcher.reporter.lines([f"revert drift: {p.text}" for p in reverted], watcher.name)

@@ -17,6 +17,8 @@ from builder.pricing import LineItem
 from builder.report import md_cell, md_table
 from builder.stack import drift
 from builder.stack.changeset import Change
+from builder.stack.revert import RevertedProperty
+from builder.stack.validation import ValidationFinding
 
 # GitHub refuses a comment body over 65,536 characters; a step summary over 1 MiB. Leave room for the cut line.
 MARKDOWN_LIMIT = 60_000
@@ -105,6 +107,8 @@ class StackReview:
     cost: CostChange | None = None
     note: str = ""  # why the cost is missing, or the error of a failed stack
     drift: drift.DriftReport | None = None  # check_drift environments: how the stack drifted
+    validation: tuple[ValidationFinding, ...] = ()  # CloudFormation's validation findings of the change set
+    reverted: tuple[RevertedProperty, ...] = ()  # diff --revert-drift: the drifted properties deploy puts back
 
 
 # --------------------------------------------------------------------------- markdown
@@ -146,7 +150,7 @@ def stack_section(review: StackReview) -> str:
     if review.state == NO_CHANGES:
         return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _drift_lines(review))
     if review.state == FAILED:
-        return f"{head}: failed: {md_cell(review.note)}\n"
+        return f"{head}: failed: {md_cell(review.note)}\n" + "".join(f"\n{line}" for line in _validation_lines(review))
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
     what = "new stack, " if review.state == NEW else ""
@@ -178,8 +182,23 @@ def stack_section(review: StackReview) -> str:
         lines += _cost_lines(review.cost)
     if review.note:
         lines += [f"Cost: {md_cell(review.note)}", ""]
-    lines += _drift_lines(review)
+    lines += _validation_lines(review) + _reverted_lines(review) + _drift_lines(review)
     return "\n".join(lines)
+
+
+def _validation_lines(review: StackReview) -> list[str]:
+    if not review.validation:
+        return []
+    return ["**CloudFormation's validation findings**", "",
+            *md_table(("Validation", "Status", "Resource", "Reason"), [f.row() for f in review.validation]), ""]
+
+
+def _reverted_lines(review: StackReview) -> list[str]:
+    if not review.reverted:
+        return []
+    return ["**Drift put back** (`--revert-drift`: actual → desired)", "",
+            *md_table(("Resource", "Property", "Actual", "Desired", "Last deployed"),
+                      [p.row() for p in review.reverted]), ""]
 
 
 def _drift_lines(review: StackReview) -> list[str]:
@@ -196,6 +215,12 @@ def summary_line(reviews: Sequence[StackReview]) -> str:
         parts.append(f"{failed} failed")
     losses = sum(len(r.data_losses) for r in reviews)
     parts.append(f"data guard: {losses} change(s) would lose data" if losses else "data guard: no data at risk")
+    findings = sum(len(r.validation) for r in reviews)
+    if findings:
+        parts.append(f"{findings} validation finding(s)")
+    reverted = sum(len(r.reverted) for r in reviews)
+    if reverted:
+        parts.append(f"{reverted} drifted propert{'y' if reverted == 1 else 'ies'} put back")
     costs = [r.cost for r in reviews if r.cost is not None]
     if costs:
         before = sum(c.before or 0.0 for c in costs)

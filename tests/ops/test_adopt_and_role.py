@@ -22,7 +22,7 @@ from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
+from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, expect_findings, stack_id
 from tests.factories import run_cli as run
 
 STACK = "app-stub"
@@ -149,6 +149,7 @@ def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
                 "Details": [{"Target": {"Attribute": "Properties", "Name": "KeySchema", "RequiresRecreation": "Always"},
                              "Evaluation": "Static", "ChangeSource": "DirectModification"}]}}]},
         {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
     assert code == 3

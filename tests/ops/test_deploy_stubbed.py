@@ -32,7 +32,14 @@ from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, without_config_line
+from tests.factories import (
+    NO_CHANGES_REASON,
+    NOW,
+    FakeClock,
+    expect_findings,
+    expect_get_template,
+    without_config_line,
+)
 from tests.factories import stubbed_client as stub_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
@@ -131,6 +138,7 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
                                             "StackId": STACK_ID, "Changes": changes}, DESCRIBE_CHANGE_SET)
+    expect_findings(cf, CHANGE_SET_ID)  # a change set that was made: its WARN findings, if any
 
 
 def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> None:
@@ -291,9 +299,11 @@ def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetName": "builder-1", "StatusReason":
                                             "Parameters: [Nope] do not exist in the template"})
-    error, _ = run(deploy_stack)  # no DeleteChangeSet queued: Stubber fails on an unexpected call
+    expect_findings(cf, CHANGE_SET_ID)  # none: the reason alone says it
+    error, text = run(deploy_stack)  # no DeleteChangeSet queued: Stubber fails on an unexpected call
     assert error.message == ("the change set failed: Parameters: [Nope] do not exist in the template "
                              "(kept for inspection: builder-1)")
+    assert "validation:" not in text
 
 
 def test_throttled_polls_slow_down_instead_of_failing(cf, run):

@@ -32,7 +32,7 @@ from builder.stack.unchanged import (
 )
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, stubbed_client
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_findings, expect_get_template, stubbed_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
@@ -236,6 +236,8 @@ def expect_change_set(cf, reply: dict) -> None:
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body})
     cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, **reply},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    if reply["Status"] != "FAILED":
+        expect_findings(cf, CHANGE_SET_ID)
 
 
 def expect_no_changes(cf) -> None:
@@ -312,6 +314,7 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                                             "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
                                             "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
