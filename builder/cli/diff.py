@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=o.text if o.error is None
                                                        else o.error.message) for o in outcomes]
-        fleet = what_if_matrix(ordered) if args.all else None
+        fleet = what_if_matrix(ordered, args.revert_drift) if args.all else None
         if markdown_wanted:
             block = markdown(ordered) + ("\n" + matrix_markdown(fleet) if fleet is not None else "")
             _write_markdown(block, args.output_file, summary_file)
@@ -192,7 +192,7 @@ def _cells(row: MatrixRow) -> tuple[str, ...]:
     from builder.ops.review import signed_usd
 
     def count(value: int | None) -> str:
-        return "not read" if value is None else str(value)
+        return "-" if value is None else str(value)
 
     cost = "not priced" if row.cost_delta_usd is None else signed_usd(row.cost_delta_usd)
     return (row.stack, row.region, row.state, str(row.changes), str(row.replacements), str(row.data_losses),

@@ -28,8 +28,8 @@ class MatrixRow:
     changes: int
     replacements: int  # resources deploy would recreate (Replacement True or Conditional)
     data_losses: int  # the data guard's findings: deploy refuses them (exit 3) unless --allow-data-loss
-    validation_findings: int | None  # None: not read
-    reverted_drift: int | None  # None: not read
+    validation_findings: int  # CloudFormation's validation findings of the stack's change set (WARN or FAIL)
+    reverted_drift: int | None  # drifted properties deploy --revert-drift would put back; None: not asked
     cost_delta_usd: float | None  # None: not priced (note says why)
     note: str = ""
 
@@ -55,12 +55,13 @@ class Matrix:
         return tuple(row.stack for row in self.rows if row.cost_delta_usd is None)
 
 
-def matrix(reviews: Sequence[StackReview]) -> Matrix:
-    """One row per reviewed stack, in the order given."""
+def matrix(reviews: Sequence[StackReview], revert_drift: bool = False) -> Matrix:
+    """One row per reviewed stack, in the order given; `revert_drift`: the change sets were drift-aware
+    (diff --all --revert-drift), so each row counts the drift they would put back."""
     return Matrix(tuple(
         MatrixRow(r.stack, r.region, r.state, len(r.changes),
                   sum(1 for c in r.changes if c.replacement in REPLACING), len(r.data_losses),
-                  None, None, _delta(r), r.note)
+                  len(r.validation), len(r.reverted) if revert_drift else None, _delta(r), r.note)
         for r in reviews))
 
 
