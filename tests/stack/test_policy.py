@@ -1,8 +1,8 @@
-"""The stack policy: what it protects (from the families' DataHolder declarations), and how deploy sets,
-lifts and puts it back. SetStackPolicy and GetStackPolicy through botocore's Stubber, which checks each
-request and reply against the installed service model; the replies are shaped like AWS's (SetStackPolicy
-answers with an empty result; GetStackPolicy with the body as a string, or none without a policy).
-LocalStack 2026.3 does not implement either (501 InternalFailure, checked in tests/ops/test_deploy_emulator.py)."""
+"""The stack policy of a deployed stack: how deploy sets, lifts and puts it back, and how status reads it.
+SetStackPolicy and GetStackPolicy through botocore's Stubber, which checks each request and reply against
+the installed service model; the replies are shaped like AWS's (SetStackPolicy answers with an empty
+result; GetStackPolicy with the body as a string, or none without a policy). LocalStack 2026.3 does not
+implement either (501 InternalFailure, checked in tests/ops/test_deploy_emulator.py)."""
 
 from __future__ import annotations
 
@@ -21,37 +21,11 @@ from builder.stack_policy import PERMISSIVE, document
 from builder.synth import stacks_for
 from tests.factories import FakeClock
 from tests.factories import stubbed_client as stub_client
-from tests.variants import variant_configs
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
 GAP = ("InternalFailure", ("The API for service cloudformation is either not included in your current license plan "
                           "or has not yet been emulated by LocalStack."))
-
-
-@pytest.mark.parametrize("variant, protected", [
-    ("pay-per-request", {"app-pr1": ["DataBucket", "DataTable"]}),
-    ("provisioned+key", {"app-pr1": ["DataBucket", "DataKey", "DataTable"]}),
-    ("pay-per-request+replication+key", {"app-pr1-replica": ["ReplicaBucket", "ReplicaKey"],
-                                         "app-pr1": ["DataBucket", "DataKey", "DataTable"]}),
-])
-def test_the_policy_denies_replacing_and_deleting_the_bucket_the_table_and_the_key(variant, protected):
-    (config,) = variant_configs(variant, ["pr1"])
-    stacks = stacks_for(config)
-    assert {stack.name: list(stack.protected) for stack in stacks} == protected
-    for stack in stacks:
-        allow, deny = json.loads(stack.policy_body)["Statement"]
-        assert allow == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
-        assert deny["Effect"] == "Deny" and deny["Action"] == ["Update:Replace", "Update:Delete"]
-        assert deny["Resource"] == [f"LogicalResourceId/{logical_id}" for logical_id in protected[stack.name]]
-        template = json.loads(stack.template_body)["Resources"]
-        assert all(f"LogicalResourceId/{logical_id}" not in deny["Resource"] for logical_id, resource
-                   in template.items() if resource["Type"].startswith(("AWS::CloudWatch::", "AWS::IAM::")))
-
-
-def test_without_anything_protected_the_policy_only_allows():
-    assert document(()) == PERMISSIVE == {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*",
-                                                         "Resource": "*"}]}
 
 
 @pytest.fixture
