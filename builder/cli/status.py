@@ -89,5 +89,7 @@ def status_lines(record: Mapping[str, Any]) -> list[str]:
         head += f"  last change {record['last_change']}"
     if record["environment"]:
         head += f"  Environment={record['environment']}"
+    if record.get("stack_policy"):
+        head += f"  stack policy: {record['stack_policy']}"
     rows = list(record["outputs"].items())
     return [head, *(grid(rows, ("Output", "Value")) if rows else [])]

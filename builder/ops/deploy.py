@@ -26,7 +26,7 @@ from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter, grid
 from builder.stack import client as aws
-from builder.stack import validation
+from builder.stack import policy, validation
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
 from builder.stack.tags import tag_changes, update_tags
@@ -97,17 +97,20 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             show_changes(watcher, change_set)
             guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
             baseline = watcher.latest_event_id(change_set.stack_id)
-            watcher.cf.execute_change_set(ChangeSetName=change_set.id)
-            reporter.begin(stack.name, len(change_set.changes))
-            try:
-                final = watcher.watch(change_set.stack_id, baseline)
-            finally:
-                reporter.end(stack.name)
+            with policy.for_update(watcher, stack, change_set.stack_id, options.allow_data_loss, change_set.kind):
+                watcher.cf.execute_change_set(ChangeSetName=change_set.id)
+                reporter.begin(stack.name, len(change_set.changes))
+                try:
+                    final = watcher.watch(change_set.stack_id, baseline)
+                finally:
+                    reporter.end(stack.name)
             kind, changes = change_set.kind, len(change_set.changes)
     if not final.succeeded:
         raise operation_failed(watcher, final)
     with aws.translate(stack.name, stack.region):
         match_termination_protection(watcher, final, stack.config.termination_protection)
+        if kind == "CREATE":
+            policy.protect(watcher, stack, final.stack_id)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = dict(final.outputs)
     watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")

@@ -8,6 +8,7 @@ from typing import Any
 
 from builder.ops.pool import Outcome, raise_failures, run_all
 from builder.stack import client as aws
+from builder.stack import policy
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 from builder.stack.watch import describe_stack
@@ -43,9 +44,13 @@ def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrenc
 
     def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
-            found = describe_stack(pollers.poller(stack.region).read, stack.name)
+            read = pollers.poller(stack.region).read
+            found = describe_stack(read, stack.name)
+            protection = policy.protection(read, found.stack_id, stack.protected) if found is not None else None
         records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
                                              else missing_record(stack.name, stack.region))
+        if protection is not None:  # whether its stack policy protects what holds data (GetStackPolicy)
+            records[stack.name, stack.region]["stack_policy"] = protection
         return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
 
     outcomes = run_all(groups, look, concurrency, pollers)

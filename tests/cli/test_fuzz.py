@@ -75,7 +75,7 @@ def check_outcome(suffix: str, sets: list[str], workdir: Path, out_dir: Path) ->
     assert VALID_SUFFIX.match(suffix) and not suffix.endswith("-replica")
     assert len(suffix) <= max_suffix_length("app", ["us-east-1"]) or "stack_prefix" in " ".join(sets)
     files = sorted(out_dir.iterdir())
-    assert len(files) in (3, 6) and all(not f.name.startswith(".") for f in files)
+    assert len(files) in (4, 8) and all(not f.name.startswith(".") for f in files)
     for path in files:
         json.loads(path.read_text(encoding="utf-8"))
     return True

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("clean_env")
 
 
-def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path, capsys):
+def test_synth_writes_four_files_per_stack_and_prints_deploy_and_policy_commands(tmp_path, capsys):
     assert main(["synth", "--suffix", "pr123"]) == 0
     out = capsys.readouterr().out
-    assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.tags.json",
-                                                   "app-pr123.template.json"]
+    assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.policy.json",
+                                                   "app-pr123.tags.json", "app-pr123.template.json"]
     assert json.loads((tmp_path / "out/app-pr123.tags.json").read_text()) == [
         "CostCenter=engineering", "Environment=pr123", "builder:managed-by=builder"]  # the CLI's deploy marks it too
     params = json.loads((tmp_path / "out/app-pr123.parameters.json").read_text())
@@ -35,6 +35,11 @@ def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path,
     assert ("aws cloudformation deploy --stack-name app-pr123 --region us-east-1 --template-file "
             "out/app-pr123.template.json --parameter-overrides file://out/app-pr123.parameters.json "
             "--tags file://out/app-pr123.tags.json --capabilities CAPABILITY_IAM") in out
+    lines = out.splitlines()
+    policy_command = ("  aws cloudformation set-stack-policy --stack-name app-pr123 --region us-east-1 "
+                      "--stack-policy-body file://out/app-pr123.policy.json")
+    assert policy_command in lines  # after the deploy command: the stack must exist
+    assert lines.index(policy_command) > next(i for i, line in enumerate(lines) if "cloudformation deploy" in line)
 
 
 def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, capsys):
@@ -49,10 +54,15 @@ def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, cap
     """))
     assert main(["synth", "--suffix", "prod", "--suffix", "pr1"]) == 0
     out = capsys.readouterr().out
-    assert len(snapshot(tmp_path / "out")) == 9  # prod, its replica and pr1: three files each
-    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aws ")]
+    assert len(snapshot(tmp_path / "out")) == 12  # prod, its replica and pr1: four files each
+    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aws cloudformation deploy ")]
     assert [c.split()[4] for c in commands] == ["app-prod-replica", "app-prod", "app-pr1"]
     assert "--region eu-west-1" in commands[0] and "--capabilities" not in commands[0]
+    policies = [line.strip() for line in out.splitlines() if "set-stack-policy" in line]
+    assert [c.split()[4] for c in policies] == ["app-prod-replica", "app-prod", "app-pr1"]
+    assert "--region eu-west-1" in policies[0]
+    replica_policy = json.loads((tmp_path / "out/app-prod-replica.policy.json").read_text())
+    assert replica_policy["Statement"][1]["Resource"] == ["LogicalResourceId/ReplicaBucket"]
 
 
 def test_same_inputs_give_the_same_bytes(tmp_path):
@@ -105,7 +115,7 @@ def test_rerun_replaces_files_and_leaves_no_temporary_files(tmp_path):
     main(["synth", "--suffix", "pr1"])
     main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=3"])
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["app-pr1.parameters.json", "app-pr1.tags.json", "app-pr1.template.json"]
+    assert names == ["app-pr1.parameters.json", "app-pr1.policy.json", "app-pr1.tags.json", "app-pr1.template.json"]
     assert "BucketLifecycleDays=3" in (tmp_path / "out/app-pr1.parameters.json").read_text()
 
 
@@ -202,10 +212,12 @@ def test_synth_says_once_on_stderr_which_source_chose_the_region(tmp_path, monke
     def synth(*extra: str) -> tuple[str, str, list[str]]:
         assert main(["synth", "--suffix", "pr1", "--suffix", "pr2", *extra]) == 0
         out, err = capsys.readouterr()
-        assert all(line.startswith(("wrote ", "unchanged ", "deploy with:", "  aws cloudformation deploy "))
+        assert all(line.startswith(("wrote ", "unchanged ", "deploy with:", "  aws cloudformation deploy ",
+                                    "then protect the data", "  aws cloudformation set-stack-policy "))
                    for line in out.splitlines() if line)
         regions = [line.split("--region ")[1].split()[0] for line in out.splitlines() if "--region " in line]
-        assert len(regions) == 2 and len(set(regions)) == 1
+        assert len(regions) == 4 and len(set(regions)) == 1  # two deploy and two set-stack-policy commands
+        regions = regions[:2]
         return out, err, regions
 
     config = config_line(tmp_path) + "\n"  # the config line comes first, from every command that reads config

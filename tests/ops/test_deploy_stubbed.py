@@ -31,6 +31,7 @@ from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
+from builder.stack_policy import PERMISSIVE
 from builder.synth import stacks_for
 from tests.factories import (
     NO_CHANGES_REASON,
@@ -141,12 +142,21 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
     expect_findings(cf, CHANGE_SET_ID)  # a change set that was made: its WARN findings, if any
 
 
-def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> None:
+def expect_policy(cf, body: str) -> None:
+    """SetStackPolicy (AWS answers it with an empty result)."""
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": body})
+
+
+def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE", lifted: bool = False) -> None:
+    """An update's execution: the stack policy first (the permissive one when `lifted`, put back after)."""
     cf.add_response("describe_stack_events", {"StackEvents": [event(0, STACK.name, "UPDATE_COMPLETE",
                                                                     "AWS::CloudFormation::Stack")]})
+    expect_policy(cf, json.dumps(PERMISSIVE, sort_keys=True) if lifted else STACK.policy_body)
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", stack(final), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [*events[::-1], event(0, STACK.name, "x")]})
+    if lifted:
+        expect_policy(cf, STACK.policy_body)
 
 
 # ---------------------------------------------------------------------- the data guard
@@ -228,7 +238,7 @@ def test_allow_data_loss_executes_and_a_replaced_alarm_is_not_data(cf, run):
     expect_deployed(cf)
     expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
                            change("BucketSizeAlarm", "AWS::CloudWatch::Alarm", replacement="True")])
-    expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")])
+    expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")], lifted=True)
     outcome, text = run(deploy_stack, allow_data_loss=True)
     assert isinstance(outcome, Outcome) and outcome.result == "updated"
     assert "data guard: going ahead because of --allow-data-loss" in text

@@ -82,6 +82,7 @@ def event(number: int, logical: str, status: str, type_: str = "AWS::DynamoDB::T
 def expect_execution(stubs, final: str, events: list[dict]) -> None:
     cf = stubs["cloudformation"]
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(STACK)})
+    cf.add_response("set_stack_policy", {}, {"StackName": stack_id(STACK), "StackPolicyBody": ANY})  # an update's
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [
         {"StackName": STACK, "StackId": stack_id(STACK), "CreationTime": NOW, "StackStatus": final,

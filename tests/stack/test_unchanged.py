@@ -316,6 +316,7 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
@@ -356,6 +357,7 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
     expect_template(cf)
     expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
