@@ -1,0 +1,152 @@
+"""The docs pages' examples that run against the emulator, run against it: each page's marked examples in
+the order the page shows them, in one working folder, with the output the page shows.
+
+A page marks such a block with `<!-- emulator example -->` on the line before it; the block holds one or
+more `$ python -m builder ...` commands, each followed by its output (stderr and stdout as a terminal
+interleaves them) and `(exit N)`. `...` on a line of its own stands for any lines. What a step needs but
+the page does not show (a stack deployed before) is an `<!-- emulator setup: python -m builder ... -->`
+line: run, in order, and it must succeed. Only what varies is normalised: clock times and dates, durations
+(`0.9 s`), the emulator's port and the working folder (shown as /home/me/app). Before and after a page,
+every stack its commands name is destroyed, so each page starts from none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md")
+               if "<!-- emulator example -->" in p.read_text(encoding="utf-8"))
+
+pytestmark = [pytest.mark.emulator,
+              pytest.mark.emulator_only("the pages show LocalStack's output (account 000000000000, its events)")]
+
+MARK = re.compile(r"^( *)<!-- emulator (example|setup: (.*?)) -->\n", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Step:
+    command: str          # as the page shows it, after "$ "
+    expected: list[str]   # the output lines the page shows (without "(exit N)")
+    exit_code: int
+    setup: bool = False   # a hidden step: its output is not compared
+
+
+def steps(page: str) -> list[Step]:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    found: list[Step] = []
+    for mark in MARK.finditer(text):
+        if mark.group(3) is not None:
+            found.append(Step(mark.group(3), [], 0, setup=True))
+            continue
+        indent = mark.group(1)
+        rest = text[mark.end():]
+        assert rest.startswith(f"{indent}```\n"), f"{page}: the example mark is not right before a ``` block"
+        body = rest[len(indent) + 4:rest.index(f"\n{indent}```", len(indent) + 4)]
+        lines = iter(line.removeprefix(indent) for line in body.split("\n"))
+        command: str | None = None
+        output: list[str] = []
+        for line in lines:
+            if command is None:
+                if not line.strip():
+                    continue
+                assert line.startswith("$ "), f"{page}: output without a command: {line!r}"
+                command = line[2:]
+                while command.endswith("\\"):
+                    command = command[:-1] + " " + next(lines).strip()
+            elif exit_ := re.fullmatch(r"\(exit (\d+)\)", line):
+                found.append(Step(command, output, int(exit_.group(1))))
+                command, output = None, []
+            else:
+                output.append(line)
+        assert command is None, f"{page}: `{command}` has no (exit N) line"
+    return found
+
+
+def normalise(lines: list[str], folder: Path, endpoint: str) -> list[str]:
+    text = "\n".join(line.rstrip() for line in lines)
+    text = text.replace(str(folder), "/home/me/app").replace(endpoint, "http://127.0.0.1:4566")
+    text = re.sub(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "YYYY-MM-DD HH:MM:SS", text)
+    text = re.sub(r"\b\d\d:\d\d:\d\d\b", "HH:MM:SS", text)
+    text = re.sub(r"\b\d+\.\d s\b", "N.N s", text)
+    return text.split("\n") if text else []
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Line for line, where a `...` line of the page stands for any lines (none included)."""
+    if not expected:
+        return not actual
+    if expected[0] == "...":
+        return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
+    return bool(actual) and expected[0] == actual[0] and matches(expected[1:], actual[1:])
+
+
+def run(command: str, folder: Path) -> tuple[int, list[str]]:
+    words = shlex.split(command.replace("< /dev/null", ""), comments=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="200")
+    while "=" in words[0]:  # VAR=value before the command
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    assert words[:3] == ["python", "-m", "builder"], command
+    done = subprocess.run([sys.executable, *words[1:]], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+    return done.returncode, done.stdout.rstrip("\n").split("\n") if done.stdout.strip() else []
+
+
+def suffixes(page_steps: list[Step]) -> set[str]:
+    return {s for step in page_steps for s in re.findall(r"--suffix[ =]([a-z0-9-]+)", step.command)}
+
+
+def destroy(names: set[str], folder: Path, endpoint: str) -> None:
+    """Every stack of these suffixes gone (termination protection, which a page may show, turned off first)."""
+    import boto3
+
+    cloudformation = boto3.session.Session(region_name="us-east-1").client("cloudformation", endpoint_url=endpoint)
+    for name in sorted(names):
+        try:
+            cloudformation.update_termination_protection(StackName=f"app-{name}", EnableTerminationProtection=False)
+        except cloudformation.exceptions.ClientError:
+            pass  # no such stack
+    if names:
+        code, out = run("python -m builder destroy --yes " + " ".join(f"--suffix {s}" for s in sorted(names)),
+                        folder)
+        assert code == 0, "\n".join(out)
+
+
+def test_a_page_with_emulator_examples_is_found():
+    assert "docs/commands/deploy.md" in PAGES
+
+
+def test_the_parser_reads_commands_outputs_and_exit_codes():
+    page = steps("docs/commands/deploy.md")
+    assert page[0].command == "python -m builder deploy --suffix pr123"
+    assert page[0].exit_code == 0 and page[0].expected[0].startswith("config none")
+    assert matches(["a", "...", "d"], ["a", "b", "c", "d"]) and not matches(["a", "...", "d"], ["a", "b"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_pages_emulator_examples_give_the_output_it_shows(page, aws_env, tmp_path):
+    page_steps = steps(page)
+    names = suffixes(page_steps)
+    destroy(names, tmp_path, aws_env)
+    try:
+        for step in page_steps:
+            code, out = run(step.command, tmp_path)
+            if step.setup:
+                assert code == 0, f"setup `{step.command}` failed:\n" + "\n".join(out)
+                continue
+            shown = normalise(step.expected, tmp_path, aws_env)
+            got = normalise(out, tmp_path, aws_env)
+            assert (code, matches(shown, got)) == (step.exit_code, True), (
+                f"{page}: `{step.command}` gave (exit {code}):\n" + "\n".join(got)
+                + "\n\nthe page shows (exit " + str(step.exit_code) + "):\n" + "\n".join(shown))
+    finally:
+        destroy(names, tmp_path, aws_env)
