@@ -5,9 +5,11 @@ A page marks such a block with `<!-- emulator example -->` on the line before it
 more `$ python -m builder ...` commands, each followed by its output (stderr and stdout as a terminal
 interleaves them) and `(exit N)`. `...` on a line of its own stands for any lines. What a step needs but
 the page does not show (a stack deployed before) is an `<!-- emulator setup: python -m builder ... -->`
-line: run, in order, and it must succeed. Only what varies is normalised: clock times and dates, durations
-(`0.9 s`), idle times (`5s`) and the grid columns they widen, the emulator's port and the working folder (shown as /home/me/app). Before and after a page,
-every stack its commands name is destroyed, so each page starts from none.
+line (or `aws ...`, the real AWS CLI, or `sleep N`): run, in order, and it must succeed; a file they read
+is `<!-- emulator file NAME` followed by its lines and `-->`. Only what varies is normalised: clock times
+and dates, durations (`0.9 s`), idle times (`5s`) and the grid columns they widen, the emulator's port
+and the working folder (shown as /home/me/app). Before and after a page, every stack its commands name
+is deleted, so each page starts from none.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.
 pytestmark = [pytest.mark.emulator,
               pytest.mark.emulator_only("the pages show LocalStack's output (account 000000000000, its events)")]
 
-MARK = re.compile(r"^( *)<!-- emulator (example|setup: (.*?)) -->\n", re.MULTILINE)
+MARK = re.compile(r"^( *)<!-- emulator (?:(example) -->|setup: ([^\n]*?) -->|file (\S+)\n(.*?)\n-->)\n",
+                  re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ def steps(page: str) -> list[Step]:
     text = (ROOT / page).read_text(encoding="utf-8")
     found: list[Step] = []
     for mark in MARK.finditer(text):
+        if mark.group(4) is not None:  # a file the next steps read: `<!-- emulator file NAME` then its lines
+            found.append(Step(f"write {mark.group(4)}", mark.group(5).split("\n"), 0, setup=True))
+            continue
         if mark.group(3) is not None:
             found.append(Step(mark.group(3), [], 0, setup=True))
             continue
@@ -154,6 +160,9 @@ def test_the_pages_emulator_examples_give_the_output_it_shows(page, aws_env, tmp
     destroy(names, tmp_path, aws_env)
     try:
         for step in page_steps:
+            if step.command.startswith("write "):
+                (tmp_path / step.command.removeprefix("write ")).write_text("\n".join(step.expected) + "\n")
+                continue
             code, out = run(step.command, tmp_path)
             if step.setup:
                 assert code == 0, f"setup `{step.command}` failed:\n" + "\n".join(out)
