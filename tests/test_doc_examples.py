@@ -174,3 +174,23 @@ def test_the_pages_emulator_examples_give_the_output_it_shows(page, aws_env, tmp
                 + "\n\nthe page shows (exit " + str(step.exit_code) + "):\n" + "\n".join(shown))
     finally:
         destroy(names, tmp_path, aws_env)
+
+
+def test_the_readmes_tour_runs_on_the_emulator_in_its_order(aws_env, tmp_path):
+    """The README's tour shows commands, not output: each runs in order and exits as its comment says (0
+    unless `exit N`). The tour's own emulator start and stop are left out: the suite's emulator stands in
+    for them (tests/emulator/test_command.py runs --background, --env-file and --stop)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = readme[readme.index("## A five-minute tour"):readme.index("## Documentation")]
+    commands = re.findall(r"^(python -m builder [^\n]*)", tour, re.MULTILINE)
+    assert [c.split()[3] for c in commands] == ["synth", "lint", "emulator", "deploy", "diff", "destroy", "emulator"]
+    names = suffixes([Step(c, [], 0) for c in commands])
+    destroy(names, tmp_path, aws_env)
+    try:
+        for command in (c for c in commands if c.split()[3] != "emulator"):
+            said = re.search(r"#.*\bexit (\d+)", command)
+            code, out = run(command, tmp_path)
+            assert code == (int(said.group(1)) if said else 0), f"`{command}`:\n" + "\n".join(out)
+        assert not (tmp_path / "out" / "app-pr123.outputs.json").exists(), "destroy left the stack's outputs"
+    finally:
+        destroy(names, tmp_path, aws_env)
