@@ -43,3 +43,12 @@ def test_the_tours_commands_exist_with_their_options():
     parser = build_parser()
     for words in lines:
         parser.parse_args(words[3:])
+
+
+def test_the_emulator_pages_exports_are_the_lines_the_emulator_writes():
+    """The page shows the lines `emulator --background --env-file` writes (and prints) on the default port."""
+    from builder.emulator import DEFAULT_PORT, Endpoint, export_lines
+
+    page = (ROOT / "docs" / "commands" / "emulator.md").read_text(encoding="utf-8")
+    shown = page.split("writes (and prints) the lines below", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert shown.splitlines() == export_lines(Endpoint(f"http://127.0.0.1:{DEFAULT_PORT}", DEFAULT_PORT, 0))
