@@ -146,6 +146,22 @@ def test_a_page_with_emulator_examples_is_found():
     assert "docs/commands/deploy.md" in PAGES
 
 
+AWS_COMMANDS = ("deploy", "diff", "destroy", "status", "reap", "drift")
+
+
+def test_every_example_that_talks_to_aws_is_run_or_says_why_not():
+    """A block whose commands reach AWS is marked to run here, or `<!-- not on the emulator: why -->`."""
+    unmarked = []
+    for path in sorted((ROOT / "docs").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for block in re.finditer(r"^( *)```\n\1\$ (?:\S+=\S+ )?python -m builder (\S+)", text, re.MULTILINE):
+            before = text[:block.start()].rstrip(" ").splitlines()[-1].strip()
+            if block.group(2) in AWS_COMMANDS and not (
+                    before == "<!-- emulator example -->" or before.startswith("<!-- not on the emulator: ")):
+                unmarked.append(f"{path.relative_to(ROOT)}: {block.group(2)}")
+    assert unmarked == []
+
+
 def test_the_parser_reads_commands_outputs_and_exit_codes():
     page = steps("docs/commands/deploy.md")
     assert page[0].command == "python -m builder deploy --suffix pr123"
