@@ -1,6 +1,6 @@
-"""The benchmark's sections: one table that benchmarks/run.py, README.md, BENCHMARKS.md and the tests share.
+"""The benchmark's sections: one table that benchmarks/run.py, docs/benchmarks.md, BENCHMARKS.md and the tests share.
 
-A section's heading in BENCHMARKS.md is `## <number>. <title>`; README's benchmark table names it
+A section's heading in BENCHMARKS.md is `## <number>. <title>`; the benchmarks page's table names it
 `<number>. <title>` with its key in backticks; `run.py --only` takes the key or the number.
 """
 

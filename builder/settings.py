@@ -9,7 +9,7 @@ family's check (builder.families.Family.check).
 A resource family declares its own settings in its file (`Family.settings`): builder.resources.all_settings()
 is SETTINGS followed by theirs, in build order. builder.environment validates every given value against its
 setting; deploy-time settings become CloudFormation Parameters (builder.resources checks each has one);
-README's settings table is `settings_table(all_settings())` (a test holds them equal).
+The settings table of docs/configuration.md is `settings_table(all_settings())` (a test holds them equal).
 """
 
 from __future__ import annotations

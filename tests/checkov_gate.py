@@ -9,7 +9,7 @@ It synthesizes the variant matrix into a temporary folder, runs checkov once ove
   or with another reason;
 - a variant skips other checks than expected_skips() says, or an encryption check of
   required_passes() does not pass (with customer_managed_key on: topic, table, bucket, rotation);
-- the Safety section of README.md does not hold the table this
+- the safety page (docs/safety.md) does not hold the table this
   run prints, so every checkov figure there is one this gate established.
 """
 
@@ -30,11 +30,11 @@ from builder.resources import inventory
 from tests.variants import VARIANTS, synth_variants
 
 ROOT = Path(__file__).resolve().parent.parent
-SAFETY_DOCS = (ROOT / "README.md",)
+SAFETY_DOCS = (ROOT / "docs" / "safety.md",)
 
 
 def expected_skips(variant: str, kind: str) -> set[str]:
-    """Which checks a template of this variant skips, and so the README lists."""
+    """Which checks a template of this variant skips, and so docs/safety.md lists."""
     if kind == "replica" or "+key" in variant:
         return {SKIP_ACCESS_LOGGING.check}
     return {skip.check for skip in inventory().checkov_skips}

@@ -227,7 +227,7 @@ def test_cost_command_imports_neither_boto3_nor_cfn_lint(tmp_path):
 
 
 def _readme_blocks_after(prompt: str) -> str:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[1] / "docs" / "commands" / "cost.md").read_text()
     start = readme.index(prompt)
     return readme[start:readme.index("```", start)]
 
@@ -235,7 +235,7 @@ def _readme_blocks_after(prompt: str) -> str:
 @pytest.mark.parametrize("prompt", ["$ python -m builder cost --suffix pr123\n",
                                     "$ python -m builder cost --suffix prod --set"])
 def test_readme_cost_figures_are_the_commands_own_output(prompt, capsys, monkeypatch, tmp_path):
-    """The README pastes the command's output (stderr's config line first, run in /home/me/app); this fails
+    """The cost page pastes the command's output (stderr's config line first, run in /home/me/app); this fails
     when a price or resource changes it."""
     block = _readme_blocks_after(prompt)
     command, _, expected = block.partition("\n")

@@ -132,7 +132,7 @@ def test_every_builder_command_a_workflow_runs_exists_with_its_options(command: 
         assert option in result.stdout, f"{command} has no {option}"
 
 
-def test_the_readme_shows_the_example_config_as_it_is():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_configuration_page_shows_the_example_config_as_it_is():
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     example = (EXAMPLES / "environments.toml").read_text(encoding="utf-8")
     assert f"```toml\n{example}```" in readme

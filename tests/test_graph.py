@@ -284,9 +284,9 @@ README_GRAPH = re.compile(r"```\npython -m builder (graph [^\n]*)\n```\n\n```mer
 
 
 def test_readme_graphs_are_the_commands_own_output(capsys, monkeypatch, clean_env):
-    """The README shows the default and the example prod as mermaid; this fails when the template changes them."""
+    """The graph page shows the default and the example prod as mermaid; this fails when the template changes them."""
     monkeypatch.chdir(Path(__file__).parents[1])
-    blocks = README_GRAPH.findall((Path(__file__).parents[1] / "README.md").read_text())
+    blocks = README_GRAPH.findall((Path(__file__).parents[1] / "docs" / "commands" / "graph.md").read_text())
     assert [command for command, _ in blocks] == [
         "graph --suffix pr123", "graph --config examples/environments.toml --suffix prod"]
     for command, shown in blocks:

@@ -1,4 +1,4 @@
-"""The settings table drives configuration, the Parameters and the README; a family can declare its own
+"""The settings table drives configuration, the Parameters and docs/configuration.md; a family can declare its own
 setting, Parameter, alarm, pricer and checkov skip, and it is accepted, validated and wired in."""
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from builder.resources import (
 from builder.settings import SETTINGS, Pattern, Range, Setting, aws_region, settings_table
 from tests.factories import config as default_config
 
-README = Path(__file__).parents[1] / "README.md"
+CONFIGURATION_PAGE = Path(__file__).parents[1] / "docs" / "configuration.md"
 NOWHERE = Path("/nonexistent")
 
 
-def test_readme_settings_table_is_the_rendered_settings_table():
+def test_the_configuration_pages_settings_table_is_the_rendered_settings_table():
     lines = settings_table(all_settings())
-    readme = README.read_text(encoding="utf-8").splitlines()
-    assert lines[0] in readme, "README has no settings table"
+    readme = CONFIGURATION_PAGE.read_text(encoding="utf-8").splitlines()
+    assert lines[0] in readme, "docs/configuration.md has no settings table"
     start = readme.index(lines[0])
     assert readme[start:start + len(lines) + 1] == [*lines, ""]  # the whole table, no more rows
 

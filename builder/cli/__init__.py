@@ -37,6 +37,8 @@ examples:
   python -m builder synth --suffix prod --config environments.toml --set bucket_lifecycle_days=90
 """
 
+EPILOG = "docs: docs/index.md (a page per command: docs/commands/)"
+
 
 def commands() -> list[ModuleType]:
     """Every subcommand module of this package, by name: a new command is a new file here (in any folder
@@ -50,7 +52,8 @@ def commands() -> list[ModuleType]:
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = Parser(prog=prog, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)

@@ -62,10 +62,15 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def docs_page(command: str) -> str:
+    """The documentation page of a command, which its --help ends with (docs/ is the site's source)."""
+    return f"docs/commands/{command}.md"
+
+
 def add_command(subparsers: Subparsers, name: str, help_text: str, description: str,
                 parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, parents=list(parents), help=help_text, description=description,
+        name, parents=list(parents), help=help_text, description=description, epilog=f"docs: {docs_page(name)}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 

@@ -40,7 +40,7 @@ from builder.settings import Setting
 
 
 class CheckovSkip(NamedTuple):
-    """A checkov check skipped on purpose, with its one-line reason (README's Safety section lists it)."""
+    """A checkov check skipped on purpose, with its one-line reason (docs/safety.md lists it)."""
 
     check: str
     reason: str

@@ -57,7 +57,8 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) ->
         raise OperationError(stack.name, f"the stack's tags differ ({'; '.join(changes)}) but this endpoint "
                                          f"changed nothing: the change set came back empty and UpdateStack "
                                          f"answered {answer}. LocalStack cannot change a stack's tags alone "
-                                         f"(README: what the emulator cannot do); AWS applies them") from None
+                                         f"(docs/commands/emulator.md: what the emulator cannot do); "
+                                         f"AWS applies them") from None
     final = watcher.watch(stack_id, baseline)
     if not final.succeeded:
         raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")

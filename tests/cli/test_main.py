@@ -328,10 +328,10 @@ def test_status_all_refuses_an_unknown_replication_region_any_table_names(tmp_pa
     assert line.startswith("error: c.toml: environments.prod.replication_region: 'eu-west-9' is not an AWS region")
 
 
-def test_readme_documents_every_setting_with_its_default():
+def test_the_configuration_page_documents_every_setting_with_its_default():
     from builder.resources import all_settings
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "configuration.md").read_text()
     for setting in all_settings():
         assert f"| `{setting.name}` |" in readme, setting.name
 
@@ -470,9 +470,9 @@ def test_region_given_twice_is_refused_not_the_last_one_silently(command, capsys
         f"give it once; see `python -m builder {command[0]} --help`\n")
 
 
-def test_the_readme_shows_synths_output_as_synth_prints_it(tmp_path, capsys):
+def test_the_synth_page_shows_synths_output_as_synth_prints_it(tmp_path, capsys):
     """The deploy command is one line, as synth prints it (the README showed it wrapped)."""
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "commands" / "synth.md").read_text()
     block = readme.split("and prints the exact command to deploy them", 1)[1].split("```\n", 2)[1]
     command, *shown = block.splitlines()
     assert command == "$ python -m builder synth --suffix pr123"

@@ -304,8 +304,8 @@ def test_a_tags_only_change_on_the_emulator_fails_in_one_line(aws, suffix):
     assert err.splitlines() == [(
         f"error: {name}: the stack's tags differ (builder:ttl: 7d → 14d) but this endpoint changed nothing: the "
         f"change set came back empty and UpdateStack answered ValidationError: Specify exactly one of "
-        f"'TemplateBody' or 'TemplateUrl'. LocalStack cannot change a stack's tags alone (README: what the "
-        f"emulator cannot do); AWS applies them")]
+        f"'TemplateBody' or 'TemplateUrl'. LocalStack cannot change a stack's tags alone "
+        f"(docs/commands/emulator.md: what the emulator cannot do); AWS applies them")]
     assert ttl_tag(aws, name) == "7d"
 
 

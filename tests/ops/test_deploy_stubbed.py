@@ -401,8 +401,8 @@ def test_an_endpoint_that_refuses_the_tags_update_is_one_line_never_no_changes(c
     assert error.lines() == [(
         "error: app-stub: the stack's tags differ (CostCenter: finance → engineering; builder:ttl: 7d → (none)) "
         "but this endpoint changed nothing: the change set came back empty and UpdateStack answered "
-        "ValidationError: No updates are to be performed. LocalStack cannot change a stack's tags alone (README: "
-        "what the emulator cannot do); AWS applies them")]
+        "ValidationError: No updates are to be performed. LocalStack cannot change a stack's tags alone "
+        "(docs/commands/emulator.md: what the emulator cannot do); AWS applies them")]
     assert "no changes" not in text
 
 
