@@ -60,17 +60,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     started = time.monotonic()
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region), watcher.interruptible():
-        current = current_stack(watcher, options.wait_for_others)
-        if current is not None:
-            claim(watcher, current)
-        if current is not None and current.failed_create:
-            watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
-            watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
-            current = None
-        if current is None or current.in_review:
-            current = adopt.before_create(watcher, stack, current, options.adopt_retained)
-        elif stack.config.check_drift:
-            drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
+        current = _ready_stack(watcher, stack, options)
         deployed = read_deployed(watcher, current) if is_update(current) else None
         role = role_note(stack, deployed.described) if deployed is not None else None
         if role is not None:
@@ -115,6 +105,23 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     watcher.say(f"outputs written to {path}", outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+
+
+def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) -> DeployedStack | None:
+    """The deployed stack once it may be changed (None: create it): no other operation running, ours,
+    a failed create deleted, retained resources adopted into a new stack, drift checked before an update."""
+    current = current_stack(watcher, options.wait_for_others)
+    if current is not None:
+        claim(watcher, current)
+    if current is not None and current.failed_create:
+        watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
+        watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
+        current = None
+    if current is None or current.in_review:
+        return adopt.before_create(watcher, stack, current, options.adopt_retained)
+    if stack.config.check_drift:
+        drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
+    return current
 
 
 def claim(watcher: StackWatcher, current: DeployedStack) -> None:

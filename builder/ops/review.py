@@ -149,12 +149,17 @@ def stack_section(review: StackReview) -> str:
         return f"{head}: failed: {md_cell(review.note)}\n"
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
-    what = "new stack, " if review.state == NEW else ""
     if review.state == CHANGES and not review.changes and not review.data_losses and review.tags:
         # a change of the stack tags alone
         cost = _cost_lines(review.cost) if review.cost is not None else []
         return "\n".join([f"{head}: only the stack tags change (deploy updates them with the deployed template)",
                           "", *_old_new(review.tags, "tags"), *cost, *_drift_lines(review)])
+    return _changes_section(head, review)
+
+
+def _changes_section(head: str, review: StackReview) -> str:
+    """The section of a new stack or one that changes: its changes, the data guard, values, cost, drift."""
+    what = "new stack, " if review.state == NEW else ""
     count = f"{len(review.changes)} change(s)" if review.changes or review.state == NEW else "no resource changes"
     lines = [f"{head}: {what}{count}", ""]
     if review.changes:

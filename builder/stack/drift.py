@@ -162,19 +162,19 @@ def build_report(stack: str, detection: Mapping[str, Any], resource_drifts: Sequ
                 drifted.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, real))
             if known:
                 noise.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, known))
-    for summary in sorted(resources, key=lambda r: r["LogicalResourceId"]):
-        if summary["LogicalResourceId"] not in seen:
-            not_checked.append(ResourceDrift(summary["LogicalResourceId"], summary.get("PhysicalResourceId", ""),
-                                             summary["ResourceType"], NOT_CHECKED))
+    not_checked += _unchecked(resources, seen)
     detection_status = detection["DetectionStatus"]
-    if drifted:
-        status = DRIFTED
-    elif detection_status == DETECTION_COMPLETE:
-        status = IN_SYNC
-    else:
-        status = UNKNOWN
+    status = DRIFTED if drifted else IN_SYNC if detection_status == DETECTION_COMPLETE else UNKNOWN
     return DriftReport(stack, status, detection_status, detection.get("DetectionStatusReason", ""),
                        tuple(drifted), tuple(not_checked), tuple(noise), tuple(checked))
+
+
+def _unchecked(resources: Sequence[Mapping[str, Any]], seen: set[str]) -> list[ResourceDrift]:
+    """The stack's resources the drift results leave out (types drift detection does not support)."""
+    return [ResourceDrift(summary["LogicalResourceId"], summary.get("PhysicalResourceId", ""),
+                          summary["ResourceType"], NOT_CHECKED)
+            for summary in sorted(resources, key=lambda r: r["LogicalResourceId"])
+            if summary["LogicalResourceId"] not in seen]
 
 
 # --------------------------------------------------------------------------- the calls
