@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-MODES = ("auto", "text", "json")
-
 SETTLED_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 
 

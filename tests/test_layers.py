@@ -19,7 +19,7 @@ FLOORS: dict[str, int] = {
     # what everything may use
     "builder": 0, "builder.errors": 0, "builder.names": 0, "builder.report": 0, "builder.pricing": 0,
     "builder.settings": 0, "builder.template_values": 0, "builder.durations": 0,
-    "builder.deferred_imports": 0, "builder.drift_noise": 0, "builder.setting_values": 0,
+    "builder.drift_noise": 0, "builder.setting_values": 0,
     # configuration: its sources (the config file, --set, the region chain), then EnvironmentConfig
     "builder.config_file": 1, "builder.set_overrides": 1, "builder.region_chain": 1,
     "builder.environment": 1,

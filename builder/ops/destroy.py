@@ -25,7 +25,6 @@ from typing import Any
 
 import botocore.exceptions
 
-from builder.deployed_cost import template_from_body
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
@@ -46,6 +45,7 @@ from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
 from builder.stack.lookup import look_up
 from builder.stack.poller import Pollers
+from builder.stack.template import template_from_body
 from builder.stack.watch import StackWatcher, WatcherFactory, describe_stack
 
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from builder.deployed_cost import price_deployed, template_from_body
+from builder.deployed_cost import price_deployed
 from builder.durations import format_duration
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
@@ -37,6 +37,7 @@ from builder.ops.status import status_record
 from builder.report import Reporter, grid
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
+from builder.stack.template import template_from_body
 from builder.stack.watch import WatcherFactory
 
 Clock = Callable[[], datetime]

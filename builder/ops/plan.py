@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeGuard
 
 from builder.data_guard import Finding, StackState, findings, pseudo_parameters
-from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
 from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
 from builder.stack.deployed import DeployedStack
+from builder.stack.template import template_from_body
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
