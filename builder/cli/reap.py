@@ -96,10 +96,11 @@ def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     prefix, regions = fleet_scope(args)
+    from builder.cli.views.fleet import reap_json, reap_text
     from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
     from builder.ops.pool import Outcome
-    from builder.ops.reap import AgeLimits, failure, reap, render_json, render_text
+    from builder.ops.reap import AgeLimits, failure, reap
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
     else:
-        sys.stdout.write((render_json if args.output == "json" else render_text)(plan, outcomes))
+        sys.stdout.write((reap_json if args.output == "json" else reap_text)(plan, outcomes))
     failed = [o for o in outcomes if failure(o) is not None]
     for outcome in failed:
         print(f"error: {outcome.stack} ({outcome.region}): not deleted: {failure(outcome)}", file=sys.stderr)

@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
 def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> int:
     """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
-    from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
+    from builder.cli.views.fleet import fleet_json, fleet_text
+    from builder.ops.fleet import fleet_rows
 
     prefix = configs[0].stack_prefix
     regions = regions_to_search(args, configs)
@@ -74,7 +75,7 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:
-        print((render_fleet_json if args.output == "json" else render_fleet_text)(plan), end="")
+        print((fleet_json if args.output == "json" else fleet_text)(plan), end="")
     return EXIT_OK
 
 
