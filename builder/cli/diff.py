@@ -15,6 +15,7 @@ from builder.cli.common import (
     add_output_option,
     add_pool_options,
     add_shard_option,
+    finish,
     nothing_in_shard,
     stack_groups,
     usd,
@@ -70,9 +71,11 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.views import views
+    from builder.cli.views.review import markdown
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
-    from builder.ops.pool import finish, run_all
-    from builder.ops.review import FAILED, StackReview, markdown
+    from builder.ops.pool import run_all
+    from builder.ops.review import FAILED, StackReview
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     # The markdown block replaces the progress lines on standard output, which then go to standard error.
     to_stdout = markdown_wanted and args.output_file in (None, "-")
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
-                        prefix=several)
+                        prefix=several, views=views())
     options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket)
     reviews: dict[str, StackReview] = {}
     with Pollers(args.api_rate) as pollers:
@@ -127,7 +130,8 @@ def _write_markdown(block: str, output_file: str | None, summary_file: str | Non
 
 def _cost_gate(reviews: list[StackReview], limit: float) -> None:
     """OverBudgetError when the stacks' fixed monthly cost, all together, would rise by more than `limit`."""
-    from builder.ops.review import CHANGES, NEW, signed_usd
+    from builder.cli.views.review import signed_usd
+    from builder.ops.review import CHANGES, NEW
 
     unpriced = [r.stack for r in reviews if r.state in (NEW, CHANGES) and r.cost is None]
     if unpriced:

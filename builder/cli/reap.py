@@ -96,6 +96,7 @@ def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     prefix, regions = fleet_scope(args)
+    from builder.cli.views import views
     from builder.cli.views.fleet import reap_json, reap_text
     from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             pollers.interrupt()
             raise
         if args.yes and plan.reapable:
-            reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
+            reporter = Reporter(stream=sys.stderr, mode="text", prefix=True, views=views())  # stdout holds the rows
             destroy_one = destroyer(DestroyOptions(), reporter, limits, watchers(pollers))
             outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":

@@ -24,7 +24,7 @@ from builder.ops.ownership import made_by_earlier_builder, managed
 from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
-from builder.report import Reporter, grid
+from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
@@ -100,7 +100,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     outputs = dict(final.outputs)
     watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
     if outputs:
-        reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
+        reporter.show("outputs", outputs, stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
     watcher.say(f"outputs written to {path}", outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 from builder.cost import region_prices, stack_items
@@ -26,10 +26,7 @@ from builder.ops.review import (
     RECREATE,
     CostChange,
     StackReview,
-    ValueChange,
     compare_costs,
-    signed_usd,
-    usd,
     value_changes,
 )
 from builder.pricing import CostError
@@ -78,7 +75,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         losses = data_losses(deployed, stack)
         if change_set is None and current is not None and tags_only:
             watcher.say("only the stack tags change: deploy would update them with the deployed template")
-            _show_values(watcher, "tag", tags_only)
+            watcher.reporter.show("tag", tags_only, watcher.name)
             _show_losses(watcher, losses)
             cost, note = _cost(stack, deployed)
             _show_cost(watcher, cost, note)
@@ -100,8 +97,8 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
         tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
         if deployed is not None:
-            _show_values(watcher, "parameter", parameters)
-            _show_values(watcher, "tag", tags)
+            watcher.reporter.show("parameter", parameters, watcher.name)
+            watcher.reporter.show("tag", tags, watcher.name)
         cost, note = _cost(stack, deployed)
         _show_cost(watcher, cost, note)
         watcher.cf.delete_change_set(ChangeSetName=change_set.id)
@@ -134,20 +131,8 @@ def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, s
     return compare_costs(before, after), ""
 
 
-def _show_values(watcher: StackWatcher, what: str, changes: tuple[ValueChange, ...]) -> None:
-    for change in changes:
-        watcher.reporter.record(what, stack=watcher.name, **asdict(change))
-    watcher.reporter.lines([f"{what} {c.name}: {c.old if c.old is not None else '(none)'} → "
-                            f"{c.new if c.new is not None else '(none)'}" for c in changes], watcher.name)
-
-
 def _show_cost(watcher: StackWatcher, cost: CostChange | None, note: str) -> None:
     if cost is None:
         watcher.say(f"monthly cost: {note}")
         return
-    watcher.reporter.record("cost", stack=watcher.name, before_monthly_usd=cost.before,
-                            after_monthly_usd=cost.after, difference_monthly_usd=round(cost.difference, 6),
-                            fixed_rows=[asdict(r) for r in cost.fixed_rows],
-                            rate_rows=[asdict(r) for r in cost.rate_rows])
-    line = f"monthly fixed cost: {usd(cost.before)} → {usd(cost.after)} USD ({signed_usd(cost.difference)})"
-    watcher.reporter.lines([line], watcher.name)
+    watcher.reporter.show("cost", cost, watcher.name)

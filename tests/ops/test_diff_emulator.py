@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from builder.ops.review import signed_usd, usd
+from builder.cli.views.review import signed_usd, usd
 from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
