@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
@@ -16,7 +16,6 @@ from builder.cli.common import (
     say_config,
 )
 from builder.errors import EXIT_OK
-from builder.report import grid
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig
@@ -44,6 +43,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.views.status import as_record, status_lines
     from builder.ops.status import stack_status
     from builder.stack.poller import Pollers
     from builder.synth import stacks_for
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         return fleet_view(args, configs)
     with Pollers() as pollers:
-        records = stack_status([stacks_for(c) for c in configs], pollers)
+        records = [as_record(found) for found in stack_status([stacks_for(c) for c in configs], pollers)]
     for record in records:
         if args.output == "json":
             print(json.dumps(record))
@@ -77,14 +77,3 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     else:
         print((fleet_json if args.output == "json" else fleet_text)(plan), end="")
     return EXIT_OK
-
-
-def status_lines(record: Mapping[str, Any]) -> list[str]:
-    """A stack's line, then its outputs as columns."""
-    head = f"{record['stack']}  {record['region']}  {record['status']}"
-    if record["last_change"]:
-        head += f"  last change {record['last_change']}"
-    if record["environment"]:
-        head += f"  Environment={record['environment']}"
-    rows = list(record["outputs"].items())
-    return [head, *(grid(rows, ("Output", "Value")) if rows else [])]

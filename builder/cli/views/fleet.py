@@ -7,10 +7,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from builder.cli.views.status import status_record
 from builder.durations import format_duration
 from builder.ops.pool import Outcome
 from builder.ops.reap import Plan, failure, kept_reason, was_deleted
-from builder.ops.status import status_record
 from builder.report import grid
 
 
