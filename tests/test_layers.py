@@ -176,3 +176,18 @@ def test_every_kind_shown_has_a_view_and_every_view_is_shown():
     assert {kind: where for kind, where in from_data_layers.items() if kind not in views()} == {}
     cli = [p for p in MODULES if module_name(p).startswith("builder.cli")]
     assert sorted(views()) == sorted({*from_data_layers, *shown_kinds(cli)})
+
+
+# ------------------------------------------------------------------ a family is the one place that names its types
+
+def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resource_type():
+    """A new family's types then need no edit elsewhere: the rest of builder reads them from the families."""
+    from builder.resources import inventory
+
+    found = inventory()
+    types = {*found.pricers, *found.free_types, *found.data_holders}
+    assert {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key"} <= types  # the check reads real types
+    outside = [p for p in MODULES if not module_name(p).startswith(("builder.families", "builder.rules"))]
+    named = [f"{p.relative_to(PACKAGE.parent)}: {t}" for p in outside for t in sorted(types)
+             if t in p.read_text(encoding="utf-8")]  # as grep finds it: in code, strings or comments
+    assert named == []
