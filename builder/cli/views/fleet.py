@@ -24,7 +24,7 @@ def fleet_line(plan_: Plan) -> str:
     return line
 
 
-def _usd(value: float | None) -> float | None:
+def _rounded_usd(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
@@ -37,7 +37,7 @@ def reap_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
         lines.append(json.dumps({
             "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
             "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
-            "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
+            "monthly_idle_usd": _rounded_usd(row.monthly_idle_usd), "replica_of": row.replica_of,
             "managed_by_builder": row.managed, "deleted": bool(outcome and was_deleted(outcome)),
             "error": failure(outcome) if outcome else None,
             "kept_at_deletion": kept_reason(outcome) if outcome else None,
@@ -100,7 +100,7 @@ def fleet_json(plan_: Plan) -> str:
     lines = []
     for row in plan_.rows:
         record = {**status_record(row.record, row.region), "idle_seconds": row.idle_seconds,
-                  "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _usd(row.monthly_idle_usd),
+                  "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _rounded_usd(row.monthly_idle_usd),
                   "replica_of": row.replica_of, "managed_by_builder": row.managed}
         if verdicts:
             record.update(verdict=row.verdict, reason=row.reason)

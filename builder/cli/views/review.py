@@ -39,7 +39,8 @@ def value_lines(what: str) -> Callable[[Sequence[ValueChange], str | None], Show
 
 def cost_lines(cost: CostChange, stack: str | None) -> Shown:
     """The monthly fixed cost before and after, in one line; in JSON with the rows that change."""
-    return Shown([f"monthly fixed cost: {usd(cost.before)} → {usd(cost.after)} USD ({signed_usd(cost.difference)})"],
+    line = f"monthly fixed cost: {usd_text(cost.before)} → {usd_text(cost.after)} USD ({signed_usd(cost.difference)})"
+    return Shown([line],
                  [{"event": "cost", "stack": stack, "before_monthly_usd": cost.before, "after_monthly_usd": cost.after,
                    "difference_monthly_usd": round(cost.difference, 6),
                    "fixed_rows": [asdict(r) for r in cost.fixed_rows],
@@ -48,7 +49,7 @@ def cost_lines(cost: CostChange, stack: str | None) -> Shown:
 
 # --------------------------------------------------------------------------- the markdown block
 
-def usd(amount: float | None) -> str:
+def usd_text(amount: float | None) -> str:
     return "-" if amount is None else f"{amount:,.2f}"
 
 
@@ -68,8 +69,8 @@ def _old_new(values: Sequence[ValueChange], what: str) -> list[str]:
 
 
 def _cost_lines(cost: CostChange) -> list[str]:
-    rows = [("fixed, while idle", usd(cost.before), usd(cost.after), signed_usd(cost.difference))]
-    rows += [(r.row, usd(r.before), usd(r.after), signed_usd((r.after or 0.0) - (r.before or 0.0)))
+    rows = [("fixed, while idle", usd_text(cost.before), usd_text(cost.after), signed_usd(cost.difference))]
+    rows += [(r.row, usd_text(r.before), usd_text(r.after), signed_usd((r.after or 0.0) - (r.before or 0.0)))
              for r in cost.fixed_rows]
     lines = ["**Monthly cost (USD)**", "", *md_table(("", "Before", "After", "Difference"), rows), ""]
     if cost.rate_rows:
@@ -144,7 +145,7 @@ def summary_line(reviews: Sequence[StackReview]) -> str:
     if costs:
         before = sum(c.before or 0.0 for c in costs)
         after = sum(c.after for c in costs)
-        parts.append(f"monthly fixed cost {usd(before)} → {usd(after)} USD ({signed_usd(after - before)})")
+        parts.append(f"monthly fixed cost {usd_text(before)} → {usd_text(after)} USD ({signed_usd(after - before)})")
     return "**builder diff**: " + "; ".join(parts)
 
 
