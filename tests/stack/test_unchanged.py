@@ -299,31 +299,42 @@ def test_a_different_deployed_template_makes_the_change_set(cf, run):
 
 
 def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deploy(cf, run):
-    """Every tag but builder:managed-by: a difference, not a no-op (no GetTemplate), and the change set
-    carries the tag. AWS makes a tags-only change set (zero resource changes) and executing it tags the
-    stack; LocalStack refuses tags-only change sets (STYLE.md trap 9), hence the Stubber."""
+    """Every tag but builder:managed-by: a difference, not a no-op (the template is read for the data
+    guard), and the change set carries the tag. AWS makes a tags-only change set (zero resource
+    changes) and executing it tags the stack; LocalStack refuses tags-only change sets (STYLE.md trap
+    9), hence the Stubber."""
     earlier = [{"Key": k, "Value": v} for k, v in STACK.tags.items() if k != "builder:managed-by"]
     cf.add_response("describe_stacks", {"Stacks": [deployed(Tags=earlier)]}, {"StackName": STACK.name})
+    expect_template(cf)
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
         "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
         "Parameters": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body,
         "Tags": [*sorted(earlier + [{"Key": "builder:managed-by", "Value": "builder"}], key=lambda t: t["Key"])]})
-    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, "Status": "FAILED",
-                                            "StatusReason": NO_CHANGES_REASON},
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID,
+                                            "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
+                                            "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
-    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
+         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": STACK_ID})
     outcome, text = run()
-    assert outcome.result is DeployResult.NO_CHANGES
+    assert outcome.result is DeployResult.UPDATED
     assert "an earlier builder made this stack: this deploy adopts it, adding the builder:managed-by tag" in text
 
 
 @pytest.mark.parametrize("deployed_role, wanted_role", [(None, ROLE_A), (ROLE_A, ROLE_B), (ROLE_A, None)],
                          ids=["none-then-a", "a-then-b", "a-then-none"])
 def test_a_role_change_makes_the_change_set_with_the_wanted_role(cf, run, deployed_role, wanted_role):
-    """No GetTemplate: DescribeStacks' RoleARN already differs. AWS's DescribeStacks returns RoleARN."""
+    """DescribeStacks' RoleARN already differs (AWS's DescribeStacks returns RoleARN), so the change set is made
+    whatever the template; GetTemplate is read for the data guard."""
     stack = with_role(wanted_role)
     cf.add_response("describe_stacks", {"Stacks": [deployed(**({"RoleARN": deployed_role} if deployed_role else {}))]},
                     {"StackName": STACK.name})
+    expect_template(cf)
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
         "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": stack.template_body,
