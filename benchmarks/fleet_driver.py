@@ -18,12 +18,12 @@ import threading
 from collections import Counter
 from typing import Any
 
-from builder.stack.poller import DEFAULT_RATE, Pollers
+from builder.stack.poller import Pollers
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--api-rate", type=float, default=DEFAULT_RATE)
+    parser.add_argument("--api-rate", type=float, default=None, help="a hard cap (default: builder's adaptive rate)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("stacks", nargs="+")
     args = parser.parse_args(argv)

@@ -7,6 +7,7 @@ import platform
 import resource
 import statistics
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,10 @@ def run(argv: Sequence[str], *, cwd: str | Path | None = None, env: Mapping[str,
     if calls_file is not None and calls_file.exists():
         calls = Counter(line for line in calls_file.read_text().splitlines() if line)
     return Run(seconds, exited_at, proc.stdout, proc.stderr, calls, cpu)
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def with_hooks(env: Mapping[str, str]) -> dict[str, str]:
@@ -114,6 +119,7 @@ class Section:
     title: str
     text: list[str] = field(default_factory=list)  # Markdown blocks, in order
     targets: list[Target] = field(default_factory=list)
+    loads: tuple[str, str] = ("unknown", "unknown")  # load averages before and after the section ran
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.text.append(md_table(header, rows))

@@ -1,9 +1,10 @@
-"""Section 7 of benchmarks/run.py: `reap` against `destroy` of the same stacks, on LocalStack.
+"""Section 8 of benchmarks/run.py (benchmarks/sections.py): like against like, on LocalStack.
 
-- A dry-run reap over 100 stacks (it lists, judges and prices every stack; deletes nothing), then
-  destroy of the same 100. The stacks are made with CreateStack from a one-resource template that
-  carries builder's tags (builder:managed-by included): the dry run reads a stack's record and
-  template whatever it holds.
+- A dry-run reap over 100 stacks (it lists, judges and prices every stack; deletes nothing) beside
+  `status --all` over the same 100 (the other listing that reads every stack and prices it; deletes
+  nothing either). The stacks are made with CreateStack from a one-resource template that carries
+  builder's tags (builder:managed-by included): both read a stack's record and template whatever it
+  holds. They are deleted afterwards outside the timing.
 - A reap of 20 expired stacks (deployed by builder with ttl 1s) at --concurrency 8, then the same
   20 deployed again and destroyed by `destroy --suffix ... --concurrency 8`.
 
@@ -18,7 +19,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from measure import TIME_HEADER, Section, md_table, row_seconds, run, with_hooks
+from measure import RATIO_HEADER, TIME_HEADER, Section, md_table, row_ratio, row_seconds, run, with_hooks
+from sections import heading
 
 SMALL_TEMPLATE = '{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}'
 
@@ -46,11 +48,21 @@ def create_small_stacks(endpoint: str, prefix: str, suffixes: list[str]) -> None
         list(pool.map(create, suffixes))
 
 
+def delete_small_stacks(endpoint: str, prefix: str, suffixes: list[str]) -> None:
+    """DeleteStack of each (LocalStack deletes a one-resource stack at once; nobody waits)."""
+    import boto3
+
+    cf = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test",
+                               aws_secret_access_key="test").client("cloudformation", endpoint_url=endpoint)
+    for suffix in suffixes:
+        cf.delete_stack(StackName=f"{prefix}-{suffix}")
+
+
 def bench_reap(work: Path, runs: int, endpoint: str, builder: list[str], aws_env: dict[str, str],
                listed: int = 100, reaped: int = 20, concurrency: int = 8) -> list[Section]:
     env = with_hooks(aws_env)
     calls_file = work / "reap-calls.txt"
-    times: dict[str, list[float]] = {"dry": [], "destroy-all": [], "reap": [], "destroy": []}
+    times: dict[str, list[float]] = {"dry": [], "status": [], "reap": [], "destroy": []}
     calls: dict[str, Counter] = {}
     conc = ["--concurrency", str(concurrency)]
     for i in range(runs):
@@ -58,13 +70,12 @@ def bench_reap(work: Path, runs: int, endpoint: str, builder: list[str], aws_env
         sets = ["--set", f"stack_prefix={prefix}"]
         small = [f"s{j}" for j in range(listed)]
         create_small_stacks(endpoint, prefix, small)
-        r = run([*builder, "reap", *sets, *conc], cwd=work, env=env, calls_file=calls_file)
-        times["dry"].append(r.seconds)
-        calls.setdefault("dry", r.calls)
-        r = run([*builder, "destroy", *sets, *conc, "--yes", *(a for s in small for a in ("--suffix", s))],
-                cwd=work, env=env, calls_file=calls_file)
-        times["destroy-all"].append(r.seconds)
-        calls.setdefault("destroy-all", r.calls)
+        listings = [("dry", [*builder, "reap", *sets]), ("status", [*builder, "status", "--all", *sets])]
+        for key, argv in listings if i % 2 == 0 else listings[::-1]:  # alternate which goes first
+            r = run(argv, cwd=work, env=env, calls_file=calls_file)
+            times[key].append(r.seconds)
+            calls.setdefault(key, r.calls)
+        delete_small_stacks(endpoint, prefix, small)
 
         expiring = [f"e{j}" for j in range(reaped)]
         suffix_args = [a for s in expiring for a in ("--suffix", s)]
@@ -79,19 +90,24 @@ def bench_reap(work: Path, runs: int, endpoint: str, builder: list[str], aws_env
         times["destroy"].append(r.seconds)
         calls.setdefault("destroy", r.calls)
 
-    section = Section(f"8. Reap: a dry run over {listed} stacks and {reaped} expired stacks at "
-                      f"`--concurrency {concurrency}`, against destroy of the same stacks")
-    section.para(f"The dry run lists, judges and prices {listed} one-resource stacks made by CreateStack with "
-                 f"builder's tags; destroy then deletes the same {listed}. The reap deletes {reaped} stacks "
-                 f"deployed by builder with `ttl=1s` (bucket, table, topic, alarms); destroy deletes the same "
-                 f"{reaped} deployed again. LocalStack on 127.0.0.1.")
+    section = Section(heading("reap"))
+    section.para(f"Like against like. Two dry listings at their defaults, alternating which goes first: `reap` "
+                 f"without `--yes` and `status --all`, each over the same {listed} one-resource stacks made by "
+                 f"CreateStack with builder's tags (both list, read and "
+                 f"price every stack, and delete nothing). Two deletions: `reap --yes` of {reaped} stacks deployed "
+                 f"by builder with `ttl=1s` (bucket, table, topic, alarms), then `destroy --yes` of the same "
+                 f"{reaped} deployed again, both at `--concurrency {concurrency}`. LocalStack on 127.0.0.1; "
+                 f"{runs} round(s).")
     section.table(TIME_HEADER, [
         row_seconds(f"reap (dry run), {listed} stacks", times["dry"]),
-        row_seconds(f"destroy, the same {listed} stacks", times["destroy-all"]),
+        row_seconds(f"status --all, the same {listed} stacks", times["status"]),
         row_seconds(f"reap --yes, {reaped} expired stacks", times["reap"]),
-        row_seconds(f"destroy, the same {reaped} stacks", times["destroy"])])
-    per = [(f"reap (dry run), {listed} stacks", "dry", listed), (f"destroy, {listed} stacks", "destroy-all", listed),
-           (f"reap --yes, {reaped} stacks", "reap", reaped), (f"destroy, {reaped} stacks", "destroy", reaped)]
+        row_seconds(f"destroy --yes, the same {reaped} stacks", times["destroy"])])
+    section.table(RATIO_HEADER, [
+        row_ratio("reap (dry run) / status --all", times["dry"], times["status"]),
+        row_ratio("reap --yes / destroy --yes", times["reap"], times["destroy"])])
+    per = [(f"reap (dry run), {listed} stacks", "dry", listed), (f"status --all, {listed} stacks", "status", listed),
+           (f"reap --yes, {reaped} stacks", "reap", reaped), (f"destroy --yes, {reaped} stacks", "destroy", reaped)]
     section.text.append(md_table(("command", "API calls", "a stack", "calls"), [
         (label, str(sum(calls[key].values())), f"{sum(calls[key].values()) / size:.1f}", calls_text(calls[key]))
         for label, key, size in per]))

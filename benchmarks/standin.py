@@ -1,16 +1,20 @@
 """A loopback stand-in for CloudFormation whose stacks take a known time to settle.
 
 Answers, in CloudFormation's query/XML protocol on 127.0.0.1, just what a create through a change
-set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DeleteChangeSet, ExecuteChangeSet,
-DescribeStackEvents, GetTemplateSummary, and ListStacks (StackStatusFilter, 100 a page) and
+set needs: DescribeStacks, CreateChangeSet, DescribeChangeSet, DescribeEvents (the change set's validation
+findings: none), DeleteChangeSet, ExecuteChangeSet, DescribeStackEvents, GetTemplateSummary, GetTemplate (an
+empty template: no idle cost), a drift detection that finds every stack IN_SYNC, and ListStacks
+(StackStatusFilter, 100 a page) and
 DescribeStacks without StackName (100 a page) for many stacks at once. A change set is CREATE_PENDING for
 CHANGE_SET_SECONDS, then CREATE_COMPLETE. After ExecuteChangeSet the stack is CREATE_IN_PROGRESS for `settle_seconds`,
 then CREATE_COMPLETE; its resources report CREATE_IN_PROGRESS just after the start and
 CREATE_COMPLETE spread evenly over the wait, as real resources do.
 
-Its clock is virtual: time.monotonic() plus every second a client "slept" (POST /__advance, sent by
-hooks/sitecustomize.py in place of time.sleep). So a 300-second settle costs only the real time of
-the calls made while waiting. Every call is logged with its virtual time.
+Its clock is virtual: time.monotonic() plus an offset that only grows. A client's time.sleep (replaced by
+hooks/sitecustomize.py) ends in POST /__advance with `at <virtual wake-up time>`: the clock moves to that
+time if it is not there yet, and the answer is the offset, which the client adopts. Sleeps that overlap
+in real time so move the clock to the latest wake-up among them, not by their sum. A 300-second settle
+costs only the real time of the calls made while waiting. Every call is logged with its virtual time.
 
 Besides CloudFormation, what deploy asks before creating a stack (is retained data there?): STS
 GetCallerIdentity, and "no" to S3 HeadBucket and DynamoDB DescribeTable.
@@ -50,6 +54,7 @@ class FakeStack:
     executed_at: float | None = None
     settle_seconds: float = 0.0
     events: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, logical id, type, status)
+    tags: dict[str, str] = field(default_factory=dict)  # as the change set (or start()) gave them
 
     def status(self, now: float) -> str:
         if self.executed_at is None:
@@ -100,10 +105,10 @@ class StandIn:
     def _add(self, stack: FakeStack) -> None:
         self.stacks[stack.id] = self.by_name[stack.name] = stack
 
-    def start(self, name: str, settle_seconds: float) -> FakeStack:
+    def start(self, name: str, settle_seconds: float, tags: dict[str, str] | None = None) -> FakeStack:
         """A stack whose create starts now and settles after settle_seconds (no change set)."""
         with self.lock:
-            stack = FakeStack(name, _stack_id(name))
+            stack = FakeStack(name, _stack_id(name), tags=dict(tags or {}))
             self._add(stack)
             stack.change_set_at = self.now()
             self._execute(stack, stack.change_set_at, settle_seconds)
@@ -152,9 +157,11 @@ class StandIn:
         # a settled stack has its outputs, as CloudFormation returns them (builder reads them to write out/)
         outputs = ("<Outputs><member><OutputKey>TableName</OutputKey><OutputValue>stand-in</OutputValue></member>"
                    "</Outputs>" if status.endswith("_COMPLETE") else "<Outputs/>")
+        tags = "".join(f"<member><Key>{escape(k)}</Key><Value>{escape(v)}</Value></member>"
+                       for k, v in stack.tags.items())
         return (f"<member><StackName>{stack.name}</StackName><StackId>{stack.id}</StackId>"
                 f"<CreationTime>{_stamp(stack.change_set_at)}</CreationTime>"
-                f"<StackStatus>{status}</StackStatus>{outputs}<Tags/></member>")
+                f"<StackStatus>{status}</StackStatus>{outputs}<Tags>{tags}</Tags></member>")
 
     def _ListStacks(self, p, now):
         wanted = {v for k, v in p.items() if k.startswith("StackStatusFilter.member.")}
@@ -169,6 +176,30 @@ class StandIn:
         return _ok("GetCallerIdentity", "<Arn>arn:aws:iam::000000000000:user/bench</Arn><UserId>AIDABENCH</UserId>"
                    "<Account>000000000000</Account>")
 
+    def _GetTemplate(self, p, now):  # reap and status --all price each stack from its template
+        if self.stack(p.get("StackName", "")) is None:
+            return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        return _ok("GetTemplate", "<TemplateBody>{&quot;Resources&quot;: {}}</TemplateBody>")
+
+    def _DetectStackDrift(self, p, now):  # drift: every stack in sync
+        if self.stack(p.get("StackName", "")) is None:
+            return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        return _ok("DetectStackDrift", f"<StackDriftDetectionId>{uuid.uuid4()}</StackDriftDetectionId>")
+
+    def _DescribeStackDriftDetectionStatus(self, p, now):
+        stack = next(iter(self.stacks.values()))
+        return _ok("DescribeStackDriftDetectionStatus",
+                   f"<StackId>{stack.id}</StackId><StackDriftDetectionId>{p.get('StackDriftDetectionId')}"
+                   f"</StackDriftDetectionId><StackDriftStatus>IN_SYNC</StackDriftStatus><DetectionStatus>"
+                   f"DETECTION_COMPLETE</DetectionStatus><DriftedStackResourceCount>0</DriftedStackResourceCount>"
+                   f"<Timestamp>{_stamp(now)}</Timestamp>")
+
+    def _DescribeStackResourceDrifts(self, p, now):
+        return _ok("DescribeStackResourceDrifts", "<StackResourceDrifts/>")
+
+    def _ListStackResources(self, p, now):
+        return _ok("ListStackResources", "<StackResourceSummaries/>")
+
     def _GetTemplateSummary(self, p, now):
         return _ok("GetTemplateSummary", "<Parameters/>")
 
@@ -176,6 +207,8 @@ class StandIn:
         name = p["StackName"]
         stack = self.stack(name) or FakeStack(name, _stack_id(name))
         self._add(stack)
+        stack.tags.update({p[k]: p.get(k.replace(".Key", ".Value"), "") for k in p
+                           if k.startswith("Tags.member.") and k.endswith(".Key")})
         stack.change_set_id = f"arn:aws:cloudformation:us-east-1:000000000000:changeSet/{p['ChangeSetName']}/" \
                               f"{uuid.uuid4()}"
         stack.change_set_at = now
@@ -201,8 +234,17 @@ class StandIn:
                    f"</Status><ExecutionStatus>{'AVAILABLE' if ready else 'UNAVAILABLE'}</ExecutionStatus>"
                    f"<Changes>{changes}</Changes>")
 
+    def _DescribeEvents(self, p, now):  # a change set's validation findings: builder's template has none
+        return _ok("DescribeEvents", "<OperationEvents></OperationEvents>")
+
     def _DeleteChangeSet(self, p, now):
         return _ok("DeleteChangeSet", "")
+
+    def _SetStackPolicy(self, p, now):
+        return _ok("SetStackPolicy", "")
+
+    def _GetStackPolicy(self, p, now):
+        return _ok("GetStackPolicy", "")
 
     def _ExecuteChangeSet(self, p, now):
         stack = self._change_set_stack(p)
@@ -260,9 +302,9 @@ class StandIn:
                     self.wfile.write(data)
                     return
                 if self.path == "/__advance":
-                    with standin.lock:
-                        standin.offset += float(body or 0)
-                    code, text = 200, "ok"
+                    with standin.lock:  # "at <virtual time>": move the clock there, never back
+                        standin.offset = max(standin.offset, float(body.removeprefix("at ")) - time.monotonic())
+                        code, text = 200, repr(standin.offset)
                 else:
                     params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
                     with standin.lock:

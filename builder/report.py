@@ -82,6 +82,7 @@ class Reporter:
         self._lock = threading.Lock()
         self._progress: dict[str, _Progress] = {}
         self._line_shown = False
+        self._said: set[str] = set()
 
     # ------------------------------------------------------------------ low level
     def _write(self, text: str) -> None:
@@ -111,6 +112,14 @@ class Reporter:
                 self._write(json.dumps({"event": "message", "stack": stack, "message": text, **data}, default=str))
             else:
                 self._write(self._label(stack) + text)
+
+    def once(self, text: str, stack: str | None = None, **data: Any) -> None:
+        """A line said at most once per run (the same text from several stacks: an endpoint's gap)."""
+        with self._lock:
+            if text in self._said:
+                return
+            self._said.add(text)
+        self.line(text, stack, **data)
 
     def lines(self, texts: Iterable[str], stack: str | None = None) -> None:
         if self.json:

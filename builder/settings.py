@@ -174,7 +174,7 @@ TERMINATION_PROTECTION: Setting[bool] = Setting(
 CHECK_DRIFT: Setting[bool] = Setting(
     "check_drift", bool, False, False,
     "deploy first detects drift on an existing stack and refuses to deploy over it (exit 5) unless "
-    "`--allow-drift`; `diff` shows the drift")
+    "`--allow-drift` or `--revert-drift`; `diff` shows the drift")
 CLOUDFORMATION_ROLE_ARN: Setting[str | None] = Setting(
     "cloudformation_role_arn", str, None, False,
     "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "

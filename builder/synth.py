@@ -23,6 +23,8 @@ from builder.families import Family
 from builder.families.alerts import ALERT_EMAIL
 from builder.families.replication import replica_region
 from builder.resources import Composed, active, compose, compose_replica, deploy_parameters, replica_parameters
+from builder.stack_policy import body as policy_body
+from builder.stack_policy import protected_resources
 
 FORMATS = ("json", "yaml")
 TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation accepts inline as TemplateBody
@@ -42,6 +44,12 @@ class Stack:
     config: EnvironmentConfig
     is_replica: bool = False
     resource_families: Mapping[str, str] = dataclasses.field(default_factory=dict)  # logical id -> family name
+    protected: tuple[str, ...] = ()  # logical ids the stack policy keeps from replacement and deletion
+
+    @property
+    def policy_body(self) -> str:
+        """The stack policy (stack_policy.py) as synth writes it and deploy sets it."""
+        return policy_body(self.protected)
 
     @property
     def template_file(self) -> str:
@@ -54,6 +62,10 @@ class Stack:
     @property
     def tags_file(self) -> str:
         return f"{self.name}.tags.json"
+
+    @property
+    def policy_file(self) -> str:
+        return f"{self.name}.policy.json"
 
 
 def _render(template_dict: dict[str, Any], fmt: str) -> str:
@@ -75,8 +87,8 @@ def required_capabilities(template_dict: Mapping[str, Any]) -> tuple[str, ...]:
     return ("CAPABILITY_NAMED_IAM",) if named else ("CAPABILITY_IAM",)
 
 
-# a template's text, the capabilities it needs, and which family added each resource
-Rendered = tuple[str, tuple[str, ...], Mapping[str, str]]
+# a template's text, the capabilities it needs, which family added each resource, and what the stack policy protects
+Rendered = tuple[str, tuple[str, ...], Mapping[str, str], tuple[str, ...]]
 
 # Stands for the suffix while a template is built once for every suffix of one configuration. It obeys
 # the suffix rules and appears nowhere else in a template, so putting the suffix back is exact.
@@ -85,7 +97,7 @@ _SUFFIX_PLACEHOLDER = "q7x9builder-suffix-placeholder9x7q"
 
 def _rendered(composed: Composed, fmt: str) -> Rendered:
     data = composed.template.to_dict()
-    return _render(data, fmt), required_capabilities(data), composed.families
+    return _render(data, fmt), required_capabilities(data), composed.families, protected_resources(data)
 
 
 def build_templates(config: EnvironmentConfig, fmt: str = "json",
@@ -116,7 +128,8 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
     replica, primary = _build_templates_once(shape, fmt, active())
 
     def put_back(rendered: Rendered) -> Rendered:
-        return rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1], rendered[2]
+        return (rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1], rendered[2],
+                tuple(logical_id.replace(_SUFFIX_PLACEHOLDER, config.suffix) for logical_id in rendered[3]))
 
     return (put_back(replica) if replica else None), put_back(primary)
 
@@ -133,10 +146,10 @@ def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
     if replica is not None:
         stacks.append(Stack(config.replica_stack_name, str(replica_region(config)), replica[0], fmt,
                             replica_parameters(config), _sorted({**tags, PRIMARY_REGION_TAG: config.region}),
-                            replica[1], config, True, replica[2]))
+                            replica[1], config, True, replica[2], replica[3]))
         tags = _sorted({**tags, REPLICA_REGION_TAG: str(replica_region(config))})
     stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
-                        primary[1], config, resource_families=primary[2]))
+                        primary[1], config, resource_families=primary[2], protected=primary[3]))
     return stacks
 
 
@@ -154,6 +167,7 @@ def file_contents(stack: Stack) -> dict[str, str]:
         stack.template_file: stack.template_body,
         stack.parameters_file: key_value_list(stack.parameters),
         stack.tags_file: key_value_list(stack.tags),
+        stack.policy_file: stack.policy_body,
     }
 
 
@@ -243,6 +257,14 @@ def deploy_command(stack: Stack, out_dir: str) -> str:
         parts.append(f"--role-arn {stack.config.cloudformation_role_arn}")
     parts.append("--no-fail-on-empty-changeset")
     return " ".join(parts)
+
+
+def set_policy_command(stack: Stack, out_dir: str) -> str:
+    """The exact `aws cloudformation set-stack-policy` command for the policy synth wrote (after the deploy:
+    the stack must exist)."""
+    base = out_dir.rstrip("/") or "."
+    return (f"aws cloudformation set-stack-policy --stack-name {stack.name} --region {stack.region} "
+            f"--stack-policy-body file://{base}/{stack.policy_file}")
 
 
 def all_stacks(configs: Iterable[EnvironmentConfig], fmt: str = "json") -> list[Stack]:

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import boto3
@@ -29,6 +29,7 @@ from builder.environment import EnvironmentConfig, resolve_configs
 from builder.resources import schema
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+OPERATION_ID = "3e1a3b5c-7d9f-4b2a-8c6e-0f1a2b3c4d5e"
 ACCOUNT = "123456789012"
 CHANGE_SET_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:changeSet/builder-1/1a2345b6-0000-00a0-a123-00abc0abc000"
 DETECTION_ID = "1a229160-e4d9-xmpl-ab67-0a4f93df83d4"
@@ -199,6 +200,25 @@ def expect_get_template(cf: Stubber, stack: str, body: str) -> None:
                     {"StackName": stack, "TemplateStage": "Original"})
 
 
+def expect_findings(cf: Stubber, change_set: str | None = None, events: Sequence[dict] = (),
+                    operation_id: str | None = None) -> None:
+    """DescribeEvents, failed events only, of a change set (its ARN) or an operation: CloudFormation's
+    validation findings, one page (OperationEvents shaped like AWS's; see `validation_event`)."""
+    key = {"ChangeSetName": change_set} if change_set is not None else {"OperationId": operation_id}
+    cf.add_response("describe_events", {"OperationEvents": list(events)}, {**key, "Filters": {"FailedEvents": True}})
+
+
+def validation_event(name: str, logical: str, type_: str, reason: str, mode: str = "FAIL",
+                     path: str = "") -> dict:
+    """One pre-deployment validation finding as DescribeEvents returns it (an OperationEvent)."""
+    return {"EventId": f"ev-{name}-{logical}", "StackId": stack_id("app-stub"), "OperationId": OPERATION_ID,
+            "OperationType": "CREATE_CHANGESET", "OperationStatus": "FAILED", "EventType": "VALIDATION_ERROR",
+            "LogicalResourceId": logical, "ResourceType": type_, "Timestamp": NOW,
+            "DetailedStatus": "VALIDATION_FAILED", "ValidationFailureMode": mode, "ValidationName": name,
+            "ValidationStatus": "FAILED", "ValidationStatusReason": reason,
+            "ValidationPath": path or f"/Resources/{logical}"}
+
+
 class Stubs:
     """One stubbed client per service; builder.stack.client.client and shared_client hand them out."""
 
@@ -325,3 +345,15 @@ def reordered_list_noise(name: str) -> dict:
                                      "ActualValue": "b", "DifferenceType": "NOT_EQUAL"},
                                     {"PropertyPath": "/LifecycleConfiguration/Rules/1/Id", "ExpectedValue": "b",
                                      "ActualValue": "a", "DifferenceType": "NOT_EQUAL"}]}
+
+
+class KnownGap(Exception):
+    """What a strict xfail of an emulator gap expects (`raises=KnownGap`): raised only when the emulator shows
+    exactly the behaviour the xfail's reason names, so a failure of any other kind fails the suite."""
+
+
+def pin_gap(observed: object, on_aws: object, gap: object, what: str) -> None:
+    """Assert AWS's behaviour (`on_aws`); raise KnownGap when the emulator shows the pinned `gap` instead."""
+    if observed == gap and observed != on_aws:
+        raise KnownGap(f"{what}: {observed!r} (AWS: {on_aws!r})")
+    assert observed == on_aws, what

@@ -1,5 +1,5 @@
 """Golden templates: the template(s) of suffix pr123 for every variant of tests/variants.py, frozen
-under tests/goldens/<variant>/ as synth writes them.
+under tests/goldens/<variant>/ as synth writes them, each with its stack policy (<stack>.policy.json).
 
     python -m tests.goldens --update     # rewrite every golden from the current code (on purpose only)
 
@@ -19,17 +19,20 @@ from tests.variants import VARIANTS, variant_configs
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 GOLDEN_SUFFIX = "pr123"
+GOLDEN_PATTERNS = ("*.template.json", "*.policy.json")
 
 
 def built(variant: str) -> dict[str, str]:
-    """File name -> template text of the variant's stacks for GOLDEN_SUFFIX, as synth writes them."""
+    """File name -> template or stack policy text of the variant's stacks for GOLDEN_SUFFIX, as synth writes them."""
     (config,) = variant_configs(variant, [GOLDEN_SUFFIX])
-    return {stack.template_file: stack.template_body for stack in stacks_for(config)}
+    return {name: text for stack in stacks_for(config)
+            for name, text in ((stack.template_file, stack.template_body), (stack.policy_file, stack.policy_body))}
 
 
 def golden_files(variant: str) -> dict[str, str]:
     folder = GOLDENS / variant
-    return {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.template.json"))}
+    return {path.name: path.read_text(encoding="utf-8") for pattern in GOLDEN_PATTERNS
+            for path in sorted(folder.glob(pattern))}
 
 
 def json_diff(golden: str, fresh: str, name: str) -> str:
@@ -47,7 +50,7 @@ def update() -> list[Path]:
         folder = GOLDENS / variant
         folder.mkdir(parents=True, exist_ok=True)
         fresh = built(variant)
-        for stale in folder.glob("*.template.json"):
+        for stale in (path for pattern in GOLDEN_PATTERNS for path in folder.glob(pattern)):
             if stale.name not in fresh:
                 stale.unlink()
         for name, text in fresh.items():

@@ -28,7 +28,7 @@ FLOORS: dict[str, int] = {
     "builder.resources": 3,
     # what reads or writes whole templates
     "builder.synth": 4, "builder.lint": 4, "builder.rules": 4, "builder.cost": 4, "builder.deployed_cost": 4,
-    "builder.graph": 4, "builder.data_guard": 4,
+    "builder.graph": 4, "builder.data_guard": 4, "builder.stack_policy": 4,
     # the AWS side
     "builder.stack": 5, "builder.emulator": 5,
     "builder.ops": 6,

@@ -6,9 +6,16 @@ BENCH_CALLS_FILE   append the name of every AWS API call the process makes to th
                    line: a botocore `before-call` handler registered on every botocore session, so
                    boto3 (ours) and the AWS CLI are counted by the same hook. Retries of one call
                    are not counted again.
-BENCH_CLOCK_URL    time.sleep does not sleep: it POSTs its seconds to the stand-in server, which
-                   adds them to its clock, and adds them to this process's time.monotonic. A
-                   300-second wait takes no real time, yet the server and the process both see it.
+BENCH_CLOCK_URL    a virtual clock shared with the stand-in server (benchmarks/standin.py):
+                   time.monotonic() is the real one plus the server's offset, and time.sleep(s) does
+                   not wait s. It registers its wake-up time (now + s) among the process's sleeping
+                   threads and blocks until the clock reaches it. When no thread has started or ended
+                   a sleep for BENCH_CLOCK_GRACE real seconds (default 0.01), the sleeper with the
+                   earliest wake-up moves the clock there (POST `at <time>` to the server, which
+                   answers its new offset). So sleeps that overlap in real time advance the clock to
+                   the latest wake-up among them, each thread waking in turn at its own time, never
+                   by the sum of the sleeps. Threads that do not sleep (an HTTP call in flight) run
+                   in real time, and the clock can move on while they do, as it would.
 """
 
 import os
@@ -33,21 +40,50 @@ if os.environ.get("BENCH_CALLS_FILE"):
     botocore.session.Session.__init__ = _init
 
 if os.environ.get("BENCH_CLOCK_URL"):
+    import itertools
+    import threading
     import time
     import urllib.request
 
     _clock_url = os.environ["BENCH_CLOCK_URL"]
+    _grace = float(os.environ.get("BENCH_CLOCK_GRACE", "0.01"))
     _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     _real_monotonic = time.monotonic
-    _slept = [0.0]
+    _offset = [0.0]  # the server's offset as last answered: virtual = real + offset
+    _sleepers = []  # (wake-up, sequence) of every thread in time.sleep
+    _order = itertools.count()
+    _cond = threading.Condition()
+    _changed = [0.0]  # real time a sleep last started or ended
+
+    def _now():
+        return _real_monotonic() + _offset[0]
+
+    def _advance_to(wake):
+        request = urllib.request.Request(_clock_url, data=f"at {wake!r}".encode(), method="POST")
+        offset = float(_opener.open(request, timeout=10).read())
+        # only once the server's clock has moved: another thread that reads the clock meanwhile must not
+        # see time the server has not seen yet (its calls would arrive "too early" and be throttled)
+        _offset[0] = max(_offset[0], offset)
 
     def _sleep(seconds):
         seconds = max(0.0, float(seconds))
-        request = urllib.request.Request(_clock_url, data=repr(seconds).encode(), method="POST")
-        _opener.open(request, timeout=10).read()
-        # only once the server's clock has moved: another thread that reads the clock meanwhile must not
-        # see time the server has not seen yet (its calls would arrive "too early" and be throttled)
-        _slept[0] += seconds
+        with _cond:
+            entry = (_now() + seconds, next(_order))
+            _sleepers.append(entry)
+            _changed[0] = _real_monotonic()
+            _cond.notify_all()
+            try:
+                while _now() < entry[0]:
+                    quiet = _real_monotonic() - _changed[0]
+                    if min(_sleepers) is entry and quiet >= _grace:
+                        _advance_to(entry[0])
+                        _cond.notify_all()
+                    else:
+                        _cond.wait(_grace - quiet if min(_sleepers) is entry else None)
+            finally:
+                _sleepers.remove(entry)
+                _changed[0] = _real_monotonic()
+                _cond.notify_all()
 
     time.sleep = _sleep
-    time.monotonic = lambda: _real_monotonic() + _slept[0]
+    time.monotonic = _now

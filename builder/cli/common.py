@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence, Sized
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -15,6 +16,7 @@ from builder.errors import UsageError
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
+    from builder.ops.ledger import LeftBehind
     from builder.ops.pool import Outcome
     from builder.ops.shard import Shard
     from builder.report import Reporter
@@ -125,9 +127,11 @@ def add_pool_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_api_rate_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-rate", type=calls_per_second, default=2.0, metavar="N",
-                        help="CloudFormation read calls a second, per region, for all the stacks of the run "
-                             "together (default: 2); on Throttling builder slows down below it by itself")
+    parser.add_argument("--api-rate", type=calls_per_second, default=None, metavar="N",
+                        help="a hard cap on CloudFormation calls a second, per region, for every call of the "
+                             "run together (waits, listing, pricing, change sets, deletes); builder never goes "
+                             "above N and halves its rate on each Throttling reply (default: no cap; start "
+                             "at 10 a second, halve on Throttling, grow back by 1 a second each minute)")
 
 
 def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:
@@ -268,3 +272,16 @@ def confirm(question: str, refusal: UsageError) -> bool:
         print()  # the prompt's line ends here, not in the next line's middle
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def ledger_printer(reporter: Reporter) -> Callable[[str, str, tuple[LeftBehind, ...]], None]:
+    """Print each stack's ledger as lines (text) and one `ledger` record (JSON)."""
+
+    def show(stack: str, region: str, stays: tuple[LeftBehind, ...]) -> None:
+        reporter.lines([f"left behind by the delete of {stack} ({region}): {len(stays)} resource(s)",
+                        *(f"  {i.logical_id} {i.resource_type} {i.physical_id}: {i.why}; "
+                          f"{'not priced' if i.monthly_usd is None else f'{i.monthly_usd:.2f} USD/month idle'}; "
+                          f"remove: {i.remove_command}" for i in stays)], stack)
+        reporter.record("ledger", stack=stack, region=region, resources=[asdict(i) for i in stays])
+
+    return show

@@ -16,7 +16,7 @@ from builder.cli.common import (
     reporter_for,
     stack_groups,
 )
-from builder.errors import EXIT_OK
+from builder.errors import EXIT_OK, UsageError
 
 DESCRIPTION = """\
 Synthesize each stack in memory (the same bytes synth writes), make a change set with every parameter
@@ -44,7 +44,15 @@ AWS_REGION, AWS_DEFAULT_REGION, an AWS_REGION file, the AWS profile's region, el
 be a region botocore knows.
 
 With check_drift on, an existing stack is first checked for drift; a drifted one is not deployed
-(exit 5) unless --allow-drift. A new stack whose bucket or table already exists under builder's name
+(exit 5) unless --allow-drift (a standard change set: what the template does not change stays as it
+drifted) or --revert-drift (a drift-aware change set, DeploymentMode=REVERT_DRIFT, with or without
+check_drift: every drifted property is put back to the template's value; each is printed, actual ->
+desired, before it runs). The two together exit 2.
+
+CloudFormation's pre-deployment validation findings (DescribeEvents) are printed, one line each, when a
+change set or the stack operation fails, and the WARN ones of every change set that is made.
+
+A new stack whose bucket or table already exists under builder's name
 (kept by an earlier stack with retain_data) is not created (exit 1); --adopt-retained imports them
 (an IMPORT change set) and then deploys everything else.
 
@@ -57,6 +65,7 @@ examples:
   python -m builder deploy --suffix pr123 --suffix pr124 --concurrency 2 --output json
   python -m builder deploy --suffix prod --allow-data-loss     # accept what the data guard listed
   python -m builder deploy --suffix prod --adopt-retained      # bring back a retained table and bucket
+  python -m builder deploy --suffix prod --revert-drift        # put back what was changed by hand
 """
 
 
@@ -72,6 +81,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help="make the change set even when the deployed stack already matches (no skip)")
     parser.add_argument("--allow-drift", action="store_true",
                         help="check_drift: deploy even when the stack has drifted (its template's values win)")
+    parser.add_argument("--revert-drift", action="store_true",
+                        help="a drift-aware change set: put every drifted property back to the template's value "
+                             "(not with --allow-drift; diff --revert-drift shows actual → desired)")
     parser.add_argument("--adopt-retained", action="store_true",
                         help="a new stack whose bucket or table already exists (retain_data): import them first")
     add_artifact_bucket_option(parser)
@@ -86,13 +98,17 @@ def run(args: argparse.Namespace) -> int:
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 
+    if args.revert_drift and args.allow_drift:
+        raise UsageError("deploy", "--allow-drift and --revert-drift answer drift two ways (leave what the template "
+                                   "does not change as it drifted, or put everything back): choose one")
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
     reporter = reporter_for(args, groups)
     options = DeployOptions(out_dir=args.out, allow_data_loss=args.allow_data_loss,
                             wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
-                            force=args.force, allow_drift=args.allow_drift, adopt_retained=args.adopt_retained)
+                            force=args.force, allow_drift=args.allow_drift, adopt_retained=args.adopt_retained,
+                            revert_drift=args.revert_drift)
     with Pollers(args.api_rate) as pollers:
         watch = watchers(pollers)
         outcomes = run_all(groups, lambda stack: deploy_stack(stack, options, reporter, watch), args.concurrency,

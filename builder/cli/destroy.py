@@ -37,6 +37,9 @@ deletes only what it made (deploy an earlier builder's stack once to adopt it).
 The stack's buckets are emptied first (every object version and delete marker) unless the deployed
 template keeps them (retain_data=true: the bucket and the table stay). Asks for confirmation on a
 terminal; without one, --yes is required. A stack that does not exist is reported and skipped (exit 0).
+A stack stuck in DELETE_FAILED: --force-delete deletes it with DeletionMode FORCE_DELETE_STACK and
+leaves the resources CloudFormation could not delete. After any delete, a ledger lists what stays
+(kept by DeletionPolicy, or left by a force delete), each with the AWS CLI command that removes it.
 
 examples:
   python -m builder destroy --suffix pr123
@@ -49,6 +52,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                          DESCRIPTION, [common])
     add_output_option(parser)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--force-delete", action="store_true",
+                        help="delete a stack in DELETE_FAILED with DeletionMode FORCE_DELETE_STACK, leaving what "
+                             "CloudFormation could not delete behind (listed first, with how to remove each)")
     parser.add_argument("--out", default="out", metavar="DIR",
                         help="where deploy wrote <stack>.outputs.json, removed with the stack (default: out)")
     add_pool_options(parser)
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     configs = aws_configs_from_args(args)
     if nothing_in_shard(args, configs):
         return EXIT_OK
+    from builder.cli.common import ledger_printer
     from builder.environment import regions_named
     from builder.ops.destroy import DestroyOptions, describer, destroy_stack, environment_stacks
     from builder.ops.pool import run_all
@@ -88,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 print("nothing deleted")
                 return EXIT_OK
 
-        options = DestroyOptions(out_dir=args.out, wait_for_others=args.wait_for_others)
+        options = DestroyOptions(out_dir=args.out, wait_for_others=args.wait_for_others,
+                                 force_delete=args.force_delete, on_ledger=ledger_printer(reporter))
         role_of = {(t.name, t.region): config.cloudformation_role_arn
                    for config, environment in zip(configs, found, strict=True) for t in environment.targets}
         for environment in found:
@@ -97,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         watch = watchers(pollers)
         outcomes = run_all([list(f.targets) for f in found],
                            lambda target: destroy_stack(target.name, target.region, options, reporter, watch,
-                                                        role_arn=role_of[target.name, target.region]),
+                                                        role_arn=role_of[target.name, target.region],
+                                                        known=target.stack if args.yes else None),
                            args.concurrency, pollers)
     for line in deleted_lines(found, outcomes):
         reporter.line(line)

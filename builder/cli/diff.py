@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from builder.cli.common import (
     Subparsers,
@@ -17,6 +18,7 @@ from builder.cli.common import (
     add_shard_option,
     finish,
     nothing_in_shard,
+    regions_to_search,
     stack_groups,
     usd,
 )
@@ -24,6 +26,7 @@ from builder.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OverBudgetError, 
 
 if TYPE_CHECKING:
     from builder.ops.review import StackReview
+    from builder.ops.what_if import Matrix, MatrixRow
 
 DESCRIPTION = """\
 Make the change set deploy would make, print it, delete it. For a stack that does not exist, list
@@ -38,6 +41,11 @@ parameter values and termination protection with the new ones (deploy --help lis
 Exit 0 either way; with --exit-code, 1 when there are changes and 3 when deploy would refuse them
 because data would be lost.
 
+--revert-drift makes the drift-aware change set deploy --revert-drift would make (DeploymentMode=
+REVERT_DRIFT): each drifted property it puts back, actual -> desired (and the last deployed value).
+CloudFormation's validation findings of the change set (DescribeEvents) are listed too: the WARN ones
+of a change set that was made, all of a failed one.
+
 --output markdown prints one block a reviewer can read in a pull request: a summary line, then per
 stack the change table, the data guard's findings, parameters, tags and the cost difference (cut at a
 stack boundary past 60,000 characters). --output-file F writes it to F instead of standard output;
@@ -47,6 +55,7 @@ examples:
   python -m builder diff --suffix pr123
   python -m builder diff --suffix prod --exit-code   # CI: exit 1 when prod differs, 3 when data would be lost
   python -m builder diff --suffix pr123 --output markdown --output-file diff.md --fail-on-cost-increase 5
+  python -m builder diff --suffix prod --revert-drift  # what deploy --revert-drift would put back
 """
 
 
@@ -61,9 +70,15 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--exit-code", action="store_true",
                         help="exit 1 when there are changes (like git diff), 3 when deploy would refuse them because "
                              "data would be lost")
+    parser.add_argument("--revert-drift", action="store_true",
+                        help="make the drift-aware change set deploy --revert-drift would: each drifted property, "
+                             "actual → desired")
     parser.add_argument("--fail-on-cost-increase", type=usd, metavar="USD",
                         help="exit 6 when the fixed monthly cost of all the stacks diffed together would rise by "
                              "more than USD (a stack that cannot be priced fails it too)")
+    parser.add_argument("--all", action="store_true",
+                        help="every live stack of builder's named <stack_prefix>-* (as status --all finds them), "
+                             "each against its suffix's config, then one matrix of the fleet")
     add_artifact_bucket_option(parser)
     add_pool_options(parser)
     add_shard_option(parser)
@@ -76,18 +91,19 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
     from builder.ops.pool import run_all
     from builder.ops.review import FAILED, StackReview
+    from builder.ops.what_if import matrix as what_if_matrix
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 
     markdown_wanted = args.output == "markdown"
-    if (args.output_file or args.github_step_summary) and not markdown_wanted:
-        raise UsageError("diff", "--output-file and --github-step-summary write the markdown block; "
-                                 "add --output markdown")
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.github_step_summary else None
-    if args.github_step_summary and not summary_file:
-        raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
-                                 "in a job); use --output-file F outside Actions")
+    summary_file = _summary_file(args, markdown_wanted)
+    if args.all:
+        if args.suffix:
+            raise UsageError("diff", "--all diffs every live stack of the fleet; give --all or --suffix, not both")
+        args.suffix = fleet_suffixes(args)
+        if not args.suffix:
+            return EXIT_OK
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
@@ -96,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = markdown_wanted and args.output_file in (None, "-")
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
                         prefix=several, views=views())
-    options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket)
+    options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
+                          revert_drift=args.revert_drift)
     reviews: dict[str, StackReview] = {}
     with Pollers(args.api_rate) as pollers:
         watch = watchers(pollers)
@@ -107,8 +124,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=o.text if o.error is None
                                                        else o.error.message) for o in outcomes]
+        fleet = what_if_matrix(ordered, args.revert_drift) if args.all else None
         if markdown_wanted:
-            _write_markdown(markdown(ordered), args.output_file, summary_file)
+            block = markdown(ordered) + ("\n" + matrix_markdown(fleet) if fleet is not None else "")
+            _write_markdown(block, args.output_file, summary_file)
+        elif fleet is not None:
+            reporter.record("matrix", **matrix_record(fleet))
+            reporter.lines(["", *matrix_text(fleet)])
     if args.fail_on_cost_increase is not None:
         _cost_gate(ordered, args.fail_on_cost_increase)
     if not args.exit_code:
@@ -116,6 +138,18 @@ def run(args: argparse.Namespace) -> int:
     if any(r.data_losses for r in ordered):
         return EXIT_REFUSED
     return EXIT_FAILED if any(o.result is DiffResult.CHANGES for o in outcomes) else EXIT_OK
+
+
+def _summary_file(args: argparse.Namespace, markdown_wanted: bool) -> str | None:
+    """$GITHUB_STEP_SUMMARY with --github-step-summary (None without); UsageError when the options clash."""
+    if (args.output_file or args.github_step_summary) and not markdown_wanted:
+        raise UsageError("diff", "--output-file and --github-step-summary write the markdown block; "
+                                 "add --output markdown")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.github_step_summary else None
+    if args.github_step_summary and not summary_file:
+        raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
+                                 "in a job); use --output-file F outside Actions")
+    return summary_file
 
 
 def _write_markdown(block: str, output_file: str | None, summary_file: str | None) -> None:
@@ -141,3 +175,69 @@ def _cost_gate(reviews: list[StackReview], limit: float) -> None:
     if round(rise, 2) > limit:
         raise OverBudgetError("--fail-on-cost-increase", f"the fixed monthly cost would rise by {signed_usd(rise)} "
                                                          f"USD, more than {limit:,.2f}")
+
+
+def fleet_suffixes(args: argparse.Namespace) -> list[str]:
+    """--all: the suffixes of every live stack of builder's (builder:managed-by tag) in the regions
+    status --all searches, in this shard with --shard; says so in one line when there are none."""
+    from builder.environment import resolve_configs
+    from builder.ops.fleet import fleet_rows
+    from builder.resources import schema
+    from builder.stack.client import unknown_region_problem
+    from builder.stack.poller import Pollers
+
+    configs = resolve_configs(suffixes=None, config_path=args.config, sets=args.sets, region=args.region,
+                              schema=schema(), region_check=unknown_region_problem)
+    prefix, regions = configs[0].stack_prefix, regions_to_search(args, configs)
+    with Pollers(args.api_rate) as pollers:  # the listing ends before the diffs start: one rate at a time
+        plan = fleet_rows(prefix, regions, pollers)
+    suffixes = sorted({row.suffix for row in plan.rows
+                       if row.managed and row.replica_of is None and not row.status.startswith("DELETE_")})
+    if not suffixes:
+        print(f"no live stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to diff", file=sys.stderr)
+    return suffixes
+
+
+def _cells(row: MatrixRow) -> tuple[str, ...]:
+    from builder.cli.views.review import signed_usd
+
+    def count(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    cost = "not priced" if row.cost_delta_usd is None else signed_usd(row.cost_delta_usd)
+    return (row.stack, row.region, row.state, str(row.changes), str(row.replacements), str(row.data_losses),
+            count(row.validation_findings), count(row.reverted_drift), cost)
+
+
+MATRIX_HEADER = ("Stack", "Region", "State", "Changes", "Replacements", "Data loss", "Validation",
+                 "Reverted drift", "Cost/month")
+
+
+def _totals(fleet: Matrix) -> str:
+    from builder.cli.views.review import signed_usd
+
+    unpriced = f" ({len(fleet.unpriced)} not priced: {', '.join(fleet.unpriced)})" if fleet.unpriced else ""
+    return (f"fleet: {len(fleet.rows)} stack(s), {fleet.replacements} replacement(s), {fleet.data_losses} "
+            f"data-loss finding(s), cost {signed_usd(fleet.cost_delta_usd)} USD a month{unpriced}")
+
+
+def matrix_text(fleet: Matrix) -> list[str]:
+    from builder.report import grid
+
+    return ["what deploy would do to the fleet:", *grid([_cells(r) for r in fleet.rows], MATRIX_HEADER),
+            _totals(fleet)]
+
+
+def matrix_markdown(fleet: Matrix) -> str:
+    from builder.report import md_cell
+
+    lines = ["### The fleet", "", "| " + " | ".join(MATRIX_HEADER) + " |", "|" + "---|" * len(MATRIX_HEADER)]
+    lines += ["| " + " | ".join(md_cell(c) for c in _cells(r)) + " |" for r in fleet.rows]
+    return "\n".join([*lines, "", _totals(fleet), ""])
+
+
+def matrix_record(fleet: Matrix) -> dict[str, Any]:
+    return {"stacks": [asdict(row) for row in fleet.rows],
+            "totals": {"stacks": len(fleet.rows), "replacements": fleet.replacements,
+                       "data_losses": fleet.data_losses, "cost_delta_monthly_usd": round(fleet.cost_delta_usd, 2),
+                       "not_priced": list(fleet.unpriced)}}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
+    add_api_rate_option,
     add_command,
     add_output_option,
     finish,
@@ -50,6 +51,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                               "summary) or markdown (a section per stack, for a pull request or job summary)",
                       choices=("text", "json", "markdown"))
     parser.add_argument("--exit-code", action="store_true", help="exit 4 when a stack has drifted")
+    add_api_rate_option(parser)
     parser.add_argument("--timeout", type=positive_number("seconds > 0"), default=300.0, metavar="SECONDS",
                         help="how long detection of one stack may take (default: 300)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             reporter.show("drift", report)
 
     try:
-        with Pollers() as pollers:
+        with Pollers(args.api_rate) as pollers:
             watch = watchers(pollers)
             outcomes = run_all(groups, lambda stack: drift_stack(stack, options, reporter, show, watch),
                                args.concurrency, pollers)

@@ -1,4 +1,4 @@
-"""`lint`: cfn-lint templates, informational findings and the package's cost rules included."""
+"""`lint`: what cfn-lint reports on templates, informational findings and the package's cost rules included."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from builder.cli.common import Subparsers, add_command
 from builder.errors import EXIT_FAILED, EXIT_OK
 
 DESCRIPTION = """\
-Run cfn-lint (its Python API) on templates, informational findings included, plus the package's cost
-rules (W9xxx); exit 0 only when there are none. Templates that differ only in their suffix and
-parameter defaults are linted once.
+Report what `cfn-lint --include-checks I --append-rules builder/rules FILES` reports from this folder
+(a .cfnlintrc here applies as it does to cfn-lint): informational findings included, plus the package's
+cost rules (W9xxx), in cfn-lint's format; exit 1 when cfn-lint would exit non-zero (on any finding),
+else 0. Every file is linted on its own: cfn-lint loads once, then the files are shared among worker
+processes forked from it, one per CPU.
 
 examples:
   python -m builder lint
@@ -23,9 +25,8 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                          DESCRIPTION)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="templates or folders (default: out)")
     parser.add_argument("--region", action="append", metavar="R", dest="regions",
-                        help="regions to check resource availability in; repeatable (default: us-east-1)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="run cfn-lint on every file, not once per distinct template structure")
+                        help="regions to check resource availability in; repeatable (default: cfn-lint's: the "
+                             ".cfnlintrc's regions, else AWS_REGION, AWS_DEFAULT_REGION or us-east-1)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors")
     return parser
 
@@ -34,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from builder.lint import lint_templates, templates_in
 
     files = templates_in(args.paths, "out")
-    result = lint_templates(files, args.regions or ["us-east-1"], cache=not args.no_cache)
-    for finding in result.findings:
-        print(finding + "\n")
-    if result.findings:
-        print(f"{len(result.findings)} finding(s) in {len(files)} template(s)", file=sys.stderr)
+    result = lint_templates(files, args.regions or ())
+    if result.output:
+        print(result.output)  # cfn-lint's own formatter, as `cfn-lint` prints it
+    if result.exit_code:
+        print(f"{len(result.findings)} finding(s) in {len(result.files)} template(s)", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{len(files)} template(s) linted ({result.runs} distinct structure(s)): no findings")
+    print(f"{len(result.files)} template(s) linted: no findings")
     return EXIT_OK

@@ -16,7 +16,7 @@ from builder.cli.common import (
     positive_int,
 )
 from builder.durations import DurationError, parse_duration
-from builder.errors import EXIT_FAILED, EXIT_OK
+from builder.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 DESCRIPTION = """\
 Look at every stack named <stack_prefix>-* with builder's tags, in the region (and the replication
@@ -70,6 +70,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
                         help="reap every stack idle longer than this, whatever its ttl: a hard cap over ttls "
                              "(default: none)")
     parser.add_argument("--yes", action="store_true", help="delete the reapable stacks (default: only list)")
+    parser.add_argument("--force-delete", action="store_true",
+                        help="with --yes: delete a stack in DELETE_FAILED with DeletionMode FORCE_DELETE_STACK, "
+                             "leaving what CloudFormation could not delete behind (listed, with how to remove it)")
     parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="stacks priced or deleted at once (default: 4)")
     add_shard_option(parser)
@@ -95,7 +98,10 @@ def fleet_scope(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.force_delete and not args.yes:
+        raise UsageError("reap", "--force-delete deletes stacks, so it needs --yes (without it reap only lists)")
     prefix, regions = fleet_scope(args)
+    from builder.cli.common import ledger_printer
     from builder.cli.views import views
     from builder.cli.views.fleet import reap_json, reap_text
     from builder.ops.destroy import DestroyOptions
@@ -111,13 +117,16 @@ def run(args: argparse.Namespace) -> int:
     outcomes: tuple[Outcome, ...] = ()
     with Pollers(args.api_rate) as pollers:  # every CloudFormation read of the run from one budget per region
         try:
-            plan = fleet_plan(prefix, regions, limits, args.concurrency, owns=owns)
+            plan = fleet_plan(prefix, regions, limits, args.concurrency, pollers, owns=owns)
         except KeyboardInterrupt:  # only the main thread hears it: stop every wait of the run too
             pollers.interrupt()
             raise
         if args.yes and plan.reapable:
             reporter = Reporter(stream=sys.stderr, mode="text", prefix=True, views=views())  # stdout holds the rows
-            destroy_one = destroyer(DestroyOptions(), reporter, limits, watchers(pollers))
+            # the ledger: with --output json one record on stdout beside the rows, else lines with the progress
+            ledger_to = Reporter(mode="json", views=views()) if args.output == "json" else reporter
+            options = DestroyOptions(force_delete=args.force_delete, on_ledger=ledger_printer(ledger_to))
+            destroy_one = destroyer(options, reporter, limits, watchers(pollers))
             outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
+    add_api_rate_option,
     add_command,
     add_output_option,
     aws_configs_from_args,
@@ -39,6 +40,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     add_output_option(parser, "text, or json: one object per stack (default: text)")
     parser.add_argument("--all", action="store_true",
                         help="every stack named <stack_prefix>-* (the fleet: idle time, ttl, idle cost)")
+    add_api_rate_option(parser)
     return parser
 
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     configs = aws_configs_from_args(args, say=not args.all)  # --all: said once the whole file is checked
     if args.all:
         return fleet_view(args, configs)
-    with Pollers() as pollers:
+    with Pollers(args.api_rate) as pollers:
         records = [as_record(found) for found in stack_status([stacks_for(c) for c in configs], pollers)]
     for record in records:
         if args.output == "json":
@@ -67,11 +69,13 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
     from builder.cli.views.fleet import fleet_json, fleet_text
     from builder.ops.fleet import fleet_rows
+    from builder.stack.poller import Pollers
 
     prefix = configs[0].stack_prefix
     regions = regions_to_search(args, configs)
     say_config(args, configs)
-    plan = fleet_rows(prefix, regions)
+    with Pollers(args.api_rate) as pollers:
+        plan = fleet_rows(prefix, regions, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:

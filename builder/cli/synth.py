@@ -10,10 +10,11 @@ from builder.cli.common import Subparsers, add_command, configs_from_args, regio
 from builder.errors import EXIT_OK
 
 DESCRIPTION = """\
-Write <stack>.template.json, .parameters.json and .tags.json for each suffix (and its replica stack
-when replication is on), then print the aws cloudformation deploy command for each. Needs no
-credentials and no network. The stack's template in the other format (.template.yaml after
---format json, and the other way round) is removed: lint would read both.
+Write <stack>.template.json, .parameters.json, .tags.json and .policy.json (the stack policy) for each
+suffix (and its replica stack when replication is on), then print the aws cloudformation deploy
+command for each, and the set-stack-policy command that protects its data. Needs no credentials and
+no network. The stack's template in the other format (.template.yaml after --format json, and the
+other way round) is removed: lint would read both.
 
 example:
   python -m builder synth --suffix pr123 --suffix pr124 --out out"""
@@ -27,7 +28,14 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.synth import all_stacks, deploy_command, file_contents, remove_other_formats, write_files_reporting
+    from builder.synth import (
+        all_stacks,
+        deploy_command,
+        file_contents,
+        remove_other_formats,
+        set_policy_command,
+        write_files_reporting,
+    )
 
     configs = configs_from_args(args, say=False)
     stacks = all_stacks(configs, args.format)
@@ -46,4 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print("\ndeploy with:")
     for stack in stacks:
         print(f"  {deploy_command(stack, args.out)}")
+    print("\nthen protect the data (CloudFormation refuses to replace or delete it, for every client):")
+    for stack in stacks:
+        print(f"  {set_policy_command(stack, args.out)}")
     return EXIT_OK

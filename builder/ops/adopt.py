@@ -151,10 +151,10 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
                   if k in body.body.get("Parameters", {})]
     change_set_id = adopt.import_change_set(watcher.cf, stack.name, f"builder-import-{uuid.uuid4().hex[:12]}", body,
                                             found, parameters=parameters, role_arn=role_arg(stack).get("RoleARN"))
-    backoff = watcher.backoff()
+    pauses = aws.intervals()
     while (described := watcher.read("describe_change_set", ChangeSetName=change_set_id))["Status"] in (
             "CREATE_PENDING", "CREATE_IN_PROGRESS"):
-        backoff.wait()
+        watcher.pause(next(pauses))
     if described["Status"] == "FAILED":
         raise OperationError(stack.name, f"the IMPORT change set failed: {described.get('StatusReason', '')} (kept "
                                          f"for inspection: {described.get('ChangeSetName')})")

@@ -26,6 +26,7 @@ from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter
 from builder.stack import client as aws
+from builder.stack import policy, validation
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
 from builder.stack.tags import tag_changes, update_tags
@@ -54,6 +55,7 @@ class DeployOptions:
     allow_drift: bool = False  # deploy over drift of a check_drift environment
     adopt_retained: bool = False  # import a retained bucket and table into a new stack
     drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+    revert_drift: bool = False  # a drift-aware change set: put drifted properties back to the template's
 
 
 def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watcher_factory: WatcherFactory) -> Outcome:
@@ -65,13 +67,13 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         role = role_note(stack, deployed.described) if deployed is not None else None
         if role is not None:
             watcher.say(role)
-        if deployed is not None and not options.force and reason_to_deploy(stack, deployed.described,
-                                                                           deployed.body) is None:
+        if deployed is not None and not (options.force or options.revert_drift) and \
+                reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
             watcher.say("no changes: the stack already has this template, these parameters and tags")
             return _unchanged(stack, deployed.described, options, started)
         losses = data_losses(deployed, stack)
         guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
-        change_set = plan(watcher, stack, current, options.artifact_bucket)
+        change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
         if change_set is None and current is not None and tag_changes(current, stack.tags):
             final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
         elif change_set is None:
@@ -85,17 +87,20 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             show_changes(watcher, change_set)
             guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
             baseline = watcher.latest_event_id(change_set.stack_id)
-            watcher.cf.execute_change_set(ChangeSetName=change_set.id)
-            reporter.begin(stack.name, len(change_set.changes))
-            try:
-                final = watcher.watch(change_set.stack_id, baseline)
-            finally:
-                reporter.end(stack.name)
+            with policy.for_update(watcher, stack, change_set.stack_id, options.allow_data_loss, change_set.kind):
+                watcher.cf.execute_change_set(ChangeSetName=change_set.id)
+                reporter.begin(stack.name, len(change_set.changes))
+                try:
+                    final = watcher.watch(change_set.stack_id, baseline)
+                finally:
+                    reporter.end(stack.name)
             kind, changes = change_set.kind, len(change_set.changes)
     if not final.succeeded:
-        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
+        raise operation_failed(watcher, final)
     with aws.translate(stack.name, stack.region):
         match_termination_protection(watcher, final, stack.config.termination_protection)
+        if kind == "CREATE":
+            policy.protect(watcher, stack, final.stack_id)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = dict(final.outputs)
     watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
@@ -109,7 +114,8 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
 
 def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) -> DeployedStack | None:
     """The deployed stack once it may be changed (None: create it): no other operation running, ours,
-    a failed create deleted, retained resources adopted into a new stack, drift checked before an update."""
+    a failed create deleted, retained resources adopted into a new stack, drift checked before an update
+    (not with --revert-drift: a drift-aware change set shows the drift)."""
     current = current_stack(watcher, options.wait_for_others)
     if current is not None:
         claim(watcher, current)
@@ -119,9 +125,22 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
         current = None
     if current is None or current.in_review:
         return adopt.before_create(watcher, stack, current, options.adopt_retained)
-    if stack.config.check_drift:
+    if stack.config.check_drift and not options.revert_drift:
         drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
     return current
+
+
+def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:
+    """The error of a stack operation that failed: its first failed event, after CloudFormation's validation
+    findings of the operation (one DescribeEvents by its operation id, when the events carry one)."""
+    message = f"{final.status}: {watcher.root_cause()}"
+    operation = validation.operation_id(watcher.events)
+    if operation is None:
+        return OperationError(watcher.name, message)
+    with aws.translate(watcher.name, watcher.region):
+        found = validation.read_findings(watcher.read, operation_id=operation)
+    validation.report(watcher.reporter, watcher.name, found)
+    return validation.ValidationFailed(watcher.name, message + validation.failure_note(found), found)
 
 
 def claim(watcher: StackWatcher, current: DeployedStack) -> None:

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import botocore.exceptions
 
+from builder.deployed_cost import deployed_items
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
 from builder.ops.deploy import outputs_file
+from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger, monthly_by_resource
 from builder.ops.ownership import (
     made_by_earlier_builder,
     managed,
@@ -39,6 +41,7 @@ from builder.ops.ownership import (
     replica_regions,
 )
 from builder.ops.pool import Outcome
+from builder.pricing import CostError
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
@@ -64,6 +67,9 @@ class DestroyOptions:
 
     out_dir: str = "out"  # where deploy wrote <stack>.outputs.json, removed with the stack
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
+    force_delete: bool = False  # a stack in DELETE_FAILED: DeletionMode FORCE_DELETE_STACK, its failures stay
+    # sees (stack, region, what stays) after each delete that leaves something: cli/ renders the ledger
+    on_ledger: Callable[[str, str, tuple[LeftBehind, ...]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,11 @@ def to_prepare(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any
         kind, policy = policies[logical]
         found.append(Prepared(kind, physical, policy))
     return found
+
+
+def _has_preparable(template: Mapping[str, Any], kinds: Mapping[str, ResourceKind]) -> bool:
+    return any(r.get("Type") in kinds and kinds[r.get("Type")].before_delete is not None
+               for r in template.get("Resources", {}).values())
 
 
 def _keeping(target: Prepared) -> str:
@@ -140,18 +151,24 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
 def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
                   watcher_factory: WatcherFactory,
                   before_delete: Callable[[DeployedStack], None] | None = None,
-                  role_arn: str | None = None) -> Outcome:
+                  role_arn: str | None = None, known: DeployedStack | None = None) -> Outcome:
     """Do what must happen before CloudFormation deletes the stack's resources (empty its buckets), then
     delete the stack and wait.
 
     `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
     there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
     (cloudformation_role_arn) is the role CloudFormation deletes with; without it, the stack's own.
+    `known`: the stack as a DescribeStacks of this run found it moments ago (destroy's own look for which
+    stacks go), which saves reading it again; None reads it.
+
+    Reads a stack: DescribeStacks (unless `known`), GetTemplate, ListStackResources only when the template
+    has a resource to prepare (a bucket to empty), then the wait: a status sweep until it settles and its
+    events once it settles (the delete's own events: no baseline read before DeleteStack).
     """
     started = time.monotonic()
     watcher = watcher_factory(name, region, reporter)
     with aws.translate(name, region), watcher.interruptible("destroy"):
-        current = watcher.describe()
+        current = known or watcher.describe()
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
@@ -160,34 +177,38 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        if not managed(current):
-            raise RefusedError(name, (
-                f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
-                f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
-                if made_by_earlier_builder(current) else
-                f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
-                f"template); nothing was deleted. Delete it with the tool that made it"))
-        if current.termination_protection:
-            raise OperationError(name, "termination protection is on (setting termination_protection); "
-                                       "deploy with termination_protection = false and --allow-data-loss first, "
-                                       "then destroy")
+        _refuse_unless_deletable(name, current)
         stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
-        resources = _stack_resources(watcher, stack_id)
-        prepared = to_prepare(template, resources, inventory().kinds)
+        kinds = inventory().kinds
+        forcing = options.force_delete and current.status == "DELETE_FAILED"
+        # the resources' physical ids matter only when one of them has something to do before it goes, or
+        # when a force delete names the ones CloudFormation failed on
+        resources = _stack_resources(watcher, stack_id) if forcing or _has_preparable(template, kinds) else []
+        prepared = to_prepare(template, resources, kinds)
         for target in prepared:
             if target.kept:
                 watcher.say(_keeping(target))
             else:
                 _prepare(watcher, target)
-        reporter.begin(name, len(resources))
+        stays = ledger(template, resources, region, forcing, _monthly(template, current, name, region))
+        if forcing:
+            failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
+            watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "
+                        f"{', '.join(f'{i.logical_id} {i.physical_id}' for i in failed) or 'nothing it failed on'}")
+        reporter.begin(name, len(resources) or len(template.get("Resources", {})))
         try:
-            final = watcher.delete_and_wait(current, role_arn)
+            final = watcher.delete_and_wait(current, role_arn, FORCE_DELETE if forcing else None)
         finally:
             reporter.end(name)
         if final.exists:
-            raise OperationError(name, f"{final.status}: {watcher.root_cause()}")
+            hint = ("; --force-delete deletes the stack and leaves what CloudFormation could not delete behind "
+                    "(listed first, with the command that removes each)"
+                    if final.status == "DELETE_FAILED" and not forcing else "")
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}{hint}")
+        if stays and options.on_ledger is not None:
+            options.on_ledger(name, region, stays)
         left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
         named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)
@@ -195,6 +216,29 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
     return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
+
+
+def _refuse_unless_deletable(name: str, current: DeployedStack) -> None:
+    """Refused unless builder made the stack (its tag), and not while termination protection is on."""
+    if not managed(current):
+        raise RefusedError(name, (
+            f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
+            f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
+            if made_by_earlier_builder(current) else
+            f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
+            f"template); nothing was deleted. Delete it with the tool that made it"))
+    if current.termination_protection:
+        raise OperationError(name, "termination protection is on (setting termination_protection); "
+                                   "deploy with termination_protection = false and --allow-data-loss first, "
+                                   "then destroy")
+
+
+def _monthly(template: Mapping[str, Any], current: DeployedStack, name: str, region: str) -> dict[str, float] | None:
+    """What each resource costs a month as deployed, for the ledger; None when it cannot be priced."""
+    try:
+        return monthly_by_resource(deployed_items(template, current.parameters, name, region))
+    except CostError:
+        return None
 
 
 def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:
@@ -227,6 +271,7 @@ class Target:
     name: str
     region: str
     found_by: str = ""
+    stack: DeployedStack | None = field(default=None, compare=False)  # as found (destroy_stack's `known`)
 
 
 @dataclass(frozen=True)
@@ -249,7 +294,7 @@ def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
     named = replica_regions(primary) if primary is not None else []
     setting = config.value(REPLICATION_REGION)  # today's replication_region, whether replication is on or not
     looked = [r for r in dict.fromkeys([*named, *([setting] if setting else []), *config_regions]) if r != region]
-    targets = [Target(name, region)]
+    targets = [Target(name, region, stack=primary)]
     left_alone: list[str] = []
     for where in looked:
         replica = describe(replica_name, where)
@@ -266,5 +311,5 @@ def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
         else:
             how = (f"the deployed {name} names that region" if where in named
                    else f"its builder:primary-region tag names {region}")
-            targets.append(Target(replica_name, where, f"the replica of {name}: {how}"))
+            targets.append(Target(replica_name, where, f"the replica of {name}: {how}", replica))
     return EnvironmentStacks(config.suffix, tuple(targets), tuple(left_alone))

@@ -21,6 +21,7 @@ from builder.ops.plan import Deployed, current_stack, data_losses, is_update, pl
 from builder.ops.pool import Outcome
 from builder.ops.review import (
     CHANGES,
+    FAILED,
     NEW,
     NO_CHANGES,
     RECREATE,
@@ -32,7 +33,10 @@ from builder.ops.review import (
 from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
+from builder.stack import validation
 from builder.stack.changeset import report_losses, role_arg
+from builder.stack.deployed import DeployedStack
+from builder.stack.drift import DriftReport
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
@@ -53,6 +57,7 @@ class DiffOptions:
     wait_for_others: bool = True  # wait for another operation on the stack instead of failing
     artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
     drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
+    revert_drift: bool = False  # the drift-aware change set deploy --revert-drift would make
 
 
 def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
@@ -67,51 +72,70 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
-        if is_update(current) and stack.config.check_drift:
+        if is_update(current) and stack.config.check_drift and not options.revert_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        change_set = plan(watcher, stack, current, options.artifact_bucket)
-        tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
-        losses = data_losses(deployed, stack)
-        if change_set is None and current is not None and tags_only:
-            watcher.say("only the stack tags change: deploy would update them with the deployed template")
-            watcher.reporter.show("tag", tags_only, watcher.name)
-            _show_losses(watcher, losses)
+        try:
+            change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
+        except validation.ValidationFailed as failed:  # kept for the markdown block and diff --all
+            found[stack.name] = StackReview(stack.name, stack.region, FAILED, note=failed.message,
+                                            validation=failed.findings.findings)
+            raise
+        try:
+            losses = data_losses(deployed, stack)
+            if change_set is None:
+                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found)
+                return Outcome(stack.name, stack.region, result, time.monotonic() - started)
+            if deployed is None:
+                watcher.say("does not exist yet; deploy would create:")
+            show_changes(watcher, change_set)
+            losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
+            described = deployed.described if deployed is not None else None
+            parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
+            tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
+            if deployed is not None:
+                watcher.reporter.show("parameter", parameters, watcher.name)
+                watcher.reporter.show("tag", tags, watcher.name)
             cost, note = _cost(stack, deployed)
             _show_cost(watcher, cost, note)
-            found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                            cost=cost, note=note, drift=drifted)
-            return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
-        if change_set is None:
-            watcher.say("no resource changes" if losses else "no changes")
-            _show_losses(watcher, losses)
-            found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
-                                            data_losses=losses, drift=drifted)
-            return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
-                           time.monotonic() - started)
-        if deployed is None:
-            watcher.say("does not exist yet; deploy would create:")
-        show_changes(watcher, change_set)
-        losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
-        described = deployed.described if deployed is not None else None
-        parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
-        tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
-        if deployed is not None:
-            watcher.reporter.show("parameter", parameters, watcher.name)
-            watcher.reporter.show("tag", tags, watcher.name)
-        cost, note = _cost(stack, deployed)
-        _show_cost(watcher, cost, note)
-        watcher.cf.delete_change_set(ChangeSetName=change_set.id)
-        if current is None:
-            review = watcher.describe(change_set.stack_id)
-            if review is not None and review.in_review:
-                watcher.cf.delete_stack(StackName=change_set.stack_id, **role_arg(stack))
+        finally:  # also after Ctrl-C or a failure: no change set (nor the empty stack of one) stays behind
+            if change_set is not None:
+                _discard(watcher, stack, change_set.id, change_set.stack_id, current is None)
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
-                                    drifted)
+                                    drifted, change_set.findings.findings, change_set.reverted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
+
+
+def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,
+                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews) -> DiffResult:
+    """No change set: the stack tags alone may change, or the data guard may still find a loss."""
+    tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
+    if current is not None and tags_only:
+        watcher.say("only the stack tags change: deploy would update them with the deployed template")
+        watcher.reporter.show("tag", tags_only, watcher.name)
+        _show_losses(watcher, losses)
+        cost, note = _cost(stack, deployed)
+        _show_cost(watcher, cost, note)
+        found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
+                                        cost=cost, note=note, drift=drifted)
+        return DiffResult.CHANGES
+    watcher.say("no resource changes" if losses else "no changes")
+    _show_losses(watcher, losses)
+    found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
+                                    data_losses=losses, drift=drifted)
+    return DiffResult.CHANGES if losses else DiffResult.NO_CHANGES
+
+
+def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: str, created: bool) -> None:
+    """Delete the change set diff made, and the REVIEW_IN_PROGRESS stack a CREATE change set leaves."""
+    watcher.cf.delete_change_set(ChangeSetName=change_set_id)
+    if created:
+        review = watcher.describe(stack_id)
+        if review is not None and review.in_review:
+            watcher.cf.delete_stack(StackName=stack_id, **role_arg(stack))
 
 
 def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Finding, ...]:

@@ -39,7 +39,7 @@ class DriftOptions:
 
 
 def detect(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport:
-    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause)
+    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause, read=watcher.read)
 
 
 def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: Show,
@@ -104,8 +104,9 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, 
         return
     raise DriftRefusedError(stack.name, f"refused: the stack has drifted from its template: "
                                         f"{drifted_properties(report)}; nothing was changed. Put the values back "
-                                        f"(or into the config), or rerun with --allow-drift to deploy the "
-                                        f"template's values over them")
+                                        f"(or into the config), rerun with --revert-drift to have a drift-aware "
+                                        f"change set put them back (diff --revert-drift shows actual → desired), or "
+                                        f"with --allow-drift to deploy a standard change set over them")
 
 
 def drift_for_diff(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport | None:

@@ -5,6 +5,7 @@ prices each stack from its own deployed template and parameter values, and delet
 
 Calls per stack: the listing is one DescribeStacks page per 100 stacks of a region; pricing is one
 GetTemplate per stack; a delete is destroy's own calls (its DescribeStacks doubles as reap's fresh look).
+Every read is drawn from the run's budget of its region (`Pollers`).
 """
 
 from __future__ import annotations
@@ -33,61 +34,69 @@ from builder.ops.reap import (
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
+from builder.stack.poller import Pollers
 from builder.stack.template import template_from_body
 from builder.stack.watch import WatcherFactory
 
 Clock = Callable[[], datetime]
+Read = Callable[..., dict[str, Any]]  # read(operation, **kwargs): one CloudFormation read through the budget
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def list_stacks(stack_prefix: str, regions: Sequence[str]) -> list[Found]:
-    """Every live stack named `<stack_prefix>-...` in the regions (each region once, in the order given)."""
+def list_stacks(stack_prefix: str, regions: Sequence[str], pollers: Pollers) -> list[Found]:
+    """Every live stack named `<stack_prefix>-...` in the regions (each region once, in the order given);
+    each DescribeStacks page drawn from the run's budget of its region."""
     found: list[Found] = []
     for region in dict.fromkeys(regions):
-        cf = aws.client(aws.session(region), "cloudformation")
+        read = pollers.poller(region).read
         with aws.translate(f"stacks {stack_prefix}-* in {region}", region):
-            for page in cf.get_paginator("describe_stacks").paginate():
+            token: str | None = None
+            while True:
+                page = read("describe_stacks", **({"NextToken": token} if token else {}))
                 stacks = map(DeployedStack.from_api, page.get("Stacks", []))
                 found += [Found(region, stack) for stack in stacks
                           if stack.name.startswith(f"{stack_prefix}-") and stack.exists]
+                token = page.get("NextToken")
+                if not token:
+                    break
     return found
 
 
-def monthly_idle_usd(row: Row, cf: Any) -> float | None:
+def monthly_idle_usd(row: Row, read: Read) -> float | None:
     """The stack's fixed monthly cost from its deployed template and parameters; None when it cannot be
     priced (a resource the price table does not know, or the template is gone)."""
     try:
         with aws.translate(row.stack, row.region):
-            body = cf.get_template(StackName=row.record.stack_id or row.stack,
-                                   TemplateStage="Original")["TemplateBody"]
+            body = read("get_template", StackName=row.record.stack_id or row.stack,
+                        TemplateStage="Original")["TemplateBody"]
         return price_deployed(template_from_body(body, row.stack), row.record.resolved_parameters, row.stack,
                               row.region)
     except BuilderError:
         return None
 
 
-def priced(plan_: Plan, concurrency: int) -> Plan:
-    """The plan with every row's idle monthly cost, `concurrency` GetTemplate calls at a time."""
-    clients = {region: aws.client(aws.session(region), "cloudformation")
-               for region in dict.fromkeys(row.region for row in plan_.rows)}
+def priced(plan_: Plan, concurrency: int, pollers: Pollers) -> Plan:
+    """The plan with every row's idle monthly cost, `concurrency` GetTemplate calls at a time, each drawn
+    from the run's budget of its region."""
+    reads = {region: pollers.poller(region).read for region in dict.fromkeys(row.region for row in plan_.rows)}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         costs = dict(zip([(row.stack, row.region) for row in plan_.rows],
-                         pool.map(lambda row: monthly_idle_usd(row, clients[row.region]) if row.managed else None,
+                         pool.map(lambda row: monthly_idle_usd(row, reads[row.region]) if row.managed else None,
                                   plan_.rows), strict=True))
     return with_costs(plan_, lambda row: costs[(row.stack, row.region)])
 
 
-def fleet_plan(stack_prefix: str, regions: Sequence[str], limits: AgeLimits, concurrency: int,
+def fleet_plan(stack_prefix: str, regions: Sequence[str], limits: AgeLimits, concurrency: int, pollers: Pollers,
                now: Clock = utc_now, owns: Callable[[str], bool] | None = None) -> Plan:
     """Every stack of the prefix in the regions, judged and priced (look-alikes not priced); with `owns`,
     only the stacks of the suffixes it owns (a --shard), so no other shard's stack is priced or deleted."""
-    judged = plan(list_stacks(stack_prefix, regions), stack_prefix, now(), limits, searched=regions)
+    judged = plan(list_stacks(stack_prefix, regions, pollers), stack_prefix, now(), limits, searched=regions)
     if owns is not None:
         judged = Plan(tuple(row for row in judged.rows if owns(row.suffix)))
-    return priced(judged, concurrency)
+    return priced(judged, concurrency, pollers)
 
 
 def destroyer(options: DestroyOptions, reporter: Reporter, limits: AgeLimits, watcher_factory: WatcherFactory,
@@ -105,7 +114,7 @@ def destroyer(options: DestroyOptions, reporter: Reporter, limits: AgeLimits, wa
     return destroy_one
 
 
-def fleet_rows(stack_prefix: str, regions: Sequence[str], concurrency: int = 4,
+def fleet_rows(stack_prefix: str, regions: Sequence[str], pollers: Pollers, concurrency: int = 4,
                now: Clock = utc_now) -> Plan:
     """`status --all`: every stack of the prefix with its idle time, ttl and idle cost (no --older-than)."""
-    return fleet_plan(stack_prefix, regions, NO_LIMITS, concurrency, now)
+    return fleet_plan(stack_prefix, regions, NO_LIMITS, concurrency, pollers, now)

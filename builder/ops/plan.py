@@ -66,11 +66,12 @@ def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack
 
 
 def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
-         artifact_bucket: str | None) -> ChangeSet | None:
+         artifact_bucket: str | None, revert_drift: bool = False) -> ChangeSet | None:
     """The change set deploy would execute (CREATE or UPDATE; a template over the inline limit through
-    `artifact_bucket`); None when nothing changes."""
+    `artifact_bucket`; drift-aware with `revert_drift`, for an UPDATE); None when nothing changes."""
     kind = "CREATE" if current is None or current.in_review else "UPDATE"
-    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket))
+    return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket),
+                             revert_drift)
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:

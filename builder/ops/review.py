@@ -16,6 +16,8 @@ from builder.data_guard import Finding
 from builder.pricing import LineItem
 from builder.stack import drift
 from builder.stack.changeset import Change
+from builder.stack.revert import RevertedProperty
+from builder.stack.validation import ValidationFinding
 
 NEW, CHANGES, NO_CHANGES, RECREATE, FAILED = "new", "changes", "no changes", "recreate", "failed"
 
@@ -101,3 +103,5 @@ class StackReview:
     cost: CostChange | None = None
     note: str = ""  # why the cost is missing, or the error of a failed stack
     drift: drift.DriftReport | None = None  # check_drift environments: how the stack drifted
+    validation: tuple[ValidationFinding, ...] = ()  # CloudFormation's validation findings of the change set
+    reverted: tuple[RevertedProperty, ...] = ()  # diff --revert-drift: the drifted properties deploy puts back

@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 from builder.config_file import DEFAULT_CONFIG_FILE
 from builder.data_guard import REPLACED, Finding, merged
-from builder.errors import OperationError, RefusedError, UsageError
+from builder.errors import RefusedError, UsageError
 from builder.families import DataHolder
 from builder.resources import inventory
 from builder.stack import client as aws
+from builder.stack import revert, validation
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
 
@@ -86,6 +87,7 @@ class Change:
     physical_id: str = ""
     causes: tuple[str, ...] = ()  # what requires recreation: the data guard's reasons
     details: tuple[Cause, ...] = ()  # every cause, in the change set's order, repeats dropped
+    reverted: tuple[revert.RevertedProperty, ...] = ()  # a drift-aware change set: the drift it puts back
 
     @classmethod
     def from_api(cls, change: Mapping[str, Any]) -> Change:
@@ -96,7 +98,8 @@ class Change:
             if d.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")))
         details = tuple(dict.fromkeys(Cause.from_api(d) for d in rc.get("Details", [])))
         return cls(rc.get("Action", ""), rc.get("LogicalResourceId", ""), rc.get("ResourceType", ""),
-                   rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes, details)
+                   rc.get("Replacement", "") or "", rc.get("PhysicalResourceId", "") or "", causes, details,
+                   revert.reverted(rc))
 
     def data_loss(self, holders: Mapping[str, DataHolder]) -> Finding | None:
         """The change set's own word that a resource holding data would be replaced (Replacement True
@@ -117,6 +120,13 @@ class ChangeSet:
     stack_id: str
     kind: str  # CREATE or UPDATE
     changes: tuple[Change, ...]
+    findings: validation.Findings = validation.NO_FINDINGS  # CloudFormation's findings (WARN: it was made)
+    revert_drift: bool = False  # made with DeploymentMode=REVERT_DRIFT
+
+    @property
+    def reverted(self) -> tuple[revert.RevertedProperty, ...]:
+        """Every drifted property the change set puts back (a drift-aware change set only)."""
+        return tuple(p for c in self.changes for p in c.reverted)
 
     def data_losses(self, holders: Mapping[str, DataHolder] | None = None) -> tuple[Finding, ...]:
         """What the change set itself says would replace a resource that holds data (the families in use
@@ -149,29 +159,35 @@ def role_arg(stack: Stack) -> dict[str, str]:
 
 
 def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
-                      template: Mapping[str, str]) -> ChangeSet | None:
-    """Make a change set and wait for it; None (and the change set deleted) when nothing changes."""
+                      template: Mapping[str, str], revert_drift: bool = False) -> ChangeSet | None:
+    """Make a change set and wait for it; None (and the change set deleted) when nothing changes. Its
+    validation findings are read (one DescribeEvents) when it fails and when it is made; `revert_drift`
+    makes a drift-aware change set (an UPDATE only)."""
     cf = watcher.cf
+    mode = {"DeploymentMode": revert.DEPLOYMENT_MODE} if revert_drift and kind == "UPDATE" else {}
     created = cf.create_change_set(
         StackName=stack.name, ChangeSetName=f"builder-{uuid.uuid4().hex[:12]}", ChangeSetType=kind,
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **role_arg(stack), **template)
+        Capabilities=list(stack.capabilities), **role_arg(stack), **template, **mode)
     change_set_id = created["Id"]
-    backoff = watcher.backoff()
+    pauses = aws.intervals()
     while True:
         described = watcher.read("describe_change_set", ChangeSetName=change_set_id, IncludePropertyValues=True)
         if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
             break
-        backoff.wait()
+        watcher.pause(next(pauses))
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason", "")
         if is_no_changes(reason):
             cf.delete_change_set(ChangeSetName=change_set_id)
             return None
-        raise OperationError(watcher.name, f"the change set failed: {reason} (kept for inspection: "
-                                           f"{described.get('ChangeSetName')})")
+        found = validation.read_findings(watcher.read, change_set=change_set_id)
+        validation.report(watcher.reporter, watcher.name, found)
+        raise validation.ValidationFailed(watcher.name, f"the change set failed: {reason} (kept for inspection: "
+                                                        f"{described.get('ChangeSetName')})"
+                                                        f"{validation.failure_note(found)}", found)
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
     token = described.get("NextToken")
     while token:
@@ -179,7 +195,10 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
                             IncludePropertyValues=True)
         changes += [Change.from_api(c) for c in page.get("Changes", [])]
         token = page.get("NextToken")
-    return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes))
+    found = validation.read_findings(watcher.read, change_set=change_set_id)
+    validation.report(watcher.reporter, watcher.name, found, warnings_only=True)
+    return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes), found,
+                     bool(mode))
 
 
 def config_read(stack: Stack) -> str:

@@ -12,8 +12,7 @@ import difflib
 import functools
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import boto3
@@ -30,8 +29,9 @@ USER_AGENT = "builder-deploy"
 
 
 def client_config() -> Config:
-    """Standard mode retries throttling and transient errors with backoff; the attempt count follows
-    AWS_MAX_ATTEMPTS / the config file (default 3). Polls also back off on throttling by themselves.
+    """Standard mode retries transient errors with backoff; the attempt count follows AWS_MAX_ATTEMPTS /
+    the config file (default 3). A throttled CloudFormation read is not retried by botocore but by the
+    run's budget (builder/stack/poller.py: budget_reacts_to_throttling), which slows down first.
 
     A new Config per client: botocore writes AWS_MAX_ATTEMPTS into the `retries` dict it is given,
     so a shared one would keep the first client's attempt count for every later client.
@@ -172,33 +172,11 @@ def translate(where: str, region: str | None = None) -> Iterator[None]:
         raise OperationError(where, describe_failure(exc, region)) from exc
 
 
-class Backoff:
-    """Poll intervals: fast at first, doubling to a ceiling; reset() after progress is seen."""
 
-    def __init__(self, first: float = 0.2, ceiling: float = 2.0, after_progress: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.first, self.ceiling, self.after_progress = first, ceiling, after_progress
-        self.interval = first
-        self._sleep = sleep
-
-    def wait(self) -> None:
-        self._sleep(self.interval)
-        self.interval = min(self.interval * 2, self.ceiling)
-
-    def progressed(self) -> None:
-        self.interval = min(self.interval, self.after_progress)
-
-    def throttled(self) -> None:
-        self.interval = self.ceiling
-
-
-def poll(call: Callable[[], T], backoff: Backoff) -> T:
-    """Make one polling call; throttling only slows the poll down instead of failing the operation."""
+def intervals(first: float = 0.2, ceiling: float = 2.0) -> Iterator[float]:
+    """Pauses between the polls of one wait: fast at first, doubling to a ceiling (pacing only; every read
+    is drawn from the budget, which alone reacts to Throttling)."""
+    pause = first
     while True:
-        try:
-            return call()
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) not in THROTTLED:
-                raise
-            backoff.throttled()
-            backoff.wait()
+        yield pause
+        pause = min(pause * 2, ceiling)

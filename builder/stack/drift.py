@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import botocore.exceptions
@@ -33,7 +34,7 @@ from builder.drift_noise import (
 )
 from builder.errors import OperationError
 from builder.resources import inventory
-from builder.stack.client import Backoff, error_code, error_message, poll, translate
+from builder.stack.client import error_code, error_message, intervals, translate
 
 IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
 DETECTION_COMPLETE, DETECTION_FAILED, DETECTION_IN_PROGRESS = (
@@ -201,27 +202,28 @@ def _start(cf: Any, stack_name: str) -> str:
 
 def detect(cf: Any, stack_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
            sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-           new_backoff: Callable[[Callable[[float], None]], Backoff] = lambda sleep: Backoff(sleep=sleep),
+           read: Callable[..., Mapping[str, Any]] | None = None,
            rules: Sequence[NoiseRule] | None = None) -> DriftReport:
-    """Detect drift of one stack with the CloudFormation client `cf` and report it.
+    """Detect drift of one stack with the CloudFormation client `cf` and report it; `read(operation,
+    **kwargs)` makes the read calls (a command's: through the run's budget; default: `cf` directly).
 
-    Polls DescribeStackDriftDetectionStatus fast at first, doubling to the backoff's ceiling;
-    throttling only slows the poll. Raises OperationError when detection takes longer than
-    `timeout_s`, or when a call fails (one line, via client.translate)."""
+    Polls DescribeStackDriftDetectionStatus fast at first, doubling to a ceiling. Raises OperationError
+    when detection takes longer than `timeout_s`, or when a call fails (one line, via client.translate)."""
+    reads = read or (lambda operation, **kwargs: getattr(cf, operation)(**kwargs))
     with translate(stack_name, cf.meta.region_name):
         detection_id = _start(cf, stack_name)
-        backoff = new_backoff(sleep)
+        pauses = intervals()
         started = clock()
         while True:
-            status = poll(lambda: cf.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id),
-                          backoff)
+            status = reads("describe_stack_drift_detection_status", StackDriftDetectionId=detection_id)
             if status["DetectionStatus"] != DETECTION_IN_PROGRESS:
                 break
             if clock() - started >= timeout_s:
                 raise OperationError(stack_name, f"drift detection {detection_id} did not finish in {timeout_s:g} s; "
                                                  f"allow more with --timeout SECONDS")
-            backoff.wait()
-        drifts = list(_pages(cf.describe_stack_resource_drifts, "StackResourceDrifts", StackName=stack_name,
-                             StackResourceDriftStatusFilters=RESOURCE_STATUSES))
-        resources = list(_pages(cf.list_stack_resources, "StackResourceSummaries", StackName=stack_name))
+            sleep(next(pauses))
+        drifts = list(_pages(partial(reads, "describe_stack_resource_drifts"), "StackResourceDrifts",
+                             StackName=stack_name, StackResourceDriftStatusFilters=RESOURCE_STATUSES))
+        resources = list(_pages(partial(reads, "list_stack_resources"), "StackResourceSummaries",
+                                StackName=stack_name))
     return build_report(stack_name, status, drifts, resources, rules)

@@ -46,10 +46,13 @@ import botocore.exceptions
 from builder.errors import UsageError
 from builder.stack import client as aws
 
-DEFAULT_RATE = 2.0  # CloudFormation read calls per second, per region, for the whole process
+START_RATE = 10.0  # the adaptive default's first rate (reads a second, per region): builder's fleet waits
+# at Sceptre's pace or faster (Sceptre has no cap at all); Throttling then halves it
+GROWTH = 1.0 / 60  # after a cut, the rate grows back by 1 read a second each minute (additive increase)
+CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling replies is one signal
+THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
-RECOVERY = 60.0  # seconds for a throttled budget to grow back to its full rate
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.5  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -70,23 +73,27 @@ def settled(status: str) -> bool:
 class Budget:
     """A token bucket of API calls per second, shared by every thread that calls one region.
 
-    Holds at most one second's worth of tokens; take() sleeps until one is there, one thread at a
-    time (the others queue on a lock, so calls go out in turn and only one thread sleeps on the
-    clock). On Throttling the rate halves (down to `floor`) and the bucket empties for a moment, so
-    the whole process slows down, not one thread; the rate then grows back linearly, to the full
-    rate in RECOVERY seconds. After stop() (Ctrl-C) every take() raises KeyboardInterrupt.
+    Adapts (additive increase, multiplicative decrease, as TCP and botocore's adaptive retry mode do):
+    it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
+    the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
+    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. Holds at most one second's worth
+    of tokens at the limit; take() sleeps until one is there, one thread at a time (the others queue on
+    a lock, so calls go out in turn and only one thread sleeps on the clock). After stop() (Ctrl-C)
+    every take() raises KeyboardInterrupt.
     """
 
-    def __init__(self, rate: float = DEFAULT_RATE, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, limit: float = START_RATE, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, floor: float = 0.1) -> None:
-        if not rate > 0:
-            raise UsageError("--api-rate", f"{rate} calls a second cannot make progress; give a number above 0")
-        self.limit = self.rate = float(rate)
+        if not limit > 0:
+            raise UsageError("--api-rate", f"{limit} calls a second cannot make progress; give a number above 0")
+        self.limit = self.rate = float(limit)
         self.floor = min(floor, self.limit)
         self.capacity = max(1.0, self.limit)
         self.tokens = self.capacity
         self._clock, self._sleep = clock, sleep
         self._stamp = clock()
+        self._cut_at = float("-inf")
+        self.cuts = 0  # Throttling replies that halved the rate
         self._lock = threading.Lock()
         self._turn = threading.Lock()  # held by the one thread waiting for the next token
         self._queued = 0  # callers waiting their turn
@@ -95,8 +102,9 @@ class Budget:
 
     def _refill(self) -> None:
         now = self._clock()
-        self.rate = min(self.limit, self.rate + self.limit * (now - self._stamp) / RECOVERY)
-        self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
+        elapsed = now - self._stamp
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.rate = min(self.limit, self.rate + GROWTH * elapsed)
         self._stamp = now
 
     def delay(self) -> float:
@@ -149,18 +157,45 @@ class Budget:
         self.stopped = True
 
     def throttled(self) -> None:
+        """A Throttling reply: halve the rate (once per CUT_EVERY) and pause the whole region a moment."""
         with self._lock:
             self._refill()
-            self.rate = max(self.floor, self.rate / 2)
+            if self._clock() - self._cut_at >= CUT_EVERY:
+                self._cut_at = self._clock()
+                self.rate = max(self.floor, self.rate / 2)
+                self.cuts += 1
             self.tokens = min(self.tokens, 0.0) - 1.0
+
+
+class Paced:
+    """A client whose every call first takes a token of the budget: the writes of a run (CreateChangeSet,
+    ExecuteChangeSet, DeleteStack, DetectStackDrift, ...), so `--api-rate` bounds every CloudFormation
+    call of the run, not only the reads. `meta` and the other attributes are the client's own."""
+
+    def __init__(self, cf: Any, budget: Budget) -> None:
+        self.client, self.budget = cf, budget
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if name.startswith("_") or name in ("meta", "exceptions", "can_paginate", "get_paginator", "get_waiter") \
+                or not callable(attr):
+            return attr
+
+        def paced(*args: Any, **kwargs: Any) -> Any:
+            self.budget.take()
+            return attr(*args, **kwargs)
+
+        return paced
 
 
 class Watched:
     """One registered stack and what the poller knows of it; read `status` after Ctrl-C."""
 
     def __init__(self, stack_id: str, on_event: Callable[[Event], None] | None, baseline: str | None,
-                 stream: bool, woken: threading.Condition, on_idle: Callable[[], None] | None = None) -> None:
+                 stream: bool, woken: threading.Condition, on_idle: Callable[[], None] | None = None,
+                 begins: Callable[[Event], bool] | None = None) -> None:
         self.stack_id, self.on_event, self.stream = stack_id, on_event, stream
+        self.begins = begins  # without a baseline: the event that starts the watched operation (the oldest shown)
         self.on_idle = on_idle  # called when the loop sleeps (a live progress line redraws its elapsed time)
         self.woken = woken  # its waiting thread sleeps on this (the poller's lock): woken alone, not all
         self.waiting = False
@@ -187,6 +222,7 @@ class Poller:
     def __init__(self, cf: Any, budget: Budget, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, events_every: float = EVENTS_EVERY) -> None:
         self.cf, self.budget = cf, budget
+        self.writer = Paced(cf, budget)  # write calls, each drawn from the budget like a read
         self._clock, self._sleep = clock, sleep
         self.events_every = events_every
         self._lock = threading.Lock()  # guards the registry and the lead; each Watched waits on its own condition
@@ -201,14 +237,17 @@ class Poller:
     # ------------------------------------------------------------------ the interface
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
                  baseline: str | None = None, stream: bool = True,
-                 on_idle: Callable[[], None] | None = None) -> Watched:
-        """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`."""
-        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock), on_idle)
+                 on_idle: Callable[[], None] | None = None, begins: Callable[[Event], bool] | None = None) -> Watched:
+        """Watch a stack (its id, or its name while it exists) from now on; events after `baseline`, or with
+        `begins`, from the newest event it accepts on (a read saved: no baseline to fetch first; events are
+        shown only once that event is there, so none of an earlier operation is ever shown)."""
+        watched = Watched(stack_id, on_event, baseline, stream, threading.Condition(self._lock), on_idle, begins)
         with self._lock:
             if stack_id in self._stacks:
                 raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
             self._stacks[stack_id] = watched
             self._status_every = STATUS_FIRST
+            self._swept = False  # a lone stack's events come after a sweep that includes it
         return watched
 
     def wait(self, watched: Watched) -> dict[str, Any]:
@@ -265,7 +304,8 @@ class Poller:
             return [w for w in self._stacks.values() if not w.done()]
 
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries."""
+        """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries (up to
+        THROTTLED_TRIES times in a row; then the Throttling error is raised)."""
         return self._read(operation, kwargs, first=False)
 
     def _loop_read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -273,7 +313,7 @@ class Poller:
         return self._read(operation, kwargs, first=True)
 
     def _read(self, operation: str, kwargs: Mapping[str, Any], first: bool) -> dict[str, Any]:
-        while True:
+        for attempt in range(1, THROTTLED_TRIES + 1):
             if self._interrupted:
                 raise KeyboardInterrupt
             self.budget.take(first)
@@ -282,11 +322,12 @@ class Poller:
             try:
                 answer: dict[str, Any] = getattr(self.cf, operation)(**kwargs)
             except botocore.exceptions.ClientError as exc:
-                if aws.error_code(exc) not in aws.THROTTLED:
+                if aws.error_code(exc) not in aws.THROTTLED or attempt == THROTTLED_TRIES:
                     raise
                 self.budget.throttled()
                 continue
             return answer
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def latest_event_id(self, stack_id: str) -> str | None:
         """The baseline to register with: the newest event of the stack before the operation starts."""
@@ -395,15 +436,21 @@ class Poller:
             page = self._loop_read("describe_stack_events", StackName=watched.stack_id,
                              **({"NextToken": token} if token else {}))
             fresh = []
+            begun = False
             for event in page.get("StackEvents", []):
                 if event["EventId"] in watched.seen:
                     token = None
                     break
                 fresh.append(event)
+                if watched.begins is not None and not watched.seen and watched.begins(event):
+                    begun, token = True, None  # the operation's first event: nothing older is its
+                    break
             else:
                 token = page.get("NextToken")
             new += fresh
             if not token:
+                if watched.begins is not None and not watched.seen and not begun:
+                    new = []  # its first event is not there yet: show nothing of an earlier operation
                 break
         for event in reversed(new):
             watched.seen.add(event["EventId"])
@@ -440,9 +487,10 @@ class Pollers:
     clients. `make` builds a region's poller (default: one on the process's shared client).
     """
 
-    def __init__(self, api_rate: float = DEFAULT_RATE, make: Callable[[str, float], Poller] | None = None) -> None:
-        Budget(api_rate)  # a rate that cannot make progress is bad input before anything starts
-        self.api_rate = api_rate
+    def __init__(self, api_rate: float | None = None, make: Callable[[str, float], Poller] | None = None) -> None:
+        """`api_rate`: the hard cap of `--api-rate`; None for the adaptive default (START_RATE, then AIMD)."""
+        self.api_rate = START_RATE if api_rate is None else api_rate
+        Budget(self.api_rate)  # a rate that cannot make progress is bad input before anything starts
         self.interrupted = False
         self._make = make or _shared_poller
         self._lock = threading.Lock()
@@ -493,7 +541,7 @@ def _shared_poller(region: str, api_rate: float) -> Poller:
     Throttling reply that client gets."""
     cf = aws.shared_client(region, "cloudformation")
     budget = Budget(api_rate)
-    slow_down_on_every_throttling(cf, budget)
+    budget_reacts_to_throttling(cf, budget)
     return Poller(cf, budget)
 
 
@@ -501,12 +549,22 @@ def _budget_hook_id(budget: Budget) -> str:
     return f"builder-budget-{id(budget)}"
 
 
-def slow_down_on_every_throttling(cf: Any, budget: Budget) -> None:
-    """Halve the budget at each Throttling reply the client gets, including those botocore's own
-    retries (standard mode, AWS_MAX_ATTEMPTS) absorb before a call returns or fails."""
-    def on_reply(response: Any = None, **_: Any) -> None:
-        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
-        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED:
-            budget.throttled()
+READS = ("Describe", "List", "Get")  # the operations every caller makes through Poller.read (the budget)
 
-    cf.meta.events.register("needs-retry.cloudformation", on_reply, unique_id=_budget_hook_id(budget))
+
+def budget_reacts_to_throttling(cf: Any, budget: Budget) -> None:
+    """Make the budget the one thing that reacts to Throttling on this client: each Throttling reply halves
+    it, and botocore does not retry a throttled read itself (the reply reaches Poller.read, which waits
+    for the slower budget and asks again). botocore still retries connection errors and 5xx replies, and
+    throttled writes (CreateChangeSet, DeleteStack, ...), which go out once per operation, not per poll.
+
+    botocore asks every needs-retry handler and follows the first answer that is not None; this one is
+    registered first and answers False (no retry) for a throttled read, None otherwise."""
+    def on_reply(response: Any = None, operation: Any = None, **_: Any) -> bool | None:
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        if not (isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in aws.THROTTLED):
+            return None
+        budget.throttled()
+        return False if str(getattr(operation, "name", "")).startswith(READS) else None
+
+    cf.meta.events.register_first("needs-retry.cloudformation", on_reply, unique_id=_budget_hook_id(budget))

@@ -23,7 +23,7 @@ from builder.stack.poller import Poller, Pollers, Watched
 
 def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedStack | None:
     """The stack (a name or a stack id), or None when it does not exist; `read(operation, **kwargs)`
-    makes the call (through a poller's budget, or a plain client's backoff)."""
+    makes the call (through a poller's budget)."""
     try:
         found = read("describe_stacks", StackName=name)
     except Exception as exc:
@@ -41,13 +41,10 @@ class StackWatcher:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name, self.region, self.reporter = name, region, reporter
         self.poller = poller
-        self.cf = self.poller.cf  # write calls; reads go through read(), drawn from the budget
+        self.cf = self.poller.writer  # write calls, drawn from the budget; reads go through read()
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
         self.events: list[Mapping[str, Any]] = []  # events of the operation being watched, oldest first
-
-    def backoff(self) -> aws.Backoff:
-        return aws.Backoff(sleep=self._sleep)
 
     def pause(self, seconds: float) -> None:
         self._sleep(seconds)
@@ -83,11 +80,13 @@ class StackWatcher:
             final = self.describe(final.stack_id) or final
         return final
 
-    def watch(self, stack_id: str, baseline: str | None, stream: bool = True) -> DeployedStack:
+    def watch(self, stack_id: str, baseline: str | None, stream: bool = True,
+              begins: Callable[[Mapping[str, Any]], bool] | None = None) -> DeployedStack:
         """Wait until the stack (its id: a stack that ends deleted is found by id only) settles, streaming
-        its events after `baseline`; return its final description."""
+        its events after `baseline` (or from the one `begins` accepts); return its final description."""
         on_event = (lambda event: self.reporter.event(self.name, event)) if stream else None
-        self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick)
+        self.watched = self.poller.register(stack_id, on_event, baseline, stream, on_idle=self.reporter.tick,
+                                            begins=begins)
         self.events = self.watched.events
         return DeployedStack.from_api(self.poller.wait(self.watched))
 
@@ -122,7 +121,7 @@ class StackWatcher:
         if self.watched is not None and self.watched.status:
             return self.watched.status
         try:
-            stack = DeployedStack.from_api(self.cf.describe_stacks(StackName=self.name)["Stacks"][0])
+            stack = DeployedStack.from_api(self.poller.cf.describe_stacks(StackName=self.name)["Stacks"][0])
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure, or a second Ctrl-C, ends the question
             return None if aws.is_missing_stack(exc) else ""
         return stack.status
@@ -143,11 +142,27 @@ class StackWatcher:
             raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
                                          f"{command} again to resume") from None
 
-    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None) -> DeployedStack:
-        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given) and wait."""
-        baseline = self.latest_event_id(stack.stack_id)
-        self.cf.delete_stack(StackName=stack.stack_id, **({"RoleARN": role_arn} if role_arn else {}))
-        return self.watch(stack.stack_id, baseline)
+    def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
+                        deletion_mode: str | None = None) -> DeployedStack:
+        """Delete the stack (through `role_arn`, the role CloudFormation assumes, when given; with
+        `deletion_mode` FORCE_DELETE_STACK for a stack in DELETE_FAILED) and wait. Its events: from the
+        stack's DELETE_IN_PROGRESS on (a stack is deleted once, so that event starts this operation: no
+        baseline read before the delete); a stack deleted before (DELETE_FAILED, forced now) has an
+        earlier DELETE_IN_PROGRESS, so its events start after the latest one read before this delete."""
+        extra = {**({"RoleARN": role_arn} if role_arn else {}),
+                 **({"DeletionMode": deletion_mode} if deletion_mode else {})}
+        if deletion_mode:
+            baseline = self.latest_event_id(stack.stack_id)
+            self.cf.delete_stack(StackName=stack.stack_id, **extra)
+            return self.watch(stack.stack_id, baseline)
+        self.cf.delete_stack(StackName=stack.stack_id, **extra)
+        return self.watch(stack.stack_id, None, begins=starts_delete)
+
+
+def starts_delete(event: Mapping[str, Any]) -> bool:
+    """The stack's own DELETE_IN_PROGRESS event: the first of its deletion."""
+    return event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatus") == \
+        "DELETE_IN_PROGRESS"
 
 
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher

@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("clean_env")
 
 
-def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path, capsys):
+def test_synth_writes_four_files_per_stack_and_prints_deploy_and_policy_commands(tmp_path, capsys):
     assert main(["synth", "--suffix", "pr123"]) == 0
     out = capsys.readouterr().out
-    assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.tags.json",
-                                                   "app-pr123.template.json"]
+    assert sorted(snapshot(tmp_path / "out")) == ["app-pr123.parameters.json", "app-pr123.policy.json",
+                                                   "app-pr123.tags.json", "app-pr123.template.json"]
     assert json.loads((tmp_path / "out/app-pr123.tags.json").read_text()) == [
         "CostCenter=engineering", "Environment=pr123", "builder:managed-by=builder"]  # the CLI's deploy marks it too
     params = json.loads((tmp_path / "out/app-pr123.parameters.json").read_text())
@@ -35,6 +35,11 @@ def test_synth_writes_three_files_per_stack_and_prints_deploy_commands(tmp_path,
     assert ("aws cloudformation deploy --stack-name app-pr123 --region us-east-1 --template-file "
             "out/app-pr123.template.json --parameter-overrides file://out/app-pr123.parameters.json "
             "--tags file://out/app-pr123.tags.json --capabilities CAPABILITY_IAM") in out
+    lines = out.splitlines()
+    policy_command = ("  aws cloudformation set-stack-policy --stack-name app-pr123 --region us-east-1 "
+                      "--stack-policy-body file://out/app-pr123.policy.json")
+    assert policy_command in lines  # after the deploy command: the stack must exist
+    assert lines.index(policy_command) > next(i for i, line in enumerate(lines) if "cloudformation deploy" in line)
 
 
 def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, capsys):
@@ -49,10 +54,15 @@ def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, cap
     """))
     assert main(["synth", "--suffix", "prod", "--suffix", "pr1"]) == 0
     out = capsys.readouterr().out
-    assert len(snapshot(tmp_path / "out")) == 9  # prod, its replica and pr1: three files each
-    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aws ")]
+    assert len(snapshot(tmp_path / "out")) == 12  # prod, its replica and pr1: four files each
+    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aws cloudformation deploy ")]
     assert [c.split()[4] for c in commands] == ["app-prod-replica", "app-prod", "app-pr1"]
     assert "--region eu-west-1" in commands[0] and "--capabilities" not in commands[0]
+    policies = [line.strip() for line in out.splitlines() if "set-stack-policy" in line]
+    assert [c.split()[4] for c in policies] == ["app-prod-replica", "app-prod", "app-pr1"]
+    assert "--region eu-west-1" in policies[0]
+    replica_policy = json.loads((tmp_path / "out/app-prod-replica.policy.json").read_text())
+    assert replica_policy["Statement"][1]["Resource"] == ["LogicalResourceId/ReplicaBucket"]
 
 
 def test_same_inputs_give_the_same_bytes(tmp_path):
@@ -105,7 +115,7 @@ def test_rerun_replaces_files_and_leaves_no_temporary_files(tmp_path):
     main(["synth", "--suffix", "pr1"])
     main(["synth", "--suffix", "pr1", "--set", "bucket_lifecycle_days=3"])
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["app-pr1.parameters.json", "app-pr1.tags.json", "app-pr1.template.json"]
+    assert names == ["app-pr1.parameters.json", "app-pr1.policy.json", "app-pr1.tags.json", "app-pr1.template.json"]
     assert "BucketLifecycleDays=3" in (tmp_path / "out/app-pr1.parameters.json").read_text()
 
 
@@ -140,7 +150,7 @@ def test_lint_passes_a_fresh_synth_and_fails_on_findings(tmp_path, capsys):
     main(["synth", "--suffix", "pr1"])
     capsys.readouterr()
     assert main(["lint"]) == 0
-    assert "1 template(s) linted (1 distinct structure(s)): no findings" in capsys.readouterr().out
+    assert capsys.readouterr().out == "1 template(s) linted: no findings\n"
     broken = json.loads((tmp_path / "out/app-pr1.template.json").read_text())
     broken["Resources"]["DataTable"]["Properties"]["BillingMode"] = "FREE"
     broken["Parameters"]["Unused"] = {"Type": "String"}
@@ -160,6 +170,18 @@ def test_lint_refuses_a_file_that_is_not_a_template(tmp_path, capsys):
         assert main(["lint", "out/app-pr1.template.json", name]) == 2
         assert capsys.readouterr().err == (f"error: {name}: is not a template: give *.template.json or "
                                            "*.template.yaml files, or a folder that holds them\n")
+
+
+def test_lint_refuses_a_region_or_cfnlintrc_that_cfn_lint_refuses_in_one_line(tmp_path, capsys):
+    main(["synth", "--suffix", "pr1"])
+    capsys.readouterr()
+    assert main(["lint", "--region", "xx-nowhere-1"]) == 2
+    assert capsys.readouterr().err == ("error: --region: xx-nowhere-1: not a region cfn-lint knows; give one such as "
+                                       "us-east-1\n")
+    (tmp_path / ".cfnlintrc").write_text("regions: [us-east-1]\nno_such_option: true\n")
+    assert main(["lint"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: .cfnlintrc: ") and "no_such_option" in line
 
 
 def test_lint_without_templates_is_a_usage_error(capsys):
@@ -190,10 +212,12 @@ def test_synth_says_once_on_stderr_which_source_chose_the_region(tmp_path, monke
     def synth(*extra: str) -> tuple[str, str, list[str]]:
         assert main(["synth", "--suffix", "pr1", "--suffix", "pr2", *extra]) == 0
         out, err = capsys.readouterr()
-        assert all(line.startswith(("wrote ", "unchanged ", "deploy with:", "  aws cloudformation deploy "))
+        assert all(line.startswith(("wrote ", "unchanged ", "deploy with:", "  aws cloudformation deploy ",
+                                    "then protect the data", "  aws cloudformation set-stack-policy "))
                    for line in out.splitlines() if line)
         regions = [line.split("--region ")[1].split()[0] for line in out.splitlines() if "--region " in line]
-        assert len(regions) == 2 and len(set(regions)) == 1
+        assert len(regions) == 4 and len(set(regions)) == 1  # two deploy and two set-stack-policy commands
+        regions = regions[:2]
         return out, err, regions
 
     config = config_line(tmp_path) + "\n"  # the config line comes first, from every command that reads config
@@ -321,23 +345,22 @@ def test_example_config_writes_prod_with_its_replica_and_lints_clean(tmp_path, c
     assert main(["lint"]) == 0
 
 
-def test_lint_runs_once_per_structure_and_still_lints_a_structural_change(tmp_path, capsys):
-    from builder.lint import lint_templates
+def test_lint_reports_each_file_of_one_structure_on_its_own(tmp_path, capsys):
+    """Suffixes that differ only in length: the one whose bucket name is too long is the one reported."""
+    from builder.names import replace_suffix
 
-    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--suffix", "pr3",
-          "--set", "alarm_threshold_multiplier=2"])
-    files = sorted((tmp_path / "out").glob("*.template.json"))
-    assert lint_templates(files, ["us-east-1"]).runs == 1  # suffixes and defaults differ, structure does not
-    changed = json.loads(files[2].read_text())
-    changed["Parameters"]["Unused"] = {"Type": "String"}  # a structural change in one of them
-    files[2].write_text(json.dumps(changed, indent=2))
-    result = lint_templates(files, ["us-east-1"])
-    assert result.runs == 2
-    assert [f.split("\n")[1].split(":")[0] for f in result.findings] == [str(files[2])]
-    assert lint_templates(files, ["us-east-1"], cache=False).runs == 3
+    main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--set", "alarm_threshold_multiplier=2"])
+    template = (tmp_path / "out/app-pr2.template.json").read_text()
+    (tmp_path / "out/app-long.template.json").write_text(replace_suffix(template, "pr2", "l" * 40))
+    capsys.readouterr()
+    assert main(["lint"]) == 1
+    captured = capsys.readouterr()
+    files = {line.rsplit(":", 2)[0] for line in captured.out.splitlines() if line.startswith("out/")}
+    assert files == {"out/app-long.template.json"} and "W1031" in captured.out
+    assert captured.err == "2 finding(s) in 3 template(s)\n"
 
 
-def test_lint_cache_keeps_defaults_apart_so_cost_rules_see_each_config(tmp_path, capsys):
+def test_lint_cost_rules_see_each_configs_defaults(tmp_path, capsys):
     replication = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=eu-west-1"]
     main(["synth", "--suffix", "aaa", *replication])
     main(["synth", "--suffix", "zzz", *replication, "--set", "replication_time_control=true"])

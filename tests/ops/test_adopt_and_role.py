@@ -23,7 +23,7 @@ from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, stack_id
+from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, expect_findings, stack_id
 from tests.factories import run_cli as run
 
 STACK = "app-stub"
@@ -150,6 +150,7 @@ def test_the_data_guard_still_applies_after_the_import(stubs, capsys):
                 "Details": [{"Target": {"Attribute": "Properties", "Name": "KeySchema", "RequiresRecreation": "Always"},
                              "Evaluation": "Static", "ChangeSource": "DirectModification"}]}}]},
         {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, _, err = run(capsys, "deploy", "--suffix", "stub", "--set", "retain_data=true", "--adopt-retained")
     assert code == 3
@@ -184,7 +185,6 @@ def test_without_a_role_a_bucket_name_taken_elsewhere_stops_the_deploy(stubs, ca
 
 def test_delete_goes_through_the_role(stubs):
     cf = stubs["cloudformation"]
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(STACK)})
     cf.add_response("delete_stack", {}, {"StackName": stack_id(STACK), "RoleARN": ROLE})
     cf.add_response("describe_stacks", {"Stacks": [{"StackName": STACK, "StackId": stack_id(STACK),
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},

@@ -33,8 +33,16 @@ from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Budget, Poller
 from builder.stack.watch import StackWatcher as StackOps
+from builder.stack_policy import PERMISSIVE
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, without_config_line
+from tests.factories import (
+    NO_CHANGES_REASON,
+    NOW,
+    FakeClock,
+    expect_findings,
+    expect_get_template,
+    without_config_line,
+)
 from tests.factories import stubbed_client as stub_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
@@ -134,14 +142,24 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
         return
     cf.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "ChangeSetId": CHANGE_SET_ID,
                                             "StackId": STACK_ID, "Changes": changes}, DESCRIBE_CHANGE_SET)
+    expect_findings(cf, CHANGE_SET_ID)  # a change set that was made: its WARN findings, if any
 
 
-def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE") -> None:
+def expect_policy(cf, body: str) -> None:
+    """SetStackPolicy (AWS answers it with an empty result)."""
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": body})
+
+
+def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE", lifted: bool = False) -> None:
+    """An update's execution: the stack policy first (the permissive one when `lifted`, put back after)."""
     cf.add_response("describe_stack_events", {"StackEvents": [event(0, STACK.name, "UPDATE_COMPLETE",
                                                                     "AWS::CloudFormation::Stack")]})
+    expect_policy(cf, json.dumps(PERMISSIVE, sort_keys=True) if lifted else STACK.policy_body)
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", stack(final), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [*events[::-1], event(0, STACK.name, "x")]})
+    if lifted:
+        expect_policy(cf, STACK.policy_body)
 
 
 # ---------------------------------------------------------------------- the data guard
@@ -223,7 +241,7 @@ def test_allow_data_loss_executes_and_a_replaced_alarm_is_not_data(cf, run):
     expect_deployed(cf)
     expect_change_set(cf, [change("DataTable", "AWS::DynamoDB::Table", replacement="True", causes=["KeySchema"]),
                            change("BucketSizeAlarm", "AWS::CloudWatch::Alarm", replacement="True")])
-    expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")])
+    expect_execution(cf, [event(1, "DataTable", "UPDATE_COMPLETE")], lifted=True)
     outcome, text = run(deploy_stack, allow_data_loss=True)
     assert isinstance(outcome, Outcome) and outcome.result == "updated"
     assert "data guard: going ahead because of --allow-data-loss" in text
@@ -294,9 +312,11 @@ def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
     cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID})
     cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetName": "builder-1", "StatusReason":
                                             "Parameters: [Nope] do not exist in the template"})
-    error, _ = run(deploy_stack)  # no DeleteChangeSet queued: Stubber fails on an unexpected call
+    expect_findings(cf, CHANGE_SET_ID)  # none: the reason alone says it
+    error, text = run(deploy_stack)  # no DeleteChangeSet queued: Stubber fails on an unexpected call
     assert error.message == ("the change set failed: Parameters: [Nope] do not exist in the template "
                              "(kept for inspection: builder-1)")
+    assert "validation:" not in text
 
 
 def test_throttled_polls_slow_down_instead_of_failing(cf, run):
@@ -307,9 +327,13 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: the first DescribeChangeSet waits 0.5 s;
-    # then the budget halves to 1 call/s and empties: the retry waits about 2 s (the rate grows back meanwhile)
-    assert [round(t, 6) for t in run.sleeps] == [0.5, 1.0, 0.935484]
+    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: CreateChangeSet (a write, paced too) and
+    # the first DescribeChangeSet wait 0.5 s each; then the budget halves to 1 call/s and empties (-1 token):
+    # the retry waits 1 s (one slice: 0 tokens, the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more;
+    # DeleteChangeSet one more token at the rate grown for about 2 s
+    sleeps = [round(t, 6) for t in run.sleeps]
+    assert sleeps[:4] == [0.5, 0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
+    assert len(sleeps) == 5 and 0.96 < sleeps[4] < 0.97
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -434,15 +458,9 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
     assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 
 
-def test_backoff_doubles_to_the_ceiling():
-    backoff = aws.Backoff(sleep=lambda s: None)
-    intervals = []
-    for _ in range(6):
-        intervals.append(backoff.interval)
-        backoff.wait()
-    assert intervals == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
-    backoff.progressed()
-    assert backoff.interval == 1.0
+def test_poll_pauses_double_to_the_ceiling():
+    pauses = aws.intervals()
+    assert [next(pauses) for _ in range(6)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
 @pytest.mark.parametrize("reason, expected", [
@@ -488,16 +506,20 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
 
 def test_a_failed_delete_reports_its_cause(cf, run):
     cf.add_response("describe_stacks", stack("UPDATE_COMPLETE"), {"StackName": STACK.name})
+    # nothing to empty: no ListStackResources; a stack is deleted once, so its DELETE_IN_PROGRESS event starts
+    # the delete's events: no DescribeStackEvents before DeleteStack
     cf.add_response("get_template", {"TemplateBody": json.dumps({"Resources": {}})})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []})
-    cf.add_response("describe_stack_events", {"StackEvents": []})
     cf.add_response("delete_stack", {}, {"StackName": STACK_ID})
     cf.add_response("describe_stacks", stack("DELETE_FAILED"), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
-        event(2, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled")]})
+        event(4, STACK.name, "DELETE_FAILED", kind="AWS::CloudFormation::Stack"),
+        event(3, "DataTable", "DELETE_FAILED", reason="Table has deletion protection enabled"),
+        event(2, STACK.name, "DELETE_IN_PROGRESS", kind="AWS::CloudFormation::Stack", reason="User Initiated"),
+        event(1, "DataTable", "CREATE_FAILED", reason="an earlier operation's failure, not this one's")]})
     error, _ = run(destroy_stack)
     assert error.message == ("DELETE_FAILED: DataTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion "
-                             "protection enabled")
+                             "protection enabled; --force-delete deletes the stack and leaves what CloudFormation "
+                             "could not delete behind (listed first, with the command that removes each)")
 
 
 def test_empty_bucket_deletes_versions_and_markers_in_batches_of_1000():

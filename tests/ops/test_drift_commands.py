@@ -105,7 +105,8 @@ def test_deploy_refuses_over_drift_exit_5_and_changes_nothing(stubs, capsys):
     assert err.splitlines() == [
         ("error: app-stub: refused: the stack has drifted from its template: DataTable/ProvisionedThroughput/"
         "ReadCapacityUnits modified (expected 5, actual 50); nothing was changed. Put the values back (or into "
-        "the config), or rerun with --allow-drift to deploy the template's values over them")]
+        "the config), rerun with --revert-drift to have a drift-aware change set put them back (diff "
+        "--revert-drift shows actual → desired), or with --allow-drift to deploy a standard change set over them")]
 
 
 def test_deploy_with_allow_drift_goes_on(stubs, capsys):

@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 
 from builder.cli import main
 from builder.stack import client as aws
+from builder.stack.poller import THROTTLED_TRIES
 from tests.factories import MANAGED_TAGS, stack_id, stubbed_client, without_config_line
 
 LONG_AGO = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -61,19 +62,26 @@ def listed(cf: Stubber, *records: dict) -> None:
                         {"StackName": item["StackId"], "TemplateStage": "Original"})
 
 
+def stack_event(name: str, number: int, status: str) -> dict:
+    """The stack's own event (CloudFormation's first of a deletion: DELETE_IN_PROGRESS, "User Initiated")."""
+    return {"StackId": stack_id(name), "EventId": f"{name}-e{number}", "StackName": name, "Timestamp": LONG_AGO,
+            "LogicalResourceId": name, "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": status,
+            "ResourceStatusReason": "User Initiated"}
+
+
 def deleted(cf: Stubber, item: dict, throttled: bool = False) -> None:
-    """destroy's calls for a stack without buckets, ending DELETE_COMPLETE (after a Throttling reply)."""
+    """destroy's calls for a stack without buckets (no ListStackResources: nothing to empty, and no events
+    read before the delete), ending DELETE_COMPLETE (after a Throttling reply)."""
     name, sid = item["StackName"], item["StackId"]
     cf.add_response("describe_stacks", {"Stacks": [item]}, {"StackName": name})
     cf.add_response("get_template", {"TemplateBody": EMPTY_TEMPLATE}, {"StackName": sid, "TemplateStage": "Original"})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": sid})
-    cf.add_response("describe_stack_events", {"StackEvents": [event(name, 1, "UPDATE_COMPLETE")]}, {"StackName": sid})
     cf.add_response("delete_stack", {}, {"StackName": sid})
     if throttled:
         cf.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400, expected_params={"StackName": sid})
     cf.add_response("describe_stacks", {"Stacks": [{**item, "StackStatus": "DELETE_COMPLETE"}]}, {"StackName": sid})
-    cf.add_response("describe_stack_events", {"StackEvents": [event(name, 2, "DELETE_COMPLETE")]},
-                    {"StackName": sid})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        stack_event(name, 3, "DELETE_COMPLETE"), event(name, 2, "DELETE_COMPLETE"),
+        stack_event(name, 1, "DELETE_IN_PROGRESS"), event(name, 0, "UPDATE_COMPLETE")]}, {"StackName": sid})
 
 
 def rows(out: str) -> dict[str, dict]:
@@ -114,18 +122,19 @@ def test_a_delete_failed_does_not_stop_the_others_and_exits_1(cf, capsys):
     sid = broken["StackId"]
     cf.add_response("describe_stacks", {"Stacks": [broken]}, {"StackName": "app-broken"})
     cf.add_response("get_template", {"TemplateBody": EMPTY_TEMPLATE}, {"StackName": sid, "TemplateStage": "Original"})
-    cf.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": sid})
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": sid})
     cf.add_response("delete_stack", {}, {"StackName": sid})
     cf.add_response("describe_stacks", {"Stacks": [{**broken, "StackStatus": "DELETE_FAILED"}]}, {"StackName": sid})
     cf.add_response("describe_stack_events", {"StackEvents": [
-        event("app-broken", 2, "DELETE_FAILED", "Table has deletion protection enabled")]}, {"StackName": sid})
+        event("app-broken", 2, "DELETE_FAILED", "Table has deletion protection enabled"),
+        stack_event("app-broken", 1, "DELETE_IN_PROGRESS")]}, {"StackName": sid})
     deleted(cf, fine)
     assert main(["reap", "--yes", "--concurrency", "1"]) == 1
     captured = capsys.readouterr()
     assert captured.err.splitlines()[-1] == ("error: app-broken (us-east-1): not deleted: DELETE_FAILED: DataTable "
                                              "(AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion protection "
-                                             "enabled")
+                                             "enabled; --force-delete deletes the stack and leaves what "
+                                             "CloudFormation could not delete behind (listed first, with the "
+                                             "command that removes each)")
     assert "deleted 1 of 2; 1 failed" in captured.out
 
 
@@ -148,7 +157,8 @@ def test_throttling_while_deleting_slows_the_reap_down_and_a_throttled_listing_i
     assert main(["reap", "--yes", "--output", "json"]) == 0
     assert rows(capsys.readouterr().out)["app-slow"]["deleted"] is True
 
-    cf.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400, expected_params={})
+    for _ in range(THROTTLED_TRIES):  # the budget halves and asks again; a listing throttled every time fails
+        cf.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400, expected_params={})
     assert main(["reap"]) == 1
     assert without_config_line(capsys.readouterr().err) == ("error: stacks app-* in us-east-1: DescribeStacks "
                                                             "throttled even after "

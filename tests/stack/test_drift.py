@@ -20,6 +20,7 @@ from builder.cli.views import drift as view
 from builder.errors import OperationError
 from builder.families import storage
 from builder.stack import drift
+from builder.stack.poller import Budget, Poller
 from tests.factories import DETECTION_ID, FakeClock
 
 STACK = "my-stack"
@@ -215,7 +216,7 @@ def test_polls_fast_first_then_doubles_to_the_ceiling(cf):
     assert clock.sleeps == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
-def test_throttling_while_polling_only_slows_the_poll(cf):
+def test_throttling_while_polling_slows_the_budget_and_the_poll_goes_on(cf):
     started(cf)
     detection(cf, "DETECTION_IN_PROGRESS")
     cf.stubber.add_client_error("describe_stack_drift_detection_status", "Throttling", "Rate exceeded", 400)
@@ -224,8 +225,11 @@ def test_throttling_while_polling_only_slows_the_poll(cf):
     drifts(cf, [])
     resources(cf)
     clock = FakeClock()
-    assert run(cf, clock).status == "IN_SYNC"
-    assert clock.sleeps == [0.2, 2.0, 2.0]
+    budget = Budget(4.0, clock, clock.sleep)
+    assert run(cf, clock, read=Poller(cf, budget, clock, clock.sleep).read).status == "IN_SYNC"
+    assert budget.cuts == 2 and budget.rate < 1.1  # each Throttling a second or more apart: halved twice
+    assert clock.sleeps[0] == 0.2  # the poll's own pause, then the budget's waits after each Throttling
+    assert sum(clock.sleeps) > 2.0
 
 
 def test_timeout_names_the_stack_the_limit_and_the_option(cf):

@@ -16,10 +16,11 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.hooks import first_non_none_response
 
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import Budget, Poller, Pollers, slow_down_on_every_throttling
+from builder.stack.poller import START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -230,22 +231,41 @@ def test_throttling_slows_the_whole_budget() -> None:
     assert cf.throttled <= len(cf.calls) / 10
 
 
-def test_budget_halves_on_throttling_and_recovers_gradually() -> None:
+def test_budget_halves_on_throttling_once_a_second_and_grows_back_by_one_a_minute() -> None:
     clock = FakeClock()
     budget = Budget(2.0, clock, clock.sleep)
     budget.throttled()
-    assert budget.rate == 1.0
+    budget.throttled()  # the same burst of replies: one cut
+    assert (budget.rate, budget.cuts) == (1.0, 1)
     started = clock.now
     budget.take()
-    # the bucket was emptied: the next call waits about 2 s (a little less: the rate grows back meanwhile)
-    assert 1.9 < clock.now - started <= 2.0
-    assert 1.0 < budget.rate < 1.2
-    clock.now += 20
+    # the bucket was emptied twice over: the next call waits about 3 s at the halved rate
+    assert 2.8 < clock.now - started <= 3.0
+    assert budget.rate == pytest.approx(1.0 + (clock.now - started) / 60)
+    clock.now += 1.0
+    budget.throttled()  # a second later: a new signal, another cut
+    assert budget.cuts == 2 and budget.rate < 0.6
+    before, at = budget.rate, clock.now
+    clock.now += 30
     budget.take()
-    assert 1.5 < budget.rate < 2.0
-    clock.now += 60
+    assert budget.rate == pytest.approx(before + (clock.now - at) / 60)  # additive: 1 read a second per minute
+    clock.now += 120
     budget.take()
-    assert budget.rate == 2.0
+    assert budget.rate == 2.0  # back to the cap, never above it
+
+
+def test_the_default_adapts_from_the_start_rate_and_a_given_rate_caps_it() -> None:
+    assert Pollers().api_rate == START_RATE
+    assert Pollers(0.5).api_rate == 0.5
+    clock = FakeClock()
+    budget = Budget(START_RATE, clock, clock.sleep)
+    for _ in range(3):
+        budget.throttled()
+        clock.now += 1.0
+    assert budget.rate == pytest.approx(START_RATE / 8, rel=0.01)
+    clock.now += 3600
+    budget.take()
+    assert budget.rate == START_RATE
 
 
 def test_a_rate_that_cannot_make_progress_is_bad_input() -> None:
@@ -295,29 +315,34 @@ def test_ctrl_c_in_the_leading_thread_stops_every_thread_waiting() -> None:
     assert all(w.state() == "the stack was left in CREATE_IN_PROGRESS" for w in watched)
 
 
-def test_every_throttled_attempt_of_a_real_client_halves_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore retries Throttling by itself before a call returns; the budget hears of each reply through
-    the client's needs-retry event, emitted here as botocore's endpoint emits it (no request is sent)."""
+def test_the_budget_alone_reacts_to_throttling_of_a_real_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore asks its needs-retry handlers whether to retry, as its endpoint does (emitted here, no request
+    sent): a throttled read is not retried by botocore (the budget halves and Poller.read asks again), a
+    throttled write still is (the budget halves all the same), and nothing else changes botocore's answer."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     cf = aws.shared_client("us-east-1", "cloudformation")
     clock = FakeClock()
     budget = Budget(2.0, clock, clock.sleep)
-    slow_down_on_every_throttling(cf, budget)
+    budget_reacts_to_throttling(cf, budget)
 
-    def reply(status: int, parsed: dict[str, Any]) -> None:
+    def retry_delay(operation: str, status: int, parsed: dict[str, Any]) -> object:
         http = AWSResponse("http://127.0.0.1:9", status, {}, None)
-        cf.meta.events.emit("needs-retry.cloudformation.DescribeStacks", response=(http, parsed), attempts=1,
-                            endpoint=cf._endpoint, operation=cf.meta.service_model.operation_model("DescribeStacks"),
-                            caught_exception=None, request_dict={"context": {}})
+        answers = cf.meta.events.emit(f"needs-retry.cloudformation.{operation}", response=(http, parsed), attempts=1,
+                                      endpoint=cf._endpoint, operation=cf.meta.service_model.operation_model(operation),
+                                      caught_exception=None, request_dict={"context": {}})
+        return first_non_none_response(answers)
 
-    throttled = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
-    reply(400, throttled)
-    reply(400, throttled)
-    assert budget.rate == 0.5
-    reply(200, {"Stacks": [], "ResponseMetadata": {}})
-    assert budget.rate == 0.5
+    throttled = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"},
+                 "ResponseMetadata": {"HTTPStatusCode": 400}}
+    assert retry_delay("DescribeStacks", 400, throttled) is False
+    assert budget.rate == 1.0
+    clock.now += 1.0
+    assert isinstance(retry_delay("DeleteStack", 400, throttled), (int, float))  # botocore's own retry, delayed
+    assert budget.cuts == 2 and budget.rate < 0.51
+    assert retry_delay("DescribeStacks", 200, {"Stacks": [], "ResponseMetadata": {}}) is None
+    assert budget.cuts == 2
 
 
 def test_a_stack_is_watched_once_at_a_time() -> None:
@@ -390,3 +415,33 @@ def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:
     queued.join(timeout=10)
     assert order == ["loop", "queued"]
     assert not budget.busy()
+
+
+def test_a_delete_without_a_baseline_shows_its_own_events_only_once_its_first_is_there() -> None:
+    """No baseline read before DeleteStack: the events start at the stack's DELETE_IN_PROGRESS. Until that
+    event is listed, nothing is shown (the older events are an earlier operation's)."""
+    def stack_event(number: int, status: str, kind: str = "AWS::CloudFormation::Stack") -> dict[str, Any]:
+        return {"EventId": f"e{number}", "ResourceStatus": status, "ResourceType": kind, "LogicalResourceId": "x"}
+
+    pages = [[stack_event(1, "CREATE_COMPLETE")],
+             [stack_event(3, "DELETE_IN_PROGRESS", "AWS::S3::Bucket"), stack_event(2, "DELETE_IN_PROGRESS"),
+              stack_event(1, "CREATE_COMPLETE")],
+             [stack_event(4, "DELETE_COMPLETE"), stack_event(3, "DELETE_IN_PROGRESS", "AWS::S3::Bucket"),
+              stack_event(2, "DELETE_IN_PROGRESS"), stack_event(1, "CREATE_COMPLETE")]]
+
+    class Events:
+        def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+            return {"StackEvents": pages.pop(0)}
+
+    clock = FakeClock()
+    poller = Poller(Events(), Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    shown: list[str] = []
+    watched = poller.register("stack-id", lambda event: shown.append(event["EventId"]),
+                              begins=lambda e: e["ResourceType"] == "AWS::CloudFormation::Stack"
+                              and e["ResourceStatus"] == "DELETE_IN_PROGRESS")
+    poller._fetch_events(watched)
+    assert shown == []  # the delete's first event is not listed yet
+    poller._fetch_events(watched)
+    assert shown == ["e2", "e3"]
+    poller._fetch_events(watched)
+    assert shown == ["e2", "e3", "e4"]

@@ -33,7 +33,7 @@ from builder.stack.unchanged import (
 )
 from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_get_template, stubbed_client
+from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_findings, expect_get_template, stubbed_client
 
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
@@ -238,6 +238,8 @@ def expect_change_set(cf, reply: dict) -> None:
         "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body})
     cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, **reply},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    if reply["Status"] != "FAILED":
+        expect_findings(cf, CHANGE_SET_ID)
 
 
 def expect_no_changes(cf) -> None:
@@ -314,7 +316,9 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                                             "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
                                             "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
@@ -355,6 +359,7 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
     expect_template(cf)
     expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from builder.report import Shown, grid
 from builder.stack.changeset import Change, ChangeSet, GuardVerdict
+from builder.stack.validation import ValidationFinding
 
 
 def change_rows(changes: Sequence[Change]) -> list[str]:
@@ -23,8 +24,26 @@ def change_set(planned: ChangeSet, stack: str | None) -> Shown:
     records = [{"event": "change", "stack": stack, "action": change.action, "logical_id": change.logical_id,
                 "type": change.resource_type, "replacement": change.replacement,
                 "causes": [asdict(cause) for cause in change.details]} for change in planned.changes]
-    return Shown([heading, *change_rows(planned.changes), *causes],
-                 [*records, {"event": "message", "stack": stack, "message": heading}])
+    shown = Shown([heading, *change_rows(planned.changes), *causes],
+                  [*records, {"event": "message", "stack": stack, "message": heading}])
+    return _with_reverted(shown, planned, stack) if planned.revert_drift else shown
+
+
+def _with_reverted(shown: Shown, planned: ChangeSet, stack: str | None) -> Shown:
+    """A drift-aware change set: each drifted property it puts back, actual → desired; JSON: one record."""
+    reverted = planned.reverted
+    said = (f"revert drift: {len(reverted)} drifted propert{'y' if len(reverted) == 1 else 'ies'} put back"
+            if reverted else "revert drift: no drifted property to put back")
+    return Shown([*shown.lines, said, *(f"revert drift: {p.text}" for p in reverted)],
+                 [*shown.records,
+                  {"event": "revert_drift", "stack": stack, "properties": [p.as_dict() for p in reverted]},
+                  {"event": "message", "stack": stack, "message": said}])
+
+
+def validation(findings: Sequence[ValidationFinding], stack: str | None) -> Shown:
+    """CloudFormation's validation findings: a `validation:` line each; in JSON one `validation` record."""
+    return Shown([f"validation: {f.text}" for f in findings],
+                 [{"event": "validation", "stack": stack, "findings": [f.as_dict() for f in findings]}])
 
 
 def import_changes(changes: Sequence[Change], stack: str | None) -> Shown:

@@ -86,7 +86,7 @@ def stack_section(review: StackReview) -> str:
     if review.state == NO_CHANGES:
         return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _drift_lines(review))
     if review.state == FAILED:
-        return f"{head}: failed: {md_cell(review.note)}\n"
+        return f"{head}: failed: {md_cell(review.note)}\n" + "".join(f"\n{line}" for line in _validation_lines(review))
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
     if review.state == CHANGES and not review.changes and not review.data_losses and review.tags:
@@ -123,8 +123,23 @@ def _changes_section(head: str, review: StackReview) -> str:
         lines += _cost_lines(review.cost)
     if review.note:
         lines += [f"Cost: {md_cell(review.note)}", ""]
-    lines += _drift_lines(review)
+    lines += _validation_lines(review) + _reverted_lines(review) + _drift_lines(review)
     return "\n".join(lines)
+
+
+def _validation_lines(review: StackReview) -> list[str]:
+    if not review.validation:
+        return []
+    return ["**CloudFormation's validation findings**", "",
+            *md_table(("Validation", "Status", "Resource", "Reason"), [f.row() for f in review.validation]), ""]
+
+
+def _reverted_lines(review: StackReview) -> list[str]:
+    if not review.reverted:
+        return []
+    return ["**Drift put back** (`--revert-drift`: actual → desired)", "",
+            *md_table(("Resource", "Property", "Actual", "Desired", "Last deployed"),
+                      [p.row() for p in review.reverted]), ""]
 
 
 def _drift_lines(review: StackReview) -> list[str]:
@@ -141,6 +156,12 @@ def summary_line(reviews: Sequence[StackReview]) -> str:
         parts.append(f"{failed} failed")
     losses = sum(len(r.data_losses) for r in reviews)
     parts.append(f"data guard: {losses} change(s) would lose data" if losses else "data guard: no data at risk")
+    findings = sum(len(r.validation) for r in reviews)
+    if findings:
+        parts.append(f"{findings} validation finding(s)")
+    reverted = sum(len(r.reverted) for r in reviews)
+    if reverted:
+        parts.append(f"{reverted} drifted propert{'y' if reverted == 1 else 'ies'} put back")
     costs = [r.cost for r in reviews if r.cost is not None]
     if costs:
         before = sum(c.before or 0.0 for c in costs)

@@ -24,8 +24,11 @@ def missing_record(name: str, region: str) -> StatusRecord:
 
 
 def as_record(found: StackStatus) -> StatusRecord:
-    return (status_record(found.deployed, found.region) if found.deployed is not None
-            else missing_record(found.name, found.region))
+    record = (status_record(found.deployed, found.region) if found.deployed is not None
+              else missing_record(found.name, found.region))
+    if found.stack_policy is not None:
+        record["stack_policy"] = found.stack_policy
+    return record
 
 
 def status_lines(record: StatusRecord) -> list[str]:
@@ -35,5 +38,7 @@ def status_lines(record: StatusRecord) -> list[str]:
         head += f"  last change {record['last_change']}"
     if record["environment"]:
         head += f"  Environment={record['environment']}"
+    if record.get("stack_policy"):
+        head += f"  stack policy: {record['stack_policy']}"
     rows = list(record["outputs"].items())
     return [head, *(grid(rows, ("Output", "Value")) if rows else [])]
