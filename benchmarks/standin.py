@@ -240,6 +240,12 @@ class StandIn:
     def _DeleteChangeSet(self, p, now):
         return _ok("DeleteChangeSet", "")
 
+    def _SetStackPolicy(self, p, now):
+        return _ok("SetStackPolicy", "")
+
+    def _GetStackPolicy(self, p, now):
+        return _ok("GetStackPolicy", "")
+
     def _ExecuteChangeSet(self, p, now):
         stack = self._change_set_stack(p)
         if stack is None:

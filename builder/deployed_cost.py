@@ -14,28 +14,8 @@ from typing import Any
 
 from builder.cost import region_prices, stack_items
 from builder.environment import EnvironmentConfig
-from builder.errors import OperationError
 from builder.pricing import LineItem
 from builder.synth import Stack
-
-
-def template_from_body(body: Mapping[str, Any] | str, stack_name: str) -> dict[str, Any]:
-    """GetTemplate's TemplateBody as a dict: boto3 already decodes JSON; YAML comes as text."""
-    if isinstance(body, Mapping):
-        return dict(body)
-    try:
-        loaded = json.loads(body)
-    except ValueError:
-        import yaml  # only for a YAML template (deployed by hand): a slow import
-        from cfn_flip import load_yaml
-
-        try:
-            loaded = load_yaml(body)
-        except yaml.YAMLError as error:
-            raise OperationError(stack_name, f"the deployed template is neither JSON nor YAML: {error}") from None
-    if not isinstance(loaded, dict):
-        raise OperationError(stack_name, f"the deployed template is not a mapping (got {type(loaded).__name__})")
-    return loaded
 
 
 def with_values_as_defaults(template: Mapping[str, Any], parameters: Mapping[str, str]) -> dict[str, Any]:

@@ -97,28 +97,42 @@ def references(value: object) -> Iterator[tuple[str, str]]:
         return
     if len(value) == 1:
         (key, argument), = value.items()
-        if key == "Ref" and isinstance(argument, str):
-            yield REF, argument
+        found = _intrinsic_references(key, argument)
+        if found is not None:
+            yield from found
             return
-        if key == "Fn::GetAtt":
-            if isinstance(argument, str):
-                yield GET_ATT, argument.split(".", 1)[0]
-                return
-            if isinstance(argument, list) and argument and isinstance(argument[0], str):
-                yield GET_ATT, argument[0]
-                yield from references(argument[1:])
-                return
-        if key == "Fn::Sub":
-            if isinstance(argument, str):
-                yield from ((SUB, name) for name in _sub_names(argument))
-                return
-            if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
-                text, variables = argument
-                yield from ((SUB, name) for name in _sub_names(text) if name not in variables)
-                yield from references(list(variables.values()))
-                return
     for item in value.values():
         yield from references(item)
+
+
+def _intrinsic_references(key: str, argument: object) -> list[tuple[str, str]] | None:
+    """What the intrinsic function `key` refers to; None when it is no Ref, Fn::GetAtt or Fn::Sub of a
+    shape CloudFormation reads (the mapping is then searched as plain data)."""
+    if key == "Ref" and isinstance(argument, str):
+        return [(REF, argument)]
+    if key == "Fn::GetAtt":
+        return _get_att_references(argument)
+    if key == "Fn::Sub":
+        return _sub_references(argument)
+    return None
+
+
+def _get_att_references(argument: object) -> list[tuple[str, str]] | None:
+    if isinstance(argument, str):
+        return [(GET_ATT, argument.split(".", 1)[0])]
+    if isinstance(argument, list) and argument and isinstance(argument[0], str):
+        return [(GET_ATT, argument[0]), *references(argument[1:])]
+    return None
+
+
+def _sub_references(argument: object) -> list[tuple[str, str]] | None:
+    if isinstance(argument, str):
+        return [(SUB, name) for name in _sub_names(argument)]
+    if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
+        text, variables = argument
+        return [*((SUB, name) for name in _sub_names(text) if name not in variables),
+                *references(list(variables.values()))]
+    return None
 
 
 def _depends_on(resource: Mapping[str, Any]) -> list[str]:

@@ -3,6 +3,10 @@
 One Reporter per command run, shared by the worker threads (a lock keeps lines whole). Lines carry
 a `stack: ` prefix when the run touches more than one stack. On a terminal, resource events update
 one progress line (settled / total, elapsed) instead of printing a line each; failures still print.
+
+An operation hands data to `show(kind, item)`; the CLI gives the Reporter a view for each kind
+(builder.cli.views), which turns the item into text lines and JSON records. So builder.ops and
+builder.stack never format a table or a record for a person: they say what they have, the CLI says how.
 """
 
 from __future__ import annotations
@@ -16,9 +20,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-MODES = ("auto", "text", "json")
-
 SETTLED_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a view makes of an item: the lines text mode prints, the objects JSON mode writes (one a line)."""
+
+    lines: Sequence[str] = ()
+    records: Sequence[Mapping[str, Any]] = ()
+
+
+View = Callable[[Any, str | None], Shown]  # (the item, the stack it is about) -> what to print
 
 
 def grid(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str = "  ",
@@ -56,8 +69,10 @@ class _Progress:
 
 class Reporter:
     def __init__(self, stream: TextIO | None = None, mode: str = "auto", prefix: bool = False,
-                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic,
+                 views: Mapping[str, View] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.views = dict(views or {})
         self.json = mode == "json"
         if tty is None:
             tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -112,6 +127,20 @@ class Reporter:
         with self._lock:
             for text in texts:
                 self._write(self._label(stack) + text)
+
+    def show(self, kind: str, item: object, stack: str | None = None) -> None:
+        """Data an operation hands over for a person: the view of `kind` renders it (text lines, with the
+        stack's prefix; or JSON records). A kind without a view is a programming error (LookupError)."""
+        view = self.views.get(kind)
+        if view is None:
+            raise LookupError(f"no view for {kind!r}: the CLI gives the Reporter a view for every kind shown")
+        shown = view(item, stack)
+        if self.json:
+            with self._lock:
+                for record in shown.records:
+                    self._write(json.dumps(record, default=str))
+        else:
+            self.lines(shown.lines, stack)
 
     def record(self, kind: str, **data: Any) -> None:
         """A machine record (JSON mode only)."""

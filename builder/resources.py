@@ -193,6 +193,11 @@ class Inventory:
         return MappingProxyType({key: url for family in self.families for key, url in family.price_sources.items()})
 
     @functools.cached_property
+    def remove_commands(self) -> Mapping[str, str]:
+        """destroy's ledger: the AWS CLI command that removes a resource left behind, by its type."""
+        return MappingProxyType({t: c for family in self.families for t, c in family.remove_commands.items()})
+
+    @functools.cached_property
     def kinds(self) -> Mapping[str, ResourceKind]:
         """Each ResourceKind by its type (a type has one kind, declared by the family that makes it)."""
         found: dict[str, ResourceKind] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import boto3
 
+from builder.cli.views import views
 from builder.environment import resolve_region
 from builder.families.storage import empty_bucket
 from builder.ops.destroy import DestroyOptions, destroy_stack
@@ -64,8 +65,8 @@ def _destroy(name: str, region: str, out_dir: str) -> None:
         cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 300})
         return
     with Pollers() as pollers:
-        destroy_stack(name, region, DestroyOptions(out_dir=out_dir), Reporter(io.StringIO(), mode="text", tty=False),
-                      watchers(pollers))
+        reporter = Reporter(io.StringIO(), mode="text", tty=False, views=views())
+        destroy_stack(name, region, DestroyOptions(out_dir=out_dir), reporter, watchers(pollers))
 
 
 def _delete_table(dynamodb, table: str) -> None:

@@ -8,10 +8,11 @@ import json
 import pytest
 
 from builder.cost import CostError, stack_items
-from builder.deployed_cost import price_deployed, template_from_body, with_values_as_defaults
+from builder.deployed_cost import price_deployed, with_values_as_defaults
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError
 from builder.pricing import prices_for
+from builder.stack.template import template_from_body
 from builder.synth import Stack, stacks_for
 from tests.factories import config as resolved
 

@@ -9,6 +9,7 @@ a floor here: that is the moment to decide where it belongs.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ FLOORS: dict[str, int] = {
     # what everything may use
     "builder": 0, "builder.errors": 0, "builder.names": 0, "builder.report": 0, "builder.pricing": 0,
     "builder.settings": 0, "builder.template_values": 0, "builder.durations": 0,
-    "builder.deferred_imports": 0, "builder.drift_noise": 0, "builder.setting_values": 0,
+    "builder.drift_noise": 0, "builder.setting_values": 0,
     # configuration: its sources (the config file, --set, the region chain), then EnvironmentConfig
     "builder.config_file": 1, "builder.set_overrides": 1, "builder.region_chain": 1,
     "builder.environment": 1,
@@ -98,3 +99,95 @@ def test_the_check_reports_an_upward_import_at_any_depth():
     source = "def f():\n    from builder.ops.pool import Options\n"
     assert [(line, name) for line, name in imports_of(source)] == [(2, "builder.ops.pool")]
     assert floor_of("builder.ops.pool") > floor_of("builder.stack.watch")
+
+
+# ------------------------------------------------------------------ ops and stack return data; the CLI renders
+
+DATA_LAYERS = sorted(p for p in MODULES if module_name(p).startswith(("builder.ops.", "builder.stack.")))
+# what of builder.report a data layer may use: the Reporter it is handed (say, show, progress), not a renderer
+REPORT_NAMES_ALLOWED = {"Reporter"}
+# a Reporter's layout methods: what has a layout goes through show(kind, item), whose view the CLI supplies
+LAYOUT_CALLS = {"lines", "record"}
+PADDING_CALLS = {"ljust", "rjust", "center"}
+ALIGNED_SPEC = re.compile(r"[<>^=]|^[0 ]?\d")  # a format spec with an alignment or a width: a column
+
+
+def rendering_in(source: str) -> list[str]:
+    """Each place (line: what) a module of ops/ or stack/ writes to a terminal or lays text out for a person."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"{line}: print()")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sys" \
+                and node.attr in ("stdout", "stderr"):
+            found.append(f"{line}: sys.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys":
+            found += [f"{line}: from sys import {a.name}" for a in node.names if a.name in ("stdout", "stderr")]
+        elif isinstance(node, ast.ImportFrom) and node.module == "builder.report":
+            found += [f"{line}: imports builder.report.{a.name}" for a in node.names
+                      if a.name not in REPORT_NAMES_ALLOWED]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if node.func.attr in LAYOUT_CALLS and owner_name == "reporter":
+                found.append(f"{line}: reporter.{node.func.attr}()")
+            elif node.func.attr in PADDING_CALLS:
+                found.append(f"{line}: str.{node.func.attr}()")
+        elif isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
+            spec = "".join(v.value for v in node.format_spec.values if isinstance(v, ast.Constant))
+            if ALIGNED_SPEC.search(spec):
+                found.append(f"{line}: a column format spec ':{spec}'")
+    return sorted(found, key=lambda where: (int(where.split(":")[0]), where))
+
+
+@pytest.mark.parametrize("path", DATA_LAYERS, ids=module_name)
+def test_ops_and_stack_neither_print_nor_lay_out_text(path):
+    assert rendering_in(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_rendering_check_finds_each_way_of_rendering():
+    source = ("import sys\nfrom builder.report import Reporter, grid\n"
+              "def f(reporter, watcher, rows):\n"
+              "    print('x')\n    sys.stderr.write('y')\n    reporter.lines(grid(rows, ('A',)))\n"
+              "    watcher.reporter.record('kind', a=1)\n    return f'{rows[0]:<20}|' + 'a'.rjust(3) + f'{1.5:.1f}'\n")
+    assert rendering_in(source) == ["2: imports builder.report.grid", "4: print()", "5: sys.stderr",
+                                    "6: reporter.lines()", "7: reporter.record()", "8: a column format spec ':<20'",
+                                    "8: str.rjust()"]
+
+
+def shown_kinds(paths: list[Path]) -> dict[str, list[str]]:
+    """Every kind the modules hand to Reporter.show (a string literal, as the first argument), and where."""
+    kinds: dict[str, list[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "show":
+                first = node.args[0] if node.args else None
+                kind = first.value if isinstance(first, ast.Constant) else f"<not a literal: {ast.unparse(node)}>"
+                kinds.setdefault(str(kind), []).append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    return kinds
+
+
+def test_every_kind_shown_has_a_view_and_every_view_is_shown():
+    from builder.cli.views import views
+
+    from_data_layers = shown_kinds(DATA_LAYERS)
+    assert from_data_layers, "no Reporter.show call in ops/ or stack/: the check reads nothing"
+    assert {kind: where for kind, where in from_data_layers.items() if kind not in views()} == {}
+    cli = [p for p in MODULES if module_name(p).startswith("builder.cli")]
+    assert sorted(views()) == sorted({*from_data_layers, *shown_kinds(cli)})
+
+
+# ------------------------------------------------------------------ a family is the one place that names its types
+
+def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resource_type():
+    """A new family's types then need no edit elsewhere: the rest of builder reads them from the families."""
+    from builder.resources import inventory
+
+    found = inventory()
+    types = {*found.pricers, *found.free_types, *found.data_holders}
+    assert {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key"} <= types  # the check reads real types
+    outside = [p for p in MODULES if not module_name(p).startswith(("builder.families", "builder.rules"))]
+    named = [f"{p.relative_to(PACKAGE.parent)}: {t}" for p in outside for t in sorted(types)
+             if t in p.read_text(encoding="utf-8")]  # as grep finds it: in code, strings or comments
+    assert named == []

@@ -7,8 +7,9 @@ input or usage (a Python without builder's dependencies too), 3 refused because 
 interrupted (Ctrl-C), 141 the reader of our output left.
 
 Each module in this package but `common` is one subcommand: `add_parser(commands, common)` adds its
-parser and `run(args) -> int` does it. Command modules import neither boto3 nor cfn-lint at import
-time (they import builder.ops or builder.lint when they run), so `synth` stays free of both.
+parser and `run(args) -> int` does it; views/ (how results are shown) is a folder, not a command.
+Command modules import neither boto3 nor cfn-lint at import time (they import builder.ops or
+builder.lint when they run), so `synth` stays free of both.
 """
 
 from __future__ import annotations

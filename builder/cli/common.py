@@ -17,6 +17,7 @@ from builder.errors import UsageError
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig, RegionCheck
     from builder.ops.ledger import LeftBehind
+    from builder.ops.pool import Outcome
     from builder.ops.shard import Shard
     from builder.report import Reporter
     from builder.synth import Stack
@@ -233,9 +234,26 @@ def stack_groups(args: argparse.Namespace, reverse: bool = False) -> list[list[S
 
 
 def reporter_for(args: argparse.Namespace, groups: Sequence[Sized]) -> Reporter:
+    from builder.cli.views import views
     from builder.report import Reporter
 
-    return Reporter(mode=args.output, prefix=sum(len(g) for g in groups) > 1)
+    return Reporter(mode=args.output, prefix=sum(len(g) for g in groups) > 1, views=views())
+
+
+def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:
+    """Report the summary (several stacks; always in JSON mode) and raise when any stack failed."""
+    from builder.ops.pool import raise_failures
+    from builder.report import grid
+
+    if summary:
+        rows = [(o.stack, o.region, o.text, f"{o.seconds:.1f} s") for o in outcomes]
+        reporter.lines(["", "summary:", *grid(rows, ("Stack", "Region", "Result", "Time"))])
+    errors = [o.error for o in outcomes if o.error is not None]
+    reporter.record("summary", command=command, stacks=[
+        {"stack": o.stack, "region": o.region, "result": o.text, "seconds": round(o.seconds, 2),
+         "changes": o.changes, "outputs": o.outputs, "error": o.error.message if o.error else None}
+        for o in outcomes], exit_code=max((e.exit_code for e in errors), default=0))
+    raise_failures(outcomes, command)
 
 
 def nothing_in_shard(args: argparse.Namespace, groups: Sequence[object]) -> bool:

@@ -11,6 +11,7 @@ from builder.cli.common import (
     add_output_option,
     add_pool_options,
     add_shard_option,
+    finish,
     nothing_in_shard,
     reporter_for,
     stack_groups,
@@ -93,7 +94,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     from builder.ops.deploy import DeployOptions, deploy_stack
-    from builder.ops.pool import finish, run_all
+    from builder.ops.pool import run_all
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 

@@ -13,6 +13,7 @@ from builder.cli.common import (
     add_shard_option,
     aws_configs_from_args,
     confirm,
+    finish,
     nothing_in_shard,
     reporter_for,
 )
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.cli.common import ledger_printer
     from builder.environment import regions_named
     from builder.ops.destroy import DestroyOptions, describer, destroy_stack, environment_stacks
-    from builder.ops.pool import finish, run_all
+    from builder.ops.pool import run_all
     from builder.resources import schema
     from builder.stack.client import unknown_region_problem
     from builder.stack.poller import Pollers

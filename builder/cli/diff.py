@@ -16,6 +16,7 @@ from builder.cli.common import (
     add_output_option,
     add_pool_options,
     add_shard_option,
+    finish,
     nothing_in_shard,
     regions_to_search,
     stack_groups,
@@ -85,22 +86,18 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.views import views
+    from builder.cli.views.review import markdown
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
-    from builder.ops.pool import finish, run_all
-    from builder.ops.review import FAILED, StackReview, markdown
+    from builder.ops.pool import run_all
+    from builder.ops.review import FAILED, StackReview
     from builder.ops.what_if import matrix as what_if_matrix
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 
     markdown_wanted = args.output == "markdown"
-    if (args.output_file or args.github_step_summary) and not markdown_wanted:
-        raise UsageError("diff", "--output-file and --github-step-summary write the markdown block; "
-                                 "add --output markdown")
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.github_step_summary else None
-    if args.github_step_summary and not summary_file:
-        raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
-                                 "in a job); use --output-file F outside Actions")
+    summary_file = _summary_file(args, markdown_wanted)
     if args.all:
         if args.suffix:
             raise UsageError("diff", "--all diffs every live stack of the fleet; give --all or --suffix, not both")
@@ -114,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     # The markdown block replaces the progress lines on standard output, which then go to standard error.
     to_stdout = markdown_wanted and args.output_file in (None, "-")
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
-                        prefix=several)
+                        prefix=several, views=views())
     options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
                           revert_drift=args.revert_drift)
     reviews: dict[str, StackReview] = {}
@@ -143,6 +140,18 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(o.result is DiffResult.CHANGES for o in outcomes) else EXIT_OK
 
 
+def _summary_file(args: argparse.Namespace, markdown_wanted: bool) -> str | None:
+    """$GITHUB_STEP_SUMMARY with --github-step-summary (None without); UsageError when the options clash."""
+    if (args.output_file or args.github_step_summary) and not markdown_wanted:
+        raise UsageError("diff", "--output-file and --github-step-summary write the markdown block; "
+                                 "add --output markdown")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY") if args.github_step_summary else None
+    if args.github_step_summary and not summary_file:
+        raise UsageError("diff", "--github-step-summary: GITHUB_STEP_SUMMARY is not set (GitHub Actions sets it "
+                                 "in a job); use --output-file F outside Actions")
+    return summary_file
+
+
 def _write_markdown(block: str, output_file: str | None, summary_file: str | None) -> None:
     if output_file in (None, "-"):
         sys.stdout.write(block)
@@ -155,7 +164,8 @@ def _write_markdown(block: str, output_file: str | None, summary_file: str | Non
 
 def _cost_gate(reviews: list[StackReview], limit: float) -> None:
     """OverBudgetError when the stacks' fixed monthly cost, all together, would rise by more than `limit`."""
-    from builder.ops.review import CHANGES, NEW, signed_usd
+    from builder.cli.views.review import signed_usd
+    from builder.ops.review import CHANGES, NEW
 
     unpriced = [r.stack for r in reviews if r.state in (NEW, CHANGES) and r.cost is None]
     if unpriced:
@@ -189,7 +199,7 @@ def fleet_suffixes(args: argparse.Namespace) -> list[str]:
 
 
 def _cells(row: MatrixRow) -> tuple[str, ...]:
-    from builder.ops.review import signed_usd
+    from builder.cli.views.review import signed_usd
 
     def count(value: int | None) -> str:
         return "-" if value is None else str(value)
@@ -204,7 +214,7 @@ MATRIX_HEADER = ("Stack", "Region", "State", "Changes", "Replacements", "Data lo
 
 
 def _totals(fleet: Matrix) -> str:
-    from builder.ops.review import signed_usd
+    from builder.cli.views.review import signed_usd
 
     unpriced = f" ({len(fleet.unpriced)} not priced: {', '.join(fleet.unpriced)})" if fleet.unpriced else ""
     return (f"fleet: {len(fleet.rows)} stack(s), {fleet.replacements} replacement(s), {fleet.data_losses} "

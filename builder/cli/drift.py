@@ -11,6 +11,7 @@ from builder.cli.common import (
     add_api_rate_option,
     add_command,
     add_output_option,
+    finish,
     positive_int,
     positive_number,
     stack_groups,
@@ -59,24 +60,25 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.views import drift as view
+    from builder.cli.views import views
     from builder.ops.drift import DriftOptions, DriftResult, drift_stack
-    from builder.ops.pool import finish, run_all
+    from builder.ops.pool import run_all
     from builder.report import Reporter
-    from builder.stack import drift
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
 
     groups = stack_groups(args)
     markdown = args.output == "markdown"
-    reporter = Reporter(mode="text" if markdown else args.output, prefix=sum(len(g) for g in groups) > 1)
+    reporter = Reporter(mode="text" if markdown else args.output, prefix=sum(len(g) for g in groups) > 1,
+                        views=views())
     options = DriftOptions(timeout_s=args.timeout)
     reports: dict[str, DriftReport] = {}
 
     def show(report: DriftReport) -> None:
         reports[report.stack] = report
         if not markdown:
-            reporter.lines(drift.text_lines(report))
-            reporter.record("drift", **drift.to_dict(report))
+            reporter.show("drift", report)
 
     try:
         with Pollers(args.api_rate) as pollers:
@@ -87,6 +89,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if markdown:  # in stack order whatever order detection finished in
             order = [stack.name for group in groups for stack in group]
-            sys.stdout.write("\n".join(drift.markdown(reports[name]) for name in order if name in reports))
+            sys.stdout.write("\n".join(view.markdown(reports[name]) for name in order if name in reports))
     drifted = any(o.result is DriftResult.DRIFTED for o in outcomes)
     return EXIT_DRIFTED if (args.exit_code and drifted) else EXIT_OK

@@ -102,10 +102,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("reap", "--force-delete deletes stacks, so it needs --yes (without it reap only lists)")
     prefix, regions = fleet_scope(args)
     from builder.cli.common import ledger_printer
+    from builder.cli.views import views
+    from builder.cli.views.fleet import reap_json, reap_text
     from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
     from builder.ops.pool import Outcome
-    from builder.ops.reap import AgeLimits, failure, reap, render_json, render_text
+    from builder.ops.reap import AgeLimits, failure, reap
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -120,16 +122,16 @@ def run(args: argparse.Namespace) -> int:
             pollers.interrupt()
             raise
         if args.yes and plan.reapable:
-            reporter = Reporter(stream=sys.stderr, mode="text", prefix=True)  # progress; stdout holds the rows
+            reporter = Reporter(stream=sys.stderr, mode="text", prefix=True, views=views())  # stdout holds the rows
             # the ledger: with --output json one record on stdout beside the rows, else lines with the progress
-            ledger_to = Reporter(mode="json") if args.output == "json" else reporter
+            ledger_to = Reporter(mode="json", views=views()) if args.output == "json" else reporter
             options = DestroyOptions(force_delete=args.force_delete, on_ledger=ledger_printer(ledger_to))
             destroy_one = destroyer(options, reporter, limits, watchers(pollers))
             outcomes = reap(plan, destroy_one, args.concurrency, pollers)
     if not plan.rows and args.output == "text":
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
     else:
-        sys.stdout.write((render_json if args.output == "json" else render_text)(plan, outcomes))
+        sys.stdout.write((reap_json if args.output == "json" else reap_text)(plan, outcomes))
     failed = [o for o in outcomes if failure(o) is not None]
     for outcome in failed:
         print(f"error: {outcome.stack} ({outcome.region}): not deleted: {failure(outcome)}", file=sys.stderr)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
@@ -17,7 +17,6 @@ from builder.cli.common import (
     say_config,
 )
 from builder.errors import EXIT_OK
-from builder.report import grid
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig
@@ -46,6 +45,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.views.status import as_record, status_lines
     from builder.ops.status import stack_status
     from builder.stack.poller import Pollers
     from builder.synth import stacks_for
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         return fleet_view(args, configs)
     with Pollers(args.api_rate) as pollers:
-        records = stack_status([stacks_for(c) for c in configs], pollers)
+        records = [as_record(found) for found in stack_status([stacks_for(c) for c in configs], pollers)]
     for record in records:
         if args.output == "json":
             print(json.dumps(record))
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -> int:
     """--all: every stack of builder's with its idle time, ttl and idle cost, then the fleet's total."""
-    from builder.ops.fleet import fleet_rows, render_fleet_json, render_fleet_text
+    from builder.cli.views.fleet import fleet_json, fleet_text
+    from builder.ops.fleet import fleet_rows
     from builder.stack.poller import Pollers
 
     prefix = configs[0].stack_prefix
@@ -78,18 +79,5 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:
-        print((render_fleet_json if args.output == "json" else render_fleet_text)(plan), end="")
+        print((fleet_json if args.output == "json" else fleet_text)(plan), end="")
     return EXIT_OK
-
-
-def status_lines(record: Mapping[str, Any]) -> list[str]:
-    """A stack's line, then its outputs as columns."""
-    head = f"{record['stack']}  {record['region']}  {record['status']}"
-    if record["last_change"]:
-        head += f"  last change {record['last_change']}"
-    if record["environment"]:
-        head += f"  Environment={record['environment']}"
-    if record.get("stack_policy"):
-        head += f"  stack policy: {record['stack_policy']}"
-    rows = list(record["outputs"].items())
-    return [head, *(grid(rows, ("Output", "Value")) if rows else [])]

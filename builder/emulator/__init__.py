@@ -546,6 +546,25 @@ def export_lines(endpoint: Endpoint) -> list[str]:
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
+def _start_ready(port: int, background: bool, pidfile: Path, env_file: Path | None) -> tuple[Endpoint, list[str]]:
+    """Start the emulator and write `env_file` once it is ready; whatever fails or is interrupted on the
+    way leaves no emulator running."""
+    try:
+        endpoint = start(port, background, pidfile)
+        lines = export_lines(endpoint)
+        if env_file is not None:
+            try:
+                write_env_file(env_file, lines)
+            except OSError as exc:
+                stop(pidfile)
+                raise EmulatorError(f"cannot write {env_file} ({exc.strerror or exc}); the emulator was "
+                                    f"stopped") from None
+    except KeyboardInterrupt:  # start() stops what it began if not ready; this stops it if it was
+        stop(pidfile)
+        raise Interrupted("emulator", "interrupted; no emulator left running") from None
+    return endpoint, lines
+
+
 def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = False,
         install_only: bool = False, env_file: Path | None = None) -> None:
     """`python -m builder emulator`: install, start (foreground or background) or stop. Raises BuilderError.
@@ -570,19 +589,7 @@ def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = F
     problem = _env_file_problem(env_file) if env_file is not None else None
     if problem:
         raise EmulatorUsageError(f"--env-file {env_file}: {problem}; nothing was started")
-    try:
-        endpoint = start(port, background, pidfile)
-        lines = export_lines(endpoint)
-        if env_file is not None:
-            try:
-                write_env_file(env_file, lines)
-            except OSError as exc:
-                stop(pidfile)
-                raise EmulatorError(f"cannot write {env_file} ({exc.strerror or exc}); the emulator was "
-                                    f"stopped") from None
-    except KeyboardInterrupt:  # start() stops what it began if not ready; this stops it if it was
-        stop(pidfile)
-        raise Interrupted("emulator", "interrupted; no emulator left running") from None
+    endpoint, lines = _start_ready(port, background, pidfile, env_file)
     if background:
         print("\n".join(lines), flush=True)
         print(f"emulator running in the background (pid {endpoint.pid}); stop it with: "

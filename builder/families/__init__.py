@@ -223,3 +223,5 @@ class Family:
     # and the properties that keep it
     holds_data: tuple[DataHolder, ...] = ()
     safeguards: tuple[Safeguard, ...] = ()
+    # destroy's ledger: resource type -> the AWS CLI command that removes one left behind ({id}, {region})
+    remove_commands: Mapping[str, str] = field(default_factory=dict)

@@ -91,6 +91,8 @@ def price_key(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[
 
 FAMILY = Family(
     name="keys",
+    remove_commands={
+        "AWS::KMS::Key": "aws kms schedule-key-deletion --key-id {id} --pending-window-in-days 7 --region {region}"},
     build=build,
     build_replica=build_replica,
     settings=(CUSTOMER_MANAGED_KEY,),

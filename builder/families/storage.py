@@ -272,6 +272,7 @@ BUCKET_SAFEGUARDS = (
 
 FAMILY = Family(
     name="storage",
+    remove_commands={"AWS::S3::Bucket": "aws s3 rb s3://{id} --force --region {region}"},
     build=build,
     build_replica=build_replica,
     settings=(BUCKET_LIFECYCLE_DAYS,),

@@ -247,6 +247,7 @@ TABLE_SAFEGUARDS = (
 
 FAMILY = Family(
     name="table",
+    remove_commands={"AWS::DynamoDB::Table": "aws dynamodb delete-table --table-name {id} --region {region}"},
     build=build,
     settings=(DYNAMODB_BILLING_MODE, DYNAMODB_READ_CAPACITY, DYNAMODB_WRITE_CAPACITY, SYSTEM_ERROR_OPERATIONS),
     check=_check,

@@ -22,7 +22,7 @@ from builder.errors import OperationError
 from builder.resources import inventory
 from builder.stack import adopt
 from builder.stack import client as aws
-from builder.stack.changeset import Change, change_rows, role_arg
+from builder.stack.changeset import Change, role_arg
 from builder.stack.deployed import DeployedStack
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
@@ -160,7 +160,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
                                          f"for inspection: {described.get('ChangeSetName')})")
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
     watcher.say(f"adopt: importing {_describe(found)} (IMPORT change set, DeletionPolicy Retain):")
-    watcher.reporter.lines(change_rows(changes), stack.name)
+    watcher.reporter.show("import changes", tuple(changes), stack.name)
     stack_id = described["StackId"]
     baseline = watcher.latest_event_id(stack_id)
     watcher.cf.execute_change_set(ChangeSetName=change_set_id)

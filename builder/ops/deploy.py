@@ -24,7 +24,7 @@ from builder.ops.ownership import made_by_earlier_builder, managed
 from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
-from builder.report import Reporter, grid
+from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack import policy, validation
 from builder.stack.changeset import guard, guard_change_set
@@ -62,17 +62,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     started = time.monotonic()
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region), watcher.interruptible():
-        current = current_stack(watcher, options.wait_for_others)
-        if current is not None:
-            claim(watcher, current)
-        if current is not None and current.failed_create:
-            watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
-            watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
-            current = None
-        if current is None or current.in_review:
-            current = adopt.before_create(watcher, stack, current, options.adopt_retained)
-        elif stack.config.check_drift and not options.revert_drift:  # a drift-aware change set shows the drift
-            drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
+        current = _ready_stack(watcher, stack, options)
         deployed = read_deployed(watcher, current) if is_update(current) else None
         role = role_note(stack, deployed.described) if deployed is not None else None
         if role is not None:
@@ -115,11 +105,29 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     outputs = dict(final.outputs)
     watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
     if outputs:
-        reporter.lines(grid(list(outputs.items()), ("Output", "Value")), stack.name)
+        reporter.show("outputs", outputs, stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
     watcher.say(f"outputs written to {path}", outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+
+
+def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) -> DeployedStack | None:
+    """The deployed stack once it may be changed (None: create it): no other operation running, ours,
+    a failed create deleted, retained resources adopted into a new stack, drift checked before an update
+    (not with --revert-drift: a drift-aware change set shows the drift)."""
+    current = current_stack(watcher, options.wait_for_others)
+    if current is not None:
+        claim(watcher, current)
+    if current is not None and current.failed_create:
+        watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
+        watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
+        current = None
+    if current is None or current.in_review:
+        return adopt.before_create(watcher, stack, current, options.adopt_retained)
+    if stack.config.check_drift and not options.revert_drift:
+        drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
+    return current
 
 
 def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:

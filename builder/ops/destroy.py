@@ -25,7 +25,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from builder.deployed_cost import deployed_items, template_from_body
+from builder.deployed_cost import deployed_items
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
@@ -48,6 +48,7 @@ from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
 from builder.stack.lookup import look_up
 from builder.stack.poller import Pollers
+from builder.stack.template import template_from_body
 from builder.stack.watch import StackWatcher, WatcherFactory, describe_stack
 
 KEPT = {"Retain", "RetainExceptOnCreate", "Snapshot"}
@@ -176,17 +177,7 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        if not managed(current):
-            raise RefusedError(name, (
-                f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
-                f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
-                if made_by_earlier_builder(current) else
-                f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
-                f"template); nothing was deleted. Delete it with the tool that made it"))
-        if current.termination_protection:
-            raise OperationError(name, "termination protection is on (setting termination_protection); "
-                                       "deploy with termination_protection = false and --allow-data-loss first, "
-                                       "then destroy")
+        _refuse_unless_deletable(name, current)
         stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
@@ -201,12 +192,7 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
                 watcher.say(_keeping(target))
             else:
                 _prepare(watcher, target)
-        try:
-            monthly: dict[str, float] | None = monthly_by_resource(
-                deployed_items(template, current.parameters, name, region))
-        except CostError:
-            monthly = None
-        stays = ledger(template, resources, region, forcing, monthly)
+        stays = ledger(template, resources, region, forcing, _monthly(template, current, name, region))
         if forcing:
             failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
             watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "
@@ -230,6 +216,29 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
     return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
+
+
+def _refuse_unless_deletable(name: str, current: DeployedStack) -> None:
+    """Refused unless builder made the stack (its tag), and not while termination protection is on."""
+    if not managed(current):
+        raise RefusedError(name, (
+            f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
+            f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
+            if made_by_earlier_builder(current) else
+            f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
+            f"template); nothing was deleted. Delete it with the tool that made it"))
+    if current.termination_protection:
+        raise OperationError(name, "termination protection is on (setting termination_protection); "
+                                   "deploy with termination_protection = false and --allow-data-loss first, "
+                                   "then destroy")
+
+
+def _monthly(template: Mapping[str, Any], current: DeployedStack, name: str, region: str) -> dict[str, float] | None:
+    """What each resource costs a month as deployed, for the ledger; None when it cannot be priced."""
+    try:
+        return monthly_by_resource(deployed_items(template, current.parameters, name, region))
+    except CostError:
+        return None
 
 
 def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 from builder.cost import region_prices, stack_items
@@ -27,10 +27,7 @@ from builder.ops.review import (
     RECREATE,
     CostChange,
     StackReview,
-    ValueChange,
     compare_costs,
-    signed_usd,
-    usd,
     value_changes,
 )
 from builder.pricing import CostError
@@ -38,6 +35,8 @@ from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack import validation
 from builder.stack.changeset import report_losses, role_arg
+from builder.stack.deployed import DeployedStack
+from builder.stack.drift import DriftReport
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack
 
@@ -83,24 +82,10 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                                             validation=failed.findings.findings)
             raise
         try:
-            tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
             losses = data_losses(deployed, stack)
-            if change_set is None and current is not None and tags_only:
-                watcher.say("only the stack tags change: deploy would update them with the deployed template")
-                _show_values(watcher, "tag", tags_only)
-                _show_losses(watcher, losses)
-                cost, note = _cost(stack, deployed)
-                _show_cost(watcher, cost, note)
-                found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                                cost=cost, note=note, drift=drifted)
-                return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
             if change_set is None:
-                watcher.say("no resource changes" if losses else "no changes")
-                _show_losses(watcher, losses)
-                found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
-                                                data_losses=losses, drift=drifted)
-                return Outcome(stack.name, stack.region, DiffResult.CHANGES if losses else DiffResult.NO_CHANGES,
-                               time.monotonic() - started)
+                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found)
+                return Outcome(stack.name, stack.region, result, time.monotonic() - started)
             if deployed is None:
                 watcher.say("does not exist yet; deploy would create:")
             show_changes(watcher, change_set)
@@ -109,8 +94,8 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             parameters = value_changes(dict(described.resolved_parameters) if described else {}, dict(stack.parameters))
             tags = value_changes(dict(described.tags) if described else {}, dict(stack.tags))
             if deployed is not None:
-                _show_values(watcher, "parameter", parameters)
-                _show_values(watcher, "tag", tags)
+                watcher.reporter.show("parameter", parameters, watcher.name)
+                watcher.reporter.show("tag", tags, watcher.name)
             cost, note = _cost(stack, deployed)
             _show_cost(watcher, cost, note)
         finally:  # also after Ctrl-C or a failure: no change set (nor the empty stack of one) stays behind
@@ -122,6 +107,26 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                                     drifted, change_set.findings.findings, change_set.reverted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
+
+
+def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,
+                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews) -> DiffResult:
+    """No change set: the stack tags alone may change, or the data guard may still find a loss."""
+    tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
+    if current is not None and tags_only:
+        watcher.say("only the stack tags change: deploy would update them with the deployed template")
+        watcher.reporter.show("tag", tags_only, watcher.name)
+        _show_losses(watcher, losses)
+        cost, note = _cost(stack, deployed)
+        _show_cost(watcher, cost, note)
+        found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
+                                        cost=cost, note=note, drift=drifted)
+        return DiffResult.CHANGES
+    watcher.say("no resource changes" if losses else "no changes")
+    _show_losses(watcher, losses)
+    found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
+                                    data_losses=losses, drift=drifted)
+    return DiffResult.CHANGES if losses else DiffResult.NO_CHANGES
 
 
 def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: str, created: bool) -> None:
@@ -150,20 +155,8 @@ def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, s
     return compare_costs(before, after), ""
 
 
-def _show_values(watcher: StackWatcher, what: str, changes: tuple[ValueChange, ...]) -> None:
-    for change in changes:
-        watcher.reporter.record(what, stack=watcher.name, **asdict(change))
-    watcher.reporter.lines([f"{what} {c.name}: {c.old if c.old is not None else '(none)'} → "
-                            f"{c.new if c.new is not None else '(none)'}" for c in changes], watcher.name)
-
-
 def _show_cost(watcher: StackWatcher, cost: CostChange | None, note: str) -> None:
     if cost is None:
         watcher.say(f"monthly cost: {note}")
         return
-    watcher.reporter.record("cost", stack=watcher.name, before_monthly_usd=cost.before,
-                            after_monthly_usd=cost.after, difference_monthly_usd=round(cost.difference, 6),
-                            fixed_rows=[asdict(r) for r in cost.fixed_rows],
-                            rate_rows=[asdict(r) for r in cost.rate_rows])
-    line = f"monthly fixed cost: {usd(cost.before)} → {usd(cost.after)} USD ({signed_usd(cost.difference)})"
-    watcher.reporter.lines([line], watcher.name)
+    watcher.reporter.show("cost", cost, watcher.name)

@@ -1,7 +1,8 @@
 """Drift of one stack, three ways: the `drift` command, the check before a check_drift deploy, and the
 drift `diff` shows for a check_drift environment.
 
-Detection itself (the calls, the noise rules, the renderers) is builder.stack.drift.
+Detection itself (the calls, the noise rules) is builder.stack.drift; the CLI shows the reports
+(builder.cli.views.drift).
 """
 
 from __future__ import annotations
@@ -91,8 +92,7 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, 
                                              f"any change made by hand)") from exc
         watcher.say(f"check_drift: could not detect drift ({exc.message}); going on because of --allow-drift")
         return
-    watcher.reporter.lines(drift.text_lines(report)[1:], stack.name)
-    watcher.reporter.record("drift", **drift.to_dict(report))
+    watcher.reporter.show("drift before deploy", report, stack.name)
     if report.detection_status == drift.DETECTION_FAILED and not allow_drift:
         raise OperationError(stack.name, f"check_drift: drift detection failed: {report.reason or 'no reason given'}; "
                                          f"deploy with --allow-drift to go on without it")
@@ -118,6 +118,5 @@ def drift_for_diff(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport
     except OperationError as exc:
         watcher.say(f"drift: could not detect drift ({exc.message})")
         return None
-    watcher.reporter.lines(["drift: " + drift.text_lines(report)[0], *drift.text_lines(report)[1:]], watcher.name)
-    watcher.reporter.record("drift", **drift.to_dict(report))
+    watcher.reporter.show("drift in diff", report, watcher.name)
     return report

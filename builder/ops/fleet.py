@@ -10,14 +10,12 @@ Every read is drawn from the run's budget of its region (`Pollers`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from builder.deployed_cost import price_deployed, template_from_body
-from builder.durations import format_duration
+from builder.deployed_cost import price_deployed
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
 from builder.ops.pool import Outcome
@@ -29,16 +27,15 @@ from builder.ops.reap import (
     NoLongerReapable,
     Plan,
     Row,
-    fleet_line,
     plan,
     recheck,
     with_costs,
 )
-from builder.ops.status import status_record
-from builder.report import Reporter, grid
+from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
+from builder.stack.template import template_from_body
 from builder.stack.watch import WatcherFactory
 
 Clock = Callable[[], datetime]
@@ -121,49 +118,3 @@ def fleet_rows(stack_prefix: str, regions: Sequence[str], pollers: Pollers, conc
                now: Clock = utc_now) -> Plan:
     """`status --all`: every stack of the prefix with its idle time, ttl and idle cost (no --older-than)."""
     return fleet_plan(stack_prefix, regions, NO_LIMITS, concurrency, pollers, now)
-
-
-def _usd(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def _has_verdicts(plan_: Plan) -> bool:
-    """A verdict is worth a column when some stack has a ttl, or some row is a look-alike (kept)."""
-    return any(row.ttl_seconds is not None or not row.managed for row in plan_.rows)
-
-
-def render_fleet_json(plan_: Plan) -> str:
-    """`status --all --output json`: one object per stack (the verdict only when a ttl applies or a
-    look-alike is listed), then the summary with the fleet's idle cost."""
-    verdicts = _has_verdicts(plan_)
-    lines = []
-    for row in plan_.rows:
-        record = {**status_record(row.record, row.region), "idle_seconds": row.idle_seconds,
-                  "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _usd(row.monthly_idle_usd),
-                  "replica_of": row.replica_of, "managed_by_builder": row.managed}
-        if verdicts:
-            record.update(verdict=row.verdict, reason=row.reason)
-        lines.append(json.dumps(record))
-    lines.append(json.dumps({"event": "summary", "stacks": len(plan_.rows), "not_managed": len(plan_.not_managed),
-                             "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
-                             **({"reapable": len(plan_.reapable),
-                                 "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
-                                if verdicts else {})}))
-    return "\n".join(lines) + "\n"
-
-
-def render_fleet_text(plan_: Plan) -> str:
-    """`status --all`: a row per stack (a verdict column only when a ttl applies or a look-alike is listed),
-    then the fleet's idle cost."""
-    verdicts = _has_verdicts(plan_)
-    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", *(("VERDICT",) if verdicts else ()))
-    table = [header, *((row.stack, row.region, row.status, format_duration(row.idle_seconds),
-                        "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
-                        "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}",
-                        *((f"{row.verdict}: {row.reason}",) if verdicts else ())) for row in plan_.rows)]
-    lines = grid(table[1:], table[0], indent="")
-    total = fleet_line(plan_)
-    if verdicts:
-        total += (f"; `reap --yes` would delete {len(plan_.reapable)}, saving "
-                  f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
-    return "\n".join([*lines, total]) + "\n"

@@ -18,10 +18,7 @@ from builder.pricing import LineItem
 KEPT_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 FORCE_DELETE = "FORCE_DELETE_STACK"
 
-_REMOVE = {  # resource type -> the AWS CLI command that removes one (physical id, region)
-    "AWS::S3::Bucket": "aws s3 rb s3://{id} --force --region {region}",
-    "AWS::DynamoDB::Table": "aws dynamodb delete-table --table-name {id} --region {region}",
-    "AWS::KMS::Key": "aws kms schedule-key-deletion --key-id {id} --pending-window-in-days 7 --region {region}",
+_REMOVE = {  # types no family builds -> the AWS CLI command that removes one (the families' own: inventory)
     "AWS::Logs::LogGroup": "aws logs delete-log-group --log-group-name {id} --region {region}",
 }
 _GENERIC = "aws cloudcontrol delete-resource --type-name {type} --identifier {id} --region {region}"
@@ -49,7 +46,10 @@ def monthly_by_resource(items: Iterable[LineItem]) -> dict[str, float]:
 
 
 def remove_command(resource_type: str, physical_id: str, region: str) -> str:
-    return _REMOVE.get(resource_type, _GENERIC).format(id=physical_id, region=region, type=resource_type)
+    from builder.resources import inventory
+
+    command = inventory().remove_commands.get(resource_type) or _REMOVE.get(resource_type, _GENERIC)
+    return command.format(id=physical_id, region=region, type=resource_type)
 
 
 def ledger(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]], region: str,

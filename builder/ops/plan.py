@@ -4,14 +4,14 @@ deployed (once), find what the new stack would lose, make the change set deploy 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from builder.data_guard import Finding, StackState, findings, pseudo_parameters
-from builder.deployed_cost import template_from_body
 from builder.errors import OperationError
-from builder.stack.changeset import ChangeSet, change_rows, create_change_set, template_args
+from builder.stack.changeset import ChangeSet, create_change_set, template_args
 from builder.stack.deployed import DeployedStack
+from builder.stack.template import template_from_body
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
@@ -75,22 +75,4 @@ def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:
-    for change in change_set.changes:
-        watcher.reporter.record("change", stack=watcher.name, action=change.action, logical_id=change.logical_id,
-                                type=change.resource_type, replacement=change.replacement,
-                                causes=[asdict(cause) for cause in change.details])
-    watcher.say(f"{len(change_set.changes)} change(s) planned ({change_set.kind}):")
-    watcher.reporter.lines(change_rows(change_set.changes), watcher.name)
-    watcher.reporter.lines([f"  {change.logical_id}: {'; '.join(cause.text for cause in change.details)}"
-                            for change in change_set.changes if change.details], watcher.name)
-    if change_set.revert_drift:
-        show_reverted(watcher, change_set)
-
-
-def show_reverted(watcher: StackWatcher, change_set: ChangeSet) -> None:
-    """A drift-aware change set: each drifted property it puts back, actual → desired; JSON: one record."""
-    reverted = change_set.reverted
-    watcher.reporter.record("revert_drift", stack=watcher.name, properties=[p.as_dict() for p in reverted])
-    watcher.say(f"revert drift: {len(reverted)} drifted propert{'y' if len(reverted) == 1 else 'ies'} put back"
-                if reverted else "revert drift: no drifted property to put back")
-    watcher.reporter.lines([f"revert drift: {p.text}" for p in reverted], watcher.name)
+    watcher.reporter.show("change set", change_set, watcher.name)

@@ -26,7 +26,6 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from builder.errors import BuilderError, DriftRefusedError, Interrupted, RefusedError
-from builder.report import Reporter, grid
 from builder.stack.poller import Pollers
 
 
@@ -160,16 +159,3 @@ def raise_failures(outcomes: Sequence[Outcome], command: str) -> None:
         raise errors[0]
     if errors:
         raise StacksFailed(command, outcomes)
-
-
-def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:
-    """Report the summary (several stacks; always in JSON mode) and raise when any stack failed."""
-    if summary:
-        rows = [(o.stack, o.region, o.text, f"{o.seconds:.1f} s") for o in outcomes]
-        reporter.lines(["", "summary:", *grid(rows, ("Stack", "Region", "Result", "Time"))])
-    errors = [o.error for o in outcomes if o.error is not None]
-    reporter.record("summary", command=command, stacks=[
-        {"stack": o.stack, "region": o.region, "result": o.text, "seconds": round(o.seconds, 2),
-         "changes": o.changes, "outputs": o.outputs, "error": o.error.message if o.error else None}
-        for o in outcomes], exit_code=max((e.exit_code for e in errors), default=0))
-    raise_failures(outcomes, command)

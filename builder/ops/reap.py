@@ -31,12 +31,10 @@ The rules, in the order they apply:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from builder.durations import DurationError, format_duration, parse_duration
 from builder.environment import TTL_TAG
@@ -346,77 +344,3 @@ def failure(outcome: Outcome) -> str | None:
     if outcome.error is not None:
         return outcome.error.message
     return outcome.detail if outcome.result is Result.SKIPPED else None
-
-
-# --------------------------------------------------------------------------- rendering
-
-def fleet_line(plan_: Plan) -> str:
-    """`fleet: N stacks idle at X USD a month`, saying how many of the rows are look-alikes."""
-    count = len(plan_.rows)
-    line = f"fleet: {count} stack{'s' if count != 1 else ''} idle at {plan_.fleet_monthly_idle_usd:.2f} USD a month"
-    others = len(plan_.not_managed)
-    if others:
-        line += f" ({others} of them not made by builder: left alone, not priced)"
-    return line
-
-
-def _usd(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def render_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
-    """One JSON object a line per stack, then the summary (`"event": "summary"`)."""
-    by_stack = {(o.stack, o.region): o for o in outcomes}
-    lines = []
-    for row in plan_.rows:
-        outcome = by_stack.get((row.stack, row.region))
-        lines.append(json.dumps({
-            "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
-            "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
-            "monthly_idle_usd": _usd(row.monthly_idle_usd), "replica_of": row.replica_of,
-            "managed_by_builder": row.managed, "deleted": bool(outcome and was_deleted(outcome)),
-            "error": failure(outcome) if outcome else None,
-            "kept_at_deletion": kept_reason(outcome) if outcome else None,
-        }))
-    lines.append(json.dumps(_summary(plan_, outcomes)))
-    return "\n".join(lines) + "\n"
-
-
-def _summary(plan_: Plan, outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    return {"event": "summary", "stacks": len(plan_.rows), "not_managed": len(plan_.not_managed),
-            "reapable": len(plan_.reapable),
-            "deleted": sum(map(was_deleted, outcomes)), "failed": sum(failure(o) is not None for o in outcomes),
-            "kept_at_deletion": sum(kept_reason(o) is not None for o in outcomes),
-            "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
-            "reap_saves_monthly_usd": round(plan_.reap_saves_monthly_usd, 2)}
-
-
-def render_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
-    """A table of every stack looked at, then the fleet's idle cost and what reaping saves."""
-    by_stack = {(o.stack, o.region): o for o in outcomes}
-    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", "VERDICT")
-    table = [header]
-    for row in plan_.rows:
-        outcome = by_stack.get((row.stack, row.region))
-        verdict = f"{row.verdict}: {row.reason}"
-        if outcome is not None and was_deleted(outcome):
-            verdict += "; deleted"
-        elif outcome is not None:
-            kept = kept_reason(outcome)
-            verdict += f"; kept after all: {kept}" if kept else f"; NOT deleted: {failure(outcome)}"
-        table.append((row.stack, row.region, row.status, format_duration(row.idle_seconds),
-                      "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
-                      "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
-    widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
-    lines = ["  ".join([cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)] + [line[-1]])
-             for line in table]
-    count = len(plan_.reapable)
-    saves = "saves" if outcomes else "would save"
-    lines.append(f"{fleet_line(plan_)}; reaping {count} {saves} {plan_.reap_saves_monthly_usd:.2f} USD a month")
-    if outcomes:
-        deleted = sum(map(was_deleted, outcomes))
-        failed = sum(failure(o) is not None for o in outcomes)
-        kept_after_all = len(outcomes) - deleted - failed
-        lines.append(f"deleted {deleted} of {len(outcomes)}" + (f"; {failed} failed" if failed else "")
-                     + (f"; {kept_after_all} kept after a fresh look" if kept_after_all else ""))
-    return "\n".join(lines) + "\n"

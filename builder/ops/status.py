@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from builder.ops.pool import Outcome, raise_failures, run_all
 from builder.stack import client as aws
@@ -14,19 +14,15 @@ from builder.stack.poller import Pollers
 from builder.stack.watch import describe_stack
 from builder.synth import Stack
 
-StatusRecord = dict[str, Any]
 
+@dataclass(frozen=True)
+class StackStatus:
+    """One stack asked about: where it was looked for, and what DescribeStacks says (None: not deployed)."""
 
-def status_record(stack: DeployedStack, region: str) -> StatusRecord:
-    last = stack.last_change
-    return {"stack": stack.name, "region": region, "status": stack.status,
-            "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if last is not None else "",
-            "environment": stack.tags.get("Environment", ""), "outputs": dict(stack.outputs)}
-
-
-def missing_record(name: str, region: str) -> StatusRecord:
-    return {"stack": name, "region": region, "status": "NOT DEPLOYED", "last_change": "", "environment": "",
-            "outputs": {}}
+    name: str
+    region: str
+    deployed: DeployedStack | None
+    stack_policy: str | None = None  # whether its stack policy protects what holds data (None: not read)
 
 
 class StatusResult(StrEnum):
@@ -36,24 +32,21 @@ class StatusResult(StrEnum):
     NOT_DEPLOYED = "not deployed"
 
 
-def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StatusRecord]:
-    """Each stack's record, in the order given: environments read concurrently by the executor (`pollers`,
+def stack_status(groups: Sequence[Sequence[Stack]], pollers: Pollers, concurrency: int = 4) -> list[StackStatus]:
+    """Each stack's status, in the order given: environments read concurrently by the executor (`pollers`,
     the run's, stop on Ctrl-C). Raises when a read failed. Each read is drawn from the run's budget of its
     region."""
-    records: dict[tuple[str, str], StatusRecord] = {}
+    records: dict[tuple[str, str], StackStatus] = {}
 
     def look(stack: Stack) -> Outcome:
         with aws.translate(stack.name, stack.region):
             read = pollers.poller(stack.region).read
             found = describe_stack(read, stack.name)
             protection = policy.protection(read, found.stack_id, stack.protected) if found is not None else None
-        records[stack.name, stack.region] = (status_record(found, stack.region) if found is not None
-                                             else missing_record(stack.name, stack.region))
-        if protection is not None:  # whether its stack policy protects what holds data (GetStackPolicy)
-            records[stack.name, stack.region]["stack_policy"] = protection
+        # protection: whether its stack policy protects what holds data (GetStackPolicy)
+        records[stack.name, stack.region] = StackStatus(stack.name, stack.region, found, protection)
         return Outcome(stack.name, stack.region, StatusResult.DEPLOYED if found else StatusResult.NOT_DEPLOYED)
 
     outcomes = run_all(groups, look, concurrency, pollers)
     raise_failures(outcomes, "status")
     return [records[o.stack, o.region] for o in outcomes]
-

@@ -19,7 +19,6 @@ from builder.config_file import DEFAULT_CONFIG_FILE
 from builder.data_guard import REPLACED, Finding, merged
 from builder.errors import RefusedError, UsageError
 from builder.families import DataHolder
-from builder.report import grid
 from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack import revert, validation
@@ -136,11 +135,6 @@ class ChangeSet:
         return tuple(f for f in (c.data_loss(found) for c in self.changes) if f is not None)
 
 
-def change_rows(changes: Sequence[Change]) -> list[str]:
-    rows = [(c.action, c.logical_id, c.resource_type, c.replacement or "-") for c in changes]
-    return grid(rows, ("Action", "Logical id", "Type", "Replacement"))
-
-
 def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None) -> dict[str, str]:
     """TemplateBody, or a TemplateURL after uploading a template over the inline limit to S3."""
     size = len(body.encode("utf-8"))
@@ -215,12 +209,18 @@ def config_read(stack: Stack) -> str:
             f"made the stack? --config names one)")
 
 
+@dataclass(frozen=True)
+class GuardVerdict:
+    """What the data guard found in one stack's change and what it decided (shown by the CLI)."""
+
+    findings: tuple[Finding, ...]
+    verdict: str
+
+
 def report_losses(watcher: StackWatcher, losses: Sequence[Finding], verdict: str) -> None:
-    """Each finding as a `data guard:` line, then the verdict; in JSON one `data_guard` record."""
-    watcher.reporter.record("data_guard", stack=watcher.name, findings=[f.as_dict() for f in losses],
-                            verdict=verdict)
-    watcher.reporter.lines([f"data guard: {f.text}" for f in losses] + ([f"data guard: {verdict}"] if losses else []),
-                           watcher.name)
+    """Hand the findings and the verdict to the reporter (the CLI shows each as a `data guard:` line, then the
+    verdict; in JSON one `data_guard` record)."""
+    watcher.reporter.show("data guard", GuardVerdict(tuple(losses), verdict), watcher.name)
 
 
 def guard(watcher: StackWatcher, stack: Stack, losses: Sequence[Finding], allowed: bool) -> None:

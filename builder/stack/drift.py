@@ -4,8 +4,8 @@
 DescribeStackDriftDetectionStatus polled with the adaptive backoff deploy uses, then every page of
 DescribeStackResourceDrifts and ListStackResources) and returns a `DriftReport`. Everything after
 the calls is pure: classifying known false positives as noise (`noise_rules()`: LIST_ORDER for every
-type and the rules each family declares for its own types, each with its source) and rendering a
-report as text lines, JSON-able dicts or markdown.
+type and the rules each family declares for its own types, each with its source). The report is
+shown as text lines, JSON records or markdown by builder.cli.views.drift.
 
 A stack whose only differences are noise is IN_SYNC here, although CloudFormation calls it DRIFTED.
 """
@@ -33,7 +33,6 @@ from builder.drift_noise import (
     value_at,
 )
 from builder.errors import OperationError
-from builder.report import grid, md_cell, md_table
 from builder.resources import inventory
 from builder.stack.client import error_code, error_message, intervals, translate
 
@@ -163,19 +162,19 @@ def build_report(stack: str, detection: Mapping[str, Any], resource_drifts: Sequ
                 drifted.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, real))
             if known:
                 noise.append(ResourceDrift(logical_id, resource.physical_id, resource.type, status, known))
-    for summary in sorted(resources, key=lambda r: r["LogicalResourceId"]):
-        if summary["LogicalResourceId"] not in seen:
-            not_checked.append(ResourceDrift(summary["LogicalResourceId"], summary.get("PhysicalResourceId", ""),
-                                             summary["ResourceType"], NOT_CHECKED))
+    not_checked += _unchecked(resources, seen)
     detection_status = detection["DetectionStatus"]
-    if drifted:
-        status = DRIFTED
-    elif detection_status == DETECTION_COMPLETE:
-        status = IN_SYNC
-    else:
-        status = UNKNOWN
+    status = DRIFTED if drifted else IN_SYNC if detection_status == DETECTION_COMPLETE else UNKNOWN
     return DriftReport(stack, status, detection_status, detection.get("DetectionStatusReason", ""),
                        tuple(drifted), tuple(not_checked), tuple(noise), tuple(checked))
+
+
+def _unchecked(resources: Sequence[Mapping[str, Any]], seen: set[str]) -> list[ResourceDrift]:
+    """The stack's resources the drift results leave out (types drift detection does not support)."""
+    return [ResourceDrift(summary["LogicalResourceId"], summary.get("PhysicalResourceId", ""),
+                          summary["ResourceType"], NOT_CHECKED)
+            for summary in sorted(resources, key=lambda r: r["LogicalResourceId"])
+            if summary["LogicalResourceId"] not in seen]
 
 
 # --------------------------------------------------------------------------- the calls
@@ -228,89 +227,3 @@ def detect(cf: Any, stack_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
         resources = list(_pages(partial(reads, "list_stack_resources"), "StackResourceSummaries",
                                 StackName=stack_name))
     return build_report(stack_name, status, drifts, resources, rules)
-
-
-# --------------------------------------------------------------------------- rendering
-
-HEADER = ("Stack", "Resource", "Property", "Expected", "Actual", "Kind")
-
-
-def _rows(report: DriftReport, resources: Sequence[ResourceDrift]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for r in resources:
-        if r.status == DELETED:
-            rows.append((report.stack, r.logical_id, "-", "-", "-", DELETED))
-        for d in r.differences:
-            rows.append((report.stack, r.logical_id, d.path, d.expected, d.actual, d.kind))
-    return rows
-
-
-def summary_line(report: DriftReport) -> str:
-    line = f"{report.stack}: {report.status}"
-    if report.drifted:
-        line += f" ({len(report.drifted)} resource{'s' if len(report.drifted) != 1 else ''} drifted)"
-    if report.detection_status == DETECTION_FAILED:
-        checked = ", ".join(report.checked) or "nothing"
-        line += f"; detection failed: {report.reason or 'no reason given'}; checked: {checked}"
-    return line
-
-
-def text_lines(report: DriftReport) -> list[str]:
-    lines = [summary_line(report)]
-    if report.drifted:
-        lines += grid(_rows(report, report.drifted), HEADER)
-    if report.not_checked:
-        lines.append("  not checked (drift detection does not cover them): "
-                     + ", ".join(f"{r.logical_id} ({r.type})" for r in report.not_checked))
-    if report.noise:
-        lines.append("  noise (known false positives, not drift):")
-        lines += grid([(*row[1:], d.noise_reason or "")
-                        for row, d in _noise_rows(report)], ("Resource", "Property", "Expected", "Actual", "Kind",
-                                                             "Why it is noise"), indent="    ")
-    return lines
-
-
-def _noise_rows(report: DriftReport) -> list[tuple[tuple[str, ...], PropertyDifference]]:
-    return [((report.stack, r.logical_id, d.path, d.expected, d.actual, d.kind), d)
-            for r in report.noise for d in r.differences]
-
-
-def _resource_dict(r: ResourceDrift) -> dict[str, Any]:
-    return {"logical_id": r.logical_id, "physical_id": r.physical_id, "type": r.type, "status": r.status,
-            "differences": [{"path": d.path, "expected": d.expected, "actual": d.actual, "kind": d.kind,
-                             **({"noise_reason": d.noise_reason} if d.noise_reason else {})}
-                            for d in r.differences]}
-
-
-def to_dict(report: DriftReport) -> dict[str, Any]:
-    return {"stack": report.stack, "status": report.status, "detection_status": report.detection_status,
-            "reason": report.reason, "checked": list(report.checked),
-            "drifted": [_resource_dict(r) for r in report.drifted],
-            "not_checked": [_resource_dict(r) for r in report.not_checked],
-            "noise": [_resource_dict(r) for r in report.noise]}
-
-
-def markdown(report: DriftReport) -> str:
-    """A section for the report: a heading with the stack and its status, then markdown_lines."""
-    return "\n".join([f"### {md_cell(report.stack)}: {report.status}", "", *markdown_lines(report)])
-
-
-def markdown_lines(report: DriftReport) -> list[str]:
-    """The report's body in markdown (no heading), for `drift` and for diff's block."""
-    lines: list[str] = []
-    if report.detection_status == DETECTION_FAILED:
-        failed = (f"Detection failed: {md_cell(report.reason or 'no reason given')}. "
-                  f"Checked: {md_cell(', '.join(report.checked) or 'nothing')}.")
-        lines += [failed, ""]
-    if report.drifted:
-        lines += [*md_table(HEADER[1:], [row[1:] for row in _rows(report, report.drifted)]), ""]
-    elif report.status == IN_SYNC:
-        lines += ["No drift.", ""]
-    if report.not_checked:
-        lines += ["Not checked: " + ", ".join(f"`{r.logical_id}` ({r.type})" for r in report.not_checked), ""]
-    if report.noise:
-        lines += ["Noise (known false positives, not drift):", "",
-                  *md_table((*HEADER[1:], "Why"),
-                            [(*row[1:], d.noise_reason or "") for row, d in _noise_rows(report)]),
-                  ""]
-    return lines

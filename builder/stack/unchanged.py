@@ -34,8 +34,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from builder.deployed_cost import template_from_body
 from builder.stack.deployed import DeployedStack
+from builder.stack.template import template_from_body
 from builder.synth import Stack
 
 SSM_TYPE = "AWS::SSM::Parameter::"

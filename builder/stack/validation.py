@@ -64,7 +64,7 @@ class ValidationFinding:
 
     @property
     def text(self) -> str:
-        """E.g. `FAIL ResourceNameConflict FAILED: DataBucket (AWS::S3::Bucket): app-prod-data already exists`."""
+        """E.g. `FAIL ResourceNameConflict FAILED: Role (a resource type): app-prod-role already exists`."""
         at = f" at {self.path}" if self.path and self.resource else ""
         return f"{self.mode} {self.validation} {self.status}: {self.where}{at}: {self.reason or 'no reason given'}"
 
@@ -153,8 +153,7 @@ def report(reporter: Reporter, stack: str, found: Findings, *, warnings_only: bo
     shown = found.warnings if warnings_only else found.findings
     if not shown:
         return
-    reporter.record("validation", stack=stack, findings=[f.as_dict() for f in shown])
-    reporter.lines([f"validation: {f.text}" for f in shown], stack)
+    reporter.show("validation", tuple(shown), stack)
 
 
 class ValidationFailed(OperationError):

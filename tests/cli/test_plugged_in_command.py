@@ -91,8 +91,9 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.cli.common import finish
     from builder.ops.outputs import stack_outputs
-    from builder.ops.pool import finish, run_all
+    from builder.ops.pool import run_all
     from builder.report import grid
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers

@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import ANY
 
 from builder.cli import main
+from builder.cli.views import views
 from builder.errors import ConfigError
 from builder.ops.adopt import set_later
 from builder.report import Reporter
@@ -189,8 +190,8 @@ def test_delete_goes_through_the_role(stubs):
                                                     "CreationTime": NOW, "StackStatus": "DELETE_COMPLETE"}]},
                     {"StackName": stack_id(STACK)})
     cf.add_response("describe_stack_events", {"StackEvents": []})
-    watcher = StackWatcher(STACK, "us-east-1", Reporter(mode="text", tty=False), Pollers().poller("us-east-1"),
-                           sleep=lambda s: None)
+    reporter = Reporter(mode="text", tty=False, views=views())
+    watcher = StackWatcher(STACK, "us-east-1", reporter, Pollers().poller("us-east-1"), sleep=lambda s: None)
     current = DeployedStack(STACK, stack_id(STACK), "UPDATE_COMPLETE")
     assert watcher.delete_and_wait(current, ROLE).status == "DELETE_COMPLETE"
 

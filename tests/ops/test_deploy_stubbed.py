@@ -17,13 +17,15 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from builder.cli import main
+from builder.cli.common import finish
+from builder.cli.views import views
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
 from builder.families.storage import empty_bucket
 from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
 from builder.ops.destroy import DestroyOptions, destroy_stack, to_prepare
 from builder.ops.diff import DiffOptions, diff_stack
-from builder.ops.pool import Outcome, Result, StacksFailed, finish
+from builder.ops.pool import Outcome, Result, StacksFailed
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
@@ -84,7 +86,8 @@ def run(cf, out, tmp_path):
         try:
             target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
             options_of = {deploy_stack: DeployOptions, diff_stack: DiffOptions, destroy_stack: DestroyOptions}[action]
-            result = action(*target, options_of(**options), Reporter(out, tty=False), watcher_factory=factory)
+            reporter = Reporter(out, tty=False, views=views())
+            result = action(*target, options_of(**options), reporter, watcher_factory=factory)
         except (OperationError, RefusedError, UsageError) as exc:
             result = exc
         return result, out.getvalue()
@@ -433,7 +436,7 @@ def test_diff_of_a_tags_only_change_shows_the_tags_and_counts_as_a_change(cf, ru
 def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_returns_on_settling(cf):
     clock = FakeClock()
     out = io.StringIO()
-    ops = stub_ops(cf.client, Reporter(out, tty=False), clock)
+    ops = stub_ops(cf.client, Reporter(out, tty=False, views=views()), clock)
     calls: list[tuple[float, str]] = []
     cf.client.meta.events.register("provide-client-params.cloudformation.*",
                                    lambda model, **_: calls.append((clock.now, model.name)))
@@ -651,7 +654,7 @@ def test_concurrency_must_be_positive(capsys):
 
 def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out):
     """LocalStack (not AWS) reports a stack complete a moment before its outputs can be read."""
-    ops = stub_ops(cf.client, Reporter(out, tty=False), FakeClock())
+    ops = stub_ops(cf.client, Reporter(out, tty=False, views=views()), FakeClock())
     settled = stack("CREATE_COMPLETE")["Stacks"][0]
     without = {key: value for key, value in settled.items() if key != "Outputs"}
     cf.add_response("describe_stacks", {"Stacks": [without]}, {"StackName": STACK_ID})

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from builder.ops.review import signed_usd, usd
+from builder.cli.views.review import signed_usd, usd_text
 from tests.factories import edit_template
 
 pytestmark = pytest.mark.emulator
@@ -33,7 +33,7 @@ def test_markdown_diff_shows_the_change_the_parameters_and_the_cost_cost_would_s
     adds = sum(line.startswith("| Add | ") for line in out.splitlines())
     assert out.splitlines()[2] == f"### `{name}` (us-east-1): new stack, {adds} change(s)" and adds > 5
     new_cost = idle_cost(aws, suffix)
-    assert f"| fixed, while idle | - | {usd(new_cost)} | {signed_usd(new_cost)} |" in out  # a new stack: full cost
+    assert f"| fixed, while idle | - | {usd_text(new_cost)} | {signed_usd(new_cost)} |" in out  # a new stack: full cost
 
     assert aws.run("deploy", "--suffix", suffix)[0] == 0
     code, out, err = aws.run("diff", "--suffix", suffix, "--output", "markdown")
@@ -50,14 +50,15 @@ def test_markdown_diff_shows_the_change_the_parameters_and_the_cost_cost_would_s
         assert row in out
     before, after = idle_cost(aws, suffix), idle_cost(aws, suffix, *PROVISIONED)
     assert after - before > 2
-    assert f"| fixed, while idle | {usd(before)} | {usd(after)} | {signed_usd(after - before)} |" in out
-    assert f"monthly fixed cost {usd(before)} → {usd(after)} USD ({signed_usd(after - before)})" in out.splitlines()[0]
+    assert f"| fixed, while idle | {usd_text(before)} | {usd_text(after)} | {signed_usd(after - before)} |" in out
+    summary = f"monthly fixed cost {usd_text(before)} → {usd_text(after)} USD ({signed_usd(after - before)})"
+    assert summary in out.splitlines()[0]
     assert "| DataTable: on-demand writes | million WRUs | 0.625 | - |" in out  # a usage rate that goes away
     assert "Data guard: no data would be lost." in out
 
     code, out, _ = aws.run("diff", "--suffix", suffix, *PROVISIONED)  # the text diff carries the values too
     assert "parameter BillingMode: PAY_PER_REQUEST → PROVISIONED" in out
-    assert f"monthly fixed cost: {usd(before)} → {usd(after)} USD ({signed_usd(after - before)})" in out
+    assert f"monthly fixed cost: {usd_text(before)} → {usd_text(after)} USD ({signed_usd(after - before)})" in out
 
     code, out, _ = aws.run("diff", "--suffix", suffix, *PROVISIONED, "--output", "json")
     records = [json.loads(line) for line in out.splitlines()]

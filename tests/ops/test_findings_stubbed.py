@@ -16,7 +16,9 @@ import pytest
 from botocore.stub import ANY
 
 import builder.synth
-from builder.ops.review import StackReview, markdown
+from builder.cli.views import views
+from builder.cli.views.review import markdown
+from builder.ops.review import StackReview
 from builder.report import Reporter
 from builder.stack import validation
 from builder.stack.changeset import Change
@@ -170,7 +172,7 @@ def test_an_endpoint_without_describe_events_is_said_once_per_run():
     """LocalStack's answer (501 InternalFailure, 'not yet been emulated'): two stacks, one line."""
     cf = stubbed_client("cloudformation")
     out = io.StringIO()
-    reporter = Reporter(out, mode="text", tty=False, prefix=True)
+    reporter = Reporter(out, mode="text", tty=False, prefix=True, views=views())
     with botocore.stub.Stubber(cf) as stubber:
         for _ in range(2):
             stubber.add_client_error("describe_events", "InternalFailure", "The API for service cloudformation is "

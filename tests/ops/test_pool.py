@@ -18,11 +18,12 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from builder.cli.common import finish
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
-from builder.ops.pool import Outcome, Result, StacksFailed, finish, run_all
+from builder.ops.pool import Outcome, Result, StacksFailed, run_all
 from builder.ops.reap import REAP, Row, failure, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter

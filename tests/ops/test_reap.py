@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from builder.cli.views.fleet import reap_json, reap_text
 from builder.errors import OperationError
 from builder.ops.destroy import DestroyResult
 from builder.ops.pool import Outcome
@@ -28,8 +29,6 @@ from builder.ops.reap import (
     plan,
     reap,
     recheck,
-    render_json,
-    render_text,
     was_deleted,
     with_costs,
 )
@@ -213,11 +212,11 @@ def test_look_alikes_are_counted_apart_in_both_renderings() -> None:
     found = with_costs(plan([Found("us-east-1", record("app-a", ttl="1d")),
                              Found("us-east-1", record("app-b", managed=False))], "app", NOW),
                        lambda row: 0.4 if row.managed else None)
-    lines = render_text(found).splitlines()
+    lines = reap_text(found).splitlines()
     assert lines[-1] == ("fleet: 2 stacks idle at 0.40 USD a month (1 of them not made by builder: left alone, "
                          "not priced); reaping 1 would save 0.40 USD a month")
     assert lines[2].split()[:7] == ["app-b", "us-east-1", "CREATE_COMPLETE", "5d", "-", "?", "keep:"]
-    objects = [json.loads(line) for line in render_json(found).splitlines()]
+    objects = [json.loads(line) for line in reap_json(found).splitlines()]
     assert [(o["stack"], o["managed_by_builder"], o["verdict"]) for o in objects[:-1]] == [
         ("app-a", True, "reap"), ("app-b", False, "keep")]
     assert objects[-1]["not_managed"] == 1 and objects[-1]["reapable"] == 1
@@ -458,7 +457,7 @@ def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica(
         False, None, "idle 2m of its ttl 1d")
     assert kept_reason(outcomes["app-a-replica"]) == "its primary app-a was kept"
     assert failure(outcomes["app-a-replica"]) is None
-    lines = render_text(fleet(), tuple(outcomes.values())).splitlines()
+    lines = reap_text(fleet(), tuple(outcomes.values())).splitlines()
     assert lines[1].endswith("; kept after all: idle 2m of its ttl 1d")
     assert lines[-1] == "deleted 3 of 5; 2 kept after a fresh look"
 
@@ -506,7 +505,7 @@ def test_json_has_one_object_per_stack_then_the_summary() -> None:
             raise OperationError(row.stack, "throttled")
 
     p = priced_fleet()
-    lines = [json.loads(line) for line in render_json(p, reap_with(p, destroy_one, 2)).splitlines()]
+    lines = [json.loads(line) for line in reap_json(p, reap_with(p, destroy_one, 2)).splitlines()]
     assert len(lines) == 7
     first = lines[0]
     assert first == {"stack": "app-a", "region": "us-east-1", "status": "CREATE_COMPLETE", "idle_seconds": 5 * DAY,
@@ -521,15 +520,15 @@ def test_json_has_one_object_per_stack_then_the_summary() -> None:
 
 
 def test_json_of_a_dry_run_deletes_nothing_and_is_deterministic() -> None:
-    text = render_json(priced_fleet())
-    assert text == render_json(priced_fleet())
+    text = reap_json(priced_fleet())
+    assert text == reap_json(priced_fleet())
     objects = [json.loads(line) for line in text.splitlines()]
     assert not any(o.get("deleted") for o in objects)
     assert objects[-1]["deleted"] == 0 and objects[-1]["failed"] == 0
 
 
 def test_text_lists_every_stack_then_the_fleet_cost_and_the_saving() -> None:
-    text = render_text(priced_fleet())
+    text = reap_text(priced_fleet())
     lines = text.splitlines()
     assert lines[0].split() == ["STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", "VERDICT"]
     assert len(lines) == 1 + 6 + 1
@@ -544,7 +543,7 @@ def test_text_after_reaping_says_what_was_deleted() -> None:
             raise OperationError(row.stack, "throttled")
 
     p = priced_fleet()
-    lines = render_text(p, reap_with(p, destroy_one, 2)).splitlines()
+    lines = reap_text(p, reap_with(p, destroy_one, 2)).splitlines()
     assert lines[1].endswith("; deleted")
     assert next(line for line in lines if line.startswith("app-c ")).endswith("; NOT deleted: throttled")
     assert lines[-2] == "fleet: 6 stacks idle at 1.64 USD a month; reaping 5 saves 1.24 USD a month"
@@ -552,7 +551,7 @@ def test_text_after_reaping_says_what_was_deleted() -> None:
 
 
 def test_an_unpriced_row_shows_a_question_mark() -> None:
-    lines = render_text(plan([Found("us-east-1", record("app-a"))], "app", NOW)).splitlines()
+    lines = reap_text(plan([Found("us-east-1", record("app-a"))], "app", NOW)).splitlines()
     assert lines[1].split()[5] == "?"
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from builder.cli.views.review import MARKDOWN_LIMIT, markdown
 from builder.cost import stack_items
 from builder.ops.review import (
     CHANGES,
     FAILED,
-    MARKDOWN_LIMIT,
     NEW,
     NO_CHANGES,
     StackReview,
     ValueChange,
     compare_costs,
-    markdown,
     value_changes,
 )
 from builder.pricing import prices_for

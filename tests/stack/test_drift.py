@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from builder.cli.views import drift as view
 from builder.errors import OperationError
 from builder.families import storage
 from builder.stack import drift
@@ -95,8 +96,8 @@ def test_in_sync(cf):
     assert (report.status, report.detection_status, report.drifted, report.not_checked, report.noise) == (
         "IN_SYNC", "DETECTION_COMPLETE", (), (), ())
     assert report.checked == ("bucket",) and not report.has_drift
-    assert drift.text_lines(report) == ["my-stack: IN_SYNC"]
-    assert "No drift." in drift.markdown(report)
+    assert view.text_lines(report) == ["my-stack: IN_SYNC"]
+    assert "No drift." in view.markdown(report)
 
 
 def test_drifted_with_modified_added_and_removed_properties(cf):
@@ -122,15 +123,15 @@ def test_drifted_with_modified_added_and_removed_properties(cf):
         ("/Timeout", "900", "22", "MODIFIED", None),
         ("/TracingConfig", '{"Mode":"Active"}', "null", "REMOVED", None),
     ]
-    lines = drift.text_lines(report)
+    lines = view.text_lines(report)
     assert lines[0] == "my-stack: DRIFTED (1 resource drifted)"
     assert lines[1].split() == ["Stack", "Resource", "Property", "Expected", "Actual", "Kind"]
     assert lines[2].split() == ["my-stack", "function", "/MemorySize", "128", "256", "MODIFIED"]
     assert lines[5].split() == ["my-stack", "function", "/TracingConfig", '{"Mode":"Active"}', "null", "REMOVED"]
-    as_json = json.loads(json.dumps(drift.to_dict(report)))
+    as_json = json.loads(json.dumps(view.to_dict(report)))
     assert as_json["drifted"][0]["differences"][1] == {
         "path": "/Tags/1", "expected": "null", "actual": '{"Key":"team","Value":"ops"}', "kind": "ADDED"}
-    md = drift.markdown(report)
+    md = view.markdown(report)
     assert md.startswith("### my-stack: DRIFTED\n")
     assert "| function | /Timeout | 900 | 22 | MODIFIED |" in md
 
@@ -142,7 +143,7 @@ def test_deleted_resource_is_drift(cf):
     resources(cf, ("bucket", "AWS::S3::Bucket"))
     report = run(cf)
     assert report.status == "DRIFTED" and report.drifted[0].status == "DELETED"
-    assert drift.text_lines(report)[2].split() == ["my-stack", "bucket", "-", "-", "-", "DELETED"]
+    assert view.text_lines(report)[2].split() == ["my-stack", "bucket", "-", "-", "-", "DELETED"]
 
 
 def test_not_checked_resources_are_listed_apart(cf):
@@ -157,10 +158,10 @@ def test_not_checked_resources_are_listed_apart(cf):
     assert report.status == "IN_SYNC" and report.checked == ("bucket",)
     assert [(r.logical_id, r.type, r.status) for r in report.not_checked] == [
         ("alarm", "AWS::CloudWatch::Alarm", "NOT_CHECKED"), ("subscription", "AWS::SNS::Subscription", "NOT_CHECKED")]
-    assert drift.text_lines(report)[1] == ("  not checked (drift detection does not cover them): "
+    assert view.text_lines(report)[1] == ("  not checked (drift detection does not cover them): "
                                           "alarm (AWS::CloudWatch::Alarm), subscription (AWS::SNS::Subscription)")
     assert ("Not checked: `alarm` (AWS::CloudWatch::Alarm), `subscription` (AWS::SNS::Subscription)"
-            in drift.markdown(report))
+            in view.markdown(report))
 
 
 def test_detection_failed_keeps_partial_results_and_the_reason(cf):
@@ -176,9 +177,9 @@ def test_detection_failed_keeps_partial_results_and_the_reason(cf):
     assert (report.status, report.detection_status, report.reason) == ("DRIFTED", "DETECTION_FAILED", reason)
     assert report.drifted[0].differences[0].actual == "Suspended"
     assert [r.logical_id for r in report.not_checked] == ["function"]
-    assert drift.text_lines(report)[0] == (f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; "
+    assert view.text_lines(report)[0] == (f"my-stack: DRIFTED (1 resource drifted); detection failed: {reason}; "
                                            "checked: bucket")
-    assert drift.to_dict(report)["reason"] == reason
+    assert view.to_dict(report)["reason"] == reason
 
 
 def test_detection_failed_without_drift_is_unknown_not_in_sync(cf):
@@ -188,7 +189,7 @@ def test_detection_failed_without_drift_is_unknown_not_in_sync(cf):
     resources(cf, ("bucket", "AWS::S3::Bucket"))
     report = run(cf)
     assert report.status == "UNKNOWN" and not report.has_drift
-    assert drift.text_lines(report)[0] == "my-stack: UNKNOWN; detection failed: Internal Failure; checked: nothing"
+    assert view.text_lines(report)[0] == "my-stack: UNKNOWN; detection failed: Internal Failure; checked: nothing"
 
 
 def test_every_page_is_read(cf):
@@ -283,9 +284,9 @@ def test_noise_is_classified_and_is_not_drift(cf):
     reasons = {d.path: d.noise_reason for d in bucket.differences}
     assert reasons["/Tags/0/Key"] == reasons["/Tags/1/Value"] == drift.LIST_ORDER.reason
     assert reasons["/BucketEncryption"] == storage.DEFAULT_ENCRYPTION_NOISE.reason  # the storage family's rule
-    text = "\n".join(drift.text_lines(report))
+    text = "\n".join(view.text_lines(report))
     assert "noise (known false positives, not drift):" in text and "cloudformation-coverage-roadmap#2554" in text
-    assert drift.to_dict(report)["noise"][0]["differences"][0]["noise_reason"]
+    assert view.to_dict(report)["noise"][0]["differences"][0]["noise_reason"]
 
 
 def test_noise_and_drift_on_one_resource_are_split(cf):
@@ -347,7 +348,7 @@ def test_markdown_escapes_pipes_and_lists_noise_with_its_reason():
         not_checked=(),
         noise=(drift.ResourceDrift("Bucket", "b", "AWS::S3::Bucket", "MODIFIED",
                                    (drift.PropertyDifference("/Tags/0/Key", "a", "b", "MODIFIED", "order only"),)),))
-    md = drift.markdown(report)
+    md = view.markdown(report)
     assert "| Fn | /Description | a\\|b | c | MODIFIED |" in md
     assert "| Bucket | /Tags/0/Key | a | b | MODIFIED | order only |" in md
-    assert drift.markdown(report) == md  # deterministic
+    assert view.markdown(report) == md  # deterministic

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from botocore.stub import ANY, Stubber
 
+from builder.cli.views import views
 from builder.environment import EnvironmentConfig
 from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
 from builder.ops.pool import Outcome
@@ -219,7 +220,8 @@ def run(cf, tmp_path):
 
     def go(stack=STACK, **options):
         out = io.StringIO()
-        outcome = deploy_stack(stack, DeployOptions(out_dir=str(tmp_path), **options), Reporter(out, tty=False),
+        reporter = Reporter(out, tty=False, views=views())
+        outcome = deploy_stack(stack, DeployOptions(out_dir=str(tmp_path), **options), reporter,
                                watcher_factory=factory)
         return outcome, out.getvalue()
 
