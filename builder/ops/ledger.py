@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from builder.ops.review import fixed_monthly
 from builder.pricing import LineItem
 
 KEPT_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
@@ -38,11 +39,7 @@ class LeftBehind:
 
 def monthly_by_resource(items: Iterable[LineItem]) -> dict[str, float]:
     """The fixed monthly USD of each resource (logical id) of a stack's priced line items."""
-    found: dict[str, float] = {}
-    for item in items:
-        if item.fixed:
-            found[item.resource] = found.get(item.resource, 0.0) + item.monthly_usd
-    return found
+    return fixed_monthly(items, lambda item: item.resource)
 
 
 def remove_command(resource_type: str, physical_id: str, region: str) -> str:

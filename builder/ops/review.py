@@ -9,7 +9,7 @@ builder.cli.views.review renders them (text lines while diff runs, the markdown 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from builder.data_guard import Finding
@@ -61,12 +61,17 @@ class CostChange:
         return self.after - (self.before or 0.0)
 
 
-def _fixed(items: Sequence[LineItem]) -> dict[str, float]:
+def fixed_monthly(items: Iterable[LineItem], key: Callable[[LineItem], str]) -> dict[str, float]:
+    """The fixed monthly USD of the line items, summed by `key` (the row of a cost table, a resource)."""
     sums: dict[str, float] = {}
     for item in items:
         if item.fixed:
-            sums[item.row] = sums.get(item.row, 0.0) + item.monthly_usd
+            sums[key(item)] = sums.get(key(item), 0.0) + item.monthly_usd
     return sums
+
+
+def _fixed(items: Sequence[LineItem]) -> dict[str, float]:
+    return fixed_monthly(items, lambda item: item.row)
 
 
 def _rates(items: Sequence[LineItem]) -> dict[tuple[str, str], float]:
