@@ -450,6 +450,18 @@ def test_the_refusal_points_where_express_was_given_and_holds_for_any_name(tmp_p
         assert line.startswith('error: environments.toml: environments."*".deployment_mode: express cannot'), line
 
 
+def test_the_configuration_page_shows_the_refusal_and_the_emulator_line_as_builder_says_them(tmp_path):
+    from builder.ops.deploy import EXPRESS_GAP
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = '[defaults]\nretain_data = true\n\n[environments."pr*"]\ndeployment_mode = "express"\n'
+    assert f"```toml\n{shown}```" in page
+    write(tmp_path / "environments.toml", shown)
+    (line,) = problems(tmp_path, suffixes=["pr123"])
+    assert f"```\n{line}\n```" in page
+    assert f"```\n{EXPRESS_GAP}\n```" in page
+
+
 def test_a_bad_deployment_mode_is_one_line_not_also_a_combination(tmp_path):
     (line,) = problems(tmp_path, suffixes=["pr1"], sets=["deployment_mode=Express", "retain_data=true"])
     assert line == "error: --set: deployment_mode: must be standard or express (got 'Express')"
