@@ -16,7 +16,9 @@ import io
 import pytest
 from botocore.stub import ANY, Stubber
 
+from builder.cli.views.status import as_record, status_lines
 from builder.ops.deploy import EXPRESS_GAP, express_gap
+from builder.ops.status import StackStatus
 from builder.report import Reporter
 from builder.stack.changeset import create_change_set
 from builder.stack.deployed import DeployedStack
@@ -130,3 +132,11 @@ def test_a_forced_delete_of_an_express_stack_carries_both(cf, watched):
                     {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": []})
     assert watcher.delete_and_wait(described("EXPRESS"), None, "FORCE_DELETE_STACK").status == "DELETE_COMPLETE"
+
+
+@pytest.mark.parametrize("mode,shown", [("EXPRESS", "express"), (None, None)])
+def test_status_shows_the_recorded_mode_of_an_express_stack_only(mode, shown):
+    record = as_record(StackStatus(EXPRESS.name, "us-east-1", described(mode)))
+    assert record.get("deployment_mode") == shown
+    head = status_lines(record)[0]
+    assert head.endswith("  deployment mode: express") if shown else "deployment mode" not in head
