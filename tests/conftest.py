@@ -129,6 +129,14 @@ def stubs(clean_env, monkeypatch) -> Iterator[Stubs]:
     found.assert_done()
 
 
+@pytest.fixture
+def cf(stubs):
+    """The Stubber of the CloudFormation client builder's client factories hand out (`stubs`); its
+    `.client` is that client, for a test that passes it on itself. (tests/stack/conftest.py's `cf` is the
+    client.)"""
+    return stubs["cloudformation"]
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str | None]:
     """Endpoint URL of a LocalStack started for this test session (dummy credentials set); None in the
