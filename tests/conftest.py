@@ -132,8 +132,7 @@ def stubs(clean_env, monkeypatch) -> Iterator[Stubs]:
 @pytest.fixture
 def cf(stubs):
     """The Stubber of the CloudFormation client builder's client factories hand out (`stubs`); its
-    `.client` is that client, for a test that passes it on itself. (tests/stack/conftest.py's `cf` is the
-    client.)"""
+    `.client` is that client, for a test that passes it on itself."""
     return stubs["cloudformation"]
 
 

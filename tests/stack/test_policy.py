@@ -25,11 +25,6 @@ GAP = ("InternalFailure", ("The API for service cloudformation is either not inc
 
 
 @pytest.fixture
-def cf(stubs):  # the Stubber, as in the other stubbed tests (tests/stack/conftest.py's `cf` is the client)
-    return stubs["cloudformation"]
-
-
-@pytest.fixture
 def watched(cf):
     out = io.StringIO()
     return stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False), FakeClock()), out

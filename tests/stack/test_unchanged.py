@@ -211,11 +211,6 @@ def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise
 # ---------------------------------------------------------------------- deploy, stubbed
 
 @pytest.fixture
-def cf(stubs):  # the Stubber, as in the other stubbed tests (tests/stack/conftest.py's `cf` is the client)
-    return stubs["cloudformation"]  # every answer queued must be asked for, and a call not queued fails
-
-
-@pytest.fixture
 def run(cf, tmp_path):
     def factory(name, region, reporter):
         return stubbed_watcher(cf.client, name, reporter, FakeClock(), region)
