@@ -78,18 +78,12 @@ def test_an_unknown_target_is_a_usage_error():
 
 
 @pytest.mark.parametrize("status,deleted", [("DELETING", False), ("ACTIVE", True)])
-def test_the_teardown_leaves_a_table_an_express_delete_is_still_deleting(status, deleted):
+def test_the_teardown_leaves_a_table_an_express_delete_is_still_deleting(stubs, status, deleted):
     """AWS's answers through Stubber: the emulator deletes a table at once, so it never shows DELETING."""
-    from botocore.stub import Stubber
-
-    from tests.factories import stubbed_client
-
-    dynamodb = stubbed_client("dynamodb")
-    with Stubber(dynamodb) as stub:
-        stub.add_response("describe_table", {"Table": {"TableName": "app-t1-data", "TableStatus": status}},
+    stub = stubs["dynamodb"]
+    stub.add_response("describe_table", {"Table": {"TableName": "app-t1-data", "TableStatus": status}},
+                      {"TableName": "app-t1-data"})
+    if deleted:
+        stub.add_response("delete_table", {"TableDescription": {"TableName": "app-t1-data"}},
                           {"TableName": "app-t1-data"})
-        if deleted:
-            stub.add_response("delete_table", {"TableDescription": {"TableName": "app-t1-data"}},
-                              {"TableName": "app-t1-data"})
-        aws_lane._delete_table(dynamodb, "app-t1-data")
-        stub.assert_no_pending_responses()
+    aws_lane._delete_table(stubs.clients["dynamodb"], "app-t1-data")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from builder.cli.views.status import as_record, status_lines
 from builder.ops.deploy import EXPRESS_GAP, express_gap
@@ -22,11 +22,17 @@ from builder.ops.status import StackStatus
 from builder.report import Reporter
 from builder.stack.changeset import create_change_set
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller
-from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import CHANGE_SET_ID, NOW, FakeClock, config, describe_stacks_reply, expect_findings, stack_id
-from tests.factories import stubbed_client as stub_client
+from tests.factories import (
+    CHANGE_SET_ID,
+    NOW,
+    FakeClock,
+    config,
+    describe_stacks_reply,
+    expect_findings,
+    stack_id,
+    stubbed_watcher,
+)
 
 EXPRESS = stacks_for(config("deployment_mode=express", suffix="pr7"))[0]
 STANDARD = stacks_for(config(suffix="pr7"))[0]
@@ -36,19 +42,9 @@ SENT = {"Mode": "EXPRESS", "DisableRollback": False}
 
 
 @pytest.fixture
-def cf():
-    client = stub_client("cloudformation")
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
 def watched(cf):
     out = io.StringIO()
-    clock = FakeClock()
-    poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
-    return StackWatcher(EXPRESS.name, "us-east-1", Reporter(out, tty=False), poller=poller, sleep=clock.sleep), out
+    return stubbed_watcher(cf.client, EXPRESS.name, Reporter(out, tty=False), FakeClock()), out
 
 
 def expect_create(cf, stack, sent: dict | None, echoed: dict | None) -> None:
