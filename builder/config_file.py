@@ -71,6 +71,22 @@ def _tag_problems(tags: Mapping[str, Any], where: str, keypath: str) -> list[Pro
     return [Problem(where, f"{keypath}.{key}", error) for key, error in found if error]
 
 
+_GLOB_CLASS = re.compile(r"\[!?\]?[^\]]*\]")  # a glob's [...] or [!...], as fnmatch reads it
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """What makes a pattern unable to match any suffix (an uppercase letter, an underscore, a stray
+    bracket...), or None. Such a table would never apply: its suffix would silently get the defaults."""
+    if not pattern:
+        return "pattern is empty; use a suffix or a glob such as 'pr*'"
+    if re.fullmatch(r"[a-z0-9*?-]*", _GLOB_CLASS.sub("", pattern)):
+        return None
+    lowered = re.sub(r"[^a-z0-9*?-]+", "-", pattern.lower()).strip("-")
+    hint = f"[environments.{_toml_key(lowered)}]" if lowered else "a suffix or a glob such as 'pr*'"
+    return (f"matches no suffix (suffixes are lowercase letters, digits and hyphens; a pattern adds the globs "
+            f"*, ? and [...]); use {hint}")
+
+
 def _toml_key(pattern: str) -> str:
     return pattern if re.fullmatch(r"[A-Za-z0-9_-]+", pattern) else f'"{pattern}"'
 
@@ -107,8 +123,8 @@ def _environments(value: Any, where: str, known: Mapping[str, Setting[Any]],
         keypath = f"environments.{_toml_key(pattern)}"
         if not isinstance(table, dict):
             problems.append(Problem(where, keypath, f'must be a table: [environments."{pattern}"]'))
-        elif not pattern:
-            problems.append(Problem(where, keypath, "pattern is empty; use a suffix or a glob such as 'pr*'"))
+        elif problem := _pattern_problem(pattern):
+            problems.append(Problem(where, keypath, problem))
         else:
             found.append((pattern, _check_table(table, where, keypath, known, problems)))
     return found

@@ -160,6 +160,13 @@ CASES: list[Case] = [
     config("config-unknown-table", "[default]\nbucket_lifecycle_days = 3\n", "error: bad.toml: default: unknown table"),
     config("config-pattern-not-a-table", "[environments]\n\"pr*\" = 3\n",
            'error: bad.toml: environments."pr*": must be a table'),
+    # a pattern no suffix can match would leave its suffix on the defaults without a word
+    config("config-pattern-uppercase", "[environments.Prod]\nretain_data = true\n",
+           "error: bad.toml: environments.Prod: matches no suffix"),
+    config("config-pattern-underscore", "[environments.\"pr_*\"]\nttl = \"1d\"\n",
+           'error: bad.toml: environments."pr_*": matches no suffix'),
+    config("config-pattern-stray-bracket", "[environments.\"pr[\"]\nttl = \"1d\"\n",
+           'error: bad.toml: environments."pr[": matches no suffix'),
     config("config-environments-not-a-table", "environments = 3\n", "error: bad.toml: environments: must hold tables"),
     config("config-defaults-not-a-table", "defaults = [1, 2]\n", "error: bad.toml: defaults: must be a table"),
     config("config-setting-at-top-level", "bucket_lifecycle_days = 3\n", "error: bad.toml: bucket_lifecycle_days: "),
