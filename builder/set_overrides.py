@@ -34,12 +34,16 @@ def parse_sets(sets: Sequence[str], problems: list[Problem], known: Mapping[str,
     """The overrides by setting name; the tags together as one `tags` value."""
     parsed: dict[str, Given] = {}
     tags: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for item in sets:
         if "=" not in item:
             problems.append(Problem(WHERE, item, "expected KEY=VALUE, for example dynamodb_billing_mode=PROVISIONED"))
             continue
         key, text = item.split("=", 1)
         key = key.strip()
+        if seen.setdefault(key, text) != text:  # the last one winning silently would hide a mistake
+            problems.append(Problem(WHERE, key, f"given twice ({seen[key]!r}, then {text!r}); give it once"))
+            continue
         if key.startswith("tags."):
             tag_key = key[len("tags."):]
             error = tag_error(tag_key, text)

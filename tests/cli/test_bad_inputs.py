@@ -76,6 +76,8 @@ CASES: list[Case] = [
     setting("set-tag-value-with-newline", "tags.Team", "tags.Team=a\nb"),
     setting("set-tag-value-empty", "tags.Team", "tags.Team="),
     Case("set-with-a-carriage-return-only", ["--set", "\r"], "error: --set: \\r: expected KEY=VALUE"),
+    setting("set-same-key-twice", "bucket_lifecycle_days", "bucket_lifecycle_days=3", "bucket_lifecycle_days=4"),
+    setting("set-same-tag-twice", "tags.Team", "tags.Team=a", "tags.Team=b"),
     # wrong types
     setting("text-for-a-number", "bucket_lifecycle_days", "bucket_lifecycle_days=ten"),
     setting("float-for-a-whole-number", "bucket_lifecycle_days", "bucket_lifecycle_days=1.5"),
