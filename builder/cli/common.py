@@ -36,6 +36,13 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(self.prog, f"{message}; see `{self.prog} --help`")
 
 
+def folder(text: str) -> str:
+    """--out's value: an empty one (an unset variable, `--out "$OUT"`) would write into the working folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a folder, such as out")
+    return text
+
+
 class Once(argparse.Action):
     """An option that takes one value: given twice, it is an error, not the last one winning silently."""
 

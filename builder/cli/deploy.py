@@ -12,6 +12,7 @@ from builder.cli.common import (
     add_pool_options,
     add_shard_option,
     finish,
+    folder,
     nothing_in_shard,
     reporter_for,
     stack_groups,
@@ -73,7 +74,8 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser = add_command(subparsers, "deploy", "deploy stacks through change sets, streaming events", DESCRIPTION,
                          [common])
     add_output_option(parser)
-    parser.add_argument("--out", default="out", metavar="DIR", help="where <stack>.outputs.json go (default: out)")
+    parser.add_argument("--out", default="out", metavar="DIR", type=folder,
+                        help="where <stack>.outputs.json go (default: out)")
     parser.add_argument("--allow-data-loss", "--allow-replacement", dest="allow_data_loss", action="store_true",
                         help="deploy even when the data guard finds that data would be lost (--allow-replacement "
                              "is the old name, kept as an alias)")

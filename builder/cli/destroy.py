@@ -14,6 +14,7 @@ from builder.cli.common import (
     aws_configs_from_args,
     confirm,
     finish,
+    folder,
     nothing_in_shard,
     reporter_for,
 )
@@ -55,7 +56,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
     parser.add_argument("--force-delete", action="store_true",
                         help="delete a stack in DELETE_FAILED with DeletionMode FORCE_DELETE_STACK, leaving what "
                              "CloudFormation could not delete behind (listed first, with how to remove each)")
-    parser.add_argument("--out", default="out", metavar="DIR",
+    parser.add_argument("--out", default="out", metavar="DIR", type=folder,
                         help="where deploy wrote <stack>.outputs.json, removed with the stack (default: out)")
     add_pool_options(parser)
     add_shard_option(parser)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from builder.cli.common import Subparsers, add_command, configs_from_args, region_note, say_config
+from builder.cli.common import Subparsers, add_command, configs_from_args, folder, region_note, say_config
 from builder.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -22,7 +22,7 @@ example:
 
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "synth", "write templates, parameters and tags to out/", DESCRIPTION, [common])
-    parser.add_argument("--out", default="out", metavar="DIR", help="output folder (default: out)")
+    parser.add_argument("--out", default="out", metavar="DIR", type=folder, help="output folder (default: out)")
     parser.add_argument("--format", choices=("json", "yaml"), default="json", help="template format (default: json)")
     return parser
 

@@ -188,6 +188,7 @@ CASES: list[Case] = [
     Case("config-implicit-environments-toml-broken", [], "error: environments.toml: not valid TOML",
          files={"environments.toml": b"[defaults"}),
     # the output folder
+    Case("out-empty", ["--out", ""], "error: python -m builder synth: argument --out: is empty"),
     Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: ", files={"a-file": b"not a folder\n"}),
     Case("out-below-a-regular-file", ["--out", "a-file/out"], "error: a-file/out: ", files={"a-file": b"x\n"}),
     Case("out-holds-a-folder-where-a-file-goes", ["--suffix", "blocked"], "error: out: ",
@@ -235,3 +236,17 @@ def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(case, clean_en
     assert len(lines) == 1, err
     assert lines[0].startswith(case.expect), lines[0]
     assert snapshot(clean_env / "out", mtimes=True) == before
+
+
+@pytest.mark.parametrize("command", ["synth", "deploy", "destroy"])
+def test_an_empty_out_folder_is_refused_before_anything_runs(command, clean_env, capsys):
+    # `--out "$OUT"` with OUT unset would otherwise write into (or remove from) the working folder
+    code = main([command, "--out", ""])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    expected = (f"error: python -m builder {command}: argument --out: is empty; give a folder, such as out; "
+                f"see `python -m builder {command} --help`")
+    assert err.splitlines() == [expected]
+    assert list(clean_env.iterdir()) == []
