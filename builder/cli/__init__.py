@@ -78,15 +78,27 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
 
 
 def _run(argv: list[str], prog: str) -> int:
+    parser = build_parser(prog)
     try:
-        args = build_parser(prog).parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except SystemExit as exc:  # --help and --version print, then exit 0
         return int(exc.code or 0)
+    if extra:  # named by the command they were given to, whose --help lists what it takes
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     if not args.command:
         build_parser(prog).print_help()
         return EXIT_BAD_INPUT
     code: int = args.run(args)
     return code
+
+
+def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The subcommand's own parser (the top one without a command)."""
+    for action in parser._actions:  # argparse keeps its subparsers only here
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
 
 
 def _report(exc: BaseException, argv: Sequence[str]) -> int:

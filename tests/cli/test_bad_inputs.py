@@ -195,7 +195,9 @@ CASES: list[Case] = [
          files={"out/app-blocked.tags.json/keep": b"x\n"}),
     # the command line itself
     Case("format-unknown", ["--format", "xml"], "error: python -m builder synth: argument --format: "),
-    Case("option-unknown", ["--bogus"], "error: python -m builder: unrecognized arguments: --bogus"),
+    Case("option-unknown", ["--bogus"], "error: python -m builder synth: unrecognized arguments: --bogus; see "
+         "`python -m builder synth --help`"),
+    Case("positional-unknown", ["pr123"], "error: python -m builder synth: unrecognized arguments: pr123"),
     Case("suffix-without-value", ["--suffix"], "error: python -m builder synth: argument --suffix: "),
     Case("region-given-twice", ["--region", "us-east-1", "--region", "eu-west-1"],
          "error: python -m builder synth: argument --region: given twice ('us-east-1', then 'eu-west-1'); give it "

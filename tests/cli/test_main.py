@@ -414,7 +414,7 @@ def test_usage_errors_name_the_program_as_it_was_called(program, tmp_path):
     result = subprocess.run([*argv, "synth", "--bogus"], capture_output=True, text=True, cwd=tmp_path, check=False)
     called = "python -m builder" if program == "module" else "builder"
     assert result.returncode == 2
-    assert result.stderr == f"error: {called}: unrecognized arguments: --bogus; see `{called} --help`\n"
+    assert result.stderr == f"error: {called} synth: unrecognized arguments: --bogus; see `{called} synth --help`\n"
     version = subprocess.run([*argv, "--version"], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert version.stdout.startswith(f"{called} ")
 
