@@ -52,3 +52,29 @@ def test_the_emulator_pages_exports_are_the_lines_the_emulator_writes():
     page = (ROOT / "docs" / "commands" / "emulator.md").read_text(encoding="utf-8")
     shown = page.split("writes (and prints) the lines below", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     assert shown.splitlines() == export_lines(Endpoint(f"http://127.0.0.1:{DEFAULT_PORT}", DEFAULT_PORT, 0))
+
+
+def _shown_commands() -> list[tuple[str, str, list[str]]]:
+    """Every `python -m builder COMMAND ...` line of a code block on the site's pages: (page, command, options)."""
+    found = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        blocks = re.findall(r"```[a-z]*\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+        for line in (line for block in blocks for line in block.splitlines()):
+            shown = re.match(r"^\$? ?python -m builder ([a-z]+)(.*)", line)
+            if shown:
+                command_line = re.split(r"\s(?:#|\||>|&&)\s", shown[2])[0]
+                found.append((page.name, shown[1], re.findall(r"(?<!\S)(--[a-z][a-z-]*)", command_line)))
+    return found
+
+
+def test_every_option_a_page_shows_is_one_its_commands_help_lists():
+    """A page may not teach a hidden spelling (cost's old `--format json`) or an option the command lacks."""
+    from builder.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if a.choices and "synth" in a.choices)
+    shown = _shown_commands()
+    assert len({command for _, command, _ in shown}) >= 10
+    for page, command, options in shown:
+        helps = subparsers.choices[command].format_help()
+        missing = [option for option in options if not re.search(rf"{option}(?![a-z-])", helps)]
+        assert not missing, f"{page}: python -m builder {command}: {missing} not in its --help"
