@@ -85,11 +85,16 @@ def _run(argv: list[str], prog: str) -> int:
         return int(exc.code or 0)
     if extra:  # named by the command they were given to, whose --help lists what it takes
         _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
-    if not args.command:
-        build_parser(prog).print_help()
-        return EXIT_BAD_INPUT
+    if not args.command:  # a usage error like any other: one line on stderr, not the help on stdout
+        names = ", ".join(sorted(_command_names(parser)))
+        parser.error(f"a command is missing: one of {names}")
     code: int = args.run(args)
     return code
+
+
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
 
 
 def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:

@@ -406,6 +406,18 @@ def test_version_is_the_package_version(capsys):
     assert capsys.readouterr().out == f"python -m builder {__version__}\n"
 
 
+def test_no_command_is_a_usage_error_of_one_line_naming_the_commands(capsys):
+    from builder.cli import commands
+
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    names = ", ".join(sorted(module.__name__.rsplit(".", 1)[1] for module in commands()))
+    assert "deploy, " in names
+    expected = f"error: python -m builder: a command is missing: one of {names}; see `python -m builder --help`"
+    assert err.splitlines() == [expected]
+
+
 @pytest.mark.parametrize("program", ["module", "console script"])
 def test_usage_errors_name_the_program_as_it_was_called(program, tmp_path):
     """`builder --bogus` names `builder`; `python -m builder --bogus` names `python -m builder`."""
