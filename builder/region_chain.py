@@ -87,16 +87,25 @@ def _profile_region(environ: Mapping[str, str], problems: list[Problem]) -> Regi
     return RegionChoice(region, f"profile {profile} in {path}", path, f"[{section}] region")
 
 
-def _region_file(cwd: Path) -> RegionChoice | None:
-    """The first line of a file named AWS_REGION in cwd, when there is one."""
+REGION_FILE = "./AWS_REGION"  # where its errors point: a file in the working folder, not the variable
+
+
+def _region_file(cwd: Path, problems: list[Problem]) -> RegionChoice | None:
+    """The first line of a file named AWS_REGION in cwd, when there is one (a file that cannot be read is
+    a problem, not a region of '')."""
     region_file = cwd / "AWS_REGION"
     if not region_file.is_file():
         return None
     try:
         lines = region_file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    return RegionChoice(lines[0].strip() if lines else "", "the AWS_REGION file", region_file.name)
+    except UnicodeDecodeError:
+        problems.append(Problem(REGION_FILE, "", "is not UTF-8 text; its first line is the region, such as us-east-1"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(REGION_FILE, "", f"cannot be read ({exc.strerror or exc}); fix it, or give the "
+                                                 f"region with --region or AWS_REGION"))
+        return None
+    return RegionChoice(lines[0].strip() if lines else "", "the AWS_REGION file", REGION_FILE)
 
 
 def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path,
@@ -109,5 +118,6 @@ def resolve_region(region: str | None, environ: Mapping[str, str], cwd: Path,
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         if environ.get(variable):
             return RegionChoice(environ[variable].strip(), variable, variable)
-    from_file = _region_file(cwd) or _profile_region(environ, [] if problems is None else problems)
+    problems = [] if problems is None else problems
+    from_file = _region_file(cwd, problems) or _profile_region(environ, problems)
     return from_file or RegionChoice(DEFAULT_REGION, "default", "default")

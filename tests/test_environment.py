@@ -254,7 +254,13 @@ def test_replication_regions_named_by_any_table_of_the_file(tmp_path):
 def test_bad_region_from_file_names_the_file(tmp_path):
     write(tmp_path / "AWS_REGION", "mars-1\n")
     (line,) = problems(tmp_path)
-    assert line.startswith("error: AWS_REGION: region: 'mars-1' does not look like an AWS region")
+    assert line.startswith("error: ./AWS_REGION: region: 'mars-1' does not look like an AWS region")
+
+
+def test_a_region_file_that_is_not_text_is_named_as_such_not_read_as_an_empty_region(tmp_path):
+    (tmp_path / "AWS_REGION").write_bytes(b"\xffus-east-1\n")
+    (line,) = problems(tmp_path)
+    assert line == "error: ./AWS_REGION: is not UTF-8 text; its first line is the region, such as us-east-1"
 
 
 def test_region_is_not_a_config_file_key(tmp_path):
