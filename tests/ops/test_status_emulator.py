@@ -26,6 +26,13 @@ def test_status_of_given_suffixes_and_of_all_with_the_prefix(aws, suffix):
     assert any(line.split() == ["TableName", f"{prefix}-one-data"] for line in lines)
     assert f"{prefix}-two  us-east-1  NOT DEPLOYED" in lines
 
+    code, out, _ = aws.run("status", "--suffix", "one", "--suffix", "two", "--set", f"stack_prefix={prefix}",
+                           "--output", "json")
+    one, two = [json.loads(line) for line in out.splitlines()]
+    assert list(one) == list(two)  # the same keys for a stack that is not deployed: a script can read each
+    assert (one["stack_policy"], two["stack_policy"], two["status"]) == (
+        "protected" if aws_lane.ON_AWS else "not known", None, "NOT DEPLOYED")
+
     code, out, _ = aws.run("status", "--all", "--output", "json", "--set", f"stack_prefix={prefix}")
     *records, summary = [json.loads(line) for line in out.splitlines()]
     assert summary["event"] == "summary" and summary["stacks"] == 1

@@ -26,8 +26,7 @@ def missing_record(name: str, region: str) -> StatusRecord:
 def as_record(found: StackStatus) -> StatusRecord:
     record = (status_record(found.deployed, found.region) if found.deployed is not None
               else missing_record(found.name, found.region))
-    if found.stack_policy is not None:
-        record["stack_policy"] = found.stack_policy
+    record["stack_policy"] = found.stack_policy  # null when not read (no stack): every record has the same keys
     if found.deployed is not None and found.deployed.express:  # as CloudFormation records it (deployment_mode)
         record["deployment_mode"] = "express"
     return record
