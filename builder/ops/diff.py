@@ -16,7 +16,9 @@ from enum import StrEnum
 from builder.cost import region_prices, stack_items
 from builder.data_guard import Finding, merged
 from builder.deployed_cost import deployed_items
+from builder.errors import RefusedError
 from builder.ops.drift import drift_for_diff
+from builder.ops.ownership import NO_TAG, NOT_BUILDERS, not_builders
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.review import (
@@ -67,6 +69,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
         current = current_stack(watcher, options.wait_for_others)
+        _refuse_another_tools(watcher, current)
         if current is not None and current.failed_create:
             watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
@@ -107,6 +110,16 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                                     drifted, change_set.findings.findings, change_set.reverted)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
+
+
+def _refuse_another_tools(watcher: StackWatcher, current: DeployedStack | None) -> None:
+    """Deploy refuses a stack of this name that another tool made (exit 3; an earlier builder's it adopts):
+    diff says so with the same exit code, and makes no change set on that stack."""
+    if current is None or current.in_review or not_builders(current) != NOT_BUILDERS:
+        return
+    raise RefusedError(watcher.name, f"deploy would refuse: a stack of this name exists and builder did not make it "
+                                     f"({NO_TAG}, not a builder template); diff made no change set on it. Choose "
+                                     f"another suffix or stack_prefix")
 
 
 def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,

@@ -225,6 +225,13 @@ def test_deploy_adopts_an_earlier_builder_s_stack_and_refuses_another_tool_s(aws
         f"builder tag, not a builder template); nothing was changed. Choose another suffix or stack_prefix")]
     assert [r["LogicalResourceId"] for r in cf.describe_stack_resources(StackName=foreign)["StackResources"]] == [
         "Handle"]
+    code, out, err = aws.run("diff", "--suffix", f"{suffix}f", *sets)  # what deploy would do, and no change set
+    assert (code, out) == (3, "")
+    assert err.splitlines() == [
+        (f"error: {foreign}: deploy would refuse: a stack of this name exists and builder did not make it (no "
+         f"builder:managed-by=builder tag, not a builder template); diff made no change set on it. Choose another "
+         f"suffix or stack_prefix")]
+    assert cf.list_change_sets(StackName=foreign)["Summaries"] == []
 
     code, out, _ = aws.run("reap", *sets, "--output", "json")
     assert rows(out)[earlier]["reason"] == ("made by an earlier builder (no builder:managed-by=builder tag yet): "
