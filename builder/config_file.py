@@ -91,13 +91,21 @@ def _toml_key(pattern: str) -> str:
     return pattern if re.fullmatch(r"[A-Za-z0-9_-]+", pattern) else f'"{pattern}"'
 
 
-def _load(path: Path, where: str, problems: list[Problem]) -> dict[str, Any] | None:
-    """The file's TOML, or None with the one problem that stopped it."""
+def _load(path: Path, where: str, problems: list[Problem], found_in_cwd: bool) -> dict[str, Any] | None:
+    """The file's TOML, or None with the one problem that stopped it (`found_in_cwd`: environments.toml in
+    the working folder, which nobody named with --config)."""
     import tomllib  # only when there is a file: synth without one does not pay for the parser
 
     reasons: dict[type[Exception], str] = {
         FileNotFoundError: "file not found; give an existing file to --config",
         IsADirectoryError: "is a folder; --config takes a TOML file",
+    } if not found_in_cwd else {
+        FileNotFoundError: ("is a link to a file that does not exist; fix the link, or remove it to run on the "
+                            "built-in defaults"),
+        IsADirectoryError: ("is a folder; builder reads environments.toml in the working folder as its config: "
+                            "make it a TOML file, or pass --config"),
+    }
+    reasons |= {
         PermissionError: "cannot be read (permission denied)",
         UnicodeDecodeError: "is not UTF-8 text; a config file is TOML",
     }
@@ -136,10 +144,10 @@ def _misplaced(top: str, known: Mapping[str, Setting[Any]]) -> str:
     return f"unknown table{closest(top, ['defaults', 'environments'])}"
 
 
-def read_config_file(path: Path, where: str, problems: list[Problem],
-                     known: Mapping[str, Setting[Any]]) -> ConfigFile | None:
+def read_config_file(path: Path, where: str, problems: list[Problem], known: Mapping[str, Setting[Any]],
+                     found_in_cwd: bool = False) -> ConfigFile | None:
     """The file, parsed and type-checked against `known` settings; None when it cannot be read at all."""
-    data = _load(path, where, problems)
+    data = _load(path, where, problems, found_in_cwd)
     if data is None:
         return None
     defaults: Table = {}
@@ -161,6 +169,7 @@ def chosen_config_file(config_path: str | None, cwd: Path, problems: list[Proble
     """--config, else environments.toml in cwd when there is one, else none."""
     if config_path is not None:
         return read_config_file(Path(config_path), config_path, problems, known)
-    if (cwd / DEFAULT_CONFIG_FILE).exists():
-        return read_config_file(cwd / DEFAULT_CONFIG_FILE, DEFAULT_CONFIG_FILE, problems, known)
+    found = cwd / DEFAULT_CONFIG_FILE
+    if found.exists() or found.is_symlink():  # a dangling link is a mistake to report, not "no config"
+        return read_config_file(found, DEFAULT_CONFIG_FILE, problems, known, found_in_cwd=True)
     return None

@@ -189,6 +189,8 @@ CASES: list[Case] = [
            "error: bad.toml: environments.\"dev*\".bucket_lifecycle_days: "),
     Case("config-implicit-environments-toml-broken", [], "error: environments.toml: not valid TOML",
          files={"environments.toml": b"[defaults"}),
+    Case("config-implicit-environments-toml-a-folder", [], "error: environments.toml: is a folder; builder reads",
+         files={"environments.toml/keep": b""}),
     # the output folder
     Case("out-empty", ["--out", ""], "error: python -m builder synth: argument --out: is empty"),
     Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: ", files={"a-file": b"not a folder\n"}),
@@ -254,3 +256,16 @@ def test_an_empty_out_folder_is_refused_before_anything_runs(command, clean_env,
                 f"see `python -m builder {command} --help`")
     assert err.splitlines() == [expected]
     assert list(clean_env.iterdir()) == []
+
+
+def test_a_dangling_environments_toml_link_is_an_error_not_the_defaults(clean_env, capsys):
+    # `ln -s configs/prod.toml environments.toml` whose target moved: prod would deploy on the defaults
+    (clean_env / "environments.toml").symlink_to("configs/prod.toml")
+
+    code = main(["synth", "--suffix", "prod"])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [("error: environments.toml: is a link to a file that does not exist; fix the link, "
+                                "or remove it to run on the built-in defaults")]
+    assert not (clean_env / "out").exists()
