@@ -94,7 +94,11 @@ def _region_file(cwd: Path, problems: list[Problem]) -> RegionChoice | None:
     """The first line of a file named AWS_REGION in cwd, when there is one (a file that cannot be read is
     a problem, not a region of '')."""
     region_file = cwd / "AWS_REGION"
-    if not region_file.is_file():
+    if not (region_file.exists() or region_file.is_symlink()):
+        return None
+    if not region_file.is_file():  # a folder, or a link to nothing: the stack would go to another region unsaid
+        problems.append(Problem(REGION_FILE, "", "is not a file (a folder, or a link to nothing); its first line "
+                                                 "would be the region: fix it, or give the region with --region"))
         return None
     try:
         lines = region_file.read_text(encoding="utf-8").splitlines()

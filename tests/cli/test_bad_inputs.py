@@ -139,6 +139,7 @@ CASES: list[Case] = [
     Case("region-from-environment", [], "error: AWS_REGION: region: ", env={"AWS_REGION": "moon-1"}),
     Case("region-from-file", [], "error: ./AWS_REGION: region: ", files={"AWS_REGION": b"nowhere\n"}),
     Case("region-file-empty", [], "error: ./AWS_REGION: region: '' ", files={"AWS_REGION": b"\n"}),
+    Case("region-file-a-folder", [], "error: ./AWS_REGION: is not a file", files={"AWS_REGION/keep": b"eu-west-1\n"}),
     Case("region-file-not-text", [], "error: ./AWS_REGION: is not UTF-8 text", files={"AWS_REGION": b"\xff\n"}),
     Case("region-from-default-region-variable", [], "error: AWS_DEFAULT_REGION: region: ",
          env={"AWS_DEFAULT_REGION": "moon-1"}),
