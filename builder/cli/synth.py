@@ -42,9 +42,13 @@ def run(args: argparse.Namespace) -> int:
     contents: dict[str, str] = {}
     for stack in stacks:
         contents.update(file_contents(stack))
-    for path, changed in write_files_reporting(contents, Path(args.out)):
+    # every file written and every stale one removed before the first line: a reader that leaves early
+    # (`synth | head -1`) must not leave a template in both formats behind
+    written = write_files_reporting(contents, Path(args.out))
+    removed = remove_other_formats(stacks, Path(args.out))
+    for path, changed in written:
         print(f"{'wrote' if changed else 'unchanged'} {path}")
-    for path in remove_other_formats(stacks, Path(args.out)):
+    for path in removed:
         print(f"removed {path} (the same stack's template in the other format)")
     # on stderr, after the files are written (an error stays one line): stdout stays the files and the commands
     say_config(args, configs)

@@ -99,6 +99,20 @@ def test_a_yaml_synth_removes_the_older_json_template_of_the_stack_and_back(tmp_
     assert not (tmp_path / "out/app-pr1.template.yaml").exists()
 
 
+def test_a_reader_that_leaves_at_once_still_gets_the_other_format_removed(tmp_path):
+    """`synth --format yaml | head -1`: the reader gone before the first line, synth stops quietly, but only
+    after its files are written and the stale JSON template is removed (else lint reads both)."""
+    assert main(["synth", "--suffix", "pr1"]) == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout fails with a broken pipe, from the first line on
+    try:
+        subprocess.run([sys.executable, "-m", "builder", "synth", "--suffix", "pr1", "--format", "yaml"],
+                       stdout=write_end, stderr=subprocess.DEVNULL, cwd=tmp_path, check=False)
+    finally:
+        os.close(write_end)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.template.*")) == ["app-pr1.template.yaml"]
+
+
 def test_one_bad_suffix_means_nothing_is_written_for_any(tmp_path, capsys):
     assert main(["synth", "--suffix", "good1", "--suffix", "Bad_1", "--suffix", "bad-replica"]) == 2
     err = capsys.readouterr().err
