@@ -300,6 +300,10 @@ def resolve_configs(
     cwd = Path.cwd() if cwd is None else cwd
     problems: list[Problem] = []
     config_file = chosen_config_file(config_path, cwd, problems, known)
+    # each value of every table, whichever suffixes it matches: a bad value in [environments."pr*"] is an
+    # error of the file on a run for dev too, as a wrong type is, not news on the first pull request
+    for table in config_file.tables if config_file else []:
+        problems += _value_problems(table, known, region_check).values()
     overrides = parse_sets(sets, problems, known)
     region_choice = resolve_region(region, environ, cwd, problems)
     configs: list[EnvironmentConfig] = []
