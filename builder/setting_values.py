@@ -44,7 +44,16 @@ def closest(word: str, choices: Sequence[str]) -> str:
 
 
 def _expected(setting: Setting[Any], value: Any) -> Typed:
-    return None, f"expected {_TYPE_WORDS[setting.kind]} (got {value!r})"
+    return None, f"expected {_TYPE_WORDS[setting.kind]} (got {_as_written(value)})"
+
+
+def _as_written(value: Any) -> str:
+    """A TOML value as the file spells it: a date or time is shown as written, not as a Python repr."""
+    import datetime
+
+    if isinstance(value, datetime.date | datetime.time):
+        return f"the {type(value).__name__} {value.isoformat()}"
+    return repr(value)
 
 
 def _finite(number: float, shown: Any) -> Typed:

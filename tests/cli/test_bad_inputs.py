@@ -184,6 +184,8 @@ CASES: list[Case] = [
            "error: bad.toml: defaults.alarm_threshold_multiplier: expected a number"),
     config("config-text-for-a-boolean", "[defaults]\nretain_data = \"yes\"\n",
            "error: bad.toml: defaults.retain_data: expected true or false"),
+    config("config-date-for-a-duration", "[defaults]\nttl = 2026-12-31\n",
+           "error: bad.toml: defaults.ttl: expected a string (got the date 2026-12-31)"),
     config("config-region-key", "[defaults]\nregion = \"us-east-1\"\n", "error: bad.toml: defaults.region: "),
     config("config-tag-not-text", "[defaults.tags]\nTeam = 3\n", "error: bad.toml: defaults.tags.Team: "),
     config("config-zero-in-a-matching-pattern", "[environments.\"dev*\"]\nbucket_lifecycle_days = 0\n",
