@@ -6,7 +6,7 @@ ratio is taken pair by pair and a busy moment disturbs both sides alike. Nothing
 the deploy benchmarks talk to a LocalStack server (builder/emulator) or to benchmarks/standin.py,
 both on 127.0.0.1, with dummy credentials.
 
-    .venv/bin/python benchmarks/run.py                     # everything, about an hour
+    .venv/bin/python benchmarks/run.py                     # everything (BENCHMARKS.md says how long it took)
     .venv/bin/python benchmarks/run.py --runs 3 --only synth,lint   # a quick look at some
     .venv/bin/python benchmarks/run.py --only 9 --long-runs 1 --output /tmp/peer.md   # one section alone
 
@@ -17,9 +17,11 @@ target is computed from the run's data (benchmarks/notes.py).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,11 +192,8 @@ def bench_lint(work: Path, runs: int, long_runs: int) -> list[Section]:
     per_file = (summary(raw50)[0] - summary(raw1)[0]) / 49  # what one more file costs cfn-lint
     section.targets.append(Target("lint gate over 50 at or below `cfn-lint` over the same 50 in one process",
                                   fmt_x(r_raw), r_raw <= 1))
-    section.targets.append(Target(
-        "lint gate over 50 within 1.5x of linting one", fmt_x(r_self), r_self <= 1.5,
-        f"every file is linted on its own; one more file cost cfn-lint {per_file:.2f} s in this run, so 49 more "
-        f"on {workers} worker process(es) add about {49 * per_file / workers:.1f} s to the {one:.2f} s of one "
-        f"({(one + 49 * per_file / workers) / one:.1f}x); only more CPUs, or fewer files to lint, would reach 1.5x"))
+    section.targets.append(Target("lint gate over 50 within 1.5x of linting one", fmt_x(r_self), r_self <= 1.5,
+                                  Note.lint_note(one, per_file, workers, 50, 1.5)))
     return [section]
 
 
@@ -352,6 +351,9 @@ def bench_fleet(work: Path, runs: int, endpoint: str, size: int = 20, concurrenc
 
 
 # ---------------------------------------------------------------------- 5: polling
+# the AWS CLI's waiters (awscli/customizations/cloudformation/deployer.py: WaiterConfig Delay): section 5 quotes them
+# with what the run measured, and spreads its settle times over the stack waiter's interval
+CLI_CHANGE_SET_DELAY, CLI_STACK_DELAY = 5, 30
 def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300)) -> list[Section]:
     from standin import StandIn
 
@@ -365,14 +367,14 @@ def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300
         for n in settles:
             for i in range(runs):
                 # settle at N, N + 3 s, ... N + 27 s: every phase of the AWS CLI's 30-second poll is sampled
-                settle_at = n + i * 30 / runs
+                settle_at = n + i * CLI_STACK_DELAY / runs
                 progress(f"polling N={n} run {i + 1}/{runs} (settles after {settle_at:.0f} virtual s)")
                 for who in ("ours", "cli"):
                     stack = f"app-p{n}r{i}{who}"
                     standin.reset(settle_at)
                     argv = ([*BUILDER, "deploy", "--suffix", stack[4:], "--out", "standin"] if who == "ours"
                             else cli_deploy_argv(cli, out, stack, files="app-poll"))
-                    run(argv, cwd=work, env=env)
+                    real = run(argv, cwd=work, env=env).seconds
                     exit_at = standin.now()
                     fake = standin.stack(stack)
                     if fake is None or fake.executed_at is None:
@@ -380,25 +382,35 @@ def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300
                     settled = fake.executed_at + fake.settle_seconds
                     watched = [(t, a) for t, a in standin.calls if t >= fake.executed_at]
                     r = results.setdefault((who, n), {"delay": [], "stacks": [], "events": [], "rate": [], "total": [],
-                                                      "watched": []})
+                                                      "watched": [], "real": [], "gaps": []})
+                    r["real"].append(real)
+                    polls = [t for t, a in watched if a == "DescribeStacks"]
+                    r["gaps"] += [b - a for a, b in itertools.pairwise(polls)]
                     r["watched"].append(exit_at - fake.executed_at)
                     r["delay"].append(exit_at - settled)
                     r["stacks"].append(sum(1 for _, a in watched if a == "DescribeStacks"))
                     r["events"].append(sum(1 for _, a in watched if a == "DescribeStackEvents"))
                     r["rate"].append(r["events"][-1] / max(exit_at - fake.executed_at, 1e-9))
                     r["total"].append(len(standin.calls))
+    longest = max(settles)
+    cli_gaps = [g for n in settles for g in results["cli", n]["gaps"]]
     section = Section(heading("polling"))
     section.para(
         "A stack that settles a known time after ExecuteChangeSet, served by benchmarks/standin.py (CloudFormation's "
         "query protocol on 127.0.0.1; resources report progress spread over the wait). Both tools run for real "
         "(`python -m builder deploy`, and `aws cloudformation deploy`, whose waiters poll DescribeChangeSet every "
-        "5 s and DescribeStacks every 30 s), but time is virtual: benchmarks/hooks/sitecustomize.py makes each "
+        f"{CLI_CHANGE_SET_DELAY} s and DescribeStacks every {CLI_STACK_DELAY} s: the `WaiterConfig` Delays of awscli's "
+        "customizations/cloudformation/deployer.py; in this run the AWS CLI's DescribeStacks calls came "
+        f"{fmt_s(statistics.median(cli_gaps)) if cli_gaps else '?'} apart, median), but time is virtual: "
+        "benchmarks/hooks/sitecustomize.py makes each "
         "`time.sleep` move the stand-in's clock (and the process's `time.monotonic`) to its wake-up instead of "
-        "waiting, sleeps that overlap in real time to the latest wake-up among them (not their sum), so a "
-        "300 s settle costs a second of real time. Everything else (process start, HTTP calls) takes its real "
-        f"time. For each N, the {runs} runs settle at N, N + {30 / runs:g} s, ..., N + {30 - 30 / runs:g} s, so "
-        "every phase of the 30 s waiter is sampled: a stack that settles just after a poll waits the whole "
-        "interval. Counts are calls from ExecuteChangeSet to exit; the rate is DescribeStackEvents calls over "
+        "waiting, sleeps that overlap in real time to the latest wake-up among them (not their sum): a "
+        f"{longest} s settle took {fmt_s(statistics.median(results['ours', longest]['real']))} of real time "
+        "(`builder deploy`, median). Everything else (process start, HTTP calls) takes its real "
+        f"time. For each N, the {runs} runs settle at N, N + {CLI_STACK_DELAY / runs:g} s, ..., "
+        f"N + {CLI_STACK_DELAY - CLI_STACK_DELAY / runs:g} s, so every phase of the {CLI_STACK_DELAY} s waiter is "
+        "sampled: a stack that settles just after a poll waits the whole interval. Counts are calls from "
+        "ExecuteChangeSet to exit; the rate is DescribeStackEvents calls over "
         "that span.")
     for n in settles:
         for who, label in (("ours", "`builder deploy`"), ("cli", "`aws cloudformation deploy`")):
@@ -596,10 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="rounds of each benchmark (default: 10)")
     parser.add_argument("--long-runs", type=int, default=5,
-                        help="rounds of the measurements that take 30 s or more each: the AWS CLI's create and "
-                             "update (its 30 s waiter), builder lint and cfn-lint on 50 files, 200 synth processes "
-                             "in a row and "
-                             "the fleet (default: 5)")
+                        help="rounds of the slow measurements: the AWS CLI's create and update (its waiter's "
+                             "DescribeStacks interval), builder lint and cfn-lint on 50 files, 200 synth processes "
+                             "in a row, the fleet, reap and the peer (default: 5)")
     parser.add_argument("--only", default=",".join(p.key for p in SECTIONS), metavar="SECTION,...",
                         help="run these sections alone, by key or number: "
                              + ", ".join(f"{p.number} {p.key}" for p in SECTIONS))

@@ -97,6 +97,16 @@ def test_noop_note_names_change_set_calls():
         Counter({"DescribeStacks": 1, "CreateChangeSet": 1}))
 
 
+
+def test_lint_note_concludes_from_its_own_estimate_either_way():
+    """The lint target's note says what more CPUs would do only when the run's own estimate is above the target."""
+    slow = notes.lint_note(one=2.0, per_file=0.4, workers=2, files=50, target=1.5)
+    assert "49 more on 2 worker process(es) add about 9.80 s to the 2.00 s of one (5.9x)" in slow
+    assert "above 1.5x by that estimate" in slow and "more CPUs" in slow
+    cheap = notes.lint_note(one=2.0, per_file=0.01, workers=2, files=50, target=1.5)
+    assert "(1.1x): within 1.5x by that estimate, so it does not explain the ratio measured" in cheap
+    assert "CPUs" not in cheap
+
 # ---------------------------------------------------------------------- the recording proxy's reading of requests
 def test_proxy_names_the_action_and_service_of_each_protocol():
     auth = {"authorization": "AWS4-HMAC-SHA256 Credential=test/20261205/us-east-1/cloudformation/aws4_request, x"}
