@@ -1,4 +1,4 @@
-"""The benchmark's machinery (benchmarks/), not its numbers: the sections table that README.md,
+"""The benchmark's machinery (benchmarks/), not its numbers: the sections table that docs/benchmarks.md,
 BENCHMARKS.md and run.py share, the notes computed from a run's data, and the virtual clock."""
 
 from __future__ import annotations
