@@ -65,7 +65,8 @@ def busy_note(loads: Sequence[str], cores: int) -> str:
     if not ones or max(ones) <= cores / 2:
         return ""
     return (f"**The machine was busy**: the 1-minute load average reached {max(ones):.2f} around a section, on "
-            f"{cores} cores (more than half of them), so other processes shared the CPU during the run.")
+            f"{cores} cores (more than half of them). The load average counts the benchmark's own processes too: it "
+            f"says the CPU was in demand around that section, not by whom.")
 
 
 def throttled_text(throttled: Sequence[tuple[float, str]], first: float) -> str:
