@@ -101,11 +101,12 @@ def test_noop_note_names_change_set_calls():
 
 def test_lint_note_concludes_from_its_own_estimate_either_way():
     """The lint target's note says what more CPUs would do only when the run's own estimate is above the target."""
-    slow = notes.lint_note(one=2.0, per_file=0.4, workers=2, files=50, target=1.5)
-    assert "49 more on 2 worker process(es) add about 9.80 s to the 2.00 s of one (5.9x)" in slow
+    slow = notes.lint_note(one=2.0, per_file=0.4, workers=2, files=50, target=1.5, measured=6.2)
+    assert "49 more on 2 worker process(es) add about 9.80 s to the 2.00 s of one (5.9x, against 6.20x measured)" \
+        in slow
     assert "above 1.5x by that estimate" in slow and "more CPUs" in slow
-    cheap = notes.lint_note(one=2.0, per_file=0.01, workers=2, files=50, target=1.5)
-    assert "(1.1x): within 1.5x by that estimate, so it does not explain the ratio measured" in cheap
+    cheap = notes.lint_note(one=2.0, per_file=0.01, workers=2, files=50, target=1.5, measured=1.8)
+    assert "(1.1x, against 1.80x measured): within 1.5x by that estimate, so it does not explain the ratio" in cheap
     assert "CPUs" not in cheap
 
 
