@@ -118,9 +118,9 @@ EVENTS_PER_S = 1.0  # DescribeStackEvents calls a second, at most
 
 
 # ---------------------------------------------------------------------- 1 and 2: synth
-def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
+def bench_synth(work: Path, runs: int, long_runs: int, many_suffixes: int = 200) -> list[Section]:
     one, empty, many, loop = [], [], [], []
-    suffixes = [f"s{i:03d}" for i in range(200)]
+    suffixes = [f"s{i:03d}" for i in range(many_suffixes)]
     for i in range(runs):
         progress(f"synth round {i + 1}/{runs}")
         one.append(run([*BUILDER, "synth", "--suffix", "x", "--out", "o1"], cwd=work).seconds)
@@ -143,16 +143,17 @@ def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
                                 r1 <= SYNTH_WITHIN))
 
     batch = Section(heading("suffixes"))
-    batch.para("One `synth` invocation with 200 `--suffix` options (600 files) against one suffix, "
-               f"in the same rounds; and against 200 invocations of one suffix in a row ({long_runs} rounds: each "
-               "is 200 processes).")
-    rows = [row_seconds("synth, 1 suffix", one), row_seconds("synth, 200 suffixes in one call", many)]
+    n = len(suffixes)
+    batch.para(f"One `synth` invocation with {n} `--suffix` options ({3 * n} files) against one suffix, "
+               f"in the same rounds; and against {n} invocations of one suffix in a row ({long_runs} rounds: each "
+               f"is {n} processes).")
+    rows = [row_seconds("synth, 1 suffix", one), row_seconds(f"synth, {n} suffixes in one call", many)]
     if loop:
-        rows.append(row_seconds("synth, 200 calls of 1 suffix", loop))
+        rows.append(row_seconds(f"synth, {n} calls of 1 suffix", loop))
     batch.table(TIME_HEADER, rows)
-    ratios = [row_ratio("200 in one call / 1 suffix", many, one)]
+    ratios = [row_ratio(f"{n} in one call / 1 suffix", many, one)]
     if loop:
-        ratios.append(row_ratio("200 calls of 1 / 200 in one call", loop, many[:len(loop)]))
+        ratios.append(row_ratio(f"{n} calls of 1 / {n} in one call", loop, many[:len(loop)]))
     batch.table(RATIO_HEADER, ratios)
     r2 = ratio_median(many, one)
     batch.targets.append(Target(f"{len(suffixes)} suffixes in one call within {SUFFIXES_WITHIN:g}x of one suffix",
@@ -162,13 +163,13 @@ def bench_synth(work: Path, runs: int, long_runs: int) -> list[Section]:
 
 
 # ---------------------------------------------------------------------- 3: lint
-def bench_lint(work: Path, runs: int, long_runs: int) -> list[Section]:
+def bench_lint(work: Path, runs: int, long_runs: int, count: int = 50) -> list[Section]:
     """`builder lint` against `cfn-lint` as a user runs it: one process over the same files, the same checks
     (`--include-checks I --append-rules builder/rules`), the project's .cfnlintrc in the working folder."""
     shutil.copy(REPO / ".cfnlintrc", work / ".cfnlintrc")
-    synth_files(work, [f"l{i:02d}" for i in range(50)], "lint50")
+    synth_files(work, [f"l{i:02d}" for i in range(count)], "lint50")
     files = sorted(str(p.relative_to(work)) for p in (work / "lint50").glob("*.template.json"))
-    assert len(files) == 50, files
+    assert len(files) == count, files
     raw_argv = [CFN_LINT, "--include-checks", "I", "--append-rules", RULES, "--"]
     gate50: list[float] = []
     gate1: list[float] = []
@@ -182,23 +183,24 @@ def bench_lint(work: Path, runs: int, long_runs: int) -> list[Section]:
             sides = [(gate50, [*BUILDER, "lint", "lint50"]), (raw50, [*raw_argv, *files])]
             for times, argv in sides if i % 2 == 0 else sides[::-1]:
                 times.append(run(argv, cwd=work).seconds)  # exit 0 on both sides: no finding in synth's files
-    workers = min(50, len(os.sched_getaffinity(0)))
+    workers = min(count, len(os.sched_getaffinity(0)))
     section = Section("3. Lint gate")
-    section.para("`python -m builder lint lint50` (the templates of 50 synthesized suffixes) against `cfn-lint` as "
-                 "a user runs it on the same 50 files: one process over all of them (`cfn-lint --include-checks I "
-                 "--append-rules builder/rules -- lint50/*.template.json`: the checks the gate runs, from the same "
-                 "venv and working folder, the project's .cfnlintrc there), and each on one template. Both exited 0 "
-                 "(no finding); tests/test_lint.py holds their findings equal file by file. `builder lint` lints "
-                 f"every file on its own: cfn-lint and its rules load once, then {workers} forked worker process(es) "
-                 "(one per CPU this run could use) lint a share of the files each. The 50-file runs took place in "
-                 f"the first {long_runs} round(s), which of the two went first alternating by round.")
+    section.para(f"`python -m builder lint lint50` (the templates of {count} synthesized suffixes) against "
+                 f"`cfn-lint` as a user runs it on the same {count} files: one process over all of them (`cfn-lint "
+                 "--include-checks I --append-rules builder/rules -- lint50/*.template.json`: the checks the gate "
+                 "runs, from the same venv and working folder, the project's .cfnlintrc there), and each on one "
+                 "template. Both exited 0 (no finding); tests/test_lint.py holds their findings equal file by file. "
+                 "`builder lint` lints every file on its own: cfn-lint and its rules load once, then "
+                 f"{workers} forked worker process(es) (one per CPU this run could use) lint a share of the files "
+                 f"each. The {count}-file runs took place in the first {long_runs} round(s), which of the two went "
+                 "first alternating by round.")
     section.table(TIME_HEADER, [row_seconds("`builder lint`, 1 template", gate1),
                                 row_seconds("`cfn-lint`, 1 template", raw1),
-                                row_seconds("`builder lint`, 50 templates", gate50),
-                                row_seconds("`cfn-lint`, 50 templates in one process", raw50)])
-    section.table(RATIO_HEADER, [row_ratio("`builder lint` 50 / `cfn-lint` 50", gate50, raw50),
-                                 row_ratio("`builder lint` 50 / `builder lint` 1", gate50, gate1[:len(gate50)]),
-                                 row_ratio("`cfn-lint` 50 / `cfn-lint` 1", raw50, raw1[:len(raw50)]),
+                                row_seconds(f"`builder lint`, {count} templates", gate50),
+                                row_seconds(f"`cfn-lint`, {count} templates in one process", raw50)])
+    section.table(RATIO_HEADER, [row_ratio(f"`builder lint` {count} / `cfn-lint` {count}", gate50, raw50),
+                                 row_ratio(f"`builder lint` {count} / `builder lint` 1", gate50, gate1[:len(gate50)]),
+                                 row_ratio(f"`cfn-lint` {count} / `cfn-lint` 1", raw50, raw1[:len(raw50)]),
                                  row_ratio("`builder lint` 1 / `cfn-lint` 1", gate1, raw1)])
     r_raw, r_self = ratio_median(gate50, raw50), ratio_median(gate50, gate1[:len(gate50)])
     one = summary(gate1)[0]
