@@ -76,7 +76,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         triggers = _rollback_triggers(watcher, stack, deployed)
         change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift, triggers)
         if change_set is None and current is not None and tag_changes(current, stack.tags):
-            final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
+            final, kind, changes = update_tags(watcher, stack, current, triggers), "UPDATE", 0
         elif change_set is None:
             watcher.say("no changes; the empty change set was deleted")
             if current is not None:

@@ -17,7 +17,7 @@ from botocore.stub import ANY
 import builder.synth
 from builder.stack import rollback
 from builder.stack.deployed import DeployedStack
-from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, expect_findings, stack_id
+from tests.factories import ACCOUNT, CHANGE_SET_ID, NO_CHANGES_REASON, NOW, config, expect_findings, stack_id
 from tests.factories import run_cli as run
 
 STACK = "app-stub"
@@ -63,9 +63,19 @@ def expect_stack(stubs, rollback_configuration: dict | None = None) -> None:
     stubs.deployed_template(STACK, TEMPLATE)
 
 
-def expect_update(stubs, rollback_configuration: dict | None) -> None:
+def stack_event(number: int, logical: str, type_: str, status: str, reason: str = "") -> dict:
+    return {"StackId": stack_id(STACK), "EventId": f"e{number}", "StackName": STACK, "LogicalResourceId": logical,
+            "ResourceType": type_, "Timestamp": NOW, "ResourceStatus": status,
+            **({"ResourceStatusReason": reason} if reason else {})}
+
+
+UPDATED = [stack_event(1, STACK, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")]
+
+
+def expect_update(stubs, rollback_configuration: dict | None, final: str = "UPDATE_COMPLETE",
+                  events: list[dict] = UPDATED) -> None:
     """CreateChangeSet, with exactly this RollbackConfiguration (none: the argument is absent), then the
-    change set made, executed and settled."""
+    change set made, executed and settled in `final` with `events` (oldest first)."""
     cf = stubs["cloudformation"]
     expected = {"StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
                 "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY,
@@ -84,11 +94,9 @@ def expect_update(stubs, rollback_configuration: dict | None) -> None:
     cf.add_response("set_stack_policy", {}, {"StackName": stack_id(STACK), "StackPolicyBody": ANY})
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", {"Stacks": [
-        {"StackName": STACK, "StackId": stack_id(STACK), "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
+        {"StackName": STACK, "StackId": stack_id(STACK), "CreationTime": NOW, "StackStatus": final,
          "Outputs": [{"OutputKey": "TableName", "OutputValue": f"{STACK}-data"}]}]}, {"StackName": stack_id(STACK)})
-    cf.add_response("describe_stack_events", {"StackEvents": [
-        {"StackId": stack_id(STACK), "EventId": "e1", "StackName": STACK, "LogicalResourceId": STACK,
-         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]})
+    cf.add_response("describe_stack_events", {"StackEvents": events[::-1]})
 
 
 def test_an_update_passes_the_deployed_table_alarms_and_the_monitoring_time(stubs, capsys):
@@ -102,6 +110,25 @@ def test_an_update_passes_the_deployed_table_alarms_and_the_monitoring_time(stub
     assert ("rollback triggers: TableReadThrottleAlarm, TableSystemErrorsAlarm, TableWriteThrottleAlarm: "
             "CloudFormation rolls the update back if one goes to ALARM during it or in the 25 minute(s) after "
             "(deploy waits as long)") in out.splitlines()
+
+
+def test_an_update_rolled_back_by_its_alarm_fails_with_the_reason_cloudformation_gives(stubs, capsys):
+    """No resource fails: the stack's own UPDATE_ROLLBACK_IN_PROGRESS event carries the reason (its text here is
+    an example; builder prints CloudFormation's as it comes)."""
+    expect_stack(stubs)
+    stubs["cloudformation"].add_response("list_stack_resources", {"StackResourceSummaries": DEPLOYED_RESOURCES},
+                                         {"StackName": stack_id(STACK)})
+    reason = f"Rollback trigger {alarm_arn('table-write-throttles')} is in ALARM state"
+    expect_update(stubs, {"RollbackTriggers": THROTTLES_AND_ERRORS, "MonitoringTimeInMinutes": 10},
+                  "UPDATE_ROLLBACK_COMPLETE", [
+                      stack_event(1, STACK, "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS"),
+                      stack_event(2, "DataBucket", "AWS::S3::Bucket", "UPDATE_COMPLETE"),
+                      stack_event(3, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_IN_PROGRESS", reason),
+                      stack_event(4, "DataBucket", "AWS::S3::Bucket", "UPDATE_COMPLETE"),
+                      stack_event(5, STACK, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE")])
+    code, _, err = run(capsys, "deploy", "--suffix", "stub", *CHANGE, *ON)
+    assert code == 1
+    assert err.splitlines() == [f"error: {STACK}: UPDATE_ROLLBACK_COMPLETE: UPDATE_ROLLBACK_IN_PROGRESS: {reason}"]
 
 
 def test_an_alarm_this_update_adds_is_not_a_trigger_yet(stubs, capsys):
@@ -158,3 +185,27 @@ def test_at_most_five_triggers_in_logical_id_order():
     assert [logical for logical, _, _ in found.alarms] == ["Alarm0", "Alarm1", "Alarm2", "Alarm3", "Alarm4"]
     assert found.over_limit == ("Alarm5", "Alarm6")
     assert len(found.argument()["RollbackConfiguration"]["RollbackTriggers"]) == rollback.MAX_TRIGGERS
+
+
+def test_a_change_of_the_tags_alone_clears_the_old_triggers_too(stubs, capsys):
+    """The tags go through UpdateStack (builder.stack.tags), which would also reuse the stack's old triggers."""
+    expect_stack(stubs, {"RollbackTriggers": THROTTLES_AND_ERRORS[:1], "MonitoringTimeInMinutes": 0})
+    cf = stubs["cloudformation"]
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)})
+    cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetId": CHANGE_SET_ID,
+                                            "StackId": stack_id(STACK), "StatusReason": NO_CHANGES_REASON})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": stack_id(STACK)})
+    cf.add_response("update_stack", {"StackId": stack_id(STACK)}, {
+        "StackName": stack_id(STACK), "UsePreviousTemplate": True, "Parameters": ANY, "Tags": ANY,
+        "Capabilities": ANY, "RollbackConfiguration": {"RollbackTriggers": [], "MonitoringTimeInMinutes": 0}})
+    tags = config("ttl=3d", suffix="stub").stack_tags
+    cf.add_response("describe_stacks", {"Stacks": [
+        {"StackName": STACK, "StackId": stack_id(STACK), "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
+         "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+         "Outputs": [{"OutputKey": "TableName", "OutputValue": f"{STACK}-data"}]}]}, {"StackName": stack_id(STACK)})
+    cf.add_response("describe_stack_events", {"StackEvents": UPDATED})
+    code, out, err = run(capsys, "deploy", "--suffix", "stub", "--set", "ttl=3d")
+    assert (code, err) == (0, "")
+    assert ("rollback triggers: rollback_alarms is off; clearing the 1 rollback trigger(s) and 0 monitoring "
+            "minute(s) the stack kept from an earlier update") in out.splitlines()
