@@ -22,6 +22,7 @@ from builder.families import DataHolder
 from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack import revert, validation
+from builder.stack.deployed import EXPRESS
 from builder.stack.rollback import RollbackTriggers
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
@@ -123,6 +124,7 @@ class ChangeSet:
     changes: tuple[Change, ...]
     findings: validation.Findings = validation.NO_FINDINGS  # CloudFormation's findings (WARN: it was made)
     revert_drift: bool = False  # made with DeploymentMode=REVERT_DRIFT
+    deployment_mode: str = "STANDARD"  # DeploymentConfig.Mode as DescribeChangeSet echoes it (none: STANDARD)
 
     @property
     def reverted(self) -> tuple[revert.RevertedProperty, ...]:
@@ -159,6 +161,15 @@ def role_arg(stack: Stack) -> dict[str, str]:
     return {"RoleARN": role_arn} if role_arn else {}
 
 
+def deployment_config(stack: Stack) -> dict[str, Any]:
+    """DeploymentConfig for a change set of an express stack (setting deployment_mode), rollback kept on (AWS
+    turns it off in express mode unless told: a failed deploy must leave the stack as it was); nothing for a
+    standard one, so its request is as it always was."""
+    if stack.config.deployment_mode != "express":
+        return {}
+    return {"DeploymentConfig": {"Mode": EXPRESS, "DisableRollback": False}}
+
+
 def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: Mapping[str, str],
                       revert_drift: bool = False, rollback: RollbackTriggers | None = None) -> ChangeSet | None:
     """Make a change set and wait for it; None (and the change set deleted) when nothing changes. Its
@@ -171,7 +182,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **role_arg(stack), **template, **mode,
+        Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode,
         **(rollback.argument() if rollback is not None else {}))
     change_set_id = created["Id"]
     pauses = aws.intervals()
@@ -199,8 +210,9 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
         token = page.get("NextToken")
     found = validation.read_findings(watcher.read, change_set=change_set_id)
     validation.report(watcher.reporter, watcher.name, found, warnings_only=True)
+    echoed = (described.get("DeploymentConfig") or {}).get("Mode") or "STANDARD"
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes), found,
-                     bool(mode))
+                     bool(mode), echoed)
 
 
 def config_read(stack: Stack) -> str:
