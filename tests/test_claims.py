@@ -40,6 +40,7 @@ from builder.families.storage import ALARM_BASES as BUCKET_ALARM_BASES
 from builder.families.table import ALARM_BASES, MAX_METRICS_PER_EXPRESSION
 from builder.names import S3_BUCKET_NAME_MAX, S3_BUCKET_NAME_MIN, max_suffix_length
 from builder.pricing import PRICES
+from builder.settings import ROLLBACK_MONITORING_MINUTES
 from builder.stack.drift import DEFAULT_TIMEOUT_S
 from builder.stack.poller import (
     CUT_EVERY,
@@ -51,6 +52,7 @@ from builder.stack.poller import (
     STATUS_FIRST,
     THROTTLED_TRIES,
 )
+from builder.stack.rollback import MAX_TRIGGERS
 from builder.synth import TEMPLATE_BODY_LIMIT, stacks_for
 from tests.cli.test_bad_inputs import CASES, DOCUMENTED_COUNT
 from tests.factories import REPLICATION_SETTINGS, config
@@ -153,10 +155,28 @@ def alarm_period_minutes() -> int:
     return int(periods.pop()) // 60
 
 
+def cleared_triggers() -> dict[str, object]:
+    """What deploy sends to clear the rollback triggers a stack kept, with rollback_alarms off."""
+    from builder.stack.deployed import DeployedStack
+    from builder.stack.rollback import for_update
+
+    stack = stacks_for(config())[-1]
+    deployed = DeployedStack(stack.name, "arn:aws:cloudformation:us-east-1:123456789012:stack/app-pr1/1",
+                             "UPDATE_COMPLETE", rollback_triggers=("arn:aws:cloudwatch:us-east-1:1:alarm:a",),
+                             rollback_monitoring_minutes=10)
+    found = for_update(lambda operation, **kwargs: {}, stack, deployed)
+    assert found is not None and found.cleared
+    configuration: dict[str, object] = found.argument()["RollbackConfiguration"]
+    return configuration
+
+
 def once_every(seconds: float) -> str:
     return "once a second" if seconds == 1 else f"once every {seconds:g} s"
 
 
+WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
+         10: "ten"}
+CLEARED = cleared_triggers()
 US = PRICES["us-east-1"]
 ALARM_USD = US["cloudwatch.alarm_metric"].usd
 DEFAULT_IDLE = estimate(config()).fixed_monthly_usd
@@ -216,6 +236,12 @@ TIED = [
     Claim("docs/commands/lint.md", f"a {PLANTED['x']}-character suffix (a bucket name over S3's {S3_BUCKET_NAME_MAX} "
                                    f"characters) and a {PLANTED['y']}-character one"),
     Claim("--help emulator", f"port on 127.0.0.1 (default: {DEFAULT_PORT})"),
+    Claim("docs/configuration.md", f"each looks at {alarm_period_minutes()} minutes of data"),
+    Claim("docs/configuration.md", f"within the {ROLLBACK_MONITORING_MINUTES.range.maximum:g} minutes "
+                                   f"CloudFormation watches at most"),  # type: ignore[union-attr]
+    Claim("docs/configuration.md", f"in logical-id order, at most {WORDS[MAX_TRIGGERS]} (CloudFormation's limit)"),
+    Claim("docs/configuration.md", f"(an empty list and {CLEARED['MonitoringTimeInMinutes']} minutes)"
+          if CLEARED["RollbackTriggers"] == [] else "triggers cleared: not an empty list"),
     Claim("docs/index.md", f"incomplete multipart uploads after {ABORT_MULTIPART_DAYS} days"),
     Claim("docs/commands/deploy.md",
           f"Polling starts at {STATUS_FIRST:g} s and backs off to {STATUS_CEILING:g} s ({STATUS_AFTER_PROGRESS:g} s "
