@@ -108,10 +108,22 @@ def markdown_files() -> list[Path]:
     return [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
+def benchmark_text() -> str:
+    """benchmarks/run.py's own words: its docstring (its --help's description) and its options' help, without the
+    example command lines."""
+    tree = ast.parse((ROOT / "benchmarks" / "run.py").read_text(encoding="utf-8"))
+    helps = [ast.literal_eval(k.value) for node in ast.walk(tree) if isinstance(node, ast.Call)
+             for k in node.keywords if k.arg == "help" and isinstance(k.value, ast.Constant | ast.BinOp)
+             and not any(isinstance(n, ast.Call) for n in ast.walk(k.value))]
+    lines = [line for line in (ast.get_docstring(tree) or "").splitlines() if ".venv/bin/python" not in line]
+    return " ".join(" ".join([*lines, *helps]).split())
+
+
 NAMES = ["", *(module.__name__.rpartition(".")[2] for module in commands())]
 PAGES = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8") for path in markdown_files()}
 TEXTS = {**{where: prose(text) for where, text in PAGES.items()},
-         **{f"--help {name}".rstrip(): help_text(name) for name in NAMES}}
+         **{f"--help {name}".rstrip(): help_text(name) for name in NAMES},
+         "benchmarks/run.py": benchmark_text()}
 
 
 # ---------------------------------------------------------------------- what the code says
