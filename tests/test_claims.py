@@ -71,6 +71,7 @@ QUANTITY = re.compile("|".join((
     rf"~\s?{NUM}",
     r"\b(?:faster|slower|quicker|quickly)\b",
     r"\b(?:a few|tens of|several|many) (?:cents|seconds|minutes|hours)\b",
+    r"\b(?:one|two|three|four|five|ten|fifteen|twenty|thirty|sixty)[- ](?:seconds?|minutes?|hours?)\b",
 )), re.IGNORECASE)
 
 
@@ -355,7 +356,7 @@ def test_the_scan_sees_a_typed_measurement():
     """The guard itself: a sentence of the kind that used to be typed in is caught, a tied one is not."""
     for sentence in ("the first start installs it, about 1.5 minutes", "deploys 3 times faster than the AWS CLI",
                      "a run costs a few cents", "a 300 s settle costs a second of real time", "~1.5 min once",
-                     "idles at 0.40 USD a month", "at most 2 API calls"):
+                     "idles at 0.40 USD a month", "at most 2 API calls", "A five-minute tour"):
         assert QUANTITY.search(prose(sentence)), sentence
     for sentence in ("Python 3.12 or newer", "us-east-1", "CKV_AWS_18", "exit 3", "`--older-than 1s`"):
         assert not QUANTITY.search(prose(sentence)), sentence
