@@ -168,6 +168,14 @@ def alarm_period_minutes() -> int:
     return int(periods.pop()) // 60
 
 
+def default_alarms() -> int:
+    """The CloudWatch alarms of the default stack, from the template synth writes."""
+    import json
+
+    template = json.loads(stacks_for(config())[-1].template_body)
+    return sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in template["Resources"].values())
+
+
 def cleared_triggers() -> dict[str, object]:
     """What deploy sends to clear the rollback triggers a stack kept, with rollback_alarms off."""
     from builder.stack.deployed import DeployedStack
@@ -255,6 +263,9 @@ TIED = [
     Claim("docs/configuration.md", f"in logical-id order, at most {WORDS[MAX_TRIGGERS]} (CloudFormation's limit)"),
     Claim("docs/configuration.md", f"(an empty list and {CLEARED['MonitoringTimeInMinutes']} minutes)"
           if CLEARED["RollbackTriggers"] == [] else "triggers cleared: not an empty list"),
+    Claim("docs/aws.md", f"and {WORDS[default_alarms()]} CloudWatch alarms (billed pro-rated by the hour)"),
+    Claim("docs/commands/cost.md", f"its {WORDS[default_alarms()]} CloudWatch alarms, billed per metric"),
+    Claim("docs/safety.md", f"stack's {default_alarms()} alarms"),
     Claim("docs/index.md", f"incomplete multipart uploads after {ABORT_MULTIPART_DAYS} days"),
     Claim("docs/commands/deploy.md",
           f"Polling starts at {STATUS_FIRST:g} s and backs off to {STATUS_CEILING:g} s ({STATUS_AFTER_PROGRESS:g} s "
