@@ -20,6 +20,7 @@ import ast
 import contextlib
 import inspect
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -158,8 +159,6 @@ def max_examples(test_file: str, test: str) -> int:
 
 def alarm_period_minutes() -> int:
     """The period of the default table's throttle alarms, from the template synth writes."""
-    import json
-
     template = json.loads(stacks_for(config())[-1].template_body)
     periods = {m.get("Period") or m.get("MetricStat", {}).get("Period")
                for name, r in template["Resources"].items() if name.startswith("Table") and name.endswith("Alarm")
@@ -170,8 +169,6 @@ def alarm_period_minutes() -> int:
 
 def default_alarms() -> int:
     """The CloudWatch alarms of the default stack, from the template synth writes."""
-    import json
-
     template = json.loads(stacks_for(config())[-1].template_body)
     return sum(r["Type"] == "AWS::CloudWatch::Alarm" for r in template["Resources"].values())
 
