@@ -214,6 +214,25 @@ GRACE = float(re.search(r'BENCH_CLOCK_GRACE", "([\d.]+)"', (ROOT / "benchmarks" 
                         .read_text(encoding="utf-8")).group(1))  # type: ignore[union-attr]
 
 
+def w9001_default() -> int:
+    from builder.rules.ProvisionedCapacityAboveThreshold import ProvisionedCapacityAboveThreshold
+
+    default: int = ProvisionedCapacityAboveThreshold().config_definition["max_capacity"]["default"]
+    return default
+
+
+def example_prod_capacity() -> int:
+    """The capacity units the example config's prod gives its table (examples/environments.toml)."""
+    import tomllib
+
+    prod = tomllib.loads((ROOT / "examples" / "environments.toml").read_text(encoding="utf-8"))["environments"]["prod"]
+    assert prod["dynamodb_read_capacity"] == prod["dynamodb_write_capacity"]
+    capacity: int = prod["dynamodb_read_capacity"]
+    return capacity
+
+
+W9001_DEFAULT = w9001_default()
+PROD_CAPACITY_UNITS = example_prod_capacity()
 PLANTED = {letter: int(n) for letter, n in re.findall(r'"([xy])" \* (\d+)\)',
                                                      (ROOT / "tests" / "test_lint.py").read_text(encoding="utf-8"))}
 
@@ -253,6 +272,8 @@ TIED = [
           f"({max_suffix_length('app', ['us-east-1', 'us-west-2'])} with a replica in us-west-2)"),
     Claim("docs/commands/lint.md", f"a {PLANTED['x']}-character suffix (a bucket name over S3's {S3_BUCKET_NAME_MAX} "
                                    f"characters) and a {PLANTED['y']}-character one"),
+    Claim("docs/commands/lint.md", f"with read or write capacity above `` (default {W9001_DEFAULT})"),
+    Claim("docs/commands/lint.md", f"the example `` passes too ({PROD_CAPACITY_UNITS} is not above {W9001_DEFAULT})"),
     Claim("--help emulator", f"port on 127.0.0.1 (default: {DEFAULT_PORT})"),
     Claim("docs/configuration.md", f"each looks at {alarm_period_minutes()} minutes of data"),
     Claim("docs/configuration.md", f"within the {ROLLBACK_MONITORING_MINUTES.range.maximum:g} minutes "
