@@ -31,10 +31,18 @@ PORT_HELP = "port on 127.0.0.1 (default: 4566)"
 PIDFILE_HELP = "where --background records the emulator (default: ~/.cache/builder/emulator.pid)"
 
 
+def port_number(text: str) -> int:
+    """--port's value, checked when parsed: a bad one is refused whatever else the command line asks (a
+    running emulator, --install), not only once a start gets that far."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535 (got {text!r})")
+    return int(text)
+
+
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "emulator", "run the local AWS emulator (LocalStack) the tests use",
                          DESCRIPTION)
-    parser.add_argument("--port", type=int, help=PORT_HELP)
+    parser.add_argument("--port", type=port_number, help=PORT_HELP)
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--background", action="store_true", help="start, print the export lines, and return")
     action.add_argument("--stop", action="store_true", help="stop the emulator started with --background")

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from builder import emulator
 from builder.cli import emulator as emulator_cli
 
@@ -34,3 +36,16 @@ def test_env_file_goes_only_with_a_start(capsys, tmp_path):
 
     assert main(["emulator", "--stop", "--env-file", str(tmp_path / "e.env"), "--pidfile", str(tmp_path / "p")]) == 2
     assert capsys.readouterr().err == "error: emulator: --env-file goes with a start; --stop writes no export lines\n"
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "abc", "-1"])
+def test_a_bad_port_is_refused_when_parsed_whatever_else_is_asked(port, capsys):
+    from builder.cli import main
+
+    # before: `--port 70000 --background` answered "already running" beside a running emulator, and
+    # `--port 70000 --install` said nothing of it
+    for action in ("--background", "--install"):
+        assert main(["emulator", f"--port={port}", action]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            (f"error: python -m builder emulator: argument --port: must be a port number from 1 to 65535 "
+            f"(got {port!r}); see `python -m builder emulator --help`")]
