@@ -10,6 +10,7 @@ import errno
 import functools
 import json
 import os
+import shlex
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -254,9 +255,9 @@ def deploy_command(stack: Stack, out_dir: str) -> str:
         "aws cloudformation deploy",
         f"--stack-name {stack.name}",
         f"--region {stack.region}",
-        f"--template-file {base}/{stack.template_file}",
-        f"--parameter-overrides file://{base}/{stack.parameters_file}",
-        f"--tags file://{base}/{stack.tags_file}",
+        f"--template-file {shlex.quote(f'{base}/{stack.template_file}')}",  # an --out with a space stays one word
+        f"--parameter-overrides {shlex.quote(f'file://{base}/{stack.parameters_file}')}",
+        f"--tags {shlex.quote(f'file://{base}/{stack.tags_file}')}",
     ]
     if stack.capabilities:
         parts.append(f"--capabilities {' '.join(stack.capabilities)}")
@@ -271,7 +272,7 @@ def set_policy_command(stack: Stack, out_dir: str) -> str:
     the stack must exist)."""
     base = out_dir.rstrip("/") or "."
     return (f"aws cloudformation set-stack-policy --stack-name {stack.name} --region {stack.region} "
-            f"--stack-policy-body file://{base}/{stack.policy_file}")
+            f"--stack-policy-body {shlex.quote(f'file://{base}/{stack.policy_file}')}")
 
 
 def all_stacks(configs: Iterable[EnvironmentConfig], fmt: str = "json") -> list[Stack]:

@@ -65,6 +65,19 @@ def test_synth_with_replication_writes_replica_first_in_its_region(tmp_path, cap
     assert replica_policy["Statement"][1]["Resource"] == ["LogicalResourceId/ReplicaBucket"]
 
 
+def test_the_printed_commands_name_the_files_in_an_out_folder_with_a_space(tmp_path, capsys):
+    """Pasted into a shell, each path stays one word: `--out "my out"` printed `--template-file my out/...`."""
+    import shlex
+
+    assert main(["synth", "--suffix", "pr1", "--out", "my out"]) == 0
+    lines = [shlex.split(line) for line in capsys.readouterr().out.splitlines() if line.startswith("  aws ")]
+    deploy, policy = lines
+    files = [deploy[deploy.index("--template-file") + 1], deploy[deploy.index("--parameter-overrides") + 1],
+             deploy[deploy.index("--tags") + 1], policy[policy.index("--stack-policy-body") + 1]]
+    assert files[0] == "my out/app-pr1.template.json"
+    assert all((tmp_path / f.removeprefix("file://")).is_file() for f in files), files
+
+
 def test_same_inputs_give_the_same_bytes(tmp_path):
     main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--out", "a"])
     main(["synth", "--suffix", "pr1", "--suffix", "pr2", "--out", "b"])
