@@ -187,6 +187,21 @@ def _holds(path: Path, text: str) -> bool:
         return False
 
 
+def check_output_folder(out_dir: str) -> None:
+    """UsageError when `out_dir` cannot be made into a folder for files (it, or a folder above it, is a file;
+    the first that exists is not writable): what deploy checks before it changes anything, not after."""
+    path = Path(out_dir)
+    for folder in (path, *path.parents):
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise UsageError(out_dir, f"cannot create the output folder ({folder} is a file); choose another "
+                                      f"with --out")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(out_dir, f"cannot write there ({folder} is not writable); choose another with --out")
+        return
+
+
 def write_files_reporting(contents: Mapping[str, str], out_dir: Path) -> list[tuple[Path, bool]]:
     """Write every file or none, each to a temporary file first, then all renamed in place.
 

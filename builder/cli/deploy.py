@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.ops.pool import run_all
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
+    from builder.synth import check_output_folder
 
     if args.revert_drift and args.allow_drift:
         raise UsageError("deploy", "--allow-drift and --revert-drift answer drift two ways (leave what the template "
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
+    check_output_folder(args.out)  # the outputs file goes there after the deploy: refuse a bad one before it
     reporter = reporter_for(args, groups)
     options = DeployOptions(out_dir=args.out, allow_data_loss=args.allow_data_loss,
                             wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,

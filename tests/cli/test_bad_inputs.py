@@ -278,3 +278,16 @@ def test_a_dangling_environments_toml_link_is_an_error_not_the_defaults(clean_en
     assert err.splitlines() == [("error: environments.toml: is a link to a file that does not exist; fix the link, "
                                 "or remove it to run on the built-in defaults")]
     assert not (clean_env / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["a-file", "a-file/below"])
+def test_deploy_refuses_an_out_folder_it_cannot_write_before_it_changes_anything(out, clean_env, capsys):
+    # it deployed the stack, then failed (exit 2) writing <stack>.outputs.json into a file
+    (clean_env / "a-file").write_text("not a folder\n")
+
+    code = main(["deploy", "--suffix", "pr1", "--out", out])
+
+    out_text, err = capsys.readouterr()
+    assert (code, out_text) == (2, "")
+    assert err.splitlines()[-1] == (f"error: {out}: cannot create the output folder (a-file is a file); choose "
+                                    f"another with --out")
