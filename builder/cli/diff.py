@@ -156,10 +156,18 @@ def _write_markdown(block: str, output_file: str | None, summary_file: str | Non
     if output_file in (None, "-"):
         sys.stdout.write(block)
     else:
-        Path(output_file).write_text(block, encoding="utf-8")
+        try:
+            Path(output_file).write_text(block, encoding="utf-8")
+        except OSError as exc:  # a folder in the way, a file where a folder goes: the user's path, exit 2
+            raise UsageError(output_file, f"cannot write the markdown block there ({exc.strerror or exc}); "
+                                          f"choose another --output-file") from None
     if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as summary:
-            summary.write(block)
+        try:
+            with open(summary_file, "a", encoding="utf-8") as summary:
+                summary.write(block)
+        except OSError as exc:
+            raise UsageError(summary_file, f"cannot append the markdown block to GITHUB_STEP_SUMMARY "
+                                           f"({exc.strerror or exc})") from None
 
 
 def _cost_gate(reviews: list[StackReview], limit: float) -> None:

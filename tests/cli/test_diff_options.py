@@ -20,3 +20,19 @@ def test_refused_before_touching_aws(capsys, monkeypatch, argv, message):
     assert main(["diff", "--suffix", "pr1", *argv]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith(message) and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("target,reason", [("a-file/diff.md", "Not a directory"), ("a-folder", "Is a directory")])
+def test_an_output_file_that_cannot_be_written_is_a_usage_error_naming_it(tmp_path, monkeypatch, target, reason):
+    """It was `error: NotADirectoryError: [Errno 20] ...` with exit 1, as if the diff had failed."""
+    from builder.cli.diff import _write_markdown
+    from builder.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x\n")
+    (tmp_path / "a-folder").mkdir()
+    with pytest.raises(UsageError) as refused:
+        _write_markdown("## diff\n", target, None)
+    assert refused.value.exit_code == 2
+    assert refused.value.lines() == [(f"error: {target}: cannot write the markdown block there ({reason}); choose "
+                                     f"another --output-file")]
