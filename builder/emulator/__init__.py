@@ -404,14 +404,23 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started in the foreground 
 
 
 def _read_pidfile(pidfile: Path) -> dict[str, object] | None:
-    """The running emulator the pid file names, or None (a stale or unreadable file is removed)."""
+    """The running emulator the pid file names, or None (a stale or empty one is removed). A file that is no
+    emulator's record (a mistyped --pidfile naming the user's own file) is refused and left alone."""
     try:
-        state = json.loads(pidfile.read_text())
-        pid = int(state["pid"])
+        text = pidfile.read_text()
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
-        pidfile.unlink(missing_ok=True)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmulatorUsageError(f"--pidfile {pidfile}: cannot be read ({getattr(exc, 'strerror', None) or exc}); "
+                                 f"give the file --background wrote, or a new path") from None
+    try:
+        state = json.loads(text)
+        pid = int(state["pid"])
+    except (ValueError, KeyError, TypeError):
+        if text.strip():
+            raise EmulatorUsageError(f"--pidfile {pidfile}: holds no emulator's record (JSON with its pid), so it "
+                                     f"is left alone; give the file --background wrote, or a new path") from None
+        pidfile.unlink(missing_ok=True)  # empty: a start that died before writing it
         return None
     if _exited(pid) or "localstack" not in _cmdline(pid):
         _forget(pidfile, state)

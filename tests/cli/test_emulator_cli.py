@@ -49,3 +49,20 @@ def test_a_bad_port_is_refused_when_parsed_whatever_else_is_asked(port, capsys):
         assert capsys.readouterr().err.splitlines() == [
             (f"error: python -m builder emulator: argument --port: must be a port number from 1 to 65535 "
             f"(got {port!r}); see `python -m builder emulator --help`")]
+
+
+@pytest.mark.parametrize("make", ["text", "folder", "below a file"])
+def test_a_pidfile_that_is_no_emulators_record_is_refused_and_left_alone(make, tmp_path, capsys):
+    """`--stop --pidfile notes.txt` (a typo) deleted notes.txt; a folder or a path below a file was a
+    NotADirectoryError/IsADirectoryError line, exit 1."""
+    from builder.cli import main
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious\n")
+    pidfile = {"text": notes, "folder": tmp_path, "below a file": notes / "emulator.pid"}[make]
+
+    assert main(["emulator", "--stop", "--pidfile", str(pidfile)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: emulator: --pidfile {pidfile}: ")
+    assert line.endswith("give the file --background wrote, or a new path")
+    assert notes.read_text() == "precious\n"
