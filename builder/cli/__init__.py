@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
 
 def _run(argv: list[str], prog: str) -> int:
     parser = build_parser(prog)
+    _options_before_the_command(parser, argv)
     try:
         args, extra = parser.parse_known_args(argv)
     except SystemExit as exc:  # --help and --version print, then exit 0
@@ -90,6 +91,20 @@ def _run(argv: list[str], prog: str) -> int:
         parser.error(f"a command is missing: one of {names}")
     code: int = args.run(args)
     return code
+
+
+TOP_LEVEL = ("-h", "--help", "--version", "--debug")  # the only options that go before the command
+
+
+def _options_before_the_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """`python -m builder --suffix pr1 synth`: argparse would call pr1 an invalid command; say where the
+    option goes instead."""
+    first = next((word for word in argv if word not in TOP_LEVEL), "")
+    if first.startswith("-"):
+        command = next((i for i, word in enumerate(argv) if word in _command_names(parser)), None)
+        if command:
+            before = [word for word in argv[:command] if word not in TOP_LEVEL]
+            parser.error(f"{before[0]} goes after the command: {parser.prog} {argv[command]} {' '.join(before)}")
 
 
 def _command_names(parser: argparse.ArgumentParser) -> list[str]:

@@ -433,6 +433,19 @@ def test_version_is_the_package_version(capsys):
     assert capsys.readouterr().out == f"python -m builder {__version__}\n"
 
 
+@pytest.mark.parametrize("argv,fixed", [
+    (["--suffix", "pr1", "synth"], "synth --suffix pr1"),
+    (["--config", "x.toml", "--set", "a=b", "deploy", "--yes"], "deploy --config x.toml --set a=b"),
+])
+def test_an_option_before_the_command_is_told_where_it_goes(capsys, argv, fixed):
+    """argparse called the option's value an invalid command: `invalid choice: 'pr1'`."""
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [(f"error: python -m builder: {argv[0]} goes after the command: python -m builder "
+                                f"{fixed}; see `python -m builder --help`")]
+
+
 def test_no_command_is_a_usage_error_of_one_line_naming_the_commands(capsys):
     from builder.cli import commands
 
