@@ -86,23 +86,26 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
     return final
 
 
-ROLLBACK_GAP = ("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration after "
-                "an update that sets them), so an update of the triggers alone changes nothing there; AWS keeps "
-                "and applies them")
+ROLLBACK_GAP = ("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration), so "
+                "deploy cannot set them there; AWS keeps and applies them")
+# LocalStack 2026.3's answer to UpdateStack with UsePreviousTemplate (AWS takes exactly one of TemplateBody,
+# TemplateURL and UsePreviousTemplate, so it never says this of a request that has the third)
+NO_PREVIOUS_TEMPLATE = "Specify exactly one of 'TemplateBody' or 'TemplateUrl'"
 
 
 def update_rollback(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
                     rollback: RollbackTriggers) -> DeployedStack | None:
     """A change of the rollback triggers alone (rollback_alarms, rollback_monitoring_minutes): the same
     UpdateStack with the previous template, which AWS accepts for a RollbackConfiguration alone (aws-cdk#5170).
-    Returns the settled stack; None when the endpoint answered that there is nothing to update (LocalStack keeps
-    no RollbackConfiguration, so the next deploy would ask again): it says so in one line (ROLLBACK_GAP) and the
-    stack is unchanged."""
+    Returns the settled stack; None when the endpoint cannot do it (LocalStack 2026.3 keeps no
+    RollbackConfiguration and refuses UsePreviousTemplate, so every deploy asks again): deploy says so in one
+    line (ROLLBACK_GAP) and the stack is unchanged."""
     watcher.say("only the rollback triggers change: updating them with the deployed template")
     try:
         baseline = _update_in_place(watcher, stack, deployed, rollback)
     except botocore.exceptions.ClientError as exc:
-        if aws.error_code(exc) != "ValidationError" or not is_no_changes(aws.error_message(exc)):
+        message = aws.error_message(exc)
+        if aws.error_code(exc) != "ValidationError" or not (is_no_changes(message) or NO_PREVIOUS_TEMPLATE in message):
             raise
         watcher.reporter.once(ROLLBACK_GAP, stack.name)
         return None

@@ -20,6 +20,7 @@ from botocore.stub import ANY
 
 from builder.cli.views import views
 from builder.environment import EnvironmentConfig
+from builder.errors import OperationError
 from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
 from builder.ops.pool import Outcome
 from builder.report import Reporter
@@ -443,19 +444,23 @@ def test_turning_rollback_alarms_off_clears_kept_triggers_of_an_otherwise_unchan
             "minute(s) the stack kept from an earlier update") in text.splitlines()
 
 
-def test_an_endpoint_that_keeps_no_triggers_is_said_once_and_the_stack_is_unchanged(cf, run):
-    """LocalStack's answers: UpdateStack refuses ("No updates are to be performed"); exit 0, never a loop of
-    updates, the gap in one line."""
+@pytest.mark.parametrize("answer", ["No updates are to be performed.",
+                                    "Specify exactly one of 'TemplateBody' or 'TemplateUrl'"],
+                         ids=["nothing-to-update", "no-previous-template"])
+def test_an_endpoint_that_keeps_no_triggers_is_said_once_and_the_stack_is_unchanged(cf, run, answer):
+    """An endpoint that keeps no triggers refuses the update of them alone (LocalStack 2026.3 refuses
+    UsePreviousTemplate with the second answer): exit 0, the gap in one line, and the next deploy the same,
+    never a loop of updates."""
     cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
     expect_template(cf)
     expect_alarms(cf)
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    cf.add_client_error("update_stack", "ValidationError", "No updates are to be performed.", 400)
+    cf.add_client_error("update_stack", "ValidationError", answer, 400)
     outcome, text = run(GUARDED)
     assert outcome.result is DeployResult.NO_CHANGES
-    assert text.splitlines()[-1] == (
-        "this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration after an update "
-        "that sets them), so an update of the triggers alone changes nothing there; AWS keeps and applies them")
+    assert text.splitlines()[-1] == ("this endpoint keeps no rollback triggers (DescribeStacks shows no "
+                                     "RollbackConfiguration), so deploy cannot set them there; AWS keeps and applies "
+                                     "them")
 
 
 def test_an_endpoint_that_accepts_the_update_but_keeps_nothing_says_so(cf, run):
@@ -486,3 +491,13 @@ def test_force_with_an_empty_change_set_still_applies_the_triggers(cf, run):
     expect_rollback_update(cf, wanted, wanted)
     outcome, _ = run(GUARDED, force=True)
     assert outcome.result is DeployResult.UPDATED
+
+
+def test_any_other_refusal_of_the_update_of_the_triggers_fails(cf, run):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_client_error("update_stack", "ValidationError", "Rollback trigger arn:aws:cloudwatch:x does not exist", 400)
+    with pytest.raises(OperationError, match="does not exist"):
+        run(GUARDED)
