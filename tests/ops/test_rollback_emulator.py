@@ -84,3 +84,18 @@ def test_on_an_endpoint_that_keeps_no_triggers_every_deploy_says_so_once_and_cha
         assert lines.count("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration), "
                            "so deploy cannot set them there; AWS keeps and applies them") == 1
         assert "UPDATE_COMPLETE" not in out
+
+
+def test_diff_shows_the_rollback_triggers_and_the_mode_a_deploy_would_change(aws, suffix):
+    """A create sends no triggers and (no deployment_mode) runs in standard mode, on AWS as on the emulator: diff
+    with rollback_alarms and express then shows both; the triggers are a change (exit 1), the mode alone is not."""
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    code, out, err = aws.run("diff", "--suffix", suffix, "--set", "deployment_mode=express", "--exit-code")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-2:] == ["no changes", "stack setting deployment mode: standard → express"]
+    code, out, err = aws.run("diff", "--suffix", suffix, *ON, "--exit-code")
+    assert (code, err) == (1, "")
+    alarms = ", ".join(names.alarm_name("app", suffix, WHAT[logical]) for logical in TRIGGERS)
+    assert f"stack setting rollback triggers: (none) → {alarms}" in out.splitlines()
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"  # diff changed nothing
