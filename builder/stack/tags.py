@@ -7,6 +7,10 @@ previous template, every parameter as it stands and the new tags applies them: C
 updates the stack's tags and propagates them to every taggable resource, and nothing else changes
 (the change set just said so). LocalStack 2026.3 refuses a tags-only change both ways (STYLE.md trap
 9); builder then says so in one line and fails, never "no changes" while the tags differ.
+
+The same UpdateStack applies a change of the rollback triggers alone (update_rollback): a change set cannot
+carry a RollbackConfiguration without a resource change. An endpoint that keeps no triggers (LocalStack
+2026.3) refuses it; builder says so in one line and the stack stays as it is.
 """
 
 from __future__ import annotations
