@@ -172,7 +172,7 @@ def test_the_readmes_tour_runs_on_the_emulator_in_its_order(own_account, tmp_pat
     unless `exit N`). The tour's own emulator start and stop are left out: the suite's emulator stands in
     for them (tests/emulator/test_command.py runs --background, --env-file and --stop)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    tour = readme[readme.index("## A five-minute tour"):readme.index("## Documentation")]
+    tour = readme[readme.index("## A tour on the emulator"):readme.index("## Documentation")]
     commands = re.findall(r"^(python -m builder [^\n]*)", tour, re.MULTILINE)
     assert [c.split()[3] for c in commands] == ["synth", "lint", "emulator", "deploy", "diff", "destroy", "emulator"]
     for command in (c for c in commands if c.split()[3] != "emulator"):

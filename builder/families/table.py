@@ -22,7 +22,7 @@ from builder.families import (
     Safeguard,
 )
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
-from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
+from builder.pricing import HOURS_PER_MONTH, PRICES, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Range, Setting
 from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_flag, as_number, capacity_parts, is_intrinsic
 
@@ -82,7 +82,8 @@ SYSTEM_ERROR_OPERATIONS: Setting[str] = Setting(
     "system_error_operations", str, "PutItem", False,
     "DynamoDB operations whose server errors (SystemErrors) the table's alarm watches, comma-separated "
     "(PutItem by default: a failed write can lose data, a read can be retried); errors of others go unseen",
-    "0.10 USD a month per operation watched", check=_check_operations)
+    f"{PRICES['us-east-1']['cloudwatch.alarm_metric'].usd:.2f} USD a month per operation watched",
+    check=_check_operations)
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
 
