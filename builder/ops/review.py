@@ -113,3 +113,5 @@ class StackReview:
     # the markdown block: whether the deployed stack policy protects what holds data (builder.stack.policy's
     # words; NOT_YET for a new stack); None: not read
     stack_policy: str | None = None
+    # the stack's own settings that change (deployment mode, rollback triggers: DescribeStacks vs the config)
+    settings: tuple[ValueChange, ...] = ()

@@ -41,6 +41,10 @@ class RollbackTriggers:
     not_deployed: tuple[str, ...] = ()  # declared, but the deployed stack has no such alarm yet
     over_limit: tuple[str, ...] = ()  # declared and deployed, past MAX_TRIGGERS: not watched
 
+    def arns(self) -> tuple[str, ...]:
+        """The trigger ARNs, sorted (as the comparison with the deployed stack's takes them)."""
+        return tuple(sorted(arn for _, arn, _ in self.alarms))
+
     def argument(self) -> dict[str, Any]:
         """CreateChangeSet's RollbackConfiguration argument."""
         return {"RollbackConfiguration": {
@@ -89,3 +93,17 @@ def for_update(read: Read, stack: Stack, deployed: DeployedStack) -> RollbackTri
         stack.config.rollback_monitoring_minutes,
         not_deployed=tuple(logical for logical, type_ in declared if (logical, type_) not in present),
         over_limit=tuple(logical for logical, _ in present[MAX_TRIGGERS:]))
+
+
+def differs(wanted: RollbackTriggers | None, deployed: DeployedStack) -> bool:
+    """Does the RollbackConfiguration an update would send differ from the one the stack keeps (DescribeStacks)?
+    None (rollback_alarms off, none kept) never differs; trigger order does not count."""
+    if wanted is None:
+        return False
+    return (wanted.arns(), wanted.minutes) != (tuple(sorted(deployed.rollback_triggers)),
+                                               deployed.rollback_monitoring_minutes)
+
+
+def alarm_names(arns: tuple[str, ...]) -> str:
+    """Trigger ARNs as the alarm names they end in, sorted and comma-separated; `(none)` for none."""
+    return ", ".join(sorted(arn.rsplit(":", 1)[-1] for arn in arns)) or "(none)"

@@ -318,3 +318,26 @@ def test_findings_come_from_every_page_and_only_validation_events_count():
     assert [f.validation for f in found.warnings] == ["S3BucketEmptinessValidation"]
     assert asked == [{"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}},
                      {"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}, "NextToken": "t2"}]
+
+
+def test_revert_drift_of_an_express_stack_sends_both_modes_as_the_model_allows(stubs, capsys):
+    """botocore's model (the Stubber validates the request against it) takes DeploymentMode and DeploymentConfig
+    in one CreateChangeSet; AWS's pages say nothing of the two combined (docs/commands/deploy.md), so builder
+    sends both and CloudFormation's answer decides."""
+    stubs.stack(STACK)
+    stubs.deployed_template(STACK, TEMPLATE)
+    cf = stubs["cloudformation"]
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
+        "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY, "DeploymentMode": "REVERT_DRIFT",
+        "DeploymentConfig": {"Mode": "EXPRESS", "DisableRollback": False}})
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(STACK),
+                                            "ChangeSetName": "builder-1", "Status": "CREATE_COMPLETE",
+                                            "DeploymentMode": "REVERT_DRIFT", "DeploymentConfig": {"Mode": "EXPRESS"},
+                                            "Changes": [drifted_table_change()]},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    code, out, err = run(capsys, "diff", "--suffix", "stub", "--revert-drift", "--set", "deployment_mode=express")
+    assert (code, err) == (0, "")
+    assert "revert drift: 1 drifted property put back" in out.splitlines()

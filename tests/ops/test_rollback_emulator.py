@@ -56,3 +56,46 @@ def test_the_stack_keeps_its_triggers_and_turning_rollback_alarms_off_clears_the
     assert ("rollback triggers: rollback_alarms is off; clearing the 3 rollback trigger(s) and 0 monitoring "
             "minute(s) the stack kept from an earlier update") in out.splitlines()
     assert aws.stack(name).get("RollbackConfiguration", {}).get("RollbackTriggers", []) == []
+
+
+@pytest.mark.xfail(not aws_lane.ON_AWS, strict=True, raises=KnownGap,
+                   reason="LocalStack 2026.3 keeps no RollbackConfiguration and refuses UpdateStack with "
+                          "UsePreviousTemplate (test_unchanged.py holds AWS's answers); this runs for real in the "
+                          "AWS lane")
+def test_turning_rollback_alarms_on_for_an_unchanged_stack_applies_the_triggers_then_is_no_change(aws, suffix):
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    code, out, err = aws.run("deploy", "--suffix", suffix, *ON)
+    assert (code, err) == (0, "")
+    kept = aws.stack(f"app-{suffix}").get("RollbackConfiguration", {}).get("RollbackTriggers", [])
+    pin_gap(len(kept), len(TRIGGERS), 0, "rollback triggers the stack keeps after an update of them alone")
+    assert "only the rollback triggers change: updating them with the deployed template" in out.splitlines()
+    code, out, err = aws.run("deploy", "--suffix", suffix, *ON)
+    assert (code, err) == (0, "")
+    assert out == "no changes: the stack already has this template, these parameters and tags\n"
+
+
+@pytest.mark.emulator_only("LocalStack 2026.3 keeps no RollbackConfiguration and refuses an update of it alone")
+def test_on_an_endpoint_that_keeps_no_triggers_every_deploy_says_so_once_and_changes_nothing(aws, suffix):
+    assert aws.run("deploy", "--suffix", suffix, *ON)[0] == 0
+    for _ in range(2):  # not a loop of updates: each deploy asks once, is refused, says so and exits 0
+        code, out, err = aws.run("deploy", "--suffix", suffix, *ON)
+        assert (code, err) == (0, "")
+        lines = out.splitlines()
+        assert lines.count("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration), "
+                           "so deploy cannot set them there; AWS keeps and applies them") == 1
+        assert "UPDATE_COMPLETE" not in out
+
+
+def test_diff_shows_the_rollback_triggers_and_the_mode_a_deploy_would_change(aws, suffix):
+    """A create sends no triggers and (no deployment_mode) runs in standard mode, on AWS as on the emulator: diff
+    with rollback_alarms and express then shows both; the triggers are a change (exit 1), the mode alone is not."""
+    name = f"app-{suffix}"
+    assert aws.run("deploy", "--suffix", suffix)[0] == 0
+    code, out, err = aws.run("diff", "--suffix", suffix, "--set", "deployment_mode=express", "--exit-code")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-2:] == ["no changes", "stack setting deployment mode: standard → express"]
+    code, out, err = aws.run("diff", "--suffix", suffix, *ON, "--exit-code")
+    assert (code, err) == (1, "")
+    alarms = ", ".join(names.alarm_name("app", suffix, WHAT[logical]) for logical in TRIGGERS)
+    assert f"stack setting rollback triggers: (none) → {alarms}" in out.splitlines()
+    assert aws.stack(name)["StackStatus"] == "CREATE_COMPLETE"  # diff changed nothing

@@ -10,6 +10,7 @@ rollback by alarm nor the triggers a stack keeps from an earlier update can be p
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from botocore.stub import ANY
@@ -209,3 +210,68 @@ def test_a_change_of_the_tags_alone_clears_the_old_triggers_too(stubs, capsys):
     assert (code, err) == (0, "")
     assert ("rollback triggers: rollback_alarms is off; clearing the 1 rollback trigger(s) and 0 monitoring "
             "minute(s) the stack kept from an earlier update") in out.splitlines()
+
+
+# ---------------------------------------------------------------------- diff: the stack's own settings
+# Stubber for the same reason: the emulator keeps no RollbackConfiguration and no DeploymentConfig, so a stack
+# that keeps triggers, or was deployed in express mode, exists only on AWS.
+
+def expect_empty_change_set(stubs, deployment_config: dict | None = None) -> None:
+    """diff's change set (no RollbackConfiguration: diff sends none), FAILED with nothing to change, deleted."""
+    cf = stubs["cloudformation"]
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
+        "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY,
+        **({"DeploymentConfig": deployment_config} if deployment_config else {})})
+    cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetId": CHANGE_SET_ID,
+                                            "StackId": stack_id(STACK), "StatusReason": NO_CHANGES_REASON},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+
+
+def test_diff_shows_a_change_of_the_rollback_triggers_alone_as_a_change_deploy_makes(stubs, capsys):
+    expect_stack(stubs, {"RollbackTriggers": THROTTLES_AND_ERRORS[:1], "MonitoringTimeInMinutes": 10})
+    stubs["cloudformation"].add_response("list_stack_resources", {"StackResourceSummaries": DEPLOYED_RESOURCES},
+                                         {"StackName": stack_id(STACK)})
+    expect_empty_change_set(stubs)
+    code, out, err = run(capsys, "diff", "--suffix", "stub", *ON, "--set", "rollback_monitoring_minutes=20",
+                         "--exit-code")
+    assert (code, err) == (1, "")
+    lines = out.splitlines()
+    assert "only the rollback triggers change: deploy would update them with the deployed template" in lines
+    assert (f"stack setting rollback triggers: {STACK}-table-read-throttles → {STACK}-table-read-throttles, "
+            f"{STACK}-table-system-errors, {STACK}-table-write-throttles") in lines
+    assert "stack setting rollback monitoring minutes: 10 → 20" in lines
+
+
+def test_the_markdown_diff_has_the_stack_settings_that_change(stubs, capsys):
+    expect_stack(stubs)
+    cf = stubs["cloudformation"]
+    cf.add_response("list_stack_resources", {"StackResourceSummaries": DEPLOYED_RESOURCES},
+                    {"StackName": stack_id(STACK)})
+    cf.add_response("get_stack_policy", {}, {"StackName": stack_id(STACK)})
+    expect_empty_change_set(stubs)
+    code, out, _ = run(capsys, "diff", "--suffix", "stub", *ON, "--output", "markdown")
+    assert code == 0
+    section = out[out.index(f"### `{STACK}`"):]
+    assert section.splitlines()[0] == (f"### `{STACK}` (us-east-1): only the rollback triggers change (deploy "
+                                       f"updates them with the deployed template)")
+    assert "| rollback monitoring minutes | 0 | 10 |" in section
+    assert "**Stack settings that change**" in section
+
+
+def test_diff_shows_a_change_of_the_deployment_mode_alone_without_calling_it_a_change(stubs, capsys):
+    """The mode applies to operations: deploy does not act on it alone (docs/configuration.md), so neither does
+    diff's exit code; the line says why the next deploy that changes something runs in the other mode."""
+    tags = config(suffix="stub").stack_tags
+    stubs["cloudformation"].add_response("describe_stacks", {"Stacks": [
+        {"StackName": STACK, "StackId": stack_id(STACK), "CreationTime": NOW, "StackStatus": "UPDATE_COMPLETE",
+         "Tags": [{"Key": key, "Value": value} for key, value in tags.items()],
+         "DeploymentConfig": {"Mode": "EXPRESS"}}]}, {"StackName": STACK})
+    stubs.deployed_template(STACK, TEMPLATE)
+    expect_empty_change_set(stubs)
+    code, out, err = run(capsys, "diff", "--suffix", "stub", "--exit-code", "--output", "json")
+    assert (code, err) == (0, "")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert {"event": "stack_setting", "stack": STACK, "name": "deployment mode", "old": "express",
+            "new": "standard"} in records

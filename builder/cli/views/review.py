@@ -38,6 +38,13 @@ def value_lines(what: str) -> Callable[[Sequence[ValueChange], str | None], Show
     return view
 
 
+def setting_lines(changes: Sequence[ValueChange], stack: str | None) -> Shown:
+    """The stack's own settings that change (deployment mode, rollback triggers): `stack setting name: old → new`
+    a line; a `stack_setting` record each."""
+    shown = value_lines("stack setting")(changes, stack)
+    return Shown(shown.lines, [{**record, "event": "stack_setting"} for record in shown.records])
+
+
 def cost_lines(cost: CostChange, stack: str | None) -> Shown:
     """The monthly fixed cost before and after, in one line; in JSON with the rows that change."""
     line = f"monthly fixed cost: {usd_text(cost.before)} → {usd_text(cost.after)} USD ({signed_usd(cost.difference)})"
@@ -85,16 +92,19 @@ def stack_section(review: StackReview) -> str:
     """One stack's section: a heading line, then (unless nothing changes) its tables."""
     head = f"### `{md_cell(review.stack)}` ({review.region})"
     if review.state == NO_CHANGES:
-        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _policy_lines(review) + _drift_lines(review))
+        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _settings_lines(review) + _policy_lines(review)
+                                                 + _drift_lines(review))
     if review.state == FAILED:
         return f"{head}: failed: {md_cell(review.note)}\n" + "".join(f"\n{line}" for line in _validation_lines(review))
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
-    if review.state == CHANGES and not review.changes and not review.data_losses and review.tags:
-        # a change of the stack tags alone
+    if review.state == CHANGES and not review.changes and not review.data_losses and (review.tags or review.settings):
+        # a change of the stack tags, or of the rollback triggers, alone
         cost = _cost_lines(review.cost) if review.cost is not None else []
-        return "\n".join([f"{head}: only the stack tags change (deploy updates them with the deployed template)",
-                          "", *_old_new(review.tags, "tags"), *cost, *_drift_lines(review)])
+        what = "the stack tags" if review.tags else "the rollback triggers"
+        return "\n".join([f"{head}: only {what} change (deploy updates them with the deployed template)",
+                          "", *(_old_new(review.tags, "tags") if review.tags else []), *_settings_lines(review),
+                          *cost, *_drift_lines(review)])
     return _changes_section(head, review)
 
 
@@ -121,6 +131,7 @@ def _changes_section(head: str, review: StackReview) -> str:
         lines += _old_new(review.parameters, "parameters")
     if review.tags:
         lines += _old_new(review.tags, "tags")
+    lines += _settings_lines(review)
     if review.cost is not None:
         lines += _cost_lines(review.cost)
     if review.note:
@@ -136,6 +147,11 @@ POLICY_SAYS = {
     NOT_KNOWN: "not known: this endpoint does not implement GetStackPolicy",
     NOT_YET: "none yet: deploy sets it once the stack is created",
 }
+
+
+def _settings_lines(review: StackReview) -> list[str]:
+    """The stack's own settings that change (deployment mode, rollback triggers), old and new."""
+    return _old_new(review.settings, "stack settings") if review.settings else []
 
 
 def _policy_lines(review: StackReview) -> list[str]:
