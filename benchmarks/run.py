@@ -525,7 +525,8 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
         f"(change sets included), a window starting at every read (sliding). Noticed: the stand-in's time of "
         f"the last call about a stack, minus "
         f"its settle time. Span: first start to last noticed (virtual). CPU: the whole process (start-up, "
-        f"imports, synth for deploy, one botocore session) over N.")
+        f"imports, synth for deploy, one botocore session, and the virtual clock's own call to the stand-in at "
+        f"each sleep, on a kept-alive connection: benchmarks/hooks/sitecustomize.py) over N.")
     section.table(("stacks", "budget", "reads/s", "peak 10 s reads/s", "all calls/s", "Throttling replies",
                    "settle to noticed, median", "worst", "span", "CPU", "CPU a stack", "calls"), rows)
     limit = f"{api_rate:g}/s"

@@ -187,6 +187,13 @@ def starts_delete(event: Mapping[str, Any]) -> bool:
         "DELETE_IN_PROGRESS"
 
 
+def starts_create(event: Mapping[str, Any]) -> bool:
+    """The stack's own CREATE_IN_PROGRESS event: the first of its creation (before it, a stack made by a
+    CREATE change set has only REVIEW_IN_PROGRESS)."""
+    return event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatus") == \
+        "CREATE_IN_PROGRESS"
+
+
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher
 
 
