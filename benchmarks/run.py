@@ -557,7 +557,8 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
         f"(change sets included), a window starting at every read (sliding). Noticed: the stand-in's time of "
         f"the last call about a stack, minus "
         f"its settle time. Span: first start to last noticed (virtual). CPU: the whole process (start-up, "
-        f"imports, synth for deploy, one botocore session) over N.")
+        f"imports, synth for deploy, one botocore session, and the virtual clock's own call to the stand-in at "
+        f"each sleep, on a kept-alive connection: benchmarks/hooks/sitecustomize.py) over N.")
     section.table(("stacks", "budget", "reads/s", "peak 10 s reads/s", "all calls/s", "Throttling replies",
                    "settle to noticed, median", "worst", "span", "CPU", "CPU a stack", "calls"), rows)
     limit = f"{api_rate:g}/s"
@@ -587,6 +588,16 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
 
 
 # ---------------------------------------------------------------------- report
+COMPILED_NOTE = ("builder's modules are compiled to bytecode before the first measurement, as installing a wheel "
+                 "does (the AWS CLI and Sceptre are installed so): an editable install under PYTHONDONTWRITEBYTECODE "
+                 "would compile them from source in every process.")
+
+
+def compile_builder() -> None:
+    """Byte-compile builder/ (py_compile writes the .pyc files whatever PYTHONDONTWRITEBYTECODE says)."""
+    run([PYTHON, "-m", "compileall", "-q", str(REPO / "builder")])
+
+
 def timed(bench, *args, **kwargs) -> list[Section]:
     """Run one benchmark; its sections keep the load averages read before and after it."""
     before = load()
@@ -602,7 +613,8 @@ def write_report(path: Path, sections: list[Section], started: str, seconds: flo
     lines = ["# Benchmarks", "",
              (f"Written by `{' '.join(['.venv/bin/python', 'benchmarks/run.py', *argv])}` on {started} "
              f"in {seconds / 60:.1f} min. Times are wall-clock seconds of whole processes; "
-             "ratios are taken pair by pair (two measurements of the same round, run one after the other)."), "",
+             "ratios are taken pair by pair (two measurements of the same round, run one after the other). "
+             + COMPILED_NOTE), "",
              "## Machine", "", md_table(("", ""), [*machine(), ("load average (1/5/15 min) at start", loads[0]),
                                                     ("load average at end", loads[1])]), ""]
     cores = len(os.sched_getaffinity(0))
@@ -646,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = {p.key for p in parts}
     long_runs = min(args.long_runs, args.runs)
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    compile_builder()
     load_start, t0 = load(), time.perf_counter()
     sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="builder-bench-") as tmp:

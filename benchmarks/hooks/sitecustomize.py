@@ -40,14 +40,16 @@ if os.environ.get("BENCH_CALLS_FILE"):
     botocore.session.Session.__init__ = _init
 
 if os.environ.get("BENCH_CLOCK_URL"):
+    import http.client
     import itertools
     import threading
     import time
-    import urllib.request
+    import urllib.parse
 
-    _clock_url = os.environ["BENCH_CLOCK_URL"]
+    _clock_url = urllib.parse.urlsplit(os.environ["BENCH_CLOCK_URL"])
     _grace = float(os.environ.get("BENCH_CLOCK_GRACE", "0.01"))
-    _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    _connection = threading.local()  # one kept-alive connection to the stand-in per thread: the clock's
+    # calls are the benchmark's, not the tool's, and a new connection per sleep cost about a millisecond of CPU
     _real_monotonic = time.monotonic
     _offset = [0.0]  # the server's offset as last answered: virtual = real + offset
     _sleepers = []  # (wake-up, sequence) of every thread in time.sleep
@@ -58,9 +60,24 @@ if os.environ.get("BENCH_CLOCK_URL"):
     def _now():
         return _real_monotonic() + _offset[0]
 
+    def _post(body):
+        for attempt in (1, 2):  # a kept-alive connection the server has closed meanwhile: once more on a new one
+            connection = getattr(_connection, "http", None)
+            if connection is None:
+                connection = _connection.http = http.client.HTTPConnection(_clock_url.hostname, _clock_url.port,
+                                                                           timeout=10)
+            try:
+                connection.request("POST", _clock_url.path, body=body)
+                return connection.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                _connection.http = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def _advance_to(wake):
-        request = urllib.request.Request(_clock_url, data=f"at {wake!r}".encode(), method="POST")
-        offset = float(_opener.open(request, timeout=10).read())
+        offset = float(_post(f"at {wake!r}".encode()))
         # only once the server's clock has moved: another thread that reads the clock meanwhile must not
         # see time the server has not seen yet (its calls would arrive "too early" and be throttled)
         _offset[0] = max(_offset[0], offset)

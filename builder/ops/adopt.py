@@ -115,8 +115,7 @@ def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | 
     template = json.loads(stack.template_body)
     pseudo = {"AWS::Region": stack.region, "AWS::Partition": names.partition(stack.region)}
     if _needs_account(template):
-        sts = watcher.client("sts")
-        pseudo["AWS::AccountId"] = str(sts.get_caller_identity()["Account"])
+        pseudo["AWS::AccountId"] = watcher.account()
     wanted = named_data_resources(template, pseudo)
     if not wanted:
         return current

@@ -32,7 +32,7 @@ from builder.stack.changeset import ChangeSet, guard, guard_change_set
 from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.tags import tag_changes, update_rollback, update_tags
 from builder.stack.unchanged import reason_to_deploy, role_note
-from builder.stack.watch import StackWatcher, WatcherFactory
+from builder.stack.watch import StackWatcher, WatcherFactory, starts_create
 from builder.synth import Stack, write_files
 
 
@@ -81,12 +81,14 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             express_gap(watcher, stack, change_set)
             show_changes(watcher, change_set)
             guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
-            baseline = watcher.latest_event_id(change_set.stack_id)
+            # a new stack's events start at its own CREATE_IN_PROGRESS (a stack is created once): no baseline read
+            creating = change_set.kind == "CREATE"
+            baseline = None if creating else watcher.latest_event_id(change_set.stack_id)
             with policy.for_update(watcher, stack, change_set.stack_id, options.allow_data_loss, change_set.kind):
                 watcher.cf.execute_change_set(ChangeSetName=change_set.id)
                 reporter.begin(stack.name, len(change_set.changes))
                 try:
-                    final = watcher.watch(change_set.stack_id, baseline)
+                    final = watcher.watch(change_set.stack_id, baseline, begins=starts_create if creating else None)
                 finally:
                     reporter.end(stack.name)
             kind, changes = change_set.kind, len(change_set.changes)

@@ -8,6 +8,7 @@ it at an emulator. Every botocore failure becomes one OperationError line naming
 from __future__ import annotations
 
 import contextlib
+import datetime
 import difflib
 import functools
 import os
@@ -20,6 +21,8 @@ import botocore
 import botocore.exceptions
 import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
+from dateutil.tz import tzutc
 
 from builder.errors import OperationError
 
@@ -46,9 +49,40 @@ THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "R
              "SlowDown"}
 
 
+_UTC = tzutc()
+
+
+def aws_timestamp(value: object) -> datetime.datetime:
+    """A timestamp of a response, as botocore's own parser returns it, in about a fiftieth of its time.
+
+    AWS answers ISO 8601 in UTC (`2026-12-05T08:41:47.123Z`); datetime.fromisoformat reads that, and the
+    result gets dateutil's tzutc, as botocore gives it. Anything else (an offset, an epoch number, a
+    form fromisoformat does not take) goes to botocore's parser. A fleet's events carry thousands of
+    timestamps: botocore's dateutil parse was a tenth of deploy's CPU at 100 stacks.
+    """
+    if isinstance(value, str) and value.endswith("Z"):
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.utcoffset() == datetime.timedelta(0):
+                return parsed.replace(tzinfo=_UTC)
+    fallback: datetime.datetime = parse_timestamp(value)  # botocore's own
+    return fallback
+
+
+def new_session(region: str | None = None) -> boto3.session.Session:
+    """A boto3 session whose clients parse timestamps with aws_timestamp (botocore's documented hook:
+    ResponseParserFactory.set_parser_defaults)."""
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=aws_timestamp)
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
 def session(region: str) -> boto3.session.Session:
     """A fresh session of its own (sessions are not thread-safe); shared_client() is the cheaper way."""
-    return boto3.session.Session(region_name=region)
+    return new_session(region)
 
 
 def client(sess: boto3.session.Session, service: str) -> Any:
@@ -56,7 +90,7 @@ def client(sess: boto3.session.Session, service: str) -> Any:
         return sess.client(service, region_name=sess.region_name, config=client_config())
 
 
-_SHARED_LOCK = threading.Lock()
+_SHARED_LOCK = threading.RLock()  # re-entered by known_regions() from an error raised under it
 _SHARED_SESSIONS: dict[tuple[tuple[str, str], ...], boto3.session.Session] = {}
 _SHARED_CLIENTS: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
 
@@ -86,13 +120,19 @@ def shared_client(region: str, service: str) -> Any:
     with _SHARED_LOCK:
         found = _SHARED_CLIENTS.get(key)
         if found is None:
-            sess = _SHARED_SESSIONS.get(environment)
-            if sess is None:
-                sess = _SHARED_SESSIONS[environment] = boto3.session.Session()
+            sess = _shared_session(environment)
             with translate(f"{service} client", region):
                 found = sess.client(service, region_name=region, config=client_config())
             _SHARED_CLIENTS[key] = found
         return found
+
+
+def _shared_session(environment: tuple[tuple[str, str], ...]) -> boto3.session.Session:
+    """The one session of an AWS environment (call holding _SHARED_LOCK)."""
+    sess = _SHARED_SESSIONS.get(environment)
+    if sess is None:
+        sess = _SHARED_SESSIONS[environment] = new_session()
+    return sess
 
 
 def endpoint_url(region: str, service: str) -> str:
@@ -119,7 +159,8 @@ def is_missing_stack(exc: BaseException) -> bool:
 @functools.cache
 def known_regions() -> tuple[str, ...]:
     """Every region of every partition in which the installed botocore knows a CloudFormation endpoint."""
-    sess = botocore.session.get_session()
+    with _SHARED_LOCK:  # the shared session's: its endpoint data is loaded once, for this and every client
+        sess = _shared_session(_aws_environment())
     return tuple(sorted({region for partition in sess.get_available_partitions()
                          for region in sess.get_available_regions("cloudformation", partition)}))
 

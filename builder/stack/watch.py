@@ -10,6 +10,7 @@ says where the stack was left.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -34,13 +35,30 @@ def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedSt
     return DeployedStack.from_api(stacks[0]) if stacks else None
 
 
+class Accounts:
+    """The AWS account of the run's credentials, asked once per region and run (STS GetCallerIdentity), not
+    once per stack: every stack of a run talks to AWS with the same credentials."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_region: dict[str, str] = {}
+
+    def of(self, region: str) -> str:
+        with self._lock:  # the stacks that start together wait for the one answer
+            if region not in self._by_region:
+                sts = aws.shared_client(region, "sts")
+                self._by_region[region] = str(sts.get_caller_identity()["Account"])
+            return self._by_region[region]
+
+
 class StackWatcher:
     """CloudFormation calls about one stack (and its deletion), through its region's poller of the run."""
 
     def __init__(self, name: str, region: str, reporter: Reporter, poller: Poller,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, accounts: Accounts | None = None) -> None:
         self.name, self.region, self.reporter = name, region, reporter
         self.poller = poller
+        self.accounts = accounts or Accounts()  # the run's, shared by its watchers
         self.cf = self.poller.writer  # write calls, drawn from the budget; reads go through read()
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
@@ -59,6 +77,10 @@ class StackWatcher:
     def client(self, service: str) -> Any:
         """The process's shared client of this region (s3, sts, dynamodb, ...): no session per stack."""
         return aws.shared_client(self.region, service)
+
+    def account(self) -> str:
+        """The account the run's credentials belong to (one STS call per region and run)."""
+        return self.accounts.of(self.region)
 
     def describe(self, stack_id: str | None = None) -> DeployedStack | None:
         """The stack, or None when it does not exist."""
@@ -176,9 +198,19 @@ def starts_delete(event: Mapping[str, Any]) -> bool:
         "DELETE_IN_PROGRESS"
 
 
+def starts_create(event: Mapping[str, Any]) -> bool:
+    """The stack's own CREATE_IN_PROGRESS event: the first of its creation (before it, a stack made by a
+    CREATE change set has only REVIEW_IN_PROGRESS)."""
+    return event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatus") == \
+        "CREATE_IN_PROGRESS"
+
+
 WatcherFactory = Callable[[str, str, Reporter], StackWatcher]  # (stack name, region, reporter) -> its watcher
 
 
 def watchers(pollers: Pollers) -> WatcherFactory:
-    """The watchers of one run: each stack waits through the run's poller of its region."""
-    return lambda name, region, reporter: StackWatcher(name, region, reporter, pollers.poller(region))
+    """The watchers of one run: each stack waits through the run's poller of its region, and the run asks for
+    its account once per region."""
+    accounts = Accounts()
+    return lambda name, region, reporter: StackWatcher(name, region, reporter, pollers.poller(region),
+                                                       accounts=accounts)

@@ -21,7 +21,7 @@ from builder.report import Reporter
 from builder.stack.adopt import Retained, import_template
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
-from builder.stack.watch import StackWatcher
+from builder.stack.watch import StackWatcher, watchers
 from builder.synth import stacks_for
 from tests.factories import ACCOUNT, CHANGE_SET_ID, NOW, config, expect_findings, stack_id
 from tests.factories import run_cli as run
@@ -240,3 +240,20 @@ def test_bad_role_arns(region, arn, message):
         config(f"cloudformation_role_arn={arn}", region=region)
     assert caught.value.lines()[0].startswith("error: --set: cloudformation_role_arn: ")
     assert message in caught.value.lines()[0]
+
+
+def test_a_run_asks_for_its_account_once(stubs):
+    """Every stack of a run has the same credentials: the watchers of one run share one GetCallerIdentity
+    (one answer queued; the Stubber fails a second call), and a new run asks again."""
+    sts = stubs["sts"]
+    sts.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT,
+                                             "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci"}, {})
+    reporter = Reporter(mode="text", tty=False, views=views())
+    with Pollers() as pollers:
+        watch = watchers(pollers)
+        assert [watch(f"app-s{i}", "us-east-1", reporter).account() for i in range(3)] == [ACCOUNT] * 3
+    sts.assert_no_pending_responses()
+    sts.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": "210987654321",
+                                             "Arn": "arn:aws:iam::210987654321:user/ci"}, {})
+    with Pollers() as pollers:
+        assert watchers(pollers)("app-s0", "us-east-1", reporter).account() == "210987654321"

@@ -61,6 +61,20 @@ def test_create_streams_each_resource_and_writes_the_outputs(aws, suffix):
     assert aws.parameters(name)["AlertEmail"] == f"alerts-{suffix}@example.com"
 
 
+def test_a_create_reads_no_event_baseline_and_shows_its_events_from_its_own_start(aws, suffix, monkeypatch):
+    """A stack is created once: its events start at its own CREATE_IN_PROGRESS, so deploy reads no baseline
+    before ExecuteChangeSet, and shows nothing older (the REVIEW_IN_PROGRESS of the change set)."""
+    calls = count_calls(monkeypatch)
+    code, out, err = aws.run("deploy", "--suffix", suffix)
+    assert (code, err) == (0, "")
+    assert "DescribeStackEvents" not in calls[:calls.index("ExecuteChangeSet")]
+    events = [line.split()[1:] for line in out.splitlines() if "AWS::" in line and "_IN_PROGRESS" in line
+              or "_COMPLETE " in line]
+    assert events[0] == ["CREATE_IN_PROGRESS", "AWS::CloudFormation::Stack", f"app-{suffix}"], out
+    assert "REVIEW_IN_PROGRESS" not in out
+    assert ["CREATE_COMPLETE", "AWS::CloudFormation::Stack", f"app-{suffix}"] in events
+
+
 def test_redeploy_without_changes_makes_two_calls_and_no_change_set(aws, suffix, monkeypatch):
     """LocalStack answers GetTemplate(TemplateStage=Original) as AWS does: a JSON body, which botocore
     decodes into a dict, so the skip compares data, not text."""
