@@ -87,10 +87,11 @@ class Budget:
     Adapts (additive increase, multiplicative decrease, as TCP and botocore's adaptive retry mode do):
     it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
     the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
-    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. Holds at most BURST seconds' worth
-    of tokens at the limit (one at least); take() sleeps until one is there, one thread at a time (the others queue on
-    a lock, so calls go out in turn and only one thread sleeps on the clock). After stop() (Ctrl-C)
-    every take() raises KeyboardInterrupt.
+    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. It caps every CloudFormation call
+    of the run, reads and writes (Paced). Holds at most BURST seconds' worth of tokens at the limit (one
+    at least); take() sleeps until one is there, one thread at a time (the others wait in a queue, each
+    on its own condition, so calls go out in turn and only one thread sleeps on the clock). After stop()
+    (Ctrl-C) every take() raises KeyboardInterrupt.
     """
 
     def __init__(self, limit: float = START_RATE, clock: Callable[[], float] = time.monotonic,
