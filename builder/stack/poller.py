@@ -112,6 +112,8 @@ class Budget:
         self._arrivals = itertools.count()
         self._made = threading.local()  # calls each thread has taken
         self._first = 0  # callers of the watch loop waiting, who go first
+        self.held = False  # the watch loop has work to do: its next call goes first too, though not asked yet
+        self._loop_idle = threading.Condition(self._lock)  # the loop neither holds the budget nor waits for it
         self.stopped = False
 
     def _refill(self) -> None:
@@ -141,6 +143,7 @@ class Budget:
             finally:
                 with self._lock:
                     self._first -= 1
+                    self._loop_idle.notify_all()
             return
         made = getattr(self._made, "calls", 0)
         me = _Waiter(-made, next(self._arrivals), threading.Condition(self._lock))
@@ -164,8 +167,11 @@ class Budget:
                         self._wake_head()
         finally:
             with self._lock:
-                self._queue.remove(me)
-                heapq.heapify(self._queue)
+                if self._queue[0] is me:  # served (or stopped) at the head: the usual way out
+                    heapq.heappop(self._queue)
+                else:
+                    self._queue.remove(me)
+                    heapq.heapify(self._queue)
                 self._wake_head()
 
     def _wake_head(self) -> None:
@@ -184,12 +190,24 @@ class Budget:
         with self._lock:
             self._refill()
             there = self.tokens >= 1.0 - EPSILON
-            if there and not (yield_to_first and self._first):
+            if there and not (yield_to_first and (self._first or self.held)):
                 self.tokens -= 1.0
                 return True
+            if there:  # the loop's turn: wait for it to take its token or to stop holding (no clock to sleep on)
+                self._loop_idle.wait()
+                return False
             wait = 1.0 / self.rate if there else (1.0 - self.tokens) / self.rate
         self._sleep(min(wait, SLICE))
         return False
+
+    def hold(self, held: bool) -> None:
+        """The watch loop has work to do (True) until it sleeps or stops leading (False): while it holds the
+        budget, a token goes to the loop's next call even when it is not asking yet (it is reading the last
+        reply), not to the callers queued."""
+        with self._lock:
+            self.held = held
+            if not held:
+                self._loop_idle.notify_all()
 
     def busy(self) -> bool:
         """Is a caller other than the watch loop waiting for a token?"""
@@ -201,6 +219,7 @@ class Budget:
             self.stopped = True
             for waiter in self._queue:
                 waiter.woken.notify()
+            self._loop_idle.notify_all()
 
     def throttled(self) -> None:
         """A Throttling reply: halve the rate (once per CUT_EVERY) and pause the whole region a moment."""
@@ -334,6 +353,7 @@ class Poller:
                     while not watched.done():
                         self.step()
                 finally:
+                    self.budget.hold(False)
                     with self._lock:
                         self._leading = False
                         self._hand_over()
@@ -406,10 +426,12 @@ class Poller:
         now = self._clock()
         status_due = self._status_at + self._status_every
         if now >= status_due:
+            self.budget.hold(True)
             self._sweep(stacks)
             return
         settling = [w for w in stacks if w.settling]
         if settling:  # records first (each confirms a stack the pages missed), then final events
+            self.budget.hold(True)
             self._finish(min(settling, key=lambda w: (w.record is not None, w.noticed)))
             return
         streaming = [w for w in stacks if w.stream]
@@ -423,8 +445,10 @@ class Poller:
         if len(stacks) == 1 and not (self._swept and events_due <= now):
             events_due = float("inf")
         if stalest is not None and events_due <= now and now + self.budget.delay() < status_due:
+            self.budget.hold(True)
             self._guarded(stalest, partial(self._fetch_events, stalest))
             return
+        self.budget.hold(False)  # nothing to do until the next sweep: the callers queued take the budget
         for idle in dict.fromkeys(w.on_idle for w in stacks if w.on_idle is not None):
             idle()
         self._swept = False
