@@ -35,8 +35,10 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   other tools.
 
 The loop's calls go before other callers waiting for the budget (the change-set and describe reads of
-stacks still starting, through read()): those take what the loop leaves, so noticing a settled stack
-is never held back by a fleet's queue.
+stacks still starting, through read()): while it has work to do the loop holds the budget (a token goes
+to its next call, not to the queue, even while it is still reading the last reply), and lets go when it
+sleeps. The others take what the loop leaves, the thread furthest along first, so noticing a settled
+stack and reading its events are never held back by a fleet's queue.
 """
 
 from __future__ import annotations

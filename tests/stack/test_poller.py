@@ -457,6 +457,22 @@ def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:
     assert not budget.busy()
 
 
+def test_a_caller_queued_waits_while_the_watch_loop_holds_the_budget() -> None:
+    """Between two of its calls the loop reads the last reply; a token that comes meanwhile is the loop's,
+    not the queued caller's, until the loop has nothing more to do. Real time (under a second)."""
+    budget = Budget(2.0)
+    budget.hold(True)
+    served = threading.Event()
+    queued = threading.Thread(target=lambda: (budget.take(), served.set()))
+    queued.start()
+    assert not served.wait(timeout=0.6)  # a token is there all along: the loop's
+    budget.take(first=True)  # the loop's call, without waiting
+    assert not served.is_set()
+    budget.hold(False)  # the loop sleeps: the queued caller goes, with the next token
+    assert served.wait(timeout=5)
+    queued.join(timeout=5)
+
+
 def test_of_the_callers_queued_the_thread_furthest_along_goes_first() -> None:
     """A stack under way (its thread has made calls) takes the next token before a stack that has not
     started, though that one queued first: a fleet's stacks finish their writes instead of all starting
