@@ -66,8 +66,6 @@ EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.6  # the status sweep takes at most this share of the budget (then its interval grows)
-BURST = 0.5  # the budget holds at most this many seconds' worth of calls (one call at least): a burst
-# that arrives late (a slow reply, a busy machine) still stays under an account limit a little above the rate
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "IMPORT_IN_PROGRESS",
@@ -90,9 +88,9 @@ class Budget:
     it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
     the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
     `--api-rate N` the limit is N, a hard cap; without it, START_RATE. It caps every CloudFormation call
-    of the run, reads and writes (Paced). Holds at most BURST seconds' worth of tokens at the limit (one
-    at least); take() sleeps until one is there, one thread at a time (the others wait in a queue, each
-    on its own condition, so calls go out in turn and only one thread sleeps on the clock). After stop()
+    of the run, reads and writes (Paced). Holds at most one second's worth of tokens at the limit; take()
+    sleeps until one is there, one thread at a time (the others wait in a queue, each on its own
+    condition, so calls go out in turn and only one thread sleeps on the clock). After stop()
     (Ctrl-C) every take() raises KeyboardInterrupt.
     """
 
@@ -102,7 +100,7 @@ class Budget:
             raise UsageError("--api-rate", f"{limit} calls a second cannot make progress; give a number above 0")
         self.limit = self.rate = float(limit)
         self.floor = min(floor, self.limit)
-        self.capacity = max(1.0, self.limit * BURST)
+        self.capacity = max(1.0, self.limit)
         self.tokens = self.capacity
         self._clock, self._sleep = clock, sleep
         self._stamp = clock()
@@ -457,17 +455,20 @@ class Poller:
         self._sleep(max(0.0, min(status_due, max(events_due, now + self.budget.delay())) - now))
 
     def _sweep_floor(self, stacks: int) -> float:
-        """The shortest interval between sweeps that keeps them within STATUS_SHARE of the budget (the
-        calls of the next sweep: DescribeStacks per stack, or the pages of the last ListStacks)."""
-        return max(STATUS_FIRST, min(stacks, self._list_pages) / (self.budget.rate * STATUS_SHARE))
+        """The first interval after a stack registers: STATUS_FIRST, or for a fleet (a ListStacks sweep) the
+        shortest that keeps its pages within STATUS_SHARE of the budget."""
+        if stacks <= self._list_pages:
+            return STATUS_FIRST
+        return max(STATUS_FIRST, self._list_pages / (self.budget.rate * STATUS_SHARE))
 
     def _sweep(self, stacks: list[Watched]) -> None:
-        started = self._clock()  # the interval runs from a sweep's start: its pages count in its share
+        started = self._clock()  # a fleet's interval runs from its sweep's start: the pages count in its share
         if len(stacks) <= self._list_pages:
             for watched in stacks:
                 if not watched.settling:
                     self._guarded(watched, partial(self._describe, watched))
             pages = len(stacks)
+            started = self._clock()  # a few stacks: from the end, as the watch loop of one stack waits
         else:
             try:
                 pages = self._list(stacks)

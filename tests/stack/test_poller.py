@@ -21,7 +21,7 @@ from botocore.hooks import first_non_none_response
 
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import BURST, START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
+from builder.stack.poller import START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -167,7 +167,7 @@ def test_every_call_of_a_fleet_is_drawn_from_the_budget(rate: float) -> None:
     watched = [poller.register(s.id, lambda e: None) for s in stacks]
     for w in watched:
         poller.wait(w)
-    capacity = max(1.0, rate * BURST)  # half a second's worth at most: a late burst stays small
+    capacity = max(1.0, rate)
     for start in range(int(clock.now)):
         for length in (1, 10):
             calls = sum(1 for t, _ in cf.calls if start <= t < start + length)
