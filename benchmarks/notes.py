@@ -65,7 +65,8 @@ def busy_note(loads: Sequence[str], cores: int) -> str:
     if not ones or max(ones) <= cores / 2:
         return ""
     return (f"**The machine was busy**: the 1-minute load average reached {max(ones):.2f} around a section, on "
-            f"{cores} cores (more than half of them), so other processes shared the CPU during the run.")
+            f"{cores} cores (more than half of them). The load average counts the benchmark's own processes too: it "
+            f"says the CPU was in demand around that section, not by whom.")
 
 
 def throttled_text(throttled: Sequence[tuple[float, str]], first: float) -> str:
@@ -123,3 +124,17 @@ def delay_note(rows: Sequence[tuple[int, float, float]], median_max: float, wors
     over = [f"{n} stacks: median {fmt_s(m)}, worst {fmt_s(w)}" for n, m, w in rows
             if m > median_max or w > worst_max]
     return "over the target at " + "; ".join(over) if over else ""
+
+
+def lint_note(one: float, per_file: float, workers: int, files: int, target: float, measured: float) -> str:
+    """What linting `files` files on `workers` processes should cost, from this run's cost of one more file to
+    cfn-lint (`per_file`) and of one file to the gate (`one`), beside the `measured` ratio; the conclusion follows
+    the estimate, either way."""
+    more = (files - 1) * per_file / workers
+    estimate = (one + more) / one
+    said = (f"every file is linted on its own; one more file cost cfn-lint {fmt_s(per_file)} in this run, so "
+            f"{files - 1} more on {workers} worker process(es) add about {fmt_s(more)} to the {fmt_s(one)} of one "
+            f"({estimate:.1f}x, against {measured:.2f}x measured)")
+    if estimate > target:
+        return said + f": above {target:g}x by that estimate, which more CPUs, or fewer files to lint, would lower"
+    return said + f": within {target:g}x by that estimate, so it does not explain the ratio measured"

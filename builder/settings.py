@@ -179,9 +179,25 @@ CLOUDFORMATION_ROLE_ARN: Setting[str | None] = Setting(
     "cloudformation_role_arn", str, None, False,
     "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
     "stack deletion; synth's command passes it as `--role-arn`")
+DEPLOYMENT_MODE: Setting[str] = Setting(
+    "deployment_mode", str, "standard", False,
+    "`standard` or `express`: CloudFormation's express mode, a deploy or delete done once each resource's "
+    "configuration is applied, before it is ready ([deployment mode](#deployment-mode)); not with "
+    "`termination_protection` or `retain_data`", choices=("standard", "express"))
+
+ROLLBACK_ALARMS: Setting[bool] = Setting(
+    "rollback_alarms", bool, False, False,
+    "an update (not a create) passes the stack's own table alarms, as deployed, as rollback triggers: "
+    "CloudFormation rolls the update back when one goes to ALARM",
+    "none; the update waits `rollback_monitoring_minutes` longer")
+ROLLBACK_MONITORING_MINUTES: Setting[int] = Setting(
+    "rollback_monitoring_minutes", int, 10, False,
+    "with `rollback_alarms`: how long after an update CloudFormation keeps watching the alarms (0 to 180); "
+    "deploy waits as long", range=Range(0, 180))
 
 SETTINGS: tuple[Setting[Any], ...] = (STACK_PREFIX, COST_CENTER, TAGS, RETAIN_DATA, TTL, TERMINATION_PROTECTION,
-                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN)
+                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN, DEPLOYMENT_MODE, ROLLBACK_ALARMS,
+                                      ROLLBACK_MONITORING_MINUTES)
 
 
 def default_of(name: str) -> Any:

@@ -37,7 +37,7 @@ def test_the_tours_commands_exist_with_their_options():
     """The tour shows commands, not output; each is a real command with real options."""
     from builder.cli import build_parser
 
-    tour = README[README.index("## A five-minute tour"):README.index("## Documentation")]
+    tour = README[README.index("## A tour on the emulator"):README.index("## Documentation")]
     lines = [line.split("#")[0].split() for line in re.findall(r"^python -m builder [^\n]*", tour, re.MULTILINE)]
     assert [words[3] for words in lines] == ["synth", "lint", "emulator", "deploy", "diff", "destroy", "emulator"]
     parser = build_parser()

@@ -413,6 +413,60 @@ def test_validation_of_settings(tmp_path, sets, expected):
     assert all(line.startswith("error: ") for line in lines)
 
 
+# ----------------------------------------------------------------------------- deployment_mode
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "environments.toml"
+
+
+def test_the_example_config_gives_previews_and_synthetic_checks_express_and_prod_standard(tmp_path):
+    configs = resolve(tmp_path, config_path=str(EXAMPLE_CONFIG), suffixes=["pr123", "synthaw2nm", "prod", "dev"])
+    assert [(c.suffix, c.deployment_mode) for c in configs] == [
+        ("pr123", "express"), ("synthaw2nm", "express"), ("prod", "standard"), ("dev", "standard")]
+
+
+@pytest.mark.parametrize("marks,named", [
+    (["termination_protection=true"], "termination_protection = true"),
+    (["retain_data=true"], "retain_data = true"),
+    (["retain_data=true", "termination_protection=true"], "termination_protection = true and retain_data = true"),
+])
+def test_express_is_refused_beside_a_mark_of_an_environment_that_matters(tmp_path, marks, named):
+    (line,) = problems(tmp_path, suffixes=["pr1"], sets=["deployment_mode=express", *marks])
+    assert line.startswith(f"error: --set: deployment_mode: express cannot be combined with {named}: "), line
+    assert 'set deployment_mode = "standard" for it' in line
+
+
+@pytest.mark.parametrize("sets", [["deployment_mode=express"], ["deployment_mode=standard", "retain_data=true",
+                                                                 "termination_protection=true"]])
+def test_express_alone_and_standard_with_every_mark_are_accepted(tmp_path, sets):
+    (config,) = resolve(tmp_path, suffixes=["pr1"], sets=sets)
+    assert config.deployment_mode == sets[0].split("=")[1]
+
+
+def test_the_refusal_points_where_express_was_given_and_holds_for_any_name(tmp_path):
+    """The mark may come from elsewhere (here --set); the line names the table that asked for express."""
+    write(tmp_path / "environments.toml", '[environments."*"]\ndeployment_mode = "express"\n')
+    for suffix in ("prod", "pr123"):
+        (line,) = problems(tmp_path, suffixes=[suffix], sets=["retain_data=true"])
+        assert line.startswith('error: environments.toml: environments."*".deployment_mode: express cannot'), line
+
+
+def test_the_configuration_page_shows_the_refusal_and_the_emulator_line_as_builder_says_them(tmp_path):
+    from builder.ops.deploy import EXPRESS_GAP
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = '[defaults]\nretain_data = true\n\n[environments."pr*"]\ndeployment_mode = "express"\n'
+    assert f"```toml\n{shown}```" in page
+    write(tmp_path / "environments.toml", shown)
+    (line,) = problems(tmp_path, suffixes=["pr123"])
+    assert f"```\n{line}\n```" in page
+    assert f"```\n{EXPRESS_GAP}\n```" in page
+
+
+def test_a_bad_deployment_mode_is_one_line_not_also_a_combination(tmp_path):
+    (line,) = problems(tmp_path, suffixes=["pr1"], sets=["deployment_mode=Express", "retain_data=true"])
+    assert line == "error: --set: deployment_mode: must be standard or express (got 'Express')"
+
+
 def test_consistent_provisioned_and_replication_config_is_accepted(tmp_path):
     (config,) = resolve(tmp_path, suffixes=["pr1"], sets=[
         "dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=2",
@@ -500,3 +554,29 @@ def test_config_file_that_is_not_utf8_or_a_folder(tmp_path):
     assert "is not UTF-8 text" in line
     (line,) = problems(tmp_path, config_path=str(tmp_path))
     assert "is a folder" in line
+
+
+# --------------------------------------------------------------------------- rollback triggers
+
+@pytest.mark.parametrize("given, expected", [
+    ("rollback_monitoring_minutes=181", "must be a whole number from 0 to 180 (got 181)"),
+    ("rollback_monitoring_minutes=-1", "must be a whole number from 0 to 180 (got -1)"),
+    ("rollback_monitoring_minutes=1.5", "expected a whole number (got '1.5')"),
+    ("rollback_monitoring_minutes=true", "expected a whole number (got 'true')"),
+    ("rollback_alarms=yes", "expected true or false (got 'yes')"),
+], ids=["above-180", "negative", "fraction", "bool", "not-a-bool"])
+def test_a_bad_rollback_setting_exits_2_with_one_line(given, expected, clean_env, tmp_path, monkeypatch, capsys):
+    from tests.factories import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "synth", "--suffix", "pr1", "--set", given)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: --set: {given.split('=')[0]}: {expected}"]
+
+
+def test_rollback_monitoring_minutes_without_rollback_alarms_is_accepted_and_the_bounds_are_in():
+    """[defaults] may set the monitoring time for every environment; a table turns the alarms on."""
+    low, high = (resolve_configs(schema=schema(), suffixes=["pr1"], sets=[f"rollback_monitoring_minutes={minutes}"],
+                                 environ={})[0] for minutes in (0, 180))
+    assert (low.rollback_alarms, low.rollback_monitoring_minutes, high.rollback_monitoring_minutes) == (False, 0, 180)
+    assert resolve_configs(schema=schema(), suffixes=["pr1"], environ={})[0].rollback_monitoring_minutes == 10

@@ -23,7 +23,8 @@ Synthesize each stack in memory (the same bytes synth writes), make a change set
 value passed explicitly, print it, execute it and stream the stack events until the stack settles;
 then print the outputs and write them to <out>/<stack>.outputs.json. Nothing to change: says so,
 exit 0. A stack settled in success that already has this template, these parameter values and tags
-is not touched: no change set, two calls (--force makes the change set anyway). The replica stack
+is not touched: no change set, two calls (three with rollback_alarms, whose rollback triggers are
+compared too; --force makes the change set anyway). The replica stack
 (replication on) deploys before the primary; several suffixes deploy concurrently.
 
 The data guard compares the deployed template, parameter values and termination protection with the

@@ -10,7 +10,7 @@ from builder.errors import EXIT_OK
 
 DESCRIPTION = """\
 Run LocalStack on 127.0.0.1 exactly as the test suite does (its DynamoDB provider plugin and gateway
-settings included), installing it into its own venv first if needed (~1.5 min once; needs a Python
+settings included), installing it into its own venv first if needed (once; needs a Python
 3.12 or newer on the machine). Prints the `export AWS_ENDPOINT_URL=... AWS_ACCESS_KEY_ID=test ...`
 lines on stdout; everything else on stderr. Stays in the foreground until Ctrl-C, or with --background
 returns and leaves it running until --stop. Nothing leaves the machine; nothing needs an AWS account.

@@ -71,7 +71,7 @@ DEFAULT_PORT = 4566
 DEFAULT_SERVICES = "cloudformation,s3,dynamodb,sns,cloudwatch,iam,sts,kms"
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
-INSTALL_HINT = "install it with: python -m builder emulator --install (~1.5 min, needs Python >= 3.12)"
+INSTALL_HINT = "install it with: python -m builder emulator --install (once; needs Python >= 3.12)"
 
 # Inherited variables that must not reach the emulator: real credentials or
 # endpoints, and any LocalStack configuration from the caller's shell.

@@ -14,18 +14,20 @@ from troposphere import GetAtt, Ref, Sub, kms
 from builder import names
 from builder.families import Composition, DataHolder, Family
 from builder.families.shared import POLICY_VERSION, account_root, add_output, retention, tags
-from builder.pricing import LineItem, PricingContext, enabled
+from builder.pricing import PRICES, LineItem, PricingContext, enabled
 from builder.settings import Setting
 
+KEY_MONTH_USD = PRICES["us-east-1"]["kms.key"].usd  # what the settings table and the rotation note quote
 CUSTOMER_MANAGED_KEY: Setting[bool] = Setting(
     "customer_managed_key", bool, False, False,
-    "one KMS key encrypts topic, bucket and table (the replica stack gets its own)", "about 1 USD per key per month")
+    "one KMS key encrypts topic, bucket and table (the replica stack gets its own)",
+    f"about {KEY_MONTH_USD:g} USD per key per month")
 KEY = "AWS::KMS::Key"
 # A key's immutable properties (KeySpec, KeyUsage, MultiRegion, Origin) make an update fail, never a replacement.
 KEY_HOLDS_DATA = DataHolder(KEY, "access to what was encrypted under it (objects, items): S3 and DynamoDB do not "
                                  "re-encrypt, so it becomes unreadable when the key's deletion window ends")
 ROTATION_NOTE = ("KMS keys rotate yearly: each of the first two rotations adds the key-month price again "
-                 "(so up to 3 USD a key from the third year)")
+                 f"(so up to {3 * KEY_MONTH_USD:g} USD a key from the third year)")
 
 _ADMIN = [awacs.kms.DescribeKey, awacs.kms.GetKeyPolicy, awacs.kms.PutKeyPolicy,
           awacs.kms.GetKeyRotationStatus, awacs.kms.EnableKeyRotation, awacs.kms.DisableKeyRotation,

@@ -22,7 +22,7 @@ from builder.families import (
     Safeguard,
 )
 from builder.families.shared import add_output, checkov_skips, retention, tags, threshold_parameters
-from builder.pricing import HOURS_PER_MONTH, CostError, LineItem, PricingContext, enabled, known
+from builder.pricing import HOURS_PER_MONTH, PRICES, CostError, LineItem, PricingContext, enabled, known
 from builder.settings import Range, Setting
 from builder.template_values import CAPACITY_FIELDS, UNKNOWN, as_flag, as_number, capacity_parts, is_intrinsic
 
@@ -82,7 +82,8 @@ SYSTEM_ERROR_OPERATIONS: Setting[str] = Setting(
     "system_error_operations", str, "PutItem", False,
     "DynamoDB operations whose server errors (SystemErrors) the table's alarm watches, comma-separated "
     "(PutItem by default: a failed write can lose data, a read can be retried); errors of others go unseen",
-    "0.10 USD a month per operation watched", check=_check_operations)
+    f"{PRICES['us-east-1']['cloudwatch.alarm_metric'].usd:.2f} USD a month per operation watched",
+    check=_check_operations)
 SKIP_TABLE_CMK = CheckovSkip("CKV_AWS_119", "customer_managed_key is off: the table is encrypted at rest with "
                                             "the AWS-owned key; a customer-managed key costs monthly")
 
@@ -148,7 +149,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
             f"Table{direction}ThrottleAlarm", f"table-{direction.lower()}-throttles",
             f"{direction} requests to the table are throttled", f"{direction}ThrottleThreshold",
             {"Namespace": "AWS/DynamoDB", "MetricName": f"{direction}ThrottleEvents", "Dimensions": table_dimension,
-             "Statistic": "Sum", "Period": 300}))
+             "Statistic": "Sum", "Period": 300}, rollback_trigger=True))
     watched = operations(c.config.value(SYSTEM_ERROR_OPERATIONS))
     description = f"DynamoDB returns server errors for the table ({', '.join(watched)})"
 
@@ -171,7 +172,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
                                                   ReturnData=True))
         metric = {"Metrics": queries}
     c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors", description,
-                              "SystemErrorThreshold", metric))
+                              "SystemErrorThreshold", metric, rollback_trigger=True))
 
 
 def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:

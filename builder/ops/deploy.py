@@ -17,19 +17,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from builder.data_guard import Finding
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG
 from builder.errors import OperationError, RefusedError
 from builder.ops import adopt, drift
 from builder.ops.ownership import made_by_earlier_builder, managed
-from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
+from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack import policy, validation
-from builder.stack.changeset import guard, guard_change_set
-from builder.stack.deployed import DeployedStack
-from builder.stack.tags import tag_changes, update_tags
+from builder.stack import policy, rollback, validation
+from builder.stack.changeset import ChangeSet, guard, guard_change_set
+from builder.stack.deployed import EXPRESS, DeployedStack
+from builder.stack.tags import tag_changes, update_rollback, update_tags
 from builder.stack.unchanged import reason_to_deploy, role_note
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack, write_files
@@ -67,23 +68,17 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         role = role_note(stack, deployed.described) if deployed is not None else None
         if role is not None:
             watcher.say(role)
-        if deployed is not None and not (options.force or options.revert_drift) and \
-                reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
-            watcher.say("no changes: the stack already has this template, these parameters and tags")
-            return _unchanged(stack, deployed.described, options, started)
-        losses = data_losses(deployed, stack)
-        guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
-        change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
-        if change_set is None and current is not None and tag_changes(current, stack.tags):
-            final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
-        elif change_set is None:
-            watcher.say("no changes; the empty change set was deleted")
-            if current is not None:
-                match_termination_protection(watcher, current, stack.config.termination_protection)
-            outputs = dict(current.outputs) if current is not None else {}
-            write_outputs(stack, outputs, options.out_dir)
-            return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
+        planned = _skip_or_plan(watcher, stack, current, deployed, options, started)
+        if isinstance(planned, Outcome):  # the no-op skip
+            return planned
+        change_set, triggers, losses = planned
+        if change_set is None:
+            done = _without_change_set(watcher, stack, current, triggers, options, started)
+            if isinstance(done, Outcome):
+                return done
+            final, kind, changes = done, "UPDATE", 0
         else:
+            express_gap(watcher, stack, change_set)
             show_changes(watcher, change_set)
             guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
             baseline = watcher.latest_event_id(change_set.stack_id)
@@ -112,6 +107,57 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
 
 
+Planned = tuple[ChangeSet | None, rollback.RollbackTriggers | None, tuple[Finding, ...]]
+
+
+def _skip_or_plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,
+                  options: DeployOptions, started: float) -> Planned | Outcome:
+    """The outcome "no changes" when the deployed stack already is what deploy would send, its rollback
+    triggers included; else the change set (None: it came back empty, or only the rollback triggers differ),
+    the update's rollback triggers and the data guard's findings."""
+    if deployed is not None and not (options.force or options.revert_drift) and \
+            reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
+        triggers = rollback.for_update(watcher.read, stack, deployed.described)
+        if not rollback.differs(triggers, deployed.described):
+            watcher.say("no changes: the stack already has this template, these parameters and tags")
+            return _unchanged(stack, deployed.described, options, started)
+        watcher.reporter.show("rollback triggers", triggers, stack.name)
+        return None, triggers, ()  # no change set can carry the triggers alone: it would come back empty
+    losses = data_losses(deployed, stack)
+    guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
+    triggers = _rollback_triggers(watcher, stack, deployed)
+    return plan(watcher, stack, current, options.artifact_bucket, options.revert_drift, triggers), triggers, losses
+
+
+def _without_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
+                        triggers: rollback.RollbackTriggers | None, options: DeployOptions,
+                        started: float) -> DeployedStack | Outcome:
+    """No resource changes: the stack tags, or the rollback triggers alone, are applied with UpdateStack and the
+    deployed template (the settled stack is returned); otherwise the outcome "no changes"."""
+    if current is not None and tag_changes(current, stack.tags):
+        return update_tags(watcher, stack, current, triggers)
+    if current is not None and triggers is not None and rollback.differs(triggers, current):
+        updated = update_rollback(watcher, stack, current, triggers)
+        return _unchanged(stack, current, options, started) if updated is None else updated
+    watcher.say("no changes; the empty change set was deleted")
+    if current is not None:
+        match_termination_protection(watcher, current, stack.config.termination_protection)
+    outputs = dict(current.outputs) if current is not None else {}
+    write_outputs(stack, outputs, options.out_dir)
+    return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
+
+
+def _rollback_triggers(watcher: StackWatcher, stack: Stack,
+                       deployed: Deployed | None) -> rollback.RollbackTriggers | None:
+    """An update's rollback triggers (rollback_alarms), shown before its change set is made; None on a create."""
+    if deployed is None:
+        return None
+    triggers = rollback.for_update(watcher.read, stack, deployed.described)
+    if triggers is not None:
+        watcher.reporter.show("rollback triggers", triggers, stack.name)
+    return triggers
+
+
 def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) -> DeployedStack | None:
     """The deployed stack once it may be changed (None: create it): no other operation running, ours,
     a failed create deleted, retained resources adopted into a new stack, drift checked before an update
@@ -128,6 +174,17 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     if stack.config.check_drift and not options.revert_drift:
         drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
     return current
+
+
+EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
+               "DeploymentConfig Mode EXPRESS); the stack deploys in standard mode, and is deleted in it")
+
+
+def express_gap(watcher: StackWatcher, stack: Stack, change_set: ChangeSet) -> None:
+    """Say in one line when the endpoint took a change set of an express stack (deployment_mode) in standard
+    mode: DescribeChangeSet echoes the DeploymentConfig AWS takes; LocalStack 2026.3 drops it."""
+    if stack.config.deployment_mode == "express" and change_set.deployment_mode != EXPRESS:
+        watcher.say(EXPRESS_GAP)
 
 
 def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:

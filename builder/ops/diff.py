@@ -27,13 +27,14 @@ from builder.ops.review import (
     RECREATE,
     CostChange,
     StackReview,
+    ValueChange,
     compare_costs,
     value_changes,
 )
 from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack import validation
+from builder.stack import policy, rollback, validation
 from builder.stack.changeset import report_losses, role_arg
 from builder.stack.deployed import DeployedStack
 from builder.stack.drift import DriftReport
@@ -58,6 +59,7 @@ class DiffOptions:
     artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
     drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
     revert_drift: bool = False  # the drift-aware change set deploy --revert-drift would make
+    read_stack_policy: bool = False  # read whether the stack policy protects the stack (the markdown block says)
 
 
 def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
@@ -75,16 +77,19 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         if is_update(current) and stack.config.check_drift and not options.revert_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
+        settings, acts = setting_changes(watcher, stack, deployed.described) if deployed is not None else ((), False)
+        protection = _protection(watcher, stack, current) if options.read_stack_policy else None
         try:
             change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
         except validation.ValidationFailed as failed:  # kept for the markdown block and diff --all
             found[stack.name] = StackReview(stack.name, stack.region, FAILED, note=failed.message,
-                                            validation=failed.findings.findings)
+                                            validation=failed.findings.findings, stack_policy=protection)
             raise
         try:
             losses = data_losses(deployed, stack)
             if change_set is None:
-                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found)
+                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found, protection,
+                                        (settings, acts))
                 return Outcome(stack.name, stack.region, result, time.monotonic() - started)
             if deployed is None:
                 watcher.say("does not exist yet; deploy would create:")
@@ -96,6 +101,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
             if deployed is not None:
                 watcher.reporter.show("parameter", parameters, watcher.name)
                 watcher.reporter.show("tag", tags, watcher.name)
+                watcher.reporter.show("stack setting", settings, watcher.name)
             cost, note = _cost(stack, deployed)
             _show_cost(watcher, cost, note)
         finally:  # also after Ctrl-C or a failure: no change set (nor the empty stack of one) stays behind
@@ -104,28 +110,60 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
-                                    drifted, change_set.findings.findings, change_set.reverted)
+                                    drifted, change_set.findings.findings, change_set.reverted, protection, settings)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
+def _protection(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> str:
+    """Whether the deployed stack's policy protects what the stack holds (one GetStackPolicy); NOT_YET for a
+    stack that does not exist yet."""
+    if not is_update(current):
+        return policy.NOT_YET
+    return policy.protection(watcher.read, current.stack_id, stack.protected)
+
+
+def setting_changes(watcher: StackWatcher, stack: Stack,
+                    deployed: DeployedStack) -> tuple[tuple[ValueChange, ...], bool]:
+    """The stack's own settings that differ between DescribeStacks and the config: the deployment mode (AWS's
+    record of the last operation's) and the rollback triggers and monitoring time an update would send (one
+    ListStackResources with rollback_alarms, as deploy reads). With whether deploy acts on them: a difference
+    of the triggers is applied; the mode alone changes nothing (it applies to operations, not to the stack)."""
+    mode = value_changes({"deployment mode": deployed.deployment_mode.lower()},
+                         {"deployment mode": stack.config.deployment_mode})
+    triggers = rollback.for_update(watcher.read, stack, deployed)
+    if triggers is None or not rollback.differs(triggers, deployed):
+        return mode, False
+    kept = {"rollback triggers": rollback.alarm_names(tuple(deployed.rollback_triggers)),
+            "rollback monitoring minutes": str(deployed.rollback_monitoring_minutes)}
+    wanted = {"rollback triggers": rollback.alarm_names(triggers.arns()),
+              "rollback monitoring minutes": str(triggers.minutes)}
+    return mode + value_changes(kept, wanted), True
+
+
 def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,
-                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews) -> DiffResult:
-    """No change set: the stack tags alone may change, or the data guard may still find a loss."""
+                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews,
+                   protection: str | None, settings: tuple[tuple[ValueChange, ...], bool]) -> DiffResult:
+    """No change set: the stack tags or the rollback triggers alone may change (deploy updates them with the
+    deployed template), or the data guard may still find a loss."""
+    changed, acts = settings
     tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
-    if current is not None and tags_only:
-        watcher.say("only the stack tags change: deploy would update them with the deployed template")
+    if current is not None and (tags_only or acts):
+        what = "the stack tags" if tags_only else "the rollback triggers"
+        watcher.say(f"only {what} change: deploy would update them with the deployed template")
         watcher.reporter.show("tag", tags_only, watcher.name)
+        watcher.reporter.show("stack setting", changed, watcher.name)
         _show_losses(watcher, losses)
         cost, note = _cost(stack, deployed)
         _show_cost(watcher, cost, note)
         found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                        cost=cost, note=note, drift=drifted)
+                                        cost=cost, note=note, drift=drifted, stack_policy=protection, settings=changed)
         return DiffResult.CHANGES
     watcher.say("no resource changes" if losses else "no changes")
+    watcher.reporter.show("stack setting", changed, watcher.name)
     _show_losses(watcher, losses)
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
-                                    data_losses=losses, drift=drifted)
+                                    data_losses=losses, drift=drifted, stack_policy=protection, settings=changed)
     return DiffResult.CHANGES if losses else DiffResult.NO_CHANGES
 
 

@@ -7,6 +7,10 @@ previous template, every parameter as it stands and the new tags applies them: C
 updates the stack's tags and propagates them to every taggable resource, and nothing else changes
 (the change set just said so). LocalStack 2026.3 refuses a tags-only change both ways (STYLE.md trap
 9); builder then says so in one line and fails, never "no changes" while the tags differ.
+
+The same UpdateStack applies a change of the rollback triggers alone (update_rollback): a change set cannot
+carry a RollbackConfiguration without a resource change. An endpoint that keeps no triggers (LocalStack
+2026.3) refuses it; builder says so in one line and the stack stays as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import botocore.exceptions
 
 from builder.errors import OperationError
 from builder.stack import client as aws
+from builder.stack.changeset import is_no_changes
 from builder.stack.deployed import DeployedStack
+from builder.stack.rollback import RollbackTriggers, differs
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
@@ -33,23 +39,40 @@ def tag_changes(deployed: DeployedStack, wanted: Mapping[str, str]) -> list[str]
             if have.get(key) != wanted.get(key)]
 
 
-def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) -> DeployedStack:
-    """UpdateStack with the previous template, each of its parameters with the value deploy would send
-    (the one it has, for a parameter only the deployed template declares) and `stack.tags`; wait for
-    the stack to settle and return it. Raises OperationError when the endpoint refuses or the tags
-    still differ afterwards (the stack is then as it was)."""
-    changes = tag_changes(deployed, stack.tags)
+def _update_in_place(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
+                     rollback: RollbackTriggers | None) -> str | None:
+    """UpdateStack with the previous template, each of its parameters with the value deploy would send (the one
+    it has, for a parameter only the deployed template declares), `stack.tags` and `rollback`'s configuration;
+    returns the event id to watch from. A ClientError of the endpoint goes up as it came."""
     parameters = [{"ParameterKey": key, "ParameterValue": stack.parameters[key]} if key in stack.parameters
                   else {"ParameterKey": key, "UsePreviousValue": True}
                   for key in deployed.parameters]
     role = {"RoleARN": stack.config.cloudformation_role_arn} if stack.config.cloudformation_role_arn else {}
+    baseline = watcher.latest_event_id(deployed.stack_id)
+    watcher.cf.update_stack(StackName=deployed.stack_id, UsePreviousTemplate=True, Parameters=parameters,
+                            Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
+                            Capabilities=list(stack.capabilities), **role,
+                            **(rollback.argument() if rollback is not None else {}))
+    return baseline
+
+
+def _settled(watcher: StackWatcher, stack: Stack, deployed: DeployedStack, baseline: str | None) -> DeployedStack:
+    final = watcher.watch(deployed.stack_id, baseline)
+    if not final.succeeded:
+        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
+    return final
+
+
+def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
+                rollback: RollbackTriggers | None = None) -> DeployedStack:
+    """UpdateStack with the previous template, the parameters as deploy would send them, `stack.tags` and the
+    update's rollback triggers (builder.stack.rollback; left out, CloudFormation would use the stack's old ones);
+    wait for the stack to settle and return it. Raises OperationError when the endpoint refuses or the tags
+    still differ afterwards (the stack is then as it was)."""
+    changes = tag_changes(deployed, stack.tags)
     watcher.say(f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")
-    stack_id = deployed.stack_id
-    baseline = watcher.latest_event_id(stack_id)
     try:
-        watcher.cf.update_stack(StackName=stack_id, UsePreviousTemplate=True, Parameters=parameters,
-                                Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-                                Capabilities=list(stack.capabilities), **role)
+        baseline = _update_in_place(watcher, stack, deployed, rollback)
     except botocore.exceptions.ClientError as exc:
         if aws.error_code(exc) != "ValidationError":
             raise
@@ -59,11 +82,38 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) ->
                                          f"answered {answer}. LocalStack cannot change a stack's tags alone "
                                          f"(docs/commands/emulator.md: what the emulator cannot do); "
                                          f"AWS applies them") from None
-    final = watcher.watch(stack_id, baseline)
-    if not final.succeeded:
-        raise OperationError(stack.name, f"{final.status}: {watcher.root_cause()}")
+    final = _settled(watcher, stack, deployed, baseline)
     left = tag_changes(final, stack.tags)
     if left:
         raise OperationError(stack.name, f"the stack ended {final.status} but its tags still differ "
                                          f"({'; '.join(left)}): this endpoint did not change them")
+    return final
+
+
+ROLLBACK_GAP = ("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration), so "
+                "deploy cannot set them there; AWS keeps and applies them")
+# LocalStack 2026.3's answer to UpdateStack with UsePreviousTemplate (AWS takes exactly one of TemplateBody,
+# TemplateURL and UsePreviousTemplate, so it never says this of a request that has the third)
+NO_PREVIOUS_TEMPLATE = "Specify exactly one of 'TemplateBody' or 'TemplateUrl'"
+
+
+def update_rollback(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
+                    rollback: RollbackTriggers) -> DeployedStack | None:
+    """A change of the rollback triggers alone (rollback_alarms, rollback_monitoring_minutes): the same
+    UpdateStack with the previous template, which AWS accepts for a RollbackConfiguration alone (aws-cdk#5170).
+    Returns the settled stack; None when the endpoint cannot do it (LocalStack 2026.3 keeps no
+    RollbackConfiguration and refuses UsePreviousTemplate, so every deploy asks again): deploy says so in one
+    line (ROLLBACK_GAP) and the stack is unchanged."""
+    watcher.say("only the rollback triggers change: updating them with the deployed template")
+    try:
+        baseline = _update_in_place(watcher, stack, deployed, rollback)
+    except botocore.exceptions.ClientError as exc:
+        message = aws.error_message(exc)
+        if aws.error_code(exc) != "ValidationError" or not (is_no_changes(message) or NO_PREVIOUS_TEMPLATE in message):
+            raise
+        watcher.reporter.once(ROLLBACK_GAP, stack.name)
+        return None
+    final = _settled(watcher, stack, deployed, baseline)
+    if differs(rollback, final):
+        watcher.reporter.once(ROLLBACK_GAP, stack.name)
     return final

@@ -24,7 +24,10 @@ an equal value). Stricter than CDK:
   names none and offers no way to remove it ("AWS CloudFormation service role" in its User Guide), so
   deploy says so (role_note) each time instead of calling the stack unchanged.
 
-builder sends no notification ARNs, so a stack that has any was changed by hand: not skipped.
+builder sends no notification ARNs, so a stack that has any was changed by hand: not skipped. The
+rollback triggers (DescribeStacks' RollbackConfiguration) are compared by deploy once these rules let it
+skip (builder.stack.rollback.differs: it needs one ListStackResources with rollback_alarms); a difference
+there alone is an UpdateStack with the deployed template (builder.stack.tags.update_rollback).
 Anything here that is unsure means "make the change set"; the change set then decides.
 """
 

@@ -24,18 +24,19 @@ from builder.stack import validation
 from builder.stack.changeset import Change
 from tests.factories import (
     CHANGE_SET_ID,
+    NO_CHANGES_REASON,
     NOW,
     OPERATION_ID,
     config,
     expect_findings,
     stack_id,
-    stubbed_client,
     validation_event,
 )
 from tests.factories import run_cli as run
 
 STACK = "app-stub"
 TEMPLATE = builder.synth.stacks_for(config(suffix="stub"))[-1].template_body
+PROTECTIVE_POLICY = builder.synth.stacks_for(config(suffix="stub"))[-1].policy_body
 NAME_CONFLICT = validation_event("ResourceNameConflict", "DataTable", "AWS::DynamoDB::Table",
                                  "Resource with name app-stub-data already exists", path="/Resources/DataTable/"
                                  "Properties/TableName")
@@ -61,11 +62,14 @@ def drifted_table_change() -> dict:
         "Evaluation": "Static", "ChangeSource": "DirectModification"}])
 
 
-def expect_change_set(stubs, reply: dict, revert_drift: bool = False) -> None:
-    """The deployed stack and template, then CreateChangeSet (DeploymentMode only for --revert-drift)."""
+def expect_change_set(stubs, reply: dict, revert_drift: bool = False, markdown: bool = False) -> None:
+    """The deployed stack and template (and, for the markdown block, its stack policy: the protective one deploy
+    sets), then CreateChangeSet (DeploymentMode only for --revert-drift)."""
     stubs.stack(STACK)
     stubs.deployed_template(STACK, TEMPLATE)
     cf = stubs["cloudformation"]
+    if markdown:
+        cf.add_response("get_stack_policy", {"StackPolicyBody": PROTECTIVE_POLICY}, {"StackName": stack_id(STACK)})
     expected = {"StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
                 "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY,
                 **({"DeploymentMode": "REVERT_DRIFT"} if revert_drift else {})}
@@ -124,7 +128,7 @@ def test_json_carries_each_finding_as_data(stubs, capsys):
 
 
 def test_warn_findings_of_a_change_set_that_was_made_are_shown_and_the_diff_goes_on(stubs, capsys):
-    expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "Changes": [table_change()]})
+    expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "Changes": [table_change()]}, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID, [BUCKET_NOT_EMPTY])
     stubs["cloudformation"].add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, out, err = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
@@ -135,8 +139,35 @@ def test_warn_findings_of_a_change_set_that_was_made_are_shown_and_the_diff_goes
             "not empty; its deletion would fail |") in out.splitlines()
 
 
+@pytest.mark.parametrize("answer, said", [
+    ({"StackPolicyBody": PROTECTIVE_POLICY}, ("Stack policy: protected: CloudFormation refuses to replace or "
+                                              "delete what holds data, whoever deploys.")),
+    ({}, ("Stack policy: not protected (none, or one that leaves some of what holds data out); deploy sets it "
+          "before the update runs.")),  # GetStackPolicy of a stack without a policy: no StackPolicyBody
+    (None, "Stack policy: not known: this endpoint does not implement GetStackPolicy."),  # LocalStack's 501
+], ids=["protected", "none", "not-implemented"])
+def test_the_markdown_block_says_whether_the_stack_policy_protects_the_stack(answer, said, stubs, capsys):
+    """One GetStackPolicy per deployed stack, for the markdown block only (the text diff makes no such call)."""
+    stubs.stack(STACK)
+    stubs.deployed_template(STACK, TEMPLATE)
+    cf = stubs["cloudformation"]
+    if answer is None:
+        cf.add_client_error("get_stack_policy", "InternalFailure", "The API for service cloudformation is either not "
+                            "included in your current license plan or has not yet been emulated by LocalStack.", 501,
+                            expected_params={"StackName": stack_id(STACK)})
+    else:
+        cf.add_response("get_stack_policy", answer, {"StackName": stack_id(STACK)})
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)})
+    cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetId": CHANGE_SET_ID,
+                                            "StackId": stack_id(STACK), "StatusReason": NO_CHANGES_REASON})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    code, out, _ = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
+    assert code == 0
+    assert out.splitlines()[2:5] == ["### `app-stub` (us-east-1): no changes", "", said]
+
+
 def test_a_failed_change_set_of_diff_keeps_its_findings_in_the_markdown_block(stubs, capsys):
-    expect_change_set(stubs, {"Status": "FAILED", "StatusReason": "validation failed"})
+    expect_change_set(stubs, {"Status": "FAILED", "StatusReason": "validation failed"}, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID, [NAME_CONFLICT])
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
     assert code == 1
@@ -168,19 +199,17 @@ def test_a_failed_operation_reads_the_findings_of_its_operation_id(stubs, capsys
                                 "finding(s) listed above")]
 
 
-def test_an_endpoint_without_describe_events_is_said_once_per_run():
+def test_an_endpoint_without_describe_events_is_said_once_per_run(cf):
     """LocalStack's answer (501 InternalFailure, 'not yet been emulated'): two stacks, one line."""
-    cf = stubbed_client("cloudformation")
     out = io.StringIO()
     reporter = Reporter(out, mode="text", tty=False, prefix=True, views=views())
-    with botocore.stub.Stubber(cf) as stubber:
-        for _ in range(2):
-            stubber.add_client_error("describe_events", "InternalFailure", "The API for service cloudformation is "
-                                     "either not included in your current license plan or has not yet been "
-                                     "emulated by LocalStack.", 501)
-        for name in ("app-a", "app-b"):
-            found = validation.read_findings(lambda op, **kw: getattr(cf, op)(**kw), change_set=CHANGE_SET_ID)
-            validation.report(reporter, name, found, warnings_only=True)
+    for _ in range(2):
+        cf.add_client_error("describe_events", "InternalFailure", "The API for service cloudformation is either "
+                            "not included in your current license plan or has not yet been emulated by LocalStack.",
+                            501)
+    for name in ("app-a", "app-b"):
+        found = validation.read_findings(lambda op, **kw: getattr(cf.client, op)(**kw), change_set=CHANGE_SET_ID)
+        validation.report(reporter, name, found, warnings_only=True)
     assert out.getvalue().splitlines() == [
         ("validation: this endpoint does not implement DescribeEvents (InternalFailure), so CloudFormation's "
         "validation findings are not shown; AWS itself shows them")]
@@ -213,7 +242,7 @@ def test_diff_revert_drift_shows_actual_to_desired_per_drifted_property(stubs, c
 
 def test_diff_revert_drift_in_markdown(stubs, capsys):
     expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "DeploymentMode": "REVERT_DRIFT",
-                              "Changes": [drifted_table_change()]}, revert_drift=True)
+                              "Changes": [drifted_table_change()]}, revert_drift=True, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID)
     stubs["cloudformation"].add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--revert-drift", "--output", "markdown")
@@ -289,3 +318,26 @@ def test_findings_come_from_every_page_and_only_validation_events_count():
     assert [f.validation for f in found.warnings] == ["S3BucketEmptinessValidation"]
     assert asked == [{"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}},
                      {"ChangeSetName": CHANGE_SET_ID, "Filters": {"FailedEvents": True}, "NextToken": "t2"}]
+
+
+def test_revert_drift_of_an_express_stack_sends_both_modes_as_the_model_allows(stubs, capsys):
+    """botocore's model (the Stubber validates the request against it) takes DeploymentMode and DeploymentConfig
+    in one CreateChangeSet; AWS's pages say nothing of the two combined (docs/commands/deploy.md), so builder
+    sends both and CloudFormation's answer decides."""
+    stubs.stack(STACK)
+    stubs.deployed_template(STACK, TEMPLATE)
+    cf = stubs["cloudformation"]
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)}, {
+        "StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY, "DeploymentMode": "REVERT_DRIFT",
+        "DeploymentConfig": {"Mode": "EXPRESS", "DisableRollback": False}})
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": stack_id(STACK),
+                                            "ChangeSetName": "builder-1", "Status": "CREATE_COMPLETE",
+                                            "DeploymentMode": "REVERT_DRIFT", "DeploymentConfig": {"Mode": "EXPRESS"},
+                                            "Changes": [drifted_table_change()]},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    expect_findings(cf, CHANGE_SET_ID)
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    code, out, err = run(capsys, "diff", "--suffix", "stub", "--revert-drift", "--set", "deployment_mode=express")
+    assert (code, err) == (0, "")
+    assert "revert drift: 1 drifted property put back" in out.splitlines()

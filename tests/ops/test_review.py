@@ -124,3 +124,22 @@ def test_a_change_of_the_stack_tags_alone_is_a_section_of_its_own_not_zero_chang
                                        "them with the deployed template)")
     assert "| builder:ttl | 7d | 14d |" in section
     assert "0 change(s)" not in section and "| Action |" not in section
+
+
+MODE = ValueChange("deployment mode", "standard", "express")
+
+
+def test_a_change_of_the_deployment_mode_alone_shows_under_no_changes():
+    block = markdown([StackReview("app-pr1", "us-east-1", NO_CHANGES, settings=(MODE,))])
+    assert "1 stack(s), 0 with changes" in block
+    section = block[block.index("### `app-pr1`"):]
+    assert section.splitlines()[0] == "### `app-pr1` (us-east-1): no changes"
+    assert "| Stack setting | Old | New |" in section and "| deployment mode | standard | express |" in section
+
+
+def test_stack_settings_go_with_the_resource_changes_and_with_a_tags_only_change():
+    change = Change("Modify", "DataBucket", "AWS::S3::Bucket", "False")
+    for review in (StackReview("app-pr1", "us-east-1", CHANGES, (change,), settings=(MODE,)),
+                   StackReview("app-pr1", "us-east-1", CHANGES, tags=(ValueChange("builder:ttl", "7d", "14d"),),
+                               settings=(MODE,))):
+        assert "| deployment mode | standard | express |" in markdown([review])

@@ -16,24 +16,31 @@ import json
 from pathlib import Path
 
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from builder.cli.views import views
 from builder.environment import EnvironmentConfig
+from builder.errors import OperationError
 from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
 from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller
 from builder.stack.unchanged import (
     described_difference,
     role_note,
     template_difference,
     wanted_termination_protection,
 )
-from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_findings, expect_get_template, stubbed_client
+from tests.factories import (
+    NO_CHANGES_REASON,
+    NOW,
+    FakeClock,
+    expect_findings,
+    expect_get_template,
+    expect_set_stack_policy,
+    stubbed_watcher,
+)
 
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
@@ -205,18 +212,9 @@ def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise
 # ---------------------------------------------------------------------- deploy, stubbed
 
 @pytest.fixture
-def cf():
-    with Stubber(stubbed_client("cloudformation")) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()  # and any call not expected below fails the test
-
-
-@pytest.fixture
 def run(cf, tmp_path):
     def factory(name, region, reporter):
-        clock = FakeClock()
-        poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
-        return StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+        return stubbed_watcher(cf.client, name, reporter, FakeClock(), region)
 
     def go(stack=STACK, **options):
         out = io.StringIO()
@@ -240,6 +238,19 @@ def expect_change_set(cf, reply: dict) -> None:
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     if reply["Status"] != "FAILED":
         expect_findings(cf, CHANGE_SET_ID)
+
+
+def expect_update_executed(cf) -> None:
+    """An update's execution from an available change set: the latest event before it, the stack policy
+    set, ExecuteChangeSet, then the stack settled in UPDATE_COMPLETE with its one event of the update."""
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    expect_set_stack_policy(cf, STACK_ID, STACK.policy_body)
+    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
+         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": STACK_ID})
 
 
 def expect_no_changes(cf) -> None:
@@ -317,14 +328,7 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                                             "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     expect_findings(cf, CHANGE_SET_ID)
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
-    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
-    cf.add_response("describe_stack_events", {"StackEvents": [
-        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
-         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
-        {"StackName": STACK_ID})
+    expect_update_executed(cf)
     outcome, text = run()
     assert outcome.result is DeployResult.UPDATED
     assert "an earlier builder made this stack: this deploy adopts it, adding the builder:managed-by tag" in text
@@ -358,14 +362,142 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
                     {"StackName": STACK.name})
     expect_template(cf)
     expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
+    expect_update_executed(cf)
+    outcome, text = run()
+    assert outcome.result is DeployResult.UPDATED and outcome.changes == 0
+    assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text
+
+
+# ---------------------------------------------------------------------- the rollback triggers alone
+# Stubber, because the emulator keeps no RollbackConfiguration (DescribeStacks shows none after an update that
+# sets it): a stack that keeps its triggers, and AWS's UpdateStack of the triggers alone, exist only on AWS.
+
+GUARDED = stacks_for(EnvironmentConfig(suffix="skip", rollback_alarms=True, rollback_monitoring_minutes=5))[0]
+ALARMS = {"TableReadThrottleAlarm": "app-skip-table-read-throttles",
+          "TableSystemErrorsAlarm": "app-skip-table-system-errors",
+          "TableWriteThrottleAlarm": "app-skip-table-write-throttles"}
+TRIGGERS = [{"Arn": f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}", "Type": "AWS::CloudWatch::Alarm"}
+            for name in ALARMS.values()]
+
+
+def expect_alarms(cf) -> None:
+    """ListStackResources of the deployed stack: its three table alarms (AWS's StackResourceSummary shape)."""
+    cf.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": logical, "PhysicalResourceId": name, "ResourceType": "AWS::CloudWatch::Alarm",
+         "LastUpdatedTimestamp": NOW, "ResourceStatus": "CREATE_COMPLETE"} for logical, name in ALARMS.items()]},
+        {"StackName": STACK_ID})
+
+
+def expect_rollback_update(cf, configuration: dict, kept: dict | None) -> None:
+    """UpdateStack with the previous template and exactly this RollbackConfiguration, then the stack settled
+    in UPDATE_COMPLETE keeping `kept` (AWS echoes what it keeps; None: an endpoint that keeps nothing)."""
     cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
-    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
+    cf.add_response("update_stack", {"StackId": STACK_ID}, {
+        "StackName": STACK_ID, "UsePreviousTemplate": True, "Parameters": ANY, "Tags": ANY, "Capabilities": ANY,
+        "RollbackConfiguration": configuration})
+    record = deployed(**({"RollbackConfiguration": kept} if kept is not None else {}))
+    cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [
         {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
          "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
         {"StackName": STACK_ID})
-    outcome, text = run()
+
+
+def test_a_stack_that_keeps_the_wanted_triggers_is_unchanged_for_one_more_read(cf, run):
+    """The order AWS lists them in does not count; ListStackResources is the one read the comparison adds."""
+    kept = {"RollbackTriggers": TRIGGERS[::-1], "MonitoringTimeInMinutes": 5}
+    cf.add_response("describe_stacks", {"Stacks": [deployed(RollbackConfiguration=kept)]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    outcome, text = run(GUARDED)
+    assert outcome.result is DeployResult.NO_CHANGES
+    assert text == "no changes: the stack already has this template, these parameters and tags\n"
+
+
+@pytest.mark.parametrize("kept, wanted_minutes", [
+    (None, 5),  # rollback_alarms turned on for a stack that has none
+    ({"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": 10}, 5),  # only the monitoring time changes
+    ({"RollbackTriggers": TRIGGERS[:1], "MonitoringTimeInMinutes": 5}, 5),  # stale triggers
+], ids=["none-kept", "monitoring-time", "stale-triggers"])
+def test_a_change_of_the_rollback_triggers_alone_is_applied_with_the_deployed_template(cf, run, kept, wanted_minutes):
+    record = deployed(**({"RollbackConfiguration": kept} if kept else {}))
+    cf.add_response("describe_stacks", {"Stacks": [record]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    wanted = {"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": wanted_minutes}
+    expect_rollback_update(cf, wanted, wanted)
+    outcome, text = run(GUARDED)
     assert outcome.result is DeployResult.UPDATED and outcome.changes == 0
-    assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text
+    assert "only the rollback triggers change: updating them with the deployed template" in text.splitlines()
+    assert "this endpoint keeps no rollback triggers" not in text
+
+
+def test_turning_rollback_alarms_off_clears_kept_triggers_of_an_otherwise_unchanged_stack(cf, run):
+    kept = {"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": 10}
+    cf.add_response("describe_stacks", {"Stacks": [deployed(RollbackConfiguration=kept)]}, {"StackName": STACK.name})
+    expect_template(cf)  # no ListStackResources: with rollback_alarms off nothing is read
+    cleared = {"RollbackTriggers": [], "MonitoringTimeInMinutes": 0}
+    expect_rollback_update(cf, cleared, cleared)
+    outcome, text = run(STACK)
+    assert outcome.result is DeployResult.UPDATED
+    assert ("rollback triggers: rollback_alarms is off; clearing the 3 rollback trigger(s) and 10 monitoring "
+            "minute(s) the stack kept from an earlier update") in text.splitlines()
+
+
+@pytest.mark.parametrize("answer", ["No updates are to be performed.",
+                                    "Specify exactly one of 'TemplateBody' or 'TemplateUrl'"],
+                         ids=["nothing-to-update", "no-previous-template"])
+def test_an_endpoint_that_keeps_no_triggers_is_said_once_and_the_stack_is_unchanged(cf, run, answer):
+    """An endpoint that keeps no triggers refuses the update of them alone (LocalStack 2026.3 refuses
+    UsePreviousTemplate with the second answer): exit 0, the gap in one line, and the next deploy the same,
+    never a loop of updates."""
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_client_error("update_stack", "ValidationError", answer, 400)
+    outcome, text = run(GUARDED)
+    assert outcome.result is DeployResult.NO_CHANGES
+    assert text.splitlines()[-1] == ("this endpoint keeps no rollback triggers (DescribeStacks shows no "
+                                     "RollbackConfiguration), so deploy cannot set them there; AWS keeps and applies "
+                                     "them")
+
+
+def test_an_endpoint_that_accepts_the_update_but_keeps_nothing_says_so(cf, run):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    expect_rollback_update(cf, {"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": 5}, None)
+    outcome, text = run(GUARDED)
+    assert outcome.result is DeployResult.UPDATED
+    assert "this endpoint keeps no rollback triggers" in text
+
+
+def test_force_with_an_empty_change_set_still_applies_the_triggers(cf, run):
+    """--force makes the change set; it comes back empty (the triggers alone are no change to CloudFormation),
+    so the triggers go the UpdateStack way too."""
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": STACK_ID}, {
+        "StackName": STACK.name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
+        "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": STACK.template_body,
+        "RollbackConfiguration": {"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": 5}})
+    cf.add_response("describe_change_set", {"ChangeSetId": CHANGE_SET_ID, "StackId": STACK_ID, "Status": "FAILED",
+                                            "StatusReason": NO_CHANGES_REASON},
+                    {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    wanted = {"RollbackTriggers": TRIGGERS, "MonitoringTimeInMinutes": 5}
+    expect_rollback_update(cf, wanted, wanted)
+    outcome, _ = run(GUARDED, force=True)
+    assert outcome.result is DeployResult.UPDATED
+
+
+def test_any_other_refusal_of_the_update_of_the_triggers_fails(cf, run):
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK.name})
+    expect_template(cf)
+    expect_alarms(cf)
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    cf.add_client_error("update_stack", "ValidationError", "Rollback trigger arn:aws:cloudwatch:x does not exist", 400)
+    with pytest.raises(OperationError, match="does not exist"):
+        run(GUARDED)

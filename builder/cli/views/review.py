@@ -19,6 +19,7 @@ from builder.ops.review import (
     ValueChange,
 )
 from builder.report import Shown, md_cell, md_table
+from builder.stack.policy import NOT_KNOWN, NOT_YET, PROTECTED, UNPROTECTED
 
 # GitHub refuses a comment body over 65,536 characters; a step summary over 1 MiB. Leave room for the cut line.
 MARKDOWN_LIMIT = 60_000
@@ -35,6 +36,13 @@ def value_lines(what: str) -> Callable[[Sequence[ValueChange], str | None], Show
                      [{"event": what, "stack": stack, **asdict(change)} for change in changes])
 
     return view
+
+
+def setting_lines(changes: Sequence[ValueChange], stack: str | None) -> Shown:
+    """The stack's own settings that change (deployment mode, rollback triggers): `stack setting name: old → new`
+    a line; a `stack_setting` record each."""
+    shown = value_lines("stack setting")(changes, stack)
+    return Shown(shown.lines, [{**record, "event": "stack_setting"} for record in shown.records])
 
 
 def cost_lines(cost: CostChange, stack: str | None) -> Shown:
@@ -84,16 +92,19 @@ def stack_section(review: StackReview) -> str:
     """One stack's section: a heading line, then (unless nothing changes) its tables."""
     head = f"### `{md_cell(review.stack)}` ({review.region})"
     if review.state == NO_CHANGES:
-        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _drift_lines(review))
+        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _settings_lines(review) + _policy_lines(review)
+                                                 + _drift_lines(review))
     if review.state == FAILED:
         return f"{head}: failed: {md_cell(review.note)}\n" + "".join(f"\n{line}" for line in _validation_lines(review))
     if review.state == RECREATE:
         return f"{head}: ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again\n"
-    if review.state == CHANGES and not review.changes and not review.data_losses and review.tags:
-        # a change of the stack tags alone
+    if review.state == CHANGES and not review.changes and not review.data_losses and (review.tags or review.settings):
+        # a change of the stack tags, or of the rollback triggers, alone
         cost = _cost_lines(review.cost) if review.cost is not None else []
-        return "\n".join([f"{head}: only the stack tags change (deploy updates them with the deployed template)",
-                          "", *_old_new(review.tags, "tags"), *cost, *_drift_lines(review)])
+        what = "the stack tags" if review.tags else "the rollback triggers"
+        return "\n".join([f"{head}: only {what} change (deploy updates them with the deployed template)",
+                          "", *(_old_new(review.tags, "tags") if review.tags else []), *_settings_lines(review),
+                          *cost, *_drift_lines(review)])
     return _changes_section(head, review)
 
 
@@ -115,16 +126,39 @@ def _changes_section(head: str, review: StackReview) -> str:
                             [(f.resource, f.resource_type, f.change, f.reason) for f in review.data_losses]), ""]
     else:
         lines += ["Data guard: no data would be lost.", ""]
+    lines += _policy_lines(review)
     if review.parameters:
         lines += _old_new(review.parameters, "parameters")
     if review.tags:
         lines += _old_new(review.tags, "tags")
+    lines += _settings_lines(review)
     if review.cost is not None:
         lines += _cost_lines(review.cost)
     if review.note:
         lines += [f"Cost: {md_cell(review.note)}", ""]
     lines += _validation_lines(review) + _reverted_lines(review) + _drift_lines(review)
     return "\n".join(lines)
+
+
+POLICY_SAYS = {
+    PROTECTED: "protected: CloudFormation refuses to replace or delete what holds data, whoever deploys",
+    UNPROTECTED: "not protected (none, or one that leaves some of what holds data out); deploy sets it before "
+                 "the update runs",
+    NOT_KNOWN: "not known: this endpoint does not implement GetStackPolicy",
+    NOT_YET: "none yet: deploy sets it once the stack is created",
+}
+
+
+def _settings_lines(review: StackReview) -> list[str]:
+    """The stack's own settings that change (deployment mode, rollback triggers), old and new."""
+    return _old_new(review.settings, "stack settings") if review.settings else []
+
+
+def _policy_lines(review: StackReview) -> list[str]:
+    """Whether the stack policy protects the stack's data (when diff read it)."""
+    if review.stack_policy is None:
+        return []
+    return [f"Stack policy: {POLICY_SAYS.get(review.stack_policy, review.stack_policy)}.", ""]
 
 
 def _validation_lines(review: StackReview) -> list[str]:
