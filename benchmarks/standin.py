@@ -23,7 +23,13 @@ Many stacks: start(name, settle_seconds) puts a stack straight into CREATE_IN_PR
 set), and settle_by_name gives stacks deployed through change sets their own settle times. Read calls
 (Describe*, List*, Get*) of the whole account share one token bucket of `read_rate` calls a second
 (None: no limit), as CloudFormation throttles an account: above it they answer Throttling, which is
-counted in `throttled`. `last_call` holds the virtual time of the latest call naming each stack.
+counted in `throttled`. `last_call` holds the virtual time of the latest call naming each stack,
+`last_read` of the latest read call (Describe*, List*, Get*) naming it, and
+`seen_settled` the virtual time of the first reply that showed the stack settled: a DescribeStacks (of it
+or of every stack) or a ListStacks page with its settled status, a DescribeStackEvents with the stack's own
+final event, or the last page of a ListStacks filtered to statuses it no longer has whose pages, from the
+first (no NextToken) to that one, never listed it: a stack missing from every page of such a listing is
+known to the caller to have settled.
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ class StandIn:
         self.calls: list[tuple[float, str]] = []
         self.throttled: list[tuple[float, str]] = []
         self.last_call: dict[str, float] = {}
+        self.seen_settled: dict[str, float] = {}
+        self.last_read: dict[str, float] = {}
+        self._listed: set[str] = set()  # stacks listed by the filtered ListStacks being paged through
         self.read_rate: float | None = None
         self._tokens, self._tokens_at = 0.0, 0.0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -96,7 +105,8 @@ class StandIn:
     def reset(self, settle_seconds: float, read_rate: float | None = None) -> None:
         with self.lock:
             self.settle_seconds = settle_seconds
-            self.calls, self.throttled, self.last_call = [], [], {}
+            self.calls, self.throttled, self.last_call, self.seen_settled, self.last_read = [], [], {}, {}, {}
+            self._listed = set()
             self.read_rate, self._tokens, self._tokens_at = read_rate, read_rate or 0.0, self.now()
 
     def stack(self, name: str) -> FakeStack | None:
@@ -137,18 +147,28 @@ class StandIn:
             stack = self.stack(params["StackName"])
             if stack is not None:
                 self.last_call[stack.name] = now
+                if action.startswith(("Describe", "List", "Get")):
+                    self.last_read[stack.name] = now
         handler = getattr(self, f"_{action}", None)
         if handler is None:
             return _error("InvalidAction", f"the stand-in does not answer {action}")
         return handler(params, now)
 
+    def _seen(self, stack: FakeStack, status: str, now: float) -> None:
+        """A reply shows this status of the stack: the first that shows it settled is when it was noticed."""
+        if not status.endswith("_IN_PROGRESS"):
+            self.seen_settled.setdefault(stack.name, now)
+
     def _DescribeStacks(self, p, now):
         if not p.get("StackName"):  # every stack, 100 a page
             page, token = _page(list(self.stacks.values()), p)
+            for s in page:
+                self._seen(s, s.status(now), now)
             return _ok("DescribeStacks", f"<Stacks>{''.join(self._described(s, now) for s in page)}</Stacks>{token}")
         stack = self.stack(p.get("StackName", ""))
         if stack is None:
             return _error("ValidationError", f"Stack with id {p.get('StackName')} does not exist")
+        self._seen(stack, stack.status(now), now)
         return _ok("DescribeStacks", f"<Stacks>{self._described(stack, now)}</Stacks>")
 
     @staticmethod
@@ -167,6 +187,16 @@ class StandIn:
         wanted = {v for k, v in p.items() if k.startswith("StackStatusFilter.member.")}
         matching = [s for s in self.stacks.values() if not wanted or s.status(now) in wanted]
         page, token = _page(matching, p)
+        for s in page:
+            self._seen(s, s.status(now), now)
+        if wanted:  # a filtered listing: who is missing from every page of it no longer has those statuses
+            if not p.get("NextToken"):
+                self._listed = set()
+            self._listed.update(s.name for s in page)
+            if not token:
+                for s in self.stacks.values():
+                    if s.name not in self._listed:
+                        self._seen(s, s.status(now), now)
         members = "".join(f"<member><StackId>{s.id}</StackId><StackName>{s.name}</StackName>"
                           f"<CreationTime>{_stamp(s.change_set_at)}</CreationTime>"
                           f"<StackStatus>{s.status(now)}</StackStatus></member>" for s in page)
@@ -268,6 +298,8 @@ class StandIn:
         if stack is None:
             return _error("ValidationError", f"Stack [{p.get('StackName')}] does not exist")
         happened = sorted((e for e in stack.events if e[0] <= now), key=lambda e: e[0], reverse=True)
+        if any(logical == stack.name and status == stack.status(now) for _, logical, _, status in happened):
+            self._seen(stack, stack.status(now), now)  # its own final event is listed
         members = "".join(
             f"<member><EventId>{stack.name}-{at:.6f}-{logical}-{status}</EventId><StackId>{stack.id}</StackId>"
             f"<StackName>{stack.name}</StackName><LogicalResourceId>{logical}</LogicalResourceId>"

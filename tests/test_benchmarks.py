@@ -208,3 +208,28 @@ def test_proxy_forwards_both_ways_and_records_throttling():
     assert [(c.service, c.action, c.status) for c in proxy.calls] == [
         ("cloudformation", "DescribeStacks", 200), ("cloudformation", "DescribeStacks", 400)]
     assert [action for _, action in proxy.throttled] == ["DescribeStacks"]
+
+
+def test_standin_records_when_a_reply_first_showed_a_stack_settled():
+    """Section 7's "noticed": a stack missing from every page of a ListStacks of the in-progress statuses is
+    known settled at that listing's last page; a listing that shows it in progress, or a stack still in
+    progress though missing (not filtered for), records nothing; the first DescribeStacks that shows it
+    settled counts too, and a later reply never moves the time."""
+    import boto3
+
+    with StandIn() as standin:
+        standin.reset(10.0)
+        cf = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test") \
+            .client("cloudformation", endpoint_url=standin.url)
+        standin.start("app-quick", 0.0)
+        standin.start("app-slow", 3600.0)
+        standin.start("app-gone", 0.0)
+        running = ["CREATE_IN_PROGRESS"]
+        listed = [s["StackName"] for s in cf.list_stacks(StackStatusFilter=running)["StackSummaries"]]
+        assert listed == ["app-slow"]
+        at = standin.seen_settled["app-quick"]
+        assert set(standin.seen_settled) == {"app-quick", "app-gone"}  # not app-slow, still in progress
+        cf.describe_stacks(StackName="app-quick")
+        assert standin.seen_settled["app-quick"] == at  # the first reply, not the latest
+        assert standin.last_read["app-quick"] > at  # the last read is kept apart (events complete)
+        cf.close()

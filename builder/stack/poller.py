@@ -9,35 +9,46 @@ handed to them, or on Ctrl-C: one wake-up per event, not one per waiting thread.
 runs only while someone waits, only one thread ever sleeps on the clock (a fake clock stays
 deterministic), and nothing is left running after the last wait.
 
-Each decision of the loop (step) makes at most a few calls, every one drawn from the Budget:
-- status of all stacks in flight, every 0.2 s at first, doubling to a ceiling of 2 s (as the watch
-  loop of one stack does; new events bring it back to 1 s). The ceiling grows when the sweep costs
-  more than half the budget. With as many stacks as the last ListStacks took pages (one, at first),
-  it is DescribeStacks(StackName=...) per stack; with more, ListStacks filtered to the *_IN_PROGRESS
-  statuses, 100 stacks a page: a registered stack missing from it has settled (or is about to be
-  seen so), and one DescribeStacks of it confirms that and gives the final record with its outputs.
-  ListStacks is cheaper than DescribeStacks without StackName, whose pages cover every stack in the
-  region, settled ones included. Neither summary changes when a resource event happens (the status
-  stays UPDATE_IN_PROGRESS; LastUpdatedTime is the operation's start), so:
-- events: no call tells cheaply that a stack has new events, so each stack in flight gets
-  DescribeStackEvents in turn, least recently fetched first, at most once per EVENTS_EVERY and, in
-  a fleet, within EVENTS_SHARE of the budget, and only when the call does not push the next status
-  sweep back. One stack gets them every second as today; 100 stacks at the default budget get them
-  every 100 s: each prints its events in batches, but completely, in order, and once more when it
-  settles. Budget left unused is left to the account's other tools.
-- a settled stack: its final events (all of them, up to the baseline) and, when the sweep was a
-  ListStacks, its final DescribeStacks record. Settling stacks go first.
+Each decision of the loop (step) makes at most a few calls, every one drawn from the Budget, in this order:
+- settle detection first: a status sweep of all stacks in flight whenever it is due, before anything
+  else the loop has to do. With as many stacks as the last ListStacks took pages (one, at first), it is
+  DescribeStacks(StackName=...) per stack; with more, ListStacks filtered to the *_IN_PROGRESS statuses
+  of a running operation (REVIEW_IN_PROGRESS left out: a stack waiting for its change set to be
+  executed is not watched, and a fleet's change sets would otherwise fill the pages), 100 stacks a page:
+  a registered stack missing from every page of it has settled (or is about to be seen so). ListStacks
+  is cheaper than DescribeStacks without StackName, whose pages cover every stack in the region,
+  settled ones included. The sweep is due every 0.2 s at first, doubling to a ceiling of 2 s (as the
+  watch loop of one stack does; new events bring it back to 1 s), and never more often than keeps it
+  within STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
+- then the settled stacks, one call a decision so the next sweep is never held back by more than one
+  call: first, in the order they were noticed, DescribeStacks of each the sweep saw missing from a
+  ListStacks (it confirms the stack settled, and is its final record with its outputs), then each
+  one's final events, all of them up to the baseline, so the log the user sees is complete and in
+  order; its wait returns after that.
+- then progress events: no call tells cheaply that a stack has new events (neither summary changes when
+  a resource event happens: the status stays UPDATE_IN_PROGRESS; LastUpdatedTime is the operation's
+  start), so each stack in flight gets DescribeStackEvents in turn, least recently fetched first, at
+  most once per EVENTS_EVERY and, in a fleet, within EVENTS_SHARE of the budget, only while no other
+  caller waits for the budget and only when the call does not push the next sweep back. One stack gets
+  them every second; 100 stacks at 2 reads/s every 100 s: each prints its events in batches, but
+  completely, in order, and once more when it settles. Budget left unused is left to the account's
+  other tools.
 
 The loop's calls go before other callers waiting for the budget (the change-set and describe reads of
-stacks still starting, through read()), and progress events wait while such callers do: noticing a
-settled stack is never held back by a fleet's queue.
+stacks still starting, through read()): while it has work to do the loop holds the budget (a token goes
+to its next call, not to the queue, even while it is still reading the last reply), and lets go when it
+sleeps. The others take what the loop leaves, the thread furthest along first, so noticing a settled
+stack and reading its events are never held back by a fleet's queue.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Self
 
@@ -54,11 +65,11 @@ THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the 
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
-STATUS_SHARE = 0.5  # the status sweep takes at most this share of the budget (then its interval grows)
+STATUS_SHARE = 0.6  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
-               "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS",
-               "IMPORT_ROLLBACK_IN_PROGRESS")
+               "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "IMPORT_IN_PROGRESS",
+               "IMPORT_ROLLBACK_IN_PROGRESS")  # of a running operation: REVIEW_IN_PROGRESS is a stack waiting
 
 EPSILON = 1e-9  # a token this close to whole is whole: a sleep of less would not move a float clock
 SLICE = 1.0  # the longest one sleep for a token: a stopped budget is noticed within it
@@ -76,10 +87,11 @@ class Budget:
     Adapts (additive increase, multiplicative decrease, as TCP and botocore's adaptive retry mode do):
     it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
     the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
-    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. Holds at most one second's worth
-    of tokens at the limit; take() sleeps until one is there, one thread at a time (the others queue on
-    a lock, so calls go out in turn and only one thread sleeps on the clock). After stop() (Ctrl-C)
-    every take() raises KeyboardInterrupt.
+    `--api-rate N` the limit is N, a hard cap; without it, START_RATE. It caps every CloudFormation call
+    of the run, reads and writes (Paced). Holds at most one second's worth of tokens at the limit; take()
+    sleeps until one is there, one thread at a time (the others wait in a queue, each on its own
+    condition, so calls go out in turn and only one thread sleeps on the clock). After stop()
+    (Ctrl-C) every take() raises KeyboardInterrupt.
     """
 
     def __init__(self, limit: float = START_RATE, clock: Callable[[], float] = time.monotonic,
@@ -95,9 +107,13 @@ class Budget:
         self._cut_at = float("-inf")
         self.cuts = 0  # Throttling replies that halved the rate
         self._lock = threading.Lock()
-        self._turn = threading.Lock()  # held by the one thread waiting for the next token
-        self._queued = 0  # callers waiting their turn
+        self._queue: list[_Waiter] = []  # callers other than the watch loop waiting, a heap: the next one first
+        self._sleeping = False  # the head of the queue sleeps on the clock until a token is there
+        self._arrivals = itertools.count()
+        self._made = threading.local()  # calls each thread has taken
         self._first = 0  # callers of the watch loop waiting, who go first
+        self.held = False  # the watch loop has work to do: its next call goes first too, though not asked yet
+        self._loop_idle = threading.Condition(self._lock)  # the loop neither holds the budget nor waits for it
         self.stopped = False
 
     def _refill(self) -> None:
@@ -116,7 +132,9 @@ class Budget:
     def take(self, first: bool = False) -> None:
         """Sleep until a token is there and take it. `first` (the watch loop's calls) goes before every
         other caller waiting, so a fleet's change sets queued for the budget never hold back noticing
-        that a stack has settled."""
+        that a stack has settled. Among the other callers, the thread that has made the most calls goes
+        first: a stack under way (its change set made, its final writes due) finishes before another
+        starts, so a fleet's stacks start one after another rather than all at once and none halfway."""
         if first:
             with self._lock:
                 self._first += 1
@@ -125,36 +143,83 @@ class Budget:
             finally:
                 with self._lock:
                     self._first -= 1
+                    self._loop_idle.notify_all()
             return
+        made = getattr(self._made, "calls", 0)
+        me = _Waiter(-made, next(self._arrivals), threading.Condition(self._lock))
         with self._lock:
-            self._queued += 1
+            heapq.heappush(self._queue, me)
         try:
-            with self._turn:
-                self._wait_for_token(yield_to_first=True)
+            while True:
+                with self._lock:  # one waiter at a time sleeps on the clock: the head of the queue
+                    while self._queue[0] is not me or self._sleeping:
+                        if self.stopped:
+                            raise KeyboardInterrupt
+                        me.woken.wait()
+                    self._sleeping = True
+                try:
+                    if self._token_or_pause(yield_to_first=True):
+                        self._made.calls = made + 1
+                        return
+                finally:
+                    with self._lock:
+                        self._sleeping = False
+                        self._wake_head()
         finally:
             with self._lock:
-                self._queued -= 1
+                if self._queue[0] is me:  # served (or stopped) at the head: the usual way out
+                    heapq.heappop(self._queue)
+                else:
+                    self._queue.remove(me)
+                    heapq.heapify(self._queue)
+                self._wake_head()
+
+    def _wake_head(self) -> None:
+        """Wake the waiter at the head of the queue (call holding the lock)."""
+        if self._queue:
+            self._queue[0].woken.notify()
 
     def _wait_for_token(self, yield_to_first: bool) -> None:
-        while True:
-            if self.stopped:
-                raise KeyboardInterrupt
-            with self._lock:
-                self._refill()
-                there = self.tokens >= 1.0 - EPSILON
-                if there and not (yield_to_first and self._first):
-                    self.tokens -= 1.0
-                    return
-                wait = 1.0 / self.rate if there else (1.0 - self.tokens) / self.rate
-            self._sleep(min(wait, SLICE))
+        while not self._token_or_pause(yield_to_first):
+            pass
+
+    def _token_or_pause(self, yield_to_first: bool) -> bool:
+        """Take a token if one is there (True); else sleep until one should be, a SLICE at most (False)."""
+        if self.stopped:
+            raise KeyboardInterrupt
+        with self._lock:
+            self._refill()
+            there = self.tokens >= 1.0 - EPSILON
+            if there and not (yield_to_first and (self._first or self.held)):
+                self.tokens -= 1.0
+                return True
+            if there:  # the loop's turn: wait for it to take its token or to stop holding (no clock to sleep on)
+                self._loop_idle.wait()
+                return False
+            wait = 1.0 / self.rate if there else (1.0 - self.tokens) / self.rate
+        self._sleep(min(wait, SLICE))
+        return False
+
+    def hold(self, held: bool) -> None:
+        """The watch loop has work to do (True) until it sleeps or stops leading (False): while it holds the
+        budget, a token goes to the loop's next call even when it is not asking yet (it is reading the last
+        reply), not to the callers queued."""
+        with self._lock:
+            self.held = held
+            if not held:
+                self._loop_idle.notify_all()
 
     def busy(self) -> bool:
         """Is a caller other than the watch loop waiting for a token?"""
         with self._lock:
-            return self._queued > 0
+            return bool(self._queue)
 
     def stop(self) -> None:
-        self.stopped = True
+        with self._lock:
+            self.stopped = True
+            for waiter in self._queue:
+                waiter.woken.notify()
+            self._loop_idle.notify_all()
 
     def throttled(self) -> None:
         """A Throttling reply: halve the rate (once per CUT_EVERY) and pause the whole region a moment."""
@@ -165,6 +230,15 @@ class Budget:
                 self.rate = max(self.floor, self.rate / 2)
                 self.cuts += 1
             self.tokens = min(self.tokens, 0.0) - 1.0
+
+
+@dataclass(order=True)
+class _Waiter:
+    """A caller waiting for the budget: the thread that has made more calls first, then the earlier."""
+
+    made: int  # minus the calls its thread has taken
+    arrival: int
+    woken: threading.Condition = field(compare=False)
 
 
 class Paced:
@@ -206,6 +280,8 @@ class Watched:
         self.error: BaseException | None = None
         self.events_at = float("-inf")  # when its events were last fetched
         self.settling = False  # a sweep saw it settled: final events and record are due
+        self.noticed = 0  # the order in which sweeps saw it settled: settled stacks are finished in this order
+        self.noticed_at: float | None = None  # when a sweep first saw it settled (the poller's clock)
         self.record: dict[str, Any] | None = None  # its DescribeStacks record, when the sweep had one
 
     def done(self) -> bool:
@@ -233,6 +309,7 @@ class Poller:
         self._status_every = STATUS_FIRST
         self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
         self._swept = False  # a status sweep since the loop last slept (one stack's events come with it)
+        self._noticed = 0  # settled stacks noticed so far (their order)
 
     # ------------------------------------------------------------------ the interface
     def register(self, stack_id: str, on_event: Callable[[Event], None] | None = None,
@@ -246,7 +323,7 @@ class Poller:
             if stack_id in self._stacks:
                 raise ValueError(f"{stack_id} is already being watched; wait for it before registering it again")
             self._stacks[stack_id] = watched
-            self._status_every = STATUS_FIRST
+            self._status_every = self._sweep_floor(len(self._stacks))
             self._swept = False  # a lone stack's events come after a sweep that includes it
         return watched
 
@@ -276,6 +353,7 @@ class Poller:
                     while not watched.done():
                         self.step()
                 finally:
+                    self.budget.hold(False)
                     with self._lock:
                         self._leading = False
                         self._hand_over()
@@ -336,45 +414,61 @@ class Poller:
 
     # ------------------------------------------------------------------ the loop
     def step(self) -> None:
-        """One decision of the loop: finish a settled stack, sweep the status, fetch one stack's
-        events, or sleep until one of these is due."""
+        """One decision of the loop: sweep the status when due, else one call of the first settled stack
+        (its record, then its final events), else one stack's progress events, else sleep until one of
+        these is due."""
         if self._interrupted:
             raise KeyboardInterrupt
         with self._lock:
             stacks = [w for w in self._stacks.values() if not w.done()]
         if not stacks:
             return
-        settling = [w for w in stacks if w.settling]
-        if settling:
-            self._finish(settling[0])
-            return
         now = self._clock()
         status_due = self._status_at + self._status_every
         if now >= status_due:
+            self.budget.hold(True)
             self._sweep(stacks)
             return
-        streaming = sorted((w for w in stacks if w.stream), key=lambda w: w.events_at)
+        settling = [w for w in stacks if w.settling]
+        if settling:  # records first (each confirms a stack the pages missed), then final events
+            self.budget.hold(True)
+            self._finish(min(settling, key=lambda w: (w.record is not None, w.noticed)))
+            return
+        streaming = [w for w in stacks if w.stream]
         # a fleet: each stack in turn, in half the budget at most; one stack: right after its status
         # sweep, at most every EVENTS_EVERY (so every 2 s while nothing happens, every second after
         # progress, as the sweep goes)
         every = max(self.events_every, len(streaming) / (self.budget.rate * EVENTS_SHARE))
+        stalest = min(streaming, key=lambda w: w.events_at) if streaming else None
         # progress events wait while other callers (a fleet's change sets) wait for the budget
-        events_due = streaming[0].events_at + every if streaming and not self.budget.busy() else float("inf")
+        events_due = stalest.events_at + every if stalest is not None and not self.budget.busy() else float("inf")
         if len(stacks) == 1 and not (self._swept and events_due <= now):
             events_due = float("inf")
-        if events_due <= now and now + self.budget.delay() < status_due:
-            self._guarded(streaming[0], partial(self._fetch_events, streaming[0]))
+        if stalest is not None and events_due <= now and now + self.budget.delay() < status_due:
+            self.budget.hold(True)
+            self._guarded(stalest, partial(self._fetch_events, stalest))
             return
+        self.budget.hold(False)  # nothing to do until the next sweep: the callers queued take the budget
         for idle in dict.fromkeys(w.on_idle for w in stacks if w.on_idle is not None):
             idle()
         self._swept = False
         self._sleep(max(0.0, min(status_due, max(events_due, now + self.budget.delay())) - now))
 
+    def _sweep_floor(self, stacks: int) -> float:
+        """The first interval after a stack registers: STATUS_FIRST, or for a fleet (a ListStacks sweep) the
+        shortest that keeps its pages within STATUS_SHARE of the budget."""
+        if stacks <= self._list_pages:
+            return STATUS_FIRST
+        return max(STATUS_FIRST, self._list_pages / (self.budget.rate * STATUS_SHARE))
+
     def _sweep(self, stacks: list[Watched]) -> None:
+        started = self._clock()  # a fleet's interval runs from its sweep's start: the pages count in its share
         if len(stacks) <= self._list_pages:
             for watched in stacks:
-                self._guarded(watched, partial(self._describe, watched))
+                if not watched.settling:
+                    self._guarded(watched, partial(self._describe, watched))
             pages = len(stacks)
+            started = self._clock()  # a few stacks: from the end, as the watch loop of one stack waits
         else:
             try:
                 pages = self._list(stacks)
@@ -382,7 +476,7 @@ class Poller:
                 for watched in stacks:
                     self._resolve(watched, error=exc)
                 return
-        self._status_at = self._clock()
+        self._status_at = started
         self._swept = True
         ceiling = max(STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
         self._status_every = min(self._status_every * 2, ceiling)
@@ -391,7 +485,7 @@ class Poller:
         record = self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
         watched.status = record["StackStatus"]
         if settled(watched.status):
-            watched.record, watched.settling = record, True
+            self._settling(watched, record)
 
     def _list(self, stacks: list[Watched]) -> int:
         """ListStacks of the stacks in progress; the ones missing from it are due a final look."""
@@ -409,23 +503,38 @@ class Poller:
         self._list_pages = max(1, pages)
         for watched in stacks:
             status = in_progress.get(watched.stack_id)
-            if status is None:
-                watched.record, watched.settling = None, True
-            else:
+            if status is not None:
                 watched.status = status
+            elif not watched.settling:
+                self._settling(watched, None)
         return pages
 
+    def _settling(self, watched: Watched, record: dict[str, Any] | None) -> None:
+        """A sweep saw the stack settled (record: its DescribeStacks record, None after a ListStacks)."""
+        self._noticed += 1
+        watched.record, watched.settling, watched.noticed = record, True, self._noticed
+        watched.noticed_at = self._clock()
+
     def _finish(self, watched: Watched) -> None:
-        def finish() -> None:
-            record = watched.record or self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
+        """One call for a settled stack: its DescribeStacks record if the sweep had none (which confirms it
+        settled), else its final events, after which its wait returns."""
+        def confirm() -> None:
+            record = self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]
             watched.status = record["StackStatus"]
-            if not settled(watched.status):  # ListStacks was taken before it started: not settled after all
-                watched.settling = False
+            if not settled(watched.status):  # the pages missed it (or it had not started): not settled after all
+                watched.settling, watched.noticed_at = False, None
                 return
+            watched.record = record
+
+        def finish(record: dict[str, Any]) -> None:
             if watched.stream:
                 self._fetch_events(watched)
             self._resolve(watched, final=record)
-        self._guarded(watched, finish)
+
+        if watched.record is None:
+            self._guarded(watched, confirm)
+        else:
+            self._guarded(watched, partial(finish, watched.record))
 
     def _fetch_events(self, watched: Watched) -> None:
         """Events newer than the ones already seen, oldest first (pages until a known event)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import botocore.exceptions
@@ -51,6 +52,11 @@ class FakeCloudFormation:
         self.throttled = 0
         self.throttle_above = throttle_above
         self.missing: set[str] = set()
+        self.described: list[tuple[float, str, str]] = []  # (time, stack name, the status DescribeStacks answered)
+        # when a reply first showed each stack settled: a DescribeStacks, or the last page of a ListStacks that
+        # listed it on none of its pages (as benchmarks/standin.py measures it)
+        self.seen_settled: dict[str, float] = {}
+        self._listed: set[str] = set()
 
     def add(self, name: str, settle_at: float, final: str = "CREATE_COMPLETE") -> FakeStack:
         stack = FakeStack(name, settle_at, final)
@@ -81,6 +87,9 @@ class FakeCloudFormation:
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
         self._call("DescribeStacks")
         stack = self._stack(StackName, "DescribeStacks")
+        self.described.append((self.clock.now, stack.name, stack.status(self.clock.now)))
+        if stack.status(self.clock.now) == stack.final:
+            self.seen_settled.setdefault(stack.name, self.clock.now)
         return {"Stacks": [{"StackName": stack.name, "StackId": stack.id,
                             "StackStatus": stack.status(self.clock.now), "Outputs": []}]}
 
@@ -94,6 +103,11 @@ class FakeCloudFormation:
                                                       "StackStatus": s.status(now)} for s in page]}
         if start + 100 < len(matching):
             answer["NextToken"] = str(start + 100)
+        self._listed = (self._listed if NextToken else set()) | {s.name for s in page}
+        if "NextToken" not in answer:
+            for s in self.stacks.values():
+                if s.name not in self._listed and s.status(now) == s.final:
+                    self.seen_settled.setdefault(s.name, now)
         return answer
 
     def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
@@ -167,10 +181,36 @@ def test_a_fleet_shares_each_status_sweep() -> None:
     for w in watched:
         poller.wait(w)
     kinds = Counter(op for _, op in cf.calls)
-    # status: 2 ListStacks pages a sweep, not 150 DescribeStacks; DescribeStacks only once a stack settles
-    assert kinds["DescribeStacks"] == 150
+    # status: 2 ListStacks pages a sweep, not 150 DescribeStacks; DescribeStacks once a stack settles, and
+    # before only for a stack the pages missed (settled stacks shift it onto the page read before)
+    settled = Counter(name for _, name, status in cf.described if status == "CREATE_COMPLETE")
+    assert settled == Counter(s.name for s in stacks)
+    assert len(cf.described) - 150 <= 10
     assert kinds["ListStacks"] <= 2 * (clock.now / 2.0 + 4)
     assert sum(kinds.values()) <= 2.0 * clock.now + 2
+
+
+def test_settle_detection_goes_before_the_final_events_queued_behind_it() -> None:
+    """250 stacks settle at once: their records and final events take the budget for minutes. Stacks that
+    settle one a second meanwhile are still noticed by the next sweep (every 2 s, 0.5 s a page at 2 reads/s),
+    not after the queue; each stack's events are still complete and in order, read in the order noticed."""
+    clock, cf, poller = make()
+    burst = [cf.add(f"app-b{i}", 60) for i in range(250)]
+    late = [cf.add(f"app-l{i}", 61 + i) for i in range(50)]
+    printed: dict[str, list[str]] = {s.name: [] for s in [*burst, *late]}
+    watched = {s.name: poller.register(s.id, lambda e, n=s.name: printed[n].append(e["EventId"]))
+               for s in [*burst, *late]}
+    for w in watched.values():
+        poller.wait(w)
+    assert clock.now > 250  # the final events of the burst alone took minutes of the budget
+    for stack in late:  # seen missing from every page of the next sweep, while the queue lasts
+        assert 0 <= cf.seen_settled[stack.name] - stack.settle_at <= 3.0, (stack.name, cf.seen_settled[stack.name])
+    for stack in [*burst, *late]:
+        assert printed[stack.name] == event_ids(stack)
+    order = sorted(watched.values(), key=lambda w: w.noticed)
+    assert [w.noticed_at for w in order] == sorted(w.noticed_at or 0.0 for w in order)
+    sweeps = [t for t, op in cf.calls if op == "ListStacks"]
+    assert max(b - a for a, b in pairwise(sweeps)) <= 3.0  # never starved by the queue
 
 
 def test_stacks_settle_in_any_order_and_each_gets_its_own_record_and_events() -> None:
@@ -415,6 +455,50 @@ def test_the_watch_loop_goes_before_callers_queued_for_the_budget() -> None:
     queued.join(timeout=10)
     assert order == ["loop", "queued"]
     assert not budget.busy()
+
+
+def test_a_caller_queued_waits_while_the_watch_loop_holds_the_budget() -> None:
+    """Between two of its calls the loop reads the last reply; a token that comes meanwhile is the loop's,
+    not the queued caller's, until the loop has nothing more to do. Real time (under a second)."""
+    budget = Budget(2.0)
+    budget.hold(True)
+    served = threading.Event()
+    queued = threading.Thread(target=lambda: (budget.take(), served.set()))
+    queued.start()
+    assert not served.wait(timeout=0.6)  # a token is there all along: the loop's
+    budget.take(first=True)  # the loop's call, without waiting
+    assert not served.is_set()
+    budget.hold(False)  # the loop sleeps: the queued caller goes, with the next token
+    assert served.wait(timeout=5)
+    queued.join(timeout=5)
+
+
+def test_of_the_callers_queued_the_thread_furthest_along_goes_first() -> None:
+    """A stack under way (its thread has made calls) takes the next token before a stack that has not
+    started, though that one queued first: a fleet's stacks finish their writes instead of all starting
+    at once. Real time here (about 2 s): two threads sleep."""
+    budget = Budget(1.0)
+    order: list[str] = []
+    asked = threading.Event()
+
+    def under_way() -> None:
+        budget.take()  # its first call: the bucket's one token
+        asked.wait(timeout=10)
+        budget.take()
+        order.append("under way")
+
+    old = threading.Thread(target=under_way)
+    old.start()
+    while budget.tokens >= 1.0:
+        pass
+    new = threading.Thread(target=lambda: (budget.take(), order.append("new")))
+    new.start()
+    while not budget.busy():
+        pass
+    asked.set()  # queues while the new one sleeps for the next token
+    old.join(timeout=10)
+    new.join(timeout=10)
+    assert order == ["under way", "new"]
 
 
 def test_a_delete_without_a_baseline_shows_its_own_events_only_once_its_first_is_there() -> None:
