@@ -30,7 +30,7 @@ from builder.stack import policy, validation
 from builder.stack.changeset import guard, guard_change_set
 from builder.stack.deployed import DeployedStack
 from builder.stack.tags import tag_changes, update_tags
-from builder.stack.unchanged import reason_to_deploy, role_note
+from builder.stack.unchanged import kept_role, reason_to_deploy
 from builder.stack.watch import StackWatcher, WatcherFactory
 from builder.synth import Stack, write_files
 
@@ -64,12 +64,12 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     with aws.translate(stack.name, stack.region), watcher.interruptible():
         current = _ready_stack(watcher, stack, options)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        role = role_note(stack, deployed.described) if deployed is not None else None
+        role = kept_role(stack, deployed.described) if deployed is not None else None
         if role is not None:
-            watcher.say(role)
+            watcher.say("service role kept", role_arn=role)
         if deployed is not None and not (options.force or options.revert_drift) and \
                 reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
-            watcher.say("no changes: the stack already has this template, these parameters and tags")
+            watcher.say("deploy unchanged")
             return _unchanged(stack, deployed.described, options, started)
         losses = data_losses(deployed, stack)
         guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
@@ -77,7 +77,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
         if change_set is None and current is not None and tag_changes(current, stack.tags):
             final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
         elif change_set is None:
-            watcher.say("no changes; the empty change set was deleted")
+            watcher.say("empty change set")
             if current is not None:
                 match_termination_protection(watcher, current, stack.config.termination_protection)
             outputs = dict(current.outputs) if current is not None else {}
@@ -103,11 +103,11 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             policy.protect(watcher, stack, final.stack_id)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = dict(final.outputs)
-    watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
+    watcher.say("deploy settled", status=final.status, seconds=time.monotonic() - started)
     if outputs:
         reporter.show("outputs", outputs, stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
-    watcher.say(f"outputs written to {path}", outputs=outputs)
+    watcher.say("outputs written", path=path, outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
 
@@ -120,7 +120,7 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     if current is not None:
         claim(watcher, current)
     if current is not None and current.failed_create:
-        watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
+        watcher.say("failed create deleted")
         watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
         current = None
     if current is None or current.in_review:
@@ -150,7 +150,7 @@ def claim(watcher: StackWatcher, current: DeployedStack) -> None:
     if managed(current) or current.in_review:
         return
     if made_by_earlier_builder(current):
-        watcher.say(f"an earlier builder made this stack: this deploy adopts it, adding the {MANAGED_BY_TAG} tag")
+        watcher.say("earlier builder's stack adopted")
         return
     raise RefusedError(watcher.name, f"refused: a stack of this name exists and builder did not make it (no "
                                      f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "

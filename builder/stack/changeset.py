@@ -148,7 +148,7 @@ def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None)
     key = f"builder/{watcher.name}/{hashlib.sha256(body.encode()).hexdigest()[:16]}.template.json"
     s3.put_object(Bucket=artifact_bucket, Key=key, Body=body.encode("utf-8"))
     url = f"{s3.meta.endpoint_url.rstrip('/')}/{artifact_bucket}/{quote(key)}"
-    watcher.say(f"template ({size:,} bytes) uploaded to s3://{artifact_bucket}/{key}")
+    watcher.say("template uploaded", size=size, bucket=artifact_bucket, key=key)
     return {"TemplateURL": url}
 
 

@@ -43,7 +43,7 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) ->
                   else {"ParameterKey": key, "UsePreviousValue": True}
                   for key in deployed.parameters]
     role = {"RoleARN": stack.config.cloudformation_role_arn} if stack.config.cloudformation_role_arn else {}
-    watcher.say(f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")
+    watcher.say("tags only, updating", changes=changes)
     stack_id = deployed.stack_id
     baseline = watcher.latest_event_id(stack_id)
     try:

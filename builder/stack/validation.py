@@ -148,7 +148,7 @@ def report(reporter: Reporter, stack: str, found: Findings, *, warnings_only: bo
     """Each finding as a `validation:` line (only the WARN ones for a change set that was made); in JSON one
     `validation` record. An endpoint that cannot answer is said once per run, not per stack."""
     if found.unavailable:
-        reporter.once(f"validation: {found.unavailable}")
+        reporter.show_once("validation unavailable", {"why": found.unavailable})
         return
     shown = found.warnings if warnings_only else found.findings
     if not shown:

@@ -12,6 +12,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
+from builder.cli.views import views
 from builder.environment import EnvironmentConfig
 from builder.report import Reporter
 from builder.stack import policy
@@ -41,7 +42,8 @@ def watched(cf):
     out = io.StringIO()
     clock = FakeClock()
     poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
-    return StackWatcher(STACK.name, "us-east-1", Reporter(out, tty=False), poller=poller, sleep=clock.sleep), out
+    reporter = Reporter(out, tty=False, views=views())
+    return StackWatcher(STACK.name, "us-east-1", reporter, poller=poller, sleep=clock.sleep), out
 
 
 def expect_set(cf, body: str) -> None:
