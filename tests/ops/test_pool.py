@@ -28,9 +28,25 @@ from builder.ops.reap import REAP, Row, failure, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller, Pollers
+from builder.stack.poller import Budget, Poller, Pollers, Watched
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
+
+
+class RecordingPoller(Poller):
+    """The poller, keeping every stack registered with it: the test sees which are in flight (not settled)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registered: list[Watched] = []
+
+    def register(self, *args: Any, **kwargs: Any) -> Watched:
+        watched = super().register(*args, **kwargs)
+        self.registered.append(watched)
+        return watched
+
+    def in_flight(self) -> int:
+        return sum(not w.done() for w in list(self.registered))
 
 
 class InterruptingClock:
@@ -42,7 +58,7 @@ class InterruptingClock:
     def __init__(self, interrupt_at: float = float("inf"), in_flight: int = 0) -> None:
         self.now = 0.0
         self.interrupt_at, self.in_flight = interrupt_at, in_flight
-        self.poller: Poller | None = None
+        self.poller: RecordingPoller | None = None
 
     def __call__(self) -> float:
         return self.now
@@ -50,7 +66,7 @@ class InterruptingClock:
     def sleep(self, seconds: float) -> None:
         assert self.poller is not None
         deadline = time.monotonic() + 30
-        while len(self.poller.in_flight()) < self.in_flight and time.monotonic() < deadline:
+        while self.poller.in_flight() < self.in_flight and time.monotonic() < deadline:
             time.sleep(0.005)
         self.now += seconds
         if self.now >= self.interrupt_at:
@@ -109,7 +125,7 @@ def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt
               in_flight: int = 0) -> list[Outcome]:
     """Each stack waited for as deploy waits (watch inside interruptible), all through one poller."""
     clock = InterruptingClock(interrupt_at, in_flight)
-    poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
                                    clock.sleep)
     pollers = Pollers(make=lambda region, rate: poller)  # the run: Ctrl-C stops every poller it made
     reporter = Reporter(io.StringIO(), tty=False)
@@ -162,7 +178,7 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
                "app-b": (400.0, "DELETE_COMPLETE"), "app-b-replica": (600.0, "DELETE_COMPLETE"),
                "app-c": (700.0, "DELETE_COMPLETE")}
     clock = InterruptingClock(interrupt_at=100.0, in_flight=2)
-    poller = clock.poller = Poller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
                                    Budget(2.0, clock, clock.sleep), clock, clock.sleep)
     pollers = Pollers(make=lambda region, rate: poller)
     reporter = Reporter(io.StringIO(), tty=False)
@@ -196,7 +212,7 @@ def test_ctrl_c_after_the_stack_settled_says_it_finished() -> None:
     """Ctrl-C once the watched operation has settled (while deploy writes the outputs, say): CloudFormation
     had finished, so nothing is 'left in CREATE_COMPLETE' to resume."""
     clock = InterruptingClock()
-    poller = clock.poller = Poller(FakeCloudFormation(clock, {"app-a": (5.0, "CREATE_COMPLETE")}),
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, {"app-a": (5.0, "CREATE_COMPLETE")}),
                                    Budget(2.0, clock, clock.sleep), clock, clock.sleep)
     watcher = StackWatcher("app-a", "us-east-1", Reporter(io.StringIO(), tty=False), poller=poller)
     with pytest.raises(Interrupted) as raised, watcher.interruptible():
