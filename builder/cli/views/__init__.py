@@ -12,12 +12,13 @@ if TYPE_CHECKING:
 
 def views() -> dict[str, View]:
     """The view of every kind of data the operations hand to Reporter.show."""
-    from builder.cli.views import deploy, drift, progress, review
+    from builder.cli.views import deploy, drift, progress, review, what_if
 
     return {
         "change set": deploy.change_set, "import changes": deploy.import_changes, "data guard": deploy.data_guard,
         "outputs": deploy.outputs, "validation": deploy.validation,
         "drift": drift.shown, "drift before deploy": drift.before_deploy, "drift in diff": drift.in_diff,
         "parameter": review.value_lines("parameter"), "tag": review.value_lines("tag"), "cost": review.cost_lines,
+        "fleet matrix": what_if.shown,
         **progress.views(),
     }
