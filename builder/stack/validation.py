@@ -55,23 +55,6 @@ class ValidationFinding:
     def warning(self) -> bool:
         return self.mode == WARN
 
-    @property
-    def where(self) -> str:
-        """The resource (with its type) or, for a template-wide finding, the template path."""
-        if self.resource:
-            return f"{self.resource} ({self.resource_type})" if self.resource_type else self.resource
-        return self.path or "the template"
-
-    @property
-    def text(self) -> str:
-        """E.g. `FAIL ResourceNameConflict FAILED: Role (a resource type): app-prod-role already exists`."""
-        at = f" at {self.path}" if self.path and self.resource else ""
-        return f"{self.mode} {self.validation} {self.status}: {self.where}{at}: {self.reason or 'no reason given'}"
-
-    def row(self) -> tuple[str, str, str, str]:
-        """(validation, status, resource, reason): the columns a table of findings shows."""
-        return (self.validation, f"{self.status} ({self.mode})", self.where, self.reason or "-")
-
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
