@@ -247,6 +247,19 @@ def test_every_kind_said_carries_the_data_its_words_take():
     assert wrong == []
 
 
+# ------------------------------------------------------------------ one executor
+
+def test_only_the_executor_runs_work_on_threads():
+    """Every command over many stacks (and the fleet's pricing) runs through ops.pool.run_all: no other module
+    makes a thread pool or threads of its own (lint's cfn-lint worker processes are not stacks)."""
+    pools = [f"{p.relative_to(PACKAGE.parent)}:{node.lineno}" for p in MODULES if module_name(p) != "builder.ops.pool"
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.ImportFrom) and node.module == "concurrent.futures"
+             or isinstance(node, ast.Import) and any(a.name == "concurrent.futures" for a in node.names)
+             or isinstance(node, ast.Attribute) and node.attr == "Thread"]
+    assert pools == []
+
+
 # ------------------------------------------------------------------ a family is the one place that names its types
 
 def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resource_type():

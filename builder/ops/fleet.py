@@ -11,14 +11,14 @@ Every read is drawn from the run's budget of its region (`Pollers`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from builder.deployed_cost import price_deployed
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
-from builder.ops.pool import Outcome
+from builder.ops.pool import Outcome, Result, run_all
 from builder.ops.reap import (
     NO_LIMITS,
     AgeLimits,
@@ -78,15 +78,28 @@ def monthly_idle_usd(row: Row, read: Read) -> float | None:
         return None
 
 
+class PriceResult(StrEnum):
+    """What pricing found of one stack of the fleet (it changes nothing)."""
+
+    PRICED = "priced"
+    NOT_PRICED = "not priced"
+
+
 def priced(plan_: Plan, concurrency: int, pollers: Pollers) -> Plan:
-    """The plan with every row's idle monthly cost, `concurrency` GetTemplate calls at a time, each drawn
-    from the run's budget of its region."""
-    reads = {region: pollers.poller(region).read for region in dict.fromkeys(row.region for row in plan_.rows)}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        costs = dict(zip([(row.stack, row.region) for row in plan_.rows],
-                         pool.map(lambda row: monthly_idle_usd(row, reads[row.region]) if row.managed else None,
-                                  plan_.rows), strict=True))
-    return with_costs(plan_, lambda row: costs[(row.stack, row.region)])
+    """The plan with every row's idle monthly cost, `concurrency` GetTemplate calls at a time (through the
+    executor, ops.pool), each drawn from the run's budget of its region. Ctrl-C stops the reads of the run
+    and raises KeyboardInterrupt: nothing is judged on a half-priced fleet."""
+    costs: dict[tuple[str, str], float | None] = {}
+
+    def price(row: Row) -> Outcome:
+        cost = monthly_idle_usd(row, pollers.poller(row.region).read) if row.managed else None
+        costs[row.stack, row.region] = cost
+        return Outcome(row.stack, row.region, PriceResult.NOT_PRICED if cost is None else PriceResult.PRICED)
+
+    outcomes = run_all([[row] for row in plan_.rows], price, max(1, concurrency), pollers)
+    if pollers.interrupted or any(o.result is Result.INTERRUPTED for o in outcomes):
+        raise KeyboardInterrupt
+    return with_costs(plan_, lambda row: costs.get((row.stack, row.region)))
 
 
 def fleet_plan(stack_prefix: str, regions: Sequence[str], limits: AgeLimits, concurrency: int, pollers: Pollers,

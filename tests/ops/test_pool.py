@@ -23,6 +23,7 @@ from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
+from builder.ops.fleet import priced
 from builder.ops.pool import Outcome, Result, StacksFailed, run_all
 from builder.ops.reap import REAP, Row, failure, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
@@ -229,3 +230,36 @@ def test_only_interrupted_stacks_are_counted_as_interrupted() -> None:
     with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=False)
     assert raised.value.lines()[-1] == "error: deploy: 2 of 3 stacks interrupted: app-b, app-c"
+
+
+class StoppedPoller:
+    """A poller Ctrl-C has stopped: every read raises KeyboardInterrupt, as Poller.read does then."""
+
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        raise KeyboardInterrupt
+
+
+class AnsweringPoller:
+    """A poller whose GetTemplate answers an empty template (which costs nothing a month)."""
+
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        assert operation == "get_template"
+        return {"TemplateBody": '{"Resources": {}}'}
+
+
+def fleet_of(*names: str) -> ReapPlan:
+    return ReapPlan(tuple(Row(name, "us-east-1", "UPDATE_COMPLETE", name.split("-")[1], 7200, 3600, REAP,
+                              "past its ttl", record=DeployedStack(name, FakeCloudFormation.stack_id(name),
+                                                                   "UPDATE_COMPLETE"))
+                          for name in names))
+
+
+@pytest.mark.parametrize("names", [("app-a",), ("app-a", "app-b", "app-c")], ids=["one stack", "several"])
+def test_the_fleet_is_priced_through_the_executor_and_ctrl_c_stops_it(names: tuple[str, ...]) -> None:
+    """Pricing the fleet (status --all, reap) reads each stack's template through run_all; a Ctrl-C during
+    those reads is not a fleet of unpriced stacks to judge: it stops the command."""
+    answering = Pollers(make=lambda region, rate: AnsweringPoller())  # stand-ins: pricing calls read() only
+    answered = priced(fleet_of(*names), 2, answering)
+    assert [(row.stack, row.monthly_idle_usd) for row in answered.rows] == [(name, 0.0) for name in names]
+    with pytest.raises(KeyboardInterrupt):
+        priced(fleet_of(*names), 2, Pollers(make=lambda region, rate: StoppedPoller()))
