@@ -57,6 +57,7 @@ class EnvironmentConfig:
     termination_protection: bool = default_of("termination_protection")
     check_drift: bool = default_of("check_drift")
     cloudformation_role_arn: str | None = default_of("cloudformation_role_arn")
+    deployment_mode: str = default_of("deployment_mode")
     family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family settings not at their default, sorted
     # the config file these values were read from (its path), None when no file was read: built-in defaults
     # and --set only. Provenance, not a setting: it takes no part in equality.
@@ -209,6 +210,21 @@ def _stack_problems(resolved: Resolved, region_check: RegionCheck | None) -> lis
     return found
 
 
+def _mode_problems(resolved: Resolved) -> list[Problem]:
+    """Express mode only where nothing marks the environment as one that matters (docs/configuration.md:
+    deployment_mode): an express operation reports done before its resources are ready."""
+    config = resolved.config
+    if config.deployment_mode != "express":
+        return []
+    marks = [f"{name} = true" for name in ("termination_protection", "retain_data") if getattr(config, name)]
+    if not marks:
+        return []
+    return [resolved.problem(SETTINGS_BY_NAME["deployment_mode"], (
+        f"express cannot be combined with {' and '.join(marks)}: those mark an environment that matters, and "
+        f"express reports a deploy or delete done before its resources are ready; set deployment_mode = "
+        f"\"standard\" for it, or turn {' and '.join(m.split(' ')[0] for m in marks)} off"))]
+
+
 def _suffix_problems(suffix: Given, config: EnvironmentConfig, schema: Schema, prefix_ok: bool) -> list[Problem]:
     """The suffix's form, then whether it fits every bucket name (unless the prefix or a region is wrong
     already: the lengths would mislead)."""
@@ -223,7 +239,8 @@ def _problems(resolved: Resolved, suffix: Given, schema: Schema, region_check: R
     """Everything wrong with one suffix's configuration. Never about its name: any suffix gets any setting."""
     known = schema.by_name
     bad = _value_problems(resolved.given, known, region_check)
-    found = [*bad.values(), *_stack_problems(resolved, region_check), *_pair_problems(resolved, known, bad)]
+    found = [*bad.values(), *_stack_problems(resolved, region_check), *_pair_problems(resolved, known, bad),
+             *([] if "deployment_mode" in bad else _mode_problems(resolved))]
     found += [problem for check in schema.checks for problem in check(resolved)]
     return found + _suffix_problems(suffix, resolved.config, schema, prefix_ok="stack_prefix" not in bad)
 

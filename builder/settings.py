@@ -179,9 +179,14 @@ CLOUDFORMATION_ROLE_ARN: Setting[str | None] = Setting(
     "cloudformation_role_arn", str, None, False,
     "IAM role (an ARN in the stack's partition) CloudFormation assumes for every change set and "
     "stack deletion; synth's command passes it as `--role-arn`")
+DEPLOYMENT_MODE: Setting[str] = Setting(
+    "deployment_mode", str, "standard", False,
+    "`standard` or `express`: CloudFormation's express mode, a deploy or delete done once each resource's "
+    "configuration is applied, before it is ready ([deployment mode](#deployment-mode)); not with "
+    "`termination_protection` or `retain_data`", choices=("standard", "express"))
 
 SETTINGS: tuple[Setting[Any], ...] = (STACK_PREFIX, COST_CENTER, TAGS, RETAIN_DATA, TTL, TERMINATION_PROTECTION,
-                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN)
+                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN, DEPLOYMENT_MODE)
 
 
 def default_of(name: str) -> Any:

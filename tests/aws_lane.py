@@ -70,7 +70,12 @@ def _destroy(name: str, region: str, out_dir: str) -> None:
 
 
 def _delete_table(dynamodb, table: str) -> None:
-    if dynamodb.describe_table(TableName=table)["Table"].get("DeletionProtectionEnabled"):
+    """Delete the table, unless it is going already: a stack deleted in express mode (deployment_mode) is
+    DELETE_COMPLETE while its table may still be DELETING, and DeleteTable would refuse that one."""
+    found = dynamodb.describe_table(TableName=table)["Table"]
+    if found.get("TableStatus") == "DELETING":
+        return
+    if found.get("DeletionProtectionEnabled"):
         dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
     dynamodb.delete_table(TableName=table)
 

@@ -11,7 +11,7 @@ The emulator: ``aws_endpoint`` starts one LocalStack server per test session on 
 process and its children at it with dummy credentials, and stops it at the end. If the emulator is not
 installed the fixture FAILS (it does not skip) and says how to install it (python -m builder emulator
 --install). ``aws_env``/``aws`` add a working directory of the test's own; ``suffix`` gives each test
-environment names no other test uses.
+environment names no other test uses; ``own_account`` gives a test an emulator account no other test uses.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tests import aws_lane
 from tests.factories import Stubs, run_cli
 
 _SUFFIXES = itertools.count(1)
+_ACCOUNTS = itertools.count(100000000001)  # LocalStack's own is 000000000000
 _RUN = uuid.uuid4().hex[:4]
 _HANDED_OUT: list[str] = []  # every suffix the `suffix` fixture gave: the AWS lane's teardown deletes their stacks
 
@@ -42,11 +43,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The documentation's examples run first, on an emulator no other test has used yet: a page shows
-    a fleet (reap, status --all) as a reader's account would hold it, and the stacks other tests leave in
-    the session's emulator would be part of it (and a page's `reap --yes` would delete them). In the AWS
-    lane, skip what only holds for the emulator, saying why."""
-    items.sort(key=lambda item: item.nodeid.split("::")[0] != "tests/test_doc_examples.py")  # stable
+    """In the AWS lane, skip what only holds for the emulator, saying why."""
     if not aws_lane.ON_AWS:
         return
     for item in items:
@@ -132,6 +129,13 @@ def stubs(clean_env, monkeypatch) -> Iterator[Stubs]:
     found.assert_done()
 
 
+@pytest.fixture
+def cf(stubs):
+    """The Stubber of the CloudFormation client builder's client factories hand out (`stubs`); its
+    `.client` is that client, for a test that passes it on itself."""
+    return stubs["cloudformation"]
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str | None]:
     """Endpoint URL of a LocalStack started for this test session (dummy credentials set); None in the
@@ -166,6 +170,20 @@ def aws_env(aws_endpoint, monkeypatch, tmp_path):
     monkeypatch.delenv("ENVIRONMENT_SUFFIX", raising=False)
     monkeypatch.chdir(tmp_path)
     return aws_endpoint
+
+
+@pytest.fixture
+def own_account(aws_env, monkeypatch) -> str:
+    """The emulator as an AWS account no other test uses, for a test that looks at or acts on every stack
+    in it (the docs' `reap --yes` and `status --all`): LocalStack takes a 12-digit access key id as the
+    account id and keeps each account's stacks, buckets, tables and topics apart, so the test starts from
+    none, and what it lists and deletes is its own whatever ran before or beside it. Returns the account id
+    (ARNs and builder's bucket names hold it)."""
+    if aws_env is None:  # the AWS lane: a real account cannot be made up; such a test is emulator_only
+        pytest.fail("own_account needs the emulator; mark the test emulator_only", pytrace=False)
+    account = f"{next(_ACCOUNTS):012d}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", account)
+    return account
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ from botocore.stub import ANY, Stubber
 import builder.synth
 from builder import emulator
 from builder.environment import EnvironmentConfig, resolve_configs
+from builder.report import Reporter
 from builder.resources import schema
+from builder.stack.poller import Budget, Poller
+from builder.stack.watch import StackWatcher
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 OPERATION_ID = "3e1a3b5c-7d9f-4b2a-8c6e-0f1a2b3c4d5e"
@@ -173,6 +176,14 @@ def stubbed_client(service: str, region: str = "us-east-1"):
     return session.client(service)
 
 
+def stubbed_watcher(client, name: str, reporter: Reporter, clock: FakeClock, region: str = "us-east-1",
+                    rate: float = 2.0) -> StackWatcher:
+    """A StackWatcher of the stack whose poller reads through `client` (a stubbed one) on the fake clock:
+    every wait is a sleep the clock records, none is real."""
+    poller = Poller(client, Budget(rate, clock, clock.sleep), clock, clock.sleep)
+    return StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+
+
 def describe_stacks_reply(members: str) -> list[dict]:
     """The Stacks of a DescribeStacks reply whose <member> elements are given, as botocore's own parser
     reads CloudFormation's XML: the real field names, timezone-aware timestamps, tag and parameter lists."""
@@ -198,6 +209,11 @@ def expect_get_template(cf: Stubber, stack: str, body: str) -> None:
     does (boto3 decodes JSON after the call): what deploy and diff read of every deployed stack."""
     cf.add_response("get_template", {"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]},
                     {"StackName": stack, "TemplateStage": "Original"})
+
+
+def expect_set_stack_policy(cf: Stubber, stack: str, body: str) -> None:
+    """SetStackPolicy of the stack (its id) with this body; AWS answers it with an empty result."""
+    cf.add_response("set_stack_policy", {}, {"StackName": stack, "StackPolicyBody": body})
 
 
 def expect_findings(cf: Stubber, change_set: str | None = None, events: Sequence[dict] = (),

@@ -7,9 +7,11 @@ interleaves them) and `(exit N)`. `...` on a line of its own stands for any line
 the page does not show (a stack deployed before) is an `<!-- emulator setup: python -m builder ... -->`
 line (or `aws ...`, the real AWS CLI, or `sleep N`): run, in order, and it must succeed; a file they read
 is `<!-- emulator file NAME` followed by its lines and `-->`. Only what varies is normalised: clock times
-and dates, durations (`0.9 s`), idle times (`5s`) and the grid columns they widen, the emulator's port
-and the working folder (shown as /home/me/app). Before and after a page, every stack its commands name
-is deleted, so each page starts from none.
+and dates, durations (`0.9 s`), idle times (`5s`) and the grid columns they widen, the emulator's port,
+the working folder (shown as /home/me/app) and the account. Each page (and the README's tour) runs in an
+emulator account of its own, shown as LocalStack's default 000000000000 (what a reader's emulator.env
+gives), so it starts from no stacks and its fleet (`reap`, `status --all`) is its own, whatever other
+tests ran or left in the session's emulator.
 """
 
 from __future__ import annotations
@@ -80,9 +82,10 @@ def steps(page: str) -> list[Step]:
     return found
 
 
-def normalise(lines: list[str], folder: Path, endpoint: str) -> list[str]:
+def normalise(lines: list[str], folder: Path, endpoint: str, account: str) -> list[str]:
     text = "\n".join(line.rstrip() for line in lines)
     text = text.replace(str(folder), "/home/me/app").replace(endpoint, "http://127.0.0.1:4566")
+    text = re.sub(rf"\b{account}\b", "000000000000", text)
     text = re.sub(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\b", "YYYY-MM-DD HH:MM:SS", text)
     text = re.sub(r"\b\d\d:\d\d:\d\d\b", "HH:MM:SS", text)
     text = re.sub(r"\b\d+\.\d s\b", "N.N s", text)
@@ -120,28 +123,6 @@ def run(command: str, folder: Path) -> tuple[int, list[str]]:
     return done.returncode, done.stdout.rstrip("\n").split("\n") if done.stdout.strip() else []
 
 
-def suffixes(page_steps: list[Step]) -> set[str]:
-    return {s for step in page_steps for s in re.findall(r"--suffix[ =]([a-z0-9-]+)", step.command)}
-
-
-def destroy(names: set[str], folder: Path, endpoint: str) -> None:
-    """Every stack of these suffixes gone (termination protection, which a page may show, turned off first)."""
-    import boto3
-
-    cloudformation = boto3.session.Session(region_name="us-east-1").client("cloudformation", endpoint_url=endpoint)
-    for name in sorted(names):
-        try:
-            cloudformation.update_termination_protection(StackName=f"app-{name}", EnableTerminationProtection=False)
-        except cloudformation.exceptions.ClientError:
-            pass  # no such stack
-    if names:  # builder's own stacks as destroy deletes them; then what builder refuses (another tool's)
-        run("python -m builder destroy --yes " + " ".join(f"--suffix {s}" for s in sorted(names)), folder)
-    waiter = cloudformation.get_waiter("stack_delete_complete")
-    for name in sorted(names):
-        cloudformation.delete_stack(StackName=f"app-{name}")
-        waiter.wait(StackName=f"app-{name}", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-
-
 def test_a_page_with_emulator_examples_is_found():
     assert "docs/commands/deploy.md" in PAGES
 
@@ -170,29 +151,23 @@ def test_the_parser_reads_commands_outputs_and_exit_codes():
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_the_pages_emulator_examples_give_the_output_it_shows(page, aws_env, tmp_path):
-    page_steps = steps(page)
-    names = suffixes(page_steps)
-    destroy(names, tmp_path, aws_env)
-    try:
-        for step in page_steps:
-            if step.command.startswith("write "):
-                (tmp_path / step.command.removeprefix("write ")).write_text("\n".join(step.expected) + "\n")
-                continue
-            code, out = run(step.command, tmp_path)
-            if step.setup:
-                assert code == 0, f"setup `{step.command}` failed:\n" + "\n".join(out)
-                continue
-            shown = normalise(step.expected, tmp_path, aws_env)
-            got = normalise(out, tmp_path, aws_env)
-            assert (code, matches(shown, got)) == (step.exit_code, True), (
-                f"{page}: `{step.command}` gave (exit {code}):\n" + "\n".join(got)
-                + "\n\nthe page shows (exit " + str(step.exit_code) + "):\n" + "\n".join(shown))
-    finally:
-        destroy(names, tmp_path, aws_env)
+def test_the_pages_emulator_examples_give_the_output_it_shows(page, aws_env, own_account, tmp_path):
+    for step in steps(page):
+        if step.command.startswith("write "):
+            (tmp_path / step.command.removeprefix("write ")).write_text("\n".join(step.expected) + "\n")
+            continue
+        code, out = run(step.command, tmp_path)
+        if step.setup:
+            assert code == 0, f"setup `{step.command}` failed:\n" + "\n".join(out)
+            continue
+        shown = normalise(step.expected, tmp_path, aws_env, own_account)
+        got = normalise(out, tmp_path, aws_env, own_account)
+        assert (code, matches(shown, got)) == (step.exit_code, True), (
+            f"{page}: `{step.command}` gave (exit {code}):\n" + "\n".join(got)
+            + "\n\nthe page shows (exit " + str(step.exit_code) + "):\n" + "\n".join(shown))
 
 
-def test_the_readmes_tour_runs_on_the_emulator_in_its_order(aws_env, tmp_path):
+def test_the_readmes_tour_runs_on_the_emulator_in_its_order(own_account, tmp_path):
     """The README's tour shows commands, not output: each runs in order and exits as its comment says (0
     unless `exit N`). The tour's own emulator start and stop are left out: the suite's emulator stands in
     for them (tests/emulator/test_command.py runs --background, --env-file and --stop)."""
@@ -200,13 +175,8 @@ def test_the_readmes_tour_runs_on_the_emulator_in_its_order(aws_env, tmp_path):
     tour = readme[readme.index("## A five-minute tour"):readme.index("## Documentation")]
     commands = re.findall(r"^(python -m builder [^\n]*)", tour, re.MULTILINE)
     assert [c.split()[3] for c in commands] == ["synth", "lint", "emulator", "deploy", "diff", "destroy", "emulator"]
-    names = suffixes([Step(c, [], 0) for c in commands])
-    destroy(names, tmp_path, aws_env)
-    try:
-        for command in (c for c in commands if c.split()[3] != "emulator"):
-            said = re.search(r"#.*\bexit (\d+)", command)
-            code, out = run(command, tmp_path)
-            assert code == (int(said.group(1)) if said else 0), f"`{command}`:\n" + "\n".join(out)
-        assert not (tmp_path / "out" / "app-pr123.outputs.json").exists(), "destroy left the stack's outputs"
-    finally:
-        destroy(names, tmp_path, aws_env)
+    for command in (c for c in commands if c.split()[3] != "emulator"):
+        said = re.search(r"#.*\bexit (\d+)", command)
+        code, out = run(command, tmp_path)
+        assert code == (int(said.group(1)) if said else 0), f"`{command}`:\n" + "\n".join(out)
+    assert not (tmp_path / "out" / "app-pr123.outputs.json").exists(), "destroy left the stack's outputs"

@@ -413,6 +413,60 @@ def test_validation_of_settings(tmp_path, sets, expected):
     assert all(line.startswith("error: ") for line in lines)
 
 
+# ----------------------------------------------------------------------------- deployment_mode
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "environments.toml"
+
+
+def test_the_example_config_gives_previews_and_synthetic_checks_express_and_prod_standard(tmp_path):
+    configs = resolve(tmp_path, config_path=str(EXAMPLE_CONFIG), suffixes=["pr123", "synthaw2nm", "prod", "dev"])
+    assert [(c.suffix, c.deployment_mode) for c in configs] == [
+        ("pr123", "express"), ("synthaw2nm", "express"), ("prod", "standard"), ("dev", "standard")]
+
+
+@pytest.mark.parametrize("marks,named", [
+    (["termination_protection=true"], "termination_protection = true"),
+    (["retain_data=true"], "retain_data = true"),
+    (["retain_data=true", "termination_protection=true"], "termination_protection = true and retain_data = true"),
+])
+def test_express_is_refused_beside_a_mark_of_an_environment_that_matters(tmp_path, marks, named):
+    (line,) = problems(tmp_path, suffixes=["pr1"], sets=["deployment_mode=express", *marks])
+    assert line.startswith(f"error: --set: deployment_mode: express cannot be combined with {named}: "), line
+    assert 'set deployment_mode = "standard" for it' in line
+
+
+@pytest.mark.parametrize("sets", [["deployment_mode=express"], ["deployment_mode=standard", "retain_data=true",
+                                                                 "termination_protection=true"]])
+def test_express_alone_and_standard_with_every_mark_are_accepted(tmp_path, sets):
+    (config,) = resolve(tmp_path, suffixes=["pr1"], sets=sets)
+    assert config.deployment_mode == sets[0].split("=")[1]
+
+
+def test_the_refusal_points_where_express_was_given_and_holds_for_any_name(tmp_path):
+    """The mark may come from elsewhere (here --set); the line names the table that asked for express."""
+    write(tmp_path / "environments.toml", '[environments."*"]\ndeployment_mode = "express"\n')
+    for suffix in ("prod", "pr123"):
+        (line,) = problems(tmp_path, suffixes=[suffix], sets=["retain_data=true"])
+        assert line.startswith('error: environments.toml: environments."*".deployment_mode: express cannot'), line
+
+
+def test_the_configuration_page_shows_the_refusal_and_the_emulator_line_as_builder_says_them(tmp_path):
+    from builder.cli.views.progress import EXPRESS_GAP
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    shown = '[defaults]\nretain_data = true\n\n[environments."pr*"]\ndeployment_mode = "express"\n'
+    assert f"```toml\n{shown}```" in page
+    write(tmp_path / "environments.toml", shown)
+    (line,) = problems(tmp_path, suffixes=["pr123"])
+    assert f"```\n{line}\n```" in page
+    assert f"```\n{EXPRESS_GAP}\n```" in page
+
+
+def test_a_bad_deployment_mode_is_one_line_not_also_a_combination(tmp_path):
+    (line,) = problems(tmp_path, suffixes=["pr1"], sets=["deployment_mode=Express", "retain_data=true"])
+    assert line == "error: --set: deployment_mode: must be standard or express (got 'Express')"
+
+
 def test_consistent_provisioned_and_replication_config_is_accepted(tmp_path):
     (config,) = resolve(tmp_path, suffixes=["pr1"], sets=[
         "dynamodb_billing_mode=PROVISIONED", "dynamodb_read_capacity=5", "dynamodb_write_capacity=2",

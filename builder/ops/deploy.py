@@ -27,8 +27,8 @@ from builder.ops.protection import match_termination_protection
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack import policy, validation
-from builder.stack.changeset import guard, guard_change_set
-from builder.stack.deployed import DeployedStack
+from builder.stack.changeset import ChangeSet, guard, guard_change_set
+from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.tags import tag_changes, update_tags
 from builder.stack.unchanged import kept_role, reason_to_deploy
 from builder.stack.watch import StackWatcher, WatcherFactory
@@ -84,6 +84,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             write_outputs(stack, outputs, options.out_dir)
             return Outcome(stack.name, stack.region, DeployResult.NO_CHANGES, time.monotonic() - started, outputs)
         else:
+            express_gap(watcher, stack, change_set)
             show_changes(watcher, change_set)
             guard_change_set(watcher, stack, change_set, losses, options.allow_data_loss)
             baseline = watcher.latest_event_id(change_set.stack_id)
@@ -128,6 +129,13 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     if stack.config.check_drift and not options.revert_drift:
         drift.check_before_deploy(watcher, stack, options.allow_drift, options.drift_timeout_s)
     return current
+
+
+def express_gap(watcher: StackWatcher, stack: Stack, change_set: ChangeSet) -> None:
+    """Say in one line when the endpoint took a change set of an express stack (deployment_mode) in standard
+    mode: DescribeChangeSet echoes the DeploymentConfig AWS takes; LocalStack 2026.3 drops it."""
+    if stack.config.deployment_mode == "express" and change_set.deployment_mode != EXPRESS:
+        watcher.say("express not implemented")
 
 
 def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:

@@ -22,6 +22,7 @@ from builder.families import DataHolder
 from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack import revert, validation
+from builder.stack.deployed import EXPRESS
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
 
@@ -108,6 +109,7 @@ class ChangeSet:
     changes: tuple[Change, ...]
     findings: validation.Findings = validation.NO_FINDINGS  # CloudFormation's findings (WARN: it was made)
     revert_drift: bool = False  # made with DeploymentMode=REVERT_DRIFT
+    deployment_mode: str = "STANDARD"  # DeploymentConfig.Mode as DescribeChangeSet echoes it (none: STANDARD)
 
     @property
     def reverted(self) -> tuple[revert.RevertedProperty, ...]:
@@ -144,6 +146,15 @@ def role_arg(stack: Stack) -> dict[str, str]:
     return {"RoleARN": role_arn} if role_arn else {}
 
 
+def deployment_config(stack: Stack) -> dict[str, Any]:
+    """DeploymentConfig for a change set of an express stack (setting deployment_mode), rollback kept on (AWS
+    turns it off in express mode unless told: a failed deploy must leave the stack as it was); nothing for a
+    standard one, so its request is as it always was."""
+    if stack.config.deployment_mode != "express":
+        return {}
+    return {"DeploymentConfig": {"Mode": EXPRESS, "DisableRollback": False}}
+
+
 def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
                       template: Mapping[str, str], revert_drift: bool = False) -> ChangeSet | None:
     """Make a change set and wait for it; None (and the change set deleted) when nothing changes. Its
@@ -156,7 +167,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **role_arg(stack), **template, **mode)
+        Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode)
     change_set_id = created["Id"]
     pauses = aws.intervals()
     while True:
@@ -183,8 +194,9 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         token = page.get("NextToken")
     found = validation.read_findings(watcher.read, change_set=change_set_id)
     validation.report(watcher.reporter, watcher.name, found, warnings_only=True)
+    echoed = (described.get("DeploymentConfig") or {}).get("Mode") or "STANDARD"
     return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes), found,
-                     bool(mode))
+                     bool(mode), echoed)
 
 
 def config_read(stack: Stack) -> str:

@@ -18,6 +18,7 @@ SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 STUCK = frozenset({"ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"})
 DELETED = "DELETE_COMPLETE"  # DescribeStacks by stack id still answers for a deleted stack (90 days)
 FAILED_CREATE = "ROLLBACK_COMPLETE"  # a create that failed and was rolled back: an empty stack
+EXPRESS = "EXPRESS"  # DeploymentConfig.Mode of CloudFormation's express mode (setting deployment_mode)
 REVIEW = "REVIEW_IN_PROGRESS"  # made by a CREATE change set not executed yet: nothing runs, nothing exists
 
 
@@ -36,6 +37,7 @@ class DeployedStack:
     outputs: Mapping[str, str] = field(default_factory=dict)  # sorted by key
     role_arn: str | None = None  # the role CloudFormation assumes for the stack's operations
     termination_protection: bool = False
+    deployment_mode: str = "STANDARD"  # DeploymentConfig.Mode: AWS's record of the mode its operations ran in
     notification_arns: tuple[str, ...] = ()
     created: datetime | None = None
     last_updated: datetime | None = None
@@ -56,8 +58,15 @@ class DeployedStack:
                      for o in sorted(record.get("Outputs") or [], key=lambda o: o["OutputKey"])},
             role_arn=record.get("RoleARN") or None,
             termination_protection=bool(record.get("EnableTerminationProtection")),
+            deployment_mode=str((record.get("DeploymentConfig") or {}).get("Mode") or "STANDARD"),
             notification_arns=tuple(record.get("NotificationARNs") or ()),
             created=record.get("CreationTime"), last_updated=record.get("LastUpdatedTime"))
+
+    @property
+    def express(self) -> bool:
+        """Deployed in express mode, by CloudFormation's own record (an endpoint that ignores the mode records
+        none: standard)."""
+        return self.deployment_mode == EXPRESS
 
     @property
     def exists(self) -> bool:

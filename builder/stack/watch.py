@@ -17,7 +17,7 @@ from typing import Any
 from builder.errors import Interrupted, OperationError
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack.deployed import DeployedStack
+from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.poller import Poller, Pollers, Watched
 
 
@@ -149,15 +149,22 @@ class StackWatcher:
         `deletion_mode` FORCE_DELETE_STACK for a stack in DELETE_FAILED) and wait. Its events: from the
         stack's DELETE_IN_PROGRESS on (a stack is deleted once, so that event starts this operation: no
         baseline read before the delete); a stack deleted before (DELETE_FAILED, forced now) has an
-        earlier DELETE_IN_PROGRESS, so its events start after the latest one read before this delete."""
+        earlier DELETE_IN_PROGRESS, so its events start after the latest one read before this delete. A
+        stack deployed in express mode is deleted in express mode (express_delete)."""
         extra = {**({"RoleARN": role_arn} if role_arn else {}),
-                 **({"DeletionMode": deletion_mode} if deletion_mode else {})}
+                 **({"DeletionMode": deletion_mode} if deletion_mode else {}), **express_delete(stack)}
         if deletion_mode:
             baseline = self.latest_event_id(stack.stack_id)
             self.cf.delete_stack(StackName=stack.stack_id, **extra)
             return self.watch(stack.stack_id, baseline)
         self.cf.delete_stack(StackName=stack.stack_id, **extra)
         return self.watch(stack.stack_id, None, begins=starts_delete)
+
+
+def express_delete(stack: DeployedStack) -> dict[str, Any]:
+    """DeploymentConfig for the delete of a stack deployed in express mode (what is deployed decides, not
+    today's config); nothing for a standard one, so its request is as it always was."""
+    return {"DeploymentConfig": {"Mode": EXPRESS}} if stack.express else {}
 
 
 def starts_delete(event: Mapping[str, Any]) -> bool:

@@ -75,3 +75,15 @@ def test_an_unknown_target_is_a_usage_error():
     result = lane("--collect-only", "tests/test_layers.py", BUILDER_TEST_TARGET="moto")
     assert result.returncode == 4  # pytest's usage error
     assert "BUILDER_TEST_TARGET must be one of emulator, aws (got 'moto')" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("status,deleted", [("DELETING", False), ("ACTIVE", True)])
+def test_the_teardown_leaves_a_table_an_express_delete_is_still_deleting(stubs, status, deleted):
+    """AWS's answers through Stubber: the emulator deletes a table at once, so it never shows DELETING."""
+    stub = stubs["dynamodb"]
+    stub.add_response("describe_table", {"Table": {"TableName": "app-t1-data", "TableStatus": status}},
+                      {"TableName": "app-t1-data"})
+    if deleted:
+        stub.add_response("delete_table", {"TableDescription": {"TableName": "app-t1-data"}},
+                          {"TableName": "app-t1-data"})
+    aws_lane._delete_table(stubs.clients["dynamodb"], "app-t1-data")

@@ -1,28 +1,26 @@
 """`--api-rate 2` holds on the wire, counted from outside builder's process.
 
-Four builder processes run at once, each through its own recording proxy on 127.0.0.1 in front of the
-stand-in CloudFormation (benchmarks/standin.py: LocalStack takes minutes to host 25 stacks, the
-stand-in answers at once): `deploy` of 25 new stacks, `reap` (dry run: the listing and one GetTemplate a
-stack), `status --all` (the same reads) and `drift` of 25 stacks. Each proxy records the time each
-CloudFormation call reaches it; no 5-second window of one process holds more than the rate's 10 calls
-plus the budget's burst of 2. The stand-in's stacks settle in real seconds here (no virtual clock).
+Four builder processes run at once, each through its own recording proxy on 127.0.0.1 (benchmarks/proxy.py,
+the one the benchmarks count calls with) in front of the stand-in CloudFormation (benchmarks/standin.py:
+LocalStack takes minutes to host 25 stacks, the stand-in answers at once): `deploy` of 25 new stacks, `reap`
+(dry run: the listing and one GetTemplate a stack), `status --all` (the same reads) and `drift` of 25 stacks.
+Each proxy records the time each CloudFormation call reaches it; no 5-second window of one process holds
+more than the rate's 10 calls plus the budget's burst of 2. The stand-in's stacks settle in real seconds
+here (no virtual clock).
 """
 
 from __future__ import annotations
 
-import http.client
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from benchmarks.proxy import RecordingProxy
 from benchmarks.standin import StandIn
 from tests.factories import MANAGED_TAGS
 
@@ -31,52 +29,15 @@ JITTER = 0.05  # seconds: the loopback's latency may bring two calls the budget 
 STACKS = 25
 
 
-class RecordingProxy:
-    """Forwards every request to `target` and records (arrival time, action) of each CloudFormation call."""
+def cloudformation_calls(proxy: RecordingProxy) -> list[tuple[float, str]]:
+    """(arrival time, action) of each CloudFormation call the proxy recorded, in arrival order."""
+    return [(call.at, call.action) for call in proxy.calls if call.service == "cloudformation"]
 
-    def __init__(self, target: str) -> None:
-        self.calls: list[tuple[float, str]] = []
-        lock = threading.Lock()
-        host, port = urlparse(target).hostname, urlparse(target).port
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def _forward(self) -> None:
-                arrived = time.monotonic()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if "/cloudformation/aws4_request" in self.headers.get("Authorization", ""):
-                    action = dict(p.split("=", 1) for p in body.decode().split("&") if "=" in p).get("Action", "?")
-                    with lock:
-                        proxy.calls.append((arrived, action))
-                upstream = http.client.HTTPConnection(host, port, timeout=60)
-                upstream.request(self.command, self.path, body, {k: v for k, v in self.headers.items()})
-                answer = upstream.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                upstream.close()
-
-            do_POST = do_HEAD = do_GET = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def busiest_window(self) -> int:
-        """The most calls within any WINDOW seconds (less the loopback's jitter)."""
-        times = sorted(t for t, _ in self.calls)
-        return max((sum(1 for u in times[i:] if u < t + WINDOW - JITTER) for i, t in enumerate(times)), default=0)
+def busiest_window(calls: list[tuple[float, str]]) -> int:
+    """The most calls within any WINDOW seconds (less the loopback's jitter)."""
+    times = sorted(t for t, _ in calls)
+    return max((sum(1 for u in times[i:] if u < t + WINDOW - JITTER) for i, t in enumerate(times)), default=0)
 
 
 @pytest.fixture
@@ -96,24 +57,26 @@ def test_every_read_of_four_commands_at_once_keeps_to_its_rate(standin: StandIn,
         "status --all": ["status", "--all"],
         "drift": ["drift", *[a for i in range(STACKS) for a in ("--suffix", f"s{i:02d}")], "--concurrency", "25"],
     }
-    proxies = {name: RecordingProxy(standin.url) for name in commands}
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "builder", *argv, "--api-rate", f"{RATE:g}", "--region", "us-east-1"],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**base, "AWS_ENDPOINT_URL": proxies[name].url, "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-                 "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config")})
-        for name, argv in commands.items()}
-    for name, process in started.items():
-        _out, err = process.communicate(timeout=400)
-        assert process.returncode == 0, f"{name}: {err[-2000:]}"
-    for name, proxy in proxies.items():
-        actions = [action for _, action in proxy.calls]
+    with ExitStack() as running:
+        proxies = {name: running.enter_context(RecordingProxy(standin.url)) for name in commands}
+        started = {
+            name: subprocess.Popen(
+                [sys.executable, "-m", "builder", *argv, "--api-rate", f"{RATE:g}", "--region", "us-east-1"],
+                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**base, "AWS_ENDPOINT_URL": proxies[name].url, "AWS_ACCESS_KEY_ID": "test",
+                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                     "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config")})
+            for name, argv in commands.items()}
+        for name, process in started.items():
+            _out, err = process.communicate(timeout=400)
+            assert process.returncode == 0, f"{name}: {err[-2000:]}"
+    calls = {name: cloudformation_calls(proxy) for name, proxy in proxies.items()}
+    for name, made in calls.items():
+        actions = [action for _, action in made]
         assert len(actions) >= STACKS, f"{name}: {len(actions)} calls for {STACKS} stacks"
-        assert proxy.busiest_window() <= RATE * WINDOW + BURST, (
-            f"{name}: {proxy.busiest_window()} calls in {WINDOW:g} s, above {RATE:g}/s and a burst of {BURST}")
-    assert sum(1 for _, a in proxies["reap"].calls if a == "GetTemplate") >= STACKS  # each stack priced
-    assert sum(1 for _, a in proxies["drift"].calls if a == "DetectStackDrift") == STACKS
+        assert busiest_window(made) <= RATE * WINDOW + BURST, (
+            f"{name}: {busiest_window(made)} calls in {WINDOW:g} s, above {RATE:g}/s and a burst of {BURST}")
+    assert sum(1 for _, a in calls["reap"] if a == "GetTemplate") >= STACKS  # each stack priced
+    assert sum(1 for _, a in calls["drift"] if a == "DetectStackDrift") == STACKS
     assert not standin.throttled

@@ -32,8 +32,6 @@ from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack.changeset import Cause, Change, is_no_changes
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller
-from builder.stack.watch import StackWatcher as StackOps
 from builder.stack_policy import PERMISSIVE
 from builder.synth import stacks_for
 from tests.factories import (
@@ -42,6 +40,8 @@ from tests.factories import (
     FakeClock,
     expect_findings,
     expect_get_template,
+    expect_set_stack_policy,
+    stubbed_watcher,
     without_config_line,
 )
 from tests.factories import stubbed_client as stub_client
@@ -54,22 +54,8 @@ DESCRIBE_CHANGE_SET = {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": 
 
 
 @pytest.fixture
-def cf():
-    client = stub_client("cloudformation")
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
 def out():
     return io.StringIO()
-
-
-def stub_ops(client, reporter: Reporter, clock: FakeClock, name: str = STACK.name, rate: float = 2.0) -> StackOps:
-    """A watcher whose poller reads through the stubbed client, on the fake clock."""
-    poller = Poller(client, Budget(rate, clock, clock.sleep), clock, clock.sleep)
-    return StackOps(name, "us-east-1", reporter, poller=poller, sleep=clock.sleep)
 
 
 @pytest.fixture
@@ -79,7 +65,7 @@ def run(cf, out, tmp_path):
     sleeps = clock.sleeps
 
     def factory(name, region, reporter):
-        return stub_ops(cf.client, reporter, clock, name)
+        return stubbed_watcher(cf.client, name, reporter, clock)
 
     def go(action, **options):
         if action is not diff_stack:  # diff writes no files
@@ -146,21 +132,16 @@ def expect_change_set(cf, changes: list[dict] | None, kind: str = "UPDATE") -> N
     expect_findings(cf, CHANGE_SET_ID)  # a change set that was made: its WARN findings, if any
 
 
-def expect_policy(cf, body: str) -> None:
-    """SetStackPolicy (AWS answers it with an empty result)."""
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": body})
-
-
 def expect_execution(cf, events: list[dict], final: str = "UPDATE_COMPLETE", lifted: bool = False) -> None:
     """An update's execution: the stack policy first (the permissive one when `lifted`, put back after)."""
     cf.add_response("describe_stack_events", {"StackEvents": [event(0, STACK.name, "UPDATE_COMPLETE",
                                                                     "AWS::CloudFormation::Stack")]})
-    expect_policy(cf, json.dumps(PERMISSIVE, sort_keys=True) if lifted else STACK.policy_body)
+    expect_set_stack_policy(cf, STACK_ID, json.dumps(PERMISSIVE, sort_keys=True) if lifted else STACK.policy_body)
     cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     cf.add_response("describe_stacks", stack(final), {"StackName": STACK_ID})
     cf.add_response("describe_stack_events", {"StackEvents": [*events[::-1], event(0, STACK.name, "x")]})
     if lifted:
-        expect_policy(cf, STACK.policy_body)
+        expect_set_stack_policy(cf, STACK_ID, STACK.policy_body)
 
 
 # ---------------------------------------------------------------------- the data guard
@@ -437,7 +418,7 @@ def test_diff_of_a_tags_only_change_shows_the_tags_and_counts_as_a_change(cf, ru
 def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_returns_on_settling(cf):
     clock = FakeClock()
     out = io.StringIO()
-    ops = stub_ops(cf.client, Reporter(out, tty=False, views=views()), clock)
+    ops = stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False, views=views()), clock)
     calls: list[tuple[float, str]] = []
     cf.client.meta.events.register("provide-client-params.cloudformation.*",
                                    lambda model, **_: calls.append((clock.now, model.name)))
@@ -655,7 +636,7 @@ def test_concurrency_must_be_positive(capsys):
 
 def test_outputs_not_yet_readable_when_the_stack_settles_are_read_again(cf, out):
     """LocalStack (not AWS) reports a stack complete a moment before its outputs can be read."""
-    ops = stub_ops(cf.client, Reporter(out, tty=False, views=views()), FakeClock())
+    ops = stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False, views=views()), FakeClock())
     settled = stack("CREATE_COMPLETE")["Stacks"][0]
     without = {key: value for key, value in settled.items() if key != "Outputs"}
     cf.add_response("describe_stacks", {"Stacks": [without]}, {"StackName": STACK_ID})

@@ -30,7 +30,6 @@ from tests.factories import (
     config,
     expect_findings,
     stack_id,
-    stubbed_client,
     validation_event,
 )
 from tests.factories import run_cli as run
@@ -169,19 +168,17 @@ def test_a_failed_operation_reads_the_findings_of_its_operation_id(stubs, capsys
                                 "finding(s) listed above")]
 
 
-def test_an_endpoint_without_describe_events_is_said_once_per_run():
+def test_an_endpoint_without_describe_events_is_said_once_per_run(cf):
     """LocalStack's answer (501 InternalFailure, 'not yet been emulated'): two stacks, one line."""
-    cf = stubbed_client("cloudformation")
     out = io.StringIO()
     reporter = Reporter(out, mode="text", tty=False, prefix=True, views=views())
-    with botocore.stub.Stubber(cf) as stubber:
-        for _ in range(2):
-            stubber.add_client_error("describe_events", "InternalFailure", "The API for service cloudformation is "
-                                     "either not included in your current license plan or has not yet been "
-                                     "emulated by LocalStack.", 501)
-        for name in ("app-a", "app-b"):
-            found = validation.read_findings(lambda op, **kw: getattr(cf, op)(**kw), change_set=CHANGE_SET_ID)
-            validation.report(reporter, name, found, warnings_only=True)
+    for _ in range(2):
+        cf.add_client_error("describe_events", "InternalFailure", "The API for service cloudformation is either "
+                            "not included in your current license plan or has not yet been emulated by LocalStack.",
+                            501)
+    for name in ("app-a", "app-b"):
+        found = validation.read_findings(lambda op, **kw: getattr(cf.client, op)(**kw), change_set=CHANGE_SET_ID)
+        validation.report(reporter, name, found, warnings_only=True)
     assert out.getvalue().splitlines() == [
         ("validation: this endpoint does not implement DescribeEvents (InternalFailure), so CloudFormation's "
         "validation findings are not shown; AWS itself shows them")]

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from botocore.stub import Stubber
 
 from builder.cli import main
 from builder.ops.ledger import ledger
-from builder.stack import client as aws
-from tests.factories import stubbed_client
 from tests.ops.test_reap_stubbed import LONG_AGO, event, record
 
 TEMPLATE = json.dumps({"Resources": {
@@ -35,19 +32,6 @@ RESOURCES = [summary("DataTable", "AWS::DynamoDB::Table", "app-broken-data", "DE
                      "Table has deletion protection enabled"),
              summary("ArchiveBucket", "AWS::S3::Bucket", "app-broken-archive", "UPDATE_COMPLETE"),
              summary("Alarm", "AWS::CloudWatch::Alarm", "app-broken-alarm", "DELETE_COMPLETE")]
-
-
-@pytest.fixture
-def cf(clean_env, monkeypatch):
-    client = stubbed_client("cloudformation")
-    made, shared = aws.client, aws.shared_client
-    monkeypatch.setattr(aws, "client", lambda sess, service: client if service == "cloudformation"
-                        else made(sess, service))
-    monkeypatch.setattr(aws, "shared_client", lambda region, service: client if service == "cloudformation"
-                        else shared(region, service))
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def deleting(cf: Stubber, item: dict, mode: str | None, ends: str, known: bool = False) -> None:

@@ -17,9 +17,8 @@ import pytest
 from botocore.stub import Stubber
 
 from builder.cli import main
-from builder.stack import client as aws
 from builder.stack.poller import THROTTLED_TRIES
-from tests.factories import MANAGED_TAGS, stack_id, stubbed_client, without_config_line
+from tests.factories import MANAGED_TAGS, stack_id, without_config_line
 
 LONG_AGO = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 EMPTY_TEMPLATE = json.dumps({"Resources": {}})
@@ -38,21 +37,6 @@ def event(name: str, number: int, status: str, reason: str = "") -> dict:
     return {"StackId": stack_id(name), "EventId": f"{name}-e{number}", "StackName": name, "Timestamp": LONG_AGO,
             "LogicalResourceId": "DataTable", "ResourceType": "AWS::DynamoDB::Table", "ResourceStatus": status,
             **({"ResourceStatusReason": reason} if reason else {})}
-
-
-@pytest.fixture
-def cf(clean_env, monkeypatch):
-    """Every CloudFormation client builder makes is this stubbed one (no config file, region us-east-1)."""
-    client = stubbed_client("cloudformation")
-    made = aws.client
-    monkeypatch.setattr(aws, "client", lambda sess, service: client if service == "cloudformation"
-                        else made(sess, service))
-    shared = aws.shared_client
-    monkeypatch.setattr(aws, "shared_client", lambda region, service: client if service == "cloudformation"
-                        else shared(region, service))
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def listed(cf: Stubber, *records: dict) -> None:

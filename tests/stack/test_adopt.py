@@ -76,7 +76,7 @@ def test_depends_on_other_resources_is_dropped():
 
 def test_import_change_set_request(cf):
     result = adopt.import_template(template("retain_data=true"), [BUCKET, TABLE])
-    cf.stubber.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": "arn:aws:cloudformation:x"}, {
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": "arn:aws:cloudformation:x"}, {
         "StackName": "app-pr1", "ChangeSetName": "adopt-1", "ChangeSetType": "IMPORT",
         "TemplateBody": json.dumps(result.body, sort_keys=True),
         "ResourcesToImport": [
@@ -86,14 +86,14 @@ def test_import_change_set_request(cf):
              "ResourceIdentifier": {"TableName": "app-pr1-data"}}],
         "Parameters": [{"ParameterKey": "BucketLifecycleDays", "ParameterValue": "30"}],
         "RoleARN": "arn:aws:iam::123456789012:role/cfn"})
-    assert adopt.import_change_set(cf, "app-pr1", "adopt-1", result, [BUCKET, TABLE],
+    assert adopt.import_change_set(cf.client, "app-pr1", "adopt-1", result, [BUCKET, TABLE],
                                    parameters=[{"ParameterKey": "BucketLifecycleDays", "ParameterValue": "30"}],
                                    role_arn="arn:aws:iam::123456789012:role/cfn") == CHANGE_SET_ID
 
 
 def test_import_change_set_on_an_endpoint_without_import_is_one_line(cf):
-    cf.stubber.add_client_error("create_change_set", "InternalFailure", GAP_MESSAGE, 501)
+    cf.add_client_error("create_change_set", "InternalFailure", GAP_MESSAGE, 501)
     with pytest.raises(OperationError) as caught:
-        adopt.import_change_set(cf, "app-pr1", "adopt-1", adopt.ImportTemplate({"Resources": {}}, ()), [TABLE])
+        adopt.import_change_set(cf.client, "app-pr1", "adopt-1", adopt.ImportTemplate({"Resources": {}}, ()), [TABLE])
     assert caught.value.lines() == [(f"error: app-pr1: this endpoint does not implement IMPORT change sets "
                                      f"(InternalFailure: {GAP_MESSAGE}); adopt retained resources against AWS itself")]

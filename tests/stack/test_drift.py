@@ -36,7 +36,7 @@ FUNCTION_ACTUAL = {**FUNCTION_EXPECTED, "MemorySize": 256, "Timeout": 22}
 
 
 def started(cf) -> None:
-    cf.stubber.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION_ID}, {"StackName": STACK})
+    cf.add_response("detect_stack_drift", {"StackDriftDetectionId": DETECTION_ID}, {"StackName": STACK})
 
 
 def detection(cf, status: str, stack_status: str | None = None, count: int | None = None, reason: str | None = None):
@@ -47,7 +47,7 @@ def detection(cf, status: str, stack_status: str | None = None, count: int | Non
         answer["DriftedStackResourceCount"] = count
     if reason:
         answer["DetectionStatusReason"] = reason
-    cf.stubber.add_response("describe_stack_drift_detection_status", answer, {"StackDriftDetectionId": DETECTION_ID})
+    cf.add_response("describe_stack_drift_detection_status", answer, {"StackDriftDetectionId": DETECTION_ID})
 
 
 def resource_drift(logical_id: str, status: str, type_: str = "AWS::Lambda::Function", *, expected=None,
@@ -72,19 +72,19 @@ def drifts(cf, *pages: list[dict]) -> None:
             answer["NextToken"] = f"token-{n + 1}"
         if n:
             params["NextToken"] = f"token-{n}"
-        cf.stubber.add_response("describe_stack_resource_drifts", answer, params)
+        cf.add_response("describe_stack_resource_drifts", answer, params)
 
 
 def resources(cf, *entries: tuple[str, str], next_token: str | None = None) -> None:
     summaries = [{"LogicalResourceId": logical_id, "PhysicalResourceId": f"{logical_id}-SEZV4XMPL4S5",
                   "ResourceType": type_, "LastUpdatedTimestamp": WHEN, "ResourceStatus": "CREATE_COMPLETE",
                   "DriftInformation": {"StackResourceDriftStatus": "IN_SYNC"}} for logical_id, type_ in entries]
-    cf.stubber.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": STACK})
+    cf.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": STACK})
 
 
 def run(cf, clock: FakeClock | None = None, **kwargs) -> drift.DriftReport:
     clock = clock or FakeClock()
-    return drift.detect(cf, STACK, sleep=clock.sleep, clock=clock, **kwargs)
+    return drift.detect(cf.client, STACK, sleep=clock.sleep, clock=clock, **kwargs)
 
 
 def test_in_sync(cf):
@@ -219,14 +219,14 @@ def test_polls_fast_first_then_doubles_to_the_ceiling(cf):
 def test_throttling_while_polling_slows_the_budget_and_the_poll_goes_on(cf):
     started(cf)
     detection(cf, "DETECTION_IN_PROGRESS")
-    cf.stubber.add_client_error("describe_stack_drift_detection_status", "Throttling", "Rate exceeded", 400)
-    cf.stubber.add_client_error("describe_stack_drift_detection_status", "Throttling", "Rate exceeded", 400)
+    cf.add_client_error("describe_stack_drift_detection_status", "Throttling", "Rate exceeded", 400)
+    cf.add_client_error("describe_stack_drift_detection_status", "Throttling", "Rate exceeded", 400)
     detection(cf, "DETECTION_COMPLETE", "IN_SYNC", 0)
     drifts(cf, [])
     resources(cf)
     clock = FakeClock()
     budget = Budget(4.0, clock, clock.sleep)
-    assert run(cf, clock, read=Poller(cf, budget, clock, clock.sleep).read).status == "IN_SYNC"
+    assert run(cf, clock, read=Poller(cf.client, budget, clock, clock.sleep).read).status == "IN_SYNC"
     assert budget.cuts == 2 and budget.rate < 1.1  # each Throttling a second or more apart: halved twice
     assert clock.sleeps[0] == 0.2  # the poll's own pause, then the budget's waits after each Throttling
     assert sum(clock.sleeps) > 2.0
@@ -245,7 +245,7 @@ def test_timeout_names_the_stack_the_limit_and_the_option(cf):
 
 
 def test_a_failing_call_is_one_line(cf):
-    cf.stubber.add_client_error("detect_stack_drift", "ValidationError", "Stack with id my-stack does not exist", 400)
+    cf.add_client_error("detect_stack_drift", "ValidationError", "Stack with id my-stack does not exist", 400)
     with pytest.raises(OperationError) as caught:
         run(cf)
     assert caught.value.lines() == [
@@ -255,7 +255,7 @@ def test_a_failing_call_is_one_line(cf):
 def test_the_emulators_gap_is_one_line_naming_it(cf):
     message = ("The API for service cloudformation is either not included in your current license plan or has not "
                "yet been emulated by LocalStack.")
-    cf.stubber.add_client_error("detect_stack_drift", "InternalFailure", message, 501)
+    cf.add_client_error("detect_stack_drift", "InternalFailure", message, 501)
     with pytest.raises(OperationError) as caught:
         run(cf)
     assert caught.value.lines() == [(f"error: my-stack: this endpoint does not implement drift detection "

@@ -10,18 +10,14 @@ import io
 import json
 
 import pytest
-from botocore.stub import Stubber
 
 from builder.cli.views import views
 from builder.environment import EnvironmentConfig
 from builder.report import Reporter
 from builder.stack import policy
-from builder.stack.poller import Budget, Poller
-from builder.stack.watch import StackWatcher
 from builder.stack_policy import PERMISSIVE, document
 from builder.synth import stacks_for
-from tests.factories import FakeClock
-from tests.factories import stubbed_client as stub_client
+from tests.factories import FakeClock, expect_set_stack_policy, stubbed_watcher
 
 STACK = stacks_for(EnvironmentConfig(suffix="stub"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-stub/1"
@@ -30,24 +26,9 @@ GAP = ("InternalFailure", ("The API for service cloudformation is either not inc
 
 
 @pytest.fixture
-def cf():
-    client = stub_client("cloudformation")
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
 def watched(cf):
     out = io.StringIO()
-    clock = FakeClock()
-    poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
-    reporter = Reporter(out, tty=False, views=views())
-    return StackWatcher(STACK.name, "us-east-1", reporter, poller=poller, sleep=clock.sleep), out
-
-
-def expect_set(cf, body: str) -> None:
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": body})
+    return stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False, views=views()), FakeClock()), out
 
 
 LIFTED = json.dumps(PERMISSIVE, sort_keys=True)
@@ -55,7 +36,7 @@ LIFTED = json.dumps(PERMISSIVE, sort_keys=True)
 
 def test_an_update_sets_the_new_templates_policy_before_it_runs(cf, watched):
     watcher, out = watched
-    expect_set(cf, STACK.policy_body)
+    expect_set_stack_policy(cf, STACK_ID, STACK.policy_body)
     with policy.for_update(watcher, STACK, STACK_ID, allow_data_loss=False):
         cf.assert_no_pending_responses()  # set before the body (the execution) runs
     assert out.getvalue() == ""
@@ -70,8 +51,8 @@ def test_a_create_sets_nothing_before_it_runs(cf, watched):
 @pytest.mark.parametrize("ending", [RuntimeError("update failed"), KeyboardInterrupt()])
 def test_allow_data_loss_lifts_the_policy_and_puts_it_back_after_a_failure_and_after_ctrl_c(cf, watched, ending):
     watcher, out = watched
-    expect_set(cf, LIFTED)
-    expect_set(cf, STACK.policy_body)
+    expect_set_stack_policy(cf, STACK_ID, LIFTED)
+    expect_set_stack_policy(cf, STACK_ID, STACK.policy_body)
     with pytest.raises(type(ending)), policy.for_update(watcher, STACK, STACK_ID, allow_data_loss=True):
         raise ending
     assert "stack policy lifted for this update (--allow-data-loss)" in out.getvalue()
@@ -80,7 +61,7 @@ def test_allow_data_loss_lifts_the_policy_and_puts_it_back_after_a_failure_and_a
 
 def test_a_policy_that_cannot_be_put_back_is_one_line_with_the_command_that_restores_it(cf, watched):
     watcher, out = watched
-    expect_set(cf, LIFTED)
+    expect_set_stack_policy(cf, STACK_ID, LIFTED)
     cf.add_client_error("set_stack_policy", "AccessDenied", "User is not authorized to perform "
                         "cloudformation:SetStackPolicy", 403, expected_params={"StackName": STACK_ID,
                                                                                "StackPolicyBody": STACK.policy_body})

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from builder.cli.views import views
 from builder.environment import EnvironmentConfig
@@ -24,16 +24,22 @@ from builder.ops.deploy import DeployOptions, DeployResult, deploy_stack
 from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller
 from builder.stack.unchanged import (
     described_difference,
     kept_role,
     template_difference,
     wanted_termination_protection,
 )
-from builder.stack.watch import StackWatcher
 from builder.synth import stacks_for
-from tests.factories import NO_CHANGES_REASON, NOW, FakeClock, expect_findings, expect_get_template, stubbed_client
+from tests.factories import (
+    NO_CHANGES_REASON,
+    NOW,
+    FakeClock,
+    expect_findings,
+    expect_get_template,
+    expect_set_stack_policy,
+    stubbed_watcher,
+)
 
 STACK = stacks_for(EnvironmentConfig(suffix="skip"))[0]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app-skip/1"
@@ -204,18 +210,9 @@ def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise
 # ---------------------------------------------------------------------- deploy, stubbed
 
 @pytest.fixture
-def cf():
-    with Stubber(stubbed_client("cloudformation")) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()  # and any call not expected below fails the test
-
-
-@pytest.fixture
 def run(cf, tmp_path):
     def factory(name, region, reporter):
-        clock = FakeClock()
-        poller = Poller(cf.client, Budget(2.0, clock, clock.sleep), clock, clock.sleep)
-        return StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+        return stubbed_watcher(cf.client, name, reporter, FakeClock(), region)
 
     def go(stack=STACK, **options):
         out = io.StringIO()
@@ -239,6 +236,19 @@ def expect_change_set(cf, reply: dict) -> None:
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     if reply["Status"] != "FAILED":
         expect_findings(cf, CHANGE_SET_ID)
+
+
+def expect_update_executed(cf) -> None:
+    """An update's execution from an available change set: the latest event before it, the stack policy
+    set, ExecuteChangeSet, then the stack settled in UPDATE_COMPLETE with its one event of the update."""
+    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
+    expect_set_stack_policy(cf, STACK_ID, STACK.policy_body)
+    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
+    cf.add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
+         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
+        {"StackName": STACK_ID})
 
 
 def expect_no_changes(cf) -> None:
@@ -316,14 +326,7 @@ def test_a_stack_of_an_earlier_builder_gets_the_managed_by_tag_on_its_next_deplo
                                             "Changes": []},
                     {"ChangeSetName": CHANGE_SET_ID, "IncludePropertyValues": True})
     expect_findings(cf, CHANGE_SET_ID)
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
-    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
-    cf.add_response("describe_stack_events", {"StackEvents": [
-        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
-         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
-        {"StackName": STACK_ID})
+    expect_update_executed(cf)
     outcome, text = run()
     assert outcome.result is DeployResult.UPDATED
     assert "an earlier builder made this stack: this deploy adopts it, adding the builder:managed-by tag" in text
@@ -357,14 +360,7 @@ def test_a_change_set_with_no_resource_changes_is_executed(cf, run):
                     {"StackName": STACK.name})
     expect_template(cf)
     expect_change_set(cf, {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE", "Changes": []})
-    cf.add_response("describe_stack_events", {"StackEvents": []}, {"StackName": STACK_ID})
-    cf.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": STACK.policy_body})
-    cf.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
-    cf.add_response("describe_stacks", {"Stacks": [deployed()]}, {"StackName": STACK_ID})
-    cf.add_response("describe_stack_events", {"StackEvents": [
-        {"StackId": STACK_ID, "EventId": "e1", "StackName": STACK.name, "LogicalResourceId": STACK.name,
-         "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": NOW, "ResourceStatus": "UPDATE_COMPLETE"}]},
-        {"StackName": STACK_ID})
+    expect_update_executed(cf)
     outcome, text = run()
     assert outcome.result is DeployResult.UPDATED and outcome.changes == 0
     assert "0 change(s) planned (UPDATE):" in text and "UPDATE_COMPLETE" in text

@@ -41,6 +41,9 @@ def _importing(found: Sequence[tuple[str, str]]) -> str:
             f"(IMPORT change set, DeletionPolicy Retain):")
 
 
+EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
+               "DeploymentConfig Mode EXPRESS); the stack deploys in standard mode, and is deleted in it")
+
 SAID: dict[str, Said] = {
     # a stack that is not there
     "missing, nothing to check": Said(lambda name, region: f"{name} does not exist in {region}; nothing to check"),
@@ -60,6 +63,7 @@ SAID: dict[str, Said] = {
         lambda: "ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again"),
     "earlier builder's stack adopted": Said(
         lambda: f"an earlier builder made this stack: this deploy adopts it, adding the {MANAGED_BY_TAG} tag"),
+    "express not implemented": Said(lambda: EXPRESS_GAP),  # deployment_mode express on an endpoint without it
     "termination protection set": Said(
         lambda on: f"termination protection turned {'on' if on else 'off'} (setting termination_protection)"),
     "template uploaded": Said(lambda size, bucket, key: f"template ({size:,} bytes) uploaded to s3://{bucket}/{key}"),

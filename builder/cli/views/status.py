@@ -28,6 +28,8 @@ def as_record(found: StackStatus) -> StatusRecord:
               else missing_record(found.name, found.region))
     if found.stack_policy is not None:
         record["stack_policy"] = found.stack_policy
+    if found.deployed is not None and found.deployed.express:  # as CloudFormation records it (deployment_mode)
+        record["deployment_mode"] = "express"
     return record
 
 
@@ -40,5 +42,7 @@ def status_lines(record: StatusRecord) -> list[str]:
         head += f"  Environment={record['environment']}"
     if record.get("stack_policy"):
         head += f"  stack policy: {record['stack_policy']}"
+    if record.get("deployment_mode"):
+        head += f"  deployment mode: {record['deployment_mode']}"
     rows = list(record["outputs"].items())
     return [head, *(grid(rows, ("Output", "Value")) if rows else [])]
