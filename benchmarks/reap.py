@@ -4,7 +4,8 @@
   `status --all` over the same 100 (the other listing that reads every stack and prices it; deletes
   nothing either). The stacks are made with CreateStack from a one-resource template that carries
   builder's tags (builder:managed-by included): both read a stack's record and template whatever it
-  holds. They are deleted afterwards outside the timing.
+  holds; `status --all` also reads its stack policy (one GetStackPolicy a stack). They are deleted
+  afterwards outside the timing.
 - A reap of 20 expired stacks (deployed by builder with ttl 1s) at --concurrency 8, then the same
   20 deployed again and destroyed by `destroy --suffix ... --concurrency 8`.
 

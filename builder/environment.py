@@ -58,6 +58,8 @@ class EnvironmentConfig:
     check_drift: bool = default_of("check_drift")
     cloudformation_role_arn: str | None = default_of("cloudformation_role_arn")
     deployment_mode: str = default_of("deployment_mode")
+    rollback_alarms: bool = default_of("rollback_alarms")
+    rollback_monitoring_minutes: int = default_of("rollback_monitoring_minutes")
     family_values: tuple[tuple[str, Any], ...] = ()  # (name, value) of family settings not at their default, sorted
     # the config file these values were read from (its path), None when no file was read: built-in defaults
     # and --set only. Provenance, not a setting: it takes no part in equality.

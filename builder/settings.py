@@ -185,8 +185,19 @@ DEPLOYMENT_MODE: Setting[str] = Setting(
     "configuration is applied, before it is ready ([deployment mode](#deployment-mode)); not with "
     "`termination_protection` or `retain_data`", choices=("standard", "express"))
 
+ROLLBACK_ALARMS: Setting[bool] = Setting(
+    "rollback_alarms", bool, False, False,
+    "an update (not a create) passes the stack's own table alarms, as deployed, as rollback triggers: "
+    "CloudFormation rolls the update back when one goes to ALARM",
+    "none; the update waits `rollback_monitoring_minutes` longer")
+ROLLBACK_MONITORING_MINUTES: Setting[int] = Setting(
+    "rollback_monitoring_minutes", int, 10, False,
+    "with `rollback_alarms`: how long after an update CloudFormation keeps watching the alarms (0 to 180); "
+    "deploy waits as long", range=Range(0, 180))
+
 SETTINGS: tuple[Setting[Any], ...] = (STACK_PREFIX, COST_CENTER, TAGS, RETAIN_DATA, TTL, TERMINATION_PROTECTION,
-                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN, DEPLOYMENT_MODE)
+                                      CHECK_DRIFT, CLOUDFORMATION_ROLE_ARN, DEPLOYMENT_MODE, ROLLBACK_ALARMS,
+                                      ROLLBACK_MONITORING_MINUTES)
 
 
 def default_of(name: str) -> Any:

@@ -45,6 +45,8 @@ class Stack:
     is_replica: bool = False
     resource_families: Mapping[str, str] = dataclasses.field(default_factory=dict)  # logical id -> family name
     protected: tuple[str, ...] = ()  # logical ids the stack policy keeps from replacement and deletion
+    # the alarms the families declare as rollback triggers: (logical id, resource type), by logical id
+    rollback_alarms: tuple[tuple[str, str], ...] = ()
 
     @property
     def policy_body(self) -> str:
@@ -87,8 +89,9 @@ def required_capabilities(template_dict: Mapping[str, Any]) -> tuple[str, ...]:
     return ("CAPABILITY_NAMED_IAM",) if named else ("CAPABILITY_IAM",)
 
 
-# a template's text, the capabilities it needs, which family added each resource, and what the stack policy protects
-Rendered = tuple[str, tuple[str, ...], Mapping[str, str], tuple[str, ...]]
+# a template's text, the capabilities it needs, which family added each resource, what the stack policy protects,
+# and the alarms declared as rollback triggers
+Rendered = tuple[str, tuple[str, ...], Mapping[str, str], tuple[str, ...], tuple[tuple[str, str], ...]]
 
 # Stands for the suffix while a template is built once for every suffix of one configuration. It obeys
 # the suffix rules and appears nowhere else in a template, so putting the suffix back is exact.
@@ -97,7 +100,9 @@ _SUFFIX_PLACEHOLDER = "q7x9builder-suffix-placeholder9x7q"
 
 def _rendered(composed: Composed, fmt: str) -> Rendered:
     data = composed.template.to_dict()
-    return _render(data, fmt), required_capabilities(data), composed.families, protected_resources(data)
+    return (_render(data, fmt), required_capabilities(data), composed.families, protected_resources(data),
+            tuple(sorted((spec.title, data["Resources"][spec.title]["Type"]) for spec in composed.alarms
+                         if spec.rollback_trigger)))
 
 
 def build_templates(config: EnvironmentConfig, fmt: str = "json",
@@ -129,7 +134,8 @@ def templates_for(config: EnvironmentConfig, fmt: str = "json") -> tuple[Rendere
 
     def put_back(rendered: Rendered) -> Rendered:
         return (rendered[0].replace(_SUFFIX_PLACEHOLDER, config.suffix), rendered[1], rendered[2],
-                tuple(logical_id.replace(_SUFFIX_PLACEHOLDER, config.suffix) for logical_id in rendered[3]))
+                tuple(logical_id.replace(_SUFFIX_PLACEHOLDER, config.suffix) for logical_id in rendered[3]),
+                rendered[4])
 
     return (put_back(replica) if replica else None), put_back(primary)
 
@@ -149,7 +155,8 @@ def stacks_for(config: EnvironmentConfig, fmt: str = "json") -> list[Stack]:
                             replica[1], config, True, replica[2], replica[3]))
         tags = _sorted({**tags, REPLICA_REGION_TAG: str(replica_region(config))})
     stacks.append(Stack(config.stack_name, config.region, primary[0], fmt, deploy_parameters(config), tags,
-                        primary[1], config, resource_families=primary[2], protected=primary[3]))
+                        primary[1], config, resource_families=primary[2], protected=primary[3],
+                        rollback_alarms=primary[4]))
     return stacks
 
 

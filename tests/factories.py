@@ -293,15 +293,17 @@ class Stubs:
             {"StackName": name})
 
     def no_changes(self, name: str, kind: str = "UPDATE", role_arn: str | None = None,
-                   deployed_body: str | None = None) -> None:
+                   deployed_body: str | None = None, stack_policy: dict | None = None) -> None:
         """A change set that turns out empty (FAILED, "didn't contain changes"), then deleted. An UPDATE
         first reads the deployed template: `deployed_body`, by default what builder makes for the stack's
-        suffix with no settings."""
+        suffix with no settings; then (diff --output markdown) GetStackPolicy answers `stack_policy`."""
         cf = self["cloudformation"]
         if kind == "UPDATE":
             suffix = name.removeprefix("app-")
             self.deployed_template(name, deployed_body or builder.synth.stacks_for(config(suffix=suffix))[-1]
                                    .template_body)
+        if stack_policy is not None:
+            cf.add_response("get_stack_policy", stack_policy, {"StackName": stack_id(name)})
         expected = {"StackName": name, "ChangeSetName": ANY, "ChangeSetType": kind, "Description": "builder deploy",
                     "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY}
         if role_arn:

@@ -554,3 +554,29 @@ def test_config_file_that_is_not_utf8_or_a_folder(tmp_path):
     assert "is not UTF-8 text" in line
     (line,) = problems(tmp_path, config_path=str(tmp_path))
     assert "is a folder" in line
+
+
+# --------------------------------------------------------------------------- rollback triggers
+
+@pytest.mark.parametrize("given, expected", [
+    ("rollback_monitoring_minutes=181", "must be a whole number from 0 to 180 (got 181)"),
+    ("rollback_monitoring_minutes=-1", "must be a whole number from 0 to 180 (got -1)"),
+    ("rollback_monitoring_minutes=1.5", "expected a whole number (got '1.5')"),
+    ("rollback_monitoring_minutes=true", "expected a whole number (got 'true')"),
+    ("rollback_alarms=yes", "expected true or false (got 'yes')"),
+], ids=["above-180", "negative", "fraction", "bool", "not-a-bool"])
+def test_a_bad_rollback_setting_exits_2_with_one_line(given, expected, clean_env, tmp_path, monkeypatch, capsys):
+    from tests.factories import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "synth", "--suffix", "pr1", "--set", given)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"error: --set: {given.split('=')[0]}: {expected}"]
+
+
+def test_rollback_monitoring_minutes_without_rollback_alarms_is_accepted_and_the_bounds_are_in():
+    """[defaults] may set the monitoring time for every environment; a table turns the alarms on."""
+    low, high = (resolve_configs(schema=schema(), suffixes=["pr1"], sets=[f"rollback_monitoring_minutes={minutes}"],
+                                 environ={})[0] for minutes in (0, 180))
+    assert (low.rollback_alarms, low.rollback_monitoring_minutes, high.rollback_monitoring_minutes) == (False, 0, 180)
+    assert resolve_configs(schema=schema(), suffixes=["pr1"], environ={})[0].rollback_monitoring_minutes == 10

@@ -249,5 +249,5 @@ def test_the_core_families_declare_their_own_settings_and_settings_py_keeps_the_
     assert {name: by_family.get(name) for name in core} == core
     assert [s.name for s in SETTINGS] == ["stack_prefix", "cost_center", "tags", "retain_data", "ttl",
                                           "termination_protection", "check_drift", "cloudformation_role_arn",
-                                          "deployment_mode"]
+                                          "deployment_mode", "rollback_alarms", "rollback_monitoring_minutes"]
     assert not any(s.deploy_time for s in SETTINGS)  # every Parameter carries a family's setting

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter(stream=sys.stderr if to_stdout else None, mode="json" if args.output == "json" else "text",
                         prefix=several, views=views())
     options = DiffOptions(wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,
-                          revert_drift=args.revert_drift)
+                          revert_drift=args.revert_drift, read_stack_policy=markdown_wanted)
     reviews: dict[str, StackReview] = {}
     with Pollers(args.api_rate) as pollers:
         watch = watchers(pollers)

@@ -75,7 +75,7 @@ def fleet_view(args: argparse.Namespace, configs: Sequence[EnvironmentConfig]) -
     regions = regions_to_search(args, configs)
     say_config(args, configs)
     with Pollers(args.api_rate) as pollers:
-        plan = fleet_rows(prefix, regions, pollers)
+        plan = fleet_rows(prefix, regions, pollers, policies=True)
     if not plan.rows and args.output == "text":
         print(f"no stacks named {prefix}-* in {', '.join(regions)}")
     else:

@@ -76,6 +76,9 @@ class AlarmSpec:
     description: str
     threshold: str  # the title of the Parameter that holds its threshold
     metric: Mapping[str, object]  # Namespace/MetricName/... or Metrics (metric math)
+    # whether it tells, within CloudFormation's monitoring time (at most 180 minutes), that a deploy went wrong:
+    # `rollback_alarms` then passes it as a rollback trigger of an update (docs/configuration.md says which)
+    rollback_trigger: bool = False
 
 
 @dataclass

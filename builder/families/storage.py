@@ -118,6 +118,7 @@ def build(c: Composition) -> None:
                             Sub(names.data_bucket_name(config.stack_prefix, config.suffix)), c.key,
                             Ref(c.parameters[LIFECYCLE_DAYS.title]))
     c.data_bucket = bucket
+    # not a rollback trigger: S3 reports the size once a day, and a full bucket is a matter of use, not of a deploy
     c.alarms.append(AlarmSpec(
         "BucketSizeAlarm", "bucket-size", "The data bucket holds more than expected", "BucketSizeThreshold",
         {"Namespace": "AWS/S3", "MetricName": "BucketSizeBytes", "Statistic": "Average", "Period": 86400,

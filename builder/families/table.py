@@ -148,7 +148,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
             f"Table{direction}ThrottleAlarm", f"table-{direction.lower()}-throttles",
             f"{direction} requests to the table are throttled", f"{direction}ThrottleThreshold",
             {"Namespace": "AWS/DynamoDB", "MetricName": f"{direction}ThrottleEvents", "Dimensions": table_dimension,
-             "Statistic": "Sum", "Period": 300}))
+             "Statistic": "Sum", "Period": 300}, rollback_trigger=True))
     watched = operations(c.config.value(SYSTEM_ERROR_OPERATIONS))
     description = f"DynamoDB returns server errors for the table ({', '.join(watched)})"
 
@@ -171,7 +171,7 @@ def _alarms(c: Composition, table: dynamodb.Table) -> None:
                                                   ReturnData=True))
         metric = {"Metrics": queries}
     c.alarms.append(AlarmSpec("TableSystemErrorsAlarm", "table-system-errors", description,
-                              "SystemErrorThreshold", metric))
+                              "SystemErrorThreshold", metric, rollback_trigger=True))
 
 
 def price_table(ctx: PricingContext, name: str, props: Mapping[str, Any]) -> list[LineItem]:

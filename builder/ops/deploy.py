@@ -21,12 +21,12 @@ from builder.environment import MANAGED_BY, MANAGED_BY_TAG
 from builder.errors import OperationError, RefusedError
 from builder.ops import adopt, drift
 from builder.ops.ownership import made_by_earlier_builder, managed
-from builder.ops.plan import current_stack, data_losses, is_update, plan, read_deployed, show_changes
+from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack import policy, validation
+from builder.stack import policy, rollback, validation
 from builder.stack.changeset import ChangeSet, guard, guard_change_set
 from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.tags import tag_changes, update_tags
@@ -73,9 +73,10 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             return _unchanged(stack, deployed.described, options, started)
         losses = data_losses(deployed, stack)
         guard(watcher, stack, losses, options.allow_data_loss)  # before any change set: a refusal changes nothing
-        change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
+        triggers = _rollback_triggers(watcher, stack, deployed)
+        change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift, triggers)
         if change_set is None and current is not None and tag_changes(current, stack.tags):
-            final, kind, changes = update_tags(watcher, stack, current), "UPDATE", 0
+            final, kind, changes = update_tags(watcher, stack, current, triggers), "UPDATE", 0
         elif change_set is None:
             watcher.say("empty change set")
             if current is not None:
@@ -111,6 +112,17 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     watcher.say("outputs written", path=path, outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+
+
+def _rollback_triggers(watcher: StackWatcher, stack: Stack,
+                       deployed: Deployed | None) -> rollback.RollbackTriggers | None:
+    """An update's rollback triggers (rollback_alarms), shown before its change set is made; None on a create."""
+    if deployed is None:
+        return None
+    triggers = rollback.for_update(watcher.read, stack, deployed.described)
+    if triggers is not None:
+        watcher.reporter.show("rollback triggers", triggers, stack.name)
+    return triggers
 
 
 def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) -> DeployedStack | None:

@@ -33,7 +33,7 @@ from builder.ops.review import (
 from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
-from builder.stack import validation
+from builder.stack import policy, validation
 from builder.stack.changeset import report_losses, role_arg
 from builder.stack.deployed import DeployedStack
 from builder.stack.drift import DriftReport
@@ -58,6 +58,7 @@ class DiffOptions:
     artifact_bucket: str | None = None  # S3 bucket for a template over the inline limit
     drift_timeout_s: float = 300.0  # how long the drift check of a check_drift environment may take
     revert_drift: bool = False  # the drift-aware change set deploy --revert-drift would make
+    read_stack_policy: bool = False  # read whether the stack policy protects the stack (the markdown block says)
 
 
 def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_factory: WatcherFactory,
@@ -75,16 +76,17 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         if is_update(current) and stack.config.check_drift and not options.revert_drift:
             drifted = drift_for_diff(watcher, options.drift_timeout_s)
         deployed = read_deployed(watcher, current) if is_update(current) else None
+        protection = _protection(watcher, stack, current) if options.read_stack_policy else None
         try:
             change_set = plan(watcher, stack, current, options.artifact_bucket, options.revert_drift)
         except validation.ValidationFailed as failed:  # kept for the markdown block and diff --all
             found[stack.name] = StackReview(stack.name, stack.region, FAILED, note=failed.message,
-                                            validation=failed.findings.findings)
+                                            validation=failed.findings.findings, stack_policy=protection)
             raise
         try:
             losses = data_losses(deployed, stack)
             if change_set is None:
-                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found)
+                result = _no_change_set(watcher, stack, current, deployed, losses, drifted, found, protection)
                 return Outcome(stack.name, stack.region, result, time.monotonic() - started)
             if deployed is None:
                 watcher.say("diff new stack")
@@ -104,13 +106,22 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
                                     losses, parameters if exists else (), tags if exists else (), cost, note,
-                                    drifted, change_set.findings.findings, change_set.reverted)
+                                    drifted, change_set.findings.findings, change_set.reverted, protection)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
 
+def _protection(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> str:
+    """Whether the deployed stack's policy protects what the stack holds (one GetStackPolicy); NOT_YET for a
+    stack that does not exist yet."""
+    if not is_update(current):
+        return policy.NOT_YET
+    return policy.protection(watcher.read, current.stack_id, stack.protected)
+
+
 def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack | None, deployed: Deployed | None,
-                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews) -> DiffResult:
+                   losses: tuple[Finding, ...], drifted: DriftReport | None, found: Reviews,
+                   protection: str | None) -> DiffResult:
     """No change set: the stack tags alone may change, or the data guard may still find a loss."""
     tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
     if current is not None and tags_only:
@@ -120,12 +131,12 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
         cost, note = _cost(stack, deployed)
         _show_cost(watcher, cost, note)
         found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                        cost=cost, note=note, drift=drifted)
+                                        cost=cost, note=note, drift=drifted, stack_policy=protection)
         return DiffResult.CHANGES
     watcher.say("diff no changes", losses=bool(losses))
     _show_losses(watcher, losses)
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
-                                    data_losses=losses, drift=drifted)
+                                    data_losses=losses, drift=drifted, stack_policy=protection)
     return DiffResult.CHANGES if losses else DiffResult.NO_CHANGES
 
 

@@ -11,6 +11,7 @@ from builder.data_guard import Finding, StackState, findings, pseudo_parameters
 from builder.errors import OperationError
 from builder.stack.changeset import ChangeSet, create_change_set, template_args
 from builder.stack.deployed import DeployedStack
+from builder.stack.rollback import RollbackTriggers
 from builder.stack.template import template_from_body
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
@@ -66,12 +67,14 @@ def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack
 
 
 def plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
-         artifact_bucket: str | None, revert_drift: bool = False) -> ChangeSet | None:
+         artifact_bucket: str | None, revert_drift: bool = False,
+         rollback: RollbackTriggers | None = None) -> ChangeSet | None:
     """The change set deploy would execute (CREATE or UPDATE; a template over the inline limit through
-    `artifact_bucket`; drift-aware with `revert_drift`, for an UPDATE); None when nothing changes."""
+    `artifact_bucket`; drift-aware with `revert_drift`, for an UPDATE; with `rollback`'s triggers); None when
+    nothing changes."""
     kind = "CREATE" if current is None or current.in_review else "UPDATE"
     return create_change_set(watcher, stack, kind, template_args(watcher, stack.template_body, artifact_bucket),
-                             revert_drift)
+                             revert_drift, rollback)
 
 
 def show_changes(watcher: StackWatcher, change_set: ChangeSet) -> None:

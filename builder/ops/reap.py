@@ -90,6 +90,7 @@ class Row:
     replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
     monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
     managed: bool = True  # carries builder:managed-by; False: a look-alike, kept and never priced
+    stack_policy: str | None = None  # status --all: whether its stack policy protects what holds data (None: not read)
     record: DeployedStack = field(kw_only=True, compare=False, repr=False)
 
     @property

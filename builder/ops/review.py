@@ -110,3 +110,6 @@ class StackReview:
     drift: drift.DriftReport | None = None  # check_drift environments: how the stack drifted
     validation: tuple[ValidationFinding, ...] = ()  # CloudFormation's validation findings of the change set
     reverted: tuple[RevertedProperty, ...] = ()  # diff --revert-drift: the drifted properties deploy puts back
+    # the markdown block: whether the deployed stack policy protects what holds data (builder.stack.policy's
+    # words; NOT_YET for a new stack); None: not read
+    stack_policy: str | None = None

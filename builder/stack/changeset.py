@@ -23,6 +23,7 @@ from builder.resources import inventory
 from builder.stack import client as aws
 from builder.stack import revert, validation
 from builder.stack.deployed import EXPRESS
+from builder.stack.rollback import RollbackTriggers
 from builder.stack.watch import StackWatcher
 from builder.synth import TEMPLATE_BODY_LIMIT, Stack
 
@@ -155,11 +156,11 @@ def deployment_config(stack: Stack) -> dict[str, Any]:
     return {"DeploymentConfig": {"Mode": EXPRESS, "DisableRollback": False}}
 
 
-def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
-                      template: Mapping[str, str], revert_drift: bool = False) -> ChangeSet | None:
+def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: Mapping[str, str],
+                      revert_drift: bool = False, rollback: RollbackTriggers | None = None) -> ChangeSet | None:
     """Make a change set and wait for it; None (and the change set deleted) when nothing changes. Its
     validation findings are read (one DescribeEvents) when it fails and when it is made; `revert_drift`
-    makes a drift-aware change set (an UPDATE only)."""
+    makes a drift-aware change set (an UPDATE only); `rollback`, its RollbackConfiguration (builder.stack.rollback)."""
     cf = watcher.cf
     mode = {"DeploymentMode": revert.DEPLOYMENT_MODE} if revert_drift and kind == "UPDATE" else {}
     created = cf.create_change_set(
@@ -167,7 +168,8 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str,
         Description="builder deploy", Parameters=[
             {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
         Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode)
+        Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode,
+        **(rollback.argument() if rollback is not None else {}))
     change_set_id = created["Id"]
     pauses = aws.intervals()
     while True:

@@ -41,11 +41,15 @@ class DeployedStack:
     notification_arns: tuple[str, ...] = ()
     created: datetime | None = None
     last_updated: datetime | None = None
+    # RollbackConfiguration: CloudFormation keeps it for the stack's later updates until told otherwise
+    rollback_triggers: tuple[str, ...] = ()  # the ARNs of its rollback triggers
+    rollback_monitoring_minutes: int = 0
 
     @classmethod
     def from_api(cls, record: Mapping[str, Any]) -> DeployedStack:
         """From a DescribeStacks record as boto3 returns it."""
         given = [p for p in record.get("Parameters") or [] if "ParameterKey" in p]
+        rollback = record.get("RollbackConfiguration") or {}
         return cls(
             name=str(record.get("StackName", "")), stack_id=str(record.get("StackId", "")),
             status=str(record.get("StackStatus", "")), status_reason=str(record.get("StackStatusReason", "")),
@@ -60,7 +64,9 @@ class DeployedStack:
             termination_protection=bool(record.get("EnableTerminationProtection")),
             deployment_mode=str((record.get("DeploymentConfig") or {}).get("Mode") or "STANDARD"),
             notification_arns=tuple(record.get("NotificationARNs") or ()),
-            created=record.get("CreationTime"), last_updated=record.get("LastUpdatedTime"))
+            created=record.get("CreationTime"), last_updated=record.get("LastUpdatedTime"),
+            rollback_triggers=tuple(str(t.get("Arn", "")) for t in rollback.get("RollbackTriggers") or ()),
+            rollback_monitoring_minutes=int(rollback.get("MonitoringTimeInMinutes") or 0))
 
     @property
     def express(self) -> bool:

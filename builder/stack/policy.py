@@ -27,6 +27,7 @@ from builder.stack_policy import PERMISSIVE, document
 from builder.synth import Stack
 
 PROTECTED, UNPROTECTED, NOT_KNOWN = "protected", "not protected", "not known"  # what status and diff say
+NOT_YET = "none yet"  # diff of a stack that does not exist: deploy sets its policy once it is created
 
 
 def restore_command(stack: Stack) -> str:

@@ -18,6 +18,7 @@ import botocore.exceptions
 from builder.errors import OperationError
 from builder.stack import client as aws
 from builder.stack.deployed import DeployedStack
+from builder.stack.rollback import RollbackTriggers
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
@@ -33,9 +34,11 @@ def tag_changes(deployed: DeployedStack, wanted: Mapping[str, str]) -> list[str]
             if have.get(key) != wanted.get(key)]
 
 
-def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) -> DeployedStack:
+def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
+                rollback: RollbackTriggers | None = None) -> DeployedStack:
     """UpdateStack with the previous template, each of its parameters with the value deploy would send
-    (the one it has, for a parameter only the deployed template declares) and `stack.tags`; wait for
+    (the one it has, for a parameter only the deployed template declares), `stack.tags` and the update's
+    rollback triggers (builder.stack.rollback; left out, CloudFormation would use the stack's old ones); wait for
     the stack to settle and return it. Raises OperationError when the endpoint refuses or the tags
     still differ afterwards (the stack is then as it was)."""
     changes = tag_changes(deployed, stack.tags)
@@ -49,7 +52,8 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack) ->
     try:
         watcher.cf.update_stack(StackName=stack_id, UsePreviousTemplate=True, Parameters=parameters,
                                 Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-                                Capabilities=list(stack.capabilities), **role)
+                                Capabilities=list(stack.capabilities), **role,
+                                **(rollback.argument() if rollback is not None else {}))
     except botocore.exceptions.ClientError as exc:
         if aws.error_code(exc) != "ValidationError":
             raise

@@ -92,7 +92,8 @@ class StackWatcher:
         return DeployedStack.from_api(self.poller.wait(self.watched))
 
     def root_cause(self) -> str:
-        """The first FAILED resource event of the watched operation, with its reason."""
+        """The first FAILED resource event of the watched operation, with its reason; else the reason the stack
+        itself gives for rolling back (a rollback trigger's alarm fails no resource)."""
         for event in self.events:
             if event.get("ResourceStatus", "").endswith("_FAILED") and event.get("ResourceType") != \
                     "AWS::CloudFormation::Stack":
@@ -100,6 +101,9 @@ class StackWatcher:
                         f"{event['ResourceStatus']}: {event.get('ResourceStatusReason') or 'no reason given'}")
         for event in self.events:
             if event.get("ResourceStatusReason") and event.get("ResourceStatus", "").endswith("_FAILED"):
+                return f"{event['ResourceStatus']}: {event['ResourceStatusReason']}"
+        for event in self.events:
+            if event.get("ResourceStatusReason") and event.get("ResourceStatus", "").endswith("ROLLBACK_IN_PROGRESS"):
                 return f"{event['ResourceStatus']}: {event['ResourceStatusReason']}"
         return "no FAILED event found; see the stack's events in the console"
 

@@ -3,7 +3,8 @@
 Four builder processes run at once, each through its own recording proxy on 127.0.0.1 (benchmarks/proxy.py,
 the one the benchmarks count calls with) in front of the stand-in CloudFormation (benchmarks/standin.py:
 LocalStack takes minutes to host 25 stacks, the stand-in answers at once): `deploy` of 25 new stacks, `reap`
-(dry run: the listing and one GetTemplate a stack), `status --all` (the same reads) and `drift` of 25 stacks.
+(dry run: the listing and one GetTemplate a stack), `status --all` (the same reads and one GetStackPolicy a
+stack) and `drift` of 25 stacks.
 Each proxy records the time each CloudFormation call reaches it; no 5-second window of one process holds
 more than the rate's 10 calls plus the budget's burst of 2. The stand-in's stacks settle in real seconds
 here (no virtual clock).
@@ -78,5 +79,6 @@ def test_every_read_of_four_commands_at_once_keeps_to_its_rate(standin: StandIn,
         assert busiest_window(made) <= RATE * WINDOW + BURST, (
             f"{name}: {busiest_window(made)} calls in {WINDOW:g} s, above {RATE:g}/s and a burst of {BURST}")
     assert sum(1 for _, a in calls["reap"] if a == "GetTemplate") >= STACKS  # each stack priced
+    assert sum(1 for _, a in calls["status --all"] if a == "GetStackPolicy") >= STACKS  # each one's policy
     assert sum(1 for _, a in calls["drift"] if a == "DetectStackDrift") == STACKS
     assert not standin.throttled

@@ -150,7 +150,7 @@ def test_diff_shows_drift_in_text_and_json(stubs, capsys):
 def test_diff_markdown_carries_the_drift(stubs, capsys):
     stubs.stack(STACK)
     stubs.drift(STACK, [table_drift(STACK, 5, 50)], [TABLE])
-    stubs.no_changes(STACK)
+    stubs.no_changes(STACK, stack_policy={})  # no policy: not protected
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--set", "check_drift=true", "--output", "markdown")
     assert code == 0
     section = out[out.index("### `app-stub` (us-east-1): no changes"):]

@@ -25,6 +25,7 @@ from builder.stack import validation
 from builder.stack.changeset import Change
 from tests.factories import (
     CHANGE_SET_ID,
+    NO_CHANGES_REASON,
     NOW,
     OPERATION_ID,
     config,
@@ -36,6 +37,7 @@ from tests.factories import run_cli as run
 
 STACK = "app-stub"
 TEMPLATE = builder.synth.stacks_for(config(suffix="stub"))[-1].template_body
+PROTECTIVE_POLICY = builder.synth.stacks_for(config(suffix="stub"))[-1].policy_body
 NAME_CONFLICT = validation_event("ResourceNameConflict", "DataTable", "AWS::DynamoDB::Table",
                                  "Resource with name app-stub-data already exists", path="/Resources/DataTable/"
                                  "Properties/TableName")
@@ -61,11 +63,14 @@ def drifted_table_change() -> dict:
         "Evaluation": "Static", "ChangeSource": "DirectModification"}])
 
 
-def expect_change_set(stubs, reply: dict, revert_drift: bool = False) -> None:
-    """The deployed stack and template, then CreateChangeSet (DeploymentMode only for --revert-drift)."""
+def expect_change_set(stubs, reply: dict, revert_drift: bool = False, markdown: bool = False) -> None:
+    """The deployed stack and template (and, for the markdown block, its stack policy: the protective one deploy
+    sets), then CreateChangeSet (DeploymentMode only for --revert-drift)."""
     stubs.stack(STACK)
     stubs.deployed_template(STACK, TEMPLATE)
     cf = stubs["cloudformation"]
+    if markdown:
+        cf.add_response("get_stack_policy", {"StackPolicyBody": PROTECTIVE_POLICY}, {"StackName": stack_id(STACK)})
     expected = {"StackName": STACK, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "Description": "builder deploy",
                 "Parameters": ANY, "Tags": ANY, "Capabilities": ANY, "TemplateBody": ANY,
                 **({"DeploymentMode": "REVERT_DRIFT"} if revert_drift else {})}
@@ -124,7 +129,7 @@ def test_json_carries_each_finding_as_data(stubs, capsys):
 
 
 def test_warn_findings_of_a_change_set_that_was_made_are_shown_and_the_diff_goes_on(stubs, capsys):
-    expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "Changes": [table_change()]})
+    expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "Changes": [table_change()]}, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID, [BUCKET_NOT_EMPTY])
     stubs["cloudformation"].add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, out, err = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
@@ -135,8 +140,35 @@ def test_warn_findings_of_a_change_set_that_was_made_are_shown_and_the_diff_goes
             "not empty; its deletion would fail |") in out.splitlines()
 
 
+@pytest.mark.parametrize("answer, said", [
+    ({"StackPolicyBody": PROTECTIVE_POLICY}, ("Stack policy: protected: CloudFormation refuses to replace or "
+                                              "delete what holds data, whoever deploys.")),
+    ({}, ("Stack policy: not protected (none, or one that leaves some of what holds data out); deploy sets it "
+          "before the update runs.")),  # GetStackPolicy of a stack without a policy: no StackPolicyBody
+    (None, "Stack policy: not known: this endpoint does not implement GetStackPolicy."),  # LocalStack's 501
+], ids=["protected", "none", "not-implemented"])
+def test_the_markdown_block_says_whether_the_stack_policy_protects_the_stack(answer, said, stubs, capsys):
+    """One GetStackPolicy per deployed stack, for the markdown block only (the text diff makes no such call)."""
+    stubs.stack(STACK)
+    stubs.deployed_template(STACK, TEMPLATE)
+    cf = stubs["cloudformation"]
+    if answer is None:
+        cf.add_client_error("get_stack_policy", "InternalFailure", "The API for service cloudformation is either not "
+                            "included in your current license plan or has not yet been emulated by LocalStack.", 501,
+                            expected_params={"StackName": stack_id(STACK)})
+    else:
+        cf.add_response("get_stack_policy", answer, {"StackName": stack_id(STACK)})
+    cf.add_response("create_change_set", {"Id": CHANGE_SET_ID, "StackId": stack_id(STACK)})
+    cf.add_response("describe_change_set", {"Status": "FAILED", "ChangeSetId": CHANGE_SET_ID,
+                                            "StackId": stack_id(STACK), "StatusReason": NO_CHANGES_REASON})
+    cf.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
+    code, out, _ = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
+    assert code == 0
+    assert out.splitlines()[2:5] == ["### `app-stub` (us-east-1): no changes", "", said]
+
+
 def test_a_failed_change_set_of_diff_keeps_its_findings_in_the_markdown_block(stubs, capsys):
-    expect_change_set(stubs, {"Status": "FAILED", "StatusReason": "validation failed"})
+    expect_change_set(stubs, {"Status": "FAILED", "StatusReason": "validation failed"}, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID, [NAME_CONFLICT])
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--output", "markdown")
     assert code == 1
@@ -211,7 +243,7 @@ def test_diff_revert_drift_shows_actual_to_desired_per_drifted_property(stubs, c
 
 def test_diff_revert_drift_in_markdown(stubs, capsys):
     expect_change_set(stubs, {"Status": "CREATE_COMPLETE", "DeploymentMode": "REVERT_DRIFT",
-                              "Changes": [drifted_table_change()]}, revert_drift=True)
+                              "Changes": [drifted_table_change()]}, revert_drift=True, markdown=True)
     expect_findings(stubs["cloudformation"], CHANGE_SET_ID)
     stubs["cloudformation"].add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
     code, out, _ = run(capsys, "diff", "--suffix", "stub", "--revert-drift", "--output", "markdown")

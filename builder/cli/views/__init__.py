@@ -16,7 +16,7 @@ def views() -> dict[str, View]:
 
     return {
         "change set": deploy.change_set, "import changes": deploy.import_changes, "data guard": deploy.data_guard,
-        "outputs": deploy.outputs, "validation": deploy.validation,
+        "outputs": deploy.outputs, "validation": deploy.validation, "rollback triggers": deploy.rollback_triggers,
         "drift": drift.shown, "drift before deploy": drift.before_deploy, "drift in diff": drift.in_diff,
         "parameter": review.value_lines("parameter"), "tag": review.value_lines("tag"), "cost": review.cost_lines,
         "fleet matrix": what_if.shown,

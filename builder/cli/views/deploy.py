@@ -9,6 +9,7 @@ from dataclasses import asdict
 from builder.report import Shown, grid
 from builder.stack.changeset import Cause, Change, ChangeSet, GuardVerdict
 from builder.stack.revert import RevertedProperty
+from builder.stack.rollback import MAX_TRIGGERS, RollbackTriggers
 from builder.stack.validation import ValidationFinding
 
 
@@ -114,3 +115,27 @@ def data_guard(found: GuardVerdict, stack: str | None) -> Shown:
 def outputs(values: Mapping[str, str], stack: str | None) -> Shown:
     """The stack's outputs as two columns (text only: the summary record carries them in JSON)."""
     return Shown(grid(list(values.items()), ("Output", "Value")))
+
+
+def rollback_triggers(triggers: RollbackTriggers, stack: str | None) -> Shown:
+    """The alarms an update passes as rollback triggers (or the old ones it clears), in one line; in JSON one
+    `rollback_triggers` record."""
+    if triggers.cleared:
+        kept = f"{len(triggers.before)} rollback trigger(s)" if triggers.before else "no trigger"
+        said = (f"rollback triggers: rollback_alarms is off; clearing the {kept} and {triggers.minutes_before} "
+                f"monitoring minute(s) the stack kept from an earlier update")
+    elif triggers.alarms:
+        said = (f"rollback triggers: {', '.join(logical for logical, _, _ in triggers.alarms)}: CloudFormation rolls "
+                f"the update back if one goes to ALARM during it or in the {triggers.minutes} minute(s) after "
+                f"(deploy waits as long)")
+    else:
+        said = "rollback triggers: the deployed stack has none of its trigger alarms yet; this update is not watched"
+    if triggers.not_deployed and not triggers.cleared:
+        said += f"; not deployed yet, so not watched: {', '.join(triggers.not_deployed)}"
+    if triggers.over_limit:
+        said += f"; at most {MAX_TRIGGERS}, so not watched: {', '.join(triggers.over_limit)}"
+    return Shown([said], [{"event": "rollback_triggers", "stack": stack,
+                           "alarms": [{"logical_id": logical, "arn": arn, "type": type_}
+                                      for logical, arn, type_ in triggers.alarms],
+                           "monitoring_minutes": triggers.minutes, "cleared": triggers.cleared,
+                           "not_deployed": list(triggers.not_deployed), "over_limit": list(triggers.over_limit)}])

@@ -10,8 +10,9 @@ from typing import Any
 from builder.cli.views.status import status_record
 from builder.durations import format_duration
 from builder.ops.pool import Outcome
-from builder.ops.reap import Plan, failure, kept_reason, was_deleted
+from builder.ops.reap import Plan, Row, failure, kept_reason, was_deleted
 from builder.report import grid
+from builder.stack.policy import NOT_KNOWN
 
 
 def fleet_line(plan_: Plan) -> str:
@@ -93,15 +94,30 @@ def _has_verdicts(plan_: Plan) -> bool:
     return any(row.ttl_seconds is not None or not row.managed for row in plan_.rows)
 
 
+def _policy_cell(row: Row) -> str:
+    """Whether the stack's policy protects what holds data; `-` for a look-alike (not read), `?` when the
+    read failed."""
+    if not row.managed:
+        return "-"
+    return "?" if row.stack_policy is None else row.stack_policy
+
+
+def _policy_note(plan_: Plan) -> list[str]:
+    """One line when the endpoint could not say (LocalStack does not implement GetStackPolicy)."""
+    if any(row.stack_policy == NOT_KNOWN for row in plan_.rows):
+        return [f"stack policy: {NOT_KNOWN}: this endpoint does not implement GetStackPolicy; AWS answers it"]
+    return []
+
+
 def fleet_json(plan_: Plan) -> str:
     """`status --all --output json`: one object per stack (the verdict only when a ttl applies or a
-    look-alike is listed), then the summary with the fleet's idle cost."""
+    look-alike is listed; `stack_policy`, null when not read), then the summary with the fleet's idle cost."""
     verdicts = _has_verdicts(plan_)
     lines = []
     for row in plan_.rows:
         record = {**status_record(row.record, row.region), "idle_seconds": row.idle_seconds,
                   "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _rounded_usd(row.monthly_idle_usd),
-                  "replica_of": row.replica_of, "managed_by_builder": row.managed}
+                  "replica_of": row.replica_of, "managed_by_builder": row.managed, "stack_policy": row.stack_policy}
         if verdicts:
             record.update(verdict=row.verdict, reason=row.reason)
         lines.append(json.dumps(record))
@@ -117,14 +133,15 @@ def fleet_text(plan_: Plan) -> str:
     """`status --all`: a row per stack (a verdict column only when a ttl applies or a look-alike is listed),
     then the fleet's idle cost."""
     verdicts = _has_verdicts(plan_)
-    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", *(("VERDICT",) if verdicts else ()))
+    header = ("STACK", "REGION", "STATUS", "IDLE", "TTL", "USD/MONTH", "STACK POLICY",
+              *(("VERDICT",) if verdicts else ()))
     table = [header, *((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                         "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
-                        "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}",
+                        "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", _policy_cell(row),
                         *((f"{row.verdict}: {row.reason}",) if verdicts else ())) for row in plan_.rows)]
     lines = grid(table[1:], table[0], indent="")
     total = fleet_line(plan_)
     if verdicts:
         total += (f"; `reap --yes` would delete {len(plan_.reapable)}, saving "
                   f"{plan_.reap_saves_monthly_usd:.2f} USD a month")
-    return "\n".join([*lines, total]) + "\n"
+    return "\n".join([*lines, total, *_policy_note(plan_)]) + "\n"

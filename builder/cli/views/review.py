@@ -20,6 +20,7 @@ from builder.ops.review import (
     ValueChange,
 )
 from builder.report import Shown, md_cell, md_table
+from builder.stack.policy import NOT_KNOWN, NOT_YET, PROTECTED, UNPROTECTED
 
 # GitHub refuses a comment body over 65,536 characters; a step summary over 1 MiB. Leave room for the cut line.
 MARKDOWN_LIMIT = 60_000
@@ -85,7 +86,7 @@ def stack_section(review: StackReview) -> str:
     """One stack's section: a heading line, then (unless nothing changes) its tables."""
     head = f"### `{md_cell(review.stack)}` ({review.region})"
     if review.state == NO_CHANGES:
-        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _drift_lines(review))
+        return f"{head}: no changes\n" + "".join(f"\n{line}" for line in _policy_lines(review) + _drift_lines(review))
     if review.state == FAILED:
         return f"{head}: failed: {md_cell(review.note)}\n" + "".join(f"\n{line}" for line in _validation_lines(review))
     if review.state == RECREATE:
@@ -116,6 +117,7 @@ def _changes_section(head: str, review: StackReview) -> str:
                             [(f.resource, f.resource_type, f.change, f.reason) for f in review.data_losses]), ""]
     else:
         lines += ["Data guard: no data would be lost.", ""]
+    lines += _policy_lines(review)
     if review.parameters:
         lines += _old_new(review.parameters, "parameters")
     if review.tags:
@@ -126,6 +128,22 @@ def _changes_section(head: str, review: StackReview) -> str:
         lines += [f"Cost: {md_cell(review.note)}", ""]
     lines += _validation_lines(review) + _reverted_lines(review) + _drift_lines(review)
     return "\n".join(lines)
+
+
+POLICY_SAYS = {
+    PROTECTED: "protected: CloudFormation refuses to replace or delete what holds data, whoever deploys",
+    UNPROTECTED: "not protected (none, or one that leaves some of what holds data out); deploy sets it before "
+                 "the update runs",
+    NOT_KNOWN: "not known: this endpoint does not implement GetStackPolicy",
+    NOT_YET: "none yet: deploy sets it once the stack is created",
+}
+
+
+def _policy_lines(review: StackReview) -> list[str]:
+    """Whether the stack policy protects the stack's data (when diff read it)."""
+    if review.stack_policy is None:
+        return []
+    return [f"Stack policy: {POLICY_SAYS.get(review.stack_policy, review.stack_policy)}.", ""]
 
 
 def _validation_lines(review: StackReview) -> list[str]:
