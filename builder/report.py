@@ -113,14 +113,6 @@ class Reporter:
             else:
                 self._write(self._label(stack) + text)
 
-    def once(self, text: str, stack: str | None = None, **data: Any) -> None:
-        """A line said at most once per run (the same text from several stacks: an endpoint's gap)."""
-        with self._lock:
-            if text in self._said:
-                return
-            self._said.add(text)
-        self.line(text, stack, **data)
-
     def lines(self, texts: Iterable[str], stack: str | None = None) -> None:
         if self.json:
             return
@@ -141,6 +133,15 @@ class Reporter:
                     self._write(json.dumps(record, default=str))
         else:
             self.lines(shown.lines, stack)
+
+    def show_once(self, kind: str, item: Mapping[str, Any], stack: str | None = None) -> None:
+        """show(), at most once per run for the same kind and data (an endpoint's gap, met by every stack)."""
+        key = kind + json.dumps(item, sort_keys=True, default=str)
+        with self._lock:
+            if key in self._said:
+                return
+            self._said.add(key)
+        self.show(kind, item, stack)
 
     def record(self, kind: str, **data: Any) -> None:
         """A machine record (JSON mode only)."""

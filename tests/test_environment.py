@@ -457,7 +457,7 @@ def test_the_refusal_points_where_express_was_given_and_holds_for_any_name(tmp_p
 
 
 def test_the_configuration_page_shows_the_refusal_and_the_emulator_line_as_builder_says_them(tmp_path):
-    from builder.ops.deploy import EXPRESS_GAP
+    from builder.cli.views.progress import EXPRESS_GAP
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     shown = '[defaults]\nretain_data = true\n\n[environments."pr*"]\ndeployment_mode = "express"\n'

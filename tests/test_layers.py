@@ -106,8 +106,11 @@ def test_the_check_reports_an_upward_import_at_any_depth():
 DATA_LAYERS = sorted(p for p in MODULES if module_name(p).startswith(("builder.ops.", "builder.stack.")))
 # what of builder.report a data layer may use: the Reporter it is handed (say, show, progress), not a renderer
 REPORT_NAMES_ALLOWED = {"Reporter"}
-# a Reporter's layout methods: what has a layout goes through show(kind, item), whose view the CLI supplies
-LAYOUT_CALLS = {"lines", "record"}
+# a Reporter's text and layout methods: what is for a person goes through show(kind, item) (or a watcher's
+# say(kind, **data)), whose view the CLI supplies
+LAYOUT_CALLS = {"line", "lines", "record"}
+# the calls that hand a person's view data: a kind (a string literal) and data, never a sentence made here
+HANDED_TO_VIEWS = {"say", "show", "show_once"}
 PADDING_CALLS = {"ljust", "rjust", "center"}
 ALIGNED_SPEC = re.compile(r"[<>^=]|^[0 ]?\d")  # a format spec with an alignment or a width: a column
 
@@ -115,7 +118,9 @@ ALIGNED_SPEC = re.compile(r"[<>^=]|^[0 ]?\d")  # a format spec with an alignment
 def rendering_in(source: str) -> list[str]:
     """Each place (line: what) a module of ops/ or stack/ writes to a terminal or lays text out for a person."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    passed_on = forwarded(tree)
+    for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
             found.append(f"{line}: print()")
@@ -134,11 +139,39 @@ def rendering_in(source: str) -> list[str]:
                 found.append(f"{line}: reporter.{node.func.attr}()")
             elif node.func.attr in PADDING_CALLS:
                 found.append(f"{line}: str.{node.func.attr}()")
-        elif isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in HANDED_TO_VIEWS and id(node) not in passed_on:
+            found += [f"{line}: {node.func.attr}() {why}" for why in _sentences_in(node)]
+        if isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
             spec = "".join(v.value for v in node.format_spec.values if isinstance(v, ast.Constant))
             if ALIGNED_SPEC.search(spec):
                 found.append(f"{line}: a column format spec ':{spec}'")
     return sorted(found, key=lambda where: (int(where.split(":")[0]), where))
+
+
+def forwarded(tree: ast.AST) -> set[int]:
+    """The calls (their ids) that pass on the `kind` parameter of the function they are in (StackWatcher.say
+    handing its kind to Reporter.show): the literal is at that function's callers."""
+    return {id(call) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) and
+            "kind" in [a.arg for a in fn.args.args] for call in ast.walk(fn) if isinstance(call, ast.Call)
+            and call.args and isinstance(call.args[0], ast.Name) and call.args[0].id == "kind"}
+
+
+def _sentences_in(call: ast.Call) -> list[str]:
+    """What is wrong with a call that hands data to a view: a kind that is not a literal, or a text made for
+    a person (an f-string, str.format, %-formatting) anywhere in what it hands over."""
+    first = call.args[0] if call.args else None
+    wrong = [] if isinstance(first, ast.Constant) and isinstance(first.value, str) else ["without a literal kind"]
+    for argument in [*call.args, *(k.value for k in call.keywords)]:
+        for node in ast.walk(argument):
+            if isinstance(node, ast.JoinedStr):
+                wrong.append("hands over an f-string")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+                wrong.append("hands over str.format()")
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
+                    and isinstance(node.left.value, str):
+                wrong.append("hands over %-formatting")
+    return wrong
 
 
 @pytest.mark.parametrize("path", DATA_LAYERS, ids=module_name)
@@ -156,12 +189,28 @@ def test_the_rendering_check_finds_each_way_of_rendering():
                                     "8: str.rjust()"]
 
 
+def test_the_rendering_check_finds_each_sentence_made_for_a_person():
+    source = ("def f(watcher, reporter, exc, n):\n"
+              "    watcher.say(f'{n} s')\n    watcher.say('deleted', text='{} s'.format(n))\n"
+              "    reporter.show('cost', {'note': 'not priced: %s' % exc})\n    reporter.line('done')\n"
+              "    reporter.show_once(kind, {'why': exc.message})\n"
+              "    watcher.say('deleted', seconds=n)\n    raise ValueError(f'bad: {n}')\n"
+              "def say(self, kind, **data):\n    self.reporter.show(kind, data, self.name)\n")
+    assert rendering_in(source) == ["2: say() hands over an f-string", "2: say() without a literal kind",
+                                    "3: say() hands over str.format()", "4: show() hands over %-formatting",
+                                    "5: reporter.line()", "6: show_once() without a literal kind"]
+
+
 def shown_kinds(paths: list[Path]) -> dict[str, list[str]]:
-    """Every kind the modules hand to Reporter.show (a string literal, as the first argument), and where."""
+    """Every kind the modules hand to Reporter.show or show_once, or to StackWatcher.say (a string literal, as
+    the first argument), and where."""
     kinds: dict[str, list[str]] = {}
     for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "show":
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        passed_on = forwarded(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in HANDED_TO_VIEWS and id(node) not in passed_on:
                 first = node.args[0] if node.args else None
                 kind = first.value if isinstance(first, ast.Constant) else f"<not a literal: {ast.unparse(node)}>"
                 kinds.setdefault(str(kind), []).append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
@@ -176,6 +225,39 @@ def test_every_kind_shown_has_a_view_and_every_view_is_shown():
     assert {kind: where for kind, where in from_data_layers.items() if kind not in views()} == {}
     cli = [p for p in MODULES if module_name(p).startswith("builder.cli")]
     assert sorted(views()) == sorted({*from_data_layers, *shown_kinds(cli)})
+
+
+def test_every_kind_said_carries_the_data_its_words_take():
+    """A watcher's say(kind, **data): the view's words take exactly those keywords (a renamed or missing one
+    would fail only when that sentence is said, in a run)."""
+    import inspect
+
+    from builder.cli.views.progress import SAID
+
+    wrong = []
+    for path in DATA_LAYERS:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "say":
+                kind = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+                takes = set(inspect.signature(SAID[kind].words).parameters) if kind in SAID else None
+                given = {k.arg for k in node.keywords}
+                if takes != given:
+                    wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {kind!r} gives {sorted(given)}, "
+                                 f"its words take {sorted(takes or ())}")
+    assert wrong == []
+
+
+# ------------------------------------------------------------------ one executor
+
+def test_only_the_executor_runs_work_on_threads():
+    """Every command over many stacks (and the fleet's pricing) runs through ops.pool.run_all: no other module
+    makes a thread pool or threads of its own (lint's cfn-lint worker processes are not stacks)."""
+    pools = [f"{p.relative_to(PACKAGE.parent)}:{node.lineno}" for p in MODULES if module_name(p) != "builder.ops.pool"
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.ImportFrom) and node.module == "concurrent.futures"
+             or isinstance(node, ast.Import) and any(a.name == "concurrent.futures" for a in node.names)
+             or isinstance(node, ast.Attribute) and node.attr == "Thread"]
+    assert pools == []
 
 
 # ------------------------------------------------------------------ a family is the one place that names its types

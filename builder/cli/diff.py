@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from builder.cli.common import (
     Subparsers,
@@ -26,7 +25,6 @@ from builder.errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, OverBudgetError, 
 
 if TYPE_CHECKING:
     from builder.ops.review import StackReview
-    from builder.ops.what_if import Matrix, MatrixRow
 
 DESCRIPTION = """\
 Make the change set deploy would make, print it, delete it. For a stack that does not exist, list
@@ -88,6 +86,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 def run(args: argparse.Namespace) -> int:
     from builder.cli.views import views
     from builder.cli.views.review import markdown
+    from builder.cli.views.what_if import matrix_markdown
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
     from builder.ops.pool import run_all
     from builder.ops.review import FAILED, StackReview
@@ -129,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
             block = markdown(ordered) + ("\n" + matrix_markdown(fleet) if fleet is not None else "")
             _write_markdown(block, args.output_file, summary_file)
         elif fleet is not None:
-            reporter.record("matrix", **matrix_record(fleet))
-            reporter.lines(["", *matrix_text(fleet)])
+            reporter.show("fleet matrix", fleet)
     if args.fail_on_cost_increase is not None:
         _cost_gate(ordered, args.fail_on_cost_increase)
     if not args.exit_code:
@@ -204,48 +202,3 @@ def fleet_suffixes(args: argparse.Namespace) -> list[str]:
     if not suffixes:
         print(f"no live stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to diff", file=sys.stderr)
     return suffixes
-
-
-def _cells(row: MatrixRow) -> tuple[str, ...]:
-    from builder.cli.views.review import signed_usd
-
-    def count(value: int | None) -> str:
-        return "-" if value is None else str(value)
-
-    cost = "not priced" if row.cost_delta_usd is None else signed_usd(row.cost_delta_usd)
-    return (row.stack, row.region, row.state, str(row.changes), str(row.replacements), str(row.data_losses),
-            count(row.validation_findings), count(row.reverted_drift), cost)
-
-
-MATRIX_HEADER = ("Stack", "Region", "State", "Changes", "Replacements", "Data loss", "Validation",
-                 "Reverted drift", "Cost/month")
-
-
-def _totals(fleet: Matrix) -> str:
-    from builder.cli.views.review import signed_usd
-
-    unpriced = f" ({len(fleet.unpriced)} not priced: {', '.join(fleet.unpriced)})" if fleet.unpriced else ""
-    return (f"fleet: {len(fleet.rows)} stack(s), {fleet.replacements} replacement(s), {fleet.data_losses} "
-            f"data-loss finding(s), cost {signed_usd(fleet.cost_delta_usd)} USD a month{unpriced}")
-
-
-def matrix_text(fleet: Matrix) -> list[str]:
-    from builder.report import grid
-
-    return ["what deploy would do to the fleet:", *grid([_cells(r) for r in fleet.rows], MATRIX_HEADER),
-            _totals(fleet)]
-
-
-def matrix_markdown(fleet: Matrix) -> str:
-    from builder.report import md_cell
-
-    lines = ["### The fleet", "", "| " + " | ".join(MATRIX_HEADER) + " |", "|" + "---|" * len(MATRIX_HEADER)]
-    lines += ["| " + " | ".join(md_cell(c) for c in _cells(r)) + " |" for r in fleet.rows]
-    return "\n".join([*lines, "", _totals(fleet), ""])
-
-
-def matrix_record(fleet: Matrix) -> dict[str, Any]:
-    return {"stacks": [asdict(row) for row in fleet.rows],
-            "totals": {"stacks": len(fleet.rows), "replacements": fleet.replacements,
-                       "data_losses": fleet.data_losses, "cost_delta_monthly_usd": round(fleet.cost_delta_usd, 2),
-                       "not_priced": list(fleet.unpriced)}}

@@ -124,8 +124,7 @@ def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | 
     except OperationError as exc:
         if not (stack.config.cloudformation_role_arn and _denied(exc)):
             raise
-        watcher.say(f"cannot look for retained data with these credentials ({exc.message}); with "
-                    f"cloudformation_role_arn that is expected, so going on without the check")
+        watcher.say("adopt check skipped", reason=exc.message)
         return current
     if not found:
         return current
@@ -145,7 +144,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
             found: Sequence[adopt.Retained]) -> DeployedStack | None:
     body = adopt.import_template(template, found)
     for prop in set_later(template, stack.parameters, body.left_out):
-        watcher.say(f"adopt: {prop} refers to resources not imported yet; the change set after the import sets it")
+        watcher.say("adopt sets later", prop=prop)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()
                   if k in body.body.get("Parameters", {})]
     change_set_id = adopt.import_change_set(watcher.cf, stack.name, f"builder-import-{uuid.uuid4().hex[:12]}", body,
@@ -158,7 +157,7 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
         raise OperationError(stack.name, f"the IMPORT change set failed: {described.get('StatusReason', '')} (kept "
                                          f"for inspection: {described.get('ChangeSetName')})")
     changes = [Change.from_api(c) for c in described.get("Changes", [])]
-    watcher.say(f"adopt: importing {_describe(found)} (IMPORT change set, DeletionPolicy Retain):")
+    watcher.say("adopt importing", found=[(r.kind.noun, r.name) for r in found])
     watcher.reporter.show("import changes", tuple(changes), stack.name)
     stack_id = described["StackId"]
     baseline = watcher.latest_event_id(stack_id)
@@ -166,5 +165,5 @@ def _import(watcher: StackWatcher, stack: Stack, template: Mapping[str, Any],
     final = watcher.watch(stack_id, baseline)
     if not final.succeeded:
         raise OperationError(stack.name, f"the import ended {final.status}: {watcher.root_cause()}")
-    watcher.say("adopt: imported; now the change set for everything else")
+    watcher.say("adopt imported")
     return final

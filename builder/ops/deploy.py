@@ -31,7 +31,7 @@ from builder.stack import policy, rollback, validation
 from builder.stack.changeset import ChangeSet, guard, guard_change_set
 from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.tags import tag_changes, update_rollback, update_tags
-from builder.stack.unchanged import reason_to_deploy, role_note
+from builder.stack.unchanged import kept_role, reason_to_deploy
 from builder.stack.watch import StackWatcher, WatcherFactory, starts_create
 from builder.synth import Stack, write_files
 
@@ -65,9 +65,9 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
     with aws.translate(stack.name, stack.region), watcher.interruptible():
         current = _ready_stack(watcher, stack, options)
         deployed = read_deployed(watcher, current) if is_update(current) else None
-        role = role_note(stack, deployed.described) if deployed is not None else None
+        role = kept_role(stack, deployed.described) if deployed is not None else None
         if role is not None:
-            watcher.say(role)
+            watcher.say("service role kept", role_arn=role)
         planned = _skip_or_plan(watcher, stack, current, deployed, options, started)
         if isinstance(planned, Outcome):  # the no-op skip
             return planned
@@ -100,11 +100,11 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             policy.protect(watcher, stack, final.stack_id)
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = dict(final.outputs)
-    watcher.say(f"{final.status} in {time.monotonic() - started:.1f} s")
+    watcher.say("deploy settled", status=final.status, seconds=time.monotonic() - started)
     if outputs:
         reporter.show("outputs", outputs, stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
-    watcher.say(f"outputs written to {path}", outputs=outputs)
+    watcher.say("outputs written", path=path, outputs=outputs)
     result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
 
@@ -121,7 +121,7 @@ def _skip_or_plan(watcher: StackWatcher, stack: Stack, current: DeployedStack | 
             reason_to_deploy(stack, deployed.described, deployed.body) is None:  # drift is not in the template
         triggers = rollback.for_update(watcher.read, stack, deployed.described)
         if not rollback.differs(triggers, deployed.described):
-            watcher.say("no changes: the stack already has this template, these parameters and tags")
+            watcher.say("deploy unchanged")
             return _unchanged(stack, deployed.described, options, started)
         watcher.reporter.show("rollback triggers", triggers, stack.name)
         return None, triggers, ()  # no change set can carry the triggers alone: it would come back empty
@@ -141,7 +141,7 @@ def _without_change_set(watcher: StackWatcher, stack: Stack, current: DeployedSt
     if current is not None and triggers is not None and rollback.differs(triggers, current):
         updated = update_rollback(watcher, stack, current, triggers)
         return _unchanged(stack, current, options, started) if updated is None else updated
-    watcher.say("no changes; the empty change set was deleted")
+    watcher.say("empty change set")
     if current is not None:
         match_termination_protection(watcher, current, stack.config.termination_protection)
     outputs = dict(current.outputs) if current is not None else {}
@@ -168,7 +168,7 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     if current is not None:
         claim(watcher, current)
     if current is not None and current.failed_create:
-        watcher.say("ROLLBACK_COMPLETE: a failed create left an empty stack; deleting it, then creating again")
+        watcher.say("failed create deleted")
         watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
         current = None
     if current is None or current.in_review:
@@ -178,15 +178,11 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     return current
 
 
-EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
-               "DeploymentConfig Mode EXPRESS); the stack deploys in standard mode, and is deleted in it")
-
-
 def express_gap(watcher: StackWatcher, stack: Stack, change_set: ChangeSet) -> None:
     """Say in one line when the endpoint took a change set of an express stack (deployment_mode) in standard
     mode: DescribeChangeSet echoes the DeploymentConfig AWS takes; LocalStack 2026.3 drops it."""
     if stack.config.deployment_mode == "express" and change_set.deployment_mode != EXPRESS:
-        watcher.say(EXPRESS_GAP)
+        watcher.say("express not implemented")
 
 
 def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:
@@ -209,7 +205,7 @@ def claim(watcher: StackWatcher, current: DeployedStack) -> None:
     if managed(current) or current.in_review:
         return
     if made_by_earlier_builder(current):
-        watcher.say(f"an earlier builder made this stack: this deploy adopts it, adding the {MANAGED_BY_TAG} tag")
+        watcher.say("earlier builder's stack adopted")
         return
     raise RefusedError(watcher.name, f"refused: a stack of this name exists and builder did not make it (no "
                                      f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "

@@ -111,19 +111,14 @@ def _has_preparable(template: Mapping[str, Any], kinds: Mapping[str, ResourceKin
                for r in template.get("Resources", {}).values())
 
 
-def _keeping(target: Prepared) -> str:
-    policy = f"{target.deletion_policy}: retain_data" if target.deletion_policy == "Retain" else target.deletion_policy
-    return f"keeping {target.kind.noun} {target.physical_id} and its data (DeletionPolicy {policy})"
-
-
 def _prepare(watcher: StackWatcher, target: Prepared) -> None:
     action = target.action
     try:
-        watcher.say(action.run(watcher.client(action.service), target.physical_id))
+        watcher.say("prepared for delete", done=action.run(watcher.client(action.service), target.physical_id))
     except botocore.exceptions.ClientError as exc:
         if aws.error_code(exc) not in action.gone:
             raise
-        watcher.say(f"{target.kind.noun} {target.physical_id} is already gone")
+        watcher.say("already gone", noun=target.kind.noun, physical_id=target.physical_id)
 
 
 def _left_behind(watcher: StackWatcher, prepared: Iterable[Prepared]) -> list[Prepared]:
@@ -172,7 +167,7 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         if current is not None:
             current = watcher.wait_for_others(current, options.wait_for_others)
         if current is None:
-            watcher.say(f"{name} does not exist in {region}; nothing to delete")
+            watcher.say("missing, nothing to delete", name=name, region=region)
             _forget_outputs(watcher, name, options.out_dir)
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
@@ -189,14 +184,14 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         prepared = to_prepare(template, resources, kinds)
         for target in prepared:
             if target.kept:
-                watcher.say(_keeping(target))
+                watcher.say("kept with its data", noun=target.kind.noun, physical_id=target.physical_id,
+                            deletion_policy=target.deletion_policy)
             else:
                 _prepare(watcher, target)
         stays = ledger(template, resources, region, forcing, _monthly(template, current, name, region))
         if forcing:
             failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
-            watcher.say(f"force delete (the stack is DELETE_FAILED): leaving behind "
-                        f"{', '.join(f'{i.logical_id} {i.physical_id}' for i in failed) or 'nothing it failed on'}")
+            watcher.say("force delete", failed=[(item.logical_id, item.physical_id) for item in failed])
         reporter.begin(name, len(resources) or len(template.get("Resources", {})))
         try:
             final = watcher.delete_and_wait(current, role_arn, FORCE_DELETE if forcing else None)
@@ -214,7 +209,7 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)
         raise OperationError(name, f"the stack is deleted but {named} still exists; empty and delete it by hand")
     _forget_outputs(watcher, name, options.out_dir)
-    watcher.say(f"deleted in {time.monotonic() - started:.1f} s")
+    watcher.say("deleted", seconds=time.monotonic() - started)
     return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
 
 
@@ -246,7 +241,7 @@ def _forget_outputs(watcher: StackWatcher, name: str, out_dir: str) -> None:
     path = outputs_file(name, out_dir)
     if path.is_file():
         path.unlink()
-        watcher.say(f"removed {path}: its stack no longer exists")
+        watcher.say("outputs removed", path=path)
 
 
 # --------------------------------------------------------------------------- which stacks destroy deletes

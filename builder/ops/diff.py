@@ -73,7 +73,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
         current = current_stack(watcher, options.wait_for_others)
         _refuse_another_tools(watcher, current)
         if current is not None and current.failed_create:
-            watcher.say("ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again")
+            watcher.say("diff failed create")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
             return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started)
         drifted = None
@@ -95,7 +95,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                                         (settings, acts))
                 return Outcome(stack.name, stack.region, result, time.monotonic() - started)
             if deployed is None:
-                watcher.say("does not exist yet; deploy would create:")
+                watcher.say("diff new stack")
             show_changes(watcher, change_set)
             losses = _show_losses(watcher, merged(losses, change_set.data_losses()))
             described = deployed.described if deployed is not None else None
@@ -162,8 +162,7 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
     changed, acts = settings
     tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
     if current is not None and (tags_only or acts):
-        what = "the stack tags" if tags_only else "the rollback triggers"
-        watcher.say(f"only {what} change: deploy would update them with the deployed template")
+        watcher.say("diff tags only", what="the stack tags" if tags_only else "the rollback triggers")
         watcher.reporter.show("tag", tags_only, watcher.name)
         watcher.reporter.show("stack setting", changed, watcher.name)
         _show_losses(watcher, losses)
@@ -172,7 +171,7 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
         found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
                                         cost=cost, note=note, drift=drifted, stack_policy=protection, settings=changed)
         return DiffResult.CHANGES
-    watcher.say("no resource changes" if losses else "no changes")
+    watcher.say("diff no changes", losses=bool(losses))
     watcher.reporter.show("stack setting", changed, watcher.name)
     _show_losses(watcher, losses)
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if losses else NO_CHANGES,
@@ -208,6 +207,6 @@ def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, s
 
 def _show_cost(watcher: StackWatcher, cost: CostChange | None, note: str) -> None:
     if cost is None:
-        watcher.say(f"monthly cost: {note}")
+        watcher.say("cost not priced", note=note)
         return
     watcher.reporter.show("cost", cost, watcher.name)

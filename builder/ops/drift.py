@@ -52,7 +52,7 @@ def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: S
     with aws.translate(stack.name, stack.region):
         current = watcher.describe()
     if current is None:
-        watcher.say(f"{stack.name} does not exist in {stack.region}; nothing to check")
+        watcher.say("missing, nothing to check", name=stack.name, region=stack.region)
         return Outcome(stack.name, stack.region, DriftResult.NOT_FOUND, time.monotonic() - started)
     report = detect(watcher, options.timeout_s)
     show(report)
@@ -81,7 +81,7 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, 
     exit 5, nothing changed) unless --allow-drift. With --allow-drift a detection that cannot run is
     reported and the deploy goes on; without it, it fails the deploy (exit 1) with a line that names
     --allow-drift (an endpoint without drift detection, such as LocalStack, can deploy only so)."""
-    watcher.say("check_drift: detecting drift before deploying")
+    watcher.say("check_drift detecting")
     try:
         report = detect(watcher, timeout_s)
     except OperationError as exc:
@@ -90,17 +90,17 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, 
                                              f"({exc.message}); nothing was changed. Rerun with --allow-drift "
                                              f"to deploy without the check (the template's values then replace "
                                              f"any change made by hand)") from exc
-        watcher.say(f"check_drift: could not detect drift ({exc.message}); going on because of --allow-drift")
+        watcher.say("check_drift not detected", reason=exc.message)
         return
     watcher.reporter.show("drift before deploy", report, stack.name)
     if report.detection_status == drift.DETECTION_FAILED and not allow_drift:
         raise OperationError(stack.name, f"check_drift: drift detection failed: {report.reason or 'no reason given'}; "
                                          f"deploy with --allow-drift to go on without it")
     if not report.has_drift:
-        watcher.say(f"check_drift: {report.status}")
+        watcher.say("check_drift in sync", status=report.status)
         return
     if allow_drift:
-        watcher.say("check_drift: drifted; deploying anyway because of --allow-drift (the template's values win)")
+        watcher.say("check_drift allowed")
         return
     raise DriftRefusedError(stack.name, f"refused: the stack has drifted from its template: "
                                         f"{drifted_properties(report)}; nothing was changed. Put the values back "
@@ -116,7 +116,7 @@ def drift_for_diff(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport
     try:
         report = detect(watcher, timeout_s)
     except OperationError as exc:
-        watcher.say(f"drift: could not detect drift ({exc.message})")
+        watcher.say("drift not detected", reason=exc.message)
         return None
     watcher.reporter.show("drift in diff", report, watcher.name)
     return report

@@ -12,15 +12,15 @@ Every read is drawn from the run's budget of its region (`Pollers`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from builder.deployed_cost import price_deployed
 from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
-from builder.ops.pool import Outcome
+from builder.ops.pool import Outcome, Result, run_all
 from builder.ops.reap import (
     NO_LIMITS,
     AgeLimits,
@@ -99,18 +99,33 @@ def _looked_at(row: Row, read: Read, policies: bool) -> tuple[float | None, str 
         return cost, None
 
 
+class PriceResult(StrEnum):
+    """What pricing found of one stack of the fleet (it changes nothing)."""
+
+    PRICED = "priced"
+    NOT_PRICED = "not priced"
+
+
 def priced(plan_: Plan, concurrency: int, pollers: Pollers, policies: bool = False) -> Plan:
     """The plan with every row's idle monthly cost (and, with `policies`, its stack policy's protection),
-    `concurrency` stacks at a time, each read drawn from the run's budget of its region. Look-alikes are not read."""
-    reads = {region: pollers.poller(region).read for region in dict.fromkeys(row.region for row in plan_.rows)}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        found = dict(zip([(row.stack, row.region) for row in plan_.rows],
-                         pool.map(lambda row: _looked_at(row, reads[row.region], policies) if row.managed
-                                  else (None, None), plan_.rows), strict=True))
-    costed = with_costs(plan_, lambda row: found[(row.stack, row.region)][0])
+    `concurrency` stacks at a time through the executor (ops.pool), each read drawn from the run's budget of
+    its region. Look-alikes are not read. Ctrl-C stops the reads of the run and raises KeyboardInterrupt:
+    nothing is judged on a half-read fleet."""
+    found: dict[tuple[str, str], tuple[float | None, str | None]] = {}
+
+    def look(row: Row) -> Outcome:
+        seen = _looked_at(row, pollers.poller(row.region).read, policies) if row.managed else (None, None)
+        found[row.stack, row.region] = seen
+        return Outcome(row.stack, row.region, PriceResult.NOT_PRICED if seen[0] is None else PriceResult.PRICED)
+
+    outcomes = run_all([[row] for row in plan_.rows], look, max(1, concurrency), pollers)
+    if pollers.interrupted or any(o.result is Result.INTERRUPTED for o in outcomes):
+        raise KeyboardInterrupt
+    costed = with_costs(plan_, lambda row: found.get((row.stack, row.region), (None, None))[0])
     if not policies:
         return costed
-    return Plan(tuple(replace(row, stack_policy=found[(row.stack, row.region)][1]) for row in costed.rows))
+    return Plan(tuple(replace(row, stack_policy=found.get((row.stack, row.region), (None, None))[1])
+                      for row in costed.rows))
 
 
 def fleet_plan(stack_prefix: str, regions: Sequence[str], limits: AgeLimits, concurrency: int, pollers: Pollers,

@@ -16,5 +16,5 @@ def match_termination_protection(watcher: StackWatcher, stack: DeployedStack, wa
     if stack.termination_protection == wanted:
         return False
     watcher.cf.update_termination_protection(EnableTerminationProtection=wanted, StackName=stack.stack_id)
-    watcher.say(f"termination protection turned {'on' if wanted else 'off'} (setting termination_protection)")
+    watcher.say("termination protection set", on=wanted)
     return True

@@ -63,20 +63,6 @@ class Cause:
                    target.get("Name", "") or "", detail.get("CausingEntity", "") or "",
                    target.get("RequiresRecreation", "") or "", value("BeforeValue"), value("AfterValue"))
 
-    @property
-    def text(self) -> str:
-        """E.g. `LifecycleConfiguration: 30 → 14 (parameter BucketLifecycleDays)`."""
-        what = self.name or self.attribute or "the resource"
-        if self.before is not None or self.after is not None:
-            before, after = ("-" if v is None else v for v in (self.before, self.after))
-            what += f": {before} → {after}"
-        why = {"ParameterReference": f"parameter {self.entity}", "DirectModification": "changed in the template",
-               "ResourceReference": f"refers to {self.entity}", "ResourceAttribute": f"attribute {self.entity}",
-               "Automatic": "automatic (a nested stack)"}.get(self.source, self.source)
-        if self.recreation in ("Always", "Conditionally"):
-            why += f"; recreation {self.recreation.lower()}"
-        return f"{what} ({why})" if why else what
-
 
 @dataclass(frozen=True)
 class Change:
@@ -151,7 +137,7 @@ def template_args(watcher: StackWatcher, body: str, artifact_bucket: str | None)
     key = f"builder/{watcher.name}/{hashlib.sha256(body.encode()).hexdigest()[:16]}.template.json"
     s3.put_object(Bucket=artifact_bucket, Key=key, Body=body.encode("utf-8"))
     url = f"{s3.meta.endpoint_url.rstrip('/')}/{artifact_bucket}/{quote(key)}"
-    watcher.say(f"template ({size:,} bytes) uploaded to s3://{artifact_bucket}/{key}")
+    watcher.say("template uploaded", size=size, bucket=artifact_bucket, key=key)
     return {"TemplateURL": url}
 
 

@@ -48,8 +48,7 @@ def _set(watcher: StackWatcher, stack_name: str, body: str) -> bool:
     except botocore.exceptions.ClientError as exc:
         if not _gap(exc):
             raise
-        watcher.say(f"this endpoint does not implement stack policies ({error_code(exc)} on SetStackPolicy); the "
-                    f"stack has none: only builder's data guard protects its data")
+        watcher.say("stack policy not implemented", code=error_code(exc))
         return False
     return True
 
@@ -76,7 +75,7 @@ def for_update(watcher: StackWatcher, stack: Stack, stack_id: str, allow_data_lo
     if not _set(watcher, stack_id, json.dumps(PERMISSIVE, sort_keys=True)):
         yield
         return
-    watcher.say("stack policy lifted for this update (--allow-data-loss); it is put back afterwards")
+    watcher.say("stack policy lifted")
     try:
         yield
     finally:
@@ -84,8 +83,8 @@ def for_update(watcher: StackWatcher, stack: Stack, stack_id: str, allow_data_lo
             watcher.cf.set_stack_policy(StackName=stack_id, StackPolicyBody=stack.policy_body)
             watcher.say("stack policy put back")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            watcher.say(f"the stack policy could not be put back ({error_code(exc) or type(exc).__name__}: "
-                        f"{error_message(exc)}); restore it with: {restore_command(stack)}")
+            watcher.say("stack policy not put back", error=error_code(exc) or type(exc).__name__,
+                        message=error_message(exc), command=restore_command(stack))
 
 
 def protection(read: Any, stack_name: str, protected: tuple[str, ...] | None = None) -> str:

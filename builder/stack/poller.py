@@ -376,11 +376,6 @@ class Poller:
             for watched in self._stacks.values():
                 watched.woken.notify()
 
-    def in_flight(self) -> list[Watched]:
-        """The registered stacks that have not settled, in the order they registered."""
-        with self._lock:
-            return [w for w in self._stacks.values() if not w.done()]
-
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One CloudFormation read call drawn from the budget; Throttling slows the budget and retries (up to
         THROTTLED_TRIES times in a row; then the Throttling error is raised)."""

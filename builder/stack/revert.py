@@ -31,22 +31,6 @@ class RevertedProperty:
     previous: str | None  # what the last deployment set
     drift_status: str  # the resource's ResourceDriftStatus: MODIFIED or DELETED
 
-    @property
-    def text(self) -> str:
-        """E.g. `DataTable /ProvisionedThroughput/ReadCapacityUnits: 50 → 5 (last deployed: 5)`."""
-        if self.drift_status == "DELETED" and not self.path:
-            return f"{self.logical_id} ({self.resource_type}): deleted outside CloudFormation → created again"
-        actual, desired = ("(none)" if v is None else v for v in (self.actual, self.desired))
-        previous = f" (last deployed: {self.previous})" if self.previous is not None else ""
-        return f"{self.logical_id} {self.path}: {actual} → {desired}{previous}"
-
-    def row(self) -> tuple[str, str, str, str, str]:
-        """(resource, property, actual, desired, last deployed): the columns a table shows."""
-        def cell(value: str | None) -> str:
-            return "(none)" if value is None else value
-
-        return (self.logical_id, self.path or "(the resource)", cell(self.actual), cell(self.desired),
-                cell(self.previous))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

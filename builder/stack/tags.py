@@ -70,7 +70,7 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
     wait for the stack to settle and return it. Raises OperationError when the endpoint refuses or the tags
     still differ afterwards (the stack is then as it was)."""
     changes = tag_changes(deployed, stack.tags)
-    watcher.say(f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")
+    watcher.say("tags only, updating", changes=changes)
     try:
         baseline = _update_in_place(watcher, stack, deployed, rollback)
     except botocore.exceptions.ClientError as exc:
@@ -90,8 +90,6 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
     return final
 
 
-ROLLBACK_GAP = ("this endpoint keeps no rollback triggers (DescribeStacks shows no RollbackConfiguration), so "
-                "deploy cannot set them there; AWS keeps and applies them")
 # LocalStack 2026.3's answer to UpdateStack with UsePreviousTemplate (AWS takes exactly one of TemplateBody,
 # TemplateURL and UsePreviousTemplate, so it never says this of a request that has the third)
 NO_PREVIOUS_TEMPLATE = "Specify exactly one of 'TemplateBody' or 'TemplateUrl'"
@@ -103,17 +101,17 @@ def update_rollback(watcher: StackWatcher, stack: Stack, deployed: DeployedStack
     UpdateStack with the previous template, which AWS accepts for a RollbackConfiguration alone (aws-cdk#5170).
     Returns the settled stack; None when the endpoint cannot do it (LocalStack 2026.3 keeps no
     RollbackConfiguration and refuses UsePreviousTemplate, so every deploy asks again): deploy says so in one
-    line (ROLLBACK_GAP) and the stack is unchanged."""
-    watcher.say("only the rollback triggers change: updating them with the deployed template")
+    line (the view of "rollback triggers not kept") and the stack is unchanged."""
+    watcher.say("rollback triggers only, updating")
     try:
         baseline = _update_in_place(watcher, stack, deployed, rollback)
     except botocore.exceptions.ClientError as exc:
         message = aws.error_message(exc)
         if aws.error_code(exc) != "ValidationError" or not (is_no_changes(message) or NO_PREVIOUS_TEMPLATE in message):
             raise
-        watcher.reporter.once(ROLLBACK_GAP, stack.name)
+        watcher.reporter.show_once("rollback triggers not kept", {}, stack.name)
         return None
     final = _settled(watcher, stack, deployed, baseline)
     if differs(rollback, final):
-        watcher.reporter.once(ROLLBACK_GAP, stack.name)
+        watcher.reporter.show_once("rollback triggers not kept", {}, stack.name)
     return final

@@ -22,7 +22,7 @@ an equal value). Stricter than CDK:
 - the service role: a stack whose RoleARN is not cloudformation_role_arn is never skipped. Going from
   a role to none cannot be done at all: CloudFormation keeps a stack's service role when a change set
   names none and offers no way to remove it ("AWS CloudFormation service role" in its User Guide), so
-  deploy says so (role_note) each time instead of calling the stack unchanged.
+  deploy says so (kept_role) each time instead of calling the stack unchanged.
 
 builder sends no notification ARNs, so a stack that has any was changed by hand: not skipped. The
 rollback triggers (DescribeStacks' RollbackConfiguration) are compared by deploy once these rules let it
@@ -54,13 +54,12 @@ def wanted_role_arn(stack: Stack) -> str | None:
     return getattr(stack.config, "cloudformation_role_arn", None) or None
 
 
-def role_note(stack: Stack, deployed: DeployedStack) -> str | None:
-    """What to tell a user whose config names no service role for a stack that has one: it stays."""
+def kept_role(stack: Stack, deployed: DeployedStack) -> str | None:
+    """The service role a stack keeps although the config names none (CloudFormation cannot remove it), or None."""
     kept = deployed.role_arn
     if not kept or wanted_role_arn(stack) is not None:
         return None
-    return (f"the stack keeps its service role {kept}: CloudFormation uses it when none is given and cannot "
-            f"remove it; set cloudformation_role_arn to it (or to another role) to say which role deploys")
+    return kept
 
 
 def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:

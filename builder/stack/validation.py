@@ -55,23 +55,6 @@ class ValidationFinding:
     def warning(self) -> bool:
         return self.mode == WARN
 
-    @property
-    def where(self) -> str:
-        """The resource (with its type) or, for a template-wide finding, the template path."""
-        if self.resource:
-            return f"{self.resource} ({self.resource_type})" if self.resource_type else self.resource
-        return self.path or "the template"
-
-    @property
-    def text(self) -> str:
-        """E.g. `FAIL ResourceNameConflict FAILED: Role (a resource type): app-prod-role already exists`."""
-        at = f" at {self.path}" if self.path and self.resource else ""
-        return f"{self.mode} {self.validation} {self.status}: {self.where}{at}: {self.reason or 'no reason given'}"
-
-    def row(self) -> tuple[str, str, str, str]:
-        """(validation, status, resource, reason): the columns a table of findings shows."""
-        return (self.validation, f"{self.status} ({self.mode})", self.where, self.reason or "-")
-
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
@@ -148,7 +131,7 @@ def report(reporter: Reporter, stack: str, found: Findings, *, warnings_only: bo
     """Each finding as a `validation:` line (only the WARN ones for a change set that was made); in JSON one
     `validation` record. An endpoint that cannot answer is said once per run, not per stack."""
     if found.unavailable:
-        reporter.once(f"validation: {found.unavailable}")
+        reporter.show_once("validation unavailable", {"why": found.unavailable})
         return
     shown = found.warnings if warnings_only else found.findings
     if not shown:

@@ -67,8 +67,9 @@ class StackWatcher:
     def pause(self, seconds: float) -> None:
         self._sleep(seconds)
 
-    def say(self, text: str, **data: Any) -> None:
-        self.reporter.line(text, self.name, **data)
+    def say(self, kind: str, **data: Any) -> None:
+        """What happened to the stack, as a kind and its data; the CLI's view of that kind words it."""
+        self.reporter.show(kind, data, self.name)
 
     def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One CloudFormation read call, drawn from the region's budget (Throttling slows it and retries)."""
@@ -136,9 +137,9 @@ class StackWatcher:
         if not wait:
             raise OperationError(self.name, f"another operation is running ({stack.status}); wait for it, or "
                                             f"drop --no-wait-for-others to have builder wait")
-        self.say(f"another operation is running ({stack.status}); waiting for it to settle")
+        self.say("others running", status=stack.status)
         settled = self.watch(stack.stack_id, None, stream=False)
-        self.say(f"the other operation settled: {settled.status}")
+        self.say("others settled", status=settled.status)
         return settled if settled.exists else None
 
     def status_now(self) -> str | None:

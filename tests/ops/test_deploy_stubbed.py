@@ -19,6 +19,7 @@ from botocore.stub import ANY, Stubber
 from builder.cli import main
 from builder.cli.common import finish
 from builder.cli.views import views
+from builder.cli.views.deploy import cause_text
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
 from builder.families.storage import empty_bucket
@@ -660,7 +661,7 @@ def test_change_causes_name_the_parameter_and_carry_property_values():
             {"Target": {"Attribute": "Properties", "Name": "TableName", "RequiresRecreation": "Conditionally"},
              "Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": "DataTable.Arn"},
         ]}})
-    assert [cause.text for cause in parsed.details] == [
+    assert [cause_text(cause) for cause in parsed.details] == [
         "LifecycleConfiguration: 30 → 14 (parameter BucketLifecycleDays)",
         "Tags (changed in the template)",
         "TableName (refers to DataTable.Arn; recreation conditionally)"]

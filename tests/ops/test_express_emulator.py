@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import builder.stack.client
-from builder.ops.deploy import EXPRESS_GAP
+from builder.cli.views.progress import EXPRESS_GAP
 from tests import aws_lane
 from tests.factories import KnownGap, pin_gap
 

@@ -17,6 +17,7 @@ from botocore.stub import ANY
 
 import builder.synth
 from builder.cli.views import views
+from builder.cli.views.deploy import reverted_text
 from builder.cli.views.review import markdown
 from builder.ops.review import StackReview
 from builder.report import Reporter
@@ -284,7 +285,7 @@ def test_revert_drift_and_allow_drift_together_exit_2(stubs, capsys):
 ], ids=["modified", "in-sync", "deleted", "standard"])
 def test_what_a_change_reverts(resource_change, expected):
     change = Change.from_api({"Type": "Resource", "ResourceChange": resource_change})
-    assert [p.text for p in change.reverted] == expected
+    assert [reverted_text(p) for p in change.reverted] == expected
 
 
 def test_markdown_of_a_review_without_findings_or_drift_has_neither_section():

@@ -23,14 +23,31 @@ from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
+from builder.ops.fleet import priced
 from builder.ops.pool import Outcome, Result, StacksFailed, run_all
 from builder.ops.reap import REAP, Row, failure, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
-from builder.stack.poller import Budget, Poller, Pollers
+from builder.stack.poller import Budget, Poller, Pollers, Watched
 from builder.stack.watch import StackWatcher
 from builder.synth import Stack
+
+
+class RecordingPoller(Poller):
+    """The poller, keeping every stack registered with it: the test sees which are in flight (not settled)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registered: list[Watched] = []
+
+    def register(self, *args: Any, **kwargs: Any) -> Watched:
+        watched = super().register(*args, **kwargs)
+        self.registered.append(watched)
+        return watched
+
+    def in_flight(self) -> int:
+        return sum(not w.done() for w in list(self.registered))
 
 
 class InterruptingClock:
@@ -42,7 +59,7 @@ class InterruptingClock:
     def __init__(self, interrupt_at: float = float("inf"), in_flight: int = 0) -> None:
         self.now = 0.0
         self.interrupt_at, self.in_flight = interrupt_at, in_flight
-        self.poller: Poller | None = None
+        self.poller: RecordingPoller | None = None
 
     def __call__(self) -> float:
         return self.now
@@ -50,7 +67,7 @@ class InterruptingClock:
     def sleep(self, seconds: float) -> None:
         assert self.poller is not None
         deadline = time.monotonic() + 30
-        while len(self.poller.in_flight()) < self.in_flight and time.monotonic() < deadline:
+        while self.poller.in_flight() < self.in_flight and time.monotonic() < deadline:
             time.sleep(0.005)
         self.now += seconds
         if self.now >= self.interrupt_at:
@@ -109,7 +126,7 @@ def run_fleet(settles: dict[str, tuple[float, str]], concurrency: int, interrupt
               in_flight: int = 0) -> list[Outcome]:
     """Each stack waited for as deploy waits (watch inside interruptible), all through one poller."""
     clock = InterruptingClock(interrupt_at, in_flight)
-    poller = clock.poller = Poller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, settles), Budget(2.0, clock, clock.sleep), clock,
                                    clock.sleep)
     pollers = Pollers(make=lambda region, rate: poller)  # the run: Ctrl-C stops every poller it made
     reporter = Reporter(io.StringIO(), tty=False)
@@ -162,7 +179,7 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
                "app-b": (400.0, "DELETE_COMPLETE"), "app-b-replica": (600.0, "DELETE_COMPLETE"),
                "app-c": (700.0, "DELETE_COMPLETE")}
     clock = InterruptingClock(interrupt_at=100.0, in_flight=2)
-    poller = clock.poller = Poller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, settles, "DELETE_IN_PROGRESS"),
                                    Budget(2.0, clock, clock.sleep), clock, clock.sleep)
     pollers = Pollers(make=lambda region, rate: poller)
     reporter = Reporter(io.StringIO(), tty=False)
@@ -196,7 +213,7 @@ def test_ctrl_c_after_the_stack_settled_says_it_finished() -> None:
     """Ctrl-C once the watched operation has settled (while deploy writes the outputs, say): CloudFormation
     had finished, so nothing is 'left in CREATE_COMPLETE' to resume."""
     clock = InterruptingClock()
-    poller = clock.poller = Poller(FakeCloudFormation(clock, {"app-a": (5.0, "CREATE_COMPLETE")}),
+    poller = clock.poller = RecordingPoller(FakeCloudFormation(clock, {"app-a": (5.0, "CREATE_COMPLETE")}),
                                    Budget(2.0, clock, clock.sleep), clock, clock.sleep)
     watcher = StackWatcher("app-a", "us-east-1", Reporter(io.StringIO(), tty=False), poller=poller)
     with pytest.raises(Interrupted) as raised, watcher.interruptible():
@@ -213,3 +230,36 @@ def test_only_interrupted_stacks_are_counted_as_interrupted() -> None:
     with pytest.raises(StacksFailed) as raised:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=False)
     assert raised.value.lines()[-1] == "error: deploy: 2 of 3 stacks interrupted: app-b, app-c"
+
+
+class StoppedPoller:
+    """A poller Ctrl-C has stopped: every read raises KeyboardInterrupt, as Poller.read does then."""
+
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        raise KeyboardInterrupt
+
+
+class AnsweringPoller:
+    """A poller whose GetTemplate answers an empty template (which costs nothing a month)."""
+
+    def read(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        assert operation == "get_template"
+        return {"TemplateBody": '{"Resources": {}}'}
+
+
+def fleet_of(*names: str) -> ReapPlan:
+    return ReapPlan(tuple(Row(name, "us-east-1", "UPDATE_COMPLETE", name.split("-")[1], 7200, 3600, REAP,
+                              "past its ttl", record=DeployedStack(name, FakeCloudFormation.stack_id(name),
+                                                                   "UPDATE_COMPLETE"))
+                          for name in names))
+
+
+@pytest.mark.parametrize("names", [("app-a",), ("app-a", "app-b", "app-c")], ids=["one stack", "several"])
+def test_the_fleet_is_priced_through_the_executor_and_ctrl_c_stops_it(names: tuple[str, ...]) -> None:
+    """Pricing the fleet (status --all, reap) reads each stack's template through run_all; a Ctrl-C during
+    those reads is not a fleet of unpriced stacks to judge: it stops the command."""
+    answering = Pollers(make=lambda region, rate: AnsweringPoller())  # stand-ins: pricing calls read() only
+    answered = priced(fleet_of(*names), 2, answering)
+    assert [(row.stack, row.monthly_idle_usd) for row in answered.rows] == [(name, 0.0) for name in names]
+    with pytest.raises(KeyboardInterrupt):
+        priced(fleet_of(*names), 2, Pollers(make=lambda region, rate: StoppedPoller()))

@@ -16,8 +16,10 @@ import io
 import pytest
 from botocore.stub import ANY
 
+from builder.cli.views import views
+from builder.cli.views.progress import EXPRESS_GAP
 from builder.cli.views.status import as_record, status_lines
-from builder.ops.deploy import EXPRESS_GAP, express_gap
+from builder.ops.deploy import express_gap
 from builder.ops.status import StackStatus
 from builder.report import Reporter
 from builder.stack.changeset import create_change_set
@@ -44,7 +46,7 @@ SENT = {"Mode": "EXPRESS", "DisableRollback": False}
 @pytest.fixture
 def watched(cf):
     out = io.StringIO()
-    return stubbed_watcher(cf.client, EXPRESS.name, Reporter(out, tty=False), FakeClock()), out
+    return stubbed_watcher(cf.client, EXPRESS.name, Reporter(out, tty=False, views=views()), FakeClock()), out
 
 
 def expect_create(cf, stack, sent: dict | None, echoed: dict | None) -> None:

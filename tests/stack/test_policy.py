@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from builder.cli.views import views
 from builder.environment import EnvironmentConfig
 from builder.report import Reporter
 from builder.stack import policy
@@ -27,7 +28,7 @@ GAP = ("InternalFailure", ("The API for service cloudformation is either not inc
 @pytest.fixture
 def watched(cf):
     out = io.StringIO()
-    return stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False), FakeClock()), out
+    return stubbed_watcher(cf.client, STACK.name, Reporter(out, tty=False, views=views()), FakeClock()), out
 
 
 LIFTED = json.dumps(PERMISSIVE, sort_keys=True)

@@ -27,7 +27,7 @@ from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
 from builder.stack.unchanged import (
     described_difference,
-    role_note,
+    kept_role,
     template_difference,
     wanted_termination_protection,
 )
@@ -176,10 +176,9 @@ def test_the_same_service_role_can_skip(role):
 
 def test_a_role_the_config_no_longer_names_stays_and_deploy_says_so():
     with_a = DeployedStack.from_api(deployed(RoleARN=ROLE_A))
-    note = role_note(with_role(None), with_a)
-    assert note is not None and note.startswith(f"the stack keeps its service role {ROLE_A}: CloudFormation")
-    assert role_note(with_role(ROLE_B), with_a) is None  # B replaces A: nothing to explain
-    assert role_note(with_role(None), DeployedStack.from_api(deployed())) is None
+    assert kept_role(with_role(None), with_a) == ROLE_A  # deploy says so (below: the words, through deploy)
+    assert kept_role(with_role(ROLE_B), with_a) is None  # B replaces A: nothing to explain
+    assert kept_role(with_role(None), DeployedStack.from_api(deployed())) is None
 
 
 TYPED = {"int": 1, "float": 1.0, "true": True, "string": "1", "string-true": "true", "null": None, "zero": 0,

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def views() -> dict[str, View]:
     """The view of every kind of data the operations hand to Reporter.show."""
-    from builder.cli.views import deploy, drift, review
+    from builder.cli.views import deploy, drift, progress, review, what_if
 
     return {
         "change set": deploy.change_set, "import changes": deploy.import_changes, "data guard": deploy.data_guard,
@@ -20,4 +20,6 @@ def views() -> dict[str, View]:
         "drift": drift.shown, "drift before deploy": drift.before_deploy, "drift in diff": drift.in_diff,
         "parameter": review.value_lines("parameter"), "tag": review.value_lines("tag"),
         "stack setting": review.setting_lines, "cost": review.cost_lines,
+        "fleet matrix": what_if.shown,
+        **progress.views(),
     }

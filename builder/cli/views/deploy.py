@@ -7,9 +7,61 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from builder.report import Shown, grid
-from builder.stack.changeset import Change, ChangeSet, GuardVerdict
+from builder.stack.changeset import Cause, Change, ChangeSet, GuardVerdict
+from builder.stack.revert import RevertedProperty
 from builder.stack.rollback import MAX_TRIGGERS, RollbackTriggers
 from builder.stack.validation import ValidationFinding
+
+
+def cause_text(cause: Cause) -> str:
+    """E.g. `LifecycleConfiguration: 30 → 14 (parameter BucketLifecycleDays)`."""
+    what = cause.name or cause.attribute or "the resource"
+    if cause.before is not None or cause.after is not None:
+        before, after = ("-" if v is None else v for v in (cause.before, cause.after))
+        what += f": {before} → {after}"
+    why = {"ParameterReference": f"parameter {cause.entity}", "DirectModification": "changed in the template",
+           "ResourceReference": f"refers to {cause.entity}", "ResourceAttribute": f"attribute {cause.entity}",
+           "Automatic": "automatic (a nested stack)"}.get(cause.source, cause.source)
+    if cause.recreation in ("Always", "Conditionally"):
+        why += f"; recreation {cause.recreation.lower()}"
+    return f"{what} ({why})" if why else what
+
+
+def finding_where(finding: ValidationFinding) -> str:
+    """The resource (with its type) or, for a template-wide finding, the template path."""
+    if finding.resource:
+        return f"{finding.resource} ({finding.resource_type})" if finding.resource_type else finding.resource
+    return finding.path or "the template"
+
+
+def finding_text(finding: ValidationFinding) -> str:
+    """E.g. `FAIL ResourceNameConflict FAILED: Role (a resource type): app-prod-role already exists`."""
+    at = f" at {finding.path}" if finding.path and finding.resource else ""
+    return (f"{finding.mode} {finding.validation} {finding.status}: {finding_where(finding)}{at}: "
+            f"{finding.reason or 'no reason given'}")
+
+
+def finding_row(finding: ValidationFinding) -> tuple[str, str, str, str]:
+    """(validation, status, resource, reason): the columns a table of findings shows."""
+    return (finding.validation, f"{finding.status} ({finding.mode})", finding_where(finding), finding.reason or "-")
+
+
+def reverted_text(put_back: RevertedProperty) -> str:
+    """E.g. `DataTable /ProvisionedThroughput/ReadCapacityUnits: 50 → 5 (last deployed: 5)`."""
+    if put_back.drift_status == "DELETED" and not put_back.path:
+        return f"{put_back.logical_id} ({put_back.resource_type}): deleted outside CloudFormation → created again"
+    actual, desired = ("(none)" if v is None else v for v in (put_back.actual, put_back.desired))
+    previous = f" (last deployed: {put_back.previous})" if put_back.previous is not None else ""
+    return f"{put_back.logical_id} {put_back.path}: {actual} → {desired}{previous}"
+
+
+def reverted_row(put_back: RevertedProperty) -> tuple[str, str, str, str, str]:
+    """(resource, property, actual, desired, last deployed): the columns a table shows."""
+    def cell(value: str | None) -> str:
+        return "(none)" if value is None else value
+
+    return (put_back.logical_id, put_back.path or "(the resource)", cell(put_back.actual), cell(put_back.desired),
+            cell(put_back.previous))
 
 
 def change_rows(changes: Sequence[Change]) -> list[str]:
@@ -20,7 +72,7 @@ def change_rows(changes: Sequence[Change]) -> list[str]:
 def change_set(planned: ChangeSet, stack: str | None) -> Shown:
     """`N change(s) planned (KIND):`, a row per change, then each change's causes; a `change` record each."""
     heading = f"{len(planned.changes)} change(s) planned ({planned.kind}):"
-    causes = [f"  {change.logical_id}: {'; '.join(cause.text for cause in change.details)}"
+    causes = [f"  {change.logical_id}: {'; '.join(cause_text(cause) for cause in change.details)}"
               for change in planned.changes if change.details]
     records = [{"event": "change", "stack": stack, "action": change.action, "logical_id": change.logical_id,
                 "type": change.resource_type, "replacement": change.replacement,
@@ -35,7 +87,7 @@ def _with_reverted(shown: Shown, planned: ChangeSet, stack: str | None) -> Shown
     reverted = planned.reverted
     said = (f"revert drift: {len(reverted)} drifted propert{'y' if len(reverted) == 1 else 'ies'} put back"
             if reverted else "revert drift: no drifted property to put back")
-    return Shown([*shown.lines, said, *(f"revert drift: {p.text}" for p in reverted)],
+    return Shown([*shown.lines, said, *(f"revert drift: {reverted_text(p)}" for p in reverted)],
                  [*shown.records,
                   {"event": "revert_drift", "stack": stack, "properties": [p.as_dict() for p in reverted]},
                   {"event": "message", "stack": stack, "message": said}])
@@ -43,7 +95,7 @@ def _with_reverted(shown: Shown, planned: ChangeSet, stack: str | None) -> Shown
 
 def validation(findings: Sequence[ValidationFinding], stack: str | None) -> Shown:
     """CloudFormation's validation findings: a `validation:` line each; in JSON one `validation` record."""
-    return Shown([f"validation: {f.text}" for f in findings],
+    return Shown([f"validation: {finding_text(f)}" for f in findings],
                  [{"event": "validation", "stack": stack, "findings": [f.as_dict() for f in findings]}])
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 from builder.cli.views import drift as drift_view
+from builder.cli.views.deploy import cause_text, finding_row, reverted_row
 from builder.ops.review import (
     CHANGES,
     FAILED,
@@ -116,7 +117,7 @@ def _changes_section(head: str, review: StackReview) -> str:
     if review.changes:
         lines += md_table(("Action", "Logical id", "Type", "Replacement", "Cause"), [
             (c.action, c.logical_id, c.resource_type, c.replacement or "-",
-             "; ".join(d.text for d in c.details) or "-") for c in review.changes])
+             "; ".join(cause_text(d) for d in c.details) or "-") for c in review.changes])
         lines.append("")
     if review.data_losses:
         refusal = (f"**Data guard: deploy would refuse** (exit 3) unless `--allow-data-loss`: "
@@ -165,7 +166,7 @@ def _validation_lines(review: StackReview) -> list[str]:
     if not review.validation:
         return []
     return ["**CloudFormation's validation findings**", "",
-            *md_table(("Validation", "Status", "Resource", "Reason"), [f.row() for f in review.validation]), ""]
+            *md_table(("Validation", "Status", "Resource", "Reason"), [finding_row(f) for f in review.validation]), ""]
 
 
 def _reverted_lines(review: StackReview) -> list[str]:
@@ -173,7 +174,7 @@ def _reverted_lines(review: StackReview) -> list[str]:
         return []
     return ["**Drift put back** (`--revert-drift`: actual → desired)", "",
             *md_table(("Resource", "Property", "Actual", "Desired", "Last deployed"),
-                      [p.row() for p in review.reverted]), ""]
+                      [reverted_row(p) for p in review.reverted]), ""]
 
 
 def _drift_lines(review: StackReview) -> list[str]:
