@@ -133,14 +133,7 @@ def _left_behind(watcher: StackWatcher, prepared: Iterable[Prepared]) -> list[Pr
 
 
 def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, Any]]:
-    resources: list[Mapping[str, Any]] = []
-    token = None
-    while True:
-        page = watcher.read("list_stack_resources", StackName=stack_id, **({"NextToken": token} if token else {}))
-        resources += page.get("StackResourceSummaries", [])
-        token = page.get("NextToken")
-        if not token:
-            return resources
+    return list(aws.pages(watcher.read, "list_stack_resources", "StackResourceSummaries", StackName=stack_id))
 
 
 def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,

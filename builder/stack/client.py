@@ -13,7 +13,7 @@ import difflib
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import boto3
@@ -138,6 +138,17 @@ def _shared_session(environment: tuple[tuple[str, str], ...]) -> boto3.session.S
 def endpoint_url(region: str, service: str) -> str:
     """The endpoint a shared client of this region and service talks to, as botocore resolved it."""
     return str(shared_client(region, service).meta.endpoint_url)
+
+
+def pages(read: Callable[..., Mapping[str, Any]], operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item under `key` of every page of one paged read (`read(operation, **kwargs)`, NextToken)."""
+    token = None
+    while True:
+        page = read(operation, **kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
 
 
 def error_code(exc: BaseException) -> str:

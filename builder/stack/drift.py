@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import botocore.exceptions
@@ -34,7 +33,7 @@ from builder.drift_noise import (
 )
 from builder.errors import OperationError
 from builder.resources import inventory
-from builder.stack.client import error_code, error_message, intervals, translate
+from builder.stack.client import error_code, error_message, intervals, pages, translate
 
 IN_SYNC, DRIFTED, UNKNOWN = "IN_SYNC", "DRIFTED", "UNKNOWN"
 DETECTION_COMPLETE, DETECTION_FAILED, DETECTION_IN_PROGRESS = (
@@ -180,16 +179,6 @@ def _unchecked(resources: Sequence[Mapping[str, Any]], seen: set[str]) -> list[R
 # --------------------------------------------------------------------------- the calls
 
 
-def _pages(call: Callable[..., Mapping[str, Any]], key: str, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
-    token = None
-    while True:
-        page = call(**kwargs, **({"NextToken": token} if token else {}))
-        yield from page.get(key, [])
-        token = page.get("NextToken")
-        if not token:
-            return
-
-
 def _start(cf: Any, stack_name: str) -> str:
     try:
         return str(cf.detect_stack_drift(StackName=stack_name)["StackDriftDetectionId"])
@@ -222,8 +211,8 @@ def detect(cf: Any, stack_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                 raise OperationError(stack_name, f"drift detection {detection_id} did not finish in {timeout_s:g} s; "
                                                  f"allow more with --timeout SECONDS")
             sleep(next(pauses))
-        drifts = list(_pages(partial(reads, "describe_stack_resource_drifts"), "StackResourceDrifts",
+        drifts = list(pages(reads, "describe_stack_resource_drifts", "StackResourceDrifts",
                              StackName=stack_name, StackResourceDriftStatusFilters=RESOURCE_STATUSES))
-        resources = list(_pages(partial(reads, "list_stack_resources"), "StackResourceSummaries",
+        resources = list(pages(reads, "list_stack_resources", "StackResourceSummaries",
                                 StackName=stack_name))
     return build_report(stack_name, status, drifts, resources, rules)

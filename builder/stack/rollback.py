@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from builder.stack.client import pages
 from builder.stack.deployed import DeployedStack
 from builder.synth import Stack
 
@@ -63,17 +64,12 @@ def deployed_resources(read: Read, stack_id: str) -> dict[str, tuple[str, str]]:
     """The deployed stack's resources that exist: logical id -> (resource type, physical id) (ListStackResources,
     every page). An alarm's physical id is its name."""
     found: dict[str, tuple[str, str]] = {}
-    token: str | None = None
-    while True:
-        page = read("list_stack_resources", StackName=stack_id, **({"NextToken": token} if token else {}))
-        for resource in page.get("StackResourceSummaries", []):
-            status = str(resource.get("ResourceStatus", ""))
-            if resource.get("PhysicalResourceId") and not status.startswith("DELETE_") and status != "CREATE_FAILED":
-                found[str(resource["LogicalResourceId"])] = (str(resource.get("ResourceType", "")),
-                                                             str(resource["PhysicalResourceId"]))
-        token = page.get("NextToken")
-        if not token:
-            return found
+    for resource in pages(read, "list_stack_resources", "StackResourceSummaries", StackName=stack_id):
+        status = str(resource.get("ResourceStatus", ""))
+        if resource.get("PhysicalResourceId") and not status.startswith("DELETE_") and status != "CREATE_FAILED":
+            found[str(resource["LogicalResourceId"])] = (str(resource.get("ResourceType", "")),
+                                                         str(resource["PhysicalResourceId"]))
+    return found
 
 
 def for_update(read: Read, stack: Stack, deployed: DeployedStack) -> RollbackTriggers | None:
