@@ -60,13 +60,15 @@ def _destroy(name: str, region: str, out_dir: str) -> None:
     destroy refuses it) goes with a plain DeleteStack, and its buckets and tables with the sweep after."""
     cf = boto3.session.Session(region_name=region).client("cloudformation")
     cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
-    if not managed(DeployedStack.from_api(cf.describe_stacks(StackName=name)["Stacks"][0])):
+    deployed = DeployedStack.from_api(cf.describe_stacks(StackName=name)["Stacks"][0])
+    if not managed(deployed):
         cf.delete_stack(StackName=name)
         cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 300})
         return
     with Pollers() as pollers:
         reporter = Reporter(io.StringIO(), mode="text", tty=False, views=views())
-        destroy_stack(name, region, DestroyOptions(out_dir=out_dir), reporter, watchers(pollers))
+        destroy_stack(name, region, deployed.tags.get("Environment", ""), DestroyOptions(out_dir=out_dir), reporter,
+                      watchers(pollers))
 
 
 def _delete_table(dynamodb, table: str) -> None:

@@ -177,11 +177,15 @@ def stubbed_client(service: str, region: str = "us-east-1"):
 
 
 def stubbed_watcher(client, name: str, reporter: Reporter, clock: FakeClock, region: str = "us-east-1",
-                    rate: float = 2.0) -> StackWatcher:
+                    rate: float = 2.0, claimed: bool = True) -> StackWatcher:
     """A StackWatcher of the stack whose poller reads through `client` (a stubbed one) on the fake clock:
-    every wait is a sleep the clock records, none is real."""
+    every wait is a sleep the clock records, none is real. `claimed`: its writes open, as after
+    ownership.claim (a test of one step after the check; a whole command's test claims as the command does)."""
     poller = Poller(client, Budget(rate, clock, clock.sleep), clock, clock.sleep)
-    return StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+    watcher = StackWatcher(name, region, reporter, poller=poller, sleep=clock.sleep)
+    if claimed:
+        watcher.allow_writes(None)
+    return watcher
 
 
 def describe_stacks_reply(members: str) -> list[dict]:

@@ -104,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
             for target in environment.targets[1:]:
                 reporter.line(f"{target.name} in {target.region} is {target.found_by}")
         watch = watchers(pollers)
+        suffix_of = {(t.name, t.region): f.suffix for f in found for t in f.targets}
         outcomes = run_all([list(f.targets) for f in found],
-                           lambda target: destroy_stack(target.name, target.region, options, reporter, watch,
+                           lambda target: destroy_stack(target.name, target.region,
+                                                        suffix_of[target.name, target.region], options, reporter, watch,
                                                         role_arn=role_of[target.name, target.region],
                                                         known=target.stack if args.yes else None),
                            args.concurrency, pollers)

@@ -20,8 +20,8 @@ from pathlib import Path
 from builder.data_guard import Finding
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG
 from builder.errors import OperationError, RefusedError
-from builder.ops import adopt, drift
-from builder.ops.ownership import made_by_earlier_builder, managed
+from builder.ops import adopt, drift, ownership
+from builder.ops.ownership import Owner
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.protection import match_termination_protection
@@ -165,8 +165,7 @@ def _ready_stack(watcher: StackWatcher, stack: Stack, options: DeployOptions) ->
     a failed create deleted, retained resources adopted into a new stack, drift checked before an update
     (not with --revert-drift: a drift-aware change set shows the drift)."""
     current = current_stack(watcher, options.wait_for_others)
-    if current is not None:
-        claim(watcher, current)
+    claim(watcher, stack, current)
     if current is not None and current.failed_create:
         watcher.say("failed create deleted")
         watcher.delete_and_wait(current, stack.config.cloudformation_role_arn)
@@ -198,18 +197,25 @@ def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationEr
     return validation.ValidationFailed(watcher.name, message + validation.failure_note(found), found)
 
 
-def claim(watcher: StackWatcher, current: DeployedStack) -> None:
-    """Deploy changes only builder's stacks: an earlier builder's (no builder:managed-by tag yet) is adopted,
-    this deploy adding the tag; another tool's stack of the same name is refused, untouched (exit 3).
-    REVIEW_IN_PROGRESS holds nothing yet (a create that never ran): deploy goes on as for a new stack."""
-    if managed(current) or current.in_review:
-        return
-    if made_by_earlier_builder(current):
+def claim(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> None:
+    """Deploy changes only builder's stacks of this environment (ownership.claim, the one check that opens the
+    watcher's writes): an earlier builder's (no builder:managed-by tag yet) is adopted, this deploy adding the
+    tag; another tool's stack of the same name, or builder's of another environment (its Environment tag: the
+    same name from another stack_prefix), is refused, untouched (exit 3). REVIEW_IN_PROGRESS holds nothing yet
+    (a create that never ran): deploy goes on as for a new stack."""
+    found = ownership.claim(watcher, current, stack.config.suffix,
+                            (Owner.NONE, Owner.OURS, Owner.EARLIER), _refused)
+    if found is Owner.EARLIER:
         watcher.say("earlier builder's stack adopted")
-        return
-    raise RefusedError(watcher.name, f"refused: a stack of this name exists and builder did not make it (no "
-                                     f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "
-                                     f"changed. Choose another suffix or stack_prefix")
+
+
+def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
+    if found is Owner.OTHER_ENVIRONMENT:
+        return RefusedError(current.name, f"refused: {ownership.other_environment(current, suffix)}; nothing "
+                                          f"was changed. Choose another suffix or stack_prefix")
+    return RefusedError(current.name, f"refused: a stack of this name exists and builder did not make it (no "
+                                      f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "
+                                      f"changed. Choose another suffix or stack_prefix")
 
 
 def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:

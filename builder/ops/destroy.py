@@ -30,10 +30,11 @@ from builder.environment import MANAGED_BY, MANAGED_BY_TAG, EnvironmentConfig
 from builder.errors import OperationError, RefusedError
 from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
+from builder.ops import ownership
 from builder.ops.deploy import outputs_file
 from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger, monthly_by_resource
 from builder.ops.ownership import (
-    made_by_earlier_builder,
+    Owner,
     managed,
     not_builders,
     primary_region,
@@ -114,7 +115,8 @@ def _has_preparable(template: Mapping[str, Any], kinds: Mapping[str, ResourceKin
 def _prepare(watcher: StackWatcher, target: Prepared) -> None:
     action = target.action
     try:
-        watcher.say("prepared for delete", done=action.run(watcher.client(action.service), target.physical_id))
+        watcher.say("prepared for delete", done=action.run(watcher.client_for_writes(action.service),
+                                                           target.physical_id))
     except botocore.exceptions.ClientError as exc:
         if aws.error_code(exc) not in action.gone:
             raise
@@ -136,13 +138,15 @@ def _stack_resources(watcher: StackWatcher, stack_id: str) -> list[Mapping[str, 
     return list(aws.pages(watcher.read, "list_stack_resources", "StackResourceSummaries", StackName=stack_id))
 
 
-def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Reporter,
+def destroy_stack(name: str, region: str, suffix: str, options: DestroyOptions, reporter: Reporter,
                   watcher_factory: WatcherFactory,
                   before_delete: Callable[[DeployedStack], None] | None = None,
                   role_arn: str | None = None, known: DeployedStack | None = None) -> Outcome:
     """Do what must happen before CloudFormation deletes the stack's resources (empty its buckets), then
     delete the stack and wait.
 
+    `suffix`: the environment the stack must be (its Environment tag): ownership.claim refuses another
+    environment's stack of this name, and one builder did not make (exit 3), before anything is written.
     `before_delete` sees the stack as it stands right before anything is emptied (reap looks again
     there) and may raise to stop; it is not called for a stack that does not exist. `role_arn`
     (cloudformation_role_arn) is the role CloudFormation deletes with; without it, the stack's own.
@@ -165,7 +169,7 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
             return Outcome(name, region, DestroyResult.NOT_FOUND, time.monotonic() - started)
         if before_delete is not None:
             before_delete(current)
-        _refuse_unless_deletable(name, current)
+        _refuse_unless_deletable(watcher, current, suffix)
         stack_id = current.stack_id
         body = watcher.read("get_template", StackName=stack_id, TemplateStage="Original")["TemplateBody"]
         template = template_from_body(body, name)
@@ -206,19 +210,26 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
     return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
 
 
-def _refuse_unless_deletable(name: str, current: DeployedStack) -> None:
-    """Refused unless builder made the stack (its tag), and not while termination protection is on."""
-    if not managed(current):
-        raise RefusedError(name, (
-            f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
-            f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
-            if made_by_earlier_builder(current) else
-            f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
-            f"template); nothing was deleted. Delete it with the tool that made it"))
+def _refuse_unless_deletable(watcher: StackWatcher, current: DeployedStack, suffix: str) -> None:
+    """Refused unless builder made the stack for this environment (ownership.claim, which opens the watcher's
+    writes), and not while termination protection is on."""
+    ownership.claim(watcher, current, suffix, (Owner.OURS,), _refused)
     if current.termination_protection:
-        raise OperationError(name, "termination protection is on (setting termination_protection); "
-                                   "deploy with termination_protection = false and --allow-data-loss first, "
-                                   "then destroy")
+        raise OperationError(current.name, "termination protection is on (setting termination_protection); "
+                                           "deploy with termination_protection = false and --allow-data-loss first, "
+                                           "then destroy")
+
+
+def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
+    name = current.name
+    if found is Owner.OTHER_ENVIRONMENT:
+        return RefusedError(name, f"refused: {ownership.other_environment(current, suffix)}; nothing was deleted")
+    return RefusedError(name, (
+        f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
+        f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
+        if found is Owner.EARLIER else
+        f"refused: builder did not make this stack (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder "
+        f"template); nothing was deleted. Delete it with the tool that made it"))
 
 
 def _monthly(template: Mapping[str, Any], current: DeployedStack, name: str, region: str) -> dict[str, float] | None:

@@ -17,8 +17,9 @@ from builder.cost import region_prices, stack_items
 from builder.data_guard import Finding, merged
 from builder.deployed_cost import deployed_items
 from builder.errors import RefusedError
+from builder.ops import ownership
 from builder.ops.drift import drift_for_diff
-from builder.ops.ownership import NO_TAG, NOT_BUILDERS, not_builders
+from builder.ops.ownership import NO_TAG, Owner
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.review import (
@@ -71,7 +72,7 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
     watcher = watcher_factory(stack.name, stack.region, reporter)
     with aws.translate(stack.name, stack.region):
         current = current_stack(watcher, options.wait_for_others)
-        _refuse_another_tools(watcher, current)
+        _refuse_another_tools(watcher, stack, current)
         if current is not None and current.failed_create:
             watcher.say("diff failed create")
             found[stack.name] = StackReview(stack.name, stack.region, RECREATE)
@@ -118,14 +119,21 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                    changes=len(change_set.changes))
 
 
-def _refuse_another_tools(watcher: StackWatcher, current: DeployedStack | None) -> None:
-    """Deploy refuses a stack of this name that another tool made (exit 3; an earlier builder's it adopts):
-    diff says so with the same exit code, and makes no change set on that stack."""
-    if current is None or current.in_review or not_builders(current) != NOT_BUILDERS:
-        return
-    raise RefusedError(watcher.name, f"deploy would refuse: a stack of this name exists and builder did not make it "
-                                     f"({NO_TAG}, not a builder template); diff made no change set on it. Choose "
-                                     f"another suffix or stack_prefix")
+def _refuse_another_tools(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> None:
+    """Deploy refuses a stack of this name that another tool made, or that builder made for another environment
+    (exit 3; an earlier builder's it adopts): diff says so with the same exit code, and makes no change set on
+    that stack. The same check as deploy's (ownership.claim), which opens the watcher's writes (the change set
+    diff makes and deletes)."""
+    ownership.claim(watcher, current, stack.config.suffix, (Owner.NONE, Owner.OURS, Owner.EARLIER), _refused)
+
+
+def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
+    if found is Owner.OTHER_ENVIRONMENT:
+        return RefusedError(current.name, f"deploy would refuse: {ownership.other_environment(current, suffix)}; "
+                                          f"diff made no change set on it. Choose another suffix or stack_prefix")
+    return RefusedError(current.name, f"deploy would refuse: a stack of this name exists and builder did not make "
+                                      f"it ({NO_TAG}, not a builder template); diff made no change set on it. Choose "
+                                      f"another suffix or stack_prefix")
 
 
 def _protection(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> str:

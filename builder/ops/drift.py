@@ -39,7 +39,7 @@ class DriftOptions:
 
 
 def detect(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport:
-    return drift.detect(watcher.cf, watcher.name, timeout_s=timeout_s, sleep=watcher.pause, read=watcher.read)
+    return drift.detect(watcher.paced, watcher.name, timeout_s=timeout_s, sleep=watcher.pause, read=watcher.read)
 
 
 def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: Show,

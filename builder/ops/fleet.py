@@ -149,7 +149,8 @@ def destroyer(options: DestroyOptions, reporter: Reporter, limits: AgeLimits, wa
             if reason is not None:
                 raise NoLongerReapable(row.stack, reason)
 
-        return destroy_stack(row.stack, row.region, options, reporter, watcher_factory, before_delete=still_reapable)
+        return destroy_stack(row.stack, row.region, row.suffix, options, reporter, watcher_factory,
+                             before_delete=still_reapable)
 
     return destroy_one
 

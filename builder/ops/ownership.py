@@ -12,14 +12,29 @@ builder writes stack tags no `tags` setting can set (builder.environment refuses
 - `builder:replica-region` on a primary with replication: where its replica is (the deployed
   `ReplicationRegion` parameter says it too, also for stacks deployed before the tag existed).
 
-Pure functions over DeployedStack values.
+The `Environment` tag (always the suffix: `tags` cannot set it) says which environment a builder stack is:
+`app-x-foo` made with stack_prefix `app-x` and suffix `foo` carries `Environment = foo`, so `destroy --suffix
+x-foo` with stack_prefix `app` (the same stack name) finds it is another environment's and leaves it alone.
+
+`owner` is the one decision, and `claim` the one gate: every CloudFormation write of a command (a change set,
+UpdateStack, DeleteStack, the stack policy, termination protection) goes through a StackWatcher whose writes
+stay shut until `claim` has judged the deployed stack (builder.stack.watch.StackWatcher.cf;
+tests/ops/test_write_gate.py holds that no other code opens them). Pure functions over DeployedStack values,
+and `claim`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from enum import StrEnum
+
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, PRIMARY_REGION_TAG, REPLICA_REGION_TAG
+from builder.errors import RefusedError
 from builder.resources import DESCRIPTION_START
 from builder.stack.deployed import DeployedStack
+from builder.stack.watch import StackWatcher
+
+SUFFIX_TAG = "Environment"  # always the suffix (builder.settings refuses it in `tags`)
 
 REPLICATION_REGION_PARAMETER = "ReplicationRegion"
 NO_TAG = f"no {MANAGED_BY_TAG}={MANAGED_BY} tag"
@@ -68,3 +83,49 @@ def replica_belongs(replica: DeployedStack, replica_region: str, primary_region_
     if owner is not None:
         return owner == primary_region_
     return primary is not None and replica_region in replica_regions(primary)
+
+
+class Owner(StrEnum):
+    """Whose the deployed stack of a name is, for the environment (suffix) a command acts on."""
+
+    NONE = "no stack"  # nothing deployed, or REVIEW_IN_PROGRESS: a create that never ran holds nothing
+    OURS = "this environment's"  # builder's tag, and its Environment tag is this suffix
+    EARLIER = "an earlier builder's"  # no tag yet, a builder template: deploy adopts it
+    OTHER_ENVIRONMENT = "another environment's"  # builder's tag, another Environment: same name, other prefix
+    ANOTHER_TOOL = "another tool's"
+
+
+def owner(record: DeployedStack | None, suffix: str) -> Owner:
+    """Whose the deployed stack is, decided from its own tags and template Description, never from the config:
+    a builder stack is this environment's only when its Environment tag is `suffix`. An earlier builder's stack
+    whose Environment tag names another suffix is another environment's too."""
+    if record is None or not record.exists or record.in_review:
+        return Owner.NONE
+    environment = record.tags.get(SUFFIX_TAG)
+    if managed(record):
+        return Owner.OURS if environment == suffix else Owner.OTHER_ENVIRONMENT
+    if made_by_earlier_builder(record):
+        return Owner.EARLIER if environment in (None, suffix) else Owner.OTHER_ENVIRONMENT
+    return Owner.ANOTHER_TOOL
+
+
+def other_environment(record: DeployedStack, suffix: str) -> str:
+    """Why a builder stack of this name is not the environment `suffix`'s (its Environment tag)."""
+    return (f"builder made this stack for another environment (its {SUFFIX_TAG} tag is "
+            f"{record.tags.get(SUFFIX_TAG) or '(none)'}, not {suffix}: the same name from another stack_prefix)")
+
+
+Refusal = Callable[[Owner, DeployedStack, str], RefusedError]  # (owner, stack, suffix): the command's refusal
+
+
+def claim(watcher: StackWatcher, record: DeployedStack | None, suffix: str, allowed: Collection[Owner],
+          refusal: Refusal) -> Owner:
+    """The one ownership check before a write: judge the deployed stack (`record`, None when there is none)
+    for the environment `suffix`; raise the command's refusal (exit 3, nothing written) unless its owner is
+    `allowed`; else open the watcher's writes for this stack and return the owner."""
+    found = owner(record, suffix)
+    if found not in allowed:
+        assert record is not None, "no stack is always allowed"
+        raise refusal(found, record, suffix)
+    watcher.allow_writes(record.stack_id if record is not None and found is not Owner.NONE else None)
+    return found

@@ -15,11 +15,41 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from builder.errors import Interrupted, OperationError
+from builder.errors import Interrupted, OperationError, RefusedError
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.poller import Poller, Pollers, Watched
+
+
+class WritesShut(RefusedError):
+    """A write was attempted on a stack before ownership.claim judged it (a bug in builder): refused, exit 3."""
+
+
+def names_stack(stack_name: str, name: str) -> bool:
+    """Does `stack_name` (a name or a stack id, arn:...:stack/<name>/<uuid>) name the stack `name`?"""
+    parts = stack_name.split("/")
+    return stack_name == name or (len(parts) == 3 and parts[0].endswith(":stack") and parts[1] == name)
+
+
+class _OwnStack:
+    """The writer of one watcher: a call whose StackName names another stack is refused before it is sent."""
+
+    def __init__(self, writer: Any, name: str) -> None:
+        self._writer, self._name = writer, name
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._writer, operation)
+        if not callable(call):
+            return call
+
+        def checked(**kwargs: Any) -> Any:
+            target = kwargs.get("StackName")
+            if isinstance(target, str) and not names_stack(target, self._name):
+                raise WritesShut(self._name, f"{operation} named another stack ({target}); nothing was changed")
+            return call(**kwargs)
+
+        return checked
 
 
 def describe_stack(read: Callable[..., dict[str, Any]], name: str) -> DeployedStack | None:
@@ -59,10 +89,36 @@ class StackWatcher:
         self.name, self.region, self.reporter = name, region, reporter
         self.poller = poller
         self.accounts = accounts or Accounts()  # the run's, shared by its watchers
-        self.cf = self.poller.writer  # write calls, drawn from the budget; reads go through read()
+        self._writes_for: str | None = None  # the stack whose writes ownership.claim opened; None: shut
         self._sleep = sleep
         self.watched: Watched | None = None  # the operation being watched, or last watched
         self.events: list[Mapping[str, Any]] = []  # events of the operation being watched, oldest first
+
+    def allow_writes(self, stack_id: str | None) -> None:
+        """Open this watcher's writes (`cf`, `client_for_writes`) for its stack. Only builder.ops.ownership.claim
+        calls it, once it has judged the deployed stack (`stack_id`: the one it judged; None: none existed)."""
+        self._writes_for = stack_id or self.name
+
+    @property
+    def cf(self) -> Any:
+        """CloudFormation write calls, drawn from the budget (reads go through read()): shut until
+        ownership.claim has judged the stack, and only for this stack (a StackName naming another one is
+        refused, nothing sent)."""
+        if self._writes_for is None:
+            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
+        return _OwnStack(self.poller.writer, self.name)
+
+    @property
+    def paced(self) -> Any:
+        """Calls that change nothing but are not reads (DetectStackDrift), drawn from the budget; not for writes
+        (tests/ops/test_write_gate.py holds that every write goes through `cf`)."""
+        return self.poller.writer
+
+    def client_for_writes(self, service: str) -> Any:
+        """The shared client of another service for what changes data (emptying a bucket), after the claim."""
+        if self._writes_for is None:
+            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
+        return aws.shared_client(self.region, service)
 
     def pause(self, seconds: float) -> None:
         self._sleep(seconds)

@@ -65,13 +65,13 @@ def run(cf, out, tmp_path):
     sleeps = clock.sleeps
 
     def factory(name, region, reporter):
-        return stubbed_watcher(cf.client, name, reporter, clock)
+        return stubbed_watcher(cf.client, name, reporter, clock, claimed=False)  # each command claims its stack
 
     def go(action, **options):
         if action is not diff_stack:  # diff writes no files
             options.setdefault("out_dir", str(tmp_path / "out"))
         try:
-            target = (STACK.name, STACK.region) if action is destroy_stack else (STACK,)  # destroy needs no more
+            target = (STACK.name, STACK.region, STACK.config.suffix) if action is destroy_stack else (STACK,)
             options_of = {deploy_stack: DeployOptions, diff_stack: DiffOptions, destroy_stack: DestroyOptions}[action]
             reporter = Reporter(out, tty=False, views=views())
             result = action(*target, options_of(**options), reporter, watcher_factory=factory)
