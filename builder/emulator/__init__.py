@@ -71,6 +71,10 @@ DEFAULT_PORT = 4566
 DEFAULT_SERVICES = "cloudformation,s3,dynamodb,sns,cloudwatch,iam,sts,kms"
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
+STATE_ROOT_PREFIX = "builder-localstack-"  # each start's state folder (tempfile.mkdtemp): stop removes only such
+LAUNCH_MODULE = "localstack.runtime.main"  # what _launch runs: an emulator of builder's has it in its command line
+RECORD_KEYS = {"pid", "port", "url", "root", "log"}  # what start writes into the pid file, nothing else
+LOG_HEADER = "# python -m builder emulator: LocalStack's log of the emulator the pid file beside names\n"
 INSTALL_HINT = "install it with: python -m builder emulator --install (once; needs Python >= 3.12)"
 
 # Inherited variables that must not reach the emulator: real credentials or
@@ -366,7 +370,7 @@ def localstack(
     (with the tail of LocalStack's log) if it exits or is not ready in ``timeout``.
     """
     python = Path(python) if python else emulator_python()
-    root = Path(tempfile.mkdtemp(prefix="builder-localstack-"))
+    root = Path(tempfile.mkdtemp(prefix=STATE_ROOT_PREFIX))
     keep_log = os.environ.get("BUILDER_EMULATOR_LOG")
     log_path = Path(keep_log) if keep_log else root / "localstack.log"
     proc: subprocess.Popen[bytes] | None = None
@@ -405,7 +409,9 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started in the foreground 
 
 def _read_pidfile(pidfile: Path) -> dict[str, object] | None:
     """The running emulator the pid file names, or None (a stale or empty one is removed). A file that is no
-    emulator's record (a mistyped --pidfile naming the user's own file) is refused and left alone."""
+    emulator's record (a mistyped --pidfile naming the user's own file, or another tool's JSON with a pid) is
+    refused and left alone. A live process is builder's emulator only when it is what start launched
+    (_ours); a pid that now belongs to another process is never signalled: the record is stale."""
     try:
         text = pidfile.read_text()
     except FileNotFoundError:
@@ -416,32 +422,77 @@ def _read_pidfile(pidfile: Path) -> dict[str, object] | None:
     try:
         state = json.loads(text)
         pid = int(state["pid"])
+        if not set(state) <= RECORD_KEYS or pid <= 0:
+            raise ValueError(pid)
     except (ValueError, KeyError, TypeError):
         if text.strip():
             raise EmulatorUsageError(f"--pidfile {pidfile}: holds no emulator's record (JSON with its pid), so it "
                                      f"is left alone; give the file --background wrote, or a new path") from None
         pidfile.unlink(missing_ok=True)  # empty: a start that died before writing it
         return None
-    if _exited(pid) or "localstack" not in _cmdline(pid):
+    if _exited(pid) or not _ours(pid, state):
         _forget(pidfile, state)
         return None
     return dict(state)
 
 
+def _ours(pid: int, state: Mapping[str, object]) -> bool:
+    """Is the live process `pid` the emulator this record names: LocalStack as _launch runs it, the leader of
+    its own process group (start_new_session: what _stop_group signals), working in the record's state folder?
+    Where /proc cannot tell (not Linux), the command line and group are what can be checked."""
+    if LAUNCH_MODULE not in _cmdline(pid):
+        return False
+    try:
+        if os.getpgid(pid) != pid:
+            return False
+    except OSError:
+        return False
+    root = state.get("root")
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return True
+    return isinstance(root, str) and Path(cwd) == Path(root)
+
+
 def _cmdline(pid: int) -> str:
-    """The process's command line (Linux /proc), or "localstack" where it cannot be read."""
+    """The process's command line (Linux /proc), or LAUNCH_MODULE where it cannot be read."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except FileNotFoundError:
-        return "" if Path("/proc/self").exists() else "localstack"
+        return "" if Path("/proc/self").exists() else LAUNCH_MODULE
     except OSError:
-        return "localstack"
+        return LAUNCH_MODULE
 
 
 def _forget(pidfile: Path, state: Mapping[str, object]) -> None:
+    """Remove the pid file, and the state folder it names when that is one start made (builder-localstack-*):
+    a record naming any other folder never has it deleted."""
     pidfile.unlink(missing_ok=True)
-    if isinstance(state.get("root"), str):
-        shutil.rmtree(str(state["root"]), ignore_errors=True)
+    root = state.get("root")
+    if isinstance(root, str) and Path(root).name.startswith(STATE_ROOT_PREFIX) and not Path(root).is_symlink():
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _log_for(pidfile: Path) -> Path:
+    """The log beside the pid file (its name with the suffix .log), once it is sure to be the emulator's: a
+    path that is the pid file itself, or an existing file that no emulator start wrote (its first line is not
+    LOG_HEADER) outside builder's own folder, is refused (exit 2) rather than overwritten."""
+    log_path = pidfile.with_suffix(".log")
+    if log_path == pidfile:
+        raise EmulatorUsageError(f"--pidfile {pidfile}: its log would be the pid file itself ({log_path}); give a "
+                                 f"pid file whose name does not end in .log, such as emulator.pid")
+    if log_path.parent.resolve() == STATE_DIR.resolve() or not (log_path.exists() or log_path.is_symlink()):
+        return log_path
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as existing:
+            first = existing.readline()
+    except OSError:
+        first = ""
+    if not log_path.is_file() or log_path.is_symlink() or first != LOG_HEADER:
+        raise EmulatorUsageError(f"--pidfile {pidfile}: the emulator's log would overwrite {log_path}, which no "
+                                 f"emulator start wrote; it is left alone: give a pid file in a folder of its own")
+    return log_path
 
 
 def start(
@@ -454,7 +505,8 @@ def start(
     """Install the emulator if needed and start it on 127.0.0.1:``port``; return once it is ready.
 
     Writes ``pidfile`` (pid, port, url, state dir, log) so ``stop(pidfile)`` finds it; LocalStack's
-    log goes to ``pidfile`` with the suffix ``.log``. In the background it outlives this process;
+    log goes to ``pidfile`` with the suffix ``.log`` (never over a file no start wrote: _log_for). In the
+    background it outlives this process;
     in the foreground it dies with it (Linux), and the caller stops it with ``stop(pidfile)``.
     """
     running = _read_pidfile(pidfile)
@@ -467,11 +519,11 @@ def start(
         raise EmulatorUsageError(f"--port {port}: a port number 1-65535 is right")
     if _port_taken(port):
         raise EmulatorUsageError(f"port {port} on {LOOPBACK} is in use; pick another with --port N")
+    log_path = _log_for(pidfile)
     python = install()
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    log_path = pidfile.with_suffix(".log")
-    log_path.write_bytes(b"")
-    root = Path(tempfile.mkdtemp(prefix="builder-localstack-"))
+    log_path.write_text(LOG_HEADER)
+    root = Path(tempfile.mkdtemp(prefix=STATE_ROOT_PREFIX))
     proc = _launch(python, port, root, log_path, DEFAULT_SERVICES, None, die_with_parent=not background)
     try:
         problem = _wait_ready(proc, port, timeout)

@@ -216,9 +216,65 @@ def test_stale_pid_file_is_not_a_running_emulator(tmp_path):
     pidfile = tmp_path / "emulator.pid"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    pidfile.write_text(json.dumps({"pid": dead.pid, "port": 1, "root": str(tmp_path / "root")}))
-    (tmp_path / "root").mkdir()
+    root = tmp_path / f"{emulator.STATE_ROOT_PREFIX}crashed"
+    pidfile.write_text(json.dumps({"pid": dead.pid, "port": 1, "root": str(root)}))
+    root.mkdir()
     done = _run("--stop", "--pidfile", str(pidfile))
     assert (done.returncode, done.stderr) == (0, f"emulator: not running (no live process in {pidfile})\n")
     assert not pidfile.exists()
-    assert not (tmp_path / "root").exists()
+    assert not root.exists()
+
+
+def test_a_record_never_deletes_a_folder_no_start_made(tmp_path):
+    """A stale record whose root names any other folder (a hand-edited or another tool's file) used to have
+    that folder removed with everything in it by --stop."""
+    pidfile, mine = tmp_path / "emulator.pid", tmp_path / "work"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "sub" / "notes.txt").write_text("precious\n")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pidfile.write_text(json.dumps({"pid": dead.pid, "port": 1, "root": str(mine)}))
+    done = _run("--stop", "--pidfile", str(pidfile))
+    assert done.returncode == 0, done.stderr
+    assert (mine / "sub" / "notes.txt").read_text() == "precious\n"
+
+
+def test_a_live_process_that_is_not_the_emulator_is_never_signalled(tmp_path):
+    """The pid of a record may now be another process's (the emulator died, the pid was reused; or another
+    LocalStack of another run). It is left running and the record is dropped as stale."""
+    pidfile = tmp_path / "emulator.pid"
+    elsewhere = tmp_path / f"{emulator.STATE_ROOT_PREFIX}other"
+    elsewhere.mkdir()
+    # its command line and process group look like an emulator's; its state folder is another's
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", emulator.LAUNCH_MODULE],
+                                 start_new_session=True, cwd=elsewhere)
+    try:
+        pidfile.write_text(json.dumps({"pid": bystander.pid, "port": 1,
+                                       "root": str(tmp_path / f"{emulator.STATE_ROOT_PREFIX}mine")}))
+        done = _run("--stop", "--pidfile", str(pidfile))
+        assert (done.returncode, done.stderr) == (0, f"emulator: not running (no live process in {pidfile})\n")
+        assert bystander.poll() is None  # still running: not signalled
+        assert not pidfile.exists() and elsewhere.is_dir()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_another_tools_json_with_a_pid_is_left_alone(tmp_path):
+    pidfile = tmp_path / "server.json"
+    pidfile.write_text(json.dumps({"pid": 999999, "name": "my server"}))
+    done = _run("--stop", "--pidfile", str(pidfile))
+    assert done.returncode == 2
+    assert "holds no emulator's record" in done.stderr
+    assert pidfile.exists()
+
+
+@pytest.mark.parametrize("pidfile, log", [("notes.txt", "notes.log"), ("app.log", "app.log")])
+def test_the_log_never_overwrites_a_file_no_start_wrote(tmp_path, pidfile, log):
+    """The log is the pid file's name with .log: `--pidfile notes.txt` truncated the user's notes.log, and
+    `--pidfile app.log` made the log and the record one file. Refused before anything starts (exit 2)."""
+    (tmp_path / log).write_text("precious\n")
+    done = _run("--background", "--port", str(_free_port()), "--pidfile", str(tmp_path / pidfile))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: emulator: --pidfile {tmp_path / pidfile}: ")
+    assert (tmp_path / log).read_text() == "precious\n"
