@@ -39,6 +39,13 @@ def no_point_in_time_recovery(template: dict) -> None:
     spec["PointInTimeRecoveryEnabled"] = False
 
 
+def table_key_changed(template: dict) -> None:
+    """A create-only property of the table: CloudFormation replaces it with a new, empty one."""
+    props = template["Resources"]["DataTable"]["Properties"]
+    props["KeySchema"] = [key for key in props["KeySchema"] if key["KeyType"] == "HASH"]
+    props["AttributeDefinitions"] = [a for a in props["AttributeDefinitions"] if a["AttributeName"] == "pk"]
+
+
 # (settings of the first deploy, settings of the second, a template edit for the second, the findings as
 # "resource (type): change" that the second deploy must list)
 CASES = {
@@ -60,6 +67,7 @@ CASES = {
         "DataBucket (AWS::S3::Bucket): versioning: on → off"]),
     "point-in-time-recovery-off": ([], [], no_point_in_time_recovery, [
         "DataTable (AWS::DynamoDB::Table): point-in-time recovery: on → off"]),
+    "table-replaced": ([], [], table_key_changed, ["DataTable (AWS::DynamoDB::Table): replaced"]),
 }
 
 
