@@ -42,6 +42,7 @@ from builder.ops.ownership import (
     replica_regions,
 )
 from builder.ops.pool import Outcome
+from builder.ops.reap import NEEDS_A_PERSON
 from builder.pricing import CostError
 from builder.report import Reporter
 from builder.resources import inventory
@@ -214,6 +215,9 @@ def _refuse_unless_deletable(watcher: StackWatcher, current: DeployedStack, suff
     """Refused unless builder made the stack for this environment (ownership.claim, which opens the watcher's
     writes), and not while termination protection is on."""
     ownership.claim(watcher, current, suffix, (Owner.OURS,), _refused)
+    if current.status in NEEDS_A_PERSON:  # reap's rule too: CloudFormation could not put resources back
+        raise RefusedError(current.name, f"refused: the stack is {current.status}: "
+                                         f"{NEEDS_A_PERSON[current.status]}; nothing was deleted")
     if current.termination_protection:
         raise OperationError(current.name, "termination protection is on (setting termination_protection); "
                                            "deploy with termination_protection = false and --allow-data-loss first, "

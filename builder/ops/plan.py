@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from builder.data_guard import Finding, StackState, findings, pseudo_parameters
-from builder.errors import OperationError
+from builder.errors import RefusedError
 from builder.stack.changeset import ChangeSet, create_change_set, template_args
 from builder.stack.deployed import DeployedStack
 from builder.stack.rollback import RollbackTriggers
@@ -60,8 +60,8 @@ def current_stack(watcher: StackWatcher, wait_for_others: bool) -> DeployedStack
     current = watcher.describe()
     if current is not None:
         current = watcher.wait_for_others(current, wait_for_others)
-    if current is not None and current.stuck:
-        raise OperationError(watcher.name, f"the stack is {current.status}; it needs a human (see its "
+    if current is not None and current.stuck:  # refused, nothing changed: a person must decide first (exit 3)
+        raise RefusedError(watcher.name, f"the stack is {current.status}; it needs a human (see its "
                                            f"events), then deploy again")
     return current
 

@@ -283,10 +283,14 @@ def test_a_failed_update_reports_the_first_failed_event_and_deletes_nothing(cf, 
     assert "UPDATE_FAILED        AWS::DynamoDB::Table         DataTable  Subscriber limit" in text
 
 
-def test_a_stuck_stack_needs_a_human(cf, run):
-    cf.add_response("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"), {"StackName": STACK.name})
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED"])
+def test_a_stuck_stack_needs_a_human(cf, run, status):
+    """Refused (exit 3) before any write: nothing else is queued. (Stubber: LocalStack 2026.3 does not end a
+    stack in these states on demand.)"""
+    cf.add_response("describe_stacks", stack(status), {"StackName": STACK.name})
     error, _ = run(deploy_stack)
-    assert error.message.startswith("the stack is UPDATE_ROLLBACK_FAILED; it needs a human")
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert error.message.startswith(f"the stack is {status}; it needs a human")
 
 
 def test_a_change_set_that_fails_for_another_reason_is_kept(cf, run):
@@ -484,6 +488,29 @@ def test_destroy_refuses_a_stack_with_termination_protection(cf, run):
     error, _ = run(destroy_stack)  # nothing else queued: no bucket emptied, no DeleteStack
     assert error.message == ("termination protection is on (setting termination_protection); deploy with "
                              "termination_protection = false and --allow-data-loss first, then destroy")
+
+
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"])
+def test_destroy_refuses_a_stack_whose_rollback_failed(cf, run, status):
+    """CloudFormation could not put its resources back: a person decides what to skip (ContinueUpdateRollback)
+    before the stack is deleted, as reap holds too. Refused, exit 3; nothing else is queued: no template read, no
+    bucket emptied, no DeleteStack. (Stubber: LocalStack 2026.3 does not end an update in this state.)"""
+    cf.add_response("describe_stacks", stack(status), {"StackName": STACK.name})
+    error, _ = run(destroy_stack)
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert error.message.startswith(f"refused: the stack is {status}: ")
+    assert error.message.endswith("; nothing was deleted")
+
+
+@pytest.mark.parametrize("tags, reason", [
+    ({**STACK.tags, "Environment": "other"}, "builder made this stack for another environment"),
+    ({"Environment": "stub", "CostCenter": "engineering"}, "builder did not make this stack"),
+])
+def test_destroy_refuses_a_stack_that_is_not_this_environments(cf, run, tags, reason):
+    cf.add_response("describe_stacks", stack("UPDATE_COMPLETE", Tags=tag_list(tags)), {"StackName": STACK.name})
+    error, _ = run(destroy_stack)  # nothing else queued: no template read, no bucket emptied, no DeleteStack
+    assert isinstance(error, RefusedError) and error.exit_code == 3
+    assert error.message.startswith(f"refused: {reason}")
 
 
 def test_a_failed_delete_reports_its_cause(cf, run):
