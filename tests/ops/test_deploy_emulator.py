@@ -213,7 +213,8 @@ def test_rollback_complete_is_deleted_and_created_again(aws, suffix):
     taken = {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
              "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}
     dynamodb.create_table(TableName=f"{name}-taken", **taken)
-    cf.create_change_set(StackName=name, ChangeSetName="taken", ChangeSetType="CREATE", Tags=MANAGED_TAGS,
+    tags = [*MANAGED_TAGS, {"Key": "Environment", "Value": suffix}]  # as builder's own create tags its stacks
+    cf.create_change_set(StackName=name, ChangeSetName="taken", ChangeSetType="CREATE", Tags=tags,
                          TemplateBody=json.dumps({"Resources": {"Taken": {
                              "Type": "AWS::DynamoDB::Table", "Properties": {"TableName": f"{name}-taken", **taken}}}}))
     deadline = time.monotonic() + 60
