@@ -291,3 +291,47 @@ def test_deploy_refuses_an_out_folder_it_cannot_write_before_it_changes_anything
     assert (code, out_text) == (2, "")
     assert err.splitlines()[-1] == (f"error: {out}: cannot create the output folder (a-file is a file); choose "
                                     f"another with --out")
+
+
+def _last_error(capsys) -> tuple[str, list[str]]:
+    out, err = capsys.readouterr()
+    return out, [line for line in err.splitlines() if not line.startswith("config ")]
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("AWS_ENDPOINT_URL", "garbage", "Invalid endpoint: garbage"),
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:99999", "Port out of range 0-65535 in 'http://127.0.0.1:99999'"),
+    ("AWS_ENDPOINT_URL", "ftp://127.0.0.1:4566", "'ftp://127.0.0.1:4566' is not an http:// or https:// URL"),
+    ("AWS_ENDPOINT_URL_CLOUDFORMATION", "127.0.0.1:4566", "Invalid endpoint: 127.0.0.1:4566"),
+])
+def test_an_endpoint_that_is_no_url_is_bad_input_naming_its_variable(variable, value, expected, clean_env,
+                                                                     monkeypatch, capsys):
+    # it was 'error: ValueError: Invalid endpoint: garbage (rerun with --debug ...)', exit 1, as if AWS had failed
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+
+    code = main(["status", "--suffix", "pr1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [f"error: {variable}: {expected}; give a URL such as http://127.0.0.1:4566"]
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+@pytest.mark.parametrize("command", [["status", "--suffix", "pr1"], ["reap"], ["deploy", "--suffix", "pr1"]])
+def test_a_profile_that_is_nowhere_is_bad_input_naming_its_variable(variable, command, clean_env, monkeypatch,
+                                                                    capsys):
+    # it was 'error: ProfileNotFound: The config profile (deve) could not be found (rerun with --debug ...)', exit 1
+    (clean_env / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n")
+    (clean_env / "aws-credentials").write_text("[ci]\naws_access_key_id = x\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(clean_env / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(clean_env / "aws-credentials"))
+    monkeypatch.setenv(variable, "deve")
+
+    code = main([*command, "--region", "eu-west-1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [(f"error: {variable}: profile 'deve' is in neither the AWS config file nor the credentials "
+                      f"file (profiles there: ci, dev); name one of them, or unset {variable}")]
