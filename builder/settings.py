@@ -134,6 +134,9 @@ def tag_problem(key: str, value: Any) -> str | None:
         return f"tag values must be strings (got {value!r})"
     if not key or len(key) > MAX_TAG_KEY or not re.fullmatch(_TAG_TEXT, key):
         return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
+    if "=" in key:  # AWS takes one, but the aws CLI would read "a=b=c" as the key a with the value b=c
+        return (f"a tag key cannot hold '=' (got {key!r}): synth's <stack>.tags.json gives `aws cloudformation "
+                f"deploy --tags` Key=Value strings, which it splits at the first '='")
     if key.lower().startswith("aws:"):
         return "tag keys starting with 'aws:' are reserved by AWS"
     if key.lower().startswith(BUILDER_TAG_PREFIX):

@@ -73,6 +73,8 @@ CASES: list[Case] = [
     setting("set-region-as-key", "region", "region=us-east-1"),
     setting("set-tags-as-a-whole", "tags", "tags=Team"),
     setting("set-reserved-tag-key", "tags.aws:owner", "tags.aws:owner=me"),
+    config("config-tag-key-with-equals", '[defaults.tags]\n"a=b" = "c"\n',
+           "error: bad.toml: defaults.tags.a=b: a tag key cannot hold '=' (got 'a=b')"),
     setting("set-tag-value-with-newline", "tags.Team", "tags.Team=a\nb"),
     setting("set-tag-value-empty", "tags.Team", "tags.Team="),
     Case("set-with-a-carriage-return-only", ["--set", "\r"], "error: --set: \\r: expected KEY=VALUE"),
