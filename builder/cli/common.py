@@ -126,7 +126,7 @@ def usd(text: str) -> float:
         value = -1.0
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be an amount of USD >= 0, such as 5 or 2.50 (got {text!r})")
-    return value
+    return value + 0.0  # -0 is 0: its gate said "over -0.00"
 
 
 def add_pool_options(parser: argparse.ArgumentParser) -> None:
