@@ -40,7 +40,12 @@ RESERVED_TAGS = {
 
 
 def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
+    """A number as an error shows it: short (0.75, 1e+09), but never rounded to another value (1000.0000001
+    shown as 1000 read as within '<= 1000')."""
+    if isinstance(value, int):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 class Range(NamedTuple):  # NamedTuples (Pattern, Given too): defining one costs synth's start-up a tenth of a dataclass
