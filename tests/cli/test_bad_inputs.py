@@ -339,3 +339,16 @@ def test_a_profile_that_is_nowhere_is_bad_input_naming_its_variable(variable, co
     assert (code, out) == (2, "")
     assert lines == [(f"error: {variable}: profile 'deve' is in neither the AWS config file nor the credentials "
                       f"file (profiles there: ci, dev); name one of them, or unset {variable}")]
+
+
+def test_lint_refuses_an_empty_path_instead_of_linting_the_working_folder(clean_env, capsys):
+    # `lint "$TEMPLATE"` with TEMPLATE unset: Path("") is the working folder, whose every template was linted
+    assert main(["synth", "--suffix", "pr1", "--out", "elsewhere"]) == 0
+    capsys.readouterr()
+
+    code = main(["lint", ""])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [("error: python -m builder lint: argument PATH: is empty; give a template or a "
+                                 "folder that holds them, such as out; see `python -m builder lint --help`")]
