@@ -162,6 +162,8 @@ CASES: list[Case] = [
     config("config-tag-cost-center", "[environments.\"pr*\"]\ntags = { CostCenter = \"x\" }\n",
            'error: bad.toml: environments."pr*".tags.CostCenter: CostCenter comes from the cost_center setting'),
     # config files
+    Case("config-empty", ["--config", ""], "error: python -m builder synth: argument --config: is empty; give a TOML "
+         "file"),
     Case("config-missing", ["--config", "missing.toml"], "error: missing.toml: file not found"),
     Case("config-unreadable-folder", ["--config", "out"], "error: out: is a folder"),
     config("config-unreadable-not-utf8", b"[defaults]\ncost_center = \"\xff\xfe\"\n", "error: bad.toml: is not UTF-8"),
