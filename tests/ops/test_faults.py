@@ -394,6 +394,26 @@ def test_ctrl_c_before_the_change_set_ran_does_not_say_cloudformation_carries_on
     assert aws.stack(f"app-{suffix}")["StackStatus"] == "REVIEW_IN_PROGRESS"
 
 
+def test_ctrl_c_while_diff_waits_for_its_change_set_leaves_no_change_set_behind(aws, proxy, suffix):
+    """diff makes a change set, prints it and deletes it, 'also after Ctrl-C'; a Ctrl-C while it waited for the
+    change set to be made (DescribeChangeSet held) left it on the stack."""
+    assert aws.run(*deploy_argv(suffix))[0] == 0
+    proxy.hold_at = "DescribeChangeSet"
+    diff = builder_process("diff", "--suffix", suffix, "--set", "bucket_lifecycle_days=60")
+    try:
+        assert proxy.held.wait(60), "the diff never asked for its change set"
+        diff.send_signal(signal.SIGINT)
+        out, err = diff.communicate(timeout=60)
+    finally:
+        proxy.release()
+        if diff.poll() is None:
+            diff.kill()
+            diff.communicate()
+    assert diff.returncode == 130, out + err
+    assert without_config_line(err).splitlines() == [f"error: app-{suffix}: interrupted"]
+    assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
+
+
 def test_ctrl_c_after_a_create_settled_before_its_stack_policy_says_how_to_set_it(aws, proxy, suffix):
     """SIGINT while a new stack's SetStackPolicy is in flight: CloudFormation has finished, and a deploy
     again finds the stack unchanged and skips it, so it would never set the policy; the line gives the
