@@ -211,6 +211,7 @@ def write_files_reporting(contents: Mapping[str, str], out_dir: Path) -> list[tu
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        check_output_folder(str(out_dir))  # a file in the way is named as such, not as "File exists"
         raise UsageError(str(out_dir), f"cannot create the output folder ({exc.strerror or exc}); "
                                        f"choose another with --out") from None
     staged: list[tuple[str, Path]] = []

@@ -208,7 +208,8 @@ CASES: list[Case] = [
          files={"environments.toml/keep": b""}),
     # the output folder
     Case("out-empty", ["--out", ""], "error: python -m builder synth: argument --out: is empty"),
-    Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: ", files={"a-file": b"not a folder\n"}),
+    Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: cannot create the output folder (a-file is a "
+         "file)", files={"a-file": b"not a folder\n"}),  # it said (File exists)
     Case("out-below-a-regular-file", ["--out", "a-file/out"], "error: a-file/out: ", files={"a-file": b"x\n"}),
     Case("out-holds-a-folder-where-a-file-goes", ["--suffix", "blocked"], "error: out: ",
          files={"out/app-blocked.tags.json/keep": b"x\n"}),
@@ -354,3 +355,12 @@ def test_lint_refuses_an_empty_path_instead_of_linting_the_working_folder(clean_
     assert (code, out) == (2, "")
     assert err.splitlines() == [("error: python -m builder lint: argument PATH: is empty; give a template or a "
                                  "folder that holds them, such as out; see `python -m builder lint --help`")]
+
+
+def test_status_all_with_a_suffix_is_refused_not_the_whole_fleet(clean_env, capsys):
+    # the suffixes were ignored and every stack of the fleet listed, where diff --all --suffix is refused
+    code = main(["status", "--all", "--suffix", "pr1"])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: status: --all lists every stack of the fleet; give --all or --suffix, not both"]
