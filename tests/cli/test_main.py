@@ -211,6 +211,21 @@ def test_lint_refuses_a_region_or_cfnlintrc_that_cfn_lint_refuses_in_one_line(tm
     assert line.startswith("error: .cfnlintrc: ") and "no_such_option" in line
 
 
+@pytest.mark.parametrize("text,expected", [
+    (b"templates: [\n", "not valid YAML (did not find expected node content at line 2, column 1)"),
+    (b"a: b\n c: d\n", "not valid YAML (mapping values are not allowed in this context at line 2, column 3)"),
+    (b"regions: [\xff]\n", "is not UTF-8 text"),
+])
+def test_lint_refuses_a_cfnlintrc_that_is_no_yaml_in_one_line(tmp_path, capsys, text, expected):
+    # it was 'error: ParserError: while parsing a flow node' and two more lines, exit 1 (UnicodeDecodeError likewise)
+    main(["synth", "--suffix", "pr1"])
+    capsys.readouterr()
+    (tmp_path / ".cfnlintrc").write_bytes(text)
+    assert main(["lint"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: .cfnlintrc: {expected}; fix the file cfn-lint reads from this folder or ~"]
+
+
 def test_lint_without_templates_is_a_usage_error(capsys):
     assert main(["lint"]) == 2
     assert "run `python -m builder synth` first" in capsys.readouterr().err
