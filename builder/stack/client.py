@@ -94,14 +94,18 @@ def _missing_profile(core: botocore.session.Session, exc: botocore.exceptions.Pr
 
 
 def _make_client(sess: boto3.session.Session, service: str, region: str | None) -> Any:
-    """sess.client(service), with an endpoint that is no URL (AWS_ENDPOINT_URL=garbage, a port past
-    65535, ftp://) refused as bad input naming where it came from, before any call is made."""
+    """sess.client(service); a setting botocore cannot use is bad input naming its variable, before any call:
+    an endpoint that is no URL (AWS_ENDPOINT_URL=garbage, a port past 65535, ftp://) or an AWS_MAX_ATTEMPTS
+    that is no whole number of at least 1."""
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS")
+    if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
+        raise UsageError("AWS_MAX_ATTEMPTS", f"{attempts!r} is not a whole number of attempts of at least 1, such as 3")
     with translate(f"{service} client", region):
         try:
             made = sess.client(service, region_name=region, config=client_config())
-            problem = endpoint_problem(str(made.meta.endpoint_url))
         except ValueError as exc:  # botocore's "Invalid endpoint: ..." and urllib's IPv6 check
-            problem = str(exc)
+            raise UsageError(_endpoint_source(service), f"{exc}; give a URL such as http://127.0.0.1:4566") from exc
+    problem = endpoint_problem(str(made.meta.endpoint_url))
     if problem:
         raise UsageError(_endpoint_source(service), f"{problem}; give a URL such as http://127.0.0.1:4566")
     return made

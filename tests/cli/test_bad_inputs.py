@@ -325,6 +325,21 @@ def test_an_endpoint_that_is_no_url_is_bad_input_naming_its_variable(variable, v
     assert lines == [f"error: {variable}: {expected}; give a URL such as http://127.0.0.1:4566"]
 
 
+@pytest.mark.parametrize("value", ["garbage", "0", "-1", ""])
+def test_max_attempts_that_botocore_cannot_use_is_bad_input_naming_it(value, clean_env, monkeypatch, capsys):
+    # it was 'error: ValueError: invalid literal for int() ...' or 'error: cloudformation client:
+    # InvalidMaxRetryAttemptsError: ...', exit 1, as if AWS had failed
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+
+    code = main(["status", "--suffix", "pr1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [f"error: AWS_MAX_ATTEMPTS: {value!r} is not a whole number of attempts of at least 1, such as 3"]
+
+
 @pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
 @pytest.mark.parametrize("command", [["status", "--suffix", "pr1"], ["reap"], ["deploy", "--suffix", "pr1"]])
 def test_a_profile_that_is_nowhere_is_bad_input_naming_its_variable(variable, command, clean_env, monkeypatch,
