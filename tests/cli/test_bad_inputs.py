@@ -287,6 +287,18 @@ def test_a_dangling_environments_toml_link_is_an_error_not_the_defaults(clean_en
     assert not (clean_env / "out").exists()
 
 
+def test_deploy_refuses_a_folder_where_an_outputs_file_goes_before_it_changes_anything(clean_env, capsys):
+    # it created the stack, then exited 2 ('bad input') writing out/app-pr1.outputs.json
+    (clean_env / "out" / "app-pr1.outputs.json" / "keep").mkdir(parents=True)
+
+    code = main(["deploy", "--suffix", "pr2", "--suffix", "pr1"])
+
+    out_text, err = capsys.readouterr()
+    assert (code, out_text) == (2, "")
+    assert err.splitlines()[-1] == ("error: out: cannot write there (app-pr1.outputs.json is a folder); choose "
+                                    "another folder with --out")
+
+
 @pytest.mark.parametrize("out", ["a-file", "a-file/below"])
 def test_deploy_refuses_an_out_folder_it_cannot_write_before_it_changes_anything(out, clean_env, capsys):
     # it deployed the stack, then failed (exit 2) writing <stack>.outputs.json into a file
