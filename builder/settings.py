@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
+MAX_STACK_TAGS = 50  # CloudFormation's Tags of CreateChangeSet and UpdateStack: at most 50 (its API model's max)
 # Patterns as text: re compiles (and caches) each on its first use, so start-up pays only for those it uses.
 _TAG_TEXT = r"[\w .:/=+\-@]*"
 _REGION = (r"[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)"

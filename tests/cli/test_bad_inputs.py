@@ -75,6 +75,10 @@ CASES: list[Case] = [
     setting("set-reserved-tag-key", "tags.aws:owner", "tags.aws:owner=me"),
     config("config-tag-key-with-equals", '[defaults.tags]\n"a=b" = "c"\n',
            "error: bad.toml: defaults.tags.a=b: a tag key cannot hold '=' (got 'a=b')"),
+    Case("tags-past-cloudformations-limit-with-builders-own", [
+        *(arg for i in range(47) for arg in ("--set", f"tags.k{i}=v")), "--set", "ttl=1d"],
+        "error: --set: tags: 47 tags and builder's own 4 (CostCenter, Environment, builder:managed-by, builder:ttl) "
+        "make 51 stack tags"),  # written to the tags file, refused only by CloudFormation at deploy
     setting("set-tag-value-with-newline", "tags.Team", "tags.Team=a\nb"),
     setting("set-tag-value-empty", "tags.Team", "tags.Team="),
     Case("set-with-a-carriage-return-only", ["--set", "\r"], "error: --set: \\r: expected KEY=VALUE"),
