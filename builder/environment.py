@@ -24,7 +24,7 @@ from builder.errors import ConfigError, Problem
 from builder.region_chain import DEFAULT_REGION, RegionChoice, resolve_region
 from builder.set_overrides import parse_sets
 from builder.setting_values import Given
-from builder.settings import SETTINGS, Pattern, Setting, aws_region, default_of, is_on
+from builder.settings import MAX_STACK_TAGS, SETTINGS, Pattern, Setting, aws_region, default_of, is_on
 
 T = TypeVar("T")
 # Stack tags only builder writes (builder.settings.tag_problem refuses every `builder:` key in `tags`).
@@ -227,6 +227,21 @@ def _mode_problems(resolved: Resolved) -> list[Problem]:
         f"\"standard\" for it, or turn {' and '.join(m.split(' ')[0] for m in marks)} off"))]
 
 
+def _tag_count_problems(resolved: Resolved, schema: Schema) -> list[Problem]:
+    """The stack's tags (the config's with builder's own, and the replica's builder:primary-region) fit
+    CloudFormation's limit: 53 of them were written to the tags file and failed only at deploy."""
+    config = resolved.config
+    replica = any(extra(config) for extra in schema.bucket_regions)
+    count = len(config.stack_tags) + (1 if replica else 0)
+    if count <= MAX_STACK_TAGS:
+        return []
+    given = dict(config.tags)
+    own = [key for key in (*config.stack_tags, *([PRIMARY_REGION_TAG] if replica else ())) if key not in given]
+    return [resolved.problem(SETTINGS_BY_NAME["tags"], (
+        f"{len(given)} tags and builder's own {len(own)} ({', '.join(own)}) make {count} stack tags; "
+        f"CloudFormation takes at most {MAX_STACK_TAGS}: remove {count - MAX_STACK_TAGS}"))]
+
+
 def _suffix_problems(suffix: Given, config: EnvironmentConfig, schema: Schema, prefix_ok: bool) -> list[Problem]:
     """The suffix's form, then whether it fits every bucket name (unless the prefix or a region is wrong
     already: the lengths would mislead)."""
@@ -244,6 +259,7 @@ def _problems(resolved: Resolved, suffix: Given, schema: Schema, region_check: R
     found = [*bad.values(), *_stack_problems(resolved, region_check), *_pair_problems(resolved, known, bad),
              *([] if "deployment_mode" in bad else _mode_problems(resolved))]
     found += [problem for check in schema.checks for problem in check(resolved)]
+    found += [] if "tags" in bad else _tag_count_problems(resolved, schema)
     return found + _suffix_problems(suffix, resolved.config, schema, prefix_ok="stack_prefix" not in bad)
 
 

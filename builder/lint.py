@@ -169,6 +169,7 @@ def lint_templates(files: Sequence[Path | str], regions: Sequence[str] = (), app
                    workers: int | None = None) -> LintResult:
     """What `cfn-lint --include-checks I --append-rules builder/rules [--regions ...] -- FILES` reports,
     run from this working folder (its .cfnlintrc applies), each file linted on its own."""
+    import yaml  # cfn-lint's own YAML parser, which reads the .cfnlintrc
     from cfnlint.config import ConfigMixIn
     from cfnlint.exceptions import ConfigFileError
     from cfnlint.helpers import REGIONS
@@ -179,6 +180,15 @@ def lint_templates(files: Sequence[Path | str], regions: Sequence[str] = (), app
         config = ConfigMixIn(argv)
     except ConfigFileError as error:  # cfn-lint prints it and exits 1 before linting anything
         raise UsageError(".cfnlintrc", f"{error}; fix the file cfn-lint reads from this folder or ~") from error
+    except yaml.YAMLError as error:  # not YAML at all: cfn-lint's traceback, three lines of ours
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise UsageError(".cfnlintrc", f"not valid YAML ({problem}{at}); fix the file cfn-lint reads from this "
+                                       f"folder or ~") from error
+    except UnicodeDecodeError as error:
+        raise UsageError(".cfnlintrc", "is not UTF-8 text; fix the file cfn-lint reads from this folder or ~") \
+            from error
     unknown = [region for region in config.regions if region not in REGIONS]
     if unknown:  # cfn-lint refuses them before linting anything (its exit 32)
         where = "--region" if regions else "regions (.cfnlintrc, AWS_REGION or AWS_DEFAULT_REGION)"

@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
+MAX_STACK_TAGS = 50  # CloudFormation's Tags of CreateChangeSet and UpdateStack: at most 50 (its API model's max)
 # Patterns as text: re compiles (and caches) each on its first use, so start-up pays only for those it uses.
 _TAG_TEXT = r"[\w .:/=+\-@]*"
 _REGION = (r"[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)"
@@ -40,7 +41,12 @@ RESERVED_TAGS = {
 
 
 def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
+    """A number as an error shows it: short (0.75, 1e+09), but never rounded to another value (1000.0000001
+    shown as 1000 read as within '<= 1000')."""
+    if isinstance(value, int):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 class Range(NamedTuple):  # NamedTuples (Pattern, Given too): defining one costs synth's start-up a tenth of a dataclass
@@ -134,6 +140,9 @@ def tag_problem(key: str, value: Any) -> str | None:
         return f"tag values must be strings (got {value!r})"
     if not key or len(key) > MAX_TAG_KEY or not re.fullmatch(_TAG_TEXT, key):
         return f"tag key must be 1 to {MAX_TAG_KEY} letters, digits, spaces or _.:/=+-@ (got {key!r})"
+    if "=" in key:  # AWS takes one, but the aws CLI would read "a=b=c" as the key a with the value b=c
+        return (f"a tag key cannot hold '=' (got {key!r}): synth's <stack>.tags.json gives `aws cloudformation "
+                f"deploy --tags` Key=Value strings, which it splits at the first '='")
     if key.lower().startswith("aws:"):
         return "tag keys starting with 'aws:' are reserved by AWS"
     if key.lower().startswith(BUILDER_TAG_PREFIX):

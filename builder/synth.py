@@ -12,7 +12,7 @@ import json
 import os
 import shlex
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,10 +187,14 @@ def _holds(path: Path, text: str) -> bool:
         return False
 
 
-def check_output_folder(out_dir: str) -> None:
+def check_output_folder(out_dir: str, names: Sequence[str] = ()) -> None:
     """UsageError when `out_dir` cannot be made into a folder for files (it, or a folder above it, is a file;
-    the first that exists is not writable): what deploy checks before it changes anything, not after."""
+    the first that exists is not writable), or one of the files `names` there is a folder: what deploy
+    checks before it changes anything, not after."""
     path = Path(out_dir)
+    for name in names:
+        if (path / name).is_dir():
+            raise UsageError(out_dir, f"cannot write there ({name} is a folder); choose another folder with --out")
     for folder in (path, *path.parents):
         if not folder.exists():
             continue
@@ -211,6 +215,7 @@ def write_files_reporting(contents: Mapping[str, str], out_dir: Path) -> list[tu
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        check_output_folder(str(out_dir))  # a file in the way is named as such, not as "File exists"
         raise UsageError(str(out_dir), f"cannot create the output folder ({exc.strerror or exc}); "
                                        f"choose another with --out") from None
     staged: list[tuple[str, Path]] = []

@@ -264,3 +264,10 @@ def test_max_monthly_takes_only_an_amount(capsys, amount):
     code, out, err = run_cli(capsys, "cost", "--suffix", "pr1", "--max-monthly", amount)
     assert (code, out) == (2, "")
     assert "argument --max-monthly: must be an amount of USD >= 0" in err
+
+
+def test_max_monthly_of_minus_zero_is_zero(capsys):
+    # `--max-monthly=-0` passed the >= 0 check and the gate said "dev costs 0.40 USD a month idle, over -0.00"
+    code, out, err = run_cli(capsys, "cost", "--suffix", "pr1", "--max-monthly=-0")
+    assert code == 6 and "total per month" in out
+    assert err == "error: --max-monthly: pr1 costs 0.40 USD a month idle, over 0.00\n"

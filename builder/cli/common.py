@@ -43,6 +43,13 @@ def folder(text: str) -> str:
     return text
 
 
+def config_file(text: str) -> str:
+    """--config's value: an empty one (`--config "$CONFIG"`, unset) said 'error: : is a folder'."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a TOML file, such as environments.toml")
+    return text
+
+
 class Once(argparse.Action):
     """An option that takes one value: given twice, it is an error, not the last one winning silently."""
 
@@ -60,7 +67,7 @@ def common_options() -> argparse.ArgumentParser:
     group = common.add_argument_group("environment options")
     group.add_argument("--suffix", action="append", metavar="S",
                        help="environment suffix; repeat for several (default: $ENVIRONMENT_SUFFIX, else dev)")
-    group.add_argument("--config", metavar="PATH", action=Once,
+    group.add_argument("--config", metavar="PATH", action=Once, type=config_file,
                        help="config file (default: environments.toml in the working directory, if present)")
     group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                        help="override a setting, highest precedence; tags: --set tags.Team=data")
@@ -126,7 +133,7 @@ def usd(text: str) -> float:
         value = -1.0
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be an amount of USD >= 0, such as 5 or 2.50 (got {text!r})")
-    return value
+    return value + 0.0  # -0 is 0: its gate said "over -0.00"
 
 
 def add_pool_options(parser: argparse.ArgumentParser) -> None:

@@ -96,7 +96,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.ops.deploy import DeployOptions, deploy_stack
+    from builder.ops.deploy import DeployOptions, deploy_stack, outputs_file
     from builder.ops.pool import run_all
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     groups = stack_groups(args)
     if nothing_in_shard(args, groups):
         return EXIT_OK
-    check_output_folder(args.out)  # the outputs file goes there after the deploy: refuse a bad one before it
+    # the outputs files go there after the deploy: refuse a bad folder, or a folder in a file's place, before it
+    check_output_folder(args.out, [outputs_file(stack.name, args.out).name for group in groups for stack in group])
     reporter = reporter_for(args, groups)
     options = DeployOptions(out_dir=args.out, allow_data_loss=args.allow_data_loss,
                             wait_for_others=args.wait_for_others, artifact_bucket=args.artifact_bucket,

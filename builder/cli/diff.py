@@ -57,11 +57,19 @@ examples:
 """
 
 
+def _output_file(text: str) -> str:
+    """--output-file's value: an empty one (`--output-file "$SUMMARY"`, unset) was taken as no option at all,
+    or failed after the whole diff as 'error: : cannot write ...'."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a file, such as diff.md, or - for standard output")
+    return text
+
+
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "diff", "show the change set deploy would execute", DESCRIPTION, [common])
     add_output_option(parser, "text (default), json (one object per line) or markdown (one block for a pull "
                               "request)", choices=("text", "json", "markdown"))
-    parser.add_argument("--output-file", metavar="F",
+    parser.add_argument("--output-file", metavar="F", type=_output_file,
                         help="with --output markdown: write the block to F (`-`: standard output)")
     parser.add_argument("--github-step-summary", action="store_true",
                         help="with --output markdown: also append the block to the file $GITHUB_STEP_SUMMARY names")

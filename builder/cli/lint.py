@@ -20,10 +20,19 @@ examples:
   python -m builder lint out/app-pr123.template.json"""
 
 
+def template_path(text: str) -> str:
+    """A PATH: an empty one (`lint "$TEMPLATE"` with the variable unset) would lint every template below the
+    working folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a template or a folder that holds them, such as out")
+    return text
+
+
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "lint", "cfn-lint templates; fails on any finding, informational included",
                          DESCRIPTION)
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="templates or folders (default: out)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", type=template_path,
+                        help="templates or folders (default: out)")
     parser.add_argument("--region", action="append", metavar="R", dest="regions",
                         help="regions to check resource availability in; repeatable (default: cfn-lint's: the "
                              ".cfnlintrc's regions, else AWS_REGION, AWS_DEFAULT_REGION or us-east-1)")

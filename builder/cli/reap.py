@@ -13,6 +13,7 @@ from builder.cli.common import (
     add_command,
     add_output_option,
     add_shard_option,
+    config_file,
     positive_int,
 )
 from builder.durations import DurationError, parse_duration
@@ -56,7 +57,7 @@ def duration(text: str) -> int:
 def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser = add_command(subparsers, "reap", "list idle stacks and their idle cost; delete expired ones with --yes",
                          DESCRIPTION)
-    parser.add_argument("--config", metavar="PATH", action=Once,
+    parser.add_argument("--config", metavar="PATH", action=Once, type=config_file,
                         help="config file (default: environments.toml in the working directory, if present)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                         help="override a setting, such as stack_prefix")

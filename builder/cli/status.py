@@ -16,7 +16,7 @@ from builder.cli.common import (
     regions_to_search,
     say_config,
 )
-from builder.errors import EXIT_OK
+from builder.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from builder.environment import EnvironmentConfig
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from builder.stack.poller import Pollers
     from builder.synth import stacks_for
 
+    if args.all and args.suffix:  # the suffixes were ignored: the whole fleet was listed instead, as diff refuses
+        raise UsageError("status", "--all lists every stack of the fleet; give --all or --suffix, not both")
     configs = aws_configs_from_args(args, say=not args.all)  # --all: said once the whole file is checked
     if args.all:
         return fleet_view(args, configs)

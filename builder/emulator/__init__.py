@@ -513,7 +513,7 @@ def start(
     if running is not None:
         raise EmulatorUsageError(
             f"already running at {running.get('url')} (pid {running['pid']}, {pidfile}); "
-            "stop it with: python -m builder emulator --stop"
+            f"stop it with: {stop_command(pidfile)}"
         )
     if not 0 < port < 65536:
         raise EmulatorUsageError(f"--port {port}: a port number 1-65535 is right")
@@ -543,6 +543,12 @@ def start(
     else:
         _CHILDREN[proc.pid] = proc
     return endpoint
+
+
+def stop_command(pidfile: Path) -> str:
+    """The command that stops the emulator `pidfile` records: --stop alone reads only the default one."""
+    given = "" if pidfile == DEFAULT_PIDFILE else f" --pidfile {shlex.quote(str(pidfile))}"
+    return f"python -m builder emulator --stop{given}"
 
 
 def stop(pidfile: Path = DEFAULT_PIDFILE) -> bool:
@@ -653,8 +659,8 @@ def run(port: int, pidfile: Path, *, background: bool = False, stop_it: bool = F
     endpoint, lines = _start_ready(port, background, pidfile, env_file)
     if background:
         print("\n".join(lines), flush=True)
-        print(f"emulator running in the background (pid {endpoint.pid}); stop it with: "
-              "python -m builder emulator --stop", file=sys.stderr)
+        print(f"emulator running in the background (pid {endpoint.pid}); stop it with: {stop_command(pidfile)}",
+              file=sys.stderr)
         return
     try:  # from the first export line on, Ctrl-C is how a foreground emulator ends: not an error
         print("\n".join(lines), flush=True)

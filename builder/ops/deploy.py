@@ -19,7 +19,7 @@ from pathlib import Path
 
 from builder.data_guard import Finding
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG
-from builder.errors import OperationError, RefusedError
+from builder.errors import Interrupted, OperationError, RefusedError
 from builder.ops import adopt, drift, ownership
 from builder.ops.ownership import Owner
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
@@ -94,19 +94,42 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
             kind, changes = change_set.kind, len(change_set.changes)
     if not final.succeeded:
         raise operation_failed(watcher, final)
+    protected: list[bool] = [kind != "CREATE"]  # an update's policy was set before it ran
+    try:
+        outputs = _after_settle(watcher, stack, final, kind, options, started, protected)
+    except KeyboardInterrupt:
+        raise _interrupted_after_settle(stack, final, protected[0], options.out_dir) from None
+    result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
+    return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+
+
+def _after_settle(watcher: StackWatcher, stack: Stack, final: DeployedStack, kind: str, options: DeployOptions,
+                  started: float, protected: list[bool]) -> dict[str, str]:
+    """What follows a successful change set: termination protection, a new stack's policy (protected[0]
+    says once it is set), the outputs and their file."""
     with aws.translate(stack.name, stack.region):
         match_termination_protection(watcher, final, stack.config.termination_protection)
         if kind == "CREATE":
             policy.protect(watcher, stack, final.stack_id)
+            protected[0] = True
     final = watcher.with_outputs(final, expected=declares_outputs(stack))
     outputs = dict(final.outputs)
     watcher.say("deploy settled", status=final.status, seconds=time.monotonic() - started)
     if outputs:
-        reporter.show("outputs", outputs, stack.name)
+        watcher.reporter.show("outputs", outputs, stack.name)
     path = write_outputs(stack, outputs, options.out_dir)
     watcher.say("outputs written", path=path, outputs=outputs)
-    result = DeployResult.CREATED if kind == "CREATE" else DeployResult.UPDATED
-    return Outcome(stack.name, stack.region, result, time.monotonic() - started, outputs, changes)
+    return outputs
+
+
+def _interrupted_after_settle(stack: Stack, final: DeployedStack, protected: bool, out_dir: str) -> Interrupted:
+    """Ctrl-C once CloudFormation had finished: what builder had not done yet. A new stack's policy matters
+    most: a deploy again finds the stack unchanged and skips it, so it would never set the policy."""
+    settled = f"interrupted after the stack had settled in {final.status}: CloudFormation had finished"
+    if not protected:
+        return Interrupted(stack.name, f"{settled}, but builder may not have set its stack policy yet, and a deploy "
+                                       f"again skips the unchanged stack; set it with: {policy.restore_command(stack)}")
+    return Interrupted(stack.name, f"{settled}; deploy again writes {outputs_file(stack.name, out_dir)}")
 
 
 Planned = tuple[ChangeSet | None, rollback.RollbackTriggers | None, tuple[Finding, ...]]

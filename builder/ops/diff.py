@@ -189,7 +189,11 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
 
 def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: str, created: bool) -> None:
     """Delete the change set diff made, and the REVIEW_IN_PROGRESS stack a CREATE change set leaves."""
-    watcher.cf.delete_change_set(ChangeSetName=change_set_id)
+    try:
+        watcher.cf.delete_change_set(ChangeSetName=change_set_id)
+    except KeyboardInterrupt:  # Ctrl-C stopped the run's budget, whose calls now raise: the plain client, once
+        watcher.poller.cf.delete_change_set(ChangeSetName=change_set_id)
+        raise
     if created:
         review = watcher.describe(stack_id)
         if review is not None and review.in_review:

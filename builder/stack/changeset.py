@@ -8,6 +8,7 @@ changes" and is deleted; any other failed change set is kept for inspection.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -161,26 +162,32 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
     """Make a change set and wait for it; None (and the change set deleted) when nothing changes. Its
     validation findings are read (one DescribeEvents) when it fails and when it is made; `revert_drift`
     makes a drift-aware change set (an UPDATE only); `rollback`, its RollbackConfiguration (builder.stack.rollback)."""
-    cf = watcher.cf
     mode = {"DeploymentMode": revert.DEPLOYMENT_MODE} if revert_drift and kind == "UPDATE" else {}
-    created = cf.create_change_set(
-        StackName=stack.name, ChangeSetName=f"builder-{uuid.uuid4().hex[:12]}", ChangeSetType=kind,
-        Description="builder deploy", Parameters=[
-            {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
-        Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
-        Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode,
-        **(rollback.argument() if rollback is not None else {}))
-    change_set_id = created["Id"]
-    pauses = aws.intervals()
-    while True:
-        described = watcher.read("describe_change_set", ChangeSetName=change_set_id, IncludePropertyValues=True)
-        if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
-            break
-        watcher.pause(next(pauses))
+    name = f"builder-{uuid.uuid4().hex[:12]}"  # named here: a Ctrl-C before CreateChangeSet answers can still delete it
+    try:
+        created = watcher.cf.create_change_set(
+            StackName=stack.name, ChangeSetName=name, ChangeSetType=kind,
+            Description="builder deploy", Parameters=[
+                {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
+            Tags=[{"Key": key, "Value": value} for key, value in stack.tags.items()],
+            Capabilities=list(stack.capabilities), **role_arg(stack), **deployment_config(stack), **template, **mode,
+            **(rollback.argument() if rollback is not None else {}))
+        return _read(watcher, created["Id"], created.get("StackId"), kind, bool(mode))
+    except KeyboardInterrupt:  # diff promises no change set stays behind; deploy makes a new one next time
+        with contextlib.suppress(Exception):  # the run's budget is stopped: the plain client, one call, best effort
+            watcher.poller.cf.delete_change_set(StackName=stack.name, ChangeSetName=name)
+        raise
+
+
+def _read(watcher: StackWatcher, change_set_id: str, stack_id: str | None, kind: str,
+          drift_aware: bool) -> ChangeSet | None:
+    """The change set once made, with its changes and validation findings; None (and it deleted) when it
+    changes nothing; ValidationFailed (it kept for inspection) when it failed."""
+    described = _made(watcher, change_set_id)
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason", "")
         if is_no_changes(reason):
-            cf.delete_change_set(ChangeSetName=change_set_id)
+            watcher.cf.delete_change_set(ChangeSetName=change_set_id)
             return None
         found = validation.read_findings(watcher.read, change_set=change_set_id)
         validation.report(watcher.reporter, watcher.name, found)
@@ -197,8 +204,18 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
     found = validation.read_findings(watcher.read, change_set=change_set_id)
     validation.report(watcher.reporter, watcher.name, found, warnings_only=True)
     echoed = (described.get("DeploymentConfig") or {}).get("Mode") or "STANDARD"
-    return ChangeSet(change_set_id, created.get("StackId") or described["StackId"], kind, tuple(changes), found,
-                     bool(mode), echoed)
+    return ChangeSet(change_set_id, stack_id or described["StackId"], kind, tuple(changes), found, drift_aware, echoed)
+
+
+def _made(watcher: StackWatcher, change_set_id: str) -> dict[str, Any]:
+    """DescribeChangeSet once the change set is made (or has failed)."""
+    pauses = aws.intervals()
+    while True:
+        described: dict[str, Any] = watcher.read("describe_change_set", ChangeSetName=change_set_id,
+                                                 IncludePropertyValues=True)
+        if described["Status"] not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+            return described
+        watcher.pause(next(pauses))
 
 
 def config_read(stack: Stack) -> str:

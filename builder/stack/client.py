@@ -13,6 +13,7 @@ import difflib
 import functools
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from botocore.config import Config
 from botocore.utils import parse_timestamp
 from dateutil.tz import tzutc
 
-from builder.errors import OperationError
+from builder.errors import OperationError, UsageError
 
 T = TypeVar("T")
 
@@ -77,7 +78,57 @@ def new_session(region: str | None = None) -> boto3.session.Session:
     ResponseParserFactory.set_parser_defaults)."""
     core = botocore.session.get_session()
     core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=aws_timestamp)
-    return boto3.session.Session(botocore_session=core, region_name=region)
+    try:
+        return boto3.session.Session(botocore_session=core, region_name=region)
+    except botocore.exceptions.ProfileNotFound as exc:  # AWS_PROFILE=typo: bad input, not a failed call
+        raise UsageError(*_missing_profile(core, exc)) from exc
+
+
+def _missing_profile(core: botocore.session.Session, exc: botocore.exceptions.ProfileNotFound) -> tuple[str, str]:
+    """Where the profile that is in no AWS config or credentials file was named, and what would be right."""
+    variable = next((name for name in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(name)), "AWS_PROFILE")
+    known = ", ".join(sorted(core.full_config.get("profiles", {}))) or "none"
+    return variable, (f"profile {exc.kwargs.get('profile', os.environ.get(variable, ''))!r} is in neither the AWS "
+                      f"config file nor the credentials file (profiles there: {known}); name one of them, or "
+                      f"unset {variable}")
+
+
+def _make_client(sess: boto3.session.Session, service: str, region: str | None) -> Any:
+    """sess.client(service); a setting botocore cannot use is bad input naming its variable, before any call:
+    an endpoint that is no URL (AWS_ENDPOINT_URL=garbage, a port past 65535, ftp://) or an AWS_MAX_ATTEMPTS
+    that is no whole number of at least 1."""
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS")
+    if attempts is not None and not (attempts.strip().isdigit() and int(attempts) >= 1):
+        raise UsageError("AWS_MAX_ATTEMPTS", f"{attempts!r} is not a whole number of attempts of at least 1, such as 3")
+    with translate(f"{service} client", region):
+        try:
+            made = sess.client(service, region_name=region, config=client_config())
+        except ValueError as exc:  # botocore's "Invalid endpoint: ..." and urllib's IPv6 check
+            raise UsageError(_endpoint_source(service), f"{exc}; give a URL such as http://127.0.0.1:4566") from exc
+    problem = endpoint_problem(str(made.meta.endpoint_url))
+    if problem:
+        raise UsageError(_endpoint_source(service), f"{problem}; give a URL such as http://127.0.0.1:4566")
+    return made
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What makes an endpoint no http(s) URL botocore can call, or None."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- reading it is the check: a port past 65535 raises
+    except ValueError as exc:
+        return f"{exc} in {url!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http:// or https:// URL"
+    return None
+
+
+def _endpoint_source(service: str) -> str:
+    """Where botocore took a service's endpoint from: its own variable, AWS_ENDPOINT_URL, else the config file."""
+    for name in (f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}", "AWS_ENDPOINT_URL"):
+        if os.environ.get(name):
+            return name
+    return "the AWS config file's endpoint_url"
 
 
 def session(region: str) -> boto3.session.Session:
@@ -86,8 +137,7 @@ def session(region: str) -> boto3.session.Session:
 
 
 def client(sess: boto3.session.Session, service: str) -> Any:
-    with translate(f"{service} client", sess.region_name):
-        return sess.client(service, region_name=sess.region_name, config=client_config())
+    return _make_client(sess, service, sess.region_name)
 
 
 _SHARED_LOCK = threading.RLock()  # re-entered by known_regions() from an error raised under it
@@ -121,8 +171,7 @@ def shared_client(region: str, service: str) -> Any:
         found = _SHARED_CLIENTS.get(key)
         if found is None:
             sess = _shared_session(environment)
-            with translate(f"{service} client", region):
-                found = sess.client(service, region_name=region, config=client_config())
+            found = _make_client(sess, service, region)
             _SHARED_CLIENTS[key] = found
         return found
 

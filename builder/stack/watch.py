@@ -222,8 +222,11 @@ class StackWatcher:
                                              f"had finished, nothing of it is still running") from None
             state = "the stack does not exist" if status is None else \
                 f"the stack was left in {status}" if status else "the stack's state is unknown"
-            raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
-                                         f"{command} again to resume") from None
+            if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+                state += " (CloudFormation carries on without builder)"
+            elif status:  # REVIEW_IN_PROGRESS: a change set made, never executed; or a stack builder had not changed
+                state += " (nothing runs on it)"
+            raise Interrupted(self.name, f"interrupted; {state}; run {command} again to resume") from None
 
     def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
                         deletion_mode: str | None = None) -> DeployedStack:

@@ -73,6 +73,12 @@ CASES: list[Case] = [
     setting("set-region-as-key", "region", "region=us-east-1"),
     setting("set-tags-as-a-whole", "tags", "tags=Team"),
     setting("set-reserved-tag-key", "tags.aws:owner", "tags.aws:owner=me"),
+    config("config-tag-key-with-equals", '[defaults.tags]\n"a=b" = "c"\n',
+           "error: bad.toml: defaults.tags.a=b: a tag key cannot hold '=' (got 'a=b')"),
+    Case("tags-past-cloudformations-limit-with-builders-own", [
+        *(arg for i in range(47) for arg in ("--set", f"tags.k{i}=v")), "--set", "ttl=1d"],
+        "error: --set: tags: 47 tags and builder's own 4 (CostCenter, Environment, builder:managed-by, builder:ttl) "
+        "make 51 stack tags"),  # written to the tags file, refused only by CloudFormation at deploy
     setting("set-tag-value-with-newline", "tags.Team", "tags.Team=a\nb"),
     setting("set-tag-value-empty", "tags.Team", "tags.Team="),
     Case("set-with-a-carriage-return-only", ["--set", "\r"], "error: --set: \\r: expected KEY=VALUE"),
@@ -93,6 +99,8 @@ CASES: list[Case] = [
     setting("multiplier-zero", "alarm_threshold_multiplier", "alarm_threshold_multiplier=0"),
     setting("multiplier-negative", "alarm_threshold_multiplier", "alarm_threshold_multiplier=-0.5"),
     setting("multiplier-absurd", "alarm_threshold_multiplier", "alarm_threshold_multiplier=1e9"),
+    Case("multiplier-just-above-its-maximum", ["--set", "alarm_threshold_multiplier=1000.0000001"],
+         "error: --set: alarm_threshold_multiplier: must be a number > 0 and <= 1000 (got 1000.0000001)"),
     setting("multiplier-infinite", "alarm_threshold_multiplier", "alarm_threshold_multiplier=inf"),
     setting("multiplier-not-a-number", "alarm_threshold_multiplier", "alarm_threshold_multiplier=nan"),
     setting("capacity-zero", "dynamodb_read_capacity", "dynamodb_billing_mode=PROVISIONED",
@@ -158,6 +166,8 @@ CASES: list[Case] = [
     config("config-tag-cost-center", "[environments.\"pr*\"]\ntags = { CostCenter = \"x\" }\n",
            'error: bad.toml: environments."pr*".tags.CostCenter: CostCenter comes from the cost_center setting'),
     # config files
+    Case("config-empty", ["--config", ""], "error: python -m builder synth: argument --config: is empty; give a TOML "
+         "file"),
     Case("config-missing", ["--config", "missing.toml"], "error: missing.toml: file not found"),
     Case("config-unreadable-folder", ["--config", "out"], "error: out: is a folder"),
     config("config-unreadable-not-utf8", b"[defaults]\ncost_center = \"\xff\xfe\"\n", "error: bad.toml: is not UTF-8"),
@@ -202,7 +212,8 @@ CASES: list[Case] = [
          files={"environments.toml/keep": b""}),
     # the output folder
     Case("out-empty", ["--out", ""], "error: python -m builder synth: argument --out: is empty"),
-    Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: ", files={"a-file": b"not a folder\n"}),
+    Case("out-is-a-regular-file", ["--out", "a-file"], "error: a-file: cannot create the output folder (a-file is a "
+         "file)", files={"a-file": b"not a folder\n"}),  # it said (File exists)
     Case("out-below-a-regular-file", ["--out", "a-file/out"], "error: a-file/out: ", files={"a-file": b"x\n"}),
     Case("out-holds-a-folder-where-a-file-goes", ["--suffix", "blocked"], "error: out: ",
          files={"out/app-blocked.tags.json/keep": b"x\n"}),
@@ -280,6 +291,18 @@ def test_a_dangling_environments_toml_link_is_an_error_not_the_defaults(clean_en
     assert not (clean_env / "out").exists()
 
 
+def test_deploy_refuses_a_folder_where_an_outputs_file_goes_before_it_changes_anything(clean_env, capsys):
+    # it created the stack, then exited 2 ('bad input') writing out/app-pr1.outputs.json
+    (clean_env / "out" / "app-pr1.outputs.json" / "keep").mkdir(parents=True)
+
+    code = main(["deploy", "--suffix", "pr2", "--suffix", "pr1"])
+
+    out_text, err = capsys.readouterr()
+    assert (code, out_text) == (2, "")
+    assert err.splitlines()[-1] == ("error: out: cannot write there (app-pr1.outputs.json is a folder); choose "
+                                    "another folder with --out")
+
+
 @pytest.mark.parametrize("out", ["a-file", "a-file/below"])
 def test_deploy_refuses_an_out_folder_it_cannot_write_before_it_changes_anything(out, clean_env, capsys):
     # it deployed the stack, then failed (exit 2) writing <stack>.outputs.json into a file
@@ -291,3 +314,84 @@ def test_deploy_refuses_an_out_folder_it_cannot_write_before_it_changes_anything
     assert (code, out_text) == (2, "")
     assert err.splitlines()[-1] == (f"error: {out}: cannot create the output folder (a-file is a file); choose "
                                     f"another with --out")
+
+
+def _last_error(capsys) -> tuple[str, list[str]]:
+    out, err = capsys.readouterr()
+    return out, [line for line in err.splitlines() if not line.startswith("config ")]
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("AWS_ENDPOINT_URL", "garbage", "Invalid endpoint: garbage"),
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:99999", "Port out of range 0-65535 in 'http://127.0.0.1:99999'"),
+    ("AWS_ENDPOINT_URL", "ftp://127.0.0.1:4566", "'ftp://127.0.0.1:4566' is not an http:// or https:// URL"),
+    ("AWS_ENDPOINT_URL_CLOUDFORMATION", "127.0.0.1:4566", "Invalid endpoint: 127.0.0.1:4566"),
+])
+def test_an_endpoint_that_is_no_url_is_bad_input_naming_its_variable(variable, value, expected, clean_env,
+                                                                     monkeypatch, capsys):
+    # it was 'error: ValueError: Invalid endpoint: garbage (rerun with --debug ...)', exit 1, as if AWS had failed
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+
+    code = main(["status", "--suffix", "pr1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [f"error: {variable}: {expected}; give a URL such as http://127.0.0.1:4566"]
+
+
+@pytest.mark.parametrize("value", ["garbage", "0", "-1", ""])
+def test_max_attempts_that_botocore_cannot_use_is_bad_input_naming_it(value, clean_env, monkeypatch, capsys):
+    # it was 'error: ValueError: invalid literal for int() ...' or 'error: cloudformation client:
+    # InvalidMaxRetryAttemptsError: ...', exit 1, as if AWS had failed
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+
+    code = main(["status", "--suffix", "pr1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [f"error: AWS_MAX_ATTEMPTS: {value!r} is not a whole number of attempts of at least 1, such as 3"]
+
+
+@pytest.mark.parametrize("variable", ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])
+@pytest.mark.parametrize("command", [["status", "--suffix", "pr1"], ["reap"], ["deploy", "--suffix", "pr1"]])
+def test_a_profile_that_is_nowhere_is_bad_input_naming_its_variable(variable, command, clean_env, monkeypatch,
+                                                                    capsys):
+    # it was 'error: ProfileNotFound: The config profile (deve) could not be found (rerun with --debug ...)', exit 1
+    (clean_env / "aws-config").write_text("[profile dev]\nregion = eu-west-1\n")
+    (clean_env / "aws-credentials").write_text("[ci]\naws_access_key_id = x\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(clean_env / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(clean_env / "aws-credentials"))
+    monkeypatch.setenv(variable, "deve")
+
+    code = main([*command, "--region", "eu-west-1"])
+
+    out, lines = _last_error(capsys)
+    assert (code, out) == (2, "")
+    assert lines == [(f"error: {variable}: profile 'deve' is in neither the AWS config file nor the credentials "
+                      f"file (profiles there: ci, dev); name one of them, or unset {variable}")]
+
+
+def test_lint_refuses_an_empty_path_instead_of_linting_the_working_folder(clean_env, capsys):
+    # `lint "$TEMPLATE"` with TEMPLATE unset: Path("") is the working folder, whose every template was linted
+    assert main(["synth", "--suffix", "pr1", "--out", "elsewhere"]) == 0
+    capsys.readouterr()
+
+    code = main(["lint", ""])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [("error: python -m builder lint: argument PATH: is empty; give a template or a "
+                                 "folder that holds them, such as out; see `python -m builder lint --help`")]
+
+
+def test_status_all_with_a_suffix_is_refused_not_the_whole_fleet(clean_env, capsys):
+    # the suffixes were ignored and every stack of the fleet listed, where diff --all --suffix is refused
+    code = main(["status", "--all", "--suffix", "pr1"])
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.splitlines() == ["error: status: --all lists every stack of the fleet; give --all or --suffix, not both"]

@@ -12,6 +12,11 @@ from builder.cli import main
                                    "add --output markdown")),
     (["--output", "markdown", "--github-step-summary"], ("error: diff: --github-step-summary: GITHUB_STEP_SUMMARY is "
                                                         "not set")),
+    # an unset variable: without --output markdown it passed as no option, with it the diff ran, then failed
+    (["--output-file", ""], ("error: python -m builder diff: argument --output-file: is empty; give a file, such as "
+                             "diff.md, or - for standard output")),
+    (["--output", "markdown", "--output-file", ""], ("error: python -m builder diff: argument --output-file: is "
+                                                     "empty")),
     (["--fail-on-cost-increase", "-2"], ("error: python -m builder diff: argument --fail-on-cost-increase: must be an "
                                         "amount of USD >= 0")),
 ])

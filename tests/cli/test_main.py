@@ -211,6 +211,21 @@ def test_lint_refuses_a_region_or_cfnlintrc_that_cfn_lint_refuses_in_one_line(tm
     assert line.startswith("error: .cfnlintrc: ") and "no_such_option" in line
 
 
+@pytest.mark.parametrize("text,expected", [
+    (b"templates: [\n", "not valid YAML (did not find expected node content at line 2, column 1)"),
+    (b"a: b\n c: d\n", "not valid YAML (mapping values are not allowed in this context at line 2, column 3)"),
+    (b"regions: [\xff]\n", "is not UTF-8 text"),
+])
+def test_lint_refuses_a_cfnlintrc_that_is_no_yaml_in_one_line(tmp_path, capsys, text, expected):
+    # it was 'error: ParserError: while parsing a flow node' and two more lines, exit 1 (UnicodeDecodeError likewise)
+    main(["synth", "--suffix", "pr1"])
+    capsys.readouterr()
+    (tmp_path / ".cfnlintrc").write_bytes(text)
+    assert main(["lint"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: .cfnlintrc: {expected}; fix the file cfn-lint reads from this folder or ~"]
+
+
 def test_lint_without_templates_is_a_usage_error(capsys):
     assert main(["lint"]) == 2
     assert "run `python -m builder synth` first" in capsys.readouterr().err
@@ -271,16 +286,18 @@ def closed_endpoint(monkeypatch):
 
 @pytest.mark.parametrize("command", [["deploy"], ["diff"], ["destroy", "--yes"], ["status"], ["status", "--all"]])
 def test_aws_commands_refuse_a_region_botocore_does_not_know(command, closed_endpoint, capsys):
-    assert main([*command, "--suffix", "pr1", "--region", "eu-north-2"]) == 2
+    if "--all" not in command:  # status --all takes no --suffix
+        command = [*command, "--suffix", "pr1"]
+    assert main([*command, "--region", "eu-north-2"]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: --region: region: 'eu-north-2' is not an AWS region botocore ")
     assert "did you mean 'eu-north-1'?" in line
     replica = ["--set", "enable_cross_region_replication=true", "--set", "replication_region=us-wset-2"]
-    assert main([*command, "--suffix", "pr1", "--region", "us-east-1", *replica]) == 2
+    assert main([*command, "--region", "us-east-1", *replica]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: --set: replication_region: 'us-wset-2' does not look like an AWS region")
     replica[-1] = "replication_region=us-west-9"
-    assert main([*command, "--suffix", "pr1", "--region", "us-east-1", *replica]) == 2
+    assert main([*command, "--region", "us-east-1", *replica]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: --set: replication_region: 'us-west-9' is not an AWS region botocore ")
 
@@ -304,7 +321,7 @@ def test_every_command_that_reads_config_says_once_on_stderr_which_file(command,
                                                                          capsys):
     """First on stderr (before an AWS call can fail; synth: after its files), whatever the command then does."""
     name, *flags = command.split()
-    args = [name, *READS_CONFIG[name], *flags, "--region", "us-east-1"]
+    args = [name, *(READS_CONFIG[name] if not flags else []), *flags, "--region", "us-east-1"]  # --all: no --suffix
     expected = config_line(tmp_path)
     if source != "none":
         config = tmp_path / ("environments.toml" if source == "working folder" else "other.toml")

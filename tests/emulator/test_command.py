@@ -72,7 +72,8 @@ def test_background_start_exports_and_stop(tmp_path):
     port = _free_port()
     started = _run("--background", "--port", str(port), "--pidfile", str(pidfile))
     assert started.returncode == 0, started.stderr
-    try:
+    try:  # --stop alone would look in the default pidfile, not this one
+        assert started.stderr.endswith(f"stop it with: python -m builder emulator --stop --pidfile {pidfile}\n")
         lines = started.stdout.splitlines()
         assert lines == emulator.export_lines(emulator.Endpoint(f"http://127.0.0.1:{port}", port, 0))
         state = json.loads(pidfile.read_text())
@@ -89,7 +90,7 @@ def test_background_start_exports_and_stop(tmp_path):
         again = _run("--background", "--port", str(_free_port()), "--pidfile", str(pidfile))
         assert again.returncode == 2
         assert again.stderr == (f"error: emulator: already running at http://127.0.0.1:{port} (pid {pid}, "
-                                f"{pidfile}); stop it with: python -m builder emulator --stop\n")
+                                f"{pidfile}); stop it with: python -m builder emulator --stop --pidfile {pidfile}\n")
     finally:
         stopped = _run("--stop", "--pidfile", str(pidfile))
     assert stopped.returncode == 0, stopped.stderr

@@ -63,6 +63,7 @@ class FaultProxy:
         self.throttles: Counter[str] = Counter()
         self.go_away_after: str | None = None
         self.hold_after: str | None = None
+        self.hold_at: str | None = None  # hold the first request of this action itself
         self.holding = 0
         self.held = threading.Event()
         self.released = threading.Event()
@@ -163,9 +164,14 @@ class FaultProxy:
             if throttled:
                 self.throttles[action] -= 1
             held, self.holding = self.holding > 0, max(0, self.holding - 1)
+            if action == self.hold_at:
+                held, self.hold_at = True, None
         if held:
             self.held.set()
             self.released.wait()
+            if self.gone.is_set():  # gone while held: the request is dropped, never forwarded
+                handler.close_connection = True
+                return
         if throttled:
             status, headers, payload = 400, [("Content-Type", "text/xml")], THROTTLING
         else:
@@ -364,6 +370,75 @@ def test_ctrl_c_while_waiting_says_where_the_stack_stands_and_the_next_deploy_re
     code, out, err = aws.run(*deploy_argv(suffix))
     assert (code, err) == (0, "")
     assert_converged(aws, suffix, 30, "CREATE_COMPLETE")
+
+
+def test_ctrl_c_before_the_change_set_ran_does_not_say_cloudformation_carries_on(aws, proxy, suffix):
+    """SIGINT while ExecuteChangeSet is held: the new stack stays in REVIEW_IN_PROGRESS, its change set never
+    executed, so nothing runs on it (the line said 'CloudFormation carries on without builder')."""
+    proxy.hold_at = "ExecuteChangeSet"
+    deploy = builder_process(*deploy_argv(suffix))
+    try:
+        assert proxy.held.wait(60), "the deploy never executed its change set"
+        deploy.send_signal(signal.SIGINT)
+        out, err = deploy.communicate(timeout=60)
+    finally:
+        proxy.gone.set()  # the held request is dropped, not forwarded
+        proxy.release()
+        if deploy.poll() is None:
+            deploy.kill()
+            deploy.communicate()
+    assert deploy.returncode == 130, out + err
+    assert without_config_line(err).splitlines() == [
+        (f"error: app-{suffix}: interrupted; the stack was left in REVIEW_IN_PROGRESS (nothing runs on it); run "
+        f"deploy again to resume")]
+    assert aws.stack(f"app-{suffix}")["StackStatus"] == "REVIEW_IN_PROGRESS"
+
+
+def test_ctrl_c_while_diff_waits_for_its_change_set_leaves_no_change_set_behind(aws, proxy, suffix):
+    """diff makes a change set, prints it and deletes it, 'also after Ctrl-C'; a Ctrl-C while it waited for the
+    change set to be made (DescribeChangeSet held) left it on the stack."""
+    assert aws.run(*deploy_argv(suffix))[0] == 0
+    proxy.hold_at = "DescribeChangeSet"
+    diff = builder_process("diff", "--suffix", suffix, "--set", "bucket_lifecycle_days=60")
+    try:
+        assert proxy.held.wait(60), "the diff never asked for its change set"
+        diff.send_signal(signal.SIGINT)
+        out, err = diff.communicate(timeout=60)
+    finally:
+        proxy.release()
+        if diff.poll() is None:
+            diff.kill()
+            diff.communicate()
+    assert diff.returncode == 130, out + err
+    assert without_config_line(err).splitlines() == [f"error: app-{suffix}: interrupted"]
+    assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
+
+
+def test_ctrl_c_after_a_create_settled_before_its_stack_policy_says_how_to_set_it(aws, proxy, suffix):
+    """SIGINT while a new stack's SetStackPolicy is in flight: CloudFormation has finished, and a deploy
+    again finds the stack unchanged and skips it, so it would never set the policy; the line gives the
+    command that does (it said 'interrupted' and nothing more)."""
+    proxy.hold_at = "SetStackPolicy"
+    deploy = builder_process(*deploy_argv(suffix))
+    try:
+        assert proxy.held.wait(60), "the deploy never set the stack policy"
+        deploy.send_signal(signal.SIGINT)
+        out, err = deploy.communicate(timeout=60)
+    finally:
+        proxy.release()
+        if deploy.poll() is None:
+            deploy.kill()
+            deploy.communicate()
+    assert deploy.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    [line] = without_config_line(err).splitlines()
+    said, _, body = line.partition(" --stack-policy-body ")
+    assert said == (f"error: app-{suffix}: interrupted after the stack had settled in CREATE_COMPLETE: CloudFormation "
+                    f"had finished, but builder may not have set its stack policy yet, and a deploy again skips the "
+                    f"unchanged stack; set it with: aws cloudformation set-stack-policy --stack-name app-{suffix} "
+                    f"--region us-east-1")
+    denied = [s for s in json.loads(body.strip("'"))["Statement"] if s["Effect"] == "Deny"]
+    assert denied and all("Update:Delete" in s["Action"] for s in denied)
 
 
 # ---------------------------------------------------------------------- destroy keeps retained data

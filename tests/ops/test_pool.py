@@ -263,3 +263,22 @@ def test_the_fleet_is_priced_through_the_executor_and_ctrl_c_stops_it(names: tup
     assert [(row.stack, row.monthly_idle_usd) for row in answered.rows] == [(name, 0.0) for name in names]
     with pytest.raises(KeyboardInterrupt):
         priced(fleet_of(*names), 2, Pollers(make=lambda region, rate: StoppedPoller()))
+
+
+def test_diff_deletes_its_change_set_with_the_plain_client_once_ctrl_c_stopped_the_budget():
+    """Several stacks: Ctrl-C stops the run's budget, whose write calls then raise KeyboardInterrupt, so diff's
+    cleanup of a change set already made failed and left it on the stack; it goes through the plain client."""
+    from types import SimpleNamespace
+
+    from builder.ops.diff import _discard
+
+    deleted: list[str] = []
+
+    def stopped(**_kwargs):
+        raise KeyboardInterrupt
+
+    watcher = SimpleNamespace(cf=SimpleNamespace(delete_change_set=stopped), poller=SimpleNamespace(
+        cf=SimpleNamespace(delete_change_set=lambda ChangeSetName: deleted.append(ChangeSetName))))
+    with pytest.raises(KeyboardInterrupt):
+        _discard(watcher, None, "arn:changeSet/builder-1", "arn:stack/app-pr1", created=False)
+    assert deleted == ["arn:changeSet/builder-1"]
