@@ -17,14 +17,20 @@ Pure functions over DeployedStack values.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG, PRIMARY_REGION_TAG, REPLICA_REGION_TAG
 from builder.resources import DESCRIPTION_START
 from builder.stack.deployed import DeployedStack
 
 REPLICATION_REGION_PARAMETER = "ReplicationRegion"
-NO_TAG = f"no {MANAGED_BY_TAG}={MANAGED_BY} tag"
-NOT_BUILDERS = f"not made by builder ({NO_TAG}, not a builder template)"
-EARLIER_BUILDERS = f"made by an earlier builder ({NO_TAG} yet): deploy it once to adopt it"
+
+
+class NotBuilders(StrEnum):
+    """Whose a stack without the managed-by tag is (the CLI says it in words: builder.cli.views.fleet)."""
+
+    EARLIER_BUILDERS = "earlier builder's"  # its template is builder's: deploy adopts it
+    ANOTHER_TOOLS = "another tool's"  # not a builder template: builder never changes it
 
 
 def managed(record: DeployedStack) -> bool:
@@ -37,11 +43,11 @@ def made_by_earlier_builder(record: DeployedStack) -> bool:
     return not managed(record) and record.description.startswith(DESCRIPTION_START)
 
 
-def not_builders(record: DeployedStack) -> str | None:
+def not_builders(record: DeployedStack) -> NotBuilders | None:
     """Why builder must not delete this stack (an earlier builder's, or another tool's); None: builder's own."""
     if managed(record):
         return None
-    return EARLIER_BUILDERS if made_by_earlier_builder(record) else NOT_BUILDERS
+    return NotBuilders.EARLIER_BUILDERS if made_by_earlier_builder(record) else NotBuilders.ANOTHER_TOOLS
 
 
 def replica_regions(primary: DeployedStack) -> list[str]:

@@ -19,13 +19,15 @@ import botocore.exceptions
 import pytest
 
 from builder.cli.common import finish
+from builder.cli.views.fleet import failure_text
+from builder.cli.views.outcome import outcome_text
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
 from builder.ops.fleet import priced
 from builder.ops.pool import Outcome, Result, StacksFailed, run_all
-from builder.ops.reap import REAP, Row, failure, reap, was_deleted
+from builder.ops.reap import REAP, Row, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
@@ -158,7 +160,7 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
                "app-c": (300.0, "CREATE_COMPLETE"), "app-d": (400.0, "CREATE_COMPLETE"),
                "app-e": (500.0, "CREATE_COMPLETE"), "app-f": (600.0, "CREATE_COMPLETE")}
     outcomes = run_fleet(settles, concurrency=3, interrupt_at=100.0, in_flight=3)
-    assert [(o.stack, o.text) for o in outcomes] == [
+    assert [(o.stack, outcome_text(o)) for o in outcomes] == [
         ("app-a", "created"), ("app-bad", "failed"), ("app-c", "interrupted"), ("app-d", "interrupted"),
         ("app-e", "interrupted"), ("app-f", "skipped: interrupted before it started")]
     with pytest.raises(StacksFailed) as raised:
@@ -201,7 +203,7 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
     outcomes = reap(fleet, destroy_one, 2, pollers)
     left = ("interrupted; the stack was left in DELETE_IN_PROGRESS (CloudFormation carries on without builder); "
             "run destroy again to resume")
-    assert [(o.stack, was_deleted(o), failure(o)) for o in outcomes] == [
+    assert [(o.stack, was_deleted(o), failure_text(o)) for o in outcomes] == [
         ("app-a", True, None), ("app-a-replica", False, left), ("app-b", False, left),
         ("app-b-replica", False, "not attempted: its primary app-b was not deleted"),
         ("app-c", False, "interrupted before it started")]

@@ -107,7 +107,7 @@ SAID: dict[str, Said] = {
     "diff tags only": Said(
         lambda what: f"only {what} change: deploy would update them with the deployed template"),
     "diff no changes": Said(lambda losses: "no resource changes" if losses else "no changes"),
-    "cost not priced": Said(lambda note: f"monthly cost: {note}"),
+    "cost not priced": Said(lambda reason: f"monthly cost: not priced: {reason}"),
     # destroy
     "kept with its data": Said(_keeping),
     "prepared for delete": Said(lambda done: done),  # the family's own line: what its PreDelete did
