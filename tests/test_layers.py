@@ -273,3 +273,71 @@ def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resou
     named = [f"{p.relative_to(PACKAGE.parent)}: {t}" for p in outside for t in sorted(types)
              if t in p.read_text(encoding="utf-8")]  # as grep finds it: in code, strings or comments
     assert named == []
+
+
+# ------------------------------------------------------------------ no sentence is made outside an error
+
+SENTENCE_FOLDERS = ["ops"]
+
+
+def _literal_has_space(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value
+
+
+def _exception_classes(tree: ast.AST) -> set[int]:
+    """The classes (their ids) that are errors: a base named *Error or *Exception, or another such class of
+    the module. An error builds its own message: the <what> of the one error line."""
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    names: set[str] = set()
+    while True:
+        more = {c.name for c in classes for base in c.bases
+                for name in [base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")]
+                if name.endswith(("Error", "Exception")) or name in names}
+        if more <= names:
+            break
+        names |= more
+    return {id(c) for c in classes if c.name in names}
+
+
+def sentences_built(source: str) -> list[str]:
+    """Each place (line: how) a module builds text for a person with words in it (an f-string, str.format or
+    %-formatting whose literal holds a space) outside a `raise` statement and outside an error class."""
+    tree = ast.parse(source)
+    errors = _exception_classes(tree)
+    exempt: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) or id(node) in errors:
+            exempt |= {id(inner) for inner in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in exempt:
+            continue
+        if isinstance(node, ast.JoinedStr) and any(_literal_has_space(part) for part in node.values):
+            found.append(f"{node.lineno}: f-string {ast.unparse(node)}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format" \
+                and _literal_has_space(node.func.value):
+            found.append(f"{node.lineno}: str.format {ast.unparse(node)}")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _literal_has_space(node.left):
+            found.append(f"{node.lineno}: %-formatting {ast.unparse(node)}")
+    return sorted(found, key=lambda where: int(where.split(":")[0]))
+
+
+@pytest.mark.parametrize("folder", SENTENCE_FOLDERS)
+def test_no_sentences_built_outside_errors(folder):
+    """ops/ (and stack/) hand over facts: enums, numbers, names. The words a person reads are made in cli/views
+    (or report.py); only an error's message is worded where it is raised. Identifiers (f"{prefix}-{suffix}",
+    ARNs, keys) hold no space and are data."""
+    paths = sorted((PACKAGE / folder).rglob("*.py"))
+    assert paths, f"builder/{folder} has no module: the check reads nothing"
+    built = [f"{p.relative_to(PACKAGE.parent)}:{where}" for p in paths for where in sentences_built(p.read_text())]
+    assert built == []
+
+
+def test_the_sentence_check_finds_each_way_of_building_one_and_spares_errors():
+    source = ("class Gone(BuilderError):\n    def __init__(self, n):\n        super().__init__(f'{n} is gone')\n"
+              "class Later(Gone):\n    def m(self, n):\n        return f'{n} later'\n"
+              "def f(n, stack):\n    key = f'{stack}-{n}'\n    text = f'idle {n}'\n"
+              "    other = 'past {}'.format(n) + 'of %s' % n + '{}'.format(n)\n"
+              "    if n:\n        raise OperationError(stack, f'{n} failed')\n    return f'{n}: {key}'\n")
+    assert sentences_built(source) == ["9: f-string f'idle {n}'", "10: str.format 'past {}'.format(n)",
+                                       "10: %-formatting 'of %s' % n", "13: f-string f'{n}: {key}'"]
