@@ -192,10 +192,10 @@ def destroy_stack(name: str, region: str, options: DestroyOptions, reporter: Rep
         finally:
             reporter.end(name)
         if final.exists:
-            hint = ("; --force-delete deletes the stack and leaves what CloudFormation could not delete behind "
-                    "(listed first, with the command that removes each)"
-                    if final.status == "DELETE_FAILED" and not forcing else "")
-            raise OperationError(name, f"{final.status}: {watcher.root_cause()}{hint}")
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}" + (
+                "; --force-delete deletes the stack and leaves what CloudFormation could not delete behind (listed "
+                "first, with the command that removes each)"
+                if final.status == "DELETE_FAILED" and not forcing else ""))
         if stays and options.on_ledger is not None:
             options.on_ledger(name, region, stays)
         left = _left_behind(watcher, [target for target in prepared if not target.kept])

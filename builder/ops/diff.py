@@ -165,7 +165,7 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
     changed, acts = settings
     tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
     if current is not None and (tags_only or acts):
-        watcher.say("diff tags only", what="the stack tags" if tags_only else "the rollback triggers")
+        watcher.say("diff tags only", tags=bool(tags_only))  # else the rollback triggers alone change
         watcher.reporter.show("tag", tags_only, watcher.name)
         watcher.reporter.show("stack setting", changed, watcher.name)
         _show_losses(watcher, losses)
