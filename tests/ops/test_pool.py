@@ -26,7 +26,7 @@ from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
 from builder.ops.fleet import priced
-from builder.ops.pool import Outcome, Result, StacksFailed, run_all
+from builder.ops.pool import Outcome, Result, Skipped, StacksFailed, run_all
 from builder.ops.reap import REAP, Row, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
@@ -151,6 +151,17 @@ def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
         ("app-a", DeployResult.CREATED), ("app-bad", Result.FAILED), ("app-c", DeployResult.CREATED)]
     with pytest.raises(OperationError, match="ROLLBACK_COMPLETE"):
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
+
+
+def test_after_a_failure_the_rest_of_its_group_is_skipped_naming_the_stack_that_failed() -> None:
+    def verb(s: Stack) -> Outcome:
+        if s.name == "app-bad":
+            raise OperationError(s.name, "ROLLBACK_COMPLETE")
+        return Outcome(s.name, s.region, DeployResult.CREATED)
+
+    outcomes = run_all([[stack("app-bad"), stack("app-next")], [stack("app-c")]], verb, 2, Pollers())
+    assert outcomes[1].detail == Skipped(after="app-bad")  # the fact; the summary's words:
+    assert [outcome_text(o) for o in outcomes] == ["failed", "skipped: app-bad failed", "created"]
 
 
 def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:

@@ -588,3 +588,12 @@ def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
     (row,) = plan([Found("us-east-1", DeployedStack.from_api(record))], "app", NOW).rows
     assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
         "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)
+
+
+def test_every_reason_has_its_words_and_the_words_come_from_the_facts() -> None:
+    from builder.cli.views.fleet import REASONS
+
+    assert set(REASONS) == set(Why)  # a new Why without words would fail only when a stack is judged so
+    assert said(Reason(Why.PAST_MAX_AGE, idle=31 * DAY, limit=30 * DAY)) == "idle 31d, past --max-age 30d"
+    assert said(Reason(Why.NOT_PAST_OLDER_THAN, idle=HOUR, limit=14 * DAY)) == \
+        "no ttl; idle 1h, not past --older-than 14d"
