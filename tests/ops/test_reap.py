@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from builder.cli.views.fleet import failure_text, kept_text, reap_json, reap_text
-from builder.cli.views.fleet import reason_text as said  # the words the CLI says for a reason
+from builder.cli.views.reasons import reason_text as said  # the words the CLI says for a reason
 from builder.errors import OperationError
 from builder.ops.destroy import DestroyResult
 from builder.ops.ownership import NotBuilders
@@ -591,9 +591,12 @@ def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
 
 
 def test_every_reason_has_its_words_and_the_words_come_from_the_facts() -> None:
-    from builder.cli.views.fleet import REASONS
+    from builder.cli.views.reasons import NEEDS_A_PERSON as WHAT_TO_DO
+    from builder.cli.views.reasons import REASONS
+    from builder.ops.reap import NEEDS_A_PERSON
 
     assert set(REASONS) == set(Why)  # a new Why without words would fail only when a stack is judged so
+    assert set(WHAT_TO_DO) == NEEDS_A_PERSON  # and each state that needs a person says what to do
     assert said(Reason(Why.PAST_MAX_AGE, idle=31 * DAY, limit=30 * DAY)) == "idle 31d, past --max-age 30d"
     assert said(Reason(Why.NOT_PAST_OLDER_THAN, idle=HOUR, limit=14 * DAY)) == \
         "no ttl; idle 1h, not past --older-than 14d"

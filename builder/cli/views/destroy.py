@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from builder.cli.views.fleet import NOT_BUILDERS
+from builder.cli.views.reasons import NOT_BUILDERS
 from builder.ops.destroy import FoundBy, LeftAlone, LeftAloneWhy, Target
 from builder.ops.ledger import LeftBehind, Stays
 from builder.ops.ownership import NotBuilders

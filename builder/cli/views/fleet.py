@@ -4,79 +4,27 @@ judges (and builder.ops.fleet lists and prices), with the outcome of each deleti
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from builder.cli.views.reasons import detail_text, reason_text
 from builder.cli.views.status import status_record
 from builder.durations import format_duration
-from builder.environment import MANAGED_BY, MANAGED_BY_TAG, TTL_TAG
 from builder.errors import BuilderError
-from builder.ops.ownership import NotBuilders
 from builder.ops.pool import Outcome
-from builder.ops.reap import Plan, Reason, Row, Why, failure, kept_reason, was_deleted
+from builder.ops.reap import Plan, Row, failure, kept_reason, was_deleted
 from builder.report import grid
 from builder.stack.policy import NOT_KNOWN
-
-NO_TAG = f"no {MANAGED_BY_TAG}={MANAGED_BY} tag"
-NOT_BUILDERS = {
-    NotBuilders.ANOTHER_TOOLS: f"not made by builder ({NO_TAG}, not a builder template)",
-    NotBuilders.EARLIER_BUILDERS: f"made by an earlier builder ({NO_TAG} yet): deploy it once to adopt it",
-}
-NEEDS_A_PERSON = {
-    "UPDATE_ROLLBACK_FAILED": "continue the rollback (aws cloudformation continue-update-rollback) first",
-    "IMPORT_ROLLBACK_FAILED": "fix the import rollback by hand first",
-}
-
-
-def _idle(reason: Reason) -> str:
-    return f"idle {format_duration(reason.idle)}"
-
-
-def _limit(reason: Reason) -> str:
-    return format_duration(reason.limit or 0)
-
-
-def _within_ttl(reason: Reason) -> str:
-    return f"{_idle(reason)} of its ttl {_limit(reason)}" + (" (a ttl wins over --older-than)" if reason.overruled
-                                                             else "")
-
-
-REASONS: dict[Why, Callable[[Reason], str]] = {
-    Why.NOT_BUILDERS: lambda r: NOT_BUILDERS[r.owner or NotBuilders.ANOTHER_TOOLS],
-    Why.PROTECTED: lambda r: "termination protection is on (setting termination_protection)",
-    Why.IN_PROGRESS: lambda r: f"{r.status}: an operation is running; reap it once it settles",
-    Why.NEEDS_A_PERSON: lambda r: f"{r.status} needs a person: {NEEDS_A_PERSON[r.status]}",
-    Why.BAD_TTL: lambda r: f"tag {TTL_TAG}: {r.problem}",
-    Why.PAST_TTL: lambda r: f"{_idle(r)}, past its ttl of {_limit(r)}",
-    Why.PAST_MAX_AGE: lambda r: f"{_idle(r)}, past --max-age {_limit(r)}",
-    Why.WITHIN_TTL: _within_ttl,
-    Why.PAST_OLDER_THAN: lambda r: f"{_idle(r)}, past --older-than {_limit(r)}",
-    Why.NOT_PAST_OLDER_THAN: lambda r: f"no ttl; {_idle(r)}, not past --older-than {_limit(r)}",
-    Why.NO_TTL: lambda r: "no ttl",
-    Why.PRIMARY_NOT_LOOKED_IN: lambda r: f"its primary's region {r.region} was not looked in; add --region {r.region}",
-    Why.REPLICA_OF: lambda r: f"replica of {r.primary}: {reason_text(r.of) if r.of else '-'}",
-    Why.PRIMARY_KEPT: lambda r: f"its primary {r.primary} was kept",
-    Why.PRIMARY_NOT_DELETED: lambda r: f"not attempted: its primary {r.primary} was not deleted",
-}
-
-
-def reason_text(reason: Reason) -> str:
-    """Why reap keeps or reaps a stack, as the VERDICT column and the JSON `reason` say it."""
-    return REASONS[reason.why](reason)
 
 
 def kept_text(outcome: Outcome) -> str | None:
     """Why a stack planned for deletion was kept after all, in words; None when it was not."""
-    from builder.cli.views.outcome import detail_text
-
     kept = kept_reason(outcome)
     return None if kept is None else detail_text(kept)
 
 
 def failure_text(outcome: Outcome) -> str | None:
     """Why a stack planned for deletion was not deleted, when that is a failure, in words; else None."""
-    from builder.cli.views.outcome import detail_text
-
     failed = failure(outcome)
     if failed is None:
         return None
