@@ -27,7 +27,7 @@ REPLICATION_REGION_PARAMETER = "ReplicationRegion"
 
 
 class NotBuilders(StrEnum):
-    """Whose a stack without the managed-by tag is (the CLI says it in words: builder.cli.views.fleet)."""
+    """Whose a stack without the managed-by tag is (the CLI says it in words: builder.cli.views.reasons)."""
 
     EARLIER_BUILDERS = "earlier builder's"  # its template is builder's: deploy adopts it
     ANOTHER_TOOLS = "another tool's"  # not a builder template: builder never changes it

@@ -54,7 +54,8 @@ NEEDS_A_PERSON = frozenset({"UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"})
 
 
 class Why(StrEnum):
-    """Why reap keeps or reaps a stack (its Reason names the facts each takes; builder.cli.views.fleet words it)."""
+    """Why reap keeps or reaps a stack: its Reason carries the facts each names (builder.cli.views.reasons
+    words it)."""
 
     NOT_BUILDERS = "not builder's"  # owner
     PROTECTED = "termination protection"
@@ -378,7 +379,7 @@ def kept_reason(outcome: Outcome) -> object | None:
     return outcome.detail if outcome.result is ReapResult.KEPT else None
 
 
-def failure(outcome: Outcome) -> BuilderError | object | None:
+def failure(outcome: Outcome) -> object | None:
     """Why a stack planned for deletion was not deleted, when that is a failure: its error, or why it was not
     attempted (a Reason; the executor's Skipped); else None."""
     if outcome.error is not None:
