@@ -273,3 +273,127 @@ def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resou
     named = [f"{p.relative_to(PACKAGE.parent)}: {t}" for p in outside for t in sorted(types)
              if t in p.read_text(encoding="utf-8")]  # as grep finds it: in code, strings or comments
     assert named == []
+
+
+# ------------------------------------------------------------------ no sentence is made outside an error
+
+SENTENCE_FOLDERS = ["ops"]  # stack joins once its sentences are data
+
+# Functions of ops/ and stack/ whose text is an error's message, made for a raise elsewhere, and why that is so
+# (their name qualified by module: builder.<folder>.<module>.<function>).
+ERROR_TEXT = {
+    "builder.stack.watch.StackWatcher.root_cause": "the <what> of the error every failed operation raises "
+                                                  "(ops deploy, destroy, adopt; stack/tags)",
+    "builder.stack.validation.failure_note": "what the ValidationFailed raised by changeset and ops/deploy adds",
+    "builder.stack.client.unknown_region_problem": "a RegionCheck: resolve_configs raises its problem as a UsageError",
+}
+# calls whose arguments are an error's text: client.translate's `where` is the <where> of the error it raises
+ERROR_CALLS = {"translate"}
+
+
+def _literal_has_space(node: ast.AST) -> bool:
+    """An f-string, a str.format() or a %-formatting whose literal text has a space: words, not a name or a key."""
+    if isinstance(node, ast.JoinedStr):
+        return " " in "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        text = node.func.value
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        text = node.left
+    else:
+        return False
+    return isinstance(text, ast.Constant) and isinstance(text.value, str) and " " in text.value
+
+
+def _name(node: ast.AST | None) -> str:
+    """The last name of a Name, an Attribute (errors.Interrupted) or a string annotation."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.rsplit(".", 1)[-1]
+    return getattr(node, "id", "")
+
+
+def _error_names(tree: ast.AST) -> set[str]:
+    """The names of error classes a module can use: builder.errors' own, and every class of the module whose base
+    is an error (named *Error or *Exception, or another error of the module)."""
+    import builder.errors
+
+    names = {name for name, value in vars(builder.errors).items()
+             if isinstance(value, type) and issubclass(value, BaseException)}
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    while True:
+        more = {c.name for c in classes for base in c.bases
+                if _name(base).endswith(("Error", "Exception")) or _name(base) in names} - names
+        if not more:
+            return names
+        names |= more
+
+
+def _functions(tree: ast.AST, module: str) -> dict[str, ast.AST]:
+    """Every function of the module by its qualified name (module.Class.function)."""
+    found: dict[str, ast.AST] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if not isinstance(child, ast.ClassDef):
+                    found[prefix + child.name] = child
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, f"{module}.")
+    return found
+
+
+def sentences_built(source: str, module: str = "") -> list[str]:
+    """Each place (line: the code) a module builds a sentence outside an error's message: an f-string,
+    str.format() or %-formatting with a space in its literal text that is not inside a raise or an assert
+    statement, an error class, a function that returns an error (its annotation says so: the caller raises it),
+    an argument of an ERROR_CALLS call or a function of ERROR_TEXT."""
+    tree = ast.parse(source)
+    errors = _error_names(tree)
+    functions = _functions(tree, module)
+    made: list[ast.AST] = [node for node in ast.walk(tree) if isinstance(node, (ast.Raise, ast.Assert))
+                           or isinstance(node, ast.ClassDef) and node.name in errors]
+    made += [argument for node in ast.walk(tree) if isinstance(node, ast.Call) and _name(node.func) in ERROR_CALLS
+             for argument in [*node.args, *node.keywords]]
+    made += [function for name, function in functions.items() if name in ERROR_TEXT
+             or _name(getattr(function, "returns", None)) in errors]
+    exempt = {id(inner) for node in made for inner in ast.walk(node)}
+    return sorted((f"{node.lineno}: {ast.unparse(node)}" for node in ast.walk(tree)
+                   if _literal_has_space(node) and id(node) not in exempt), key=lambda at: int(at.split(":")[0]))
+
+
+@pytest.mark.parametrize("folder", SENTENCE_FOLDERS)
+def test_no_sentences_built_outside_errors(folder):
+    """ops/ and stack/ hand over facts (a kind and its data, enums, frozen dataclasses) and the CLI words them
+    (cli/views, report.py); the one text they make is an error's message, where it is made. Identifiers
+    (f"{prefix}-{suffix}", ARNs, keys) hold no space and are data."""
+    paths = sorted((PACKAGE / folder).rglob("*.py"))
+    assert paths, f"nothing under builder/{folder}: the check reads nothing"
+    found, defined = [], set()
+    for path in paths:
+        source = path.read_text(encoding="utf-8")
+        defined |= set(_functions(ast.parse(source), module_name(path)))
+        found += [f"{path.relative_to(PACKAGE.parent)}:{at}" for at in sentences_built(source, module_name(path))]
+    assert found == []
+    assert [name for name in ERROR_TEXT if name.startswith(f"builder.{folder}.") and name not in defined] == []
+
+
+def test_the_sentence_check_finds_each_way_of_building_one_and_spares_errors():
+    source = ("class Gone(BuilderError):\n    def __init__(self, n):\n        super().__init__(f'{n} is gone')\n"
+              "class Later(Gone):\n    def m(self, n):\n        return f'{n} later'\n"
+              "def f(n, stack):\n    key = f'{stack}-{n}'\n    text = f'idle {n}'\n"
+              "    other = 'past {}'.format(n) + 'of %s' % n + '{}'.format(n)\n"
+              "    if n:\n        raise OperationError(stack, f'{n} failed')\n    assert n, f'{n} is not there'\n"
+              "    with translate(f'{n} client'):\n        return f'{n}: {key}'\n"
+              "def refused(n) -> errors.RefusedError:\n    return RefusedError(n, f'{n} refused')\n"
+              "def root_cause(events):\n    return f'{events[0]} failed'\n")
+    assert sentences_built(source, "m") == ["9: f'idle {n}'", "10: 'past {}'.format(n)", "10: 'of %s' % n",
+                                            "15: f'{n}: {key}'", "19: f'{events[0]} failed'"]
+    ERROR_TEXT["m.root_cause"] = "a test's"
+    try:
+        assert sentences_built(source, "m")[-1] == "15: f'{n}: {key}'"
+    finally:
+        del ERROR_TEXT["m.root_cause"]

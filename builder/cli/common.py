@@ -8,7 +8,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence, Sized
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -256,15 +255,16 @@ def reporter_for(args: argparse.Namespace, groups: Sequence[Sized]) -> Reporter:
 
 def finish(outcomes: Sequence[Outcome], reporter: Reporter, command: str, summary: bool) -> None:
     """Report the summary (several stacks; always in JSON mode) and raise when any stack failed."""
+    from builder.cli.views.outcome import outcome_text
     from builder.ops.pool import raise_failures
     from builder.report import grid
 
     if summary:
-        rows = [(o.stack, o.region, o.text, f"{o.seconds:.1f} s") for o in outcomes]
+        rows = [(o.stack, o.region, outcome_text(o), f"{o.seconds:.1f} s") for o in outcomes]
         reporter.lines(["", "summary:", *grid(rows, ("Stack", "Region", "Result", "Time"))])
     errors = [o.error for o in outcomes if o.error is not None]
     reporter.record("summary", command=command, stacks=[
-        {"stack": o.stack, "region": o.region, "result": o.text, "seconds": round(o.seconds, 2),
+        {"stack": o.stack, "region": o.region, "result": outcome_text(o), "seconds": round(o.seconds, 2),
          "changes": o.changes, "outputs": o.outputs, "error": o.error.message if o.error else None}
         for o in outcomes], exit_code=max((e.exit_code for e in errors), default=0))
     raise_failures(outcomes, command)
@@ -296,11 +296,10 @@ def confirm(question: str, refusal: UsageError) -> bool:
 def ledger_printer(reporter: Reporter) -> Callable[[str, str, tuple[LeftBehind, ...]], None]:
     """Print each stack's ledger as lines (text) and one `ledger` record (JSON)."""
 
+    from builder.cli.views.destroy import ledger_lines, ledger_resource
+
     def show(stack: str, region: str, stays: tuple[LeftBehind, ...]) -> None:
-        reporter.lines([f"left behind by the delete of {stack} ({region}): {len(stays)} resource(s)",
-                        *(f"  {i.logical_id} {i.resource_type} {i.physical_id}: {i.why}; "
-                          f"{'not priced' if i.monthly_usd is None else f'{i.monthly_usd:.2f} USD/month idle'}; "
-                          f"remove: {i.remove_command}" for i in stays)], stack)
-        reporter.record("ledger", stack=stack, region=region, resources=[asdict(i) for i in stays])
+        reporter.lines(ledger_lines(stack, region, stays), stack)
+        reporter.record("ledger", stack=stack, region=region, resources=[ledger_resource(i) for i in stays])
 
     return show

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if nothing_in_shard(args, configs):
         return EXIT_OK
     from builder.cli.common import ledger_printer
+    from builder.cli.views.destroy import found_by_text, left_alone_text
     from builder.environment import regions_named
     from builder.ops.destroy import DestroyOptions, describer, destroy_stack, environment_stacks
     from builder.ops.pool import run_all
@@ -85,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         reporter = reporter_for(args, [f.targets for f in found])
         for environment in found:
-            for text in environment.left_alone:
-                reporter.line(text)
+            for alone in environment.left_alone:
+                reporter.line(left_alone_text(alone))
         if not args.yes:
             listing = ", ".join(f"{t.name} ({t.region})" for f in found for t in f.targets)
             data = [c.suffix for c in configs if not c.retain_data]
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                    for config, environment in zip(configs, found, strict=True) for t in environment.targets}
         for environment in found:
             for target in environment.targets[1:]:
-                reporter.line(f"{target.name} in {target.region} is {target.found_by}")
+                reporter.line(f"{target.name} in {target.region} is {found_by_text(environment.targets[0], target)}")
         watch = watchers(pollers)
         suffix_of = {(t.name, t.region): f.suffix for f in found for t in f.targets}
         outcomes = run_all([list(f.targets) for f in found],

@@ -93,6 +93,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     from builder.cli.views import views
+    from builder.cli.views.outcome import outcome_text
     from builder.cli.views.review import markdown
     from builder.cli.views.what_if import matrix_markdown
     from builder.ops.diff import DiffOptions, DiffResult, diff_stack
@@ -129,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         finish(outcomes, reporter, "diff", summary=len(groups) > 1)
     finally:
-        ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=o.text if o.error is None
-                                                       else o.error.message) for o in outcomes]
+        ordered = [reviews.get(o.stack) or StackReview(o.stack, o.region, FAILED, note=outcome_text(o)
+                                                       if o.error is None else o.error.message) for o in outcomes]
         fleet = what_if_matrix(ordered, args.revert_drift) if args.all else None
         if markdown_wanted:
             block = markdown(ordered) + ("\n" + matrix_markdown(fleet) if fleet is not None else "")

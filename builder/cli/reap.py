@@ -104,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
     prefix, regions = fleet_scope(args)
     from builder.cli.common import ledger_printer
     from builder.cli.views import views
-    from builder.cli.views.fleet import reap_json, reap_text
+    from builder.cli.views.fleet import failure_text, reap_json, reap_text
     from builder.ops.destroy import DestroyOptions
     from builder.ops.fleet import destroyer, fleet_plan
     from builder.ops.pool import Outcome
-    from builder.ops.reap import AgeLimits, failure, reap
+    from builder.ops.reap import AgeLimits, reap
     from builder.report import Reporter
     from builder.stack.poller import Pollers
     from builder.stack.watch import watchers
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no stacks of builder named {prefix}-* in {', '.join(regions)}; nothing to reap")
     else:
         sys.stdout.write((reap_json if args.output == "json" else reap_text)(plan, outcomes))
-    failed = [o for o in outcomes if failure(o) is not None]
+    failed = [o for o in outcomes if failure_text(o) is not None]
     for outcome in failed:
-        print(f"error: {outcome.stack} ({outcome.region}): not deleted: {failure(outcome)}", file=sys.stderr)
+        print(f"error: {outcome.stack} ({outcome.region}): not deleted: {failure_text(outcome)}", file=sys.stderr)
     return max((o.error.exit_code if o.error else EXIT_FAILED for o in failed), default=EXIT_OK)

@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from builder import names
@@ -65,24 +66,47 @@ def _needs_account(template: Mapping[str, Any]) -> bool:
                                                for r in template.get("Resources", {}).values()])
 
 
-def mismatches(template: Mapping[str, Any], found: Sequence[adopt.Retained]) -> list[str]:
-    """Why each found resource cannot be adopted as it is, as `<noun> <name>: <difference>`: its family
-    compares what its lookup answered with the template's properties under the Parameter defaults
-    (which are this suffix's values)."""
+@dataclass(frozen=True)
+class Mismatch:
+    """A found resource that cannot be adopted as it is: which, and how it differs (its family's words)."""
+
+    noun: str
+    name: str
+    difference: str
+
+
+def mismatches(template: Mapping[str, Any], found: Sequence[adopt.Retained]) -> list[Mismatch]:
+    """Why each found resource cannot be adopted as it is: its family compares what its lookup answered with
+    the template's properties under the Parameter defaults (which are this suffix's values)."""
     resolved = DefaultsEvaluator(template).resources()
     out = []
     for resource in found:
         kind = resource.kind
         if kind.mismatches is not None:
             properties = resolved.get(resource.logical_id, {}).get("Properties", {})
-            out += [f"{kind.noun} {resource.name}: {why}" for why in kind.mismatches(resource.answer, properties)]
+            out += [Mismatch(kind.noun, resource.name, why) for why in kind.mismatches(resource.answer, properties)]
     return out
 
 
-def _describe(found: Sequence[adopt.Retained]) -> str:
-    """`bucket b and table t already exist` / `table t already exists`."""
-    named = [f"{r.kind.noun} {r.name}" for r in found]
-    return f"{' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'}"
+class RetainedInTheWay(OperationError):
+    """A new stack's named resources already exist (left by an earlier stack with retain_data): they differ
+    from the template, or they wait to be adopted (--adopt-retained). Nothing was created."""
+
+    def __init__(self, stack: Stack, found: Sequence[adopt.Retained], differences: Sequence[Mismatch]) -> None:
+        named = [f"{r.kind.noun} {r.name}" for r in found]  # `bucket b and table t already exist`
+        exist = f"{' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'}"
+        if differences:
+            said = "; ".join(f"{m.noun} {m.name}: {m.difference}" for m in differences)
+            message = (f"{exist} but does not match the template: {said}; nothing was created. Change the config to "
+                       f"match them, or move their data and delete them")
+        else:
+            command = (f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} "
+                       f"--adopt-retained")
+            message = (f"the stack is new but its {exist} (left by an earlier stack with retain_data); nothing was "
+                       f"created. Adopt them, data and all, with: {command} (and the same --config/--set)")
+        super().__init__(stack.name, message)
+        self.found = tuple(found)
+        self.differences = tuple(differences)
 
 
 def _denied(exc: OperationError) -> bool:
@@ -101,10 +125,6 @@ def set_later(template: Mapping[str, Any], parameters: Mapping[str, str], left_o
     resources = template.get("Resources") or {}
     return [item for item in left_out if evaluator.resolve(
         resources[item.split(".")[0]].get("Properties", {}).get(item.split(".", 1)[1])) is not NO_VALUE]
-
-
-def adopt_command(stack: Stack) -> str:
-    return f"python -m builder deploy --suffix {stack.config.suffix} --region {stack.config.region} --adopt-retained"
 
 
 def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | None,
@@ -129,14 +149,8 @@ def before_create(watcher: StackWatcher, stack: Stack, current: DeployedStack | 
     if not found:
         return current
     differences = mismatches(template, found)
-    if differences:
-        raise OperationError(stack.name, f"{_describe(found)} but does not match the template: "
-                                         f"{'; '.join(differences)}; nothing was created. Change the config to "
-                                         f"match them, or move their data and delete them")
-    if not adopt_retained:
-        raise OperationError(stack.name, f"the stack is new but its {_describe(found)} (left by "
-                                         f"an earlier stack with retain_data); nothing was created. Adopt them, "
-                                         f"data and all, with: {adopt_command(stack)} (and the same --config/--set)")
+    if differences or not adopt_retained:
+        raise RetainedInTheWay(stack, found, differences)
     return _import(watcher, stack, template, found)
 
 

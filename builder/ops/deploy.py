@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 from builder.data_guard import Finding
 from builder.environment import MANAGED_BY, MANAGED_BY_TAG
@@ -93,7 +94,7 @@ def deploy_stack(stack: Stack, options: DeployOptions, reporter: Reporter, watch
                     reporter.end(stack.name)
             kind, changes = change_set.kind, len(change_set.changes)
     if not final.succeeded:
-        raise operation_failed(watcher, final)
+        operation_failed(watcher, final)
     protected: list[bool] = [kind != "CREATE"]  # an update's policy was set before it ran
     try:
         outputs = _after_settle(watcher, stack, final, kind, options, started, protected)
@@ -207,17 +208,18 @@ def express_gap(watcher: StackWatcher, stack: Stack, change_set: ChangeSet) -> N
         watcher.say("express not implemented")
 
 
-def operation_failed(watcher: StackWatcher, final: DeployedStack) -> OperationError:
-    """The error of a stack operation that failed: its first failed event, after CloudFormation's validation
-    findings of the operation (one DescribeEvents by its operation id, when the events carry one)."""
-    message = f"{final.status}: {watcher.root_cause()}"
+def operation_failed(watcher: StackWatcher, final: DeployedStack) -> NoReturn:
+    """Raise the error of a stack operation that failed: its status and first failed event, after
+    CloudFormation's validation findings of the operation (one DescribeEvents by its operation id, when the
+    events carry one)."""
+    cause = watcher.root_cause()
     operation = validation.operation_id(watcher.events)
     if operation is None:
-        return OperationError(watcher.name, message)
+        raise OperationError(watcher.name, f"{final.status}: {cause}")
     with aws.translate(watcher.name, watcher.region):
         found = validation.read_findings(watcher.read, operation_id=operation)
     validation.report(watcher.reporter, watcher.name, found)
-    return validation.ValidationFailed(watcher.name, message + validation.failure_note(found), found)
+    raise validation.ValidationFailed(watcher.name, f"{final.status}: {cause}{validation.failure_note(found)}", found)
 
 
 def claim(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> None:
@@ -234,8 +236,8 @@ def claim(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) ->
 
 def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
     if found is Owner.OTHER_ENVIRONMENT:
-        return RefusedError(current.name, f"refused: {ownership.other_environment(current, suffix)}; nothing "
-                                          f"was changed. Choose another suffix or stack_prefix")
+        return ownership.other_environment(current, suffix, "refused",
+                                           "nothing was changed. Choose another suffix or stack_prefix")
     return RefusedError(current.name, f"refused: a stack of this name exists and builder did not make it (no "
                                       f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "
                                       f"changed. Choose another suffix or stack_prefix")

@@ -32,8 +32,9 @@ from builder.families import PreDelete, ResourceKind
 from builder.families.replication import REPLICATION_REGION
 from builder.ops import ownership
 from builder.ops.deploy import outputs_file
-from builder.ops.ledger import FORCE_DELETE, LeftBehind, ledger, monthly_by_resource
+from builder.ops.ledger import FORCE_DELETE, LeftBehind, Stays, ledger, monthly_by_resource
 from builder.ops.ownership import (
+    NotBuilders,
     Owner,
     managed,
     not_builders,
@@ -188,7 +189,7 @@ def destroy_stack(name: str, region: str, suffix: str, options: DestroyOptions, 
                 _prepare(watcher, target)
         stays = ledger(template, resources, region, forcing, _monthly(template, current, name, region))
         if forcing:
-            failed = [item for item in stays if item.why.startswith("CloudFormation could not")]
+            failed = [item for item in stays if item.stays is Stays.DELETE_FAILED]
             watcher.say("force delete", failed=[(item.logical_id, item.physical_id) for item in failed])
         reporter.begin(name, len(resources) or len(template.get("Resources", {})))
         try:
@@ -196,16 +197,17 @@ def destroy_stack(name: str, region: str, suffix: str, options: DestroyOptions, 
         finally:
             reporter.end(name)
         if final.exists:
-            hint = ("; --force-delete deletes the stack and leaves what CloudFormation could not delete behind "
-                    "(listed first, with the command that removes each)"
-                    if final.status == "DELETE_FAILED" and not forcing else "")
-            raise OperationError(name, f"{final.status}: {watcher.root_cause()}{hint}")
+            raise OperationError(name, f"{final.status}: {watcher.root_cause()}" + (
+                "; --force-delete deletes the stack and leaves what CloudFormation could not delete behind (listed "
+                "first, with the command that removes each)"
+                if final.status == "DELETE_FAILED" and not forcing else ""))
         if stays and options.on_ledger is not None:
             options.on_ledger(name, region, stays)
         left = _left_behind(watcher, [target for target in prepared if not target.kept])
     if left:
-        named = ", ".join(f"{target.kind.noun} {target.physical_id}" for target in left)
-        raise OperationError(name, f"the stack is deleted but {named} still exists; empty and delete it by hand")
+        raise OperationError(name, f"the stack is deleted but "
+                                   f"{', '.join(f'{target.kind.noun} {target.physical_id}' for target in left)} "
+                                   f"still exists; empty and delete it by hand")
     _forget_outputs(watcher, name, options.out_dir)
     watcher.say("deleted", seconds=time.monotonic() - started)
     return Outcome(name, region, DestroyResult.DELETED, time.monotonic() - started)
@@ -227,7 +229,7 @@ def _refuse_unless_deletable(watcher: StackWatcher, current: DeployedStack, suff
 def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
     name = current.name
     if found is Owner.OTHER_ENVIRONMENT:
-        return RefusedError(name, f"refused: {ownership.other_environment(current, suffix)}; nothing was deleted")
+        return ownership.other_environment(current, suffix, "refused", "nothing was deleted")
     return RefusedError(name, (
         f"refused: an earlier builder made this stack and it has no {MANAGED_BY_TAG}={MANAGED_BY} tag yet; "
         f"nothing was deleted. Deploy it once with builder to adopt it, then destroy"
@@ -267,24 +269,52 @@ def describer(pollers: Pollers) -> Describe:
     return describe
 
 
+class FoundBy(StrEnum):
+    """How destroy knows a replica stack is this environment's."""
+
+    PRIMARY_NAMES_IT = "the deployed primary names its region"
+    ITS_TAG = "its builder:primary-region tag names the primary's region"
+
+
 @dataclass(frozen=True)
 class Target:
-    """One stack destroy deletes, where it is, and why it is this environment's (empty for the primary)."""
+    """One stack destroy deletes, where it is, and why it is this environment's (None for the primary)."""
 
     name: str
     region: str
-    found_by: str = ""
+    found_by: FoundBy | None = None
     stack: DeployedStack | None = field(default=None, compare=False)  # as found (destroy_stack's `known`)
+
+
+class LeftAloneWhy(StrEnum):
+    """Why destroy leaves a replica stack of this environment's name alone."""
+
+    ANOTHER_PRIMARYS = "another primary's"  # its builder:primary-region tag names another region
+    UNCLAIMED = "unclaimed"  # no tag, and no deployed primary here names its region
+    NOT_BUILDERS = "not builder's"  # it lacks the managed-by tag
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """A replica stack destroy found and leaves alone, the primary it was looked for, and why."""
+
+    name: str
+    region: str
+    why: LeftAloneWhy
+    primary: str  # this environment's primary stack
+    primary_region: str
+    owner: str | None = None  # ANOTHER_PRIMARYS: the region its tag names
+    not_builders: NotBuilders | None = None  # NOT_BUILDERS: whose it is instead
 
 
 @dataclass(frozen=True)
 class EnvironmentStacks:
     """What destroy of one environment deletes (the primary first, then its replicas), and the stacks
-    it found but leaves alone, each with the reason (one line each)."""
+    it found but leaves alone, each with the reason."""
 
     suffix: str
     targets: tuple[Target, ...]
-    left_alone: tuple[str, ...] = ()
+    left_alone: tuple[LeftAlone, ...] = ()
 
 
 def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
@@ -298,21 +328,19 @@ def environment_stacks(config: EnvironmentConfig, config_regions: Sequence[str],
     setting = config.value(REPLICATION_REGION)  # today's replication_region, whether replication is on or not
     looked = [r for r in dict.fromkeys([*named, *([setting] if setting else []), *config_regions]) if r != region]
     targets = [Target(name, region, stack=primary)]
-    left_alone: list[str] = []
+    left_alone: list[LeftAlone] = []
     for where in looked:
         replica = describe(replica_name, where)
         if replica is None:
             continue
         owner = primary_region(replica)
         if not replica_belongs(replica, where, region, primary):
-            left_alone.append(f"{replica_name} in {where} belongs to the primary {name} in {owner}, not to {name} in "
-                              f"{region}; left alone" if owner else
-                              f"{replica_name} in {where} has no builder:primary-region tag, and no deployed {name} "
-                              f"in {region} names {where}; left alone")
+            why = LeftAloneWhy.ANOTHER_PRIMARYS if owner else LeftAloneWhy.UNCLAIMED
+            left_alone.append(LeftAlone(replica_name, where, why, name, region, owner=owner))
         elif not managed(replica):
-            left_alone.append(f"{replica_name} in {where} is {not_builders(replica)}; left alone")
+            left_alone.append(LeftAlone(replica_name, where, LeftAloneWhy.NOT_BUILDERS, name, region,
+                                        not_builders=not_builders(replica)))
         else:
-            how = (f"the deployed {name} names that region" if where in named
-                   else f"its builder:primary-region tag names {region}")
-            targets.append(Target(replica_name, where, f"the replica of {name}: {how}", replica))
+            how = FoundBy.PRIMARY_NAMES_IT if where in named else FoundBy.ITS_TAG
+            targets.append(Target(replica_name, where, how, replica))
     return EnvironmentStacks(config.suffix, tuple(targets), tuple(left_alone))

@@ -16,10 +16,11 @@ from enum import StrEnum
 from builder.cost import region_prices, stack_items
 from builder.data_guard import Finding, merged
 from builder.deployed_cost import deployed_items
+from builder.environment import MANAGED_BY, MANAGED_BY_TAG
 from builder.errors import RefusedError
 from builder.ops import ownership
 from builder.ops.drift import drift_for_diff
-from builder.ops.ownership import NO_TAG, Owner
+from builder.ops.ownership import Owner
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
 from builder.ops.pool import Outcome
 from builder.ops.review import (
@@ -106,15 +107,17 @@ def diff_stack(stack: Stack, options: DiffOptions, reporter: Reporter, watcher_f
                 watcher.reporter.show("parameter", parameters, watcher.name)
                 watcher.reporter.show("tag", tags, watcher.name)
                 watcher.reporter.show("stack setting", settings, watcher.name)
-            cost, note = _cost(stack, deployed)
-            _show_cost(watcher, cost, note)
+            cost, cost_error = _cost(stack, deployed)
+            _show_cost(watcher, cost, cost_error)
         finally:  # also after Ctrl-C or a failure: no change set (nor the empty stack of one) stays behind
             if change_set is not None:
                 _discard(watcher, stack, change_set.id, change_set.stack_id, current is None)
     exists = deployed is not None
     found[stack.name] = StackReview(stack.name, stack.region, CHANGES if exists else NEW, change_set.changes,
-                                    losses, parameters if exists else (), tags if exists else (), cost, note,
-                                    drifted, change_set.findings.findings, change_set.reverted, protection, settings)
+                                    losses, parameters if exists else (), tags if exists else (), cost,
+                                    drift=drifted, validation=change_set.findings.findings,
+                                    reverted=change_set.reverted, stack_policy=protection, settings=settings,
+                                    cost_error=cost_error)
     return Outcome(stack.name, stack.region, DiffResult.CHANGES, time.monotonic() - started,
                    changes=len(change_set.changes))
 
@@ -129,11 +132,11 @@ def _refuse_another_tools(watcher: StackWatcher, stack: Stack, current: Deployed
 
 def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
     if found is Owner.OTHER_ENVIRONMENT:
-        return RefusedError(current.name, f"deploy would refuse: {ownership.other_environment(current, suffix)}; "
-                                          f"diff made no change set on it. Choose another suffix or stack_prefix")
+        return ownership.other_environment(current, suffix, "deploy would refuse",
+                                           "diff made no change set on it. Choose another suffix or stack_prefix")
     return RefusedError(current.name, f"deploy would refuse: a stack of this name exists and builder did not make "
-                                      f"it ({NO_TAG}, not a builder template); diff made no change set on it. Choose "
-                                      f"another suffix or stack_prefix")
+                                      f"it (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); diff made "
+                                      f"no change set on it. Choose another suffix or stack_prefix")
 
 
 def _protection(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> str:
@@ -170,14 +173,15 @@ def _no_change_set(watcher: StackWatcher, stack: Stack, current: DeployedStack |
     changed, acts = settings
     tags_only = value_changes(dict(current.tags), dict(stack.tags)) if current is not None else ()
     if current is not None and (tags_only or acts):
-        watcher.say("diff tags only", what="the stack tags" if tags_only else "the rollback triggers")
+        watcher.say("diff tags only", tags=bool(tags_only))  # else the rollback triggers alone change
         watcher.reporter.show("tag", tags_only, watcher.name)
         watcher.reporter.show("stack setting", changed, watcher.name)
         _show_losses(watcher, losses)
-        cost, note = _cost(stack, deployed)
-        _show_cost(watcher, cost, note)
+        cost, cost_error = _cost(stack, deployed)
+        _show_cost(watcher, cost, cost_error)
         found[stack.name] = StackReview(stack.name, stack.region, CHANGES, data_losses=losses, tags=tags_only,
-                                        cost=cost, note=note, drift=drifted, stack_policy=protection, settings=changed)
+                                        cost=cost, cost_error=cost_error, drift=drifted, stack_policy=protection,
+                                        settings=changed)
         return DiffResult.CHANGES
     watcher.say("diff no changes", losses=bool(losses))
     watcher.reporter.show("stack setting", changed, watcher.name)
@@ -192,7 +196,7 @@ def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: 
     try:
         watcher.cf.delete_change_set(ChangeSetName=change_set_id)
     except KeyboardInterrupt:  # Ctrl-C stopped the run's budget, whose calls now raise: the plain client, once
-        watcher.poller.cf.delete_change_set(ChangeSetName=change_set_id)
+        watcher.cf_after_interrupt.delete_change_set(ChangeSetName=change_set_id)
         raise
     if created:
         review = watcher.describe(stack_id)
@@ -206,19 +210,19 @@ def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Fi
 
 
 def _cost(stack: Stack, deployed: Deployed | None) -> tuple[CostChange | None, str]:
-    """The monthly cost before (the deployed template with its deployed values) and after; with the
-    reason when either side cannot be priced."""
+    """The monthly cost before (the deployed template with its deployed values) and after; or None and the
+    pricing error's message when either side cannot be priced (the CLI says `not priced: <it>`)."""
     try:
         after = stack_items(stack, region_prices(stack.region), [])
         before = None if deployed is None else deployed_items(deployed.template, deployed.state.parameters,
                                                                stack.name, stack.region)
     except CostError as error:
-        return None, f"not priced: {error.message}"
+        return None, error.message
     return compare_costs(before, after), ""
 
 
-def _show_cost(watcher: StackWatcher, cost: CostChange | None, note: str) -> None:
+def _show_cost(watcher: StackWatcher, cost: CostChange | None, cost_error: str) -> None:
     if cost is None:
-        watcher.say("cost not priced", note=note)
+        watcher.say("cost not priced", reason=cost_error)
         return
     watcher.reporter.show("cost", cost, watcher.name)

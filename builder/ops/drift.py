@@ -23,6 +23,24 @@ from builder.synth import Stack
 Show = Callable[[drift.DriftReport], None]
 
 
+class Drifted(DriftRefusedError):
+    """check_drift refused a deploy over drift; the message names each drifted resource and property
+    (`DataBucket deleted`, `DataTable/ProvisionedThroughput/ReadCapacityUnits modified (expected 5, actual 50)`)."""
+
+    def __init__(self, stack: str, report: drift.DriftReport) -> None:
+        parts = []
+        for resource in report.drifted:
+            if resource.status == drift.DELETED:
+                parts.append(f"{resource.logical_id} deleted")
+            parts += [f"{resource.logical_id}{d.path} {d.kind.lower()} (expected {d.expected or '-'}, "
+                      f"actual {d.actual or '-'})" for d in resource.differences]
+        super().__init__(stack, f"refused: the stack has drifted from its template: {'; '.join(parts)}; nothing was "
+                                f"changed. Put the values back (or into the config), rerun with --revert-drift to have "
+                                f"a drift-aware change set put them back (diff --revert-drift shows actual → desired), "
+                                f"or with --allow-drift to deploy a standard change set over them")
+        self.report = report
+
+
 class DriftResult(StrEnum):
     """How one stack stands against its template; the text is what the summary prints."""
 
@@ -63,19 +81,6 @@ def drift_stack(stack: Stack, options: DriftOptions, reporter: Reporter, show: S
     return Outcome(stack.name, stack.region, result, time.monotonic() - started, changes=len(report.drifted))
 
 
-def drifted_properties(report: drift.DriftReport) -> str:
-    """The drifted resources and properties in one line: `DataTable.ProvisionedThroughput/ReadCapacityUnits
-    (expected 5, actual 50)`, `DataBucket deleted`."""
-    parts = []
-    for resource in report.drifted:
-        if resource.status == drift.DELETED:
-            parts.append(f"{resource.logical_id} deleted")
-        for d in resource.differences:
-            parts.append(f"{resource.logical_id}{d.path} {d.kind.lower()} (expected {d.expected or '-'}, "
-                         f"actual {d.actual or '-'})")
-    return "; ".join(parts)
-
-
 def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, timeout_s: float) -> None:
     """check_drift: detect drift on the existing stack and refuse to deploy over it (DriftRefusedError,
     exit 5, nothing changed) unless --allow-drift. With --allow-drift a detection that cannot run is
@@ -102,11 +107,7 @@ def check_before_deploy(watcher: StackWatcher, stack: Stack, allow_drift: bool, 
     if allow_drift:
         watcher.say("check_drift allowed")
         return
-    raise DriftRefusedError(stack.name, f"refused: the stack has drifted from its template: "
-                                        f"{drifted_properties(report)}; nothing was changed. Put the values back "
-                                        f"(or into the config), rerun with --revert-drift to have a drift-aware "
-                                        f"change set put them back (diff --revert-drift shows actual → desired), or "
-                                        f"with --allow-drift to deploy a standard change set over them")
+    raise Drifted(stack.name, report)
 
 
 def drift_for_diff(watcher: StackWatcher, timeout_s: float) -> drift.DriftReport | None:

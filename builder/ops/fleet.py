@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import botocore.exceptions
+
 from builder.deployed_cost import price_deployed
-from builder.errors import BuilderError
+from builder.errors import BuilderError, OperationError
 from builder.ops.destroy import DestroyOptions, destroy_stack
 from builder.ops.pool import Outcome, Result, run_all
 from builder.ops.reap import (
@@ -56,7 +58,7 @@ def list_stacks(stack_prefix: str, regions: Sequence[str], pollers: Pollers) -> 
     found: list[Found] = []
     for region in dict.fromkeys(regions):
         read = pollers.poller(region).read
-        with aws.translate(f"stacks {stack_prefix}-* in {region}", region):
+        try:
             token: str | None = None
             while True:
                 page = read("describe_stacks", **({"NextToken": token} if token else {}))
@@ -66,6 +68,8 @@ def list_stacks(stack_prefix: str, regions: Sequence[str], pollers: Pollers) -> 
                 token = page.get("NextToken")
                 if not token:
                     break
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:  # as aws.translate does
+            raise OperationError(f"stacks {stack_prefix}-* in {region}", aws.describe_failure(exc, region)) from exc
     return found
 
 

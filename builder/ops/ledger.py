@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from builder.ops.review import fixed_monthly
@@ -25,6 +26,13 @@ _REMOVE = {  # types no family builds -> the AWS CLI command that removes one (t
 _GENERIC = "aws cloudcontrol delete-resource --type-name {type} --identifier {id} --region {region}"
 
 
+class Stays(StrEnum):
+    """Why a resource outlives its stack."""
+
+    KEPT = "kept"  # the deployed template keeps it: its DeletionPolicy
+    DELETE_FAILED = "delete failed"  # CloudFormation could not delete it, and the stack is force-deleted
+
+
 @dataclass(frozen=True)
 class LeftBehind:
     """One resource that outlives its stack, why, and the command that removes it."""
@@ -32,7 +40,9 @@ class LeftBehind:
     logical_id: str
     resource_type: str
     physical_id: str
-    why: str
+    stays: Stays
+    deletion_policy: str  # the deployed template's (Delete when it names none)
+    status_reason: str  # DELETE_FAILED: CloudFormation's ResourceStatusReason ("" when it gives none)
     remove_command: str
     monthly_usd: float | None = None  # its fixed monthly cost while it sits idle; None: not priced
 
@@ -64,12 +74,12 @@ def ledger(template: Mapping[str, Any], resources: Iterable[Mapping[str, Any]], 
         policy = declared.get(logical, {}).get("DeletionPolicy", "Delete")
         kind = resource.get("ResourceType", declared.get(logical, {}).get("Type", ""))
         if policy in KEPT_POLICIES:
-            why = f"DeletionPolicy {policy}"
+            stays = Stays.KEPT
         elif force_delete and status == "DELETE_FAILED":
-            reason = resource.get("ResourceStatusReason")
-            why = f"CloudFormation could not delete it{f' ({reason})' if reason else ''}; force delete skips it"
+            stays = Stays.DELETE_FAILED
         else:
             continue
         cost = None if monthly is None else monthly.get(logical, 0.0)
-        left.append(LeftBehind(logical, kind, physical, why, remove_command(kind, physical, region), cost))
+        left.append(LeftBehind(logical, kind, physical, stays, policy, resource.get("ResourceStatusReason") or "",
+                               remove_command(kind, physical, region), cost))
     return tuple(sorted(left, key=lambda item: item.logical_id))

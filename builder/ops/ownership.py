@@ -37,9 +37,13 @@ from builder.stack.watch import StackWatcher
 SUFFIX_TAG = "Environment"  # always the suffix (builder.settings refuses it in `tags`)
 
 REPLICATION_REGION_PARAMETER = "ReplicationRegion"
-NO_TAG = f"no {MANAGED_BY_TAG}={MANAGED_BY} tag"
-NOT_BUILDERS = f"not made by builder ({NO_TAG}, not a builder template)"
-EARLIER_BUILDERS = f"made by an earlier builder ({NO_TAG} yet): deploy it once to adopt it"
+
+
+class NotBuilders(StrEnum):
+    """Whose a stack without the managed-by tag is (the CLI says it in words: builder.cli.views.reasons)."""
+
+    EARLIER_BUILDERS = "earlier builder's"  # its template is builder's: deploy adopts it
+    ANOTHER_TOOLS = "another tool's"  # not a builder template: builder never changes it
 
 
 def managed(record: DeployedStack) -> bool:
@@ -52,11 +56,11 @@ def made_by_earlier_builder(record: DeployedStack) -> bool:
     return not managed(record) and record.description.startswith(DESCRIPTION_START)
 
 
-def not_builders(record: DeployedStack) -> str | None:
+def not_builders(record: DeployedStack) -> NotBuilders | None:
     """Why builder must not delete this stack (an earlier builder's, or another tool's); None: builder's own."""
     if managed(record):
         return None
-    return EARLIER_BUILDERS if made_by_earlier_builder(record) else NOT_BUILDERS
+    return NotBuilders.EARLIER_BUILDERS if made_by_earlier_builder(record) else NotBuilders.ANOTHER_TOOLS
 
 
 def replica_regions(primary: DeployedStack) -> list[str]:
@@ -109,10 +113,12 @@ def owner(record: DeployedStack | None, suffix: str) -> Owner:
     return Owner.ANOTHER_TOOL
 
 
-def other_environment(record: DeployedStack, suffix: str) -> str:
-    """Why a builder stack of this name is not the environment `suffix`'s (its Environment tag)."""
-    return (f"builder made this stack for another environment (its {SUFFIX_TAG} tag is "
-            f"{record.tags.get(SUFFIX_TAG) or '(none)'}, not {suffix}: the same name from another stack_prefix)")
+def other_environment(record: DeployedStack, suffix: str, refused: str, outcome: str) -> RefusedError:
+    """The refusal of a command (`refused`: how it refuses, `outcome`: what it left undone) on a builder stack of
+    this name that is not the environment `suffix`'s (its Environment tag)."""
+    return RefusedError(record.name, f"{refused}: builder made this stack for another environment (its {SUFFIX_TAG} "
+                                     f"tag is {record.tags.get(SUFFIX_TAG) or '(none)'}, not {suffix}: the same name "
+                                     f"from another stack_prefix); {outcome}")
 
 
 Refusal = Callable[[Owner, DeployedStack, str], RefusedError]  # (owner, stack, suffix): the command's refusal

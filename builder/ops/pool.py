@@ -39,8 +39,17 @@ class Result(StrEnum):
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Why the executor did not run a stack: `after`, the stack before it in its group, failed; None: Ctrl-C
+    came before its group started."""
+
+    after: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What happened to one stack. `result` is a command's own result (or the executor's)."""
+    """What happened to one stack. `result` is a command's own result (or the executor's); `detail` why it was
+    skipped (Skipped) or kept (a command's own reason), a value the CLI words."""
 
     stack: str
     region: str
@@ -49,11 +58,7 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)
     changes: int = 0
     error: BuilderError | None = None
-    detail: str = ""  # why a stack was skipped (or kept)
-
-    @property
-    def text(self) -> str:
-        return f"{self.result}: {self.detail}" if self.detail else str(self.result)
+    detail: object | None = None  # why a stack was skipped (or kept)
 
 
 class Target(Protocol):
@@ -77,7 +82,7 @@ def skip_after_failure(before: Outcome, target: Target) -> Outcome | None:
     """The stacks of an environment depend on each other: after a failure, the rest are skipped."""
     if before.error is None:
         return None
-    return Outcome(target.name, target.region, Result.SKIPPED, detail=f"{before.stack} failed")
+    return Outcome(target.name, target.region, Result.SKIPPED, detail=Skipped(after=before.stack))
 
 
 class StacksFailed(BuilderError):
@@ -148,7 +153,7 @@ def _after_interrupt(future: Future[list[Outcome]] | None, group: Sequence[Targe
     """A group's outcomes once Ctrl-C has stopped the pollers: a group not started yet is skipped;
     a running one ends at its next call to CloudFormation, each stack saying where it was left."""
     if future is None or future.cancelled():
-        return [Outcome(t.name, t.region, Result.SKIPPED, detail="interrupted before it started") for t in group]
+        return [Outcome(t.name, t.region, Result.SKIPPED, detail=Skipped()) for t in group]
     return future.result()
 
 

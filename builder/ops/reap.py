@@ -36,10 +36,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from builder.durations import DurationError, format_duration, parse_duration
+from builder.durations import DurationError, parse_duration
 from builder.environment import TTL_TAG
 from builder.errors import BuilderError
-from builder.ops.ownership import managed, not_builders, primary_region, replica_belongs, replica_regions
+from builder.ops.ownership import NotBuilders, managed, not_builders, primary_region, replica_belongs, replica_regions
 from builder.ops.pool import Outcome, Result, run_all
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
@@ -49,10 +49,49 @@ REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
 REPLICA_NAME_END = "-replica"
 REAP = "reap"
 KEEP = "keep"
+# where CloudFormation could not put resources back: a person decides, doing this first (reap's reason and
+# destroy's refusal both name it)
 NEEDS_A_PERSON = {
     "UPDATE_ROLLBACK_FAILED": "continue the rollback (aws cloudformation continue-update-rollback) first",
     "IMPORT_ROLLBACK_FAILED": "fix the import rollback by hand first",
 }
+
+
+class Why(StrEnum):
+    """Why reap keeps or reaps a stack: its Reason carries the facts each names (builder.cli.views.reasons
+    words it)."""
+
+    NOT_BUILDERS = "not builder's"  # owner
+    PROTECTED = "termination protection"
+    IN_PROGRESS = "operation running"  # status
+    NEEDS_A_PERSON = "needs a person"  # status (one of NEEDS_A_PERSON)
+    BAD_TTL = "bad ttl"  # problem: what is wrong with its builder:ttl tag
+    PAST_TTL = "past its ttl"  # idle, limit (the ttl)
+    PAST_MAX_AGE = "past --max-age"  # idle, limit
+    WITHIN_TTL = "within its ttl"  # idle, limit (the ttl), overruled
+    PAST_OLDER_THAN = "past --older-than"  # idle, limit
+    NOT_PAST_OLDER_THAN = "not past --older-than"  # idle, limit
+    NO_TTL = "no ttl"
+    PRIMARY_NOT_LOOKED_IN = "its primary's region not looked in"  # region
+    REPLICA_OF = "replica"  # primary, of (the primary's own Reason)
+    PRIMARY_KEPT = "its primary was kept"  # primary (at deletion time)
+    PRIMARY_NOT_DELETED = "its primary was not deleted"  # primary (at deletion time: not attempted)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why reap decided what it did about a stack: the facts, no words."""
+
+    why: Why
+    idle: int = 0  # seconds since the stack last changed
+    limit: int | None = None  # seconds: the ttl, or the --max-age / --older-than it was measured against
+    overruled: bool = False  # WITHIN_TTL: --older-than alone would have reaped it (a ttl wins)
+    status: str = ""  # the stack status that keeps it
+    owner: NotBuilders | None = None  # NOT_BUILDERS: whose it is instead
+    problem: str = ""  # BAD_TTL: what is wrong with the tag's value
+    region: str = ""  # PRIMARY_NOT_LOOKED_IN: the primary's region
+    primary: str = ""  # the primary's stack name (a replica's reasons)
+    of: Reason | None = None  # REPLICA_OF: the primary's reason, which the replica follows
 
 
 @dataclass(frozen=True)
@@ -86,7 +125,7 @@ class Row:
     idle_seconds: int
     ttl_seconds: int | None
     verdict: str  # REAP or KEEP
-    reason: str
+    reason: Reason
     replica_of: str | None = None  # the primary's stack name, for a replica paired with its primary
     monthly_idle_usd: float | None = None  # filled by with_costs; None until priced
     managed: bool = True  # carries builder:managed-by; False: a look-alike, kept and never priced
@@ -122,7 +161,12 @@ class Plan:
 
 
 class NoLongerReapable(BuilderError):
-    """Raised by a destroy_one that looked again (see recheck) and found the stack must now be kept."""
+    """Raised by a destroy_one that looked again (see recheck) and found the stack must now be kept; reap
+    turns it into a KEPT outcome whose detail is the reason."""
+
+    def __init__(self, stack: str, reason: Reason) -> None:
+        super().__init__(stack, str(reason.why))
+        self.reason = reason
 
 
 # Deletes the stack of the row as destroy does and returns its outcome; raises BuilderError when that
@@ -158,49 +202,47 @@ def idle_seconds(record: DeployedStack, now: datetime) -> int:
     return 0 if changed is None else max(0, int((now - changed).total_seconds()))
 
 
-def _blocker(record: DeployedStack) -> str | None:
+def _blocker(record: DeployedStack) -> Reason | None:
     """Why no flag can make this stack reapable, or None."""
     status = record.status
-    ownership = not_builders(record)
-    if ownership is not None:
-        return ownership
+    owner = not_builders(record)
+    if owner is not None:
+        return Reason(Why.NOT_BUILDERS, owner=owner)
     if record.termination_protection:
-        return "termination protection is on (setting termination_protection)"
+        return Reason(Why.PROTECTED)
     if record.in_progress:
-        return f"{status}: an operation is running; reap it once it settles"
+        return Reason(Why.IN_PROGRESS, status=status)
     if status in NEEDS_A_PERSON:
-        return f"{status} needs a person: {NEEDS_A_PERSON[status]}"
+        return Reason(Why.NEEDS_A_PERSON, status=status)
     return None
 
 
-def _judge(record: DeployedStack, idle: int, limits: AgeLimits) -> tuple[str, str, int | None]:
+def _judge(record: DeployedStack, idle: int, limits: AgeLimits) -> tuple[str, Reason, int | None]:
     """(verdict, reason, ttl_seconds) of a primary or an unpaired replica: its own ttl wins over
     --older-than; only --max-age caps a ttl."""
     raw_ttl = record.tags.get(TTL_TAG)
     ttl: int | None = None
-    bad_ttl: str | None = None
+    bad_ttl: Reason | None = None
     if raw_ttl is not None:
         try:
             ttl = parse_duration(raw_ttl)
         except DurationError as error:
-            bad_ttl = f"tag {TTL_TAG}: {error}"
-    blocker = _blocker(record)
-    if blocker or bad_ttl:
-        return KEEP, str(blocker or bad_ttl), ttl
-    idle_text = f"idle {format_duration(idle)}"
+            bad_ttl = Reason(Why.BAD_TTL, problem=str(error))
+    blocker = _blocker(record) or bad_ttl
+    if blocker is not None:
+        return KEEP, blocker, ttl
     if ttl is not None and idle > ttl:
-        return REAP, f"{idle_text}, past its ttl of {format_duration(ttl)}", ttl
+        return REAP, Reason(Why.PAST_TTL, idle, ttl), ttl
     if limits.max_age is not None and idle > limits.max_age:
-        return REAP, f"{idle_text}, past --max-age {format_duration(limits.max_age)}", ttl
+        return REAP, Reason(Why.PAST_MAX_AGE, idle, limits.max_age), ttl
     if ttl is not None:
         overruled = limits.older_than is not None and idle > limits.older_than
-        return KEEP, f"{idle_text} of its ttl {format_duration(ttl)}" + (
-            " (a ttl wins over --older-than)" if overruled else ""), ttl
+        return KEEP, Reason(Why.WITHIN_TTL, idle, ttl, overruled=overruled), ttl
     if limits.older_than is not None and idle > limits.older_than:
-        return REAP, f"{idle_text}, past --older-than {format_duration(limits.older_than)}", None
+        return REAP, Reason(Why.PAST_OLDER_THAN, idle, limits.older_than), None
     if limits.older_than is not None:
-        return KEEP, f"no ttl; {idle_text}, not past --older-than {format_duration(limits.older_than)}", None
-    return KEEP, "no ttl", None
+        return KEEP, Reason(Why.NOT_PAST_OLDER_THAN, idle, limits.older_than), None
+    return KEEP, Reason(Why.NO_TTL), None
 
 
 # --------------------------------------------------------------------------- the plan
@@ -231,8 +273,7 @@ def plan(found: Iterable[Found], stack_prefix: str, now: datetime, limits: AgeLi
             continue
         owner = primary_region(replica.record)
         if searched is not None and owner is not None and owner not in searched and not _blocker(replica.record):
-            rows.append(_row(replica, suffix, now, KEEP, f"its primary's region {owner} was not looked in; "
-                             f"add --region {owner}", None))
+            rows.append(_row(replica, suffix, now, KEEP, Reason(Why.PRIMARY_NOT_LOOKED_IN, region=owner), None))
         else:  # its primary is gone: judged on its own
             rows.append(_row(replica, suffix, now, *_judge(replica.record, idle_seconds(replica.record, now), limits)))
     return Plan(tuple(rows))
@@ -247,7 +288,7 @@ def _is_replica_of(replica: Found, primary: Found, primaries: Sequence[tuple[Fou
     return len(same_name) == 1
 
 
-def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl: int | None) -> Row:
+def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: Reason, ttl: int | None) -> Row:
     return Row(stack=item.record.name, region=item.region, status=item.record.status,
                suffix=suffix, idle_seconds=idle_seconds(item.record, now), ttl_seconds=ttl, verdict=verdict,
                reason=reason, managed=managed(item.record), record=item.record)
@@ -255,12 +296,13 @@ def _row(item: Found, suffix: str, now: datetime, verdict: str, reason: str, ttl
 
 def _replica_row(replica: Found, primary: Row, now: datetime) -> Row:
     blocker = _blocker(replica.record)
-    verdict, reason = (KEEP, blocker) if blocker else (primary.verdict, f"replica of {primary.stack}: {primary.reason}")
+    verdict, reason = (KEEP, blocker) if blocker else \
+        (primary.verdict, Reason(Why.REPLICA_OF, primary=primary.stack, of=primary.reason))
     row = _row(replica, primary.suffix, now, verdict, reason, primary.ttl_seconds)
     return replace(row, replica_of=primary.stack)
 
 
-def recheck(row: Row, fresh: DeployedStack | None, now: datetime, limits: AgeLimits = NO_LIMITS) -> str | None:
+def recheck(row: Row, fresh: DeployedStack | None, now: datetime, limits: AgeLimits = NO_LIMITS) -> Reason | None:
     """Why the stack must be kept after all, judged on a fresh DescribeStacks record; None to go ahead.
 
     Call it in destroy_one right before deleting: the plan may be minutes old. A replica paired with
@@ -306,10 +348,11 @@ def after_primary(before: Outcome, replica: Row) -> Outcome | None:
     """A replica is deleted only once its primary is gone: kept with a kept primary, not attempted (a
     failure) when its primary was not deleted."""
     if before.result is ReapResult.KEPT:
-        return Outcome(replica.stack, replica.region, ReapResult.KEPT, detail=f"its primary {before.stack} was kept")
+        return Outcome(replica.stack, replica.region, ReapResult.KEPT,
+                       detail=Reason(Why.PRIMARY_KEPT, primary=before.stack))
     if not was_deleted(before):
         return Outcome(replica.stack, replica.region, Result.SKIPPED,
-                       detail=f"not attempted: its primary {before.stack} was not deleted")
+                       detail=Reason(Why.PRIMARY_NOT_DELETED, primary=before.stack))
     return None
 
 
@@ -325,7 +368,7 @@ def reap(plan_: Plan, destroy_one: DestroyOne, concurrency: int, pollers: Poller
         try:
             return destroy_one(row)
         except NoLongerReapable as kept:
-            return Outcome(row.stack, row.region, ReapResult.KEPT, detail=kept.message)
+            return Outcome(row.stack, row.region, ReapResult.KEPT, detail=kept.reason)
 
     return tuple(run_all(deletion_groups(plan_), attempt, concurrency, pollers, after=after_primary))
 
@@ -335,13 +378,14 @@ def was_deleted(outcome: Outcome) -> bool:
     return outcome.error is None and outcome.result not in (ReapResult.KEPT, Result.SKIPPED)
 
 
-def kept_reason(outcome: Outcome) -> str | None:
-    """Why a stack planned for deletion was kept after all (not a failure), or None."""
+def kept_reason(outcome: Outcome) -> object | None:
+    """Why a stack planned for deletion was kept after all (not a failure; a Reason), or None."""
     return outcome.detail if outcome.result is ReapResult.KEPT else None
 
 
-def failure(outcome: Outcome) -> str | None:
-    """Why a stack planned for deletion was not deleted, when that is a failure; else None."""
+def failure(outcome: Outcome) -> object | None:
+    """Why a stack planned for deletion was not deleted, when that is a failure: its error, or why it was not
+    attempted (a Reason; the executor's Skipped); else None."""
     if outcome.error is not None:
-        return outcome.error.message
+        return outcome.error
     return outcome.detail if outcome.result is Result.SKIPPED else None

@@ -106,7 +106,7 @@ class StackReview:
     parameters: tuple[ValueChange, ...] = ()
     tags: tuple[ValueChange, ...] = ()
     cost: CostChange | None = None
-    note: str = ""  # why the cost is missing, or the error of a failed stack
+    note: str = ""  # the error of a failed stack
     drift: drift.DriftReport | None = None  # check_drift environments: how the stack drifted
     validation: tuple[ValidationFinding, ...] = ()  # CloudFormation's validation findings of the change set
     reverted: tuple[RevertedProperty, ...] = ()  # diff --revert-drift: the drifted properties deploy puts back
@@ -115,3 +115,4 @@ class StackReview:
     stack_policy: str | None = None
     # the stack's own settings that change (deployment mode, rollback triggers: DescribeStacks vs the config)
     settings: tuple[ValueChange, ...] = ()
+    cost_error: str = ""  # why the cost is missing: the pricing error's message (the CLI says `not priced: ...`)

@@ -30,8 +30,9 @@ class MatrixRow:
     data_losses: int  # the data guard's findings: deploy refuses them (exit 3) unless --allow-data-loss
     validation_findings: int  # CloudFormation's validation findings of the stack's change set (WARN or FAIL)
     reverted_drift: int | None  # drifted properties deploy --revert-drift would put back; None: not asked
-    cost_delta_usd: float | None  # None: not priced (note says why)
-    note: str = ""
+    cost_delta_usd: float | None  # None: not priced (cost_error says why, unless the stack failed)
+    note: str = ""  # the error of a failed stack
+    cost_error: str = ""  # why the cost is missing: the pricing error's message
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def matrix(reviews: Sequence[StackReview], revert_drift: bool = False) -> Matrix
     return Matrix(tuple(
         MatrixRow(r.stack, r.region, r.state, len(r.changes),
                   sum(1 for c in r.changes if c.replacement in REPLACING), len(r.data_losses),
-                  len(r.validation), len(r.reverted) if revert_drift else None, _delta(r), r.note)
+                  len(r.validation), len(r.reverted) if revert_drift else None, _delta(r), r.note, r.cost_error)
         for r in reviews))
 
 

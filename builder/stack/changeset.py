@@ -164,8 +164,9 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
     makes a drift-aware change set (an UPDATE only); `rollback`, its RollbackConfiguration (builder.stack.rollback)."""
     mode = {"DeploymentMode": revert.DEPLOYMENT_MODE} if revert_drift and kind == "UPDATE" else {}
     name = f"builder-{uuid.uuid4().hex[:12]}"  # named here: a Ctrl-C before CreateChangeSet answers can still delete it
+    cf = watcher.cf
     try:
-        created = watcher.cf.create_change_set(
+        created = cf.create_change_set(
             StackName=stack.name, ChangeSetName=name, ChangeSetType=kind,
             Description="builder deploy", Parameters=[
                 {"ParameterKey": key, "ParameterValue": value} for key, value in stack.parameters.items()],
@@ -175,7 +176,7 @@ def create_change_set(watcher: StackWatcher, stack: Stack, kind: str, template: 
         return _read(watcher, created["Id"], created.get("StackId"), kind, bool(mode))
     except KeyboardInterrupt:  # diff promises no change set stays behind; deploy makes a new one next time
         with contextlib.suppress(Exception):  # the run's budget is stopped: the plain client, one call, best effort
-            watcher.poller.cf.delete_change_set(StackName=stack.name, ChangeSetName=name)
+            watcher.cf_after_interrupt.delete_change_set(StackName=stack.name, ChangeSetName=name)
         raise
 
 

@@ -109,6 +109,14 @@ class StackWatcher:
         return _OwnStack(self.poller.writer, self.name)
 
     @property
+    def cf_after_interrupt(self) -> Any:
+        """The same gate as `cf` on the plain client, not the budget: for the one best-effort cleanup after a
+        Ctrl-C, when the run's budget has stopped."""
+        if self._writes_for is None:
+            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
+        return _OwnStack(self.poller.cf, self.name)
+
+    @property
     def paced(self) -> Any:
         """Calls that change nothing but are not reads (DetectStackDrift), drawn from the budget; not for writes
         (tests/ops/test_write_gate.py holds that every write goes through `cf`)."""

@@ -92,6 +92,7 @@ def add_parser(subparsers: Subparsers, common: argparse.ArgumentParser) -> argpa
 
 def run(args: argparse.Namespace) -> int:
     from builder.cli.common import finish
+    from builder.cli.views.outcome import outcome_text
     from builder.ops.outputs import stack_outputs
     from builder.ops.pool import run_all
     from builder.report import grid
@@ -104,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         watch = watchers(pollers)            # its StackWatchers (builder.stack.watch)
         outcomes = run_all(groups, lambda stack: stack_outputs(stack, reporter, watch), args.concurrency,
                            pollers)
-    for outcome in outcomes:                 # the CLI renders what the ops returned
+    for outcome in outcomes:                 # the CLI renders what the ops returned (cli/views/outcome.py)
         reporter.lines(grid(list(outcome.outputs.items()), ("Output", "Value")) if outcome.outputs
-                       else [outcome.text], outcome.stack)
+                       else [outcome_text(outcome)], outcome.stack)
     finish(outcomes, reporter, "outputs", summary=False)  # JSON summary; raises when a stack failed
     return EXIT_OK
 '''

@@ -13,7 +13,7 @@ import json
 from botocore.stub import Stubber
 
 from builder.cli import main
-from builder.ops.ledger import ledger
+from builder.ops.ledger import Stays, ledger
 from tests.ops.test_reap_stubbed import LONG_AGO, event, record
 
 TEMPLATE = json.dumps({"Resources": {
@@ -96,6 +96,7 @@ def test_the_ledger_keeps_retained_resources_and_failures_only_when_forced():
         ("ArchiveBucket", "aws s3 rb s3://app-broken-archive --force --region eu-west-1"),
         ("DataTable", "aws dynamodb delete-table --table-name app-broken-data --region eu-west-1")]
     assert [i.logical_id for i in ledger(template, RESOURCES, "eu-west-1", force_delete=False)] == ["ArchiveBucket"]
+    assert [(i.stays, i.deletion_policy) for i in forced] == [(Stays.KEPT, "Retain"), (Stays.DELETE_FAILED, "Delete")]
 
 
 def test_destroy_force_delete_json_carries_the_ledger(cf, capsys):

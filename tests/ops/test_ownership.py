@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from builder.ops.destroy import EnvironmentStacks, Target, environment_stacks
-from builder.ops.ownership import managed, replica_belongs, replica_regions
+from builder.cli.views.destroy import found_by_text, left_alone_text
+from builder.ops.destroy import EnvironmentStacks, FoundBy, LeftAlone, LeftAloneWhy, Target, environment_stacks
+from builder.ops.ownership import NotBuilders, managed, replica_belongs, replica_regions
 from builder.stack.deployed import DeployedStack
 from tests.factories import config
 
@@ -78,8 +79,8 @@ def test_the_replica_goes_where_the_deployed_primary_says_whatever_the_config():
     deployed = Deployed({("app-pr1", "us-east-1"): record("app-pr1", MANAGED, "us-west-2"),
                          ("app-pr1-replica", "us-west-2"): replica("us-east-1")})
     found = destroy_of(deployed)  # today's config: replication off, no replication_region
-    assert found.targets == (PRIMARY, Target("app-pr1-replica", "us-west-2",
-                                             "the replica of app-pr1: the deployed app-pr1 names that region"))
+    assert found.targets == (PRIMARY, Target("app-pr1-replica", "us-west-2", FoundBy.PRIMARY_NAMES_IT))
+    assert found_by_text(*found.targets) == "the replica of app-pr1: the deployed app-pr1 names that region"
     assert found.left_alone == () and deployed.calls == [("app-pr1", "us-east-1"), ("app-pr1-replica", "us-west-2")]
 
 
@@ -92,8 +93,8 @@ def test_without_replication_anywhere_destroy_reads_only_the_primary():
 def test_a_replica_whose_primary_is_gone_is_found_in_the_regions_the_config_names():
     deployed = Deployed({("app-pr1-replica", "eu-west-1"): replica("us-east-1")})
     found = destroy_of(deployed, config_regions=("us-west-2", "eu-west-1", "us-east-1"))
-    assert found.targets == (PRIMARY, Target("app-pr1-replica", "eu-west-1",
-                                             "the replica of app-pr1: its builder:primary-region tag names us-east-1"))
+    assert found.targets == (PRIMARY, Target("app-pr1-replica", "eu-west-1", FoundBy.ITS_TAG))
+    assert found_by_text(*found.targets) == "the replica of app-pr1: its builder:primary-region tag names us-east-1"
     assert deployed.calls == [("app-pr1", "us-east-1"), ("app-pr1-replica", "us-west-2"),
                               ("app-pr1-replica", "eu-west-1")]  # never the primary's own region
 
@@ -122,7 +123,7 @@ def test_a_replica_left_where_the_primary_no_longer_replicates_goes_too():
 def test_a_replica_that_is_not_this_primary_s_is_left_alone_with_a_line(found_replica, line):
     deployed = Deployed({("app-pr1-replica", "us-west-2"): found_replica})
     found = destroy_of(deployed, config_regions=("us-west-2",))
-    assert (found.targets, found.left_alone) == ((PRIMARY,), (line,))
+    assert (found.targets, [left_alone_text(alone) for alone in found.left_alone]) == ((PRIMARY,), [line])
 
 
 def test_a_replica_builder_did_not_make_is_left_alone_even_where_the_primary_names_it():
@@ -130,5 +131,8 @@ def test_a_replica_builder_did_not_make_is_left_alone_even_where_the_primary_nam
                          ("app-pr1-replica", "us-west-2"): replica(None, owned=False)})
     found = destroy_of(deployed)
     assert found.targets == (PRIMARY,)
-    assert found.left_alone == (("app-pr1-replica in us-west-2 is not made by builder (no builder:managed-by=builder "
-                                 "tag, not a builder template); left alone"),)
+    assert found.left_alone == (LeftAlone("app-pr1-replica", "us-west-2", LeftAloneWhy.NOT_BUILDERS, "app-pr1",
+                                          "us-east-1", not_builders=NotBuilders.ANOTHER_TOOLS),)
+    assert [left_alone_text(alone) for alone in found.left_alone] == [
+        ("app-pr1-replica in us-west-2 is not made by builder (no builder:managed-by=builder tag, not a builder "
+        "template); left alone")]

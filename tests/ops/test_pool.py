@@ -19,13 +19,15 @@ import botocore.exceptions
 import pytest
 
 from builder.cli.common import finish
+from builder.cli.views.fleet import failure_text
+from builder.cli.views.outcome import outcome_text
 from builder.environment import EnvironmentConfig
 from builder.errors import EXIT_INTERRUPTED, Interrupted, OperationError
 from builder.ops.deploy import DeployResult
 from builder.ops.destroy import DestroyResult
 from builder.ops.fleet import priced
-from builder.ops.pool import Outcome, Result, StacksFailed, run_all
-from builder.ops.reap import REAP, Row, failure, reap, was_deleted
+from builder.ops.pool import Outcome, Result, Skipped, StacksFailed, run_all
+from builder.ops.reap import REAP, Row, reap, was_deleted
 from builder.ops.reap import Plan as ReapPlan
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
@@ -151,6 +153,17 @@ def test_one_stack_failing_leaves_the_others_to_succeed() -> None:
         finish(outcomes, Reporter(io.StringIO(), tty=False), "deploy", summary=True)
 
 
+def test_after_a_failure_the_rest_of_its_group_is_skipped_naming_the_stack_that_failed() -> None:
+    def verb(s: Stack) -> Outcome:
+        if s.name == "app-bad":
+            raise OperationError(s.name, "ROLLBACK_COMPLETE")
+        return Outcome(s.name, s.region, DeployResult.CREATED)
+
+    outcomes = run_all([[stack("app-bad"), stack("app-next")], [stack("app-c")]], verb, 2, Pollers())
+    assert outcomes[1].detail == Skipped(after="app-bad")  # the fact; the summary's words:
+    assert [outcome_text(o) for o in outcomes] == ["failed", "skipped: app-bad failed", "created"]
+
+
 def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
     """Three workers; app-a settles before Ctrl-C and app-d takes its place; app-bad fails and app-e
     takes its place; app-f never starts. Ctrl-C at 100 s stops every wait at once."""
@@ -158,7 +171,7 @@ def test_ctrl_c_with_many_stacks_in_flight_says_where_each_was_left() -> None:
                "app-c": (300.0, "CREATE_COMPLETE"), "app-d": (400.0, "CREATE_COMPLETE"),
                "app-e": (500.0, "CREATE_COMPLETE"), "app-f": (600.0, "CREATE_COMPLETE")}
     outcomes = run_fleet(settles, concurrency=3, interrupt_at=100.0, in_flight=3)
-    assert [(o.stack, o.text) for o in outcomes] == [
+    assert [(o.stack, outcome_text(o)) for o in outcomes] == [
         ("app-a", "created"), ("app-bad", "failed"), ("app-c", "interrupted"), ("app-d", "interrupted"),
         ("app-e", "interrupted"), ("app-f", "skipped: interrupted before it started")]
     with pytest.raises(StacksFailed) as raised:
@@ -201,7 +214,7 @@ def test_ctrl_c_during_reap_stops_every_delete_and_no_replica_goes_without_its_p
     outcomes = reap(fleet, destroy_one, 2, pollers)
     left = ("interrupted; the stack was left in DELETE_IN_PROGRESS (CloudFormation carries on without builder); "
             "run destroy again to resume")
-    assert [(o.stack, was_deleted(o), failure(o)) for o in outcomes] == [
+    assert [(o.stack, was_deleted(o), failure_text(o)) for o in outcomes] == [
         ("app-a", True, None), ("app-a-replica", False, left), ("app-b", False, left),
         ("app-b-replica", False, "not attempted: its primary app-b was not deleted"),
         ("app-c", False, "interrupted before it started")]
@@ -277,8 +290,12 @@ def test_diff_deletes_its_change_set_with_the_plain_client_once_ctrl_c_stopped_t
     def stopped(**_kwargs):
         raise KeyboardInterrupt
 
-    watcher = SimpleNamespace(cf=SimpleNamespace(delete_change_set=stopped), poller=SimpleNamespace(
-        cf=SimpleNamespace(delete_change_set=lambda ChangeSetName: deleted.append(ChangeSetName))))
+    from builder.stack.watch import StackWatcher
+
+    poller = SimpleNamespace(writer=SimpleNamespace(delete_change_set=stopped), cf=SimpleNamespace(
+        delete_change_set=lambda ChangeSetName: deleted.append(ChangeSetName)))
+    watcher = StackWatcher("app-pr1", "us-east-1", Reporter(), poller=poller)  # type: ignore[arg-type]
+    watcher.allow_writes(None)  # diff's claim came first; the plain client keeps the same gate
     with pytest.raises(KeyboardInterrupt):
         _discard(watcher, None, "arn:changeSet/builder-1", "arn:stack/app-pr1", created=False)
     assert deleted == ["arn:changeSet/builder-1"]

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from builder.cli.views.fleet import reap_json, reap_text
+from builder.cli.views.fleet import failure_text, kept_text, reap_json, reap_text
+from builder.cli.views.reasons import reason_text as said  # the words the CLI says for a reason
 from builder.errors import OperationError
 from builder.ops.destroy import DestroyResult
+from builder.ops.ownership import NotBuilders
 from builder.ops.pool import Outcome
 from builder.ops.reap import (
     KEEP,
@@ -23,9 +25,9 @@ from builder.ops.reap import (
     Found,
     NoLongerReapable,
     Plan,
+    Reason,
     Row,
-    failure,
-    kept_reason,
+    Why,
     plan,
     reap,
     recheck,
@@ -130,7 +132,7 @@ def test_a_clock_behind_the_stack_gives_zero_idle() -> None:
 ])
 def test_verdicts(idle: int, ttl: str | None, older_than: int | None, verdict: str, reason: str) -> None:
     row = one(record("app-pr1", idle=idle, ttl=ttl), older_than)
-    assert (row.verdict, row.reason) == (verdict, reason)
+    assert (row.verdict, said(row.reason)) == (verdict, reason)
 
 
 @pytest.mark.parametrize("idle,ttl,older_than,max_age,verdict,reason", [
@@ -145,7 +147,7 @@ def test_verdicts(idle: int, ttl: str | None, older_than: int | None, verdict: s
 def test_max_age_caps_every_stack_ttl_or_not(idle: int, ttl: str | None, older_than: int | None, max_age: int,
                                               verdict: str, reason: str) -> None:
     row = one(record("app-pr1", idle=idle, ttl=ttl), older_than, max_age=max_age)
-    assert (row.verdict, row.reason) == (verdict, reason)
+    assert (row.verdict, said(row.reason)) == (verdict, reason)
 
 
 def test_max_age_does_not_reap_what_no_flag_may_reap() -> None:
@@ -162,7 +164,7 @@ NOT_MANAGED = "not made by builder (no builder:managed-by=builder tag, not a bui
 def test_a_look_alike_is_listed_and_kept_whatever_the_flags() -> None:
     """Another team's `app-prod` with Environment=prod and CostCenter tags, idle for a year."""
     row = one(record("app-prod", idle=365 * DAY, ttl="1s", managed=False), older_than=1, max_age=1)
-    assert (row.verdict, row.reason, row.managed) == (KEEP, NOT_MANAGED, False)
+    assert (row.verdict, said(row.reason), row.managed) == (KEEP, NOT_MANAGED, False)
 
 
 def test_an_earlier_builder_s_stack_is_kept_and_the_reason_says_how_to_adopt_it() -> None:
@@ -170,8 +172,8 @@ def test_an_earlier_builder_s_stack_is_kept_and_the_reason_says_how_to_adopt_it(
     rec = replace(record("app-pr1", idle=9 * DAY, ttl="1d", managed=False),
                   description="builder: data bucket, table, alerts and alarms of environment pr1")
     row = one(rec, older_than=1)
-    assert (row.verdict, row.reason) == (KEEP, ("made by an earlier builder (no builder:managed-by=builder tag yet): "
-                                               "deploy it once to adopt it"))
+    assert (row.verdict, said(row.reason)) == (
+        KEEP, "made by an earlier builder (no builder:managed-by=builder tag yet): deploy it once to adopt it")
 
 
 @pytest.mark.parametrize("value", ["Builder", "builder ", "yes", ""])
@@ -193,19 +195,20 @@ def test_a_look_alike_replica_stays_when_its_primary_goes() -> None:
     rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1")),
                  Found("eu-west-1", record("app-pr1-replica", managed=False))], "app", NOW).rows
     assert [(r.verdict, r.managed) for r in rows] == [(REAP, True), (KEEP, False)]
-    assert rows[1].reason == NOT_MANAGED
+    assert said(rows[1].reason) == NOT_MANAGED
 
 
 def test_a_builder_replica_of_a_look_alike_primary_is_kept_with_it() -> None:
     rows = plan([Found("us-east-1", record("app-pr1", ttl="1d", replication_region="eu-west-1", managed=False)),
                  Found("eu-west-1", record("app-pr1-replica", ttl="1d"))], "app", NOW).rows
     assert [r.verdict for r in rows] == [KEEP, KEEP]
-    assert rows[1].reason == f"replica of app-pr1: {NOT_MANAGED}"
+    assert said(rows[1].reason) == f"replica of app-pr1: {NOT_MANAGED}"
 
 
 def test_recheck_keeps_a_stack_that_lost_the_tag_since_the_listing() -> None:
     row = one(record("app-pr1", idle=2 * DAY, ttl="1d"))
-    assert recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d", managed=False), NOW) == NOT_MANAGED
+    kept = recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d", managed=False), NOW)
+    assert kept == Reason(Why.NOT_BUILDERS, owner=NotBuilders.ANOTHER_TOOLS) and said(kept) == NOT_MANAGED
 
 
 def test_look_alikes_are_counted_apart_in_both_renderings() -> None:
@@ -231,18 +234,18 @@ def test_ttl_seconds_is_reported_and_none_without_the_tag() -> None:
 def test_a_bad_ttl_tag_keeps_the_stack_whatever_the_flags(bad: str) -> None:
     row = one(record("app-pr1", idle=4000 * DAY, ttl=bad), older_than=1)
     assert row.verdict == KEEP
-    assert row.reason.startswith("tag builder:ttl: ") and repr(bad) in row.reason
+    assert said(row.reason).startswith("tag builder:ttl: ") and repr(bad) in said(row.reason)
     assert row.ttl_seconds is None
 
 
 def test_protection_is_the_reason_given_before_a_bad_ttl() -> None:
     row = one(record("app-pr1", ttl="soon", protected=True))
-    assert (row.verdict, row.reason) == (KEEP, "termination protection is on (setting termination_protection)")
+    assert (row.verdict, said(row.reason)) == (KEEP, "termination protection is on (setting termination_protection)")
 
 
 def test_termination_protection_keeps_an_expired_stack_and_names_the_setting() -> None:
     row = one(record("app-pr1", idle=10 * DAY, ttl="1d", protected=True), older_than=1)
-    assert (row.verdict, row.reason) == (KEEP, "termination protection is on (setting termination_protection)")
+    assert (row.verdict, said(row.reason)) == (KEEP, "termination protection is on (setting termination_protection)")
     assert row.ttl_seconds == DAY
 
 
@@ -253,14 +256,14 @@ def test_termination_protection_keeps_an_expired_stack_and_names_the_setting() -
 ])
 def test_an_operation_in_progress_keeps_the_stack(status: str) -> None:
     row = one(record("app-pr1", idle=10 * DAY, ttl="1d", status=status), older_than=1)
-    assert (row.verdict, row.reason) == (KEEP, f"{status}: an operation is running; reap it once it settles")
+    assert (row.verdict, said(row.reason)) == (KEEP, f"{status}: an operation is running; reap it once it settles")
 
 
 @pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED"])
 def test_states_that_need_a_person_keep_the_stack(status: str) -> None:
     row = one(record("app-pr1", idle=10 * DAY, ttl="1d", status=status), older_than=1)
     assert row.verdict == KEEP
-    assert row.reason.startswith(f"{status} needs a person: ")
+    assert said(row.reason).startswith(f"{status} needs a person: ")
 
 
 @pytest.mark.parametrize("status", [
@@ -282,7 +285,7 @@ def test_the_replica_follows_its_primary_across_regions() -> None:
         ("app-pr1", "us-east-1", REAP, None),
         ("app-pr1-replica", "eu-west-1", REAP, "app-pr1"),
     ]
-    assert rows[1].reason == "replica of app-pr1: idle 5d, past its ttl of 3d"
+    assert said(rows[1].reason) == "replica of app-pr1: idle 5d, past its ttl of 3d"
     assert rows[1].ttl_seconds == 3 * DAY and rows[1].idle_seconds == HOUR
 
 
@@ -292,7 +295,7 @@ def test_a_kept_primary_keeps_its_replica() -> None:
         Found("eu-west-1", record("app-pr1-replica", idle=5 * DAY, ttl="1s")),
     ], "app", NOW).rows
     assert [r.verdict for r in rows] == [KEEP, KEEP]
-    assert rows[1].reason == "replica of app-pr1: termination protection is on (setting termination_protection)"
+    assert said(rows[1].reason) == "replica of app-pr1: termination protection is on (setting termination_protection)"
 
 
 def test_a_replica_in_progress_stays_even_when_its_primary_goes() -> None:
@@ -342,14 +345,14 @@ def test_a_replica_whose_primary_region_was_not_looked_in_is_kept() -> None:
     replica = Found("us-west-2", record("app-pr1-replica", idle=9 * DAY, tags=replica_tags("us-east-1", ttl="1d")))
     (row,) = plan([replica], "app", NOW, AgeLimits(1, 1), searched=["us-west-2"]).rows
     assert row.verdict == KEEP
-    assert row.reason == "its primary's region us-east-1 was not looked in; add --region us-east-1"
+    assert said(row.reason) == "its primary's region us-east-1 was not looked in; add --region us-east-1"
     (row,) = plan([replica], "app", NOW, searched=["us-west-2", "us-east-1"]).rows  # looked in: it is gone
-    assert (row.verdict, row.reason) == (REAP, "idle 9d, past its ttl of 1d")
+    assert (row.verdict, said(row.reason)) == (REAP, "idle 9d, past its ttl of 1d")
 
 
 def test_a_replica_without_its_primary_is_judged_on_its_own() -> None:
     rows = plan([Found("eu-west-1", record("app-pr1-replica", idle=2 * DAY, ttl="1d"))], "app", NOW).rows
-    assert [(r.verdict, r.replica_of, r.reason) for r in rows] == [(REAP, None, "idle 2d, past its ttl of 1d")]
+    assert [(r.verdict, r.replica_of, said(r.reason)) for r in rows] == [(REAP, None, "idle 2d, past its ttl of 1d")]
 
 
 def test_rows_are_in_the_same_order_whatever_order_they_were_found_in() -> None:
@@ -429,9 +432,9 @@ def test_one_failure_does_not_stop_the_others_and_its_replica_is_not_attempted()
     outcomes = {o.stack: o for o in reap_with(fleet(), destroy_one, concurrency=1)}
     assert "app-a-replica" not in attempted
     assert was_deleted(outcomes["app-a"]) is False
-    assert failure(outcomes["app-a"]) == "DELETE_FAILED: DataBucket could not be deleted"
+    assert failure_text(outcomes["app-a"]) == "DELETE_FAILED: DataBucket could not be deleted"
     assert was_deleted(outcomes["app-a-replica"]) is False
-    assert failure(outcomes["app-a-replica"]) == "not attempted: its primary app-a was not deleted"
+    assert failure_text(outcomes["app-a-replica"]) == "not attempted: its primary app-a was not deleted"
     assert [was_deleted(outcomes[s]) for s in ("app-b", "app-b-replica", "app-c")] == [True, True, True]
 
 
@@ -449,14 +452,14 @@ def test_a_stack_kept_after_a_fresh_look_is_not_a_failure_and_keeps_its_replica(
     def destroy_one(row: Row) -> None:
         attempted.append(row.stack)
         if row.stack == "app-a":
-            raise NoLongerReapable(row.stack, "idle 2m of its ttl 1d")
+            raise NoLongerReapable(row.stack, Reason(Why.WITHIN_TTL, idle=120, limit=DAY))
 
     outcomes = {o.stack: o for o in reap_with(fleet(), destroy_one, concurrency=2)}
     assert "app-a-replica" not in attempted
-    assert (was_deleted(outcomes["app-a"]), failure(outcomes["app-a"]), kept_reason(outcomes["app-a"])) == (
+    assert (was_deleted(outcomes["app-a"]), failure_text(outcomes["app-a"]), kept_text(outcomes["app-a"])) == (
         False, None, "idle 2m of its ttl 1d")
-    assert kept_reason(outcomes["app-a-replica"]) == "its primary app-a was kept"
-    assert failure(outcomes["app-a-replica"]) is None
+    assert kept_text(outcomes["app-a-replica"]) == "its primary app-a was kept"
+    assert failure_text(outcomes["app-a-replica"]) is None
     lines = reap_text(fleet(), tuple(outcomes.values())).splitlines()
     assert lines[1].endswith("; kept after all: idle 2m of its ttl 1d")
     assert lines[-1] == "deleted 3 of 5; 2 kept after a fresh look"
@@ -466,11 +469,13 @@ def test_recheck_on_a_fresh_record() -> None:
     row = one(record("app-pr1", idle=2 * DAY, ttl="1d"))
     assert recheck(row, record("app-pr1", idle=2 * DAY, ttl="1d"), NOW) is None
     assert recheck(row, None, NOW) is None  # already gone: destroy says so
-    assert recheck(row, record("app-pr1", idle=60, ttl="1d"), NOW) == "idle 1m of its ttl 1d"  # deployed since
-    assert recheck(row, record("app-pr1", ttl="1d", protected=True), NOW) == \
-        "termination protection is on (setting termination_protection)"
-    assert recheck(row, record("app-pr1", ttl="1d", status="UPDATE_IN_PROGRESS"), NOW) == \
-        "UPDATE_IN_PROGRESS: an operation is running; reap it once it settles"
+    deployed_since = recheck(row, record("app-pr1", idle=60, ttl="1d"), NOW)
+    assert deployed_since == Reason(Why.WITHIN_TTL, idle=60, limit=DAY)  # the facts, in seconds
+    assert said(deployed_since) == "idle 1m of its ttl 1d"  # the words, the CLI's
+    assert recheck(row, record("app-pr1", ttl="1d", protected=True), NOW) == Reason(Why.PROTECTED)
+    running = recheck(row, record("app-pr1", ttl="1d", status="UPDATE_IN_PROGRESS"), NOW)
+    assert running == Reason(Why.IN_PROGRESS, status="UPDATE_IN_PROGRESS")
+    assert said(running) == "UPDATE_IN_PROGRESS: an operation is running; reap it once it settles"
 
 
 def test_recheck_of_a_replica_looks_only_at_what_blocks_a_delete() -> None:
@@ -583,3 +588,12 @@ def test_a_record_as_botocore_parses_a_describe_stacks_reply() -> None:
     (row,) = plan([Found("us-east-1", DeployedStack.from_api(record))], "app", NOW).rows
     assert (row.stack, row.status, row.idle_seconds, row.ttl_seconds, row.verdict) == (
         "app-pr1", "UPDATE_COMPLETE", 5 * DAY, 3 * DAY, REAP)
+
+
+def test_every_reason_has_its_words_and_the_words_come_from_the_facts() -> None:
+    from builder.cli.views.reasons import REASONS
+
+    assert set(REASONS) == set(Why)  # a new Why without words would fail only when a stack is judged so
+    assert said(Reason(Why.PAST_MAX_AGE, idle=31 * DAY, limit=30 * DAY)) == "idle 31d, past --max-age 30d"
+    assert said(Reason(Why.NOT_PAST_OLDER_THAN, idle=HOUR, limit=14 * DAY)) == \
+        "no ttl; idle 1h, not past --older-than 14d"

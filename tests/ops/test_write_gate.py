@@ -46,7 +46,8 @@ WRITE_SITES = {
     ("ops/protection.py", "match_termination_protection", "update_termination_protection"),  # deploy's claim
     ("stack/adopt.py", "import_change_set", "create_change_set"),  # deploy's claim; `cf` is watcher.cf
     ("stack/changeset.py", "create_change_set", "create_change_set"),  # deploy's or diff's claim
-    ("stack/changeset.py", "create_change_set", "delete_change_set"),
+    ("stack/changeset.py", "create_change_set", "delete_change_set"),  # after a Ctrl-C, on the same gate
+    ("stack/changeset.py", "_read", "delete_change_set"),  # a change set that changes nothing
     ("stack/changeset.py", "_verdict", "delete_change_set"),
     ("stack/policy.py", "_set", "set_stack_policy"),  # deploy's claim
     ("stack/policy.py", "for_update", "set_stack_policy"),
@@ -88,7 +89,7 @@ def test_the_model_names_the_writes_builder_makes():
 def test_every_write_is_a_listed_call_on_a_watchers_gated_client():
     calls = write_calls()
     assert {(module, function, operation) for module, function, operation, _ in calls} == WRITE_SITES
-    assert {receiver for *_, receiver in calls} <= {"watcher.cf", "self.cf", "cf"}
+    assert {receiver for *_, receiver in calls} <= {"watcher.cf", "self.cf", "cf", "watcher.cf_after_interrupt"}
     changeset = (BUILDER / "stack/changeset.py").read_text()
     assert "cf = watcher.cf" in changeset
     assert "adopt.import_change_set(watcher.cf," in (BUILDER / "ops/adopt.py").read_text()

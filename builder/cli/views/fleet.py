@@ -7,12 +7,28 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from builder.cli.views.reasons import detail_text, reason_text
 from builder.cli.views.status import status_record
 from builder.durations import format_duration
+from builder.errors import BuilderError
 from builder.ops.pool import Outcome
 from builder.ops.reap import Plan, Row, failure, kept_reason, was_deleted
 from builder.report import grid
 from builder.stack.policy import NOT_KNOWN
+
+
+def kept_text(outcome: Outcome) -> str | None:
+    """Why a stack planned for deletion was kept after all, in words; None when it was not."""
+    kept = kept_reason(outcome)
+    return None if kept is None else detail_text(kept)
+
+
+def failure_text(outcome: Outcome) -> str | None:
+    """Why a stack planned for deletion was not deleted, when that is a failure, in words; else None."""
+    failed = failure(outcome)
+    if failed is None:
+        return None
+    return failed.message if isinstance(failed, BuilderError) else detail_text(failed)
 
 
 def fleet_line(plan_: Plan) -> str:
@@ -37,11 +53,11 @@ def reap_json(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
         outcome = by_stack.get((row.stack, row.region))
         lines.append(json.dumps({
             "stack": row.stack, "region": row.region, "status": row.status, "idle_seconds": row.idle_seconds,
-            "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": row.reason,
+            "ttl_seconds": row.ttl_seconds, "verdict": row.verdict, "reason": reason_text(row.reason),
             "monthly_idle_usd": _rounded_usd(row.monthly_idle_usd), "replica_of": row.replica_of,
             "managed_by_builder": row.managed, "deleted": bool(outcome and was_deleted(outcome)),
-            "error": failure(outcome) if outcome else None,
-            "kept_at_deletion": kept_reason(outcome) if outcome else None,
+            "error": failure_text(outcome) if outcome else None,
+            "kept_at_deletion": kept_text(outcome) if outcome else None,
         }))
     lines.append(json.dumps(_summary(plan_, outcomes)))
     return "\n".join(lines) + "\n"
@@ -63,12 +79,12 @@ def reap_text(plan_: Plan, outcomes: Sequence[Outcome] = ()) -> str:
     table = [header]
     for row in plan_.rows:
         outcome = by_stack.get((row.stack, row.region))
-        verdict = f"{row.verdict}: {row.reason}"
+        verdict = f"{row.verdict}: {reason_text(row.reason)}"
         if outcome is not None and was_deleted(outcome):
             verdict += "; deleted"
         elif outcome is not None:
-            kept = kept_reason(outcome)
-            verdict += f"; kept after all: {kept}" if kept else f"; NOT deleted: {failure(outcome)}"
+            kept = kept_text(outcome)
+            verdict += f"; kept after all: {kept}" if kept else f"; NOT deleted: {failure_text(outcome)}"
         table.append((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                       "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                       "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", verdict))
@@ -119,7 +135,7 @@ def fleet_json(plan_: Plan) -> str:
                   "ttl_seconds": row.ttl_seconds, "monthly_idle_usd": _rounded_usd(row.monthly_idle_usd),
                   "replica_of": row.replica_of, "managed_by_builder": row.managed, "stack_policy": row.stack_policy}
         if verdicts:
-            record.update(verdict=row.verdict, reason=row.reason)
+            record.update(verdict=row.verdict, reason=reason_text(row.reason))
         lines.append(json.dumps(record))
     lines.append(json.dumps({"event": "summary", "stacks": len(plan_.rows), "not_managed": len(plan_.not_managed),
                              "fleet_monthly_idle_usd": round(plan_.fleet_monthly_idle_usd, 2),
@@ -138,7 +154,7 @@ def fleet_text(plan_: Plan) -> str:
     table = [header, *((row.stack, row.region, row.status, format_duration(row.idle_seconds),
                         "-" if row.ttl_seconds is None else format_duration(row.ttl_seconds),
                         "?" if row.monthly_idle_usd is None else f"{row.monthly_idle_usd:.2f}", _policy_cell(row),
-                        *((f"{row.verdict}: {row.reason}",) if verdicts else ())) for row in plan_.rows)]
+                        *((f"{row.verdict}: {reason_text(row.reason)}",) if verdicts else ())) for row in plan_.rows)]
     lines = grid(table[1:], table[0], indent="")
     total = fleet_line(plan_)
     if verdicts:

@@ -104,10 +104,11 @@ SAID: dict[str, Said] = {
     "diff failed create": Said(
         lambda: "ROLLBACK_COMPLETE (a failed create): deploy would delete it and create it again"),
     "diff new stack": Said(lambda: "does not exist yet; deploy would create:"),
-    "diff tags only": Said(
-        lambda what: f"only {what} change: deploy would update them with the deployed template"),
+    "diff tags only": Said(lambda tags: (  # tags: the stack tags change; else the rollback triggers alone
+        f"only {'the stack tags' if tags else 'the rollback triggers'} change: deploy would update them with the "
+        f"deployed template")),
     "diff no changes": Said(lambda losses: "no resource changes" if losses else "no changes"),
-    "cost not priced": Said(lambda note: f"monthly cost: {note}"),
+    "cost not priced": Said(lambda reason: f"monthly cost: not priced: {reason}"),
     # destroy
     "kept with its data": Said(_keeping),
     "prepared for delete": Said(lambda done: done),  # the family's own line: what its PreDelete did

@@ -135,8 +135,8 @@ def _changes_section(head: str, review: StackReview) -> str:
     lines += _settings_lines(review)
     if review.cost is not None:
         lines += _cost_lines(review.cost)
-    if review.note:
-        lines += [f"Cost: {md_cell(review.note)}", ""]
+    if review.cost_error:
+        lines += [f"Cost: {md_cell('not priced: ' + review.cost_error)}", ""]
     lines += _validation_lines(review) + _reverted_lines(review) + _drift_lines(review)
     return "\n".join(lines)
 

@@ -41,8 +41,17 @@ def matrix_markdown(fleet: Matrix) -> str:
     return "\n".join([*lines, "", _totals(fleet), ""])
 
 
+def _row_record(row: MatrixRow) -> dict[str, Any]:
+    """A row as JSON: its fields, the pricing error said in `note` (`not priced: ...`) when the stack did not fail."""
+    record = asdict(row)
+    cost_error = record.pop("cost_error")
+    if cost_error and not row.note:
+        record["note"] = f"not priced: {cost_error}"
+    return record
+
+
 def matrix_record(fleet: Matrix) -> dict[str, Any]:
-    return {"stacks": [asdict(row) for row in fleet.rows],
+    return {"stacks": [_row_record(row) for row in fleet.rows],
             "totals": {"stacks": len(fleet.rows), "replacements": fleet.replacements,
                        "data_losses": fleet.data_losses, "cost_delta_monthly_usd": round(fleet.cost_delta_usd, 2),
                        "not_priced": list(fleet.unpriced)}}
