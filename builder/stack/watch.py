@@ -164,10 +164,10 @@ class StackWatcher:
             if self.watched is not None and status and not status.endswith("_IN_PROGRESS"):  # settled
                 raise Interrupted(self.name, f"interrupted after the stack had settled in {status}: CloudFormation "
                                              f"had finished, nothing of it is still running") from None
-            state = "the stack does not exist" if status is None else \
-                f"the stack was left in {status}" if status else "the stack's state is unknown"
-            raise Interrupted(self.name, f"interrupted; {state} (CloudFormation carries on without builder); run "
-                                         f"{command} again to resume") from None
+            raise Interrupted(self.name, "interrupted; " + (
+                "the stack does not exist" if status is None
+                else f"the stack was left in {status}" if status else "the stack's state is unknown")
+                + f" (CloudFormation carries on without builder); run {command} again to resume") from None
 
     def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
                         deletion_mode: str | None = None) -> DeployedStack:
