@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from builder.environment import MANAGED_BY_TAG
 from builder.report import Shown, View
+
+if TYPE_CHECKING:
+    from builder.stack.tags import TagChange
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ def _importing(found: Sequence[tuple[str, str]]) -> str:
     named = [f"{noun} {name}" for noun, name in found]
     return (f"adopt: importing {' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'} "
             f"(IMPORT change set, DeletionPolicy Retain):")
+
+
+def _tag_change(change: TagChange) -> str:
+    """`key: old → new`, `(none)` for a side without the tag."""
+    old, new = ("(none)" if value is None else value for value in (change.old, change.new))
+    return f"{change.key}: {old} → {new}"
 
 
 EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
@@ -71,7 +80,8 @@ SAID: dict[str, Said] = {
         lambda on: f"termination protection turned {'on' if on else 'off'} (setting termination_protection)"),
     "template uploaded": Said(lambda size, bucket, key: f"template ({size:,} bytes) uploaded to s3://{bucket}/{key}"),
     "tags only, updating": Said(lambda changes: (
-        f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")),
+        f"only the stack tags change ({'; '.join(map(_tag_change, changes))}): updating them with the deployed "
+        f"template")),
     "rollback triggers only, updating": Said(
         lambda: "only the rollback triggers change: updating them with the deployed template"),
     "rollback triggers not kept": Said(lambda: ROLLBACK_GAP),  # rollback_alarms on an endpoint that keeps none
