@@ -30,13 +30,6 @@ PROTECTED, UNPROTECTED, NOT_KNOWN = "protected", "not protected", "not known"  #
 NOT_YET = "none yet"  # diff of a stack that does not exist: deploy sets its policy once it is created
 
 
-def restore_command(stack: Stack) -> str:
-    """The exact command that sets the protective policy by hand (the body inline: no file needed)."""
-    inline = json.dumps(document(stack.protected), sort_keys=True, separators=(",", ":"))
-    return (f"aws cloudformation set-stack-policy --stack-name {stack.name} --region {stack.region} "
-            f"--stack-policy-body '{inline}'")
-
-
 def _gap(exc: botocore.exceptions.ClientError) -> bool:
     return EMULATOR_GAP_MARKER in error_message(exc)
 
@@ -83,8 +76,10 @@ def for_update(watcher: StackWatcher, stack: Stack, stack_id: str, allow_data_lo
             watcher.cf.set_stack_policy(StackName=stack_id, StackPolicyBody=stack.policy_body)
             watcher.say("stack policy put back")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            # what the CLI needs to name the command that sets the protective policy by hand
             watcher.say("stack policy not put back", error=error_code(exc) or type(exc).__name__,
-                        message=error_message(exc), command=restore_command(stack))
+                        message=error_message(exc), stack_name=stack.name, region=stack.region,
+                        policy=document(stack.protected))
 
 
 def protection(read: Any, stack_name: str, protected: tuple[str, ...] | None = None) -> str:
