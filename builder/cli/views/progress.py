@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from builder.environment import MANAGED_BY_TAG
 from builder.report import Shown, View
-
-if TYPE_CHECKING:
-    from builder.stack.tags import TagChange
+from builder.stack.tags import TagChange
+from builder.stack.validation import Unavailable, Unreadable
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,17 @@ def _set_policy_command(stack_name: str, region: str, policy: Mapping[str, Any])
     inline = json.dumps(policy, sort_keys=True, separators=(",", ":"))
     return (f"aws cloudformation set-stack-policy --stack-name {stack_name} --region {region} "
             f"--stack-policy-body '{inline}'")
+
+
+def _findings_unavailable(unavailable: Unavailable) -> str:
+    """Why CloudFormation's validation findings are not shown, in words that say what to do."""
+    if unavailable.cause is Unreadable.NOT_IMPLEMENTED:
+        return (f"validation: this endpoint does not implement DescribeEvents ({unavailable.code}), so "
+                f"CloudFormation's validation findings are not shown; AWS itself shows them")
+    if unavailable.cause is Unreadable.UNREACHABLE:
+        return f"validation: could not read CloudFormation's validation findings ({unavailable.code})"
+    return (f"validation: could not read CloudFormation's validation findings (DescribeEvents: {unavailable.code}: "
+            f"{unavailable.message})")
 
 
 EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
@@ -135,7 +145,7 @@ SAID: dict[str, Said] = {
     "deleted": Said(lambda seconds: f"deleted in {_seconds(seconds)}"),
     "outputs removed": Said(lambda path: f"removed {path}: its stack no longer exists"),
     # CloudFormation's validation findings (stack/validation.py)
-    "validation unavailable": Said(lambda why: f"validation: {why}"),
+    "validation unavailable": Said(_findings_unavailable),
 }
 
 
