@@ -584,12 +584,17 @@ def test_terminal_shows_a_progress_line_and_still_prints_failures():
      "DescribeStacks throttled even after retries (Rate exceeded); lower --concurrency"),
 ])
 def test_aws_failures_become_one_line_that_says_what_to_fix(exc, expected):
-    assert aws.describe_failure(exc, "us-east-1").startswith(expected)
+    with pytest.raises(OperationError) as raised, aws.translate("app-stub", "us-east-1"):
+        raise exc
+    assert raised.value.where == "app-stub" and raised.value.message.startswith(expected)
+    assert raised.value.__cause__ is exc
 
 
 def test_an_unknown_region_is_named():
     exc = botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.xx-north-9.amazonaws.com/")
-    assert "is 'xx-north-9' a real AWS region? (check --region / AWS_REGION)" in aws.describe_failure(exc, "xx-north-9")
+    with pytest.raises(OperationError) as raised:
+        aws.raise_failure("app-stub", exc, "xx-north-9")
+    assert "is 'xx-north-9' a real AWS region? (check --region / AWS_REGION)" in raised.value.message
 
 
 @pytest.fixture
