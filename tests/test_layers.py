@@ -247,6 +247,94 @@ def test_every_kind_said_carries_the_data_its_words_take():
     assert wrong == []
 
 
+# ------------------------------------------------------------------ the CLI words sentences; errors, where raised
+
+# Functions of ops/ and stack/ whose text is an error's message, made for a raise elsewhere, and why that is so
+# (their name qualified by module: builder.<folder>.<module>.<function>).
+ERROR_TEXT = {
+    "builder.stack.watch.StackWatcher.root_cause": "the <what> of the error every failed operation raises "
+                                                  "(ops deploy, destroy, adopt; stack/tags)",
+    "builder.stack.validation.failure_note": "what the ValidationFailed raised by changeset and ops/deploy adds",
+    "builder.stack.client.unknown_region_problem": "a RegionCheck: resolve_configs raises its problem as a UsageError",
+}
+# calls whose arguments are an error's text: client.translate's `where` is the <where> of the error it raises
+ERROR_CALLS = {"translate"}
+
+
+def _literal_has_space(node: ast.AST) -> bool:
+    """An f-string, a str.format() or a %-formatting whose literal text has a space: words, not a name or a key."""
+    if isinstance(node, ast.JoinedStr):
+        return " " in "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        text = node.func.value
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        text = node.left
+    else:
+        return False
+    return isinstance(text, ast.Constant) and isinstance(text.value, str) and " " in text.value
+
+
+def _functions(tree: ast.AST, module: str) -> dict[str, ast.AST]:
+    """Every function of the module by its qualified name (module.Class.function)."""
+    found: dict[str, ast.AST] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if not isinstance(child, ast.ClassDef):
+                    found[prefix + child.name] = child
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, f"{module}.")
+    return found
+
+
+def sentences_built(source: str, module: str = "") -> list[str]:
+    """Each place (line: the code) a module builds a sentence outside an error's message: an f-string,
+    str.format() or %-formatting with a space in its literal text that is not inside a raise or an assert
+    statement, an argument of an ERROR_CALLS call or a function of ERROR_TEXT."""
+    tree = ast.parse(source)
+    errors = [node for node in ast.walk(tree) if isinstance(node, (ast.Raise, ast.Assert))]
+    errors += [argument for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(
+        node.func, "attr", getattr(node.func, "id", "")) in ERROR_CALLS for argument in [*node.args, *node.keywords]]
+    errors += [function for name, function in _functions(tree, module).items() if name in ERROR_TEXT]
+    exempt = {id(inner) for node in errors for inner in ast.walk(node)}
+    return sorted((f"{node.lineno}: {ast.unparse(node)}" for node in ast.walk(tree)
+                   if _literal_has_space(node) and id(node) not in exempt), key=lambda at: int(at.split(":")[0]))
+
+
+@pytest.mark.parametrize("folder", ["stack"])
+def test_no_sentences_built_outside_errors(folder):
+    """ops/ and stack/ hand over facts (a kind and its data, enums, frozen dataclasses) and the CLI words them;
+    the one text they make is an error's message, where it is raised."""
+    paths = sorted((PACKAGE / folder).rglob("*.py"))
+    assert paths, f"nothing under builder/{folder}: the check reads nothing"
+    found, defined = [], set()
+    for path in paths:
+        source = path.read_text(encoding="utf-8")
+        defined |= set(_functions(ast.parse(source), module_name(path)))
+        found += [f"{path.relative_to(PACKAGE.parent)}:{at}" for at in sentences_built(source, module_name(path))]
+    assert found == []
+    assert [name for name in ERROR_TEXT if name.startswith(f"builder.{folder}.") and name not in defined] == []
+
+
+def test_the_sentence_check_finds_each_way_of_building_one_and_leaves_errors_alone():
+    source = ("def f(watcher, n, exc):\n"
+              "    watcher.say('deleted', text=f'{n} s')\n    note = 'in {} s'.format(n)\n    left = 'in %s s' % n\n"
+              "    key, path = f'{n}-x', f'a/{n}'\n    assert n, f'{n} is not there'\n"
+              "    with translate(f'{n} client'):\n        raise ValueError(f'bad: {n} s')\n"
+              "def root_cause(events):\n    return f'{events[0]} failed'\n")
+    assert sentences_built(source, "m") == ["2: f'{n} s'", "3: 'in {} s'.format(n)", "4: 'in %s s' % n",
+                                            "10: f'{events[0]} failed'"]
+    ERROR_TEXT["m.root_cause"] = "a test's"
+    try:
+        assert sentences_built(source, "m") == ["2: f'{n} s'", "3: 'in {} s'.format(n)", "4: 'in %s s' % n"]
+    finally:
+        del ERROR_TEXT["m.root_cause"]
+
+
 # ------------------------------------------------------------------ one executor
 
 def test_only_the_executor_runs_work_on_threads():
