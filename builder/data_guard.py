@@ -143,6 +143,17 @@ def _replacement(logical_id: str, holder: DataHolder, was: _Resource, now: _Reso
     return Finding(logical_id, was.type, f"replaced ({because})", reason, REPLACED)
 
 
+def replaced_per_change_set(logical_id: str, resource_type: str, replacement: str, causes: tuple[str, ...],
+                            physical_id: str, holder: DataHolder) -> Finding:
+    """The change set's own word that a resource holding data would be replaced (its Replacement: True or
+    Conditional; `causes`: what requires recreation), as a finding beside the templates' (`merged`)."""
+    by = f" because {', '.join(causes)} changed" if causes else ""
+    certainty = "replaced" if replacement == "True" else "may be replaced"
+    old = f" ({physical_id})" if physical_id else ""
+    return Finding(logical_id, resource_type, f"{certainty}{by} (Replacement={replacement})",
+                   f"a new, empty one takes its place; deleting the old one{old} loses {holder.lost}", REPLACED)
+
+
 def _retention(logical_id: str, holder: DataHolder, was: _Resource, now: _Resource) -> Finding | None:
     weakened = [(attribute, old, new) for attribute, old, new in (
         ("DeletionPolicy", was.deletion_policy, now.deletion_policy),

@@ -277,7 +277,7 @@ def test_no_module_outside_the_families_and_the_lint_rules_names_a_familys_resou
 
 # ------------------------------------------------------------------ no sentence is made outside an error
 
-SENTENCE_FOLDERS = ["ops"]  # stack joins once its sentences are data
+SENTENCE_FOLDERS = ["ops", "stack"]
 
 # Functions of ops/ and stack/ whose text is an error's message, made for a raise elsewhere, and why that is so
 # (their name qualified by module: builder.<folder>.<module>.<function>).
@@ -286,9 +286,13 @@ ERROR_TEXT = {
                                                   "(ops deploy, destroy, adopt; stack/tags)",
     "builder.stack.validation.failure_note": "what the ValidationFailed raised by changeset and ops/deploy adds",
     "builder.stack.client.unknown_region_problem": "a RegionCheck: resolve_configs raises its problem as a UsageError",
+    "builder.stack.client._missing_profile": "the UsageError new_session raises for an AWS_PROFILE in no file",
+    "builder.stack.client._endpoint_problem": "the UsageError _make_client raises for an endpoint that is no URL",
+    "builder.stack.policy.restore_command": "the command the Interrupted of a deploy stopped before a new stack's "
+                                            "policy was set names (ops/deploy)",
 }
-# calls whose arguments are an error's text: client.translate's `where` is the <where> of the error it raises
-ERROR_CALLS = {"translate"}
+# calls whose arguments are an error's text: client.translate's and raise_failure's `where` is the <where> of the error
+ERROR_CALLS = {"translate", "raise_failure"}
 
 
 def _literal_has_space(node: ast.AST) -> bool:

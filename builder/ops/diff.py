@@ -39,7 +39,7 @@ from builder.pricing import CostError
 from builder.report import Reporter
 from builder.stack import client as aws
 from builder.stack import policy, rollback, validation
-from builder.stack.changeset import report_losses, role_arg
+from builder.stack.changeset import Verdict, report_losses, role_arg
 from builder.stack.deployed import DeployedStack
 from builder.stack.drift import DriftReport
 from builder.stack.watch import StackWatcher, WatcherFactory
@@ -205,7 +205,7 @@ def _discard(watcher: StackWatcher, stack: Stack, change_set_id: str, stack_id: 
 
 
 def _show_losses(watcher: StackWatcher, losses: tuple[Finding, ...]) -> tuple[Finding, ...]:
-    report_losses(watcher, losses, "deploy would refuse (exit 3) unless --allow-data-loss")
+    report_losses(watcher, losses, Verdict.WOULD_REFUSE)
     return losses
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import botocore.exceptions
 
 from builder.deployed_cost import price_deployed
-from builder.errors import BuilderError, OperationError
+from builder.errors import BuilderError
 from builder.ops.destroy import DestroyOptions, destroy_stack
 from builder.ops.pool import Outcome, Result, run_all
 from builder.ops.reap import (
@@ -69,7 +69,7 @@ def list_stacks(stack_prefix: str, regions: Sequence[str], pollers: Pollers) -> 
                 if not token:
                     break
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:  # as aws.translate does
-            raise OperationError(f"stacks {stack_prefix}-* in {region}", aws.describe_failure(exc, region)) from exc
+            aws.raise_failure(f"stacks {stack_prefix}-* in {region}", exc, region)
     return found
 
 

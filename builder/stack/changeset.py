@@ -9,6 +9,7 @@ changes" and is deleted; any other failed change set is kept for inspection.
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from builder.config_file import DEFAULT_CONFIG_FILE
-from builder.data_guard import REPLACED, Finding, merged
+from builder.data_guard import Finding, merged, replaced_per_change_set
 from builder.errors import RefusedError, UsageError
 from builder.families import DataHolder
 from builder.resources import inventory
@@ -96,11 +97,8 @@ class Change:
         holder = holders.get(self.resource_type)
         if holder is None or self.action != "Modify" or self.replacement not in ("True", "Conditional"):
             return None
-        by = f" because {', '.join(self.causes)} changed" if self.causes else ""
-        certainty = "replaced" if self.replacement == "True" else "may be replaced"
-        old = f" ({self.physical_id})" if self.physical_id else ""
-        return Finding(self.logical_id, self.resource_type, f"{certainty}{by} (Replacement={self.replacement})",
-                       f"a new, empty one takes its place; deleting the old one{old} loses {holder.lost}", REPLACED)
+        return replaced_per_change_set(self.logical_id, self.resource_type, self.replacement, self.causes,
+                                       self.physical_id, holder)
 
 
 @dataclass(frozen=True)
@@ -219,12 +217,12 @@ def _made(watcher: StackWatcher, change_set_id: str) -> dict[str, Any]:
         watcher.pause(next(pauses))
 
 
-def config_read(stack: Stack) -> str:
-    """Which config file made this stack's configuration, as a refusal says it."""
-    if stack.config.config_file:
-        return f"config read from {stack.config.config_file}"
-    return (f"no config file was read (built-in defaults; is this the folder with the {DEFAULT_CONFIG_FILE} that "
-            f"made the stack? --config names one)")
+class Verdict(enum.Enum):
+    """What the data guard decided about a change that would lose data."""
+
+    ALLOWED = "allowed"  # deploy goes ahead: --allow-data-loss
+    REFUSED = "refused"  # deploy refuses (exit 3)
+    WOULD_REFUSE = "would refuse"  # diff: what deploy would do
 
 
 @dataclass(frozen=True)
@@ -232,10 +230,10 @@ class GuardVerdict:
     """What the data guard found in one stack's change and what it decided (shown by the CLI)."""
 
     findings: tuple[Finding, ...]
-    verdict: str
+    verdict: Verdict
 
 
-def report_losses(watcher: StackWatcher, losses: Sequence[Finding], verdict: str) -> None:
+def report_losses(watcher: StackWatcher, losses: Sequence[Finding], verdict: Verdict) -> None:
     """Hand the findings and the verdict to the reporter (the CLI shows each as a `data guard:` line, then the
     verdict; in JSON one `data_guard` record)."""
     watcher.reporter.show("data guard", GuardVerdict(tuple(losses), verdict), watcher.name)
@@ -259,13 +257,16 @@ def _verdict(watcher: StackWatcher, stack: Stack, found: tuple[Finding, ...], al
     if not found:
         return
     if allowed:
-        report_losses(watcher, found, "going ahead because of --allow-data-loss")
+        report_losses(watcher, found, Verdict.ALLOWED)
         return
-    report_losses(watcher, found, "refused; --allow-data-loss accepts it")
+    report_losses(watcher, found, Verdict.REFUSED)
     if change_set is not None:
         with aws.translate(watcher.name, watcher.region):
             watcher.cf.delete_change_set(ChangeSetName=change_set.id)
-    done = "the change set was deleted and the stack is unchanged" if change_set is not None \
-        else "nothing was changed (no change set made)"
-    raise RefusedError(watcher.name, f"refused: {len(found)} change(s) would lose data (listed above); {done}; "
-                                     f"{config_read(stack)}. Rerun with --allow-data-loss to accept losing it")
+    config_file = stack.config.config_file
+    raise RefusedError(watcher.name, f"refused: {len(found)} change(s) would lose data (listed above); " + (
+        "the change set was deleted and the stack is unchanged" if change_set is not None
+        else "nothing was changed (no change set made)") + "; " + (
+        f"config read from {config_file}" if config_file
+        else f"no config file was read (built-in defaults; is this the folder with the {DEFAULT_CONFIG_FILE} that "
+             f"made the stack? --config names one)") + ". Rerun with --allow-data-loss to accept losing it")

@@ -15,7 +15,7 @@ import os
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import boto3
 import botocore
@@ -105,13 +105,13 @@ def _make_client(sess: boto3.session.Session, service: str, region: str | None) 
             made = sess.client(service, region_name=region, config=client_config())
         except ValueError as exc:  # botocore's "Invalid endpoint: ..." and urllib's IPv6 check
             raise UsageError(_endpoint_source(service), f"{exc}; give a URL such as http://127.0.0.1:4566") from exc
-    problem = endpoint_problem(str(made.meta.endpoint_url))
+    problem = _endpoint_problem(str(made.meta.endpoint_url))
     if problem:
         raise UsageError(_endpoint_source(service), f"{problem}; give a URL such as http://127.0.0.1:4566")
     return made
 
 
-def endpoint_problem(url: str) -> str | None:
+def _endpoint_problem(url: str) -> str | None:
     """What makes an endpoint no http(s) URL botocore can call, or None."""
     parts = urllib.parse.urlsplit(url)
     try:
@@ -236,32 +236,40 @@ def unknown_region_problem(region: str) -> str | None:
             f"(a region newer than botocore needs a newer boto3)")
 
 
-def describe_failure(exc: BaseException, region: str | None) -> str:
-    """One line that says what went wrong talking to AWS and what would fix it."""
+def raise_failure(where: str, exc: BaseException, region: str | None) -> NoReturn:
+    """Raise the one OperationError line that says what went wrong talking to AWS and what would fix it."""
     if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
-        return ("no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                "or run `aws configure`")
+        raise OperationError(where, "no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                                    "AWS_SECRET_ACCESS_KEY, or run `aws configure`") from exc
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
                         botocore.exceptions.ConnectionClosedError)):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "") or str(exc)
         if region and region not in known_regions():
-            return f"cannot reach {url}: is {region!r} a real AWS region? (check --region / AWS_REGION)"
-        return f"cannot reach {url}; check the network, AWS_ENDPOINT_URL and the region"
+            raise OperationError(where, f"cannot reach {url}: is {region!r} a real AWS region? (check --region / "
+                                        f"AWS_REGION)") from exc
+        raise OperationError(where, f"cannot reach {url}; check the network, AWS_ENDPOINT_URL and the region") from exc
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
-        return f"no answer from {getattr(exc, 'kwargs', {}).get('endpoint_url', 'AWS')} in time; try again"
+        raise OperationError(where, f"no answer from {getattr(exc, 'kwargs', {}).get('endpoint_url', 'AWS')} in "
+                                    f"time; try again") from exc
     if isinstance(exc, botocore.exceptions.ClientError):
-        code, message = error_code(exc), error_message(exc)
-        operation = getattr(exc, "operation_name", "request")
-        if code in ACCESS_DENIED:
-            return f"access denied to {operation}: {message}; the credentials in use need that permission"
-        if code in BAD_CREDENTIALS:
-            return f"the AWS credentials were rejected ({code}): {message}"
-        if code in THROTTLED:
-            return f"{operation} throttled even after retries ({message}); lower --concurrency or try again"
-        return f"{operation} failed: {code}: {message}"
+        _raise_client_error(where, exc)
     if isinstance(exc, botocore.exceptions.NoRegionError):
-        return "no region; pass --region"
-    return f"{type(exc).__name__}: {exc}"
+        raise OperationError(where, "no region; pass --region") from exc
+    raise OperationError(where, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _raise_client_error(where: str, exc: botocore.exceptions.ClientError) -> NoReturn:
+    code, message = error_code(exc), error_message(exc)
+    operation = getattr(exc, "operation_name", "request")
+    if code in ACCESS_DENIED:
+        raise OperationError(where, f"access denied to {operation}: {message}; the credentials in use need that "
+                                    f"permission") from exc
+    if code in BAD_CREDENTIALS:
+        raise OperationError(where, f"the AWS credentials were rejected ({code}): {message}") from exc
+    if code in THROTTLED:
+        raise OperationError(where, f"{operation} throttled even after retries ({message}); lower --concurrency "
+                                    f"or try again") from exc
+    raise OperationError(where, f"{operation} failed: {code}: {message}") from exc
 
 
 @contextlib.contextmanager
@@ -270,8 +278,7 @@ def translate(where: str, region: str | None = None) -> Iterator[None]:
     try:
         yield
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise OperationError(where, describe_failure(exc, region)) from exc
-
+        raise_failure(where, exc, region)
 
 
 def intervals(first: float = 0.2, ceiling: float = 2.0) -> Iterator[float]:

@@ -83,8 +83,10 @@ def for_update(watcher: StackWatcher, stack: Stack, stack_id: str, allow_data_lo
             watcher.cf.set_stack_policy(StackName=stack_id, StackPolicyBody=stack.policy_body)
             watcher.say("stack policy put back")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            # what the CLI needs to name the command that sets the protective policy by hand
             watcher.say("stack policy not put back", error=error_code(exc) or type(exc).__name__,
-                        message=error_message(exc), command=restore_command(stack))
+                        message=error_message(exc), stack_name=stack.name, region=stack.region,
+                        policy=document(stack.protected))
 
 
 def protection(read: Any, stack_name: str, protected: tuple[str, ...] | None = None) -> str:

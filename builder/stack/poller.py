@@ -287,10 +287,6 @@ class Watched:
     def done(self) -> bool:
         return self.final is not None or self.error is not None
 
-    def state(self) -> str:
-        """Where the stack stands as last seen, for a message after Ctrl-C."""
-        return f"the stack was left in {self.status}" if self.status else "the stack's state is unknown"
-
 
 class Poller:
     """Watches every registered stack of one region and endpoint; see the module docstring."""

@@ -16,6 +16,7 @@ carry a RollbackConfiguration without a resource change. An endpoint that keeps 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import botocore.exceptions
 
@@ -28,15 +29,23 @@ from builder.stack.watch import StackWatcher
 from builder.synth import Stack
 
 
-def tag_changes(deployed: DeployedStack, wanted: Mapping[str, str]) -> list[str]:
-    """Each tag that differs, `key: old → new` (`(none)` for a missing side), sorted by key."""
+@dataclass(frozen=True)
+class TagChange:
+    """A stack tag that differs: its key, the deployed value and the wanted one (None: the side has no such tag)."""
+
+    key: str
+    old: str | None
+    new: str | None
+
+
+NONE = "(none)"  # a missing side, as an error message names it
+
+
+def tag_changes(deployed: DeployedStack, wanted: Mapping[str, str]) -> tuple[TagChange, ...]:
+    """Each tag that differs, sorted by key."""
     have = deployed.tags
-
-    def shown(value: str | None) -> str:
-        return "(none)" if value is None else value
-
-    return [f"{key}: {shown(have.get(key))} → {shown(wanted.get(key))}" for key in sorted({*have, *wanted})
-            if have.get(key) != wanted.get(key)]
+    return tuple(TagChange(key, have.get(key), wanted.get(key)) for key in sorted({*have, *wanted})
+                 if have.get(key) != wanted.get(key))
 
 
 def _update_in_place(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
@@ -76,18 +85,19 @@ def update_tags(watcher: StackWatcher, stack: Stack, deployed: DeployedStack,
     except botocore.exceptions.ClientError as exc:
         if aws.error_code(exc) != "ValidationError":
             raise
-        answer = f"{aws.error_code(exc)}: {aws.error_message(exc).rstrip('.')}"
-        raise OperationError(stack.name, f"the stack's tags differ ({'; '.join(changes)}) but this endpoint "
-                                         f"changed nothing: the change set came back empty and UpdateStack "
-                                         f"answered {answer}. LocalStack cannot change a stack's tags alone "
-                                         f"(docs/commands/emulator.md: what the emulator cannot do); "
-                                         f"AWS applies them") from None
+        raise OperationError(stack.name, "the stack's tags differ (" + "; ".join(
+            f"{c.key}: {NONE if c.old is None else c.old} → {NONE if c.new is None else c.new}" for c in changes)
+            + f") but this endpoint changed nothing: the change set came back empty and UpdateStack answered "
+              f"{aws.error_code(exc)}: {aws.error_message(exc).rstrip('.')}. LocalStack cannot change a stack's tags "
+              f"alone (docs/commands/emulator.md: what the emulator cannot do); AWS applies them") from None
     final = _settled(watcher, stack, deployed, baseline)
     left = tag_changes(final, stack.tags)
     if left:
-        raise OperationError(stack.name, f"the stack ended {final.status} but its tags still differ "
-                                         f"({'; '.join(left)}): this endpoint did not change them")
+        raise OperationError(stack.name, f"the stack ended {final.status} but its tags still differ (" + "; ".join(
+            f"{c.key}: {NONE if c.old is None else c.old} → {NONE if c.new is None else c.new}" for c in left)
+            + "): this endpoint did not change them")
     return final
+
 
 
 # LocalStack 2026.3's answer to UpdateStack with UsePreviousTemplate (AWS takes exactly one of TemplateBody,

@@ -33,8 +33,10 @@ Anything here that is unsure means "make the change set"; the change set then de
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from builder.stack.deployed import DeployedStack
@@ -62,26 +64,48 @@ def kept_role(stack: Stack, deployed: DeployedStack) -> str | None:
     return kept
 
 
-def described_difference(stack: Stack, deployed: DeployedStack) -> str | None:
+class Differs(enum.Enum):
+    """What makes a change set needed for an existing stack."""
+
+    NOT_SETTLED = "not settled in success"  # the stack's status (`detail`) is not a settled success
+    NOTIFICATION_ARNS = "notification ARNs"  # the stack has some; deploy sends none
+    TERMINATION_PROTECTION = "termination protection"
+    ROLE = "service role"  # RoleARN
+    TAGS = "tags"
+    PARAMETER_VALUES = "parameter values"
+    RESOLVED_PARAMETER = "resolved parameter"  # `subject` is of an SSM type (`detail`): resolved at deploy time
+    NO_ECHO_PARAMETER = "NoEcho parameter"  # `subject`'s deployed value cannot be read back
+    TEMPLATE = "template"
+    TEMPLATE_FORMAT = "template format"  # the deployed template is JSON, ours is not
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Why deploy must make a change set: what differs, and which parameter or what value when that says more."""
+
+    differs: Differs
+    subject: str = ""  # the parameter
+    detail: str = ""  # the stack's status, or the parameter's type
+
+
+def described_difference(stack: Stack, deployed: DeployedStack) -> Difference | None:
     """Why the DescribeStacks record alone says a change set is needed; None if only the template is left."""
     if not deployed.succeeded:
-        return f"the stack is {deployed.status}, not settled in success"
-    if deployed.notification_arns:
-        return "the stack has notification ARNs; deploy sends none"
-    if deployed.termination_protection != wanted_termination_protection(stack):
-        return "termination protection differs"
-    if deployed.role_arn != wanted_role_arn(stack):
-        return "the service role (RoleARN) differs"
-    if dict(deployed.tags) != dict(stack.tags):
-        return "the tags differ"
-    if dict(deployed.parameters) != dict(stack.parameters):
-        return "parameter values differ"
+        return Difference(Differs.NOT_SETTLED, detail=deployed.status)
+    simple = next((differs for differs, found in (
+        (Differs.NOTIFICATION_ARNS, bool(deployed.notification_arns)),
+        (Differs.TERMINATION_PROTECTION, deployed.termination_protection != wanted_termination_protection(stack)),
+        (Differs.ROLE, deployed.role_arn != wanted_role_arn(stack)),
+        (Differs.TAGS, dict(deployed.tags) != dict(stack.tags)),
+        (Differs.PARAMETER_VALUES, dict(deployed.parameters) != dict(stack.parameters))) if found), None)
+    if simple is not None:
+        return Difference(simple)
     declared = template_from_body(stack.template_body, stack.name).get("Parameters", {})
     for key, parameter in sorted(declared.items()):
         if str(parameter.get("Type", "")).startswith(SSM_TYPE):
-            return f"parameter {key} is of type {parameter['Type']}: its value is resolved at deploy time"
+            return Difference(Differs.RESOLVED_PARAMETER, key, str(parameter["Type"]))
         if str(parameter.get("NoEcho", "")).lower() == "true":
-            return f"parameter {key} is NoEcho: its deployed value cannot be read back"
+            return Difference(Differs.NO_ECHO_PARAMETER, key)
     return None
 
 
@@ -91,18 +115,19 @@ def typed_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
 
-def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> str | None:
+def template_difference(body: str, deployed_body: Mapping[str, Any] | str) -> Difference | None:
     """Why the deployed template (GetTemplate's TemplateBody) is not the one deploy would send, or None."""
     if isinstance(deployed_body, Mapping):
         try:
             ours = json.loads(body)
         except ValueError:
-            return "the deployed template is JSON, ours is not"
-        return None if typed_json(ours) == typed_json(deployed_body) else "the template differs"
-    return None if body == deployed_body else "the template differs"
+            return Difference(Differs.TEMPLATE_FORMAT)
+        return None if typed_json(ours) == typed_json(deployed_body) else Difference(Differs.TEMPLATE)
+    return None if body == deployed_body else Difference(Differs.TEMPLATE)
 
 
-def reason_to_deploy(stack: Stack, deployed: DeployedStack, deployed_body: Mapping[str, Any] | str) -> str | None:
+def reason_to_deploy(stack: Stack, deployed: DeployedStack,
+                     deployed_body: Mapping[str, Any] | str) -> Difference | None:
     """Why deploy must make a change set for this existing stack; None when it can skip it.
 
     `deployed_body` is GetTemplate's TemplateBody (TemplateStage=Original), which deploy reads anyway for

@@ -14,6 +14,7 @@ gives `Findings(unavailable=...)`: the caller says so once per run and goes on.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -59,12 +60,30 @@ class ValidationFinding:
         return asdict(self)
 
 
+class Unreadable(enum.Enum):
+    """Why DescribeEvents gave no findings."""
+
+    NOT_IMPLEMENTED = "not implemented"  # the endpoint has no DescribeEvents (LocalStack 2026.3: 501)
+    REFUSED = "refused"  # an error answer (a role not allowed to call it, ...)
+    UNREACHABLE = "unreachable"  # no answer at all (a connection or HTTP failure)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why the findings could not be read, with the error code and message of the answer (UNREACHABLE: the code
+    is the exception's type); the CLI words it."""
+
+    cause: Unreadable
+    code: str
+    message: str = ""
+
+
 @dataclass(frozen=True)
 class Findings:
     """What DescribeEvents said of one change set or operation; `unavailable` is why it could not be read."""
 
     findings: tuple[ValidationFinding, ...] = ()
-    unavailable: str = ""
+    unavailable: Unavailable | None = None
 
     @property
     def warnings(self) -> tuple[ValidationFinding, ...]:
@@ -105,21 +124,19 @@ def read_findings(read: Read, *, change_set: str | None = None, operation_id: st
             if not token:
                 break
     except botocore.exceptions.ClientError as exc:
-        return Findings(unavailable=unavailable_reason(exc))
+        return Findings(unavailable=unavailable(exc))
     except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
         # the failure being explained must not be replaced by a failure to explain it
-        return Findings(unavailable=f"could not read CloudFormation's validation findings ({type(exc).__name__})")
+        return Findings(unavailable=Unavailable(Unreadable.UNREACHABLE, type(exc).__name__))
     return Findings(from_events(events))
 
 
-def unavailable_reason(exc: botocore.exceptions.ClientError) -> str:
-    """Why DescribeEvents gave no findings, in words that say what to do."""
+def unavailable(exc: botocore.exceptions.ClientError) -> Unavailable:
+    """Why DescribeEvents gave no findings: the endpoint does not implement it, or it refused."""
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     code, message = error_code(exc), error_message(exc)
-    if status == 501 or "not yet been emulated" in message or code in ("InvalidAction", "NotImplemented"):
-        return f"this endpoint does not implement DescribeEvents ({code}), so CloudFormation's validation " \
-               f"findings are not shown; AWS itself shows them"
-    return f"could not read CloudFormation's validation findings (DescribeEvents: {code}: {message})"
+    gap = status == 501 or "not yet been emulated" in message or code in ("InvalidAction", "NotImplemented")
+    return Unavailable(Unreadable.NOT_IMPLEMENTED if gap else Unreadable.REFUSED, code, message)
 
 
 def operation_id(events: Iterable[Mapping[str, Any]]) -> str | None:
@@ -131,7 +148,7 @@ def report(reporter: Reporter, stack: str, found: Findings, *, warnings_only: bo
     """Each finding as a `validation:` line (only the WARN ones for a change set that was made); in JSON one
     `validation` record. An endpoint that cannot answer is said once per run, not per stack."""
     if found.unavailable:
-        reporter.show_once("validation unavailable", {"why": found.unavailable})
+        reporter.show_once("validation unavailable", {"unavailable": found.unavailable})
         return
     shown = found.warnings if warnings_only else found.findings
     if not shown:

@@ -81,6 +81,18 @@ class Accounts:
             return self._by_region[region]
 
 
+def _interrupted(name: str, status: str | None, command: str) -> Interrupted:
+    """Ctrl-C before the operation settled: where the stack stands (`status`: None, no stack; "", unknown) and
+    whether CloudFormation carries on."""
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        runs = " (CloudFormation carries on without builder)"
+    else:  # REVIEW_IN_PROGRESS: a change set made, never executed; or a stack builder had not changed
+        runs = " (nothing runs on it)" if status else ""
+    state = "the stack does not exist" if status is None else \
+        f"the stack was left in {status}{runs}" if status else "the stack's state is unknown"
+    return Interrupted(name, f"interrupted; {state}; run {command} again to resume")
+
+
 class StackWatcher:
     """CloudFormation calls about one stack (and its deletion), through its region's poller of the run."""
 
@@ -228,13 +240,7 @@ class StackWatcher:
             if self.watched is not None and status and not status.endswith("_IN_PROGRESS"):  # settled
                 raise Interrupted(self.name, f"interrupted after the stack had settled in {status}: CloudFormation "
                                              f"had finished, nothing of it is still running") from None
-            state = "the stack does not exist" if status is None else \
-                f"the stack was left in {status}" if status else "the stack's state is unknown"
-            if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-                state += " (CloudFormation carries on without builder)"
-            elif status:  # REVIEW_IN_PROGRESS: a change set made, never executed; or a stack builder had not changed
-                state += " (nothing runs on it)"
-            raise Interrupted(self.name, f"interrupted; {state}; run {command} again to resume") from None
+            raise _interrupted(self.name, status, command) from None
 
     def delete_and_wait(self, stack: DeployedStack, role_arn: str | None = None,
                         deletion_mode: str | None = None) -> DeployedStack:

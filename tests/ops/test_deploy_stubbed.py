@@ -20,6 +20,7 @@ from builder.cli import main
 from builder.cli.common import finish
 from builder.cli.views import views
 from builder.cli.views.deploy import cause_text
+from builder.data_guard import Finding
 from builder.environment import EnvironmentConfig
 from builder.errors import OperationError, RefusedError, UsageError
 from builder.families.storage import empty_bucket
@@ -30,7 +31,7 @@ from builder.ops.pool import Outcome, Result, StacksFailed
 from builder.report import Reporter
 from builder.resources import inventory
 from builder.stack import client as aws
-from builder.stack.changeset import Cause, Change, is_no_changes
+from builder.stack.changeset import Cause, Change, GuardVerdict, Verdict, is_no_changes
 from builder.stack.deployed import DeployedStack
 from builder.stack_policy import PERMISSIVE
 from builder.synth import stacks_for
@@ -238,6 +239,21 @@ def test_diff_lists_what_deploy_would_refuse_and_changes_nothing(cf, run):
     assert text.splitlines()[0] == "no resource changes"
     assert [line.split(":")[1].strip() for line in text.splitlines()[1:3]] == ["DataBucket (AWS", STACK.name + " (AWS"]
     assert text.splitlines()[-1] == "data guard: deploy would refuse (exit 3) unless --allow-data-loss"
+
+
+@pytest.mark.parametrize("verdict, words", [
+    (Verdict.ALLOWED, "going ahead because of --allow-data-loss"),
+    (Verdict.REFUSED, "refused; --allow-data-loss accepts it"),
+    (Verdict.WOULD_REFUSE, "deploy would refuse (exit 3) unless --allow-data-loss"),
+], ids=["allowed", "refused", "would-refuse"])
+def test_the_data_guards_verdict_is_worded_alike_in_text_and_json(verdict, words):
+    """The verdict travels as a Verdict; the view words it, the `data_guard` record's `verdict` the same."""
+    found = (Finding("DataBucket", "AWS::S3::Bucket", "removed from the template", "deleting it loses its objects",
+                     "removed"),)
+    shown = views()["data guard"](GuardVerdict(found, verdict), STACK.name)
+    assert shown.lines[-1] == f"data guard: {words}"
+    assert [record["verdict"] for record in shown.records] == [words]
+    assert views()["data guard"](GuardVerdict((), verdict), STACK.name).lines == []  # nothing found, nothing said
 
 
 # ---------------------------------------------------------------------- other operations, failures
@@ -611,12 +627,17 @@ def test_terminal_shows_a_progress_line_and_still_prints_failures():
      "DescribeStacks throttled even after retries (Rate exceeded); lower --concurrency"),
 ])
 def test_aws_failures_become_one_line_that_says_what_to_fix(exc, expected):
-    assert aws.describe_failure(exc, "us-east-1").startswith(expected)
+    with pytest.raises(OperationError) as raised, aws.translate("app-stub", "us-east-1"):
+        raise exc
+    assert raised.value.where == "app-stub" and raised.value.message.startswith(expected)
+    assert raised.value.__cause__ is exc
 
 
 def test_an_unknown_region_is_named():
     exc = botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.xx-north-9.amazonaws.com/")
-    assert "is 'xx-north-9' a real AWS region? (check --region / AWS_REGION)" in aws.describe_failure(exc, "xx-north-9")
+    with pytest.raises(OperationError) as raised:
+        aws.raise_failure("app-stub", exc, "xx-north-9")
+    assert "is 'xx-north-9' a real AWS region? (check --region / AWS_REGION)" in raised.value.message
 
 
 @pytest.fixture

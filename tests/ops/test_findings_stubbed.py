@@ -299,8 +299,10 @@ def test_a_findings_read_that_cannot_reach_the_endpoint_never_replaces_the_failu
         raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/")
 
     found = validation.read_findings(unreachable, operation_id=OPERATION_ID)
-    assert found == validation.Findings(unavailable="could not read CloudFormation's validation findings "
-                                                    "(EndpointConnectionError)")
+    assert found == validation.Findings(unavailable=validation.Unavailable(validation.Unreadable.UNREACHABLE,
+                                                                           "EndpointConnectionError"))
+    assert views()["validation unavailable"]({"unavailable": found.unavailable}, STACK).lines == [
+        "validation: could not read CloudFormation's validation findings (EndpointConnectionError)"]
     assert validation.failure_note(found) == ""
 
 

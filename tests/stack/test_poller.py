@@ -321,12 +321,12 @@ def test_ctrl_c_with_many_stacks_in_flight_leaves_each_state_readable() -> None:
     with pytest.raises(KeyboardInterrupt):
         for w in watched:
             poller.wait(w)
-    states = {s.name: w.state() for s, w in zip(stacks, watched, strict=False)}
+    states = {s.name: w.status for s, w in zip(stacks, watched, strict=False)}
     for stack, w in zip(stacks, watched, strict=False):
         if stack.settle_at < 95:
-            assert w.final is not None and states[stack.name] == "the stack was left in CREATE_COMPLETE"
+            assert w.final is not None and states[stack.name] == "CREATE_COMPLETE"
         elif stack.settle_at > 100:
-            assert states[stack.name] == "the stack was left in CREATE_IN_PROGRESS"
+            assert states[stack.name] == "CREATE_IN_PROGRESS"
     assert [w.stack_id for w in watched if not w.done()] == [s.id for s in stacks if s.settle_at > 100]
     with pytest.raises(KeyboardInterrupt):  # every later wait stops too
         poller.wait(watched[-1])
@@ -352,7 +352,7 @@ def test_ctrl_c_in_the_leading_thread_stops_every_thread_waiting() -> None:
     for t in threads:
         t.join(timeout=60)
     assert outcomes == ["interrupted"] * 8
-    assert all(w.state() == "the stack was left in CREATE_IN_PROGRESS" for w in watched)
+    assert all(w.status == "CREATE_IN_PROGRESS" for w in watched)
 
 
 def test_the_budget_alone_reacts_to_throttling_of_a_real_client(monkeypatch: pytest.MonkeyPatch) -> None:

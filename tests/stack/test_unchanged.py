@@ -26,6 +26,8 @@ from builder.ops.pool import Outcome
 from builder.report import Reporter
 from builder.stack.deployed import DeployedStack
 from builder.stack.unchanged import (
+    Difference,
+    Differs,
     described_difference,
     kept_role,
     template_difference,
@@ -66,7 +68,7 @@ def deployed(status: str = "UPDATE_COMPLETE", **extra) -> dict:
             "Outputs": [{"OutputKey": "TableName", "OutputValue": "app-skip-data"}], **extra}
 
 
-def difference(stack, record: dict) -> str | None:
+def difference(stack, record: dict) -> Difference | None:
     """described_difference of a DescribeStacks record as boto3 returns it."""
     return described_difference(stack, DeployedStack.from_api(record))
 
@@ -94,7 +96,7 @@ def test_settled_success_states_can_skip(status):
                                     "UPDATE_FAILED", "CREATE_FAILED", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED",
                                     "REVIEW_IN_PROGRESS", "UPDATE_IN_PROGRESS"])
 def test_any_other_state_makes_a_change_set(status):
-    assert difference(STACK, deployed(status)) == f"the stack is {status}, not settled in success"
+    assert difference(STACK, deployed(status)) == Difference(Differs.NOT_SETTLED, detail=status)
 
 
 def changed_parameter(record):
@@ -122,28 +124,27 @@ def no_tags(record):
 
 
 @pytest.mark.parametrize("edit, why", [
-    (changed_parameter, "parameter values differ"),
-    (missing_parameter, "parameter values differ"),
-    (extra_parameter, "parameter values differ"),
-    (changed_tag, "the tags differ"),
-    (extra_tag, "the tags differ"),
-    (no_tags, "the tags differ"),
-    (lambda r: r.update(EnableTerminationProtection=True), "termination protection differs"),
-    (lambda r: r.update(NotificationARNs=["arn:aws:sns:us-east-1:123456789012:ops"]),
-     "the stack has notification ARNs; deploy sends none"),
+    (changed_parameter, Differs.PARAMETER_VALUES),
+    (missing_parameter, Differs.PARAMETER_VALUES),
+    (extra_parameter, Differs.PARAMETER_VALUES),
+    (changed_tag, Differs.TAGS),
+    (extra_tag, Differs.TAGS),
+    (no_tags, Differs.TAGS),
+    (lambda r: r.update(EnableTerminationProtection=True), Differs.TERMINATION_PROTECTION),
+    (lambda r: r.update(NotificationARNs=["arn:aws:sns:us-east-1:123456789012:ops"]), Differs.NOTIFICATION_ARNS),
 ], ids=["parameter", "parameter-missing", "parameter-extra", "tag", "tag-extra", "tags-none", "protection",
         "notification-arns"])
 def test_every_difference_in_describe_stacks_makes_a_change_set(edit, why):
     record = deployed()
     edit(record)
-    assert difference(STACK, record) == why
+    assert difference(STACK, record) == Difference(why)
 
 
 def test_termination_protection_is_compared_with_the_wanted_value():
     wanted = dataclasses.replace(STACK, config=dataclasses.replace(STACK.config))
     object.__setattr__(wanted.config, "termination_protection", True)  # the setting another change adds
     assert wanted_termination_protection(STACK) is False and wanted_termination_protection(wanted) is True
-    assert difference(wanted, deployed()) == "termination protection differs"
+    assert difference(wanted, deployed()) == Difference(Differs.TERMINATION_PROTECTION)
     assert difference(wanted, deployed(EnableTerminationProtection=True)) is None
 
 
@@ -152,21 +153,20 @@ def test_an_ssm_typed_parameter_never_skips_even_with_equal_values():
     record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "ImageId",
                                                               "ParameterValue": "/builder/image",
                                                               "ResolvedValue": "ami-123"}])
-    assert difference(stack, record) == (f"parameter ImageId is of type {SSM_TYPE}: its value is "
-                                                   f"resolved at deploy time")
+    assert difference(stack, record) == Difference(Differs.RESOLVED_PARAMETER, "ImageId", SSM_TYPE)
 
 
 def test_a_no_echo_parameter_never_skips():
     stack = with_parameter(STACK, "Secret", {"Type": "String", "NoEcho": True}, "****")
     record = deployed(Parameters=[*deployed()["Parameters"], {"ParameterKey": "Secret", "ParameterValue": "****"}])
-    assert difference(stack, record) == "parameter Secret is NoEcho: its deployed value cannot be read back"
+    assert difference(stack, record) == Difference(Differs.NO_ECHO_PARAMETER, "Secret")
 
 
 @pytest.mark.parametrize("deployed_role, wanted_role", [(None, ROLE_A), (ROLE_A, ROLE_B), (ROLE_A, None)],
                          ids=["none-then-a", "a-then-b", "a-then-none"])
 def test_a_different_service_role_is_never_no_changes(deployed_role, wanted_role):
     record = deployed(**({"RoleARN": deployed_role} if deployed_role else {}))
-    assert difference(with_role(wanted_role), record) == "the service role (RoleARN) differs"
+    assert difference(with_role(wanted_role), record) == Difference(Differs.ROLE)
 
 
 @pytest.mark.parametrize("role", [None, ROLE_A])
@@ -192,7 +192,7 @@ def test_templates_compare_as_json_with_types(ours, theirs):
         return json.dumps({"Resources": {}, "Metadata": {"Value": value}})
 
     deployed_template = json.loads(body(TYPED[theirs]))  # as boto3 decodes GetTemplate's JSON body
-    assert template_difference(body(TYPED[ours]), deployed_template) == "the template differs"
+    assert template_difference(body(TYPED[ours]), deployed_template) == Difference(Differs.TEMPLATE)
     assert template_difference(body(TYPED[theirs]), deployed_template) is None
 
 
@@ -201,11 +201,11 @@ def test_templates_compare_as_data_when_boto3_decodes_them_and_as_text_otherwise
     reordered = dict(reversed(list(ours.items())))
     assert template_difference(STACK.template_body, reordered) is None  # key order and spaces do not count
     changed = {**ours, "Description": ours["Description"] + "!"}
-    assert template_difference(STACK.template_body, changed) == "the template differs"
+    assert template_difference(STACK.template_body, changed) == Difference(Differs.TEMPLATE)
     yaml_body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
     assert template_difference(yaml_body, yaml_body) is None
-    assert template_difference(yaml_body, yaml_body.replace("Topic:", "Topic2:", 1)) == "the template differs"
-    assert template_difference(yaml_body, {"Resources": {}}) == "the deployed template is JSON, ours is not"
+    assert template_difference(yaml_body, yaml_body.replace("Topic:", "Topic2:", 1)) == Difference(Differs.TEMPLATE)
+    assert template_difference(yaml_body, {"Resources": {}}) == Difference(Differs.TEMPLATE_FORMAT)
 
 
 # ---------------------------------------------------------------------- deploy, stubbed

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from builder.report import Shown, grid
-from builder.stack.changeset import Cause, Change, ChangeSet, GuardVerdict
+from builder.stack.changeset import Cause, Change, ChangeSet, GuardVerdict, Verdict
 from builder.stack.revert import RevertedProperty
 from builder.stack.rollback import MAX_TRIGGERS, RollbackTriggers
 from builder.stack.validation import ValidationFinding
@@ -104,12 +104,18 @@ def import_changes(changes: Sequence[Change], stack: str | None) -> Shown:
     return Shown(change_rows(changes))
 
 
+VERDICTS = {Verdict.ALLOWED: "going ahead because of --allow-data-loss",
+            Verdict.REFUSED: "refused; --allow-data-loss accepts it",
+            Verdict.WOULD_REFUSE: "deploy would refuse (exit 3) unless --allow-data-loss"}
+
+
 def data_guard(found: GuardVerdict, stack: str | None) -> Shown:
     """Each finding as a `data guard:` line, then the verdict; in JSON one `data_guard` record."""
     lines = [f"data guard: {f.text}" for f in found.findings]
-    return Shown(lines + ([f"data guard: {found.verdict}"] if found.findings else []),
+    verdict = VERDICTS[found.verdict]
+    return Shown(lines + ([f"data guard: {verdict}"] if found.findings else []),
                  [{"event": "data_guard", "stack": stack, "findings": [f.as_dict() for f in found.findings],
-                   "verdict": found.verdict}])
+                   "verdict": verdict}])
 
 
 def outputs(values: Mapping[str, str], stack: str | None) -> Shown:

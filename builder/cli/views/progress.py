@@ -7,12 +7,15 @@ a kind names in `recorded`, such as the outputs written)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from builder.environment import MANAGED_BY_TAG
 from builder.report import Shown, View
+from builder.stack.tags import TagChange
+from builder.stack.validation import Unavailable, Unreadable
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,30 @@ def _importing(found: Sequence[tuple[str, str]]) -> str:
     named = [f"{noun} {name}" for noun, name in found]
     return (f"adopt: importing {' and '.join(named)} already {'exist' if len(named) > 1 else 'exists'} "
             f"(IMPORT change set, DeletionPolicy Retain):")
+
+
+def _tag_change(change: TagChange) -> str:
+    """`key: old → new`, `(none)` for a side without the tag."""
+    old, new = ("(none)" if value is None else value for value in (change.old, change.new))
+    return f"{change.key}: {old} → {new}"
+
+
+def _set_policy_command(stack_name: str, region: str, policy: Mapping[str, Any]) -> str:
+    """The exact command that sets a stack policy by hand (the body inline: no file needed)."""
+    inline = json.dumps(policy, sort_keys=True, separators=(",", ":"))
+    return (f"aws cloudformation set-stack-policy --stack-name {stack_name} --region {region} "
+            f"--stack-policy-body '{inline}'")
+
+
+def _findings_unavailable(unavailable: Unavailable) -> str:
+    """Why CloudFormation's validation findings are not shown, in words that say what to do."""
+    if unavailable.cause is Unreadable.NOT_IMPLEMENTED:
+        return (f"validation: this endpoint does not implement DescribeEvents ({unavailable.code}), so "
+                f"CloudFormation's validation findings are not shown; AWS itself shows them")
+    if unavailable.cause is Unreadable.UNREACHABLE:
+        return f"validation: could not read CloudFormation's validation findings ({unavailable.code})"
+    return (f"validation: could not read CloudFormation's validation findings (DescribeEvents: {unavailable.code}: "
+            f"{unavailable.message})")
 
 
 EXPRESS_GAP = ("this endpoint does not implement express mode (its change set came back without "
@@ -71,7 +98,8 @@ SAID: dict[str, Said] = {
         lambda on: f"termination protection turned {'on' if on else 'off'} (setting termination_protection)"),
     "template uploaded": Said(lambda size, bucket, key: f"template ({size:,} bytes) uploaded to s3://{bucket}/{key}"),
     "tags only, updating": Said(lambda changes: (
-        f"only the stack tags change ({'; '.join(changes)}): updating them with the deployed template")),
+        f"only the stack tags change ({'; '.join(map(_tag_change, changes))}): updating them with the deployed "
+        f"template")),
     "rollback triggers only, updating": Said(
         lambda: "only the rollback triggers change: updating them with the deployed template"),
     "rollback triggers not kept": Said(lambda: ROLLBACK_GAP),  # rollback_alarms on an endpoint that keeps none
@@ -82,8 +110,9 @@ SAID: dict[str, Said] = {
     "stack policy lifted": Said(
         lambda: "stack policy lifted for this update (--allow-data-loss); it is put back afterwards"),
     "stack policy put back": Said(lambda: "stack policy put back"),
-    "stack policy not put back": Said(lambda error, message, command: (
-        f"the stack policy could not be put back ({error}: {message}); restore it with: {command}")),
+    "stack policy not put back": Said(lambda error, message, stack_name, region, policy: (
+        f"the stack policy could not be put back ({error}: {message}); restore it with: "
+        f"{_set_policy_command(stack_name, region, policy)}")),
     # adopting retained resources (ops/adopt.py)
     "adopt check skipped": Said(lambda reason: (
         f"cannot look for retained data with these credentials ({reason}); with cloudformation_role_arn that is "
@@ -117,7 +146,7 @@ SAID: dict[str, Said] = {
     "deleted": Said(lambda seconds: f"deleted in {_seconds(seconds)}"),
     "outputs removed": Said(lambda path: f"removed {path}: its stack no longer exists"),
     # CloudFormation's validation findings (stack/validation.py)
-    "validation unavailable": Said(lambda why: f"validation: {why}"),
+    "validation unavailable": Said(_findings_unavailable),
 }
 
 
