@@ -315,8 +315,8 @@ TIED = [
     Claim("docs/benchmarks.md", f"of {benchmark_default('bench_fleet', 'size')} suffixes at `--concurrency "
                                 f"{benchmark_default('bench_fleet', 'concurrency')}` against one"),
     Claim("docs/benchmarks.md", f"of {POLL_SIZES} suffixes at concurrency equal to the fleet at `--api-rate "
-                                f"{benchmark_default('bench_poller_fleet', 'api_rate'):g}`, and of 100 at the default "
-                                f"budget"),
+                                f"{benchmark_default('bench_poller_fleet', 'api_rate'):g}`, and of "
+                                f"{benchmark_default('bench_poller_fleet', 'default_size')} at the default budget"),
     Claim("docs/benchmarks.md", f"over the same {REAP['listed']} stacks, and `reap --yes` of {REAP['reaped']} expired "
                                 f"stacks beside `destroy --yes` of the same {REAP['reaped']}, at `--concurrency "
                                 f"{REAP['concurrency']}`"),

@@ -82,6 +82,11 @@ def settled(status: str) -> bool:
     return not status.endswith("_IN_PROGRESS")
 
 
+def burst(rate: float) -> float:
+    """The most calls a budget at `rate` lets out at once: its bucket, BURST_SECONDS' worth, one call at least."""
+    return max(1.0, rate * BURST_SECONDS)
+
+
 class Budget:
     """A token bucket of API calls per second, shared by every thread that calls one region.
 
@@ -122,8 +127,8 @@ class Budget:
 
     @property
     def capacity(self) -> float:
-        """The most tokens the bucket holds: BURST_SECONDS' worth at the current rate, one at least."""
-        return max(1.0, self.rate * BURST_SECONDS)
+        """The most tokens the bucket holds: the burst of the current rate."""
+        return burst(self.rate)
 
     def _refill(self) -> None:
         now = self._clock()
