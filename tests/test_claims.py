@@ -44,6 +44,7 @@ from builder.pricing import PRICES
 from builder.settings import ROLLBACK_MONITORING_MINUTES
 from builder.stack.drift import DEFAULT_TIMEOUT_S
 from builder.stack.poller import (
+    BURST_SECONDS,
     CUT_EVERY,
     EVENTS_EVERY,
     GROWTH,
@@ -294,6 +295,8 @@ TIED = [
           f"it starts at {START_RATE:g} calls a second, halves on a Throttling reply (at most {once_every(CUT_EVERY)}) "
           f"and grows back by {GROWTH * 60:g} a second each minute, up to {START_RATE:g}."),
     Claim("docs/commands/deploy.md", f"a read throttled {THROTTLED_TRIES} times in a row fails"),
+    Claim("docs/commands/deploy.md", f"It lets out at most {BURST_SECONDS:g} s worth of calls at once (one call at "
+                                     f"least)"),
     Claim("docs/commands/deploy.md", f"One stack alone is still read at least every {STATUS_CEILING:g} s"),
     Claim("docs/commands/deploy.md", f"Templates over {TEMPLATE_BODY_LIMIT:,} bytes (CloudFormation's inline limit)"),
     Claim("docs/commands/diff.md", f"A block over {MARKDOWN_LIMIT:,} characters is cut at a stack boundary"),
