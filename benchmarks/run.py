@@ -456,8 +456,13 @@ def bench_polling(work: Path, runs: int, settles: tuple[int, ...] = (10, 60, 300
                                   f"worst median {fmt_s(worst)} (worst run {fmt_s(worst_max)})",
                                   worst <= SETTLE_TO_EXIT_S,
                                   Note.settle_note(worst_n, w["delay"], w["stacks"], w["watched"])))
+    busiest_n = max(settles, key=lambda n: max(results["ours", n]["rate"]))
+    b = results["ours", busiest_n]
+    at = b["rate"].index(max(b["rate"]))
     section.targets.append(Target(f"at most {EVENTS_PER_S:g} DescribeStackEvents call(s) per second",
-                                  f"max {rate:.2f}/s", rate <= EVENTS_PER_S))
+                                  f"max {rate:.2f}/s", rate <= EVENTS_PER_S,
+                                  f"the busiest run, at N = {busiest_n} s, made {b['events'][at]} DescribeStackEvents "
+                                  f"calls in the {fmt_s(b['watched'][at])} from ExecuteChangeSet to exit"))
     return [section]
 
 
