@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 READS = ("Describe", "List", "Get")  # CloudFormation's read calls, the ones builder's budget paces
+WINDOW_S = 10.0  # seconds: reads a second are read off every sliding window this long
 
 
 def fmt_s(seconds: float) -> str:
@@ -29,7 +30,7 @@ def reads(calls: Counter[str]) -> int:
     return sum(n for name, n in calls.items() if name.startswith(READS))
 
 
-def busiest_window(times: Sequence[float], width: float = 10.0) -> tuple[int, float]:
+def busiest_window(times: Sequence[float], width: float = WINDOW_S) -> tuple[int, float]:
     """The most calls in any window [t, t + width) that starts at a call, and where it starts (sliding, not
     aligned to a grid: a burst across a grid line is still seen whole)."""
     ordered = sorted(times)
@@ -41,7 +42,8 @@ def busiest_window(times: Sequence[float], width: float = 10.0) -> tuple[int, fl
     return best, at
 
 
-def windows_over(times: Sequence[float], rate: float, burst: float, width: float = 10.0) -> list[tuple[float, int]]:
+def windows_over(times: Sequence[float], rate: float, burst: float, width: float = WINDOW_S) \
+        -> list[tuple[float, int]]:
     """Every window [t, t + width) starting at a call that holds more than rate * width + burst calls:
     (start, calls). A token bucket of `burst` tokens refilled at `rate` a second can never allow more."""
     ordered = sorted(times)
@@ -109,8 +111,8 @@ def fleet_note(what: str, size: int, wall: Sequence[float], calls: Counter[str],
 
 
 def throttle_note(by_size: Sequence[tuple[int, str, float]], limit: float) -> str:
-    """by_size: (stacks, throttled_text, busiest 10 s of reads a second) of each run that got Throttling."""
-    parts = [f"{n} stacks: {text}, busiest 10 s of reads {peak:.1f}/s" for n, text, peak in by_size]
+    """by_size: (stacks, throttled_text, busiest WINDOW_S of reads a second) of each run that got Throttling."""
+    parts = [f"{n} stacks: {text}, busiest {WINDOW_S:g} s of reads {peak:.1f}/s" for n, text, peak in by_size]
     return f"the stand-in throttles reads above {limit:g} a second (a token bucket); " + "; ".join(parts)
 
 

@@ -22,8 +22,8 @@ GetCallerIdentity, and "no" to S3 HeadBucket and DynamoDB DescribeTable.
 Many stacks: start(name, settle_seconds) puts a stack straight into CREATE_IN_PROGRESS (no change
 set), and settle_by_name gives stacks deployed through change sets their own settle times. Read calls
 (Describe*, List*, Get*) of the whole account share one token bucket of `read_rate` calls a second
-(None: no limit), as CloudFormation throttles an account: above it they answer Throttling, which is
-counted in `throttled`. `last_call` holds the virtual time of the latest call naming each stack,
+(None: no limit; Throttle below), as CloudFormation throttles an account: above it they answer Throttling,
+which is counted in `throttled`. `last_call` holds the virtual time of the latest call naming each stack,
 `last_read` of the latest read call (Describe*, List*, Get*) naming it, and
 `seen_settled` the virtual time of the first reply that showed the stack settled: a DescribeStacks (of it
 or of every stack) or a ListStacks page with its settled status, a DescribeStackEvents with the stack's own
@@ -49,6 +49,23 @@ RESOURCES = ("DataBucket", "DataTable", "AlertTopic", "AlertEmailSubscription", 
              "BucketPolicy", "TableReadThrottleAlarm", "TableWriteThrottleAlarm")
 NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 EPOCH = datetime(2030, 1, 1, tzinfo=UTC)  # virtual time 0 as a wall-clock timestamp
+
+
+class Throttle:
+    """An account's read throttle: a bucket of one second's worth of calls (`rate` tokens), full at the start and
+    refilled at `rate` a second; a call that finds no token is refused. So it refuses a call only when the calls
+    that reached it within some window [a, b] outnumber rate * (1 + b - a): the windows it checks."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate, self.tokens, self.at = rate, rate, now
+
+    def refuses(self, now: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return True
+        self.tokens -= 1
+        return False
 
 
 @dataclass
@@ -85,7 +102,7 @@ class StandIn:
         self.last_read: dict[str, float] = {}
         self._listed: set[str] = set()  # stacks listed by the filtered ListStacks being paged through
         self.read_rate: float | None = None
-        self._tokens, self._tokens_at = 0.0, 0.0
+        self.throttle: Throttle | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -107,7 +124,8 @@ class StandIn:
             self.settle_seconds = settle_seconds
             self.calls, self.throttled, self.last_call, self.seen_settled, self.last_read = [], [], {}, {}, {}
             self._listed = set()
-            self.read_rate, self._tokens, self._tokens_at = read_rate, read_rate or 0.0, self.now()
+            self.read_rate = read_rate
+            self.throttle = None if read_rate is None else Throttle(read_rate, self.now())
 
     def stack(self, name: str) -> FakeStack | None:
         return self.stacks.get(name) or self.by_name.get(name)
@@ -125,16 +143,11 @@ class StandIn:
             return stack
 
     def _throttle(self, action: str, now: float) -> bool:
-        """Is this read call over the account's rate? (one bucket of read_rate tokens, refilled per second)"""
-        if self.read_rate is None or action == "GetCallerIdentity" or not action.startswith(("Describe", "List",
-                                                                                           "Get")):
+        """Is this read call over the account's rate?"""
+        if self.throttle is None or action == "GetCallerIdentity" or not action.startswith(("Describe", "List",
+                                                                                          "Get")):
             return False
-        self._tokens = min(self.read_rate, self._tokens + (now - self._tokens_at) * self.read_rate)
-        self._tokens_at = now
-        if self._tokens < 1:
-            return True
-        self._tokens -= 1
-        return False
+        return self.throttle.refuses(now)
 
     # ------------------------------------------------------------------ protocol
     def answer(self, action: str, params: dict[str, str]) -> tuple[int, str]:

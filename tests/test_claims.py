@@ -44,6 +44,7 @@ from builder.pricing import PRICES
 from builder.settings import ROLLBACK_MONITORING_MINUTES
 from builder.stack.drift import DEFAULT_TIMEOUT_S
 from builder.stack.poller import (
+    BURST_SECONDS,
     CUT_EVERY,
     EVENTS_EVERY,
     GROWTH,
@@ -294,6 +295,8 @@ TIED = [
           f"it starts at {START_RATE:g} calls a second, halves on a Throttling reply (at most {once_every(CUT_EVERY)}) "
           f"and grows back by {GROWTH * 60:g} a second each minute, up to {START_RATE:g}."),
     Claim("docs/commands/deploy.md", f"a read throttled {THROTTLED_TRIES} times in a row fails"),
+    Claim("docs/commands/deploy.md", f"It lets out at most {BURST_SECONDS:g} s worth of calls at once (one call at "
+                                     f"least)"),
     Claim("docs/commands/deploy.md", f"One stack alone is still read at least every {STATUS_CEILING:g} s"),
     Claim("docs/commands/deploy.md", f"Templates over {TEMPLATE_BODY_LIMIT:,} bytes (CloudFormation's inline limit)"),
     Claim("docs/commands/diff.md", f"A block over {MARKDOWN_LIMIT:,} characters is cut at a stack boundary"),
@@ -315,8 +318,8 @@ TIED = [
     Claim("docs/benchmarks.md", f"of {benchmark_default('bench_fleet', 'size')} suffixes at `--concurrency "
                                 f"{benchmark_default('bench_fleet', 'concurrency')}` against one"),
     Claim("docs/benchmarks.md", f"of {POLL_SIZES} suffixes at concurrency equal to the fleet at `--api-rate "
-                                f"{benchmark_default('bench_poller_fleet', 'api_rate'):g}`, and of 100 at the default "
-                                f"budget"),
+                                f"{benchmark_default('bench_poller_fleet', 'api_rate'):g}`, and of "
+                                f"{benchmark_default('bench_poller_fleet', 'default_size')} at the default budget"),
     Claim("docs/benchmarks.md", f"over the same {REAP['listed']} stacks, and `reap --yes` of {REAP['reaped']} expired "
                                 f"stacks beside `destroy --yes` of the same {REAP['reaped']}, at `--concurrency "
                                 f"{REAP['concurrency']}`"),

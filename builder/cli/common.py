@@ -149,7 +149,7 @@ def add_api_rate_option(parser: argparse.ArgumentParser) -> None:
                         help="a hard cap on CloudFormation calls a second, per region, for every call of the "
                              "run together (waits, listing, pricing, change sets, deletes); builder never goes "
                              "above N and halves its rate on each Throttling reply (default: no cap; start "
-                             "at 10 a second, halve on Throttling, grow back by 1 a second each minute)")
+                             "at 20 a second, halve on Throttling, grow back by 1 a second each minute)")
 
 
 def add_artifact_bucket_option(parser: argparse.ArgumentParser) -> None:

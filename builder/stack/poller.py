@@ -57,10 +57,11 @@ import botocore.exceptions
 from builder.errors import UsageError
 from builder.stack import client as aws
 
-START_RATE = 10.0  # the adaptive default's first rate (reads a second, per region): builder's fleet waits
-# at Sceptre's pace or faster (Sceptre has no cap at all); Throttling then halves it
+START_RATE = 20.0  # the adaptive default's first rate (calls a second, per region): measured side by side with
+# Sceptre (which has no cap at all), 10 left deleting 10 stacks slower than it; Throttling then halves it
 GROWTH = 1.0 / 60  # after a cut, the rate grows back by 1 read a second each minute (additive increase)
 CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling replies is one signal
+BURST_SECONDS = 0.5  # the budget's bucket holds this many seconds' worth of calls at its rate (one at least)
 THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
@@ -81,6 +82,11 @@ def settled(status: str) -> bool:
     return not status.endswith("_IN_PROGRESS")
 
 
+def burst(rate: float) -> float:
+    """The most calls a budget at `rate` lets out at once: its bucket, BURST_SECONDS' worth, one call at least."""
+    return max(1.0, rate * BURST_SECONDS)
+
+
 class Budget:
     """A token bucket of API calls per second, shared by every thread that calls one region.
 
@@ -88,7 +94,11 @@ class Budget:
     it starts at `limit`, halves on a Throttling reply (down to `floor`; at most once per CUT_EVERY, so
     the replies of one burst count once) and grows back by GROWTH a second, never above `limit`. With
     `--api-rate N` the limit is N, a hard cap; without it, START_RATE. It caps every CloudFormation call
-    of the run, reads and writes (Paced). Holds at most one second's worth of tokens at the limit; take()
+    of the run, reads and writes (Paced). Holds at most `capacity` tokens, BURST_SECONDS' worth at the current
+    rate (one at least), so no t seconds let out more than capacity + rate * t calls. An account's throttle is a
+    bucket too; one that holds a second's worth at the same rate keeps at least half its tokens for calls that
+    reach it late, bunched with the calls after them (a busy client; the benchmarks' virtual clock, which moves
+    on while a call is on its way). take()
     sleeps until one is there, one thread at a time (the others wait in a queue, each on its own
     condition, so calls go out in turn and only one thread sleeps on the clock). After stop()
     (Ctrl-C) every take() raises KeyboardInterrupt.
@@ -100,7 +110,6 @@ class Budget:
             raise UsageError("--api-rate", f"{limit} calls a second cannot make progress; give a number above 0")
         self.limit = self.rate = float(limit)
         self.floor = min(floor, self.limit)
-        self.capacity = max(1.0, self.limit)
         self.tokens = self.capacity
         self._clock, self._sleep = clock, sleep
         self._stamp = clock()
@@ -115,6 +124,11 @@ class Budget:
         self.held = False  # the watch loop has work to do: its next call goes first too, though not asked yet
         self._loop_idle = threading.Condition(self._lock)  # the loop neither holds the budget nor waits for it
         self.stopped = False
+
+    @property
+    def capacity(self) -> float:
+        """The most tokens the bucket holds: the burst of the current rate."""
+        return burst(self.rate)
 
     def _refill(self) -> None:
         now = self._clock()

@@ -6,8 +6,9 @@ LocalStack takes minutes to host 25 stacks, the stand-in answers at once): `depl
 (dry run: the listing and one GetTemplate a stack), `status --all` (the same reads and one GetStackPolicy a
 stack) and `drift` of 25 stacks.
 Each proxy records the time each CloudFormation call reaches it; no 5-second window of one process holds
-more than the rate's 10 calls plus the budget's burst of 2. The stand-in's stacks settle in real seconds
-here (no virtual clock).
+more than the rate's calls plus the budget's burst (its bucket: half a second's worth, one call at 2 a second).
+The stand-in throttles the account's reads at the four rates together, as CloudFormation throttles an account,
+and refuses none. The stand-in's stacks settle in real seconds here (no virtual clock).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import pytest
 
 from benchmarks.proxy import RecordingProxy
 from benchmarks.standin import StandIn
+from builder.stack.poller import Budget
 from tests.factories import MANAGED_TAGS
 
-RATE, BURST, WINDOW = 2.0, 2, 5.0
+RATE, WINDOW = 2.0, 5.0
+BURST = Budget(RATE).capacity  # the calls the budget lets out at once: the most its bucket holds
+COMMANDS = 4  # processes at once, each with a budget of RATE: the stand-in's account allows them all
 JITTER = 0.05  # seconds: the loopback's latency may bring two calls the budget spaced apart this much closer
 STACKS = 25
 
@@ -44,7 +48,7 @@ def busiest_window(calls: list[tuple[float, str]]) -> int:
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
     with StandIn() as server:
-        server.reset(settle_seconds=3.0)
+        server.reset(settle_seconds=3.0, read_rate=RATE * COMMANDS)
         tags = {tag["Key"]: tag["Value"] for tag in MANAGED_TAGS}
         for i in range(STACKS):
             server.start(f"app-s{i:02d}", 0.0, tags={**tags, "Environment": f"s{i:02d}", "CostCenter": "engineering"})
@@ -58,6 +62,7 @@ def test_every_read_of_four_commands_at_once_keeps_to_its_rate(standin: StandIn,
         "status --all": ["status", "--all"],
         "drift": ["drift", *[a for i in range(STACKS) for a in ("--suffix", f"s{i:02d}")], "--concurrency", "25"],
     }
+    assert len(commands) == COMMANDS
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with ExitStack() as running:
         proxies = {name: running.enter_context(RecordingProxy(standin.url)) for name in commands}
@@ -77,8 +82,8 @@ def test_every_read_of_four_commands_at_once_keeps_to_its_rate(standin: StandIn,
         actions = [action for _, action in made]
         assert len(actions) >= STACKS, f"{name}: {len(actions)} calls for {STACKS} stacks"
         assert busiest_window(made) <= RATE * WINDOW + BURST, (
-            f"{name}: {busiest_window(made)} calls in {WINDOW:g} s, above {RATE:g}/s and a burst of {BURST}")
+            f"{name}: {busiest_window(made)} calls in {WINDOW:g} s, above {RATE:g}/s and a burst of {BURST:g}")
     assert sum(1 for _, a in calls["reap"] if a == "GetTemplate") >= STACKS  # each stack priced
     assert sum(1 for _, a in calls["status --all"] if a == "GetStackPolicy") >= STACKS  # each one's policy
     assert sum(1 for _, a in calls["drift"] if a == "DetectStackDrift") == STACKS
-    assert not standin.throttled
+    assert not standin.throttled, standin.throttled  # the reads of the four runs together stay within the account

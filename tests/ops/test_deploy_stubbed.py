@@ -271,9 +271,12 @@ def test_waits_for_another_operation_then_deploys(cf, run):
         "another operation is running (UPDATE_IN_PROGRESS); waiting for it to settle",
         "the other operation settled: UPDATE_COMPLETE",
         "no changes; the empty change set was deleted"]
-    # the other operation is polled at 0.5 s (the budget of 2 calls/s holds it back 0.1 s) and 1.3 s,
-    # then the change set once 0.2 s later
-    assert [round(t, 6) for t in run.sleeps[:4]] == [0.4, 0.1, 0.8, 0.2]
+    # the budget of 2 calls/s holds one token (half a second's worth), which the first DescribeStacks takes:
+    # the other operation is polled 0.5 s later, then 0.4 s after that (held back 0.1 s more: 0.8 tokens), then
+    # 0.8 s later (the bucket full again); GetTemplate, CreateChangeSet and the first DescribeChangeSet wait a
+    # token each (0.5 s); the change set is polled again 0.2 s later, held back 0.3 s (0.4 tokens); then
+    # DeleteChangeSet waits a token
+    assert [round(t, 6) for t in run.sleeps] == [0.5, 0.4, 0.1, 0.8, 0.5, 0.5, 0.5, 0.2, 0.3, 0.5]
 
 
 def test_no_wait_for_others_fails_at_once(cf, run):
@@ -329,13 +332,13 @@ def test_throttled_polls_slow_down_instead_of_failing(cf, run):
     cf.add_response("delete_change_set", {})
     outcome, _ = run(deploy_stack)
     assert outcome.result == "no changes"
-    # DescribeStacks and GetTemplate spend the budget of 2 calls/s: CreateChangeSet (a write, paced too) and
-    # the first DescribeChangeSet wait 0.5 s each; then the budget halves to 1 call/s and empties (-1 token):
-    # the retry waits 1 s (one slice: 0 tokens, the rate grown by 1/60 a second) and 1 / (1 + 1/60) s more;
-    # DeleteChangeSet one more token at the rate grown for about 2 s
+    # DescribeStacks spends the budget's one token (half a second's worth of 2 calls/s): GetTemplate,
+    # CreateChangeSet (a write, paced too) and the first DescribeChangeSet wait 0.5 s each; then the budget
+    # halves to 1 call/s and empties (-1 token): the retry waits 1 s (one slice: 0 tokens, the rate grown by
+    # 1/60 a second) and 1 / (1 + 1/60) s more; DeleteChangeSet one more token at the rate grown for about 2 s
     sleeps = [round(t, 6) for t in run.sleeps]
-    assert sleeps[:4] == [0.5, 0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
-    assert len(sleeps) == 5 and 0.96 < sleeps[4] < 0.97
+    assert sleeps[:5] == [0.5, 0.5, 0.5, 1.0, round(1 / (1 + 1 / 60), 6)]
+    assert len(sleeps) == 6 and 0.96 < sleeps[5] < 0.97
 
 
 def test_template_over_the_limit_without_artifact_bucket_is_a_usage_error(cf, run, monkeypatch):
@@ -444,7 +447,7 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
                                    lambda model, **_: calls.append((clock.now, model.name)))
     e0, e1, e2 = event(0, STACK.name, "x"), event(1, "DataTable", "UPDATE_IN_PROGRESS"), \
         event(2, "DataTable", "UPDATE_COMPLETE")
-    for answer in ["UPDATE_IN_PROGRESS", [e0], "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", [e1, e0],
+    for answer in ["UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", [e0], "UPDATE_IN_PROGRESS", [e1, e0],
                    "UPDATE_IN_PROGRESS", [e1, e0], "UPDATE_COMPLETE", [e2, e1, e0]]:
         if isinstance(answer, str):
             cf.add_response("describe_stacks", stack(answer), {"StackName": STACK_ID})
@@ -452,10 +455,13 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
             cf.add_response("describe_stack_events", {"StackEvents": answer}, {"StackName": STACK_ID})
     final = ops.watch(STACK_ID, "e0")
     assert final.status == "UPDATE_COMPLETE"
-    # status fast at first, backing off towards 2 s (the budget of 2 calls/s holds some back a little);
-    # events with a status poll, at most once a second, and once more on settling
-    assert [round(t, 6) for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.3, 2.3, 4.3]
-    assert [round(t, 6) for t, op in calls if op == "DescribeStackEvents"] == [0.0, 1.5, 2.5, 4.3]
+    # status fast at first (due 0.4 s, then 0.8 s after a sweep), backing off towards 2 s (1 s after new
+    # events); events after a status poll, at most once a second, and once more on settling. The budget of
+    # 2 calls/s holds one token (half a second's worth): the first status takes it, so the first events wait
+    # for the second status and a token after it (1.0 s); the status due at 1.3 s waits 0.2 s for its token
+    # (0.6 there), and each call right after another waits 0.5 s
+    assert [round(t, 6) for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.5, 2.5, 4.5]
+    assert [round(t, 6) for t, op in calls if op == "DescribeStackEvents"] == [1.0, 2.0, 3.0, 5.0]
     assert [e["EventId"] for e in ops.events] == ["e1", "e2"]  # after the baseline, each once, in order
     assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 

@@ -8,6 +8,7 @@ first, ListStacks filtered by StackStatusFilter in pages of 100, Throttling as a
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.hooks import first_non_none_response
 
+from benchmarks.standin import Throttle
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
+from builder.stack import poller as poller_module
+from builder.stack.poller import BURST_SECONDS, START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -167,7 +170,8 @@ def test_every_call_of_a_fleet_is_drawn_from_the_budget(rate: float) -> None:
     watched = [poller.register(s.id, lambda e: None) for s in stacks]
     for w in watched:
         poller.wait(w)
-    capacity = max(1.0, rate)
+    capacity = poller.budget.capacity  # half a second's worth, one call at least
+    assert capacity == max(1.0, rate * BURST_SECONDS)
     for start in range(int(clock.now)):
         for length in (1, 10):
             calls = sum(1 for t, _ in cf.calls if start <= t < start + length)
@@ -306,6 +310,65 @@ def test_the_default_adapts_from_the_start_rate_and_a_given_rate_caps_it() -> No
     clock.now += 3600
     budget.take()
     assert budget.rate == START_RATE
+
+
+def budget_takes(rate: float, calls: int = 300) -> tuple[list[float], Budget]:
+    """When a budget at `rate` lets out each of `calls` calls asked one after another, idle now and then (its
+    bucket fills up), on a fake clock."""
+    clock = FakeClock()
+    budget = Budget(rate, clock, clock.sleep)
+    takes = []
+    for i in range(calls):
+        clock.now += 5.0 if i % 50 == 0 else 0.3 if i % 7 == 0 else 0.0
+        budget.take()
+        takes.append(clock.now)
+    return takes, budget
+
+
+def refused_when_bunched(takes: list[float], account: float, late: float) -> list[float]:
+    """Feed the calls to the stand-in's throttle (benchmarks/standin.py: a bucket of one second's worth at `account`
+    a second), each bunched as badly as a delay of at most `late` can: for every call, the ones taken within `late`
+    after it reach the throttle together, `late` after it. The first window each time that was refused."""
+    refused = []
+    for i, start in enumerate(takes):
+        bunch = bisect.bisect_right(takes, start + late)
+        arrivals = [*takes[:i], *[start + late] * (bunch - i), *takes[bunch:]]
+        throttle = Throttle(account, takes[0] - 1.0)
+        if any(throttle.refuses(at) for at in arrivals):
+            refused.append(start)
+    return refused
+
+
+@pytest.mark.parametrize(("rate", "account"),
+                         [(2.0, 3.0), (2.0, 2.0), (3.0, 3.0), (4.0, 4.0), (START_RATE, START_RATE)])
+def test_the_budgets_calls_pass_a_throttle_of_a_seconds_worth_even_when_they_arrive_late(rate: float,
+                                                                                        account: float) -> None:
+    """An account throttles with a bucket too: the stand-in's holds one second's worth (`account` calls, refilled at
+    `account` a second), so it refuses a call only when some window [a, b] of arrivals holds more than
+    account * (1 + b - a). The budget holds half a second's worth at its rate: no t seconds let out more than
+    capacity + rate * t, and a call may reach the throttle up to (account - capacity) / rate late, bunched with the
+    calls after it, with none refused. That is half a second at least when both rates are the same (2 calls a second
+    and up), and a second for the benchmarks' `--api-rate 2` against the stand-in's 3. A bucket of a second's worth
+    at the same rate has no room for lateness at all."""
+    takes, budget = budget_takes(rate)
+    assert budget.capacity == max(1.0, rate * BURST_SECONDS)
+    for i, start in enumerate(takes):  # the budget's own windows
+        assert bisect.bisect_right(takes, start + 1.0) - i <= budget.capacity + rate * 1.0
+    late = (account - budget.capacity) / rate
+    assert late >= BURST_SECONDS
+    # a microsecond less: at exactly that lateness a window holds exactly a full bucket, which the throttle's
+    # floats may find a billionth of a token short
+    assert refused_when_bunched(takes, account, late - 1e-6) == []
+
+
+def test_a_bucket_of_a_seconds_worth_is_throttled_by_calls_that_arrive_half_a_second_late(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the half-second bucket is for: at 2 calls a second against a throttle of 2, the budget's own burst of a
+    second's worth spends the throttle's bucket, and calls that arrive late are refused."""
+    monkeypatch.setattr(poller_module, "BURST_SECONDS", 1.0)
+    takes, budget = budget_takes(2.0)
+    assert budget.capacity == 2.0
+    assert refused_when_bunched(takes, 2.0, BURST_SECONDS)
 
 
 def test_a_rate_that_cannot_make_progress_is_bad_input() -> None:
