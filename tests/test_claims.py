@@ -46,6 +46,7 @@ from builder.stack.drift import DEFAULT_TIMEOUT_S
 from builder.stack.poller import (
     CUT_EVERY,
     EVENTS_EVERY,
+    FLEET_CEILING,
     GROWTH,
     START_RATE,
     STATUS_AFTER_PROGRESS,
@@ -295,6 +296,7 @@ TIED = [
           f"and grows back by {GROWTH * 60:g} a second each minute, up to {START_RATE:g}."),
     Claim("docs/commands/deploy.md", f"a read throttled {THROTTLED_TRIES} times in a row fails"),
     Claim("docs/commands/deploy.md", f"One stack alone is still read at least every {STATUS_CEILING:g} s"),
+    Claim("docs/commands/deploy.md", f"sweep at least every {FLEET_CEILING:g} s"),
     Claim("docs/commands/deploy.md", f"Templates over {TEMPLATE_BODY_LIMIT:,} bytes (CloudFormation's inline limit)"),
     Claim("docs/commands/diff.md", f"A block over {MARKDOWN_LIMIT:,} characters is cut at a stack boundary"),
     Claim("docs/commands/drift.md", f"at most `` seconds per stack (default {DEFAULT_TIMEOUT_S:g})"),
