@@ -131,8 +131,9 @@ def cpu_note(n: int, cpu: float, calls: Counter[str], split: dict | None = None,
     return (said + f". Measured inside the process: its {made} AWS calls ({made / n:.1f} a stack, the S3, "
             f"DynamoDB and STS look-ups included) spent {fmt_s(in_calls)} of CPU in botocore (parameters, endpoint, "
             f"signing, the HTTP exchange, parsing), {per_call:.2f} ms a call, {in_calls / n * 1000:.1f} ms a stack "
-            f"(costliest: {costliest}); the virtual clock's calls to the stand-in at each sleep "
-            f"{clock / n * 1000:.1f} ms a stack (a real sleep spends none); the rest {rest / n * 1000:.1f} ms a "
+            f"(costliest: {costliest}); the virtual clock's calls to the stand-in at each of "
+            f"{int(split.get('sleeps', 0))} sleeps {clock / n * 1000:.1f} ms a stack (a real sleep spends none); "
+            f"the rest {rest / n * 1000:.1f} ms a "
             f"stack (start-up, imports, synth, threads, builder's own work). At {per_call:.2f} ms a call, "
             f"{target_ms:g} ms a stack is {target_ms / per_call:.1f} calls a stack with nothing else; this run "
             f"made {made / n:.1f}")

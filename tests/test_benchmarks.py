@@ -114,13 +114,13 @@ def test_cpu_note_splits_the_fleets_cpu_from_what_the_process_measured_of_itself
     """The CPU note says what the calls cost a stack at the cost a call the run measured, the virtual clock's
     share and the rest, and how many calls a stack the target would allow at that cost."""
     calls = Counter({"ListStacks": 200, "DescribeStacks": 200})
-    split = {"calls": 1600, "call_cpu": 4.0, "clock_cpu": 0.5,
+    split = {"calls": 1600, "call_cpu": 4.0, "clock_cpu": 0.5, "sleeps": 1900,
              "by_operation": {"ListStacks": [200, 1.0], "DescribeStacks": [1400, 3.0]}}
     note = notes.cpu_note(100, 6.0, calls, split, 30.0)
     assert note.startswith("at 100 stacks the process used 6.00 s of CPU (60.0 ms a stack) and made 400 calls")
     assert "its 1600 AWS calls (16.0 a stack" in note and "2.50 ms a call, 40.0 ms a stack" in note
     assert "(costliest: DescribeStacks 1400 x 2.14 ms, ListStacks 200 x 5.00 ms)" in note  # by their total
-    assert "virtual clock's calls to the stand-in at each sleep 5.0 ms a stack" in note
+    assert "virtual clock's calls to the stand-in at each of 1900 sleeps 5.0 ms a stack" in note
     assert "the rest 15.0 ms a stack" in note
     assert note.endswith("At 2.50 ms a call, 30 ms a stack is 12.0 calls a stack with nothing else; this run made 16.0")
     assert notes.cpu_note(100, 6.0, calls) == notes.cpu_note(100, 6.0, calls, None)  # no split: the totals alone
@@ -237,7 +237,7 @@ def test_the_cpu_hook_counts_every_call_and_the_clocks_sleeps(tmp_path):
     assert split["calls"] == 4
     assert split["by_operation"]["DescribeStacks"][0] == 4
     assert 0 < split["call_cpu"] == pytest.approx(split["by_operation"]["DescribeStacks"][1])
-    assert split["clock_cpu"] > 0  # the one sleep went to the stand-in
+    assert split["clock_cpu"] > 0 and split["sleeps"] == 1  # the one sleep went to the stand-in
 
 
 def test_proxy_forwards_both_ways_and_records_throttling():

@@ -21,13 +21,13 @@ BENCH_CPU_FILE     at exit, write to this file (JSON) where the process's CPU we
                    (botocore's whole call: parameters, endpoint, signing, the HTTP exchange, parsing;
                    from its first event, provide-client-params, to after-call or after-call-error,
                    by time.thread_time), per operation in `by_operation`; and `clock_cpu`, the CPU
-                   seconds of the virtual clock's sleeps above (its calls to the stand-in), which a
+                   seconds of the virtual clock's `sleeps` above (its calls to the stand-in), which a
                    real time.sleep does not spend.
 """
 
 import os
 
-_cpu = None  # BENCH_CPU_FILE: {"calls": n, "call_cpu": s, "clock_cpu": s, "by_operation": {name: [n, s]}}
+_cpu = None  # BENCH_CPU_FILE: {"calls": n, "call_cpu": s, "clock_cpu": s, "sleeps": n, "by_operation": {name: [n, s]}}
 if os.environ.get("BENCH_CPU_FILE"):
     import atexit
     import json
@@ -36,7 +36,7 @@ if os.environ.get("BENCH_CPU_FILE"):
 
     import botocore.session
 
-    _cpu = {"calls": 0, "call_cpu": 0.0, "clock_cpu": 0.0, "by_operation": {}}
+    _cpu = {"calls": 0, "call_cpu": 0.0, "clock_cpu": 0.0, "sleeps": 0, "by_operation": {}}
     _cpu_lock = threading.Lock()
     _cpu_started = threading.local()
     _cpu_init = botocore.session.Session.__init__
@@ -144,6 +144,7 @@ if os.environ.get("BENCH_CLOCK_URL"):
             spent = time.thread_time() - started
             with _cpu_lock:
                 _cpu["clock_cpu"] += spent
+                _cpu["sleeps"] += 1
 
     def _virtual_sleep(seconds):
         seconds = max(0.0, float(seconds))
