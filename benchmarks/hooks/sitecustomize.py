@@ -91,8 +91,8 @@ if os.environ.get("BENCH_CALLS_FILE"):
     botocore.session.Session.__init__ = _init
 
 if os.environ.get("BENCH_CLOCK_URL"):
-    import http.client
     import itertools
+    import socket
     import threading
     import time
     import urllib.parse
@@ -112,20 +112,46 @@ if os.environ.get("BENCH_CLOCK_URL"):
         return _real_monotonic() + _offset[0]
 
     def _post(body):
+        """POST body to the clock's URL on this thread's kept-alive connection; the reply's body. Plain socket
+        I/O, not http.client, whose reply parsing (headers through the email package) is most of a sleep's
+        CPU, which is counted in the process's."""
+        request = (f"POST {_clock_url.path} HTTP/1.1\r\nHost: {_clock_url.netloc}\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
         for attempt in (1, 2):  # a kept-alive connection the server has closed meanwhile: once more on a new one
-            connection = getattr(_connection, "http", None)
-            if connection is None:
-                connection = _connection.http = http.client.HTTPConnection(_clock_url.hostname, _clock_url.port,
-                                                                           timeout=10)
+            connection = getattr(_connection, "socket", None)
             try:
-                connection.request("POST", _clock_url.path, body=body)
-                return connection.getresponse().read()
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                _connection.http = None
+                if connection is None:
+                    connection = _connection.socket = socket.create_connection(
+                        (_clock_url.hostname, _clock_url.port), timeout=10)
+                connection.sendall(request)
+                return _reply(connection)
+            except (OSError, ValueError):
+                if connection is not None:
+                    connection.close()
+                _connection.socket = None
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _reply(connection):
+        """One HTTP/1.1 reply with a Content-Length, read whole: its body (ValueError unless 200)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(4096)
+            if not chunk:
+                raise OSError("the clock's connection closed")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(int(line.split(b":", 1)[1]) for line in lines[1:] if line.lower().startswith(b"content-length:"))
+        while len(body) < length:
+            chunk = connection.recv(4096)
+            if not chunk:
+                raise OSError("the clock's connection closed")
+            body += chunk
+        if lines[0].split()[1] != b"200":
+            raise ValueError(f"the clock answered {lines[0]!r}")
+        return body[:length]
 
     def _advance_to(wake):
         offset = float(_post(f"at {wake!r}".encode()))
