@@ -461,7 +461,8 @@ class Poller:
 
     def _sweep(self, stacks: list[Watched]) -> None:
         started = self._clock()  # a fleet's interval runs from its sweep's start: the pages count in its share
-        if len(stacks) <= self._list_pages:
+        listed = len(stacks) > self._list_pages  # a fleet: ListStacks
+        if not listed:
             for watched in stacks:
                 if not watched.settling:
                     self._guarded(watched, partial(self._describe, watched))
@@ -476,8 +477,7 @@ class Poller:
                 return
         self._status_at = started
         self._swept = True
-        ceiling = max(STATUS_CEILING if len(stacks) <= self._list_pages else FLEET_CEILING,
-                      pages / (self.budget.rate * STATUS_SHARE))
+        ceiling = max(FLEET_CEILING if listed else STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
         self._status_every = min(self._status_every * 2, ceiling)
 
     def _describe(self, watched: Watched) -> None:

@@ -21,7 +21,15 @@ from botocore.hooks import first_non_none_response
 
 from builder.errors import UsageError
 from builder.stack import client as aws
-from builder.stack.poller import FLEET_CEILING, START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
+from builder.stack.poller import (
+    FLEET_CEILING,
+    START_RATE,
+    STATUS_CEILING,
+    Budget,
+    Poller,
+    Pollers,
+    budget_reacts_to_throttling,
+)
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -557,3 +565,25 @@ def test_events_that_arrive_between_two_pages_do_not_show_an_older_event_twice()
     assert shown == ["e1", "e2", "e3"]  # e2 came again on the second page (after e4 arrived): shown once
     poller._fetch_events(watched)
     assert shown == ["e1", "e2", "e3", "e4"]
+
+
+def test_a_fleets_sweep_backs_off_to_the_fleet_ceiling_and_a_lone_stacks_to_two_seconds() -> None:
+    """A fleet's ListStacks (a call plus every stack in flight parsed, the fleet's costliest read in CPU) is
+    made every FLEET_CEILING seconds once it has backed off, not every STATUS_CEILING; a stack alone is still
+    read every STATUS_CEILING. Each settled stack is still noticed within a sweep and a page."""
+    _clock, cf, poller = make()
+    fleet = [cf.add(f"app-{i}", 100 + i) for i in range(10)]
+    watched = [poller.register(s.id, lambda e: None) for s in fleet]
+    for w in watched:
+        poller.wait(w)
+    sweeps = [t for t, op in cf.calls if op == "ListStacks"]
+    gaps = [b - a for a, b in pairwise(sweeps) if a > 20]  # once it has backed off
+    assert gaps and min(gaps) >= FLEET_CEILING and max(gaps) <= FLEET_CEILING + 1.0
+    for stack in fleet:
+        assert cf.seen_settled[stack.name] - stack.settle_at <= FLEET_CEILING + 1.0
+
+    _clock, cf, poller = make()
+    alone = cf.add("app-alone", 100)
+    poller.wait(poller.register(alone.id, lambda e: None))
+    reads = [t for t, op in cf.calls if op == "DescribeStacks" and t > 20]
+    assert max(b - a for a, b in pairwise(reads)) <= STATUS_CEILING + 0.5
