@@ -18,9 +18,10 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   a registered stack missing from every page of it has settled (or is about to be seen so). ListStacks
   is cheaper than DescribeStacks without StackName, whose pages cover every stack in the region,
   settled ones included. The sweep is due every 0.2 s at first, doubling to a ceiling of 2 s (as the
-  watch loop of one stack does; new events bring it back to 1 s), 4 s for a fleet's ListStacks (each
-  costs a page's call and the parsing of every stack in flight, the fleet's costliest read in CPU; 4 s
-  still notices a settled stack within seconds), and never more often than keeps it within
+  watch loop of one stack does; new events bring it back to 1 s), 4 s for the ListStacks of a fleet of
+  20 stacks in flight or more (each costs a page's call and the parsing of every stack in flight, a
+  large fleet's costliest read in CPU; 4 s still notices a settled stack within seconds; a few stacks
+  keep 2 s, their wall time set by their last), and never more often than keeps it within
   STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
 - then the settled stacks, one call a decision so the next sweep is never held back by more than one
   call: first, in the order they were noticed, DescribeStacks of each the sweep saw missing from a
@@ -66,7 +67,8 @@ CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling 
 THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
-FLEET_CEILING = 4.0  # the ceiling of a fleet's ListStacks sweep: half the calls of 2 s, noticed a second later
+FLEET_CEILING = 4.0  # the ceiling of a large fleet's ListStacks sweep: half the calls of 2 s, noticed a second later
+FLEET_FROM = 20  # stacks in flight from which the sweep backs off to FLEET_CEILING (a few stacks keep 2 s)
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.6  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -462,6 +464,7 @@ class Poller:
     def _sweep(self, stacks: list[Watched]) -> None:
         started = self._clock()  # a fleet's interval runs from its sweep's start: the pages count in its share
         listed = len(stacks) > self._list_pages  # a fleet: ListStacks
+        large = listed and len(stacks) >= FLEET_FROM
         if not listed:
             for watched in stacks:
                 if not watched.settling:
@@ -477,7 +480,7 @@ class Poller:
                 return
         self._status_at = started
         self._swept = True
-        ceiling = max(FLEET_CEILING if listed else STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
+        ceiling = max(FLEET_CEILING if large else STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
         self._status_every = min(self._status_every * 2, ceiling)
 
     def _describe(self, watched: Watched) -> None:

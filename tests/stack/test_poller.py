@@ -23,6 +23,7 @@ from builder.errors import UsageError
 from builder.stack import client as aws
 from builder.stack.poller import (
     FLEET_CEILING,
+    FLEET_FROM,
     START_RATE,
     STATUS_CEILING,
     Budget,
@@ -568,19 +569,27 @@ def test_events_that_arrive_between_two_pages_do_not_show_an_older_event_twice()
 
 
 def test_a_fleets_sweep_backs_off_to_the_fleet_ceiling_and_a_lone_stacks_to_two_seconds() -> None:
-    """A fleet's ListStacks (a call plus every stack in flight parsed, the fleet's costliest read in CPU) is
-    made every FLEET_CEILING seconds once it has backed off, not every STATUS_CEILING; a stack alone is still
-    read every STATUS_CEILING. Each settled stack is still noticed within a sweep and a page."""
+    """A large fleet's ListStacks (a call plus every stack in flight parsed, its costliest read in CPU) is
+    made every FLEET_CEILING seconds once it has backed off, not every STATUS_CEILING; a few stacks, and a
+    stack alone, are still read every STATUS_CEILING. Each settled stack is still noticed within a sweep and
+    a page."""
     _clock, cf, poller = make()
-    fleet = [cf.add(f"app-{i}", 100 + i) for i in range(10)]
+    fleet = [cf.add(f"app-{i}", 100 + i / 10) for i in range(FLEET_FROM)]
     watched = [poller.register(s.id, lambda e: None) for s in fleet]
     for w in watched:
         poller.wait(w)
     sweeps = [t for t, op in cf.calls if op == "ListStacks"]
-    gaps = [b - a for a, b in pairwise(sweeps) if a > 20]  # once it has backed off
+    gaps = [b - a for a, b in pairwise(sweeps) if 20 < a < 100]  # backed off, all of them in flight
     assert gaps and min(gaps) >= FLEET_CEILING and max(gaps) <= FLEET_CEILING + 1.0
     for stack in fleet:
         assert cf.seen_settled[stack.name] - stack.settle_at <= FLEET_CEILING + 1.0
+
+    _clock, cf, poller = make()
+    few = [cf.add(f"app-f{i}", 100 + i) for i in range(FLEET_FROM - 1)]
+    for w in [poller.register(s.id, lambda e: None) for s in few]:
+        poller.wait(w)
+    sweeps = [t for t, op in cf.calls if op == "ListStacks" and 20 < t < 100]
+    assert max(b - a for a, b in pairwise(sweeps)) <= STATUS_CEILING + 0.5
 
     _clock, cf, poller = make()
     alone = cf.add("app-alone", 100)
