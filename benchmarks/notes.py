@@ -116,9 +116,29 @@ def throttle_note(by_size: Sequence[tuple[int, str, float]], limit: float) -> st
     return f"the stand-in throttles reads above {limit:g} a second (a token bucket); " + "; ".join(parts)
 
 
-def cpu_note(n: int, cpu: float, calls: Counter[str]) -> str:
-    return (f"at {n} stacks the process used {fmt_s(cpu)} of CPU ({cpu / n * 1000:.1f} ms a stack) and made "
+def cpu_note(n: int, cpu: float, calls: Counter[str], split: dict | None = None, target_ms: float = 30.0) -> str:
+    """The fleet's CPU and where it went. `calls`: what the stand-in saw; `split`: what the process measured
+    of itself (benchmarks/hooks/sitecustomize.py, BENCH_CPU_FILE): every AWS call it made and the CPU its
+    threads spent inside them, and the CPU of the virtual clock's sleeps. From those, what the calls alone
+    cost a stack at the measured cost a call, and how many calls a stack `target_ms` would allow at that cost."""
+    said = (f"at {n} stacks the process used {fmt_s(cpu)} of CPU ({cpu / n * 1000:.1f} ms a stack) and made "
             f"{sum(calls.values())} calls ({sum(calls.values()) / n:.1f} a stack): {calls_text(calls)}")
+    if not split or not split.get("calls"):
+        return said
+    made, in_calls, clock = int(split["calls"]), float(split["call_cpu"]), float(split["clock_cpu"])
+    per_call = in_calls / made * 1000
+    ops = sorted(split.get("by_operation", {}).items(), key=lambda kv: -kv[1][1])
+    costliest = ", ".join(f"{name} {count} x {total / count * 1000:.2f} ms" for name, (count, total) in ops[:4])
+    rest = cpu - in_calls - clock
+    return (said + f". Measured inside the process: its {made} AWS calls ({made / n:.1f} a stack, the S3, "
+            f"DynamoDB and STS look-ups included) spent {fmt_s(in_calls)} of CPU in botocore (parameters, endpoint, "
+            f"signing, the HTTP exchange, parsing), {per_call:.2f} ms a call, {in_calls / n * 1000:.1f} ms a stack "
+            f"(costliest: {costliest}); the virtual clock's calls to the stand-in at each of "
+            f"{int(split.get('sleeps', 0))} sleeps {clock / n * 1000:.1f} ms a stack (a real sleep spends none); "
+            f"the rest {rest / n * 1000:.1f} ms a "
+            f"stack (start-up, imports, synth, threads, builder's own work). At {per_call:.2f} ms a call, "
+            f"{target_ms:g} ms a stack is {target_ms / per_call:.1f} calls a stack with nothing else; this run "
+            f"made {made / n:.1f}")
 
 
 def delay_note(rows: Sequence[tuple[int, float, float]], median_max: float, worst_max: float) -> str:

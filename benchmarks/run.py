@@ -497,7 +497,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
     complete: list[tuple[int, float, float]] = []  # (stacks, median, worst) settle to events complete
     over: list[str] = []  # windows of Note.WINDOW_S above the budget
     throttled_runs: list[tuple[int, int, str, float]] = []  # (stacks, replies, what and when, peak reads a second)
-    cpu_at: tuple[float, Counter] | None = None  # (CPU seconds, calls) at CPU_AT_STACKS
+    cpu_at: tuple[float, Counter, dict | None] | None = None  # (CPU seconds, calls, CPU split) at CPU_AT_STACKS
     window = Note.WINDOW_S
     burst = poller_burst(api_rate)  # the calls the budget lets out at once
     default_row: tuple[int, int, float] | None = None  # (throttles, windows over the stand-in's limit, peak)
@@ -517,7 +517,10 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                         standin.start(name, settle)
                 else:
                     standin.settle_by_name.update(settles)
-                r = run(fleet_argv(via, names, rate), cwd=work, env=env)
+                cpu_file = work / "fleet-cpu.json"  # where the process's CPU went (hooks/sitecustomize.py)
+                cpu_file.unlink(missing_ok=True)
+                r = run(fleet_argv(via, names, rate), cwd=work, env={**env, "BENCH_CPU_FILE": str(cpu_file)})
+                split = json.loads(cpu_file.read_text()) if cpu_file.exists() else None
                 stacks = [standin.stack(name) for name in names]
                 if via == "poller":
                     answers = json.loads(r.stdout)
@@ -561,7 +564,7 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                             f"({calls_text(before) or 'none'})")
                     throttled_runs.append((n, len(standin.throttled), said, peak / window))
                 if n == CPU_AT_STACKS:
-                    cpu_at = (r.cpu, kinds)
+                    cpu_at = (r.cpu, kinds, split)
     section = Section(heading("pollfleet"))
     how = ("benchmarks/fleet_driver.py, the poller driven directly (the stacks started by the stand-in)"
            if via == "poller" else
@@ -617,11 +620,11 @@ def bench_poller_fleet(work: Path, runs: int, sizes: tuple[int, ...] = (1, 10, 1
                      f"to {fmt_s(max(m for _, m, _ in complete))} median; the worst, {fmt_s(slowest[2])}, at "
                      f"{slowest[0]} stacks.")
     if cpu_at is not None:
-        cpu, kinds = cpu_at
+        cpu, kinds, split = cpu_at
         section.targets.append(Target(
             f"CPU time a stack at most {CPU_A_STACK_S * 1000:g} ms at {CPU_AT_STACKS} stacks",
             f"{cpu / CPU_AT_STACKS * 1000:.1f} ms", cpu / CPU_AT_STACKS <= CPU_A_STACK_S,
-            Note.cpu_note(CPU_AT_STACKS, cpu, kinds)))
+            Note.cpu_note(CPU_AT_STACKS, cpu, kinds, split, CPU_A_STACK_S * 1000)))
     if default_row is not None:
         count, windows, peak_late = default_row
         section.targets.append(Target(

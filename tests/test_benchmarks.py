@@ -110,6 +110,23 @@ def test_lint_note_concludes_from_its_own_estimate_either_way():
     assert "CPUs" not in cheap
 
 
+def test_cpu_note_splits_the_fleets_cpu_from_what_the_process_measured_of_itself():
+    """The CPU note says what the calls cost a stack at the cost a call the run measured, the virtual clock's
+    share and the rest, and how many calls a stack the target would allow at that cost."""
+    calls = Counter({"ListStacks": 200, "DescribeStacks": 200})
+    split = {"calls": 1600, "call_cpu": 4.0, "clock_cpu": 0.5, "sleeps": 1900,
+             "by_operation": {"ListStacks": [200, 1.0], "DescribeStacks": [1400, 3.0]}}
+    note = notes.cpu_note(100, 6.0, calls, split, 30.0)
+    assert note.startswith("at 100 stacks the process used 6.00 s of CPU (60.0 ms a stack) and made 400 calls")
+    assert "its 1600 AWS calls (16.0 a stack" in note and "2.50 ms a call, 40.0 ms a stack" in note
+    assert "(costliest: DescribeStacks 1400 x 2.14 ms, ListStacks 200 x 5.00 ms)" in note  # by their total
+    assert "virtual clock's calls to the stand-in at each of 1900 sleeps 5.0 ms a stack" in note
+    assert "the rest 15.0 ms a stack" in note
+    assert note.endswith("At 2.50 ms a call, 30 ms a stack is 12.0 calls a stack with nothing else; this run made 16.0")
+    assert notes.cpu_note(100, 6.0, calls) == notes.cpu_note(100, 6.0, calls, None)  # no split: the totals alone
+    assert "Measured inside" not in notes.cpu_note(100, 6.0, calls)
+
+
 def typed_numbers_in_goals(path: Path) -> list[tuple[str, str]]:
     """(function, fixed text) of every Target(...) whose goal's fixed text holds a digit: a number typed beside
     the threshold it should be rendered from."""
@@ -184,6 +201,39 @@ def test_overlapping_sleeps_advance_the_clock_to_the_latest_wake_up_not_the_sum(
     assert 100 <= seen["together"] < 102
     assert 150 <= seen["end"] < 153
     assert 150 <= advanced < 153  # the server's clock moved as the process's did (the sum would be 180)
+
+
+CPU_CALLS = textwrap.dedent("""
+    import time
+    import boto3
+    cf = boto3.client("cloudformation", region_name="us-east-1")
+    for _ in range(3):
+        cf.describe_stacks(StackName="app-cpu")
+    try:
+        cf.describe_stacks(StackName="app-missing")
+    except cf.exceptions.ClientError:
+        pass
+    time.sleep(5)
+""")
+
+
+def test_the_cpu_hook_counts_every_call_and_the_clocks_sleeps(tmp_path):
+    """BENCH_CPU_FILE: every AWS call of the process (an error reply too) with the CPU spent inside it, by
+    operation, and the CPU of the virtual clock's sleeps."""
+    cpu_file = tmp_path / "cpu.json"
+    with StandIn() as standin:
+        standin.start("app-cpu", 60.0)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks" / "hooks"), "BENCH_CPU_FILE": str(cpu_file),
+               "BENCH_CLOCK_URL": f"{standin.url}/__advance", "AWS_ENDPOINT_URL": standin.url,
+               "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.devnull,
+               "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        subprocess.run([sys.executable, "-c", CPU_CALLS], env=env, capture_output=True, text=True, check=True,
+                       timeout=60)
+    split = json.loads(cpu_file.read_text())
+    assert split["calls"] == 4
+    assert split["by_operation"]["DescribeStacks"][0] == 4
+    assert 0 < split["call_cpu"] == pytest.approx(split["by_operation"]["DescribeStacks"][1])
+    assert split["clock_cpu"] > 0 and split["sleeps"] == 1  # the one sleep went to the stand-in
 
 
 def test_proxy_forwards_both_ways_and_records_throttling():

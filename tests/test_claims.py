@@ -47,6 +47,8 @@ from builder.stack.poller import (
     BURST_SECONDS,
     CUT_EVERY,
     EVENTS_EVERY,
+    FLEET_CEILING,
+    FLEET_FROM,
     GROWTH,
     START_RATE,
     STATUS_AFTER_PROGRESS,
@@ -298,6 +300,8 @@ TIED = [
     Claim("docs/commands/deploy.md", f"It lets out at most {BURST_SECONDS:g} s worth of calls at once (one call at "
                                      f"least)"),
     Claim("docs/commands/deploy.md", f"One stack alone is still read at least every {STATUS_CEILING:g} s"),
+    Claim("docs/commands/deploy.md",
+          f"sweep of {FLEET_FROM} stacks in flight or more at least every {FLEET_CEILING:g} s"),
     Claim("docs/commands/deploy.md", f"Templates over {TEMPLATE_BODY_LIMIT:,} bytes (CloudFormation's inline limit)"),
     Claim("docs/commands/diff.md", f"A block over {MARKDOWN_LIMIT:,} characters is cut at a stack boundary"),
     Claim("docs/commands/drift.md", f"at most `` seconds per stack (default {DEFAULT_TIMEOUT_S:g})"),

@@ -18,8 +18,11 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   a registered stack missing from every page of it has settled (or is about to be seen so). ListStacks
   is cheaper than DescribeStacks without StackName, whose pages cover every stack in the region,
   settled ones included. The sweep is due every 0.2 s at first, doubling to a ceiling of 2 s (as the
-  watch loop of one stack does; new events bring it back to 1 s), and never more often than keeps it
-  within STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
+  watch loop of one stack does; new events bring it back to 1 s), 4 s for the ListStacks of a fleet of
+  20 stacks in flight or more (each costs a page's call and the parsing of every stack in flight, a
+  large fleet's costliest read in CPU; 4 s still notices a settled stack within seconds; a few stacks
+  keep 2 s, their wall time set by their last), and never more often than keeps it within
+  STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
 - then the settled stacks, one call a decision so the next sweep is never held back by more than one
   call: first, in the order they were noticed, DescribeStacks of each the sweep saw missing from a
   ListStacks (it confirms the stack settled, and is its final record with its outputs), then each
@@ -65,6 +68,8 @@ BURST_SECONDS = 0.5  # the budget's bucket holds this many seconds' worth of cal
 THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
 STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
+FLEET_CEILING = 4.0  # the ceiling of a large fleet's ListStacks sweep: half the calls of 2 s, noticed a second later
+FLEET_FROM = 20  # stacks in flight from which the sweep backs off to FLEET_CEILING (a few stacks keep 2 s)
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget
 STATUS_SHARE = 0.6  # the status sweep takes at most this share of the budget (then its interval grows)
 IN_PROGRESS = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -468,7 +473,9 @@ class Poller:
 
     def _sweep(self, stacks: list[Watched]) -> None:
         started = self._clock()  # a fleet's interval runs from its sweep's start: the pages count in its share
-        if len(stacks) <= self._list_pages:
+        listed = len(stacks) > self._list_pages  # a fleet: ListStacks
+        large = listed and len(stacks) >= FLEET_FROM
+        if not listed:
             for watched in stacks:
                 if not watched.settling:
                     self._guarded(watched, partial(self._describe, watched))
@@ -483,7 +490,7 @@ class Poller:
                 return
         self._status_at = started
         self._swept = True
-        ceiling = max(STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
+        ceiling = max(FLEET_CEILING if large else STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
         self._status_every = min(self._status_every * 2, ceiling)
 
     def _describe(self, watched: Watched) -> None:
@@ -545,23 +552,14 @@ class Poller:
         """Events newer than the ones already seen, oldest first (pages until a known event)."""
         watched.events_at = self._clock()
         new: list[Event] = []
-        token = None
+        taken: set[str] = set()  # of this fetch: events that arrive between two pages shift the older ones
+        token = None  # onto the next page again, and are not shown twice
         while True:
             page = self._loop_read("describe_stack_events", StackName=watched.stack_id,
                              **({"NextToken": token} if token else {}))
-            fresh = []
-            begun = False
-            for event in page.get("StackEvents", []):
-                if event["EventId"] in watched.seen:
-                    token = None
-                    break
-                fresh.append(event)
-                if watched.begins is not None and not watched.seen and watched.begins(event):
-                    begun, token = True, None  # the operation's first event: nothing older is its
-                    break
-            else:
-                token = page.get("NextToken")
+            fresh, ended, begun = _unseen(watched, page.get("StackEvents", []), taken)
             new += fresh
+            token = None if ended else page.get("NextToken")
             if not token:
                 if watched.begins is not None and not watched.seen and not begun:
                     new = []  # its first event is not there yet: show nothing of an earlier operation
@@ -587,6 +585,23 @@ class Poller:
             watched.final, watched.error, watched.settling = final, error, False
             self._stacks.pop(watched.stack_id, None)
             watched.woken.notify()
+
+
+def _unseen(watched: Watched, events: list[Event], taken: set[str]) -> tuple[list[Event], bool, bool]:
+    """The events of one page (newest first) not seen yet nor `taken` by an earlier page of this fetch (added
+    to it); whether the listing ends here (an event seen before, or the operation's first event: nothing
+    older is its) and whether that first event was among them."""
+    fresh: list[Event] = []
+    for event in events:
+        if event["EventId"] in watched.seen:
+            return fresh, True, False
+        if event["EventId"] in taken:
+            continue
+        taken.add(event["EventId"])
+        fresh.append(event)
+        if watched.begins is not None and not watched.seen and watched.begins(event):
+            return fresh, True, True
+    return fresh, False, False
 
 
 class Pollers:

@@ -24,7 +24,17 @@ from benchmarks.standin import Throttle
 from builder.errors import UsageError
 from builder.stack import client as aws
 from builder.stack import poller as poller_module
-from builder.stack.poller import BURST_SECONDS, START_RATE, Budget, Poller, Pollers, budget_reacts_to_throttling
+from builder.stack.poller import (
+    BURST_SECONDS,
+    FLEET_CEILING,
+    FLEET_FROM,
+    START_RATE,
+    STATUS_CEILING,
+    Budget,
+    Poller,
+    Pollers,
+    budget_reacts_to_throttling,
+)
 from tests.factories import FakeClock
 
 RESOURCES = ("Bucket", "Table", "Topic")
@@ -196,8 +206,8 @@ def test_a_fleet_shares_each_status_sweep() -> None:
 
 def test_settle_detection_goes_before_the_final_events_queued_behind_it() -> None:
     """250 stacks settle at once: their records and final events take the budget for minutes. Stacks that
-    settle one a second meanwhile are still noticed by the next sweep (every 2 s, 0.5 s a page at 2 reads/s),
-    not after the queue; each stack's events are still complete and in order, read in the order noticed."""
+    settle one a second meanwhile are still noticed by the next sweep (every FLEET_CEILING s, 0.5 s a page at
+    2 reads/s), not after the queue; each stack's events are still complete and in order, read in the order noticed."""
     clock, cf, poller = make()
     burst = [cf.add(f"app-b{i}", 60) for i in range(250)]
     late = [cf.add(f"app-l{i}", 61 + i) for i in range(50)]
@@ -208,13 +218,14 @@ def test_settle_detection_goes_before_the_final_events_queued_behind_it() -> Non
         poller.wait(w)
     assert clock.now > 250  # the final events of the burst alone took minutes of the budget
     for stack in late:  # seen missing from every page of the next sweep, while the queue lasts
-        assert 0 <= cf.seen_settled[stack.name] - stack.settle_at <= 3.0, (stack.name, cf.seen_settled[stack.name])
+        assert 0 <= cf.seen_settled[stack.name] - stack.settle_at <= FLEET_CEILING + 1.0, \
+            (stack.name, cf.seen_settled[stack.name])
     for stack in [*burst, *late]:
         assert printed[stack.name] == event_ids(stack)
     order = sorted(watched.values(), key=lambda w: w.noticed)
     assert [w.noticed_at for w in order] == sorted(w.noticed_at or 0.0 for w in order)
     sweeps = [t for t, op in cf.calls if op == "ListStacks"]
-    assert max(b - a for a, b in pairwise(sweeps)) <= 3.0  # never starved by the queue
+    assert max(b - a for a, b in pairwise(sweeps)) <= FLEET_CEILING + 1.0  # never starved by the queue
 
 
 def test_stacks_settle_in_any_order_and_each_gets_its_own_record_and_events() -> None:
@@ -592,3 +603,60 @@ def test_a_delete_without_a_baseline_shows_its_own_events_only_once_its_first_is
     assert shown == ["e2", "e3"]
     poller._fetch_events(watched)
     assert shown == ["e2", "e3", "e4"]
+
+
+def test_events_that_arrive_between_two_pages_do_not_show_an_older_event_twice() -> None:
+    """DescribeStackEvents pages newest first; an event that happens between two pages shifts the older ones
+    down, so the next page starts again with the last event of the one before. Each event is shown once,
+    oldest first, and the newer one with the next fetch."""
+    listed = ["e3", "e2", "e1"]  # newest first, as CloudFormation lists them
+
+    class Events:
+        def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
+            start = int(NextToken or 0)
+            page = listed[start:start + 2]
+            if start == 0 and listed[0] == "e3":
+                listed.insert(0, "e4")  # happens while the first page is being read
+            answer: dict[str, Any] = {"StackEvents": [{"EventId": e} for e in page]}
+            if start + 2 < len(listed):
+                answer["NextToken"] = str(start + 2)
+            return answer
+
+    clock = FakeClock()
+    poller = Poller(Events(), Budget(2.0, clock, clock.sleep), clock, clock.sleep)
+    shown: list[str] = []
+    watched = poller.register("stack-id", lambda event: shown.append(event["EventId"]))
+    poller._fetch_events(watched)
+    assert shown == ["e1", "e2", "e3"]  # e2 came again on the second page (after e4 arrived): shown once
+    poller._fetch_events(watched)
+    assert shown == ["e1", "e2", "e3", "e4"]
+
+
+def test_a_fleets_sweep_backs_off_to_the_fleet_ceiling_and_a_lone_stacks_to_two_seconds() -> None:
+    """A large fleet's ListStacks (a call plus every stack in flight parsed, its costliest read in CPU) is
+    made every FLEET_CEILING seconds once it has backed off, not every STATUS_CEILING; a few stacks, and a
+    stack alone, are still read every STATUS_CEILING. Each settled stack is still noticed within a sweep and
+    a page."""
+    _clock, cf, poller = make()
+    fleet = [cf.add(f"app-{i}", 100 + i / 10) for i in range(FLEET_FROM)]
+    watched = [poller.register(s.id, lambda e: None) for s in fleet]
+    for w in watched:
+        poller.wait(w)
+    sweeps = [t for t, op in cf.calls if op == "ListStacks"]
+    gaps = [b - a for a, b in pairwise(sweeps) if 20 < a < 100]  # backed off, all of them in flight
+    assert gaps and min(gaps) >= FLEET_CEILING and max(gaps) <= FLEET_CEILING + 1.0
+    for stack in fleet:
+        assert cf.seen_settled[stack.name] - stack.settle_at <= FLEET_CEILING + 1.0
+
+    _clock, cf, poller = make()
+    few = [cf.add(f"app-f{i}", 100 + i) for i in range(FLEET_FROM - 1)]
+    for w in [poller.register(s.id, lambda e: None) for s in few]:
+        poller.wait(w)
+    sweeps = [t for t, op in cf.calls if op == "ListStacks" and 20 < t < 100]
+    assert max(b - a for a, b in pairwise(sweeps)) <= STATUS_CEILING + 0.5
+
+    _clock, cf, poller = make()
+    alone = cf.add("app-alone", 100)
+    poller.wait(poller.register(alone.id, lambda e: None))
+    reads = [t for t, op in cf.calls if op == "DescribeStacks" and t > 20]
+    assert max(b - a for a, b in pairwise(reads)) <= STATUS_CEILING + 0.5
