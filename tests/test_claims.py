@@ -50,6 +50,7 @@ from builder.stack.poller import (
     FLEET_CEILING,
     FLEET_FROM,
     GROWTH,
+    RATE_FLOOR,
     START_RATE,
     STATUS_AFTER_PROGRESS,
     STATUS_CEILING,
@@ -297,6 +298,8 @@ TIED = [
           f"it starts at {START_RATE:g} calls a second, halves on a Throttling reply (at most {once_every(CUT_EVERY)}) "
           f"and grows back by {GROWTH * 60:g} a second each minute, up to {START_RATE:g}."),
     Claim("docs/commands/deploy.md", f"a read throttled {THROTTLED_TRIES} times in a row fails"),
+    Claim("docs/commands/deploy.md", f"never below {RATE_FLOOR:g} (the slowest it takes: a call every "
+                                     f"{1 / RATE_FLOOR:g} s)"),
     Claim("docs/commands/deploy.md", f"It lets out at most {BURST_SECONDS:g} s worth of calls at once (one call at "
                                      f"least)"),
     Claim("docs/commands/deploy.md", f"One stack alone is still read at least every {STATUS_CEILING:g} s"),

@@ -106,22 +106,28 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_number(what: str) -> Callable[[str], float]:
-    """An argparse type: a finite number above 0; `what` completes "must be a number of ..."."""
+def positive_number(what: str, least: float = 0.0) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 (and at least `least`); `what` completes "must be a number
+    of ..."."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = 0.0
-        if not 0 < value < float("inf"):
+        if not (0 < value < float("inf") and value >= least):
             raise argparse.ArgumentTypeError(f"must be a number of {what} (got {text!r})")
         return value
 
     return parse
 
 
-calls_per_second = positive_number("calls a second above 0, such as 2 or 0.5")
+def calls_per_second(text: str) -> float:
+    """--api-rate: at least the budget's RATE_FLOOR (a slower budget would wait hours between calls: `--api-rate
+    1e-300` would never finish). Imported here: the budget's module loads botocore, which synth never does."""
+    from builder.stack.poller import RATE_FLOOR
+
+    return positive_number(f"calls a second of at least {RATE_FLOOR:g}, such as 2 or 0.5", RATE_FLOOR)(text)
 
 
 def usd(text: str) -> float:

@@ -63,6 +63,7 @@ from builder.stack import client as aws
 START_RATE = 20.0  # the adaptive default's first rate (calls a second, per region): measured side by side with
 # Sceptre (which has no cap at all), 10 left deleting 10 stacks slower than it; Throttling then halves it
 GROWTH = 1.0 / 60  # after a cut, the rate grows back by 1 read a second each minute (additive increase)
+RATE_FLOOR = 0.1  # the slowest rate: Throttling halves it no lower, and --api-rate takes no less (a call each 10 s)
 CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling replies is one signal
 BURST_SECONDS = 0.5  # the budget's bucket holds this many seconds' worth of calls at its rate (one at least)
 THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
@@ -110,9 +111,10 @@ class Budget:
     """
 
     def __init__(self, limit: float = START_RATE, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, floor: float = 0.1) -> None:
-        if not limit > 0:
-            raise UsageError("--api-rate", f"{limit} calls a second cannot make progress; give a number above 0")
+                 sleep: Callable[[float], None] = time.sleep, floor: float = RATE_FLOOR) -> None:
+        if not RATE_FLOOR <= limit < float("inf"):
+            raise UsageError("--api-rate", f"{limit} calls a second cannot make progress in time; give a number of "
+                                           f"at least {RATE_FLOOR:g}, such as 2")
         self.limit = self.rate = float(limit)
         self.floor = min(floor, self.limit)
         self.tokens = self.capacity

@@ -395,3 +395,24 @@ def test_status_all_with_a_suffix_is_refused_not_the_whole_fleet(clean_env, caps
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err.splitlines() == ["error: status: --all lists every stack of the fleet; give --all or --suffix, not both"]
+
+
+@pytest.mark.parametrize("command", ["deploy", "diff", "destroy", "status", "drift", "reap"])
+@pytest.mark.parametrize("rate", ["1e-300", "0.05", "0", "-2", "inf", "nan", "two"])
+def test_an_api_rate_too_slow_to_finish_is_refused_before_any_call(command, rate, clean_env, capsys):
+    """A budget slower than RATE_FLOOR would wait hours for each call (1e-300: forever): bad input, exit 2."""
+    from builder.stack.poller import RATE_FLOOR
+
+    args = ["--prefix", "app"] if command == "reap" else ["--suffix", "pr1"]
+    assert main([command, *args, f"--api-rate={rate}"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith(
+        f"error: python -m builder {command}: argument --api-rate: must be a number of calls a second of at least "
+        f"{RATE_FLOOR:g}"), err
+
+
+def test_the_slowest_api_rate_taken_is_the_budgets_floor(clean_env):
+    from builder.cli.common import calls_per_second
+    from builder.stack.poller import RATE_FLOOR, Budget
+
+    assert calls_per_second(str(RATE_FLOOR)) == RATE_FLOOR == Budget(RATE_FLOOR).limit
