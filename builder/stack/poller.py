@@ -10,19 +10,19 @@ runs only while someone waits, only one thread ever sleeps on the clock (a fake 
 deterministic), and nothing is left running after the last wait.
 
 Each decision of the loop (step) makes at most a few calls, every one drawn from the Budget, in this order:
-- settle detection first: a status sweep of all stacks in flight whenever it is due, before anything
-  else the loop has to do. With as many stacks as the last ListStacks took pages (one, at first), it is
-  DescribeStacks(StackName=...) per stack; with more, ListStacks filtered to the *_IN_PROGRESS statuses
-  of a running operation (REVIEW_IN_PROGRESS left out: a stack waiting for its change set to be
-  executed is not watched, and a fleet's change sets would otherwise fill the pages), 100 stacks a page:
-  a registered stack missing from every page of it has settled (or is about to be seen so). ListStacks
-  is cheaper than DescribeStacks without StackName, whose pages cover every stack in the region,
-  settled ones included. The sweep is due every 0.2 s at first, doubling to a ceiling of 2 s (as the
-  watch loop of one stack does; new events bring it back to 1 s), 4 s for the ListStacks of a fleet of
-  20 stacks in flight or more (each costs a page's call and the parsing of every stack in flight, a
-  large fleet's costliest read in CPU; 4 s still notices a settled stack within seconds; a few stacks
-  keep 2 s, their wall time set by their last), and never more often than keeps it within
-  STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
+- settle detection first: a status sweep of all stacks in flight whenever it is due, before anything else
+  the loop has to do. With as many stacks as the last ListStacks took pages (one, at first), it is
+  DescribeStacks(StackName=...) per stack; with more, ListStacks filtered to the *_IN_PROGRESS statuses of
+  a running operation (REVIEW_IN_PROGRESS left out: a stack waiting for its change set to be executed is
+  not watched, and a fleet's change sets would otherwise fill the pages), 100 stacks a page: a registered
+  stack missing from every page of it has settled (or is about to be seen so). ListStacks is cheaper than
+  DescribeStacks without StackName, whose pages cover every stack in the region, settled ones included.
+  The sweep is due every 0.2 s at first (twice: the first comes right after the write, before most
+  operations settle), then doubling to a ceiling of 2 s (as the watch loop of one stack does; new events
+  bring it back to 1 s), 4 s for the ListStacks of a fleet of 20 stacks in flight or more (each costs a
+  page's call and the parsing of every stack in flight, a large fleet's costliest read in CPU; 4 s still
+  notices a settled stack within seconds; a few stacks keep 2 s, their wall time set by their last), and
+  never more often than keeps it within STATUS_SHARE of the budget: 5 pages at 2 reads/s, every 4.2 s.
 - then the settled stacks, one call a decision so the next sweep is never held back by more than one
   call: first, in the order they were noticed, DescribeStacks of each the sweep saw missing from a
   ListStacks (it confirms the stack settled, and is its final record with its outputs), then each
@@ -326,6 +326,7 @@ class Poller:
         self._status_every = STATUS_FIRST
         self._list_pages = 1  # pages the last ListStacks took: DescribeStacks per stack up to that many
         self._swept = False  # a status sweep since the loop last slept (one stack's events come with it)
+        self._fresh = False  # a stack registered since the last sweep: the next interval keeps its floor
         self._noticed = 0  # settled stacks noticed so far (their order)
 
     # ------------------------------------------------------------------ the interface
@@ -342,6 +343,7 @@ class Poller:
             self._stacks[stack_id] = watched
             self._status_every = self._sweep_floor(len(self._stacks))
             self._swept = False  # a lone stack's events come after a sweep that includes it
+            self._fresh = True
         return watched
 
     def wait(self, watched: Watched) -> dict[str, Any]:
@@ -493,7 +495,11 @@ class Poller:
         self._status_at = started
         self._swept = True
         ceiling = max(FLEET_CEILING if large else STATUS_CEILING, pages / (self.budget.rate * STATUS_SHARE))
-        self._status_every = min(self._status_every * 2, ceiling)
+        # a few stacks: the first sweep after a start comes right after the write, before most operations have
+        # settled (a delete on LocalStack takes about 0.15 s), so the second keeps the floor's interval and only
+        # then it doubles; a fleet's sweep doubles at once (its pages count in the budget's share)
+        self._status_every = min(self._status_every * (1 if self._fresh and not listed else 2), ceiling)
+        self._fresh = False
 
     def _describe(self, watched: Watched) -> None:
         record = self._loop_read("describe_stacks", StackName=watched.stack_id)["Stacks"][0]

@@ -382,9 +382,10 @@ def test_a_bucket_of_a_seconds_worth_is_throttled_by_calls_that_arrive_half_a_se
     assert refused_when_bunched(takes, 2.0, BURST_SECONDS)
 
 
-def test_a_rate_that_cannot_make_progress_is_bad_input() -> None:
-    with pytest.raises(UsageError, match="above 0"):
-        Budget(0)
+@pytest.mark.parametrize("rate", [0, -1, 1e-300, 0.099, float("inf"), float("nan")])
+def test_a_rate_that_cannot_make_progress_is_bad_input(rate: float) -> None:
+    with pytest.raises(UsageError, match="at least 0.1"):
+        Budget(rate)
 
 
 def test_ctrl_c_with_many_stacks_in_flight_leaves_each_state_readable() -> None:
@@ -489,7 +490,7 @@ def test_each_run_has_pollers_of_its_own_with_its_rate(monkeypatch: pytest.Monke
             first.read("describe_stacks")
         assert run.poller("eu-west-1").budget.stopped  # started after Ctrl-C: stopped from the start
         assert not second.budget.stopped and not other.interrupted  # the other run goes on
-    with pytest.raises(UsageError, match="above 0"), Pollers(0):
+    with pytest.raises(UsageError, match="at least 0.1"), Pollers(0):
         pass
 
 
