@@ -1,7 +1,5 @@
 """`python -m builder`: see builder.cli."""
 
-import sys
+from builder.cli import exit_now, main
 
-from builder.cli import main
-
-sys.exit(main())
+exit_now(main())

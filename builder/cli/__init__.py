@@ -15,12 +15,15 @@ builder.lint when they run), so `synth` stays free of both.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 from builder import __version__
 from builder.cli.common import Parser, common_options
@@ -161,4 +164,22 @@ def missing_dependency(module: str, argv: Sequence[str], root: Path = CHECKOUT) 
 
 def main_entry() -> None:
     """Console script `builder`: usage errors name it as it was called."""
-    sys.exit(main(prog=os.path.basename(sys.argv[0]) or "builder"))
+    exit_now(main(prog=os.path.basename(sys.argv[0]) or "builder"))
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once the run is over, without the interpreter's teardown: freeing every
+    object of boto3's, botocore's and troposphere's modules one by one took about 90 ms after a one-stack
+    destroy's last call (of about 1 s in all), measured against LocalStack. Nothing is cut short: every file
+    builder writes is closed by then, the exit handlers of libraries and of the interpreter's site (coverage,
+    a profiler) run as at a normal exit, and stdout and stderr are flushed after them. While a thread other
+    than this one still runs, it exits the normal way, which waits for it."""
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the reader left, or the stream is closed: nothing more can reach it
+            pass
+    os._exit(code)

@@ -232,10 +232,31 @@ def test_lint_without_templates_is_a_usage_error(capsys):
     assert main(["lint", "missing.json"]) == 2
 
 
+EXIT_NOW = ("import atexit, sys, threading, time\nfrom builder.cli import exit_now\n"
+            "atexit.register(lambda: sys.stdout.write('handler ran'))\n")
+
+
+def test_the_exit_skips_no_output_and_no_exit_handler_and_keeps_the_code():
+    """exit_now skips the interpreter's teardown, not what a normal exit does: a library's exit handler
+    runs, stdout is delivered in full (flushed after the handlers), the exit code is the run's."""
+    code = EXIT_NOW + "sys.stdout.write('x' * 200000)\nexit_now(3)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert (result.returncode, result.stderr) == (3, "")
+    assert result.stdout == "x" * 200000 + "handler ran"
+
+
+def test_the_exit_waits_for_a_thread_still_running(tmp_path):
+    """A thread that still runs when the run returns finishes its work: exit_now exits the normal way then."""
+    done = tmp_path / "done"
+    code = EXIT_NOW + (f"threading.Thread(target=lambda: (time.sleep(0.3), open({str(done)!r}, 'w').write('1')))"
+                       f".start()\nexit_now(0)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert (result.returncode, result.stdout, done.read_text()) == (0, "handler ran", "1")
+
+
 def test_synth_imports_neither_boto3_nor_cfn_lint(tmp_path):
-    code = ("import sys, runpy; sys.argv = ['builder', 'synth', '--suffix', 'pr1', '--out', {!r}]\n"
-            "try:\n    runpy.run_module('builder', run_name='__main__')\nexcept SystemExit as e:\n"
-            "    assert e.code == 0, e.code\n"
+    code = ("import sys\nfrom builder.cli import main\n"  # what builder/__main__.py runs, before it exits
+            "assert main(['synth', '--suffix', 'pr1', '--out', {!r}]) == 0\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'cfnlint'))\n"
             "print(bad)\n".format(str(tmp_path / "o")))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
