@@ -17,7 +17,7 @@ Each decision of the loop (step) makes at most a few calls, every one drawn from
   not watched, and a fleet's change sets would otherwise fill the pages), 100 stacks a page: a registered
   stack missing from every page of it has settled (or is about to be seen so). ListStacks is cheaper than
   DescribeStacks without StackName, whose pages cover every stack in the region, settled ones included.
-  The sweep is due every 0.2 s at first (twice: the first comes right after the write, before most
+  The sweep is due every 0.1 s at first (twice: the first comes right after the write, before most
   operations settle), then doubling to a ceiling of 2 s (as the watch loop of one stack does; new events
   bring it back to 1 s), 4 s for the ListStacks of a fleet of 20 stacks in flight or more (each costs a
   page's call and the parsing of every stack in flight, a large fleet's costliest read in CPU; 4 s still
@@ -68,7 +68,7 @@ CUT_EVERY = 1.0  # one cut per this many seconds at most: a burst of Throttling 
 BURST_SECONDS = 0.5  # the budget's bucket holds this many seconds' worth of calls at its rate (one at least)
 THROTTLED_TRIES = 5  # a read throttled this many times in a row fails with the Throttling error
 EVENTS_EVERY = 1.0  # seconds between DescribeStackEvents calls of one stack
-STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.2, 1.0, 2.0
+STATUS_FIRST, STATUS_AFTER_PROGRESS, STATUS_CEILING = 0.1, 1.0, 2.0
 FLEET_CEILING = 4.0  # the ceiling of a large fleet's ListStacks sweep: half the calls of 2 s, noticed a second later
 FLEET_FROM = 20  # stacks in flight from which the sweep backs off to FLEET_CEILING (a few stacks keep 2 s)
 EVENTS_SHARE = 0.5  # progress events of a fleet take at most this share of the budget

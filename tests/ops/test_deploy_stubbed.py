@@ -272,11 +272,11 @@ def test_waits_for_another_operation_then_deploys(cf, run):
         "the other operation settled: UPDATE_COMPLETE",
         "no changes; the empty change set was deleted"]
     # the budget of 2 calls/s holds one token (half a second's worth), which the first DescribeStacks takes:
-    # the other operation is polled 0.5 s later, then 0.2 s after that (the second sweep keeps the first
-    # interval; held back 0.3 s more: 0.4 tokens), then 0.4 s later (held back 0.1 s: 0.8 tokens); GetTemplate,
+    # the other operation is polled 0.5 s later, then 0.1 s after that (the second sweep keeps the first
+    # interval; held back 0.4 s more: 0.2 tokens), then 0.2 s later (held back 0.3 s: 0.4 tokens); GetTemplate,
     # CreateChangeSet and the first DescribeChangeSet wait a token each (0.5 s); the change set is polled again
     # 0.2 s later, held back 0.3 s (0.4 tokens); then DeleteChangeSet waits a token
-    assert [round(t, 6) for t in run.sleeps] == [0.5, 0.2, 0.3, 0.4, 0.1, 0.5, 0.5, 0.5, 0.2, 0.3, 0.5]
+    assert [round(t, 6) for t in run.sleeps] == [0.5, 0.1, 0.4, 0.2, 0.3, 0.5, 0.5, 0.5, 0.2, 0.3, 0.5]
 
 
 def test_no_wait_for_others_fails_at_once(cf, run):
@@ -447,21 +447,21 @@ def test_watch_polls_fast_at_first_reads_events_at_most_once_a_second_and_return
                                    lambda model, **_: calls.append((clock.now, model.name)))
     e0, e1, e2 = event(0, STACK.name, "x"), event(1, "DataTable", "UPDATE_IN_PROGRESS"), \
         event(2, "DataTable", "UPDATE_COMPLETE")
-    for answer in ["UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", [e1, e0],
-                   "UPDATE_IN_PROGRESS", [e1, e0], "UPDATE_COMPLETE", [e2, e1, e0]]:
+    for answer in ["UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS",
+                   [e1, e0], "UPDATE_COMPLETE", [e2, e1, e0]]:
         if isinstance(answer, str):
             cf.add_response("describe_stacks", stack(answer), {"StackName": STACK_ID})
         else:
             cf.add_response("describe_stack_events", {"StackEvents": answer}, {"StackName": STACK_ID})
     final = ops.watch(STACK_ID, "e0")
     assert final.status == "UPDATE_COMPLETE"
-    # status fast at first (due 0.2 s after the first sweep and again after the second, then doubling), backing
+    # status fast at first (due 0.1 s after the first sweep and again after the second, then doubling), backing
     # off towards 2 s (1 s after new events); events after a status poll, at most once a second, and once more
     # on settling. The budget of 2 calls/s holds one token (half a second's worth): each call right after
-    # another waits 0.5 s, so the sweeps due at 0.2 s and 0.9 s go at 0.5 s and 1.0 s, and the first events,
-    # which wait for a token before the next sweep is due, at 1.5 s
-    assert [round(t, 6) for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.0, 2.0, 3.6]
-    assert [round(t, 6) for t, op in calls if op == "DescribeStackEvents"] == [1.5, 2.5, 4.1]
+    # another waits 0.5 s, so the sweeps due at 0.1 s, 0.6 s and 1.2 s go at 0.5 s, 1.0 s and 1.5 s, and the
+    # first events, which wait until a token comes before the next sweep is due, at 2.0 s
+    assert [round(t, 6) for t, op in calls if op == "DescribeStacks"] == [0.0, 0.5, 1.0, 1.5, 2.5]
+    assert [round(t, 6) for t, op in calls if op == "DescribeStackEvents"] == [2.0, 3.0]
     assert [e["EventId"] for e in ops.events] == ["e1", "e2"]  # after the baseline, each once, in order
     assert [line.split()[-1] for line in out.getvalue().splitlines()] == ["DataTable", "DataTable"]
 
