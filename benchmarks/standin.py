@@ -326,6 +326,7 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: see benchmarks/proxy.py
 
             def log_message(self, *args):  # quiet
                 pass
