@@ -15,12 +15,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
 from builder.data_guard import Finding
-from builder.environment import MANAGED_BY, MANAGED_BY_TAG
-from builder.errors import Interrupted, OperationError, RefusedError
+from builder.errors import Interrupted, OperationError
 from builder.ops import adopt, drift, ownership
 from builder.ops.ownership import Owner
 from builder.ops.plan import Deployed, current_stack, data_losses, is_update, plan, read_deployed, show_changes
@@ -234,13 +234,8 @@ def claim(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) ->
         watcher.say("earlier builder's stack adopted")
 
 
-def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
-    if found is Owner.OTHER_ENVIRONMENT:
-        return ownership.other_environment(current, suffix, "refused",
-                                           "nothing was changed. Choose another suffix or stack_prefix")
-    return RefusedError(current.name, f"refused: a stack of this name exists and builder did not make it (no "
-                                      f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); nothing was "
-                                      f"changed. Choose another suffix or stack_prefix")
+_refused = partial(ownership.refusal, refused="refused",
+                   outcome="nothing was changed. Choose another suffix or stack_prefix")
 
 
 def _unchanged(stack: Stack, current: DeployedStack, options: DeployOptions, started: float) -> Outcome:

@@ -12,12 +12,11 @@ import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from builder.cost import region_prices, stack_items
 from builder.data_guard import Finding, merged
 from builder.deployed_cost import deployed_items
-from builder.environment import MANAGED_BY, MANAGED_BY_TAG
-from builder.errors import RefusedError
 from builder.ops import ownership
 from builder.ops.drift import drift_for_diff
 from builder.ops.ownership import Owner
@@ -130,13 +129,8 @@ def _refuse_another_tools(watcher: StackWatcher, stack: Stack, current: Deployed
     ownership.claim(watcher, current, stack.config.suffix, (Owner.NONE, Owner.OURS, Owner.EARLIER), _refused)
 
 
-def _refused(found: Owner, current: DeployedStack, suffix: str) -> RefusedError:
-    if found is Owner.OTHER_ENVIRONMENT:
-        return ownership.other_environment(current, suffix, "deploy would refuse",
-                                           "diff made no change set on it. Choose another suffix or stack_prefix")
-    return RefusedError(current.name, f"deploy would refuse: a stack of this name exists and builder did not make "
-                                      f"it (no {MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); diff made "
-                                      f"no change set on it. Choose another suffix or stack_prefix")
+_refused = partial(ownership.refusal, refused="deploy would refuse",
+                   outcome="diff made no change set on it. Choose another suffix or stack_prefix")
 
 
 def _protection(watcher: StackWatcher, stack: Stack, current: DeployedStack | None) -> str:

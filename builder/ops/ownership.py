@@ -121,6 +121,15 @@ def other_environment(record: DeployedStack, suffix: str, refused: str, outcome:
                                      f"from another stack_prefix); {outcome}")
 
 
+def refusal(found: Owner, record: DeployedStack, suffix: str, refused: str, outcome: str) -> RefusedError:
+    """The refusal of a command that changes a stack (deploy, and diff for it) on a stack of this name that is
+    not the environment `suffix`'s: another environment's, or another tool's."""
+    if found is Owner.OTHER_ENVIRONMENT:
+        return other_environment(record, suffix, refused, outcome)
+    return RefusedError(record.name, f"{refused}: a stack of this name exists and builder did not make it (no "
+                                     f"{MANAGED_BY_TAG}={MANAGED_BY} tag, not a builder template); {outcome}")
+
+
 Refusal = Callable[[Owner, DeployedStack, str], RefusedError]  # (owner, stack, suffix): the command's refusal
 
 
