@@ -29,6 +29,7 @@ from builder.settings import MAX_STACK_TAGS, SETTINGS, Pattern, Setting, aws_reg
 T = TypeVar("T")
 # Stack tags only builder writes (builder.settings.tag_problem refuses every `builder:` key in `tags`).
 TTL_TAG = "builder:ttl"  # builder.ops.reap reads it
+SUFFIX_TAG = "Environment"  # always the suffix (builder.settings refuses it in `tags`): which environment
 MANAGED_BY_TAG = "builder:managed-by"  # on every stack builder creates or updates: what reap and destroy act on
 MANAGED_BY = "builder"
 PRIMARY_REGION_TAG = "builder:primary-region"  # on a replica stack: the region of the primary it belongs to
@@ -94,7 +95,7 @@ class EnvironmentConfig:
     @property
     def all_tags(self) -> dict[str, str]:
         """The config's tags plus Environment and CostCenter, which win; sorted by key."""
-        merged = {**dict(self.tags), "Environment": self.suffix, "CostCenter": self.cost_center}
+        merged = {**dict(self.tags), SUFFIX_TAG: self.suffix, "CostCenter": self.cost_center}
         return dict(sorted(merged.items()))
 
     @property

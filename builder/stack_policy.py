@@ -46,3 +46,10 @@ PERMISSIVE = document(())  # what `--allow-data-loss` sets for its one deploy
 def body(protected: tuple[str, ...]) -> str:
     """The document's bytes as synth writes them and deploy sends them: sorted keys, one trailing newline."""
     return json.dumps(document(protected), indent=2, sort_keys=True) + "\n"
+
+
+def inline_command(stack_name: str, region: str, policy: Mapping[str, Any]) -> str:
+    """The exact command that sets a stack policy by hand (the body inline: no file needed)."""
+    inline = json.dumps(policy, sort_keys=True, separators=(",", ":"))
+    return (f"aws cloudformation set-stack-policy --stack-name {stack_name} --region {region} "
+            f"--stack-policy-body '{inline}'")

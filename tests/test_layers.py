@@ -288,8 +288,6 @@ ERROR_TEXT = {
     "builder.stack.client.unknown_region_problem": "a RegionCheck: resolve_configs raises its problem as a UsageError",
     "builder.stack.client._missing_profile": "the UsageError new_session raises for an AWS_PROFILE in no file",
     "builder.stack.client._endpoint_problem": "the UsageError _make_client raises for an endpoint that is no URL",
-    "builder.stack.policy.restore_command": "the command the Interrupted of a deploy stopped before a new stack's "
-                                            "policy was set names (ops/deploy)",
 }
 # calls whose arguments are an error's text: client.translate's and raise_failure's `where` is the <where> of the error
 ERROR_CALLS = {"translate", "raise_failure"}

@@ -34,6 +34,7 @@ from builder.stack.deployed import EXPRESS, DeployedStack
 from builder.stack.tags import tag_changes, update_rollback, update_tags
 from builder.stack.unchanged import kept_role, reason_to_deploy
 from builder.stack.watch import StackWatcher, WatcherFactory, starts_create
+from builder.stack_policy import document, inline_command
 from builder.synth import Stack, write_files
 
 
@@ -128,8 +129,9 @@ def _interrupted_after_settle(stack: Stack, final: DeployedStack, protected: boo
     most: a deploy again finds the stack unchanged and skips it, so it would never set the policy."""
     settled = f"interrupted after the stack had settled in {final.status}: CloudFormation had finished"
     if not protected:
+        command = inline_command(stack.name, stack.region, document(stack.protected))
         return Interrupted(stack.name, f"{settled}, but builder may not have set its stack policy yet, and a deploy "
-                                       f"again skips the unchanged stack; set it with: {policy.restore_command(stack)}")
+                                       f"again skips the unchanged stack; set it with: {command}")
     return Interrupted(stack.name, f"{settled}; deploy again writes {outputs_file(stack.name, out_dir)}")
 
 

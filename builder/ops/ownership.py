@@ -28,13 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from enum import StrEnum
 
-from builder.environment import MANAGED_BY, MANAGED_BY_TAG, PRIMARY_REGION_TAG, REPLICA_REGION_TAG
+from builder.environment import MANAGED_BY, MANAGED_BY_TAG, PRIMARY_REGION_TAG, REPLICA_REGION_TAG, SUFFIX_TAG
 from builder.errors import RefusedError
 from builder.resources import DESCRIPTION_START
 from builder.stack.deployed import DeployedStack
 from builder.stack.watch import StackWatcher
-
-SUFFIX_TAG = "Environment"  # always the suffix (builder.settings refuses it in `tags`)
 
 REPLICATION_REGION_PARAMETER = "ReplicationRegion"
 

@@ -37,14 +37,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from builder.durations import DurationError, parse_duration
-from builder.environment import TTL_TAG
+from builder.environment import SUFFIX_TAG, TTL_TAG
 from builder.errors import BuilderError
 from builder.ops.ownership import NotBuilders, managed, not_builders, primary_region, replica_belongs, replica_regions
 from builder.ops.pool import Outcome, Result, run_all
 from builder.stack.deployed import DeployedStack
 from builder.stack.poller import Pollers
 
-SUFFIX_TAG = "Environment"
 REQUIRED_TAGS = (SUFFIX_TAG, "CostCenter")
 REPLICA_NAME_END = "-replica"
 REAP = "reap"

@@ -30,13 +30,6 @@ PROTECTED, UNPROTECTED, NOT_KNOWN = "protected", "not protected", "not known"  #
 NOT_YET = "none yet"  # diff of a stack that does not exist: deploy sets its policy once it is created
 
 
-def restore_command(stack: Stack) -> str:
-    """The exact command that sets the protective policy by hand (the body inline: no file needed)."""
-    inline = json.dumps(document(stack.protected), sort_keys=True, separators=(",", ":"))
-    return (f"aws cloudformation set-stack-policy --stack-name {stack.name} --region {stack.region} "
-            f"--stack-policy-body '{inline}'")
-
-
 def _gap(exc: botocore.exceptions.ClientError) -> bool:
     return EMULATOR_GAP_MARKER in error_message(exc)
 

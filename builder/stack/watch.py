@@ -111,22 +111,24 @@ class StackWatcher:
         calls it, once it has judged the deployed stack (`stack_id`: the one it judged; None: none existed)."""
         self._writes_for = stack_id or self.name
 
+    def _opened(self, client: Any) -> Any:
+        """`client`, once ownership.claim has opened this watcher's writes; else WritesShut, nothing sent."""
+        if self._writes_for is None:
+            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
+        return client
+
     @property
     def cf(self) -> Any:
         """CloudFormation write calls, drawn from the budget (reads go through read()): shut until
         ownership.claim has judged the stack, and only for this stack (a StackName naming another one is
         refused, nothing sent)."""
-        if self._writes_for is None:
-            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
-        return _OwnStack(self.poller.writer, self.name)
+        return _OwnStack(self._opened(self.poller.writer), self.name)
 
     @property
     def cf_after_interrupt(self) -> Any:
         """The same gate as `cf` on the plain client, not the budget: for the one best-effort cleanup after a
         Ctrl-C, when the run's budget has stopped."""
-        if self._writes_for is None:
-            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
-        return _OwnStack(self.poller.cf, self.name)
+        return _OwnStack(self._opened(self.poller.cf), self.name)
 
     @property
     def paced(self) -> Any:
@@ -136,9 +138,7 @@ class StackWatcher:
 
     def client_for_writes(self, service: str) -> Any:
         """The shared client of another service for what changes data (emptying a bucket), after the claim."""
-        if self._writes_for is None:
-            raise WritesShut(self.name, "no ownership check before a write; nothing was changed")
-        return aws.shared_client(self.region, service)
+        return self._opened(aws.shared_client(self.region, service))
 
     def pause(self, seconds: float) -> None:
         self._sleep(seconds)

@@ -226,6 +226,22 @@ def builder_process(*argv: str, endpoint: str | None = None) -> subprocess.Popen
 
 
 
+def interrupt_when_held(proxy, process: subprocess.Popen, what: str, drop: bool = False) -> tuple[str, str]:
+    """Ctrl-C (SIGINT) to `process` once the proxy holds its request, then its stdout and stderr; the held
+    request is then let go (or dropped, not forwarded) and the process killed if it is still running."""
+    try:
+        assert proxy.held.wait(60), f"the {what}"
+        process.send_signal(signal.SIGINT)
+        return process.communicate(timeout=60)
+    finally:
+        if drop:
+            proxy.gone.set()  # the held request is dropped, not forwarded
+        proxy.release()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def deploy_argv(suffix: str, days: int | None = None) -> list[str]:
     return ["deploy", "--suffix", suffix, *(["--set", f"bucket_lifecycle_days={days}"] if days else [])]
 
@@ -347,16 +363,8 @@ def test_ctrl_c_while_waiting_says_where_the_stack_stands_and_the_next_deploy_re
     with the stack complete and its outputs written."""
     proxy.hold(after="ExecuteChangeSet")
     deploy = builder_process(*deploy_argv(suffix))
-    try:
-        assert proxy.held.wait(60), "the deploy never executed its change set"
-        deploy.send_signal(signal.SIGINT)
-        out, err = deploy.communicate(timeout=60)
-        err = without_config_line(err)
-    finally:
-        proxy.release()
-        if deploy.poll() is None:
-            deploy.kill()
-            deploy.communicate()
+    out, err = interrupt_when_held(proxy, deploy, "deploy never executed its change set")
+    err = without_config_line(err)
     assert deploy.returncode == 130
     assert "Traceback" not in out + err
     assert "10 change(s) planned (CREATE):" in out
@@ -377,16 +385,7 @@ def test_ctrl_c_before_the_change_set_ran_does_not_say_cloudformation_carries_on
     executed, so nothing runs on it (the line said 'CloudFormation carries on without builder')."""
     proxy.hold_at = "ExecuteChangeSet"
     deploy = builder_process(*deploy_argv(suffix))
-    try:
-        assert proxy.held.wait(60), "the deploy never executed its change set"
-        deploy.send_signal(signal.SIGINT)
-        out, err = deploy.communicate(timeout=60)
-    finally:
-        proxy.gone.set()  # the held request is dropped, not forwarded
-        proxy.release()
-        if deploy.poll() is None:
-            deploy.kill()
-            deploy.communicate()
+    out, err = interrupt_when_held(proxy, deploy, "deploy never executed its change set", drop=True)
     assert deploy.returncode == 130, out + err
     assert without_config_line(err).splitlines() == [
         (f"error: app-{suffix}: interrupted; the stack was left in REVIEW_IN_PROGRESS (nothing runs on it); run "
@@ -400,15 +399,7 @@ def test_ctrl_c_while_diff_waits_for_its_change_set_leaves_no_change_set_behind(
     assert aws.run(*deploy_argv(suffix))[0] == 0
     proxy.hold_at = "DescribeChangeSet"
     diff = builder_process("diff", "--suffix", suffix, "--set", "bucket_lifecycle_days=60")
-    try:
-        assert proxy.held.wait(60), "the diff never asked for its change set"
-        diff.send_signal(signal.SIGINT)
-        out, err = diff.communicate(timeout=60)
-    finally:
-        proxy.release()
-        if diff.poll() is None:
-            diff.kill()
-            diff.communicate()
+    out, err = interrupt_when_held(proxy, diff, "diff never asked for its change set")
     assert diff.returncode == 130, out + err
     assert without_config_line(err).splitlines() == [f"error: app-{suffix}: interrupted"]
     assert aws.client("cloudformation").list_change_sets(StackName=f"app-{suffix}")["Summaries"] == []
@@ -420,15 +411,7 @@ def test_ctrl_c_after_a_create_settled_before_its_stack_policy_says_how_to_set_i
     command that does (it said 'interrupted' and nothing more)."""
     proxy.hold_at = "SetStackPolicy"
     deploy = builder_process(*deploy_argv(suffix))
-    try:
-        assert proxy.held.wait(60), "the deploy never set the stack policy"
-        deploy.send_signal(signal.SIGINT)
-        out, err = deploy.communicate(timeout=60)
-    finally:
-        proxy.release()
-        if deploy.poll() is None:
-            deploy.kill()
-            deploy.communicate()
+    out, err = interrupt_when_held(proxy, deploy, "deploy never set the stack policy")
     assert deploy.returncode == 130, out + err
     assert "Traceback" not in out + err
     [line] = without_config_line(err).splitlines()

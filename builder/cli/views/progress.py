@@ -7,7 +7,6 @@ a kind names in `recorded`, such as the outputs written)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from builder.environment import MANAGED_BY_TAG
 from builder.report import Shown, View
 from builder.stack.tags import TagChange
 from builder.stack.validation import Unavailable, Unreadable
+from builder.stack_policy import inline_command
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,6 @@ def _tag_change(change: TagChange) -> str:
     """`key: old → new`, `(none)` for a side without the tag."""
     old, new = ("(none)" if value is None else value for value in (change.old, change.new))
     return f"{change.key}: {old} → {new}"
-
-
-def _set_policy_command(stack_name: str, region: str, policy: Mapping[str, Any]) -> str:
-    """The exact command that sets a stack policy by hand (the body inline: no file needed)."""
-    inline = json.dumps(policy, sort_keys=True, separators=(",", ":"))
-    return (f"aws cloudformation set-stack-policy --stack-name {stack_name} --region {region} "
-            f"--stack-policy-body '{inline}'")
 
 
 def _findings_unavailable(unavailable: Unavailable) -> str:
@@ -112,7 +105,7 @@ SAID: dict[str, Said] = {
     "stack policy put back": Said(lambda: "stack policy put back"),
     "stack policy not put back": Said(lambda error, message, stack_name, region, policy: (
         f"the stack policy could not be put back ({error}: {message}); restore it with: "
-        f"{_set_policy_command(stack_name, region, policy)}")),
+        f"{inline_command(stack_name, region, policy)}")),
     # adopting retained resources (ops/adopt.py)
     "adopt check skipped": Said(lambda reason: (
         f"cannot look for retained data with these credentials ({reason}); with cloudformation_role_arn that is "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from builder.environment import SUFFIX_TAG
 from builder.ops.status import StackStatus
 from builder.report import grid
 from builder.stack.deployed import DeployedStack
@@ -15,7 +16,7 @@ def status_record(stack: DeployedStack, region: str) -> StatusRecord:
     last = stack.last_change
     return {"stack": stack.name, "region": region, "status": stack.status,
             "last_change": last.strftime("%Y-%m-%d %H:%M:%S UTC") if last is not None else "",
-            "environment": stack.tags.get("Environment", ""), "outputs": dict(stack.outputs)}
+            "environment": stack.tags.get(SUFFIX_TAG, ""), "outputs": dict(stack.outputs)}
 
 
 def missing_record(name: str, region: str) -> StatusRecord:
